@@ -1,0 +1,34 @@
+"""A backend that replays given completions; for unit tests of parsing and control flow only."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Iterable
+
+from llmopt.backends.base import Completion, Generation
+
+
+class ScriptedBackend:
+    """Hands out the scripted texts in order, n per call; records every prompt it saw."""
+
+    name = "scripted"
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self._texts = deque(texts)
+        self.prompts: list[str] = []
+        self.requests: list[dict[str, object]] = []
+
+    def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
+                 seed: int | None = None, grammar: str | None = None) -> Generation:
+        """Pop the next n scripted texts (fewer if the script runs out)."""
+        self.prompts.append(prompt)
+        self.requests.append({"n": n, "temperature": temperature, "seed": seed, "grammar": grammar})
+        taken = [self._texts.popleft() for _ in range(min(n, len(self._texts)))]
+        prompt_tokens = len(prompt.split())
+        completions = [Completion(t, prompt_tokens if i == 0 else 0, len(t.split()))
+                       for i, t in enumerate(taken)]
+        return Generation(completions, calls=1)
+
+    def describe(self) -> dict[str, object]:
+        """Identity for run records."""
+        return {"backend": self.name}

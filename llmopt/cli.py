@@ -1,0 +1,198 @@
+"""`llmopt` command line: list problems, run OPRO against baselines, run baselines alone."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable, NoReturn, Sequence
+
+from llmopt.backends import make_backend
+from llmopt.baselines import run_baselines
+from llmopt.metaprompt import MetaPromptConfig
+from llmopt.opro import OPRO, OPROConfig
+from llmopt.problem import Budget, Problem, UsageError
+from llmopt.records import RunRecorder, default_run_dir
+from llmopt.result import Result, comparison_table
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=0, help="seed of the run (default: 0)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+
+def _add_opro_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("OPRO")
+    group.add_argument("--model", default="local",
+                       help="'local' for the embedded model, else a model name on an OpenAI-compatible server")
+    group.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1")
+    group.add_argument("--model-path", help="a GGUF file for the local backend")
+    group.add_argument("--server-grammar", default="auto", choices=["auto", "none", "llama.cpp", "vllm"],
+                       help="how to pass the problem's grammar to a server (default: auto)")
+    group.add_argument("--no-grammar", action="store_true", help="do not constrain answers with a grammar")
+    group.add_argument("--steps", type=_positive, default=10, help="optimization steps (default: 10)")
+    group.add_argument("--proposals", type=_positive, default=8, help="proposals per step (default: 8)")
+    group.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default: 1.0)")
+    group.add_argument("--initial", type=_positive, default=5, help="initial random points (default: 5)")
+    group.add_argument("--top-k", type=_positive, default=20, help="solutions shown in the meta-prompt")
+    group.add_argument("--order", choices=["ascending", "descending"], default="ascending",
+                       help="ascending puts the best solution last, as in the paper")
+    group.add_argument("--max-tokens", type=_positive, default=128, help="tokens per proposal (default: 128)")
+    group.add_argument("--max-evals", type=_positive, help="stop after this many evaluations")
+    group.add_argument("--target", type=float, help="stop once this value is reached")
+    group.add_argument("--patience", type=_positive, help="stop after K steps without improvement")
+    group.add_argument("--out", help="run directory (default: runs/<timestamp>-<problem>)")
+
+
+def _add_baseline_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--evals", type=_positive, default=85,
+                        help="evaluation budget per baseline (default: 85 = 5 initial + 10 steps x 8)")
+    parser.add_argument("--initial", type=_positive, default=5, help="start points shared by baselines")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with one sub-command per registered problem."""
+    from problems import registry
+
+    parser = _Parser(prog="llmopt", description="Large language models as optimizers (OPRO).")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands.add_parser("problems", help="list registered problems")
+    for command, help_text, adders in (
+            ("run", "run OPRO on a problem and compare it with the baselines", (_add_opro_options,)),
+            ("baselines", "run the classical baselines alone", (_add_baseline_options,))):
+        sub = commands.add_parser(command, help=help_text)
+        per_problem = sub.add_subparsers(dest="problem", required=True, metavar="PROBLEM",
+                                         parser_class=_Parser)
+        for name, cls in registry().items():
+            problem_parser = per_problem.add_parser(name, help=cls.summary)
+            for option in cls.options:
+                option.add_to(problem_parser)
+            _add_common(problem_parser)
+            for add in adders:
+                add(problem_parser)
+    return parser
+
+
+def _make_problem(args: argparse.Namespace) -> Problem:
+    from problems import get_problem
+
+    cls = get_problem(args.problem)
+    kwargs = {option.dest: getattr(args, option.dest) for option in cls.options}
+    try:
+        return cls.from_options(**kwargs)
+    except (ValueError, OSError) as error:
+        raise UsageError(str(error)) from None
+
+
+def _progress(total: int, quiet: bool) -> tuple[Callable[[OPRO], None], Callable[[], None]]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc="OPRO", unit="step", file=sys.stderr, disable=quiet, leave=False)
+
+    def update(opro: OPRO) -> None:
+        bar.set_postfix(best=opro.result.best_value, refresh=False)
+        bar.update(1)
+
+    return update, bar.close
+
+
+def _output(problem: Problem, results: list[Result], as_json: bool, extra: dict[str, Any]) -> dict[str, Any]:
+    payload = {"problem": problem.name, "optimum": problem.optimum(),
+               "results": [r.summary() for r in results], **extra}
+    if as_json:
+        print(json.dumps(payload))
+    else:
+        print(comparison_table(results, problem.optimum()))
+        for key, value in extra.items():
+            print(f"{key}: {value}")
+    return payload
+
+
+def cmd_problems(args: argparse.Namespace) -> int:
+    """Print the registered problems with one-line summaries."""
+    from problems import registry
+
+    problems = registry()
+    width = max(len(name) for name in problems)
+    for name, cls in problems.items():
+        print(f"{name.ljust(width)}  {cls.summary}")
+    return 0
+
+
+def _opro_config(args: argparse.Namespace) -> OPROConfig:
+    return OPROConfig(
+        steps=args.steps, proposals=args.proposals, temperature=args.temperature, initial=args.initial,
+        seed=args.seed, max_tokens=args.max_tokens, max_evals=args.max_evals, target=args.target,
+        patience=args.patience, use_grammar=not args.no_grammar,
+        metaprompt=MetaPromptConfig(top_k=args.top_k, order=args.order))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """OPRO on the problem, then every baseline at the same evaluation budget."""
+    problem = _make_problem(args)
+    backend = make_backend(args.model, base_url=args.base_url, model_path=args.model_path,
+                           server_grammar=args.server_grammar)
+    config = _opro_config(args)
+    run_dir = default_run_dir(problem.name) if args.out is None else args.out
+    recorder = RunRecorder(run_dir, {"problem": problem.name, "problem_config": problem.config(),
+                                     "opro": config.to_dict(), "backend": backend.describe()})
+    opro = OPRO(problem, backend, config, recorder)
+    update, close = _progress(config.steps, args.json)
+    try:
+        result = opro.run(on_step=update)
+    except KeyboardInterrupt:
+        result = opro.finish("interrupted")
+        print("llmopt: interrupted; results so far follow", file=sys.stderr)
+    finally:
+        close()
+    starts = tuple(t.solution for t in result.trials if t.status == "initial")
+    baselines = run_baselines(problem, Budget(max(result.counts.evals, 1), args.seed, starts))
+    results = [result, *baselines]
+    extra = {"run_dir": str(recorder.directory)}
+    payload = _output(problem, results, args.json, extra)
+    recorder.write_results({**payload, "full_results": [r.to_dict() for r in results]})
+    return 0
+
+
+def cmd_baselines(args: argparse.Namespace) -> int:
+    """Every baseline of the problem at the given evaluation budget."""
+    import numpy as np
+
+    problem = _make_problem(args)
+    starts = tuple(problem.initial(np.random.default_rng(args.seed), args.initial))
+    _output(problem, run_baselines(problem, Budget(args.evals, args.seed, starts)), args.json, {})
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "problems": cmd_problems, "run": cmd_run, "baselines": cmd_baselines}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `llmopt` console script; returns the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UsageError as error:
+        print(f"llmopt: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

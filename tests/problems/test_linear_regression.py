@@ -1,0 +1,86 @@
+"""Linear regression: data, decoding rules, exact optimum, baselines."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import numpy as np
+import pytest
+
+from llmopt.baselines import run_baselines
+from llmopt.problem import Budget, InvalidSolution
+from problems.linear_regression import LinearRegression
+
+
+def test_data_follows_the_paper() -> None:
+    problem = LinearRegression(w_true=3, b_true=5, noise=0.0)
+    assert problem.x.tolist() == list(range(1, 51))
+    assert np.allclose(problem.y, 3 * problem.x + 5)
+    assert problem.evaluate((3, 5)) == 0.0
+
+
+def test_data_seed_changes_noise() -> None:
+    assert not np.allclose(LinearRegression(data_seed=0).y, LinearRegression(data_seed=1).y)
+    assert np.allclose(LinearRegression(data_seed=7).y, LinearRegression(data_seed=7).y)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[15, 14]", (15, 14)),
+    ("I think [1, 2] then finally [ -3 , 40 ]", (-3, 40)),
+    ("w and b: [17.0, 2]", (17, 2)),
+    ("[+5,6]", (5, 6)),
+])
+def test_decode_takes_the_last_pair(text: str, expected: tuple[int, int]) -> None:
+    assert LinearRegression().decode(text) == expected
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("w=15, b=14", "no [w, b] pair found"),
+    ("[15]", "pair needs exactly two numbers"),
+    ("[1, 2, 3]", "pair needs exactly two numbers"),
+    ("[15, b]", "not a number"),
+    ("[1e400, 2]", "number out of range"),
+    ("[nan, 2]", "not a number"),
+    ("[inf, 2]", "not a number"),
+    ("[2e6, 2]", "number out of range"),
+    ("[15.5, 14]", "not an integer"),
+    ("[1, 2] then [x]", "pair needs exactly two numbers"),
+])
+def test_decode_rejects_with_reason(text: str, reason: str) -> None:
+    with pytest.raises(InvalidSolution, match=f"^{re.escape(reason)}$"):
+        LinearRegression().decode(text)
+
+
+def test_real_valued_mode() -> None:
+    problem = LinearRegression(real_valued=True)
+    assert problem.decode("[15.25, -0.0]") == (15.25, 0.0)
+    assert "real numbers" in problem.format_hint()
+    w, b = problem.least_squares()
+    A = np.column_stack([problem.x, np.ones_like(problem.x)])
+    assert np.allclose((w, b), np.linalg.lstsq(A, problem.y, rcond=None)[0])
+
+
+@pytest.mark.parametrize("w_true, b_true", [(15, 14), (17, 17), (16, 10), (3, 5), (25, 23), (2, 30), (36, -1)])
+def test_integer_optimum_matches_brute_force(w_true: int, b_true: int) -> None:
+    problem = LinearRegression(w_true=w_true, b_true=b_true, noise=3.0, data_seed=5)
+    grid = itertools.product(range(w_true - 3, w_true + 4), range(b_true - 40, b_true + 41))
+    brute = min(grid, key=problem.evaluate)
+    assert problem.least_squares() == brute
+
+
+def test_baselines_share_the_budget_and_start_points() -> None:
+    problem = LinearRegression()
+    starts = ((10, 10), (20, 20), (12, 18), (16, 11), (19, 13))
+    results = {r.method: r for r in run_baselines(problem, Budget(30, seed=1, starts=starts))}
+    assert set(results) == {"least-squares", "nelder-mead", "random-search"}
+    assert results["least-squares"].best_value == pytest.approx(problem.optimum())
+    assert results["nelder-mead"].counts.evals <= 30
+    assert results["random-search"].counts.evals == 30
+    assert [t.solution for t in results["nelder-mead"].trials[:5]] == list(starts)
+    assert results["nelder-mead"].best_value < min(problem.evaluate(s) for s in starts)
+
+
+def test_grammar_mentions_brackets() -> None:
+    assert '"["' in LinearRegression().grammar()
+    assert '"."' in LinearRegression(real_valued=True).grammar()

@@ -1,0 +1,61 @@
+"""The shared meta-prompt renderer: ordering, top-k, rounding, and golden files."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from llmopt.metaprompt import MetaPromptConfig, format_score, render, select_history
+from problems.linear_regression import LinearRegression
+
+from conftest import GOLDEN
+
+HISTORY = [("[10, 10]", 1129129.285), ("[15, 14]", 42.34), ("[19, 17]", 714565.36), ("[15, 12]", 268.139)]
+
+
+def test_best_comes_last_by_default() -> None:
+    shown = select_history(HISTORY, "min", MetaPromptConfig())
+    assert [text for text, _ in shown] == ["[10, 10]", "[19, 17]", "[15, 12]", "[15, 14]"]
+
+
+def test_descending_order_and_top_k() -> None:
+    shown = select_history(HISTORY, "min", MetaPromptConfig(top_k=2, order="descending"))
+    assert shown == [("[15, 14]", 42.34), ("[15, 12]", 268.139)]
+
+
+def test_maximisation_keeps_the_highest() -> None:
+    shown = select_history([("a", 1.0), ("b", 3.0), ("c", 2.0)], "max", MetaPromptConfig(top_k=2))
+    assert shown == [("c", 2.0), ("b", 3.0)]
+
+
+@pytest.mark.parametrize("value, decimals, text", [
+    (42.345, 2, "42.34"), (42.0, 2, "42"), (3.0, None, "3"), (0.125, None, "0.125"), (7.5, 0, "8"),
+])
+def test_format_score(value: float, decimals: int | None, text: str) -> None:
+    assert format_score(value, decimals) == text
+
+
+def test_render_is_pure() -> None:
+    problem = LinearRegression()
+    assert render(problem, HISTORY) == render(problem, list(HISTORY))
+
+
+def test_exemplars_can_be_switched_off() -> None:
+    problem = LinearRegression()
+    assert "EXAMPLE" in render(problem, HISTORY, exemplars="EXAMPLE")
+    assert "EXAMPLE" not in render(problem, HISTORY, MetaPromptConfig(show_exemplars=False), "EXAMPLE")
+
+
+@pytest.mark.parametrize("name, config, problem_kwargs", [
+    ("linear_regression_default", MetaPromptConfig(), {}),
+    ("linear_regression_top2_descending", MetaPromptConfig(top_k=2, order="descending", decimals=0), {}),
+    ("linear_regression_real_empty", MetaPromptConfig(), {"real_valued": True}),
+])
+def test_golden(name: str, config: MetaPromptConfig, problem_kwargs: dict) -> None:
+    history = [] if "empty" in name else HISTORY
+    text = render(LinearRegression(**problem_kwargs), history, config)
+    path = GOLDEN / f"{name}.txt"
+    if os.environ.get("LLMOPT_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"rendered text changed; see {path}"

@@ -1,0 +1,120 @@
+"""OPRO control flow with a scripted backend: ask/tell, duplicates, rejections, stop rules."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from llmopt.backends.scripted import ScriptedBackend
+from llmopt.opro import OPRO, OPROConfig
+from llmopt.records import RunRecorder, read_steps
+from problems.linear_regression import LinearRegression
+
+
+def make(texts: list[str], **config) -> tuple[OPRO, ScriptedBackend]:
+    backend = ScriptedBackend(texts)
+    return OPRO(LinearRegression(), backend, OPROConfig(**config)), backend
+
+
+def test_initial_points_are_step_zero() -> None:
+    opro, _ = make([], initial=5)
+    opro.start()
+    assert [t.step for t in opro.result.trials] == [0] * 5
+    assert opro.result.counts.evals == 5
+    assert all(10 <= v <= 20 for t in opro.result.trials for v in t.solution)
+
+
+def test_one_request_per_step_with_all_proposals() -> None:
+    opro, backend = make(["[1, 1]"] * 40, steps=3, proposals=4, temperature=0.7)
+    opro.run()
+    assert [r["n"] for r in backend.requests] == [4, 4, 4]
+    assert all(r["temperature"] == 0.7 for r in backend.requests)
+    assert len({r["seed"] for r in backend.requests}) == 3
+    assert opro.result.counts.llm_calls == 3
+
+
+def test_duplicates_and_invalid_are_counted_not_evaluated() -> None:
+    opro, _ = make(["[15, 14]", "[15, 14]", "nonsense", "[1.5, 2]"], steps=1, proposals=4, initial=1)
+    result = opro.run()
+    counts = result.counts
+    assert counts.evals == 2 and counts.duplicates == 1 and counts.proposals == 4
+    assert counts.invalid == {"no [w, b] pair found": 1, "not an integer": 1}
+    assert [t.status for t in result.trials] == ["initial", "ok", "duplicate", "invalid", "invalid"]
+    assert result.best_solution == (15, 14)
+
+
+def test_history_duplicate_is_not_reevaluated() -> None:
+    opro, _ = make(["[3, 3]", "[3, 3]"], steps=2, proposals=1, initial=1)
+    opro.run()
+    assert opro.result.counts.duplicates == 1
+    assert opro.result.counts.evals == 2
+
+
+def test_best_comes_last_in_the_prompt() -> None:
+    opro, backend = make(["[15, 14]", "[0, 0]"], steps=2, proposals=1, initial=3)
+    opro.run()
+    last_pair = backend.prompts[1].split("(w, b) pair: ")[-1].splitlines()[0]
+    assert last_pair == "[15, 14]"
+
+
+def test_stop_on_target() -> None:
+    opro, _ = make(["[15, 14]"] + ["[1, 1]"] * 20, steps=10, proposals=1, target=50.0)
+    result = opro.run()
+    assert result.stop_reason == "target" and opro.step == 1
+
+
+def test_stop_on_max_evals_never_overshoots() -> None:
+    opro, _ = make([f"[{i}, {i}]" for i in range(40)], steps=10, proposals=4, initial=5, max_evals=11)
+    result = opro.run()
+    assert result.stop_reason == "max_evals"
+    assert result.counts.evals == 11
+    assert sum(t.status == "skipped" for t in result.trials) == 2
+
+
+def test_stop_on_patience() -> None:
+    opro, _ = make(["[15, 14]"] + ["[90, 90]"] * 10 + [f"[{i}, 0]" for i in range(50, 60)],
+                   steps=20, proposals=1, patience=3)
+    result = opro.run()
+    assert result.stop_reason == "patience" and opro.step == 4
+
+
+def test_max_steps() -> None:
+    opro, _ = make([f"[{i}, 1]" for i in range(30)], steps=3, proposals=2)
+    assert opro.run().stop_reason == "max_steps"
+
+
+def test_tell_accepts_external_values() -> None:
+    opro, _ = make(["[1, 2]", "[3, 4]"], proposals=2, initial=1)
+    ask = opro.ask()
+    trials = opro.tell(ask, [-5.0, -7.0])
+    assert [t.value for t in trials] == [-5.0, -7.0]
+    assert opro.result.best_solution == (3, 4)
+    with pytest.raises(ValueError):
+        opro.tell(ask, [1.0])
+
+
+def test_run_records_every_step(tmp_path) -> None:
+    recorder = RunRecorder(tmp_path / "run", {"problem": "linear-regression"})
+    backend = ScriptedBackend(["[1, 1]", "junk", "[2, 2]", "[3, 3]"])
+    OPRO(LinearRegression(), backend, OPROConfig(steps=2, proposals=2), recorder).run()
+    steps = read_steps(tmp_path / "run")
+    assert [s["step"] for s in steps] == [1, 2]
+    assert steps[0]["meta_prompt"] == backend.prompts[0]
+    assert steps[0]["trials"][1]["reason"] == "no [w, b] pair found"
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["problem"] == "linear-regression"
+
+
+def test_torn_last_line_is_ignored(tmp_path) -> None:
+    recorder = RunRecorder(tmp_path, {})
+    recorder.write_step({"step": 1})
+    with recorder.steps_path.open("a") as handle:
+        handle.write('{"step": 2, "tri')
+    assert read_steps(tmp_path) == [{"step": 1}]
+
+
+def test_same_seed_same_run() -> None:
+    texts = [f"[{i % 7}, {i % 5}]" for i in range(40)]
+    one = make(texts, steps=4, proposals=3, seed=9)[0].run()
+    two = make(texts, steps=4, proposals=3, seed=9)[0].run()
+    assert [t.solution for t in one.trials] == [t.solution for t in two.trials]
