@@ -40,18 +40,21 @@ def local_backend(model_path: Path):
 
 
 @pytest.fixture(scope="session")
-def llama_server(model_path: Path) -> Iterator[str]:
+def llama_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m llama_cpp.server` serving SmolLM2 on a free port; yields its /v1 base URL."""
     port = free_port()
+    log = (tmp_path_factory.mktemp("llama_server") / "server.log").open("wb")
+    # The server logs a lot while loading: a file, not a pipe nobody reads, or it blocks.
     process = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
          "--port", str(port), "--n_ctx", "4096", "--model_alias", "smollm2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
-        _wait_until_up(f"{base_url}/models", process)
+        _wait_until_up(f"{base_url}/models", process, Path(log.name))
         yield base_url
     finally:
+        log.close()
         process.terminate()
         try:
             process.wait(timeout=20)
@@ -59,11 +62,11 @@ def llama_server(model_path: Path) -> Iterator[str]:
             process.kill()
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"llama_cpp.server exited: {process.stderr.read().decode()[-2000:]}")
+            raise RuntimeError(f"llama_cpp.server exited: {log.read_text(errors='replace')[-2000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return

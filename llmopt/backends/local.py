@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from functools import lru_cache
@@ -39,12 +40,26 @@ def check_model_file(path: str | os.PathLike[str]) -> Path:
     return resolved
 
 
+_loaded: list[Any] = []
+
+
 @lru_cache(maxsize=4)
 def _load(path: str, n_ctx: int, n_threads: int) -> Any:
     # Loading costs a second or more; several backends on one file share the weights.
     from llama_cpp import Llama
 
-    return Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+    model = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+    _loaded.append(model)
+    return model
+
+
+@atexit.register
+def _close_models() -> None:
+    # llama-cpp-python's finaliser fails noisily once the interpreter tears modules down; close first.
+    for model in _loaded:
+        model.close()
+    _loaded.clear()
+    _load.cache_clear()
 
 
 @lru_cache(maxsize=32)

@@ -40,7 +40,7 @@ class OpenAIBackend:
         import openai
 
         try:
-            self._client.models.list()
+            self._client.with_options(max_retries=1, timeout=10.0).models.list()
         except openai.AuthenticationError:
             raise UsageError(f"the server rejected the API key; check {API_KEY_ENV}") from None
         except openai.APIConnectionError:

@@ -1,0 +1,55 @@
+"""OpenAI backend transport against the stub server: n in one request, or n concurrent requests."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from llmopt.backends import make_backend
+from llmopt.backends.openai_compat import OpenAIBackend
+from llmopt.problem import UsageError
+from llmopt.testing.stub_server import StubSettings, serve
+
+
+@pytest.fixture
+def stub():
+    settings = StubSettings(latency=0.3)
+    server, url = serve(settings)
+    yield settings, url
+    server.shutdown()
+
+
+def test_one_request_when_server_honours_n(stub) -> None:
+    settings, url = stub
+    generation = OpenAIBackend("stub", base_url=url).generate("p", n=5, temperature=1.0, max_tokens=8, seed=1)
+    assert len(generation.completions) == 5 and generation.calls == 1 and settings.requests == 1
+
+
+def test_concurrent_requests_when_server_ignores_n(stub) -> None:
+    settings, url = stub
+    settings.honour_n = False
+    backend = OpenAIBackend("stub", base_url=url)
+    backend.generate("p", n=4, temperature=1.0, max_tokens=8, seed=1)
+    began = time.perf_counter()
+    generation = backend.generate("p", n=6, temperature=1.0, max_tokens=8, seed=1)
+    elapsed = time.perf_counter() - began
+    assert len(generation.completions) == 6 and generation.calls == 6
+    assert elapsed < 6 * settings.latency / 2, "requests of one step must not run one after another"
+
+
+def test_unreachable_server_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="cannot reach"):
+        make_backend("some-model", base_url="http://127.0.0.1:9/v1")
+
+
+def test_openai_without_key_is_a_usage_error(monkeypatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(UsageError, match="OPENAI_API_KEY"):
+        make_backend("gpt-4o-mini")
+
+
+def test_describe_never_holds_the_key(stub, monkeypatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value")
+    _, url = stub
+    assert "sk-secret-value" not in repr(OpenAIBackend("stub", base_url=url).describe())

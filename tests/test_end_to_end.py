@@ -1,0 +1,53 @@
+"""End to end with the real embedded model: the CLI's main job, and the README's Python example."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from llmopt.records import read_results, read_steps
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def llmopt(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "llmopt.cli", *args], capture_output=True, text=True,
+                          timeout=900, cwd=ROOT)
+
+
+def test_cli_run_json_with_the_embedded_model(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    done = llmopt("run", "linear-regression", "--steps", "2", "--json", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "Exception" not in done.stderr
+    payload = json.loads(done.stdout)
+    methods = [r["method"] for r in payload["results"]]
+    assert methods == ["opro", "least-squares", "nelder-mead", "random-search"]
+    opro = payload["results"][0]
+    assert opro["n_llm_calls"] == 16 and opro["tokens"] > 0 and opro["stop_reason"] == "max_steps"
+    assert payload["results"][2]["n_evals"] <= opro["n_evals"]
+    steps = read_steps(out)
+    assert len(steps) == 2 and "(w, b) pair" in steps[0]["meta_prompt"]
+    assert all(t["raw"] for s in steps for t in s["trials"])
+    assert read_results(out)[0].best_value == opro["best_value"]
+
+
+def test_cli_run_table_through_a_server(llama_server: str, tmp_path: Path) -> None:
+    done = llmopt("run", "linear-regression", "--steps", "2", "--proposals", "4", "--model", "smollm2",
+                  "--base-url", llama_server, "--out", str(tmp_path / "r"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[0] == "method" and lines[2].startswith("opro")
+
+
+def test_readme_python_example_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    example = re.search(r"## From Python\n\n```python\n(.*?)```", readme, flags=re.S).group(1)
+    example = example.replace("steps=5", "steps=2")
+    done = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, cwd=ROOT,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert "least-squares" in done.stdout
