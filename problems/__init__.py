@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from importlib import metadata
 
 from llmopt.problem import Problem, UsageError
@@ -15,9 +16,15 @@ def registry() -> dict[str, type[Problem]]:
     """Every available problem class by name; built-ins win over plugins with the same name."""
     found: dict[str, type[Problem]] = {}
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        cls = entry.load()
+        try:
+            cls = entry.load()
+        except Exception as error:  # a broken plugin must not take the others down
+            warnings.warn(f"skipping problem plugin {entry.name!r}: {error}", stacklevel=2)
+            continue
         if isinstance(cls, type) and issubclass(cls, Problem):
             found[getattr(cls, "name", entry.name)] = cls
+        else:
+            warnings.warn(f"skipping problem plugin {entry.name!r}: not a Problem subclass", stacklevel=2)
     return {**found, **BUILTINS}
 
 
