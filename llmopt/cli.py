@@ -58,6 +58,7 @@ def _add_opro_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--target", type=float, help="stop once this value is reached")
     group.add_argument("--patience", type=_positive, help="stop after K steps without improvement")
     group.add_argument("--out", help="run directory (default: runs/<timestamp>-<problem>)")
+    group.add_argument("--plot", metavar="FILE.png", help="write a figure: convergence, and tours for TSP")
 
 
 def _add_baseline_options(parser: argparse.ArgumentParser) -> None:
@@ -113,12 +114,13 @@ def _progress(total: int, quiet: bool) -> tuple[Callable[[OPRO], None], Callable
 
 
 def _output(problem: Problem, results: list[Result], as_json: bool, extra: dict[str, Any]) -> dict[str, Any]:
+    columns = [problem.extra_columns(r) for r in results]
     payload = {"problem": problem.name, "optimum": problem.optimum(),
-               "results": [r.summary() for r in results], **extra}
+               "results": [{**r.summary(), **more} for r, more in zip(results, columns)], **extra}
     if as_json:
         print(json.dumps(payload))
     else:
-        print(comparison_table(results, problem.optimum()))
+        print(comparison_table(results, problem.optimum(), columns))
         for key, value in extra.items():
             print(f"{key}: {value}")
     return payload
@@ -165,6 +167,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     baselines = run_baselines(problem, Budget(max(result.counts.evals, 1), args.seed, starts))
     results = [result, *baselines]
     extra = {"run_dir": str(recorder.directory)}
+    if args.plot:
+        from llmopt.plots import plot_run
+
+        extra["plot"] = str(plot_run(problem, results, args.plot))
     payload = _output(problem, results, args.json, extra)
     recorder.write_results({**payload, "full_results": [r.to_dict() for r in results]})
     return 0

@@ -121,6 +121,10 @@ class Problem(abc.ABC):
         """Classical methods, each taking a `Budget` and returning a `Result`."""
         return {}
 
+    def extra_columns(self, result: Any) -> dict[str, Any]:
+        """Problem-specific fields for a result's summary row (e.g. TSP's `gap_pct`)."""
+        return {}
+
     def better(self, a: float, b: float) -> bool:
         """True when value a is strictly better than value b for this direction."""
         return a < b if self.direction == "min" else a > b

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -129,11 +128,6 @@ def _better(direction: str, a: float, b: float) -> bool:
     return a < b if direction == "min" else a > b
 
 
-def invalid_reasons(trials: list[Trial]) -> Counter[str]:
-    """Rejections by reason across trials."""
-    return Counter(t.reason or "" for t in trials if t.status == "invalid")
-
-
 def format_value(value: float | None) -> str:
     """Compact, readable number for tables."""
     if value is None:
@@ -143,13 +137,20 @@ def format_value(value: float | None) -> str:
     return f"{value:.6g}"
 
 
-def comparison_table(results: list[Result], optimum: float | None = None) -> str:
-    """A plain-text table: method, best value, gap, evaluations, LLM calls, tokens, seconds."""
-    header = ["method", "best value", "gap", "evals", "LLM calls", "tokens", "seconds"]
+def comparison_table(results: list[Result], optimum: float | None = None,
+                     extra: list[dict[str, Any]] | None = None) -> str:
+    """A plain-text table: method, best value, gap, evaluations, LLM calls, tokens, seconds.
+
+    `extra` holds one dict per result with problem-specific columns (e.g. `gap_pct`).
+    """
+    extra = extra or [{} for _ in results]
+    extra_keys = list(dict.fromkeys(key for row in extra for key in row))
+    header = ["method", "best value", "gap", *extra_keys, "evals", "LLM calls", "tokens", "seconds"]
     rows = [header]
-    for r in results:
+    for r, more in zip(results, extra):
         gap = abs(r.best_value - optimum) if optimum is not None and r.best_value is not None else None
-        rows.append([r.method, format_value(r.best_value), format_value(gap), str(r.counts.evals),
+        rows.append([r.method, format_value(r.best_value), format_value(gap),
+                     *(format_value(more.get(k)) for k in extra_keys), str(r.counts.evals),
                      str(r.counts.llm_calls), str(r.counts.tokens), f"{r.seconds:.2f}"])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)

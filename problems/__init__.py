@@ -7,9 +7,10 @@ from importlib import metadata
 
 from llmopt.problem import Problem, UsageError
 from problems.linear_regression import LinearRegression
+from problems.tsp import TSP
 
 ENTRY_POINT_GROUP = "llmopt.problems"
-BUILTINS: dict[str, type[Problem]] = {cls.name: cls for cls in (LinearRegression,)}
+BUILTINS: dict[str, type[Problem]] = {cls.name: cls for cls in (LinearRegression, TSP)}
 
 
 def registry() -> dict[str, type[Problem]]:

@@ -1,0 +1,186 @@
+"""The travelling salesman problem as an OPRO plugin: traces in tags, optimality gap, tour drawing."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from llmopt.baselines import run_tracked
+from llmopt.problem import Budget, InvalidSolution, Option, Problem
+from llmopt.result import Result
+from problems.tsp import heuristics, solvers
+from problems.tsp.instance import Instance, format_coord, random_instance
+from problems.tsp.tsplib import read_tsplib
+
+Tour = tuple[int, ...]
+_TRACE = re.compile(r"<trace>(.*?)</trace>", re.S)
+_INTEGER = re.compile(r"\d{1,7}")
+# Above this many cities the meta-prompt would not fit a small model's context; still solvable.
+MATRIX_PROMPT_MAX = 30
+
+
+class TSP(Problem):
+    """Find the shortest closed tour through every city, starting at city 0."""
+
+    name = "tsp"
+    summary = "travelling salesman: propose traces through all cities (random or TSPLIB instances)"
+    direction = "min"
+    solution_label = "trace"
+    value_label = "length"
+    options = (
+        Option("--cities", int, 10, "number of random cities"),
+        Option("--instance-seed", int, 0, "seed of the random instance"),
+        Option("--instance", str, None, "a TSPLIB .tsp file instead of a random instance"),
+        Option("--optimum", float, None, "known optimal length, e.g. the documented TSPLIB value"),
+    )
+
+    def __init__(self, instance: Instance | None = None, *, optimum: float | None = None) -> None:
+        self.instance = instance or random_instance(10, 0)
+        self.known_optimum = optimum
+        self.n = self.instance.n
+
+    @classmethod
+    def from_options(cls, cities: int = 10, instance_seed: int = 0, instance: str | None = None,
+                     optimum: float | None = None) -> TSP:
+        """A random instance, or the TSPLIB file given with --instance."""
+        if optimum is not None and not optimum > 0:
+            raise ValueError("--optimum must be a positive length")
+        loaded = read_tsplib(Path(instance)) if instance else random_instance(cities, instance_seed)
+        return cls(loaded, optimum=optimum)
+
+    def config(self) -> dict[str, Any]:
+        """What defines this instance."""
+        return {"instance": self.instance.name, "cities": self.n, "optimum": self.known_optimum,
+                "edge_weight_type": self.instance.edge_weight_type}
+
+    # -- meta-prompt -----------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """The cities, by coordinates or, without them, by distances."""
+        if self.instance.coords is not None:
+            points = ", ".join(f"({i}): ({format_coord(x)}, {format_coord(y)})"
+                               for i, (x, y) in enumerate(self.instance.coords))
+            return f"There are {self.n} cities, numbered 0 to {self.n - 1}, at these coordinates: {points}."
+        rows = "\n".join(f"({i}): " + " ".join(format_coord(d) for d in row)
+                         for i, row in enumerate(self.instance.dist[:MATRIX_PROMPT_MAX]))
+        return (f"There are {self.n} cities, numbered 0 to {self.n - 1}. Row i lists the distances from "
+                f"city i to cities 0, 1, 2, …:\n{rows}")
+
+    def format_hint(self) -> str:
+        """Trace tags, start at 0, each city once."""
+        return (f"Give a new trace that differs from every trace above and is shorter than all of them. "
+                f"It starts at city 0 and visits each city from 0 to {self.n - 1} exactly once. "
+                "Write the city numbers separated by commas between <trace> and </trace>, "
+                "for example <trace>0,2,1,3</trace>.")
+
+    def encode(self, solution: Tour) -> str:
+        """`<trace>0,3,1,2</trace>`."""
+        return "<trace>" + ",".join(str(c) for c in solution) + "</trace>"
+
+    def decode(self, text: str) -> Tour:
+        """The last trace in the text, checked to be a tour from city 0; one reason per defect."""
+        found = _TRACE.findall(text)
+        if not found:
+            raise InvalidSolution("no trace found")
+        tokens = [t.strip() for t in found[-1].split(",")]
+        if not all(_INTEGER.fullmatch(t) for t in tokens):
+            raise InvalidSolution("non-integer entry")
+        cities = [int(t) for t in tokens]
+        if any(c >= self.n for c in cities):
+            raise InvalidSolution("unknown city")
+        if len(set(cities)) != len(cities):
+            raise InvalidSolution("repeated city")
+        if len(cities) != self.n:
+            raise InvalidSolution("missing cities")
+        if cities[0] != 0:
+            raise InvalidSolution("wrong start")
+        return tuple(cities)
+
+    def grammar(self) -> str:
+        """GBNF: trace tags, city 0 first, then exactly n-1 known cities."""
+        names = " | ".join(f'"{c}"' for c in range(1, self.n))
+        return f'root ::= "<trace>0" ("," city){{{self.n - 1}}} "</trace>"\ncity ::= {names}\n'
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def evaluate(self, solution: Tour) -> float:
+        """Length of the closed tour."""
+        return self.instance.length(solution)
+
+    def initial(self, rng: np.random.Generator, k: int) -> list[Tour]:
+        """k random tours from city 0."""
+        return [(0, *(int(c) for c in rng.permutation(np.arange(1, self.n)))) for _ in range(k)]
+
+    @cached_property
+    def _exact(self) -> Tour | None:
+        return tuple(solvers.held_karp(self.instance.dist)) if self.n <= solvers.HELD_KARP_MAX else None
+
+    @cached_property
+    def _lkh_tour(self) -> Tour:
+        return tuple(self._exact or solvers.lkh(self.instance.dist))
+
+    def optimum(self) -> float | None:
+        """--optimum if given, else Held–Karp's exact length where n allows, else unknown."""
+        if self.known_optimum is not None:
+            return self.known_optimum
+        return self.evaluate(self._exact) if self._exact else None
+
+    def reference(self) -> tuple[float, str]:
+        """What gaps are measured against, and a label saying whether it is proven."""
+        optimum = self.optimum()
+        if optimum is not None:
+            return optimum, "optimum"
+        return self.evaluate(self._lkh_tour), "LKH (heuristic bound)"
+
+    def extra_columns(self, result: Result) -> dict[str, Any]:
+        """`gap_pct` against the optimum, or `gap_pct_vs_lkh` when only a heuristic bound exists."""
+        if result.best_value is None:
+            return {}
+        value, label = self.reference()
+        key = "gap_pct" if label == "optimum" else "gap_pct_vs_lkh"
+        return {key: round((result.best_value / value - 1.0) * 100.0, 4)}
+
+    # -- baselines and drawing -------------------------------------------------------------
+
+    def baselines(self) -> dict[str, Callable[[Budget], Result]]:
+        """NN and FI (the paper's), greedy, Christofides, 2-opt+Or-opt, LKH, and Held–Karp when n ≤ 13."""
+        dist = self.instance.dist
+        methods: dict[str, Callable[[Budget], list[int] | tuple[int, ...]]] = {
+            "nearest-neighbour": lambda b: heuristics.nearest_neighbour(dist),
+            "farthest-insertion": lambda b: heuristics.farthest_insertion(dist),
+            "greedy": lambda b: heuristics.greedy(dist),
+            "christofides": lambda b: heuristics.christofides(dist),
+            "2-opt+or-opt": lambda b: heuristics.iterated_local_search(
+                dist, heuristics.nearest_neighbour(dist), kicks=10_000, seconds=min(10.0, 0.5 + self.n / 100),
+                seed=b.seed),
+            "lkh": lambda b: solvers.lkh(dist),
+        }
+        if self.n <= solvers.HELD_KARP_MAX:
+            methods["held-karp"] = lambda b: solvers.held_karp(dist)
+        return {name: self._baseline(name, build) for name, build in methods.items()}
+
+    def _baseline(self, name: str, build: Callable[[Budget], Any]) -> Callable[[Budget], Result]:
+        def run(budget: Budget) -> Result:
+            return run_tracked(self, name, budget, lambda track: track(tuple(int(c) for c in build(budget))))
+
+        return run
+
+    def positions(self) -> np.ndarray:
+        """2-D points to draw: the coordinates, or a classical MDS embedding of the distances."""
+        if self.instance.coords is not None:
+            return self.instance.coords
+        squared = self.instance.dist**2
+        centre = np.eye(self.n) - 1.0 / self.n
+        values, vectors = np.linalg.eigh(-0.5 * centre @ squared @ centre)
+        top = np.argsort(values)[::-1][:2]
+        return vectors[:, top] * np.sqrt(np.maximum(values[top], 0.0))
+
+    def draw(self, ax: Any, solution: Tour, title: str) -> None:
+        """Draw `solution` over the city map on a matplotlib axis."""
+        from llmopt.plots import draw_tour
+
+        draw_tour(ax, self.positions(), solution, title)
