@@ -13,9 +13,6 @@ from typing import Iterator
 
 import pytest
 
-GOLDEN = Path(__file__).parent / "golden"
-
-
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:

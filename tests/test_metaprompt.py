@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from llmopt.metaprompt import MetaPromptConfig, format_score, render, select_history
 from problems.linear_regression import LinearRegression
 
-from conftest import GOLDEN
+GOLDEN = Path(__file__).parent / "golden"
 
 HISTORY = [("[10, 10]", 1129129.285), ("[15, 14]", 42.34), ("[19, 17]", 714565.36), ("[15, 12]", 268.139)]
 
