@@ -98,7 +98,7 @@ def local_model() -> list[tuple[str, float, str]]:
 
     def sample(n: int) -> Callable[[], object]:
         def go() -> None:
-            backend.llama.reset()  # a new step starts from a cold prompt cache
+            backend.reset()  # a new step starts from a cold prompt cache
             backend.generate(prompt + " ", n=n, temperature=1.0, max_tokens=16, seed=1, grammar=grammar)
         return go
 

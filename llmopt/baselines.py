@@ -47,14 +47,20 @@ def run_tracked(problem: Problem, method: str, budget: Budget,
     """Run `search` with a Tracker and package what it evaluated as a Result."""
     result = Result(method=method, problem=problem.name, direction=problem.direction,
                     optimum=problem.optimum())
-    start = time.perf_counter()
+    start, usage = time.perf_counter(), problem.usage()
     try:
         search(Tracker(problem, result, budget))
         result.stop_reason = "converged"
     except BudgetExhausted:
         result.stop_reason = "max_evals"
     result.seconds = time.perf_counter() - start
+    result.extra["usage"] = usage_since(problem, usage)
     return result
+
+
+def usage_since(problem: Problem, before: dict[str, int]) -> dict[str, int]:
+    """What the problem's own evaluation cost since the `before` snapshot."""
+    return {key: value - before.get(key, 0) for key, value in problem.usage().items()}
 
 
 def run_baselines(problem: Problem, budget: Budget, names: list[str] | None = None) -> list[Result]:

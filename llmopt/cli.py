@@ -37,18 +37,23 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
-def _add_opro_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("OPRO")
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("optimizer model")
     group.add_argument("--model", default="local",
                        help="'local' for the embedded model, else a model name on an OpenAI-compatible server")
     group.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1")
     group.add_argument("--model-path", help="a GGUF file for the local backend")
     group.add_argument("--server-grammar", default="auto", choices=["auto", "none", "llama.cpp", "vllm"],
                        help="how to pass the problem's grammar to a server (default: auto)")
+    group.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default: 1.0)")
+
+
+def _add_opro_options(parser: argparse.ArgumentParser) -> None:
+    _add_model_options(parser)
+    group = parser.add_argument_group("OPRO")
     group.add_argument("--no-grammar", action="store_true", help="do not constrain answers with a grammar")
     group.add_argument("--steps", type=_positive, default=10, help="optimization steps (default: 10)")
     group.add_argument("--proposals", type=_positive, default=8, help="proposals per step (default: 8)")
-    group.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default: 1.0)")
     group.add_argument("--initial", type=_positive, default=5, help="initial random points (default: 5)")
     group.add_argument("--top-k", type=_positive, default=20, help="solutions shown in the meta-prompt")
     group.add_argument("--order", choices=["ascending", "descending"], default="ascending",
@@ -62,6 +67,7 @@ def _add_opro_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_baseline_options(parser: argparse.ArgumentParser) -> None:
+    _add_model_options(parser)
     parser.add_argument("--evals", type=_positive, default=85,
                         help="evaluation budget per baseline (default: 85 = 5 initial + 10 steps x 8)")
     parser.add_argument("--initial", type=_positive, default=5, help="start points shared by baselines")
@@ -164,7 +170,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         close()
     starts = tuple(t.solution for t in result.trials if t.status == "initial")
-    baselines = run_baselines(problem, Budget(max(result.counts.evals, 1), args.seed, starts))
+    budget = Budget(max(result.counts.evals, 1), args.seed, starts, backend, config.temperature)
+    baselines = run_baselines(problem, budget)
     results = [result, *baselines]
     extra = {"run_dir": str(recorder.directory)}
     if args.plot:
@@ -181,8 +188,11 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     import numpy as np
 
     problem = _make_problem(args)
+    backend = make_backend(args.model, base_url=args.base_url, model_path=args.model_path,
+                           server_grammar=args.server_grammar)
     starts = tuple(problem.initial(np.random.default_rng(args.seed), args.initial))
-    _output(problem, run_baselines(problem, Budget(args.evals, args.seed, starts)), args.json, {})
+    budget = Budget(args.evals, args.seed, starts, backend, args.temperature)
+    _output(problem, run_baselines(problem, budget), args.json, {})
     return 0
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from llmopt import metaprompt
 from llmopt.backends.base import Backend
+from llmopt.baselines import usage_since
 from llmopt.problem import InvalidSolution, Problem
 from llmopt.result import Result, Trial
 
@@ -85,6 +86,7 @@ class OPRO:
         self._best_step = 0
         self._started = False
         self._clock = 0.0
+        self._usage = problem.usage()
 
     # -- history ---------------------------------------------------------------------------
 
@@ -221,6 +223,7 @@ class OPRO:
         """Stamp the stop reason and time on the Result and return it."""
         self.result.stop_reason = reason
         self.result.seconds = self._clock
+        self.result.extra["usage"] = usage_since(self.problem, self._usage)
         return self.result
 
 

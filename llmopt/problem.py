@@ -56,6 +56,8 @@ class Budget:
     max_evals: int
     seed: int = 0
     starts: tuple[Any, ...] = field(default_factory=tuple)
+    backend: Any = None  # the OPRO run's model, for baselines that sample from it
+    temperature: float = 1.0
 
 
 class Problem(abc.ABC):
@@ -119,6 +121,10 @@ class Problem(abc.ABC):
 
     def baselines(self) -> dict[str, Callable[[Budget], Any]]:
         """Classical methods, each taking a `Budget` and returning a `Result`."""
+        return {}
+
+    def usage(self) -> dict[str, int]:
+        """Running totals of what evaluation itself costs (e.g. scorer-model calls and tokens)."""
         return {}
 
     def extra_columns(self, result: Any) -> dict[str, Any]:

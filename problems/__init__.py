@@ -7,10 +7,11 @@ from importlib import metadata
 
 from llmopt.problem import Problem, UsageError
 from problems.linear_regression import LinearRegression
+from problems.prompt_search import PromptSearch
 from problems.tsp import TSP
 
 ENTRY_POINT_GROUP = "llmopt.problems"
-BUILTINS: dict[str, type[Problem]] = {cls.name: cls for cls in (LinearRegression, TSP)}
+BUILTINS: dict[str, type[Problem]] = {cls.name: cls for cls in (LinearRegression, TSP, PromptSearch)}
 
 
 def registry() -> dict[str, type[Problem]]:

@@ -13,12 +13,12 @@ __all__ = ["Backend", "Completion", "Generation", "LocalBackend", "OpenAIBackend
 
 
 def make_backend(model: str = "local", *, base_url: str | None = None, model_path: str | None = None,
-                 server_grammar: str = "auto", check: bool = True) -> Backend:
+                 server_grammar: str = "auto", check: bool = True, instances: int = 1) -> Backend:
     """`local` (the embedded model or --model-path) or an OpenAI-compatible model by name."""
     if model == "local":
         if base_url:
             raise UsageError("--base-url needs --model NAME (the model the server serves)")
-        return LocalBackend(model_path)
+        return LocalBackend(model_path, instances=instances)
     if model_path:
         raise UsageError("--model-path is for the local backend; drop --model or use --model local")
     if server_grammar == "auto":

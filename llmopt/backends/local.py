@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import atexit
 import os
+import queue
 import threading
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from llmopt.backends.base import Completion, Generation
 from llmopt.problem import UsageError
@@ -43,9 +45,7 @@ def check_model_file(path: str | os.PathLike[str]) -> Path:
 _loaded: list[Any] = []
 
 
-@lru_cache(maxsize=4)
 def _load(path: str, n_ctx: int, n_threads: int) -> Any:
-    # Loading costs a second or more; several backends on one file share the weights.
     from llama_cpp import Llama
 
     model = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
@@ -59,7 +59,6 @@ def _close_models() -> None:
     for model in _loaded:
         model.close()
     _loaded.clear()
-    _load.cache_clear()
 
 
 @lru_cache(maxsize=32)
@@ -70,30 +69,45 @@ def _grammar(text: str) -> Any:
 
 
 class LocalBackend:
-    """Samples from a GGUF model in-process; the n samples of one call share the prompt's KV cache."""
+    """Samples from a GGUF model in-process.
+
+    The n samples of one call run on one model copy and share the prompt's KV cache. With
+    `instances=k`, k copies (each with cores/k threads) serve concurrent calls in parallel, which
+    is what many short, different prompts (a scorer) want; llama.cpp releases the GIL while it runs.
+    """
 
     name = "local"
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None, *, n_ctx: int = 4096,
-                 n_threads: int | None = None) -> None:
+                 instances: int = 1) -> None:
         self.model_path = check_model_file(model_path) if model_path else default_model_path()
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or max(1, os.cpu_count() or 1)
+        self.instances = max(1, instances)
+        self.n_threads = max(1, (os.cpu_count() or 1) // self.instances)
+        self._pool: queue.Queue[Any] = queue.Queue()
+        self._created = 0
         self._lock = threading.Lock()
 
-    @property
-    def llama(self) -> Any:
-        """The loaded llama.cpp model."""
-        return _load(str(self.model_path), self.n_ctx, self.n_threads)
+    @contextmanager
+    def _model(self) -> Iterator[Any]:
+        with self._lock:
+            if self._pool.empty() and self._created < self.instances:
+                self._created += 1
+                self._pool.put(_load(str(self.model_path), self.n_ctx, self.n_threads))
+        model = self._pool.get()
+        try:
+            yield model
+        finally:
+            self._pool.put(model)
 
     def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
                  seed: int | None = None, grammar: str | None = None) -> Generation:
         """Sample n completions one after another; llama.cpp reuses the evaluated prompt prefix."""
         messages = [{"role": "user", "content": prompt}]
         completions = []
-        with self._lock:
+        with self._model() as llama:
             for i in range(n):
-                out = self.llama.create_chat_completion(
+                out = llama.create_chat_completion(
                     messages=messages, temperature=temperature, max_tokens=max_tokens,
                     seed=None if seed is None else seed + i,
                     grammar=_grammar(grammar) if grammar else None)
@@ -103,6 +117,11 @@ class LocalBackend:
                     prompt_tokens=int(usage.get("prompt_tokens", 0)) if i == 0 else 0,
                     completion_tokens=int(usage.get("completion_tokens", 0))))
         return Generation(completions, calls=n)
+
+    def reset(self) -> None:
+        """Forget every copy's prompt cache (benchmarks use this to time a cold start)."""
+        with self._model() as llama:
+            llama.reset()
 
     def describe(self) -> dict[str, object]:
         """Identity for run records."""

@@ -13,10 +13,15 @@ from problems import registry
 GARBAGE = ["", "I am not sure.", "]]][[[", "\x00\x01", "[" * 1000, "NaN", "the answer is 42", "🙂" * 50]
 
 
+# Smaller settings where the defaults would make the suite slow; plugins run with their defaults.
+SMALL = {"prompt-search": {"train_size": 3, "test_size": 2}}
+
+
 @pytest.fixture(params=sorted(registry()), name="problem")
 def problem_fixture(request: pytest.FixtureRequest) -> Problem:
     cls = registry()[request.param]
-    return cls.from_options(**{o.dest: o.default for o in cls.options})
+    options = {o.dest: o.default for o in cls.options} | SMALL.get(request.param, {})
+    return cls.from_options(**options)
 
 
 def test_decode_inverts_encode(problem: Problem) -> None:
@@ -50,14 +55,14 @@ def test_declared_labels(problem: Problem) -> None:
     assert problem.describe().strip() and problem.format_hint().strip()
 
 
-def test_baselines_return_results_within_budget(problem: Problem) -> None:
+def test_baselines_return_results_within_budget(problem: Problem, local_backend) -> None:
     from llmopt.baselines import run_baselines
     from llmopt.problem import Budget
     from llmopt.result import Result
 
-    for result in run_baselines(problem, Budget(max_evals=12, seed=0)):
+    for result in run_baselines(problem, Budget(max_evals=3, seed=0, backend=local_backend)):
         assert isinstance(result, Result)
-        assert 1 <= result.counts.evals <= 12
+        assert 1 <= result.counts.evals <= 3
         assert result.best_value is not None
 
 

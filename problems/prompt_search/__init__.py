@@ -1,0 +1,7 @@
+"""Prompt search: instruction optimization with a scorer model, built-in tasks and dataset loaders."""
+
+from __future__ import annotations
+
+from problems.prompt_search.problem import PromptSearch
+
+__all__ = ["PromptSearch"]

@@ -1,0 +1,217 @@
+"""Prompt (instruction) search: the optimizer writes instructions, a scorer model is graded with them."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Callable
+
+import numpy as np
+
+from llmopt.baselines import Tracker, run_tracked
+from llmopt.metaprompt import MetaPromptConfig, render
+from llmopt.problem import Budget, InvalidSolution, Option, Problem, UsageError
+from llmopt.result import Result
+from problems.prompt_search.datasets import load_dataset
+from problems.prompt_search.normalize import AnswerKind, is_correct
+from problems.prompt_search.scorer import Scorer
+from problems.prompt_search.tasks import TASKS, Example
+
+_TAGGED = re.compile(r"<INS>(.*?)</INS>", re.S | re.I)
+_BRACKETED = re.compile(r"\[([^\[\]]*)\]")
+MAX_INSTRUCTION = 300
+
+# Where the instruction goes; {ins} is the instruction, {q} the question. The paper's four positions.
+POSITIONS = {
+    "before_q": "{ins}\n\nQ: {q}\nA:",
+    "q_begin": "Q: {ins} {q}\nA:",
+    "q_end": "Q: {q} {ins}\nA:",
+    "a_begin": "Q: {q}\nA: {ins}",
+}
+HAND_WRITTEN = {"no-instruction": "", "step-by-step": "Let's think step by step.",
+                "solve-the-problem": "Let's solve the problem."}
+STARTERS = ["Let's solve the problem.", "Answer the question.", "Give only the final answer.",
+            "Read the question carefully, then answer.", "Reply with the answer and nothing else.",
+            "Think, then answer briefly."]
+
+
+def build_prompt(instruction: str, question: str, position: str) -> str:
+    """The scorer's prompt for one question with the instruction at `position` (spaces tidied)."""
+    text = POSITIONS[position].format(ins=instruction, q=question)
+    return "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
+
+
+class PromptSearch(Problem):
+    """Maximise a scorer model's training accuracy by choosing the instruction it is given."""
+
+    name = "prompt-search"
+    summary = "find an instruction that raises a scorer model's accuracy (built-in tasks or your data)"
+    direction = "max"
+    solution_label = "instruction"
+    value_label = "score"
+    options = (
+        Option("--task", str, "next_number", "built-in task", tuple(TASKS)),
+        Option("--dataset", str, None, "BIG-Bench-Hard .json or GSM8K .jsonl file instead of --task"),
+        Option("--train-size", int, 20, "training examples scored per instruction"),
+        Option("--test-size", int, 20, "held-out examples for the final score"),
+        Option("--position", str, "q_begin", "where the instruction goes", tuple(POSITIONS)),
+        Option("--data-seed", int, 0, "seed of the task generator and the split"),
+        Option("--scorer-model", str, "local", "'local' or a model name on an OpenAI-compatible server"),
+        Option("--scorer-base-url", str, None, "server URL for the scorer"),
+        Option("--scorer-model-path", str, None, "a GGUF file for a local scorer"),
+        Option("--scorer-max-tokens", int, 24, "answer length limit for the scorer"),
+        Option("--exemplars", int, 3, "training examples shown in the meta-prompt"),
+    )
+
+    def __init__(self, train: list[Example], test: list[Example], kind: AnswerKind, scorer: Scorer, *,
+                 position: str = "q_begin", exemplar_count: int = 3, source: str = "custom") -> None:
+        if position not in POSITIONS:
+            raise ValueError(f"--position must be one of {', '.join(POSITIONS)}")
+        if not train or not test:
+            raise ValueError("--train-size and --test-size must be at least 1")
+        self.train, self.test, self.kind, self.scorer = train, test, kind, scorer
+        self.position, self.exemplar_count, self.source = position, exemplar_count, source
+        self._final_cache: dict[str, float] = {}
+
+    @classmethod
+    def from_options(cls, task: str = "next_number", dataset: str | None = None, train_size: int = 20,
+                     test_size: int = 20, position: str = "q_begin", data_seed: int = 0,
+                     scorer_model: str = "local", scorer_base_url: str | None = None,
+                     scorer_model_path: str | None = None, scorer_max_tokens: int = 24,
+                     exemplars: int = 3) -> PromptSearch:
+        """A built-in task or a dataset file, split into train and test, with its scorer model."""
+        from llmopt.backends import make_backend
+
+        if train_size < 1 or test_size < 1:
+            raise ValueError("--train-size and --test-size must be at least 1")
+        if dataset:
+            examples, kind = load_dataset(dataset)
+            order = np.random.default_rng(data_seed).permutation(len(examples))
+            examples = [examples[i] for i in order]
+            if len(examples) < train_size + test_size:
+                raise ValueError(f"{dataset} has {len(examples)} examples; lower --train-size/--test-size "
+                                 f"(asked for {train_size} + {test_size})")
+            source = dataset
+        else:
+            examples, kind, source = TASKS[task].examples(data_seed, train_size + test_size), TASKS[task].kind, task
+        instances = 2 if scorer_model == "local" else 1
+        backend = make_backend(scorer_model, base_url=scorer_base_url, model_path=scorer_model_path,
+                               instances=instances)
+        scorer = Scorer(backend, max_tokens=scorer_max_tokens, concurrency=8)
+        return cls(examples[:train_size], examples[train_size:train_size + test_size], kind, scorer,
+                   position=position, exemplar_count=exemplars, source=source)
+
+    def config(self) -> dict[str, Any]:
+        """What defines this task."""
+        return {"source": self.source, "train_size": len(self.train), "test_size": len(self.test),
+                "position": self.position, "kind": self.kind, "scorer": self.scorer.identity}
+
+    # -- meta-prompt -----------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """What the optimizer is asked to do."""
+        return ("Your task is to write an instruction for a language model. The instruction is inserted "
+                "into each question of a task, and its score is the percentage of questions the model "
+                "then answers correctly (0 to 100).")
+
+    def exemplars(self, rng: np.random.Generator) -> str | None:
+        """k random training questions with <INS> where the instruction goes, and their answers."""
+        k = min(self.exemplar_count, len(self.train))
+        if k <= 0:
+            return None
+        picks = rng.choice(len(self.train), size=k, replace=False)
+        shown = [f"{POSITIONS[self.position].format(ins='<INS>', q=self.train[i].input)} {self.train[i].target}"
+                 for i in picks]
+        return "Here are examples of the task; <INS> marks where the instruction goes:\n\n" + "\n\n".join(shown)
+
+    def format_hint(self) -> str:
+        """Tags and length."""
+        return ("Write a new instruction that differs from all instructions above and scores higher than "
+                "all of them. Keep it short and general. Write it between <INS> and </INS>.")
+
+    def encode(self, solution: str) -> str:
+        """`<INS>instruction</INS>`."""
+        return f"<INS>{solution}</INS>"
+
+    def decode(self, text: str) -> str:
+        """The last instruction between <INS> tags, or else in square brackets."""
+        found = _TAGGED.findall(text) or _BRACKETED.findall(text)
+        if not found:
+            raise InvalidSolution("no instruction found")
+        instruction = " ".join(found[-1].split())
+        if not instruction:
+            raise InvalidSolution("empty instruction")
+        if len(instruction) > MAX_INSTRUCTION:
+            raise InvalidSolution("instruction too long")
+        if "<ins>" in instruction.lower() or "</ins>" in instruction.lower():
+            raise InvalidSolution("nested tags")
+        return instruction
+
+    def grammar(self) -> str:
+        """GBNF: one short line between <INS> tags."""
+        return 'root ::= "<INS>" [A-Za-z] [^<\\n]{0,100} "</INS>"\n'
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def _accuracy(self, instruction: str, examples: list[Example]) -> float:
+        from tqdm import tqdm
+
+        prompts = [build_prompt(instruction, e.input, self.position) for e in examples]
+        with tqdm(total=len(prompts), desc="scoring", unit="q", leave=False, disable=None) as bar:
+            answers = self.scorer.answer_all(prompts, bar)
+        correct = sum(is_correct(a, e.target, self.kind) for a, e in zip(answers, examples))
+        return 100.0 * correct / len(examples)
+
+    def evaluate(self, solution: str) -> float:
+        """Training accuracy (0–100) of the scorer with this instruction."""
+        return self._accuracy(solution, self.train)
+
+    def final_evaluate(self, solution: str) -> float:
+        """Held-out test accuracy."""
+        if solution not in self._final_cache:
+            self._final_cache[solution] = self._accuracy(solution, self.test)
+        return self._final_cache[solution]
+
+    def initial(self, rng: np.random.Generator, k: int) -> list[str]:
+        """k generic starting instructions, in seeded order."""
+        order = rng.permutation(len(STARTERS))
+        return [STARTERS[i] for i in order[:k]]
+
+    def usage(self) -> dict[str, int]:
+        """Scorer calls and tokens so far."""
+        return self.scorer.usage()
+
+    def extra_columns(self, result: Result) -> dict[str, Any]:
+        """Train and test accuracy, and what the scorer cost."""
+        test = None if result.best_solution is None else self.final_evaluate(result.best_solution)
+        return {"train_acc": result.best_value, "test_acc": test, **result.extra.get("usage", {})}
+
+    # -- baselines -------------------------------------------------------------------------
+
+    def baselines(self) -> dict[str, Callable[[Budget], Result]]:
+        """Hand-written instructions, and the random-proposal ablation (no score history)."""
+        runs: dict[str, Callable[[Budget], Result]] = {
+            name: (lambda b, n=name, ins=text: run_tracked(self, n, b, lambda track: track(ins)))
+            for name, text in HAND_WRITTEN.items()}
+        runs["random-proposals"] = self._random_proposals
+        return runs
+
+    def _random_proposals(self, budget: Budget) -> Result:
+        def search(track: Tracker) -> None:
+            if budget.backend is None:
+                raise UsageError("the random-proposal baseline needs the optimizer model")
+            rng = np.random.default_rng(budget.seed)
+            prompt = render(self, [], MetaPromptConfig(), self.exemplars(rng))
+            generation = budget.backend.generate(prompt, n=budget.max_evals, temperature=budget.temperature,
+                                                 max_tokens=96, seed=budget.seed, grammar=self.grammar())
+            track.result.counts.llm_calls += generation.calls
+            track.result.counts.prompt_tokens += generation.prompt_tokens
+            track.result.counts.completion_tokens += generation.completion_tokens
+            for completion in generation.completions:
+                track.result.counts.proposals += 1
+                try:
+                    track(self.decode(completion.text))
+                except InvalidSolution as error:
+                    track.result.counts.add_invalid(error.reason)
+
+        return run_tracked(self, "random-proposals", budget, search)

@@ -1,0 +1,39 @@
+"""Prompt search end to end: the embedded model as optimizer and scorer, and a scorer behind a server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+SMALL = ["--task", "next_number", "--steps", "1", "--proposals", "2", "--initial", "1", "--train-size", "4",
+         "--test-size", "3", "--json"]
+
+
+def run(*args: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "prompt-search", *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=1200)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_one_step_with_the_embedded_model(tmp_path: Path) -> None:
+    payload = run(*SMALL, "--out", str(tmp_path / "run"))
+    rows = {r["method"]: r for r in payload["results"]}
+    assert set(rows) == {"opro", "no-instruction", "step-by-step", "solve-the-problem", "random-proposals"}
+    for row in rows.values():
+        if row["n_evals"]:  # the random-proposal ablation may find no valid instruction at all
+            assert 0 <= row["train_acc"] <= 100 and 0 <= row["test_acc"] <= 100
+    assert rows["opro"]["scorer_calls"] == 4 * rows["opro"]["n_evals"]
+    assert rows["opro"]["n_llm_calls"] == 2 and rows["no-instruction"]["n_llm_calls"] == 0
+    steps = [json.loads(line) for line in (tmp_path / "run" / "steps.jsonl").read_text().splitlines()]
+    assert "<INS>" in steps[0]["meta_prompt"] and "score" in steps[0]["meta_prompt"]
+
+
+def test_scorer_behind_an_openai_compatible_server(llama_server: str, tmp_path: Path) -> None:
+    payload = run(*SMALL, "--scorer-model", "smollm2", "--scorer-base-url", llama_server,
+                  "--out", str(tmp_path / "run"))
+    opro = payload["results"][0]
+    assert opro["method"] == "opro" and opro["scorer_calls"] >= 4 and opro["scorer_tokens"] > 0
