@@ -32,8 +32,11 @@ def _positive(text: str) -> int:
     return value
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
+def _add_seed(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the run (default: 0)")
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
@@ -46,6 +49,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--server-grammar", default="auto", choices=["auto", "none", "llama.cpp", "vllm"],
                        help="how to pass the problem's grammar to a server (default: auto)")
     group.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default: 1.0)")
+    group.add_argument("--max-concurrency", type=_positive, default=16,
+                       help="requests in flight to a server, per process (default: 16)")
 
 
 def _add_opro_options(parser: argparse.ArgumentParser) -> None:
@@ -62,8 +67,21 @@ def _add_opro_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-evals", type=_positive, help="stop after this many evaluations")
     group.add_argument("--target", type=float, help="stop once this value is reached")
     group.add_argument("--patience", type=_positive, help="stop after K steps without improvement")
-    group.add_argument("--out", help="run directory (default: runs/<timestamp>-<problem>)")
-    group.add_argument("--plot", metavar="FILE.png", help="write a figure: convergence, and tours for TSP")
+
+
+def _add_run_outputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", help="run directory (default: runs/<timestamp>-<problem>)")
+    parser.add_argument("--plot", metavar="FILE.png", help="write a figure: convergence, and tours for TSP")
+
+
+def _add_bench_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("experiment")
+    group.add_argument("--seeds", type=_positive, default=3, help="number of seeds (default: 3)")
+    group.add_argument("--methods", nargs="+", help="methods to run (default: opro and every baseline)")
+    group.add_argument("--paper-grid", action="store_true",
+                       help="linear regression over the paper's seven (w, b) pairs")
+    group.add_argument("--workers", type=_positive, default=2, help="local worker processes (default: 2)")
+    group.add_argument("--dask", metavar="ADDRESS", help="run the jobs on this Dask scheduler instead")
 
 
 def _add_baseline_options(parser: argparse.ArgumentParser) -> None:
@@ -81,8 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("problems", help="list registered problems")
     for command, help_text, adders in (
-            ("run", "run OPRO on a problem and compare it with the baselines", (_add_opro_options,)),
-            ("baselines", "run the classical baselines alone", (_add_baseline_options,))):
+            ("run", "run OPRO on a problem and compare it with the baselines",
+             (_add_seed, _add_json, _add_opro_options, _add_run_outputs)),
+            ("baselines", "run the classical baselines alone", (_add_seed, _add_json, _add_baseline_options)),
+            ("bench", "OPRO and baselines over several seeds at the same evaluation cap",
+             (_add_json, _add_opro_options, _add_bench_options))):
         sub = commands.add_parser(command, help=help_text)
         per_problem = sub.add_subparsers(dest="problem", required=True, metavar="PROBLEM",
                                          parser_class=_Parser)
@@ -90,7 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
             problem_parser = per_problem.add_parser(name, help=cls.summary)
             for option in cls.options:
                 option.add_to(problem_parser)
-            _add_common(problem_parser)
             for add in adders:
                 add(problem_parser)
     return parser
@@ -146,7 +166,7 @@ def cmd_problems(args: argparse.Namespace) -> int:
 def _opro_config(args: argparse.Namespace) -> OPROConfig:
     return OPROConfig(
         steps=args.steps, proposals=args.proposals, temperature=args.temperature, initial=args.initial,
-        seed=args.seed, max_tokens=args.max_tokens, max_evals=args.max_evals, target=args.target,
+        seed=getattr(args, "seed", 0), max_tokens=args.max_tokens, max_evals=args.max_evals, target=args.target,
         patience=args.patience, use_grammar=not args.no_grammar,
         metaprompt=MetaPromptConfig(top_k=args.top_k, order=args.order))
 
@@ -154,8 +174,7 @@ def _opro_config(args: argparse.Namespace) -> OPROConfig:
 def cmd_run(args: argparse.Namespace) -> int:
     """OPRO on the problem, then every baseline at the same evaluation budget."""
     problem = _make_problem(args)
-    backend = make_backend(args.model, base_url=args.base_url, model_path=args.model_path,
-                           server_grammar=args.server_grammar)
+    backend = make_backend(**_model_settings(args))
     config = _opro_config(args)
     run_dir = default_run_dir(problem.name) if args.out is None else args.out
     recorder = RunRecorder(run_dir, {"problem": problem.name, "problem_config": problem.config(),
@@ -188,16 +207,64 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     import numpy as np
 
     problem = _make_problem(args)
-    backend = make_backend(args.model, base_url=args.base_url, model_path=args.model_path,
-                           server_grammar=args.server_grammar)
+    backend = make_backend(**_model_settings(args))
     starts = tuple(problem.initial(np.random.default_rng(args.seed), args.initial))
     budget = Budget(args.evals, args.seed, starts, backend, args.temperature)
     _output(problem, run_baselines(problem, budget), args.json, {})
     return 0
 
 
+def _model_settings(args: argparse.Namespace) -> dict[str, Any]:
+    return {"model": args.model, "base_url": args.base_url, "model_path": args.model_path,
+            "server_grammar": args.server_grammar, "max_concurrency": args.max_concurrency}
+
+
+def _executor(args: argparse.Namespace) -> Any:
+    if args.dask:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise UsageError("--dask needs the distributed package: pip install 'dask[distributed]'") from None
+        try:
+            client = Client(args.dask, timeout=10)
+        except OSError:
+            raise UsageError(f"cannot reach the Dask scheduler at {args.dask}; start it or fix --dask") from None
+        return client.get_executor()
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=args.workers)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """OPRO and baselines over K seeds; mean ± sd and evaluations to reach the target."""
+    from llmopt.bench import execute, make_jobs, summary_table
+
+    problem = _make_problem(args)
+    if args.paper_grid and problem.name != "linear-regression":
+        raise UsageError("--paper-grid is for linear-regression")
+    make_backend(**_model_settings(args))  # fail fast on a bad model before starting workers
+    methods = args.methods or ["opro", *problem.baselines()]
+    unknown = sorted(set(methods) - {"opro", *problem.baselines()})
+    if unknown:
+        raise UsageError(f"unknown method {', '.join(unknown)}; choose from opro, {', '.join(problem.baselines())}")
+    opro = {k: v for k, v in _opro_config(args).to_dict().items() if k != "seed"}
+    options = {o.dest: getattr(args, o.dest) for o in type(problem).options}
+    settings = {**_model_settings(args), "check": False}
+    jobs = make_jobs(problem.name, options, methods, args.seeds, opro, settings, args.target, args.paper_grid)
+    executor = _executor(args)
+    try:
+        rows = execute(jobs, executor)
+    finally:
+        executor.shutdown()
+    if args.json:
+        print(json.dumps({"problem": problem.name, "optimum": problem.optimum(), "runs": rows}))
+    else:
+        print(summary_table(rows))
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "problems": cmd_problems, "run": cmd_run, "baselines": cmd_baselines}
+    "problems": cmd_problems, "run": cmd_run, "baselines": cmd_baselines, "bench": cmd_bench}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,12 +6,14 @@ import warnings
 from importlib import metadata
 
 from llmopt.problem import Problem, UsageError
+from problems.functions import TEST_FUNCTIONS
 from problems.linear_regression import LinearRegression
+from problems.numeric import NumericProblem
 from problems.prompt_search import PromptSearch
 from problems.tsp import TSP
 
 ENTRY_POINT_GROUP = "llmopt.problems"
-BUILTINS: dict[str, type[Problem]] = {cls.name: cls for cls in (LinearRegression, TSP, PromptSearch)}
+BUILTINS: dict[str, type[Problem]] = {cls.name: cls for cls in (LinearRegression, TSP, PromptSearch, NumericProblem, *TEST_FUNCTIONS)}
 
 
 def registry() -> dict[str, type[Problem]]:

@@ -13,7 +13,8 @@ __all__ = ["Backend", "Completion", "Generation", "LocalBackend", "OpenAIBackend
 
 
 def make_backend(model: str = "local", *, base_url: str | None = None, model_path: str | None = None,
-                 server_grammar: str = "auto", check: bool = True, instances: int = 1) -> Backend:
+                 server_grammar: str = "auto", check: bool = True, instances: int = 1,
+                 max_concurrency: int = 16) -> Backend:
     """`local` (the embedded model or --model-path) or an OpenAI-compatible model by name."""
     if model == "local":
         if base_url:
@@ -25,7 +26,8 @@ def make_backend(model: str = "local", *, base_url: str | None = None, model_pat
         server_grammar = "llama.cpp" if base_url else "none"
     if server_grammar not in GRAMMAR_FIELDS:
         raise UsageError(f"--server-grammar must be one of auto, {', '.join(GRAMMAR_FIELDS)}")
-    backend = OpenAIBackend(model, base_url=base_url, grammar_field=GRAMMAR_FIELDS[server_grammar])
+    backend = OpenAIBackend(model, base_url=base_url, grammar_field=GRAMMAR_FIELDS[server_grammar],
+                            max_concurrency=max_concurrency)
     if check:
         backend.check()
     return backend

@@ -14,7 +14,7 @@ GARBAGE = ["", "I am not sure.", "]]][[[", "\x00\x01", "[" * 1000, "NaN", "the a
 
 
 # Smaller settings where the defaults would make the suite slow; plugins run with their defaults.
-SMALL = {"prompt-search": {"train_size": 3, "test_size": 2}}
+SMALL = {"prompt-search": {"train_size": 3, "test_size": 2}, "function": {"function": "problems.functions:himmelblau"}}
 
 
 @pytest.fixture(params=sorted(registry()), name="problem")

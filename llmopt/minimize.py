@@ -1,0 +1,31 @@
+"""`llmopt.minimize`: the scipy-style front door for a user's function."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from llmopt.backends import make_backend
+from llmopt.backends.base import Backend
+from llmopt.opro import OPRO, OPROConfig
+from llmopt.result import Result
+
+
+def minimize(fun: Callable[[np.ndarray], float], bounds: Sequence[tuple[float, float]], *,
+             model: str | Backend | None = None, base_url: str | None = None, steps: int = 10,
+             proposals: int = 8, seed: int = 0, integer: bool = False, initial: int = 5,
+             max_evals: int | None = None, target: float | None = None) -> Result:
+    """Minimise `fun` over the box `bounds` with OPRO, like `scipy.optimize.minimize`.
+
+    `model` is 'local' (the embedded model, default), a model name on an OpenAI-compatible server
+    (with `base_url`), or any Backend object.
+    """
+    from problems.numeric import NumericProblem
+
+    problem = NumericProblem(fun, bounds, integer=integer, label=getattr(fun, "__name__", "f"))
+    backend = model if model is not None and not isinstance(model, str) else make_backend(
+        model or "local", base_url=base_url)
+    config = OPROConfig(steps=steps, proposals=proposals, seed=seed, initial=initial, max_evals=max_evals,
+                        target=target)
+    return OPRO(problem, backend, config).run()

@@ -1,0 +1,89 @@
+"""Classic test functions as registered problems, each with its known global minimum."""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, ClassVar
+
+import numpy as np
+
+from problems.numeric import NumericProblem
+from llmopt.problem import Option
+
+
+def sphere(x: np.ndarray) -> float:
+    """Σ x², minimum 0 at the origin."""
+    return float(np.sum(x**2))
+
+
+def rosenbrock(x: np.ndarray) -> float:
+    """Σ 100 (x[i+1] − x[i]²)² + (1 − x[i])², minimum 0 at (1, …, 1)."""
+    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2))
+
+
+def rastrigin(x: np.ndarray) -> float:
+    """10 d + Σ x² − 10 cos(2π x), minimum 0 at the origin."""
+    return float(10.0 * x.size + np.sum(x**2 - 10.0 * np.cos(2.0 * np.pi * x)))
+
+
+def ackley(x: np.ndarray) -> float:
+    """Ackley's function, minimum 0 at the origin."""
+    d = x.size
+    return float(-20.0 * np.exp(-0.2 * np.sqrt(np.sum(x**2) / d)) - np.exp(np.sum(np.cos(2 * np.pi * x)) / d)
+                 + 20.0 + math.e)
+
+
+def branin(x: np.ndarray) -> float:
+    """Branin–Hoo on [-5, 10] × [0, 15], minimum 0.397887 at three points."""
+    a, b, c, r, s, t = 1.0, 5.1 / (4 * math.pi**2), 5 / math.pi, 6.0, 10.0, 1 / (8 * math.pi)
+    return float(a * (x[1] - b * x[0] ** 2 + c * x[0] - r) ** 2 + s * (1 - t) * np.cos(x[0]) + s)
+
+
+def himmelblau(x: np.ndarray) -> float:
+    """(x² + y − 11)² + (x + y² − 7)², minimum 0 at four points."""
+    return float((x[0] ** 2 + x[1] - 11) ** 2 + (x[0] + x[1] ** 2 - 7) ** 2)
+
+
+class TestFunction(NumericProblem):
+    """A named test function over its usual box; `--dim` where the function allows any dimension."""
+
+    fun_ref: ClassVar[Callable[[np.ndarray], float]]
+    box: ClassVar[tuple[float, float] | tuple[tuple[float, float], ...]]
+    minimum: ClassVar[float] = 0.0
+    options = (Option("--dim", int, 2, "number of variables (1 to 10)"),
+               Option("--integer", bool, False, "integer variables"))
+
+    def __init__(self, dim: int = 2, integer: bool = False) -> None:
+        box = self.box if isinstance(self.box[0], tuple) else (self.box,) * dim
+        super().__init__(type(self).fun_ref, box, integer=integer, optimum=self.minimum, label=self.name)
+
+    @classmethod
+    def from_options(cls, **kwargs) -> TestFunction:
+        """Build from --dim and --integer."""
+        return cls(**kwargs)
+
+
+class FixedTwoD(TestFunction):
+    """A test function defined in two dimensions only."""
+
+    options = (Option("--integer", bool, False, "integer variables"),)
+
+    def __init__(self, integer: bool = False) -> None:
+        super().__init__(2, integer)
+
+
+def _make(name: str, fun: Callable[[np.ndarray], float], box, base: type[TestFunction] = TestFunction,
+          minimum: float = 0.0) -> type[TestFunction]:
+    doc = fun.__doc__ or name
+    return type(name.title(), (base,), {"name": name, "summary": f"test function: {doc}", "fun_ref": staticmethod(fun),
+                                        "box": box, "minimum": minimum, "__doc__": doc})
+
+
+TEST_FUNCTIONS: tuple[type[TestFunction], ...] = (
+    _make("sphere", sphere, (-5.12, 5.12)),
+    _make("rosenbrock", rosenbrock, (-2.048, 2.048)),
+    _make("rastrigin", rastrigin, (-5.12, 5.12)),
+    _make("ackley", ackley, (-32.768, 32.768)),
+    _make("branin", branin, ((-5.0, 10.0), (0.0, 15.0)), FixedTwoD, minimum=5 / (4 * math.pi)),
+    _make("himmelblau", himmelblau, (-5.0, 5.0), FixedTwoD),
+)
