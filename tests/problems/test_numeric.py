@@ -1,0 +1,110 @@
+"""Numeric problems: decoding reasons, test-function minima, baselines at equal budget, --function."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from llmopt.baselines import run_baselines
+from llmopt.problem import Budget, InvalidSolution, UsageError
+from problems import registry
+from problems.functions import TEST_FUNCTIONS, ackley, branin, himmelblau, rastrigin, rosenbrock, sphere
+from problems.numeric import NumericProblem, load_callable, parse_bounds
+
+ROOT = Path(__file__).resolve().parents[2]
+BOX = NumericProblem(sphere, [(-5, 5), (0, 10)])
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("x = 1", "no [x1, ...] vector found"),
+    ("[1, 2, 3]", "wrong length"),
+    ("[1]", "wrong length"),
+    ("[nan, 2]", "not a finite number"),
+    ("[inf, 2]", "not a finite number"),
+    ("[1e400, 2]", "not a finite number"),
+    ("[one, 2]", "not a finite number"),
+    ("[6, 2]", "out of bounds"),
+    ("[1, -0.5]", "out of bounds"),
+])
+def test_decode_reasons(text: str, reason: str) -> None:
+    with pytest.raises(InvalidSolution) as caught:
+        BOX.decode(text)
+    assert caught.value.reason == reason
+
+
+def test_decode_accepts_and_integer_mode() -> None:
+    assert BOX.decode("I pick [ -0.0, 2.5 ]") == (0.0, 2.5)
+    integer = NumericProblem(sphere, [(-5, 5)] * 2, integer=True)
+    assert integer.decode("[3, -2.0]") == (3, -2)
+    with pytest.raises(InvalidSolution, match="not an integer"):
+        integer.decode("[3.5, 1]")
+
+
+@pytest.mark.parametrize("fun, point, value", [
+    (sphere, [0, 0, 0], 0.0), (rosenbrock, [1, 1, 1], 0.0), (rastrigin, [0, 0], 0.0), (ackley, [0, 0], 0.0),
+    (branin, [math.pi, 2.275], 5 / (4 * math.pi)), (branin, [-math.pi, 12.275], 5 / (4 * math.pi)),
+    (himmelblau, [3, 2], 0.0), (himmelblau, [-2.805118, 3.131312], 0.0),
+])
+def test_known_minima(fun, point, value) -> None:
+    assert fun(np.array(point, dtype=float)) == pytest.approx(value, abs=1e-6)
+
+
+def test_every_test_function_is_registered_with_its_optimum() -> None:
+    names = {cls.name for cls in TEST_FUNCTIONS}
+    assert names == {"sphere", "rosenbrock", "rastrigin", "ackley", "branin", "himmelblau"}
+    assert names <= set(registry())
+    assert registry()["sphere"](dim=5).dim == 5 and registry()["branin"]().bounds[1] == (0.0, 15.0)
+
+
+def test_baselines_use_exactly_the_budget_and_report_it() -> None:
+    problem = registry()["rastrigin"](dim=3)
+    results = run_baselines(problem, Budget(40, seed=2))
+    assert {r.method for r in results} == {"nelder-mead", "powell", "differential-evolution", "dual-annealing",
+                                          "cma-es", "random-search"}
+    for result in results:
+        assert 1 <= result.counts.evals <= 40
+        assert result.best_value == min(t.value for t in result.trials)
+    assert {r.method: r.counts.evals for r in results}["random-search"] == 40
+
+
+def test_describe_lists_variables_and_bounds() -> None:
+    assert "x1 in [-5, 5], x2 in [0, 10]" in BOX.describe()
+
+
+def test_parse_bounds_and_load_callable() -> None:
+    assert parse_bounds("-1:2, 0:0.5") == [(-1.0, 2.0), (0.0, 0.5)]
+    with pytest.raises(ValueError):
+        parse_bounds("1-2")
+    assert load_callable("problems.functions:sphere") is sphere
+    for spec in ("nomodule_xyz:f", "problems.functions:nope", "justtext"):
+        with pytest.raises(UsageError):
+            load_callable(spec)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--function", "problems.functions:nope"], "has no"),
+    (["--function", "problems.functions:sphere", "--bounds=1:0"], "LO < HI"),
+    (["--function", "problems.functions:sphere", "--bounds", "a:b"], "--bounds"),
+    (["--bounds", "0:1"], "--function"),
+])
+def test_cli_function_errors(args: list[str], fragment: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "baselines", "function", *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 2 and fragment in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_cli_function_baselines_json(tmp_path: Path) -> None:
+    (tmp_path / "myfun.py").write_text("def bowl(x):\n    return float(((x - 1.5) ** 2).sum())\n")
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "baselines", "function", "--function", "myfun:bowl",
+                           "--bounds=-3:3,-3:3,-3:3", "--optimum", "0", "--evals", "60", "--json"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["optimum"] == 0 and len(payload["results"]) == 6

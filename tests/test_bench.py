@@ -1,0 +1,62 @@
+"""Multi-seed experiments through local processes and a Dask LocalCluster, with the embedded model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from llmopt.bench import PAPER_GRID, make_jobs, reached, summary_table
+
+ROOT = Path(__file__).resolve().parents[1]
+OPRO = {"steps": 1, "proposals": 2, "initial": 3, "temperature": 1.0, "max_tokens": 32, "max_evals": None,
+        "target": None, "patience": None, "use_grammar": True}
+
+
+def bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "llmopt.cli", "bench", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=1200)
+
+
+def test_paper_grid_jobs() -> None:
+    jobs = make_jobs("linear-regression", {"points": 50}, ["opro", "random-search"], 2, OPRO, {}, paper_grid=True)
+    assert len(jobs) == len(PAPER_GRID) * 2 * 2
+    assert {(j.options["w_true"], j.options["b_true"]) for j in jobs} == {(float(w), float(b)) for w, b in PAPER_GRID}
+
+
+def test_reached_and_table() -> None:
+    assert reached(42.0, 42.0, "min") and not reached(42.1, 42.0, "min") and reached(80, 75, "max")
+    rows = [{"label": "p", "method": "opro", "best_value": 1.0, "evals_to_target": 4, "steps_to_target": 1,
+             "n_evals": 5}, {"label": "p", "method": "opro", "best_value": 3.0, "evals_to_target": None,
+                             "steps_to_target": None, "n_evals": 7}]
+    table = summary_table(rows)
+    assert "1/2" in table and "2 ± 1.4" in table
+
+
+def test_bench_linear_regression_in_processes() -> None:
+    done = bench("linear-regression", "--seeds", "2", "--steps", "1", "--proposals", "2", "--json")
+    assert done.returncode == 0, done.stderr
+    runs = json.loads(done.stdout)["runs"]
+    assert {r["method"] for r in runs} == {"opro", "least-squares", "nelder-mead", "random-search"}
+    assert {r["seed"] for r in runs} == {0, 1}
+    ls = [r for r in runs if r["method"] == "least-squares"]
+    assert all(r["evals_to_target"] == 1 for r in ls)
+    assert all(r["n_evals"] <= 5 + 1 * 2 for r in runs)
+
+
+def test_bench_on_a_dask_local_cluster() -> None:
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        done = bench("sphere", "--seeds", "2", "--steps", "1", "--proposals", "2", "--dask",
+                     cluster.scheduler_address, "--methods", "opro", "random-search", "powell")
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert lines[0].split()[:2] == ["problem", "method"]
+        assert {line.split()[1] for line in lines[2:]} == {"opro", "random-search", "powell"}
+
+
+def test_unreachable_dask_scheduler_is_a_usage_error() -> None:
+    done = bench("sphere", "--seeds", "1", "--steps", "1", "--dask", "tcp://127.0.0.1:9")
+    assert done.returncode == 2 and "Dask scheduler" in done.stderr

@@ -1,0 +1,35 @@
+"""The scipy-style front door, end to end with the embedded model."""
+
+from __future__ import annotations
+
+import math
+
+import llmopt
+from llmopt.backends.scripted import ScriptedBackend
+from problems.functions import rosenbrock
+
+
+def test_minimize_rosenbrock_with_the_embedded_model() -> None:
+    result = llmopt.minimize(rosenbrock, [(-2, 2), (-2, 2)], steps=2, proposals=4, seed=1)
+    assert result.method == "opro" and result.stop_reason == "max_steps"
+    assert result.counts.llm_calls == 8 and result.counts.proposals == 8
+    assert math.isfinite(result.best_value) and len(result.best_solution) == 2
+    assert all(-2 <= v <= 2 for v in result.best_solution)
+    assert result.best_value == min(t.value for t in result.trials if t.value is not None)
+
+
+def test_minimize_takes_any_backend_and_integers() -> None:
+    backend = ScriptedBackend(["[1, 1]", "[0, 3]"])
+    result = llmopt.minimize(rosenbrock, [(-2, 2), (-3, 3)], model=backend, steps=1, proposals=2, integer=True)
+    assert result.best_solution == (1, 1) and result.best_value == 0.0
+
+
+def test_ask_tell_with_a_users_own_values() -> None:
+    from problems.numeric import NumericProblem
+
+    problem = NumericProblem(lambda x: float(abs(x).sum()), [(-4, 4)])
+    opro = llmopt.OPRO(problem, ScriptedBackend(["[0.5]", "[9]"]), llmopt.OPROConfig(proposals=2, initial=1))
+    ask = opro.ask()
+    assert "x1 in [-4, 4]" in ask.prompt
+    trials = opro.tell(ask)
+    assert [t.status for t in trials] == ["ok", "invalid"] and trials[1].reason == "out of bounds"
