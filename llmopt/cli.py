@@ -12,7 +12,7 @@ from llmopt.baselines import run_baselines
 from llmopt.metaprompt import MetaPromptConfig
 from llmopt.opro import OPRO, OPROConfig
 from llmopt.problem import Budget, Problem, UsageError
-from llmopt.records import RunRecorder, default_run_dir
+from llmopt.records import RunRecorder, default_run_dir, read_config, read_pending, read_steps
 from llmopt.result import Result, comparison_table
 
 EXIT_USAGE = 2
@@ -51,6 +51,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default: 1.0)")
     group.add_argument("--max-concurrency", type=_positive, default=16,
                        help="requests in flight to a server, per process (default: 16)")
+    group.add_argument("--cache", metavar="PATH", help="response cache file (default: per-user cache directory)")
+    group.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
 
 
 def _add_opro_options(parser: argparse.ArgumentParser) -> None:
@@ -63,14 +65,22 @@ def _add_opro_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--top-k", type=_positive, default=20, help="solutions shown in the meta-prompt")
     group.add_argument("--order", choices=["ascending", "descending"], default="ascending",
                        help="ascending puts the best solution last, as in the paper")
-    group.add_argument("--max-tokens", type=_positive, default=128, help="tokens per proposal (default: 128)")
-    group.add_argument("--max-evals", type=_positive, help="stop after this many evaluations")
-    group.add_argument("--target", type=float, help="stop once this value is reached")
-    group.add_argument("--patience", type=_positive, help="stop after K steps without improvement")
+    group.add_argument("--answer-tokens", type=_positive, default=128,
+                       help="token limit of one proposal (default: 128)")
+    group.add_argument("--repair", action="store_true",
+                       help="send each rejection's reason back to the model once and decode the new answer")
+    budgets = parser.add_argument_group("stop rules and budgets (checked between steps)")
+    budgets.add_argument("--max-evals", type=_positive, help="stop after this many evaluations")
+    budgets.add_argument("--max-llm-calls", type=_positive, help="stop after this many model calls")
+    budgets.add_argument("--max-tokens", type=_positive, help="stop after this many prompt + completion tokens")
+    budgets.add_argument("--timeout", type=float, help="stop after this many seconds")
+    budgets.add_argument("--target", type=float, help="stop once this value is reached")
+    budgets.add_argument("--patience", type=_positive, help="stop after K steps without improvement")
 
 
 def _add_run_outputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="run directory (default: runs/<timestamp>-<problem>)")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue the interrupted run in RUN_DIR")
     parser.add_argument("--plot", metavar="FILE.png", help="write a figure: convergence, and tours for TSP")
 
 
@@ -166,46 +176,83 @@ def cmd_problems(args: argparse.Namespace) -> int:
 def _opro_config(args: argparse.Namespace) -> OPROConfig:
     return OPROConfig(
         steps=args.steps, proposals=args.proposals, temperature=args.temperature, initial=args.initial,
-        seed=getattr(args, "seed", 0), max_tokens=args.max_tokens, max_evals=args.max_evals, target=args.target,
-        patience=args.patience, use_grammar=not args.no_grammar,
+        seed=getattr(args, "seed", 0), max_tokens=args.answer_tokens, max_evals=args.max_evals, target=args.target,
+        patience=args.patience, use_grammar=not args.no_grammar, max_llm_calls=args.max_llm_calls,
+        max_total_tokens=args.max_tokens, timeout=args.timeout, repair=args.repair,
         metaprompt=MetaPromptConfig(top_k=args.top_k, order=args.order))
+
+
+def _recorder(args: argparse.Namespace, config: dict[str, Any]) -> RunRecorder:
+    if not args.resume:
+        return RunRecorder(default_run_dir(config["problem"]) if args.out is None else args.out, config)
+    from pathlib import Path
+
+    if not (Path(args.resume) / "config.json").is_file():
+        raise UsageError(f"{args.resume} is not a run directory (no config.json); check --resume")
+    saved = read_config(args.resume)
+    for key in ("problem", "problem_config", "backend"):
+        if saved.get(key) != json.loads(json.dumps(config[key])):
+            raise UsageError(f"--resume {args.resume}: the run was made with other {key.replace('_', ' ')}; "
+                             "repeat its original options")
+    keep = ("steps", "max_evals", "max_llm_calls", "max_total_tokens", "timeout", "target", "patience")
+    if {k: v for k, v in saved["opro"].items() if k not in keep} != \
+            {k: v for k, v in json.loads(json.dumps(config["opro"])).items() if k not in keep}:
+        raise UsageError(f"--resume {args.resume}: the run was made with other OPRO settings; "
+                         "repeat its original options (only steps and budgets may change)")
+    return RunRecorder(args.resume, config, resume=True)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """OPRO on the problem, then every baseline at the same evaluation budget."""
+    _configure_cache(args)
     problem = _make_problem(args)
     backend = make_backend(**_model_settings(args))
     config = _opro_config(args)
-    run_dir = default_run_dir(problem.name) if args.out is None else args.out
-    recorder = RunRecorder(run_dir, {"problem": problem.name, "problem_config": problem.config(),
-                                     "opro": config.to_dict(), "backend": backend.describe()})
+    recorder = _recorder(args, {"problem": problem.name, "problem_config": problem.config(),
+                                "opro": config.to_dict(), "backend": backend.describe()})
     opro = OPRO(problem, backend, config, recorder)
+    if args.resume:
+        opro.restore(read_steps(recorder.directory), read_pending(recorder.directory))
     update, close = _progress(config.steps, args.json)
     try:
         result = opro.run(on_step=update)
     except KeyboardInterrupt:
         result = opro.finish("interrupted")
-        print("llmopt: interrupted; results so far follow", file=sys.stderr)
+        print(f"llmopt: interrupted; continue with --resume {recorder.directory}", file=sys.stderr)
     finally:
         close()
     starts = tuple(t.solution for t in result.trials if t.status == "initial")
     budget = Budget(max(result.counts.evals, 1), args.seed, starts, backend, config.temperature)
     baselines = run_baselines(problem, budget)
     results = [result, *baselines]
-    extra = {"run_dir": str(recorder.directory)}
+    extra: dict[str, Any] = {"run_dir": str(recorder.directory)}
     if args.plot:
         from llmopt.plots import plot_run
 
         extra["plot"] = str(plot_run(problem, results, args.plot))
     payload = _output(problem, results, args.json, extra)
     recorder.write_results({**payload, "full_results": [r.to_dict() for r in results]})
+    _report_cache(backend, args.json)
     return 0
+
+
+def _configure_cache(args: argparse.Namespace) -> None:
+    from llmopt.backends import set_default_cache
+
+    set_default_cache(None if args.no_cache else (args.cache or "default"))
+
+
+def _report_cache(backend: Any, quiet: bool) -> None:
+    hits, misses = getattr(backend, "hits", None), getattr(backend, "misses", None)
+    if hits is not None and not quiet:
+        print(f"cache: {hits} replayed, {misses} sent to the model ({backend.path})", file=sys.stderr)
 
 
 def cmd_baselines(args: argparse.Namespace) -> int:
     """Every baseline of the problem at the given evaluation budget."""
     import numpy as np
 
+    _configure_cache(args)
     problem = _make_problem(args)
     backend = make_backend(**_model_settings(args))
     starts = tuple(problem.initial(np.random.default_rng(args.seed), args.initial))
@@ -249,7 +296,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown method {', '.join(unknown)}; choose from opro, {', '.join(problem.baselines())}")
     opro = {k: v for k, v in _opro_config(args).to_dict().items() if k != "seed"}
     options = {o.dest: getattr(args, o.dest) for o in type(problem).options}
-    settings = {**_model_settings(args), "check": False}
+    settings = {**_model_settings(args), "check": False, "cache": None if args.no_cache else (args.cache or "default")}
     jobs = make_jobs(problem.name, options, methods, args.seeds, opro, settings, args.target, args.paper_grid)
     executor = _executor(args)
     try:

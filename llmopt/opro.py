@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
 from llmopt import metaprompt
-from llmopt.backends.base import Backend
+from llmopt.backends.base import Backend, BackendError, Generation
 from llmopt.baselines import usage_since
 from llmopt.problem import InvalidSolution, Problem
-from llmopt.result import Result, Trial
+from llmopt.result import Counts, Result, Trial
+
+REPAIR_SEED_OFFSET = 500_000
 
 
 @dataclass(frozen=True)
 class OPROConfig:
-    """Settings of one OPRO run; defaults follow the paper's linear-regression setup."""
+    """Settings of one OPRO run; defaults follow the paper's linear-regression setup.
+
+    Stop rules: `steps`, `max_evals`, `target`, `patience` (steps without improvement), and the
+    budgets `max_llm_calls`, `max_total_tokens` and `timeout` (seconds). Budgets are checked
+    between steps, so a run overshoots one by at most a step.
+    """
 
     steps: int = 10
     proposals: int = 8
@@ -30,6 +38,10 @@ class OPROConfig:
     target: float | None = None
     patience: int | None = None
     use_grammar: bool = True
+    max_llm_calls: int | None = None
+    max_total_tokens: int | None = None
+    timeout: float | None = None
+    repair: bool = False
     metaprompt: metaprompt.MetaPromptConfig = field(default_factory=metaprompt.MetaPromptConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -39,12 +51,13 @@ class OPROConfig:
 
 @dataclass
 class Proposal:
-    """One completion of a step and what it decoded to."""
+    """One completion of a step and what it decoded to; `repair` keeps a fixed first attempt."""
 
     raw: str
     solution: Any = None
     reason: str | None = None
     duplicate: bool = False
+    repair: dict[str, str] | None = None
 
     @property
     def valid(self) -> bool:
@@ -59,12 +72,17 @@ class Ask:
     step: int
     prompt: str
     proposals: list[Proposal]
+    error: str | None = None
 
 
 class StepRecorder(Protocol):
-    """Where each finished step is written (see `llmopt.records`)."""
+    """Where the run is journaled (see `llmopt.records.RunRecorder`)."""
 
     def write_step(self, record: dict[str, Any]) -> None: ...
+
+    def write_pending(self, record: dict[str, Any]) -> None: ...
+
+    def write_eval(self, index: int, value: float) -> None: ...
 
 
 class OPRO:
@@ -86,7 +104,9 @@ class OPRO:
         self._best_step = 0
         self._started = False
         self._clock = 0.0
+        self._began = time.monotonic()
         self._usage = problem.usage()
+        self._pending: tuple[Ask, list[float | None]] | None = None
 
     # -- history ---------------------------------------------------------------------------
 
@@ -108,7 +128,7 @@ class OPRO:
         best = self.result.best_value
         if best is None or self.problem.better(trial.value, best):
             self.result.best_value, self.result.best_solution = trial.value, solution
-            self._best_step = self.step
+            self._best_step = trial.step
 
     def _evaluate(self, solution: Any, value: float | None) -> float:
         self.result.counts.evals += 1
@@ -120,12 +140,15 @@ class OPRO:
             return
         self._started = True
         began = time.perf_counter()
+        trials = []
         for solution in self.problem.initial(self.rng, self.config.initial):
             if self.problem.key(solution) in self._values:
                 continue
             value = self._evaluate(solution, None)
-            self._record(Trial(step=0, status="initial", text=self.problem.encode(solution),
-                               solution=solution, value=value), solution)
+            trials.append(Trial(step=0, status="initial", text=self.problem.encode(solution),
+                                solution=solution, value=value))
+            self._record(trials[-1], solution)
+        self._journal_step(0, None, trials, None)
         self._clock += time.perf_counter() - began
 
     # -- ask / tell ------------------------------------------------------------------------
@@ -133,28 +156,72 @@ class OPRO:
     def ask(self) -> Ask:
         """Sample this step's proposals from the model in one request and decode them."""
         self.start()
+        if self._pending is not None:
+            return self._pending[0]
         began = time.perf_counter()
         self.step += 1
         prompt = self.prompt()
+        try:
+            generation = self._generate(prompt, self.config.proposals, self.step * self.config.proposals)
+        except BackendError as error:
+            self.result.counts.failed_requests += 1
+            ask = Ask(self.step, prompt, [], error=str(error))
+        else:
+            ask = Ask(self.step, prompt, [self._decode(c.text) for c in generation.completions])
+            if self.config.repair:
+                self._repair(ask)
+        self._mark_duplicates(ask.proposals)
+        if self.recorder is not None:
+            self.recorder.write_pending(self._pending_record(ask))
+        self._clock += time.perf_counter() - began
+        return ask
+
+    def _generate(self, prompt: str, n: int, seed_offset: int) -> Generation:
         config = self.config
         grammar = self.problem.grammar() if config.use_grammar else None
-        generation = self.backend.generate(
-            prompt, n=config.proposals, temperature=config.temperature, max_tokens=config.max_tokens,
-            seed=config.seed * 1_000_003 + self.step * config.proposals, grammar=grammar)
+        generation = self.backend.generate(prompt, n=n, temperature=config.temperature,
+                                           max_tokens=config.max_tokens, seed=config.seed * 1_000_003 + seed_offset,
+                                           grammar=grammar)
         counts = self.result.counts
         counts.llm_calls += generation.calls
         counts.prompt_tokens += generation.prompt_tokens
         counts.completion_tokens += generation.completion_tokens
-        proposals = [self._decode(c.text) for c in generation.completions]
-        self._mark_duplicates(proposals)
-        self._clock += time.perf_counter() - began
-        return Ask(self.step, prompt, proposals)
+        return generation
 
     def _decode(self, raw: str) -> Proposal:
         try:
             return Proposal(raw, solution=self.problem.decode(raw))
         except InvalidSolution as error:
             return Proposal(raw, reason=error.reason)
+
+    def _repair(self, ask: Ask) -> None:
+        """Send each rejection's reason back once, all concurrently, and decode the new answers."""
+        broken = [p for p in ask.proposals if p.reason is not None]
+        if not broken:
+            return
+
+        def fix(item: tuple[int, Proposal]) -> str | None:
+            index, proposal = item
+            prompt = (f"{ask.prompt}\nYour answer was:\n{proposal.raw}\n\nIt was rejected: {proposal.reason}. "
+                      "Answer again, in the required format.")
+            try:
+                completions = self._generate(prompt, 1, REPAIR_SEED_OFFSET + ask.step * 1000 + index).completions
+            except BackendError:
+                self.result.counts.failed_requests += 1
+                return None
+            return completions[0].text if completions else None
+
+        with ThreadPoolExecutor(max_workers=len(broken)) as pool:
+            answers = list(pool.map(fix, enumerate(broken)))
+        for proposal, answer in zip(broken, answers):
+            self.result.counts.repairs += 1
+            if answer is None:
+                continue
+            fixed = self._decode(answer)
+            if fixed.reason is None:
+                self.result.counts.repairs_valid += 1
+                proposal.repair = {"raw": proposal.raw, "reason": proposal.reason or ""}
+                proposal.raw, proposal.solution, proposal.reason = fixed.raw, fixed.solution, None
 
     def _mark_duplicates(self, proposals: list[Proposal]) -> None:
         seen = set(self._values)
@@ -170,44 +237,104 @@ class OPRO:
         values = list(values) if values is not None else [None] * len(ask.proposals)
         if len(values) != len(ask.proposals):
             raise ValueError(f"got {len(values)} values for {len(ask.proposals)} proposals")
-        trials = [self._tell_one(ask.step, p, v) for p, v in zip(ask.proposals, values)]
-        if self.recorder is not None:
-            self.recorder.write_step(_step_record(ask, trials))
+        if self._pending is not None and self._pending[0] is ask:
+            values = [known if given is None else given for known, given in zip(self._pending[1], values)]
+        self._pending = None
+        trials = [self._tell_one(ask.step, i, p, v) for i, (p, v) in enumerate(zip(ask.proposals, values))]
+        self._journal_step(ask.step, ask.prompt, trials, ask.error)
         self._clock += time.perf_counter() - began
         return trials
 
-    def _tell_one(self, step: int, proposal: Proposal, value: float | None) -> Trial:
+    def _tell_one(self, step: int, index: int, proposal: Proposal, value: float | None) -> Trial:
         counts = self.result.counts
         counts.proposals += 1
+        if proposal.repair is not None:
+            counts.add_invalid(proposal.repair["reason"])
+        text = None if proposal.reason is not None else self.problem.encode(proposal.solution)
         if proposal.reason is not None:
             counts.add_invalid(proposal.reason)
             trial = Trial(step, "invalid", raw=proposal.raw, reason=proposal.reason)
         elif proposal.duplicate:
             counts.duplicates += 1
-            trial = Trial(step, "duplicate", raw=proposal.raw,
-                          text=self.problem.encode(proposal.solution), solution=proposal.solution)
+            trial = Trial(step, "duplicate", raw=proposal.raw, text=text, solution=proposal.solution)
         elif self.config.max_evals is not None and counts.evals >= self.config.max_evals:
-            trial = Trial(step, "skipped", raw=proposal.raw, reason="evaluation budget spent",
-                          text=self.problem.encode(proposal.solution), solution=proposal.solution)
+            trial = Trial(step, "skipped", raw=proposal.raw, reason="evaluation budget spent", text=text,
+                          solution=proposal.solution)
         else:
-            trial = Trial(step, "ok", raw=proposal.raw, text=self.problem.encode(proposal.solution),
-                          solution=proposal.solution, value=self._evaluate(proposal.solution, value))
+            trial = Trial(step, "ok", raw=proposal.raw, text=text, solution=proposal.solution,
+                          value=self._evaluate(proposal.solution, value))
+            if self.recorder is not None:
+                self.recorder.write_eval(index, trial.value)
         self._record(trial, proposal.solution)
         return trial
+
+    # -- journal and resume ----------------------------------------------------------------
+
+    def _journal_step(self, step: int, prompt: str | None, trials: list[Trial], error: str | None) -> None:
+        if self.recorder is None:
+            return
+        self.recorder.write_step({
+            "step": step, "meta_prompt": prompt, "error": error,
+            "trials": [dataclasses.asdict(t) for t in trials],
+            "counts": dataclasses.asdict(self.result.counts), "rng": self.rng.bit_generator.state})
+
+    def _pending_record(self, ask: Ask) -> dict[str, Any]:
+        return {"step": ask.step, "meta_prompt": ask.prompt, "error": ask.error,
+                "proposals": [{"raw": p.raw, "repair": p.repair} for p in ask.proposals],
+                "counts": dataclasses.asdict(self.result.counts), "rng": self.rng.bit_generator.state}
+
+    def restore(self, steps: list[dict[str, Any]], pending: dict[str, Any] | None = None) -> None:
+        """Continue a journaled run: rebuild history and counts; an interrupted step resumes where it was."""
+        if not steps:
+            return
+        for record in steps:
+            for data in record["trials"]:
+                trial = Trial(**data)
+                solution = self.problem.decode(trial.text) if trial.text is not None else None
+                self._record(dataclasses.replace(trial, solution=solution), solution)
+        last = steps[-1]
+        self._started = True
+        self.step = last["step"]
+        self.result.counts = _counts(last["counts"])
+        self.rng.bit_generator.state = last["rng"]
+        if pending is not None and pending["step"] == self.step + 1:
+            self._resume_step(pending)
+
+    def _resume_step(self, pending: dict[str, Any]) -> None:
+        self.step = pending["step"]
+        self.result.counts = _counts(pending["counts"])
+        self.rng.bit_generator.state = pending["rng"]
+        proposals = []
+        for item in pending["proposals"]:
+            proposal = self._decode(item["raw"])
+            proposal.repair = item.get("repair")
+            proposals.append(proposal)
+        self._mark_duplicates(proposals)
+        known: list[float | None] = [None] * len(proposals)
+        for index, value in pending.get("evals", []):
+            known[index] = value
+        self._pending = (Ask(self.step, pending["meta_prompt"], proposals, pending.get("error")), known)
 
     # -- stopping and the loop -------------------------------------------------------------
 
     def stop_reason(self) -> str | None:
         """Why the run should stop now, or None to go on."""
-        config, best = self.config, self.result.best_value
+        config, best, counts = self.config, self.result.best_value, self.result.counts
+        if self._pending is not None:
+            return None
         if config.target is not None and best is not None and not self.problem.better(config.target, best):
             return "target"
-        if config.max_evals is not None and self.result.counts.evals >= config.max_evals:
-            return "max_evals"
-        if config.patience is not None and self.step - self._best_step >= config.patience:
-            return "patience"
-        if self.step >= config.steps:
-            return "max_steps"
+        rules = (
+            ("max_evals", config.max_evals, counts.evals),
+            ("max_llm_calls", config.max_llm_calls, counts.llm_calls),
+            ("max_tokens", config.max_total_tokens, counts.tokens),
+            ("timeout", config.timeout, time.monotonic() - self._began),
+            ("patience", config.patience, self.step - self._best_step),
+            ("max_steps", config.steps, self.step),
+        )
+        for reason, limit, spent in rules:
+            if limit is not None and spent >= limit:
+                return reason
         return None
 
     def run(self, on_step: Callable[[OPRO], None] | None = None) -> Result:
@@ -227,6 +354,5 @@ class OPRO:
         return self.result
 
 
-def _step_record(ask: Ask, trials: list[Trial]) -> dict[str, Any]:
-    return {"step": ask.step, "meta_prompt": ask.prompt,
-            "trials": [dataclasses.asdict(t) for t in trials]}
+def _counts(data: dict[str, Any]) -> Counts:
+    return Counts(**{**data, "invalid": dict(data.get("invalid", {}))})

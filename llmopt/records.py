@@ -22,18 +22,35 @@ def default_run_dir(problem: str, root: str | Path = "runs") -> Path:
 
 
 class RunRecorder:
-    """Writes `config.json`, appends `steps.jsonl` as the run goes, and `result.json` at the end."""
+    """Journals a run: `config.json`, one `steps.jsonl` line per finished step, `results.json` at the end.
 
-    def __init__(self, directory: str | Path, config: dict[str, Any]) -> None:
+    `pending.jsonl` holds the step in progress: its proposals, then one line per evaluation, so a
+    run killed at any moment resumes without asking the model again or repeating an evaluation.
+    """
+
+    def __init__(self, directory: str | Path, config: dict[str, Any], *, resume: bool = False) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        _write_json(self.directory / "config.json", config)
+        if not resume:
+            _write_json(self.directory / "config.json", config)
         self.steps_path = self.directory / "steps.jsonl"
+        self.pending_path = self.directory / "pending.jsonl"
+        if resume:
+            _drop_torn_tail(self.steps_path)
+            _drop_torn_tail(self.pending_path)
 
     def write_step(self, record: dict[str, Any]) -> None:
-        """Append one step as a single JSON line, flushed so a crash loses at most that line."""
-        with self.steps_path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, default=_jsonable) + "\n")
+        """Append one finished step as a single JSON line; the pending journal is then cleared."""
+        _append(self.steps_path, record)
+        self.pending_path.write_text("", encoding="utf-8")
+
+    def write_pending(self, record: dict[str, Any]) -> None:
+        """Start the journal of a step whose proposals are known but not yet evaluated."""
+        self.pending_path.write_text(json.dumps(record, default=_jsonable) + "\n", encoding="utf-8")
+
+    def write_eval(self, index: int, value: float) -> None:
+        """Journal one finished evaluation of the pending step."""
+        _append(self.pending_path, {"index": index, "value": value})
 
     def write_results(self, payload: dict[str, Any]) -> None:
         """The final comparison (OPRO and baselines) as `results.json`."""
@@ -43,13 +60,49 @@ class RunRecorder:
 def read_steps(directory: str | Path) -> list[dict[str, Any]]:
     """The step records of a run; a torn last line (crash mid-write) is ignored."""
     path = Path(directory) / "steps.jsonl"
-    steps = []
+    return _read_lines(path) if path.exists() else []
+
+
+def _read_lines(path: Path) -> list[dict[str, Any]]:
+    records = []
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
-            steps.append(json.loads(line))
+            records.append(json.loads(line))
         except json.JSONDecodeError:
-            break
-    return steps
+            break  # a line torn by a crash ends the journal
+    return records
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a half-written last line so appends start on a clean line."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        path.write_bytes(data[: data.rfind(b"\n") + 1])
+
+
+def _append(path: Path, record: dict[str, Any]) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, default=_jsonable) + "\n")
+
+
+def read_pending(directory: str | Path) -> dict[str, Any] | None:
+    """The interrupted step, if any: its proposals plus the evaluations already done."""
+    path = Path(directory) / "pending.jsonl"
+    if not path.exists():
+        return None
+    records = _read_lines(path)
+    if not records:
+        return None
+    pending = dict(records[0])
+    pending["evals"] = [(r["index"], r["value"]) for r in records[1:]]
+    return pending
+
+
+def read_config(directory: str | Path) -> dict[str, Any]:
+    """The run's `config.json`."""
+    return json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
 
 
 def read_results(directory: str | Path) -> list[Result]:

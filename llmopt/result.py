@@ -34,6 +34,9 @@ class Counts:
     evals: int = 0
     duplicates: int = 0
     invalid: dict[str, int] = field(default_factory=dict)
+    failed_requests: int = 0
+    repairs: int = 0
+    repairs_valid: int = 0
 
     @property
     def tokens(self) -> int:

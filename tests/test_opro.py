@@ -99,9 +99,10 @@ def test_run_records_every_step(tmp_path) -> None:
     backend = ScriptedBackend(["[1, 1]", "junk", "[2, 2]", "[3, 3]"])
     OPRO(LinearRegression(), backend, OPROConfig(steps=2, proposals=2), recorder).run()
     steps = read_steps(tmp_path / "run")
-    assert [s["step"] for s in steps] == [1, 2]
-    assert steps[0]["meta_prompt"] == backend.prompts[0]
-    assert steps[0]["trials"][1]["reason"] == "no [w, b] pair found"
+    assert [s["step"] for s in steps] == [0, 1, 2]
+    assert [t["status"] for t in steps[0]["trials"]] == ["initial"] * 5
+    assert steps[1]["meta_prompt"] == backend.prompts[0]
+    assert steps[1]["trials"][1]["reason"] == "no [w, b] pair found"
     assert json.loads((tmp_path / "run" / "config.json").read_text())["problem"] == "linear-regression"
 
 
@@ -118,3 +119,90 @@ def test_same_seed_same_run() -> None:
     one = make(texts, steps=4, proposals=3, seed=9)[0].run()
     two = make(texts, steps=4, proposals=3, seed=9)[0].run()
     assert [t.solution for t in one.trials] == [t.solution for t in two.trials]
+
+
+class FlakyBackend(ScriptedBackend):
+    """Fails the calls whose (1-based) number is listed."""
+
+    def __init__(self, texts: list[str], fail_on: set[int]) -> None:
+        super().__init__(texts)
+        self.fail_on, self.calls = fail_on, 0
+
+    def generate(self, prompt: str, **kwargs):
+        from llmopt.backends.base import BackendError
+
+        self.calls += 1
+        if self.calls in self.fail_on:
+            raise BackendError("injected")
+        return super().generate(prompt, **kwargs)
+
+
+def test_a_failed_request_is_recorded_and_the_run_goes_on(tmp_path) -> None:
+    recorder = RunRecorder(tmp_path, {})
+    backend = FlakyBackend([f"[{i}, 1]" for i in range(10)], fail_on={2})
+    result = OPRO(LinearRegression(), backend, OPROConfig(steps=3, proposals=2), recorder).run()
+    assert result.stop_reason == "max_steps" and result.counts.failed_requests == 1
+    assert result.counts.proposals == 4
+    assert read_steps(tmp_path)[2]["error"] == "injected"
+
+
+@pytest.mark.parametrize("rule, value, reason", [
+    ("max_llm_calls", 2, "max_llm_calls"), ("max_total_tokens", 1, "max_tokens"), ("timeout", 0.0, "timeout"),
+])
+def test_budgets_stop_within_one_step(rule: str, value, reason: str) -> None:
+    opro, _ = make([f"[{i}, 2]" for i in range(80)], steps=20, proposals=1, **{rule: value})
+    result = opro.run()
+    assert result.stop_reason == reason
+    if rule == "max_llm_calls":
+        assert result.counts.llm_calls == 2
+
+
+def test_repair_sends_the_reason_back_once() -> None:
+    backend = ScriptedBackend(["[1, 2]", "oops", "[7, 7]"])
+    opro = OPRO(LinearRegression(), backend, OPROConfig(steps=1, proposals=2, initial=1, repair=True))
+    result = opro.run()
+    assert "It was rejected: no [w, b] pair found" in backend.prompts[1]
+    assert result.counts.repairs == 1 and result.counts.repairs_valid == 1
+    assert result.counts.proposals == 2 and result.counts.invalid == {"no [w, b] pair found": 1}
+    assert [t.solution for t in result.trials if t.status == "ok"] == [(1, 2), (7, 7)]
+
+
+class Boom(Exception):
+    pass
+
+
+def test_resume_after_a_crash_mid_step_repeats_nothing(tmp_path) -> None:
+    texts = [f"[{i % 9}, {i % 4}]" for i in range(60)]
+    config = OPROConfig(steps=4, proposals=3, seed=5)
+    full = OPRO(LinearRegression(), ScriptedBackend(texts), config).run()
+
+    problem = LinearRegression()
+    backend = ScriptedBackend(texts)
+    crashing = OPRO(problem, backend, config, RunRecorder(tmp_path, {}))
+    evaluations, original = [], problem.evaluate
+
+    def dying(solution):
+        if len(evaluations) == 11:
+            raise Boom
+        evaluations.append(solution)
+        return original(solution)
+
+    problem.evaluate = dying  # patched after OPRO computed the optimum
+    with pytest.raises(Boom):
+        crashing.run()
+    used = len(backend.prompts)
+
+    from llmopt.records import read_pending
+
+    fresh, again = LinearRegression(), []
+    backend2 = ScriptedBackend(texts[used * 3:])
+    resumed = OPRO(fresh, backend2, config, RunRecorder(tmp_path, {}, resume=True))
+    fresh_eval = fresh.evaluate
+    fresh.evaluate = lambda s: again.append(s) or fresh_eval(s)
+    resumed.restore(read_steps(tmp_path), read_pending(tmp_path))
+    result = resumed.run()
+    assert not set(again) & set(evaluations), "an evaluation was repeated"
+    assert len(evaluations) + len(again) == full.counts.evals
+    assert [(t.step, t.status, t.solution, t.value) for t in result.trials] == \
+        [(t.step, t.status, t.solution, t.value) for t in full.trials]
+    assert result.counts == full.counts and result.best_value == full.best_value

@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
-from llmopt.backends.base import Backend, Completion, Generation
+from llmopt.backends.base import Backend, BackendError, Completion, Generation
+from llmopt.backends.cache import CachedBackend, default_cache_path
 from llmopt.backends.local import LocalBackend
 from llmopt.backends.openai_compat import GRAMMAR_FIELDS, OpenAIBackend
 from llmopt.backends.scripted import ScriptedBackend
 from llmopt.problem import UsageError
 
-__all__ = ["Backend", "Completion", "Generation", "LocalBackend", "OpenAIBackend", "ScriptedBackend",
-           "make_backend"]
+__all__ = ["Backend", "BackendError", "CachedBackend", "Completion", "Generation", "LocalBackend",
+           "OpenAIBackend", "ScriptedBackend", "make_backend", "set_default_cache"]
+
+_default_cache: str | None = None
+
+
+def set_default_cache(path: str | None) -> None:
+    """Where `make_backend` caches responses when not told: a path, "default" (per-user), or None (off)."""
+    global _default_cache
+    _default_cache = path
 
 
 def make_backend(model: str = "local", *, base_url: str | None = None, model_path: str | None = None,
                  server_grammar: str = "auto", check: bool = True, instances: int = 1,
-                 max_concurrency: int = 16) -> Backend:
-    """`local` (the embedded model or --model-path) or an OpenAI-compatible model by name."""
+                 max_concurrency: int = 16, cache: str | None = "unset") -> Backend:
+    """`local` (the embedded model or --model-path) or an OpenAI-compatible model by name.
+
+    `cache` is a path, "default" for the per-user cache, or None for none; unset, it follows
+    `set_default_cache`.
+    """
+    backend = _make(model, base_url, model_path, server_grammar, check, instances, max_concurrency)
+    cache = _default_cache if cache == "unset" else cache
+    if cache is None:
+        return backend
+    return CachedBackend(backend, None if cache == "default" else cache)
+
+
+def _make(model: str, base_url: str | None, model_path: str | None, server_grammar: str, check: bool,
+          instances: int, max_concurrency: int) -> Backend:
     if model == "local":
         if base_url:
             raise UsageError("--base-url needs --model NAME (the model the server serves)")

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 
+class BackendError(RuntimeError):
+    """A request that still failed after every retry; the step records it and the run goes on."""
+
+
 @dataclass(frozen=True)
 class Completion:
     """One sampled answer with the tokens it cost (prompt tokens are shared per request)."""

@@ -125,4 +125,5 @@ class LocalBackend:
 
     def describe(self) -> dict[str, object]:
         """Identity for run records."""
-        return {"backend": self.name, "model": self.model_path.name, "n_ctx": self.n_ctx}
+        return {"backend": self.name, "model": self.model_path.name, "bytes": self.model_path.stat().st_size,
+                "n_ctx": self.n_ctx}

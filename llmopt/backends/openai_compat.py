@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import random
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from llmopt.backends.base import Completion, Generation
+from llmopt.backends.base import BackendError, Completion, Generation
 from llmopt.problem import UsageError
 
 API_KEY_ENV = "OPENAI_API_KEY"
@@ -20,7 +22,8 @@ class OpenAIBackend:
     name = "openai"
 
     def __init__(self, model: str, *, base_url: str | None = None, grammar_field: str | None = None,
-                 timeout: float = 120.0, max_retries: int = 4, max_concurrency: int = 16) -> None:
+                 timeout: float = 120.0, max_retries: int = 4, max_concurrency: int = 16,
+                 backoff: float = 0.5) -> None:
         from openai import OpenAI
 
         api_key = os.environ.get(API_KEY_ENV)
@@ -30,6 +33,7 @@ class OpenAIBackend:
         self.base_url = base_url
         self.grammar_field = grammar_field
         self.max_concurrency = max_concurrency
+        self.max_retries, self.backoff = max_retries, backoff
         # The client retries 429 (honouring Retry-After), 5xx and dropped connections with backoff.
         self._client = OpenAI(api_key=api_key or "no-key", base_url=base_url, timeout=timeout,
                               max_retries=max_retries)
@@ -49,10 +53,27 @@ class OpenAIBackend:
 
     def _request(self, prompt: str, n: int, temperature: float, max_tokens: int,
                  seed: int | None, grammar: str | None) -> Any:
+        """One chat request; the client retries HTTP faults, this loop also garbled or empty answers."""
+        import openai
+
         extra = {self.grammar_field: grammar} if grammar and self.grammar_field else None
-        return self._client.chat.completions.create(
-            model=self.model, messages=[{"role": "user", "content": prompt}], n=n,
-            temperature=temperature, max_tokens=max_tokens, seed=seed, extra_body=extra)
+        last = "no attempt"
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()))  # jittered backoff
+            try:
+                response = self._client.chat.completions.create(
+                    model=self.model, messages=[{"role": "user", "content": prompt}], n=n,
+                    temperature=temperature, max_tokens=max_tokens, seed=seed, extra_body=extra)
+            except (openai.APIResponseValidationError, ValueError) as error:  # garbled body
+                last = f"{type(error).__name__}: {str(error)[:200]}"
+                continue
+            except openai.APIError as error:  # the client has already retried what is retryable
+                raise BackendError(f"{type(error).__name__}: {str(error)[:200]}") from None
+            if getattr(response, "choices", None):
+                return response
+            last = "response without choices"
+        raise BackendError(f"request failed after {self.max_retries + 1} attempts ({last})")
 
     def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
                  seed: int | None = None, grammar: str | None = None) -> Generation:

@@ -1,7 +1,10 @@
-"""A stub OpenAI-compatible server on 127.0.0.1 for transport tests and benchmarks.
+"""An OpenAI-compatible test server on 127.0.0.1 that can inject faults.
 
-It answers `/v1/models` and `/v1/chat/completions` with seeded random `[w, b]` pairs after a
-fixed latency. It measures the framework, not a model: end-to-end tests use a real model.
+It either answers `/v1/chat/completions` itself with seeded random `[w, b]` pairs after a fixed
+latency (a stub, to measure the framework), or forwards every request to a real server
+(`upstream`, e.g. llama_cpp.server) — and in both modes fails a configurable share of requests
+with HTTP 500/502/503, 429 with Retry-After, a stall past the client's timeout, a dropped
+connection, a truncated or non-JSON body, or an empty `choices` list.
 """
 
 from __future__ import annotations
@@ -9,20 +12,39 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import socket
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
-class StubSettings:
-    """Behaviour of the stub: latency per request and whether it honours `n`."""
+FAULTS = ("500", "502", "503", "429", "stall", "drop", "truncated", "non_json", "empty_choices")
 
-    def __init__(self, latency: float = 0.0, honour_n: bool = True) -> None:
-        self.latency = latency
-        self.honour_n = honour_n
+
+class StubSettings:
+    """Behaviour of the server: latency, `n` support, upstream, and the share and kinds of faults."""
+
+    def __init__(self, latency: float = 0.0, honour_n: bool = True, *, failure_rate: float = 0.0,
+                 faults: tuple[str, ...] = FAULTS, upstream: str | None = None, stall: float = 5.0,
+                 seed: int = 0) -> None:
+        self.latency, self.honour_n, self.upstream, self.stall = latency, honour_n, upstream, stall
+        self.failure_rate, self.faults = failure_rate, faults
+        self.random = random.Random(seed)
         self.requests = 0
+        self.injected: dict[str, int] = {}
         self.lock = threading.Lock()
+
+    def draw_fault(self) -> str | None:
+        """The fault for the next request, or None to answer it properly."""
+        with self.lock:
+            self.requests += 1
+            if self.random.random() >= self.failure_rate:
+                return None
+            fault = self.random.choice(self.faults)
+            self.injected[fault] = self.injected.get(fault, 0) + 1
+            return fault
 
 
 def _completion(body: dict[str, Any], settings: StubSettings) -> dict[str, Any]:
@@ -62,12 +84,51 @@ def make_handler(settings: StubSettings) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, {"error": {"message": "not found"}})
 
+        def _raw(self, status: int, data: bytes, length: int | None = None, extra: dict | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data) if length is None else length))
+            for key, value in (extra or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _inject(self, fault: str, good: bytes) -> None:
+            if fault in ("500", "502", "503"):
+                self._send(int(fault), {"error": {"message": f"injected {fault}"}})
+            elif fault == "429":
+                self._raw(429, b'{"error": {"message": "slow down"}}', extra={"Retry-After": "0.2"})
+            elif fault == "stall":
+                time.sleep(settings.stall)
+                self._raw(200, good)
+            elif fault == "drop":
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+            elif fault == "truncated":
+                self._raw(200, good[: len(good) // 2], length=len(good))
+                self.close_connection = True
+            elif fault == "non_json":
+                self._raw(200, b"<html>upstream error</html>")
+            else:  # empty_choices
+                payload = json.loads(good)
+                payload["choices"] = []
+                self._raw(200, json.dumps(payload).encode())
+
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-            with settings.lock:
-                settings.requests += 1
+            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            fault = settings.draw_fault()
             time.sleep(settings.latency)
-            self._send(200, _completion(body, settings))
+            if settings.upstream:
+                request = urllib.request.Request(settings.upstream.rstrip("/") + self.path.removeprefix("/v1"),
+                                                 data=raw, headers={"Content-Type": "application/json"})
+                with urllib.request.urlopen(request, timeout=600) as answer:
+                    good = answer.read()
+            else:
+                good = json.dumps(_completion(json.loads(raw or b"{}"), settings)).encode()
+            if fault is None:
+                self._raw(200, good)
+            else:
+                self._inject(fault, good)
 
     return Handler
 
@@ -86,8 +147,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--ignore-n", action="store_true")
+    parser.add_argument("--failure-rate", type=float, default=0.0)
+    parser.add_argument("--upstream", help="forward requests to this /v1 URL instead of answering")
     args = parser.parse_args()
-    server, url = serve(StubSettings(args.latency, not args.ignore_n), args.port)
+    settings = StubSettings(args.latency, not args.ignore_n, failure_rate=args.failure_rate,
+                            upstream=args.upstream)
+    server, url = serve(settings, args.port)
     print(url, flush=True)
     threading.Event().wait()
 

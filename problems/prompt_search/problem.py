@@ -10,14 +10,13 @@ import numpy as np
 
 from llmopt.baselines import Tracker, run_tracked
 from llmopt.metaprompt import MetaPromptConfig, render
-from llmopt.problem import Budget, InvalidSolution, Option, Problem, UsageError
+from llmopt.problem import Budget, InvalidSolution, Option, Problem, UsageError, last_tagged
 from llmopt.result import Result
 from problems.prompt_search.datasets import load_dataset
 from problems.prompt_search.normalize import AnswerKind, is_correct
 from problems.prompt_search.scorer import Scorer
 from problems.prompt_search.tasks import TASKS, Example
 
-_TAGGED = re.compile(r"<INS>(.*?)</INS>", re.S | re.I)
 _BRACKETED = re.compile(r"\[([^\[\]]*)\]")
 MAX_INSTRUCTION = 300
 
@@ -135,16 +134,17 @@ class PromptSearch(Problem):
 
     def decode(self, text: str) -> str:
         """The last instruction between <INS> tags, or else in square brackets."""
-        found = _TAGGED.findall(text) or _BRACKETED.findall(text)
-        if not found:
+        found = last_tagged(text, "<INS>", "</INS>", ignore_case=True)
+        if found is None:
+            brackets = _BRACKETED.findall(text)
+            found = brackets[-1] if brackets else None
+        if found is None:
             raise InvalidSolution("no instruction found")
-        instruction = " ".join(found[-1].split())
+        instruction = " ".join(found.split())
         if not instruction:
             raise InvalidSolution("empty instruction")
         if len(instruction) > MAX_INSTRUCTION:
             raise InvalidSolution("instruction too long")
-        if "<ins>" in instruction.lower() or "</ins>" in instruction.lower():
-            raise InvalidSolution("nested tags")
         return instruction
 
     def grammar(self) -> str:

@@ -10,14 +10,13 @@ from typing import Any, Callable
 import numpy as np
 
 from llmopt.baselines import run_tracked
-from llmopt.problem import Budget, InvalidSolution, Option, Problem
+from llmopt.problem import Budget, InvalidSolution, Option, Problem, last_tagged
 from llmopt.result import Result
 from problems.tsp import heuristics, solvers
 from problems.tsp.instance import Instance, format_coord, random_instance
 from problems.tsp.tsplib import read_tsplib
 
 Tour = tuple[int, ...]
-_TRACE = re.compile(r"<trace>(.*?)</trace>", re.S)
 _INTEGER = re.compile(r"\d{1,7}")
 # Above this many cities the meta-prompt would not fit a small model's context; still solvable.
 MATRIX_PROMPT_MAX = 30
@@ -83,10 +82,10 @@ class TSP(Problem):
 
     def decode(self, text: str) -> Tour:
         """The last trace in the text, checked to be a tour from city 0; one reason per defect."""
-        found = _TRACE.findall(text)
-        if not found:
+        found = last_tagged(text, "<trace>", "</trace>")
+        if found is None:
             raise InvalidSolution("no trace found")
-        tokens = [t.strip() for t in found[-1].split(",")]
+        tokens = [t.strip() for t in found.split(",")]
         if not all(_INTEGER.fullmatch(t) for t in tokens):
             raise InvalidSolution("non-integer entry")
         cities = [int(t) for t in tokens]

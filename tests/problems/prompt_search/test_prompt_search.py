@@ -29,6 +29,7 @@ def problem(position: str = "q_begin") -> PromptSearch:
     ("<INS>Think step by step.</INS>", "Think step by step."),
     ("ok <INS>first</INS> then <ins> second  one </ins>", "second one"),
     ("[Answer briefly.]", "Answer briefly."),
+    ("<INS>a <INS> b</INS>", "b"),
 ])
 def test_decode(text: str, instruction: str) -> None:
     assert problem().decode(text) == instruction
@@ -38,7 +39,6 @@ def test_decode(text: str, instruction: str) -> None:
     ("Just think.", "no instruction found"),
     ("<INS>   </INS>", "empty instruction"),
     ("<INS>" + "a" * 400 + "</INS>", "instruction too long"),
-    ("<INS>a <INS> b</INS>", "nested tags"),
 ])
 def test_decode_rejects(text: str, reason: str) -> None:
     with pytest.raises(InvalidSolution) as caught:

@@ -1,0 +1,94 @@
+"""A response cache for any backend: SQLite on disk, keyed by a hash of the full request."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from llmopt.backends.base import Backend, Completion, Generation
+
+SCHEMA = "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, generation TEXT NOT NULL)"
+
+
+def default_cache_path() -> Path:
+    """`$XDG_CACHE_HOME/llmopt/responses.sqlite`, else `~/.cache/llmopt/responses.sqlite`."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "llmopt" / "responses.sqlite"
+
+
+def request_key(identity: dict[str, object], prompt: str, n: int, temperature: float, max_tokens: int,
+                seed: int | None, grammar: str | None) -> str:
+    """SHA-256 of everything that shapes the answer; `identity` never holds secrets."""
+    request = {"backend": identity, "prompt": prompt, "n": n, "temperature": temperature,
+               "max_tokens": max_tokens, "seed": seed, "grammar": grammar}
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
+class CachedBackend:
+    """Answers repeated requests from disk; a hit replays the original completions and their cost.
+
+    Safe for several threads and processes: SQLite in WAL mode, one connection per thread.
+    `hits` and `misses` count what this process saw; misses are the real model calls made.
+    """
+
+    def __init__(self, backend: Backend, path: str | os.PathLike[str] | None = None) -> None:
+        self.backend = backend
+        self.name = backend.name
+        self.path = Path(path) if path else default_cache_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+        with self._connection() as connection:
+            connection.execute(SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=60.0)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA busy_timeout=60000")
+            self._local.connection = connection
+        return connection
+
+    def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
+                 seed: int | None = None, grammar: str | None = None) -> Generation:
+        """The stored answer to this exact request, or the backend's (then stored)."""
+        key = request_key(self.backend.describe(), prompt, n, temperature, max_tokens, seed, grammar)
+        row = self._connection().execute("SELECT generation FROM responses WHERE key = ?", (key,)).fetchone()
+        if row is not None:
+            with self._lock:
+                self.hits += 1
+            return _decode(row[0])
+        generation = self.backend.generate(prompt, n=n, temperature=temperature, max_tokens=max_tokens,
+                                           seed=seed, grammar=grammar)
+        with self._lock:
+            self.misses += 1
+        if len(generation.completions) == n:  # a short answer (a failed request) is not worth keeping
+            with self._connection() as connection:
+                connection.execute("INSERT OR REPLACE INTO responses VALUES (?, ?)", (key, _encode(generation)))
+        return generation
+
+    def describe(self) -> dict[str, object]:
+        """The wrapped backend's identity."""
+        return self.backend.describe()
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "backend":
+            raise AttributeError(name)
+        return getattr(self.backend, name)
+
+
+def _encode(generation: Generation) -> str:
+    return json.dumps({"calls": generation.calls,
+                       "completions": [[c.text, c.prompt_tokens, c.completion_tokens] for c in generation.completions]})
+
+
+def _decode(text: str) -> Generation:
+    data = json.loads(text)
+    return Generation([Completion(*c) for c in data["completions"]], calls=data["calls"])

@@ -1,0 +1,77 @@
+"""The SQLite response cache: replays, keys, concurrent writers, and exact reruns through the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from llmopt.backends.cache import CachedBackend, request_key
+from llmopt.backends.scripted import ScriptedBackend
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_hit_replays_without_calling_the_backend(tmp_path: Path) -> None:
+    inner = ScriptedBackend(["a", "b", "c", "d"])
+    cached = CachedBackend(inner, tmp_path / "c.sqlite")
+    first = cached.generate("p", n=2, temperature=1.0, max_tokens=5, seed=1)
+    second = cached.generate("p", n=2, temperature=1.0, max_tokens=5, seed=1)
+    assert first == second and len(inner.prompts) == 1 and (cached.hits, cached.misses) == (1, 1)
+    cached.generate("p", n=2, temperature=1.0, max_tokens=5, seed=2)
+    assert len(inner.prompts) == 2
+
+
+def test_key_covers_the_request_but_not_secrets() -> None:
+    base = dict(identity={"backend": "openai", "model": "m"}, prompt="p", n=8, temperature=1.0, max_tokens=9,
+                seed=0, grammar=None)
+    key = request_key(**base)
+    for change in ({"prompt": "q"}, {"n": 7}, {"temperature": 0.5}, {"max_tokens": 8}, {"seed": 1},
+                   {"grammar": "root ::= x"}, {"identity": {"backend": "openai", "model": "n"}}):
+        assert request_key(**{**base, **change}) != key
+
+
+def _writer(args: tuple[str, int]) -> int:
+    path, worker = args
+    cached = CachedBackend(ScriptedBackend([f"w{worker}-{i}" for i in range(200)]), path)
+    for i in range(100):
+        cached.generate(f"prompt {worker} {i}", n=1, temperature=1.0, max_tokens=4, seed=i)
+        cached.generate("shared", n=1, temperature=1.0, max_tokens=4, seed=0)
+    return cached.misses
+
+
+def test_several_processes_write_at_once(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.sqlite")
+    with ProcessPoolExecutor(4) as pool:
+        misses = list(pool.map(_writer, [(path, w) for w in range(4)]))
+    assert sum(misses) >= 400
+    check = CachedBackend(ScriptedBackend([]), path)
+    for worker in range(4):
+        for i in range(100):
+            assert check.generate(f"prompt {worker} {i}", n=1, temperature=1.0, max_tokens=4, seed=i).completions
+    assert check.misses == 0
+
+
+def run(args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "linear-regression", *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=900)
+
+
+def results(run_dir: Path) -> list[dict]:
+    rows = json.loads((run_dir / "results.json").read_text())["full_results"]
+    for row in rows:
+        row.pop("seconds")
+    return rows
+
+
+def test_rerun_with_the_embedded_model_is_an_exact_replay(tmp_path: Path) -> None:
+    common = ["--steps", "2", "--proposals", "4", "--seed", "3", "--cache", str(tmp_path / "c.sqlite")]
+    first = run([*common, "--out", str(tmp_path / "one")])
+    second = run([*common, "--out", str(tmp_path / "two")])
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "0 replayed, 2 sent" in first.stderr and "2 replayed, 0 sent" in second.stderr
+    assert results(tmp_path / "one") == results(tmp_path / "two")
+    off = run([*common, "--no-cache", "--out", str(tmp_path / "three")])
+    assert off.returncode == 0 and "replayed" not in off.stderr

@@ -1,0 +1,74 @@
+"""Property tests for every registered problem's decoder: a solution or InvalidSolution, in linear time."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from llmopt.problem import InvalidSolution, Problem
+from problems import registry
+
+SMALL = {"prompt-search": {"train_size": 2, "test_size": 1}, "function": {"function": "problems.functions:sphere"}}
+
+ADVERSARIAL = [
+    "", "[", "]", "[[[[[[", "]]]]", "[1, 2", "[NaN, inf]", "[1e400, -1e400]", "[-0, -0.0]", "[0x10, 1]",
+    "<trace>", "</trace>", "<trace>0,1</trace><trace>", "<INS></INS>", "<INS><INS></INS></INS>",
+    "[١, ٢]", "[１, ２]", "⁴²", "\u202e[1, 2]", "\x00[1,2]\x00", "[1,,2]", "[ , ]", "[+-1, 2]", "[1.2.3, 4]",
+    "the answer is [w, b]", "Propose a new (w, b) pair that differs from every pair above. [w, b]",
+    "<trace>0," + ",".join(str(i) for i in range(1, 5000)) + "</trace>", "[" + "9" * 5000 + ", 1]",
+]
+
+
+def problems() -> list[Problem]:
+    built = []
+    for name, cls in sorted(registry().items()):
+        options = {o.dest: o.default for o in cls.options} | SMALL.get(name, {})
+        built.append(cls.from_options(**options))
+    return built
+
+
+PROBLEMS = problems()
+
+
+def check(problem: Problem, text: str) -> None:
+    try:
+        solution = problem.decode(text)
+    except InvalidSolution as error:
+        assert isinstance(error.reason, str) and error.reason
+        return
+    assert problem.decode(problem.encode(solution)) == solution
+
+
+@pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: p.name)
+def test_adversarial_strings(problem: Problem) -> None:
+    prompt_echo = problem.describe() + problem.format_hint()
+    for text in [*ADVERSARIAL, prompt_echo, prompt_echo * 20]:
+        check(problem, text)
+
+
+@pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: p.name)
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(text=st.text(max_size=300) | st.from_regex(r"\[[-+0-9eE.,\s nainf]{0,40}\]", fullmatch=True)
+       | st.from_regex(r"<trace>[0-9,\s-]{0,40}</trace>", fullmatch=True)
+       | st.from_regex(r"<INS>[^<]{0,40}</INS>", fullmatch=True))
+def test_random_strings(problem: Problem, text: str) -> None:
+    check(problem, text)
+
+
+@pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: p.name)
+@pytest.mark.parametrize("unit", ["[", "<trace>", "<INS>", "[1, ", "<trace>0,", "x"])
+def test_decoding_time_grows_linearly(problem: Problem, unit: str) -> None:
+    def seconds(repeats: int) -> float:
+        text = unit * repeats
+        began = time.perf_counter()
+        try:
+            problem.decode(text)
+        except InvalidSolution:
+            pass
+        return time.perf_counter() - began
+
+    small, large = min(seconds(20_000) for _ in range(3)), min(seconds(160_000) for _ in range(3))
+    assert large < 8 * 4 * max(small, 1e-4), f"8x the input took {large / max(small, 1e-9):.0f}x the time"
