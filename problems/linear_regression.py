@@ -7,7 +7,6 @@ import re
 from typing import Any, Callable, Iterator
 
 import numpy as np
-from scipy import optimize
 
 from llmopt.baselines import Tracker, run_tracked
 from llmopt.problem import Budget, InvalidSolution, Option, Problem
@@ -160,6 +159,8 @@ class LinearRegression(Problem):
             x0 = np.array(starts[int(np.argmin(values))], dtype=float)
             step = 1.0 if self.real_valued else 5.0
             simplex = np.array([x0, x0 + [step, 0.0], x0 + [0.0, step]])
+            from scipy import optimize
+
             optimize.minimize(lambda p: track(self._snap(p)), x0, method="Nelder-Mead",
                               options={"initial_simplex": simplex, "maxfev": budget.max_evals,
                                        "xatol": 1e-9, "fatol": 1e-12})

@@ -8,7 +8,6 @@ import re
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from scipy import optimize
 
 from llmopt.baselines import Tracker, run_tracked
 from llmopt.problem import Budget, InvalidSolution, Option, Problem, UsageError
@@ -140,6 +139,8 @@ class NumericProblem(Problem):
             starts = list(budget.starts) or self.initial(np.random.default_rng(budget.seed), 5)
             values = [track(s) for s in starts]
             x0 = np.array(starts[int(np.argmin(values))], dtype=float)
+            from scipy import optimize
+
             optimize.minimize(self._objective(track), x0, method=method, bounds=self.bounds,
                               options={"maxfev": budget.max_evals, "xtol": 1e-10, "ftol": 1e-14}
                               if method == "Powell" else {"maxfev": budget.max_evals, "xatol": 1e-10,
@@ -153,11 +154,15 @@ class NumericProblem(Problem):
 
 
 def _differential_evolution(problem: NumericProblem, track: Tracker, budget: Budget) -> None:
+    from scipy import optimize
+
     optimize.differential_evolution(problem._objective(track), problem.bounds, seed=budget.seed, maxiter=10**6,
                                     tol=0, polish=False, popsize=max(2, min(15, budget.max_evals // 10)))
 
 
 def _dual_annealing(problem: NumericProblem, track: Tracker, budget: Budget) -> None:
+    from scipy import optimize
+
     optimize.dual_annealing(problem._objective(track), problem.bounds, seed=budget.seed,
                             maxfun=budget.max_evals, maxiter=10**6)
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
-import networkx as nx
 import numpy as np
-from networkx.algorithms import approximation
 
 EPS = 1e-9
 
@@ -44,7 +43,9 @@ def farthest_insertion(dist: np.ndarray, start: int = 0) -> list[int]:
     return rotate_to_start(tour, start)
 
 
-def _graph(dist: np.ndarray) -> nx.Graph:
+def _graph(dist: np.ndarray) -> Any:
+    import networkx as nx
+
     graph = nx.Graph()
     n = dist.shape[0]
     rows, cols = np.triu_indices(n, 1)
@@ -99,6 +100,8 @@ def _walk_path(neighbours: list[list[int]]) -> list[int]:
 
 def christofides(dist: np.ndarray) -> list[int]:
     """networkx's Christofides 1.5-approximation (needs a metric instance)."""
+    from networkx.algorithms import approximation
+
     cycle = approximation.christofides(_graph(dist))
     return rotate_to_start(cycle[:-1], 0)
 
