@@ -30,8 +30,8 @@ def test_cli_run_json_with_the_embedded_model(tmp_path: Path) -> None:
     assert opro["n_llm_calls"] == 16 and opro["tokens"] > 0 and opro["stop_reason"] == "max_steps"
     assert payload["results"][2]["n_evals"] <= opro["n_evals"]
     steps = read_steps(out)
-    assert len(steps) == 2 and "(w, b) pair" in steps[0]["meta_prompt"]
-    assert all(t["raw"] for s in steps for t in s["trials"])
+    assert [s["step"] for s in steps] == [0, 1, 2] and "(w, b) pair" in steps[1]["meta_prompt"]
+    assert all(t["raw"] for s in steps[1:] for t in s["trials"])
     assert read_results(out)[0].best_value == opro["best_value"]
 
 

@@ -29,7 +29,7 @@ def test_one_step_with_the_embedded_model(tmp_path: Path) -> None:
     assert rows["opro"]["scorer_calls"] == 4 * rows["opro"]["n_evals"]
     assert rows["opro"]["n_llm_calls"] == 2 and rows["no-instruction"]["n_llm_calls"] == 0
     steps = [json.loads(line) for line in (tmp_path / "run" / "steps.jsonl").read_text().splitlines()]
-    assert "<INS>" in steps[0]["meta_prompt"] and "score" in steps[0]["meta_prompt"]
+    assert steps[0]["step"] == 0 and "<INS>" in steps[1]["meta_prompt"] and "score" in steps[1]["meta_prompt"]
 
 
 def test_scorer_behind_an_openai_compatible_server(llama_server: str, tmp_path: Path) -> None:
