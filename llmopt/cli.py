@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="llmopt", description="Large language models as optimizers (OPRO).")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("problems", help="list registered problems")
+    report = commands.add_parser("report", help="print a finished run's table and write a PNG summary")
+    report.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `llmopt run`")
+    report.add_argument("--out", help="PNG file (default: RUN_DIR/report.png)")
     for command, help_text, adders in (
             ("run", "run OPRO on a problem and compare it with the baselines",
              (_add_seed, _add_json, _add_opro_options, _add_run_outputs)),
@@ -310,8 +313,33 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Print a finished run's comparison table and write its PNG summary."""
+    from pathlib import Path
+
+    from llmopt.plots import report_figure
+    from llmopt.records import read_results
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "results.json").is_file():
+        hint = " (interrupted? finish it with --resume)" if (run_dir / "steps.jsonl").is_file() else ""
+        raise UsageError(f"{run_dir} has no results.json{hint}; pass a finished run directory")
+    try:
+        results = read_results(run_dir)
+        payload = json.loads((run_dir / "results.json").read_text())
+    except (ValueError, KeyError, TypeError) as error:
+        raise UsageError(f"{run_dir}/results.json is not a run record: {error}") from None
+    columns = [{k: v for k, v in row.items() if k not in results[0].summary()} for row in payload["results"]]
+    columns = [{k: v for k, v in c.items() if not isinstance(v, (list, dict, str))} for c in columns]
+    table = comparison_table(results, payload.get("optimum"), columns)
+    print(table)
+    path = report_figure(results, table, args.out or run_dir / "report.png")
+    print(f"report: {path}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "problems": cmd_problems, "run": cmd_run, "baselines": cmd_baselines, "bench": cmd_bench}
+    "problems": cmd_problems, "run": cmd_run, "baselines": cmd_baselines, "bench": cmd_bench, "report": cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

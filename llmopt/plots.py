@@ -10,13 +10,11 @@ import numpy as np
 from llmopt.result import Result
 
 
-def _pyplot() -> Any:
-    import matplotlib
+def _new_figure(**kwargs: Any) -> Any:
+    """A figure for a file: matplotlib's object API, no pyplot, so no display or backend switch."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")  # files only; works without a display
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(**kwargs)
 
 
 def plot_convergence(ax: Any, result: Result, baselines: Sequence[Result] = (),
@@ -49,7 +47,53 @@ def plot_convergence(ax: Any, result: Result, baselines: Sequence[Result] = (),
     ax.set_xlabel("step")
     ax.set_ylabel("value")
     ax.set_title(f"{result.problem}: convergence")
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+
+
+def plot_score_distribution(ax: Any, result: Result) -> None:
+    """The values of each step's evaluated proposals as box plots, with the best so far on top."""
+    by_step: dict[int, list[float]] = {}
+    for trial in result.trials:
+        if trial.value is not None:
+            by_step.setdefault(trial.step, []).append(trial.value)
+    steps = sorted(by_step)
+    if steps:
+        ax.boxplot([by_step[s] for s in steps], positions=steps, widths=0.6, manage_ticks=False)
+        curve = result.best_per_step()
+        ax.plot(*zip(*curve), color="tab:blue", marker="o", linewidth=1.5, label="best so far")
+        ax.legend(fontsize=7)
+    ax.set_xlabel("step")
+    ax.set_ylabel("value")
+    ax.set_title(f"{result.problem}: values proposed per step")
+
+
+def best_by_evaluation(result: Result) -> np.ndarray:
+    """Best value after each evaluation (evaluations in the order they happened)."""
+    values = [t.value for t in result.trials if t.value is not None]
+    if not values:
+        return np.array([])
+    pick = np.minimum.accumulate if result.direction == "min" else np.maximum.accumulate
+    return pick(np.array(values, dtype=float))
+
+
+def plot_seed_bands(ax: Any, runs: dict[str, Sequence[Result]], optimum: float | None = None) -> None:
+    """Mean ± sd of the best value so far against evaluations, one band per method over its seeds."""
+    for method, results in runs.items():
+        curves = [best_by_evaluation(r) for r in results]
+        curves = [c for c in curves if c.size]
+        if not curves:
+            continue
+        length = max(c.size for c in curves)
+        padded = np.array([np.pad(c, (0, length - c.size), mode="edge") for c in curves])
+        mean, sd = padded.mean(axis=0), padded.std(axis=0)
+        x = np.arange(1, length + 1)
+        ax.plot(x, mean, label=f"{method} (n={len(curves)})")
+        ax.fill_between(x, mean - sd, mean + sd, alpha=0.2)
+    if optimum is not None:
+        ax.axhline(optimum, color="black", linewidth=1, label="optimum")
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("best value so far")
+    ax.legend(fontsize=7)
 
 
 def draw_tour(ax: Any, positions: np.ndarray, tour: Sequence[int], title: str) -> None:
@@ -64,12 +108,36 @@ def draw_tour(ax: Any, positions: np.ndarray, tour: Sequence[int], title: str) -
     ax.set_yticks([])
 
 
+def figure_for(result: Result, baselines: Sequence[Result] = (), optimum: float | None = None) -> Any:
+    """A new figure with the convergence plot of `result` (what `Result.plot()` returns)."""
+    import matplotlib.pyplot as plt  # pyplot, so notebooks show it inline
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    plot_convergence(ax, result, baselines, optimum if optimum is not None else result.optimum)
+    fig.tight_layout()
+    return fig
+
+
+def report_figure(results: Sequence[Result], table: str, path: str | Path) -> Path:
+    """A PNG summary of a run: convergence against the baselines above the comparison table."""
+    lines = table.count("\n") + 1
+    fig = _new_figure(figsize=(11, 4.5 + 0.16 * lines))
+    top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [4.5, 0.3 + 0.16 * lines]})
+    plot_convergence(top, results[0], list(results[1:]), results[0].optimum)
+    bottom.axis("off")
+    bottom.text(0.0, 1.0, table, family="monospace", fontsize=8, va="top")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    return path
+
+
 def plot_run(problem: Any, results: Sequence[Result], path: str | Path) -> Path:
     """Convergence of the first result against the rest; tours too when the problem can draw."""
-    plt = _pyplot()
     opro, baselines = results[0], list(results[1:])
     drawable = hasattr(problem, "draw") and opro.best_solution is not None
-    fig, axes = plt.subplots(1, 3 if drawable else 1, figsize=(15 if drawable else 7, 4.8), squeeze=False)
+    fig = _new_figure(figsize=(16 if drawable else 8, 4.8))
+    axes = fig.subplots(1, 3 if drawable else 1, squeeze=False)
     plot_convergence(axes[0][-1], opro, baselines, problem.optimum())
     if drawable:
         problem.draw(axes[0][0], opro.best_solution, f"{opro.method}: {opro.best_value:.6g}")
@@ -80,5 +148,4 @@ def plot_run(problem: Any, results: Sequence[Result], path: str | Path) -> Path:
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path

@@ -92,6 +92,12 @@ class Result:
         """Fraction of LLM proposals that were rejected."""
         return self.counts.n_invalid / self.counts.proposals if self.counts.proposals else 0.0
 
+    def plot(self, baselines: list[Result] | None = None, optimum: float | None = None) -> Any:
+        """A matplotlib figure of the convergence, with baselines as lines."""
+        from llmopt.plots import figure_for
+
+        return figure_for(self, baselines or [], optimum)
+
     def summary(self) -> dict[str, Any]:
         """The flat row used by `--json` and the comparison table."""
         return {

@@ -45,9 +45,12 @@ def test_cli_run_table_through_a_server(llama_server: str, tmp_path: Path) -> No
 
 def test_readme_python_example_runs() -> None:
     readme = (ROOT / "README.md").read_text()
-    example = re.search(r"## From Python\n\n```python\n(.*?)```", readme, flags=re.S).group(1)
-    example = example.replace("steps=5", "steps=2")
-    done = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, cwd=ROOT,
-                          timeout=900)
-    assert done.returncode == 0, done.stderr
-    assert "least-squares" in done.stdout
+    section = readme.split("## From Python", 1)[1].split("\n## ", 1)[0]
+    examples = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(examples) == 2
+    for example, expected in zip(examples, ["(", "least-squares"]):
+        example = example.replace("steps=5", "steps=2")
+        done = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, cwd=ROOT,
+                              timeout=900)
+        assert done.returncode == 0, done.stderr
+        assert expected in done.stdout

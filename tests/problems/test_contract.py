@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
-from llmopt.problem import InvalidSolution, Problem
+from llmopt import contract
+from llmopt.problem import Problem
 from problems import registry
-
-GARBAGE = ["", "I am not sure.", "]]][[[", "\x00\x01", "[" * 1000, "NaN", "the answer is 42", "🙂" * 50]
-
 
 # Smaller settings where the defaults would make the suite slow; plugins run with their defaults.
 SMALL = {"prompt-search": {"train_size": 3, "test_size": 2}, "function": {"function": "problems.functions:himmelblau"}}
@@ -24,35 +20,21 @@ def problem_fixture(request: pytest.FixtureRequest) -> Problem:
     return cls.from_options(**options)
 
 
-def test_decode_inverts_encode(problem: Problem) -> None:
-    for solution in problem.initial(np.random.default_rng(1), 10):
-        assert problem.decode(problem.encode(solution)) == solution
+@pytest.mark.parametrize("check", contract.CHECKS, ids=lambda c: c.__name__)
+def test_contract(problem: Problem, check) -> None:
+    check(problem)
 
 
-def test_garbage_is_invalid_solution_with_reason(problem: Problem) -> None:
-    for text in GARBAGE:
-        with pytest.raises(InvalidSolution) as caught:
-            problem.decode(text)
-        assert caught.value.reason
+def test_check_problem_reports_every_broken_rule() -> None:
+    from problems.linear_regression import LinearRegression
 
+    class Broken(LinearRegression):
+        def decode(self, text: str):
+            return (1, 2)
 
-def test_evaluate_is_deterministic_and_finite(problem: Problem) -> None:
-    for solution in problem.initial(np.random.default_rng(2), 5):
-        first = problem.evaluate(solution)
-        assert math.isfinite(first)
-        assert problem.evaluate(solution) == first
-
-
-def test_initial_is_seeded(problem: Problem) -> None:
-    one = problem.initial(np.random.default_rng(3), 5)
-    two = problem.initial(np.random.default_rng(3), 5)
-    assert [problem.encode(s) for s in one] == [problem.encode(s) for s in two]
-
-
-def test_declared_labels(problem: Problem) -> None:
-    assert problem.direction in ("min", "max")
-    assert problem.name and problem.summary and problem.solution_label and problem.value_label
-    assert problem.describe().strip() and problem.format_hint().strip()
+    failures = contract.check_problem(Broken())
+    assert [f.split(":")[0] for f in failures] == ["check_round_trip", "check_garbage_is_rejected"]
+    assert contract.check_problem(LinearRegression()) == []
 
 
 def test_baselines_return_results_within_budget(problem: Problem, local_backend) -> None:
