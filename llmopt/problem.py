@@ -20,17 +20,6 @@ class InvalidSolution(ValueError):
         self.reason = reason
 
 
-def last_tagged(text: str, open_tag: str, close_tag: str, *, ignore_case: bool = False) -> str | None:
-    """The content of the last `open_tag…close_tag` pair, found in linear time (no regex backtracking)."""
-    haystack = text.lower() if ignore_case else text
-    opening, closing = (open_tag.lower(), close_tag.lower()) if ignore_case else (open_tag, close_tag)
-    end = haystack.rfind(closing)
-    if end < 0:
-        return None
-    start = haystack.rfind(opening, 0, end)
-    return None if start < 0 else text[start + len(opening):end]
-
-
 class UsageError(ValueError):
     """A user mistake (bad option, missing file, unreachable server) that ends with exit code 2."""
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from llmopt.baselines import Tracker, run_tracked
+from llmopt.parsing import format_number, last_bracketed, parse_decimal
 from llmopt.problem import Budget, InvalidSolution, Option, Problem
 from llmopt.result import Result
 
 Pair = tuple[float, float]
 
-_BRACKETED = re.compile(r"\[([^\[\]]*)\]")
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 # Far beyond any sensible answer; keeps squared errors finite.
 MAX_ABS = 1e6
 RANDOM_SEARCH_BOX = (-100.0, 100.0)
@@ -71,26 +69,26 @@ class LinearRegression(Problem):
     def encode(self, solution: Pair) -> str:
         """`[w, b]`."""
         w, b = solution
-        return f"[{_fmt(w)}, {_fmt(b)}]"
+        return f"[{format_number(w)}, {format_number(b)}]"
 
     def decode(self, text: str) -> Pair:
         """The last `[w, b]` in the text, checked for type and range."""
-        matches = _BRACKETED.findall(text)
-        if not matches:
+        found = last_bracketed(text)
+        if found is None:
             raise InvalidSolution("no [w, b] pair found")
-        parts = [p.strip() for p in matches[-1].split(",")]
+        parts = [p.strip() for p in found.split(",")]
         if len(parts) != 2:
             raise InvalidSolution("pair needs exactly two numbers")
         return (self._number(parts[0]), self._number(parts[1]))
 
     def _number(self, token: str) -> float:
-        if not _NUMBER.fullmatch(token):
+        value = parse_decimal(token)
+        if value is None:
             raise InvalidSolution("not a number")
-        value = float(token)
         if not math.isfinite(value) or abs(value) > MAX_ABS:
             raise InvalidSolution("number out of range")
         if self.real_valued:
-            return value + 0.0  # folds -0.0 into 0.0
+            return value
         if not value.is_integer():
             raise InvalidSolution("not an integer")
         return int(value)
@@ -174,10 +172,6 @@ class LinearRegression(Problem):
                 track(self._snap(rng.uniform(*RANDOM_SEARCH_BOX, 2)))
 
         return run_tracked(self, "random-search", budget, search)
-
-
-def _fmt(value: float) -> str:
-    return str(int(value)) if isinstance(value, (int, np.integer)) else repr(float(value))
 
 
 def _integers_by_distance(center: float) -> Iterator[int]:

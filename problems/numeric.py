@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import importlib
 import math
-import re
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from llmopt.baselines import Tracker, run_tracked
+from llmopt.parsing import format_number, last_bracketed, parse_decimal
 from llmopt.problem import Budget, InvalidSolution, Option, Problem, UsageError
 from llmopt.result import Result
 
 Point = tuple[float, ...]
 Bounds = Sequence[tuple[float, float]]
 
-_BRACKETED = re.compile(r"\[([^\[\]]*)\]")
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 MAX_DIM = 10
 
 
@@ -75,25 +73,26 @@ class NumericProblem(Problem):
 
     def encode(self, solution: Point) -> str:
         """`[x1, x2, …]`."""
-        return "[" + ", ".join(_fmt(v) for v in solution) + "]"
+        return "[" + ", ".join(format_number(v) for v in solution) + "]"
 
     def decode(self, text: str) -> Point:
         """The last bracketed vector; wrong length, non-finite, non-integer or out of bounds is rejected."""
-        found = _BRACKETED.findall(text)
-        if not found:
+        found = last_bracketed(text)
+        if found is None:
             raise InvalidSolution("no [x1, ...] vector found")
-        tokens = [t.strip() for t in found[-1].split(",")]
+        tokens = found.split(",")
         if len(tokens) != self.dim:
             raise InvalidSolution("wrong length")
         values = []
         for token, (lo, hi) in zip(tokens, self.bounds):
-            if not _NUMBER.fullmatch(token) or not math.isfinite(value := float(token)):
+            value = parse_decimal(token)
+            if value is None or not math.isfinite(value):
                 raise InvalidSolution("not a finite number")
             if self.integer and not value.is_integer():
                 raise InvalidSolution("not an integer")
             if not lo <= value <= hi:
                 raise InvalidSolution("out of bounds")
-            values.append(int(value) if self.integer else value + 0.0)
+            values.append(int(value) if self.integer else value)
         return tuple(values)
 
     def grammar(self) -> str:
@@ -218,7 +217,3 @@ def load_callable(spec: str) -> Callable[[np.ndarray], float]:
     if not callable(target):
         raise UsageError(f"--function {spec} is not callable")
     return target
-
-
-def _fmt(value: float) -> str:
-    return str(int(value)) if isinstance(value, (int, np.integer)) else repr(float(value))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -10,14 +9,14 @@ import numpy as np
 
 from llmopt.baselines import Tracker, run_tracked
 from llmopt.metaprompt import MetaPromptConfig, render
-from llmopt.problem import Budget, InvalidSolution, Option, Problem, UsageError, last_tagged
+from llmopt.parsing import last_bracketed, last_tagged
+from llmopt.problem import Budget, InvalidSolution, Option, Problem, UsageError
 from llmopt.result import Result
 from problems.prompt_search.datasets import load_dataset
 from problems.prompt_search.normalize import AnswerKind, is_correct
 from problems.prompt_search.scorer import Scorer
 from problems.prompt_search.tasks import TASKS, Example
 
-_BRACKETED = re.compile(r"\[([^\[\]]*)\]")
 MAX_INSTRUCTION = 300
 
 # Where the instruction goes; {ins} is the instruction, {q} the question. The paper's four positions.
@@ -136,8 +135,7 @@ class PromptSearch(Problem):
         """The last instruction between <INS> tags, or else in square brackets."""
         found = last_tagged(text, "<INS>", "</INS>", ignore_case=True)
         if found is None:
-            brackets = _BRACKETED.findall(text)
-            found = brackets[-1] if brackets else None
+            found = last_bracketed(text)
         if found is None:
             raise InvalidSolution("no instruction found")
         instruction = " ".join(found.split())

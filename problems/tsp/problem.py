@@ -10,7 +10,8 @@ from typing import Any, Callable
 import numpy as np
 
 from llmopt.baselines import run_tracked
-from llmopt.problem import Budget, InvalidSolution, Option, Problem, last_tagged
+from llmopt.parsing import last_tagged
+from llmopt.problem import Budget, InvalidSolution, Option, Problem
 from llmopt.result import Result
 from problems.tsp import heuristics, solvers
 from problems.tsp.instance import Instance, format_coord, random_instance

@@ -1,0 +1,63 @@
+"""Figures: convergence, score distribution, seed bands, Result.plot, and `llmopt report` on a real run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from llmopt.plots import best_by_evaluation, plot_score_distribution, plot_seed_bands  # noqa: E402
+from llmopt.result import Result, Trial  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_with(values: list[float], method: str = "opro") -> Result:
+    trials = [Trial(step=i // 2, status="ok", value=v) for i, v in enumerate(values)]
+    return Result(method, "p", "min", best_value=min(values), trials=trials)
+
+
+def test_best_by_evaluation() -> None:
+    assert best_by_evaluation(run_with([5, 7, 3, 4])).tolist() == [5, 5, 3, 3]
+
+
+def test_seed_bands_and_distribution_draw() -> None:
+    fig, (left, right) = plt.subplots(1, 2)
+    plot_seed_bands(left, {"opro": [run_with([5, 4, 3]), run_with([6, 2])], "random": [run_with([9, 8, 7, 1])]},
+                    optimum=0.0)
+    plot_score_distribution(right, run_with([5, 7, 3, 4, 2, 2]))
+    assert len(left.lines) == 3 and len(left.collections) == 2
+    line = left.lines[0].get_ydata()
+    assert np.allclose(line, [5.5, 3.0, 2.5])
+    assert right.get_xlabel() == "step"
+    plt.close(fig)
+
+
+def test_result_plot_returns_a_figure() -> None:
+    fig = run_with([3, 2, 1]).plot(baselines=[run_with([1.5], "nelder-mead")], optimum=1.0)
+    assert fig.axes[0].get_title() == "p: convergence"
+    plt.close(fig)
+
+
+def test_report_on_a_real_run_directory(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "linear-regression", "--steps", "1",
+                           "--proposals", "3", "--out", str(run_dir)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr
+    report = subprocess.run([sys.executable, "-m", "llmopt.cli", "report", str(run_dir)], capture_output=True,
+                            text=True, cwd=ROOT, timeout=300)
+    assert report.returncode == 0, report.stderr
+    assert report.stdout.splitlines()[2].startswith("opro") and "nelder-mead" in report.stdout
+    png = run_dir / "report.png"
+    assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 20_000
+    missing = subprocess.run([sys.executable, "-m", "llmopt.cli", "report", str(tmp_path)], capture_output=True,
+                             text=True, cwd=ROOT, timeout=300)
+    assert missing.returncode == 2 and "no results.json" in missing.stderr
