@@ -22,6 +22,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors instead of the usage block."""
 
     def error(self, message: str) -> NoReturn:
+        """Turn argparse's complaint into a one-line usage error (exit code 2)."""
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 

@@ -15,9 +15,13 @@ class Describable(Protocol):
     solution_label: str
     value_label: str
 
-    def describe(self) -> str: ...
+    def describe(self) -> str:
+        """The problem statement."""
+        ...
 
-    def format_hint(self) -> str: ...
+    def format_hint(self) -> str:
+        """The answer-format instruction."""
+        ...
 
 
 @dataclass(frozen=True)

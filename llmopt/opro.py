@@ -78,11 +78,17 @@ class Ask:
 class StepRecorder(Protocol):
     """Where the run is journaled (see `llmopt.records.RunRecorder`)."""
 
-    def write_step(self, record: dict[str, Any]) -> None: ...
+    def write_step(self, record: dict[str, Any]) -> None:
+        """Journal a finished step."""
+        ...
 
-    def write_pending(self, record: dict[str, Any]) -> None: ...
+    def write_pending(self, record: dict[str, Any]) -> None:
+        """Journal a step whose proposals are known but not yet evaluated."""
+        ...
 
-    def write_eval(self, index: int, value: float) -> None: ...
+    def write_eval(self, index: int, value: float) -> None:
+        """Journal one evaluation of the pending step."""
+        ...
 
 
 class OPRO:

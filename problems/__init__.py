@@ -13,7 +13,8 @@ from problems.prompt_search import PromptSearch
 from problems.tsp import TSP
 
 ENTRY_POINT_GROUP = "llmopt.problems"
-BUILTINS: dict[str, type[Problem]] = {cls.name: cls for cls in (LinearRegression, TSP, PromptSearch, NumericProblem, *TEST_FUNCTIONS)}
+BUILTINS: dict[str, type[Problem]] = {
+    cls.name: cls for cls in (LinearRegression, TSP, PromptSearch, NumericProblem, *TEST_FUNCTIONS)}
 
 
 def registry() -> dict[str, type[Problem]]:

@@ -29,7 +29,8 @@ class NumericProblem(Problem):
     value_label = "value"
     options = (
         Option("--function", str, None, "the function to minimise, as module:callable"),
-        Option("--bounds", str, "-5:5,-5:5", "LO:HI for each variable, comma-separated; write --bounds=-5:5,... when a bound is negative"),
+        Option("--bounds", str, "-5:5,-5:5",
+               "LO:HI for each variable, comma-separated; write --bounds=-5:5,... when a bound is negative"),
         Option("--integer", bool, False, "integer variables"),
         Option("--optimum", float, None, "the known minimum value, if any"),
     )

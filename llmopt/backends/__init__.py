@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from llmopt.backends.base import Backend, BackendError, Completion, Generation
-from llmopt.backends.cache import CachedBackend, default_cache_path
+from llmopt.backends.cache import CachedBackend
 from llmopt.backends.local import LocalBackend
 from llmopt.backends.openai_compat import GRAMMAR_FIELDS, OpenAIBackend
 from llmopt.backends.scripted import ScriptedBackend
