@@ -6,11 +6,12 @@ import atexit
 import os
 import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from llmopt.backends.base import Completion, Generation
 from llmopt.problem import UsageError
@@ -68,12 +69,61 @@ def _grammar(text: str) -> Any:
     return LlamaGrammar.from_string(text, verbose=False)
 
 
-class LocalBackend:
-    """Samples from a GGUF model in-process.
+class _Copy:
+    """One loaded model and the one thread that ever calls it.
 
-    The n samples of one call run on one model copy and share the prompt's KV cache. With
-    `instances=k`, k copies (each with cores/k threads) serve concurrent calls in parallel, which
-    is what many short, different prompts (a scorer) want; llama.cpp releases the GIL while it runs.
+    llama.cpp's OpenMP thread team belongs to the calling thread; once a second OS thread calls the
+    same process's model, both slow down by up to 2.5× (measured here), so each copy keeps its own.
+    """
+
+    def __init__(self, path: str, n_ctx: int, n_threads: int) -> None:
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+        self.model = self.thread.submit(_load, path, n_ctx, n_threads).result()
+
+    def run(self, work: Callable[[Any], Any]) -> Any:
+        """Call `work(model)` on this copy's own thread and wait for it."""
+        return self.thread.submit(work, self.model).result()
+
+
+class _Pool:
+    """The copies of one model file with one thread count, shared by every backend in the process."""
+
+    def __init__(self, path: str, n_ctx: int, n_threads: int) -> None:
+        self.key = (path, n_ctx, n_threads)
+        self.free: queue.Queue[_Copy] = queue.Queue()
+        self.created = 0
+        self.lock = threading.Lock()
+
+    def acquire(self, limit: int) -> _Copy:
+        """A free copy, loading another one while fewer than `limit` exist."""
+        with self.lock:
+            if self.free.empty() and self.created < limit:
+                self.created += 1
+                self.free.put(_Copy(*self.key))
+        return self.free.get()
+
+    def release(self, copy: _Copy) -> None:
+        """Hand a copy back."""
+        self.free.put(copy)
+
+
+_pools: dict[tuple[str, int, int], _Pool] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(path: str, n_ctx: int, n_threads: int) -> _Pool:
+    with _pools_lock:
+        return _pools.setdefault((path, n_ctx, n_threads), _Pool(path, n_ctx, n_threads))
+
+
+class LocalBackend:
+    """Samples from a GGUF model in-process; the n samples of one call share the prompt's KV cache.
+
+    Every backend on the same file shares one loaded copy that uses all cores and is only ever called
+    from its own thread: measured here, a second llama.cpp thread team in the process (another copy,
+    or the same copy called from another thread) slows every team down by 2–2.5×, so concurrent
+    callers queue for the copy instead. `instances` > 1 loads more copies for callers that want
+    parallel samples at cores/instances threads each; only worth it when nothing else uses the model.
     """
 
     name = "local"
@@ -84,44 +134,42 @@ class LocalBackend:
         self.n_ctx = n_ctx
         self.instances = max(1, instances)
         self.n_threads = max(1, (os.cpu_count() or 1) // self.instances)
-        self._pool: queue.Queue[Any] = queue.Queue()
-        self._created = 0
-        self._lock = threading.Lock()
+        self._pool = _pool(str(self.model_path), n_ctx, self.n_threads)
 
     @contextmanager
-    def _model(self) -> Iterator[Any]:
-        with self._lock:
-            if self._pool.empty() and self._created < self.instances:
-                self._created += 1
-                self._pool.put(_load(str(self.model_path), self.n_ctx, self.n_threads))
-        model = self._pool.get()
+    def _copy(self) -> Iterator[_Copy]:
+        copy = self._pool.acquire(self.instances)
         try:
-            yield model
+            yield copy
         finally:
-            self._pool.put(model)
+            self._pool.release(copy)
 
     def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
                  seed: int | None = None, grammar: str | None = None) -> Generation:
         """Sample n completions one after another; llama.cpp reuses the evaluated prompt prefix."""
         messages = [{"role": "user", "content": prompt}]
-        completions = []
-        with self._model() as llama:
+        compiled = _grammar(grammar) if grammar else None
+
+        def sample(llama: Any) -> list[Completion]:
+            completions = []
             for i in range(n):
                 out = llama.create_chat_completion(
                     messages=messages, temperature=temperature, max_tokens=max_tokens,
-                    seed=None if seed is None else seed + i,
-                    grammar=_grammar(grammar) if grammar else None)
+                    seed=None if seed is None else seed + i, grammar=compiled)
                 usage = out.get("usage") or {}
                 completions.append(Completion(
                     text=out["choices"][0]["message"].get("content") or "",
                     prompt_tokens=int(usage.get("prompt_tokens", 0)) if i == 0 else 0,
                     completion_tokens=int(usage.get("completion_tokens", 0))))
-        return Generation(completions, calls=n)
+            return completions
+
+        with self._copy() as copy:
+            return Generation(copy.run(sample), calls=n)
 
     def reset(self) -> None:
-        """Forget every copy's prompt cache (benchmarks use this to time a cold start)."""
-        with self._model() as llama:
-            llama.reset()
+        """Forget a copy's prompt cache (benchmarks use this to time a cold start)."""
+        with self._copy() as copy:
+            copy.run(lambda llama: llama.reset())
 
     def describe(self) -> dict[str, object]:
         """Identity for run records."""

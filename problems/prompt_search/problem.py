@@ -91,9 +91,7 @@ class PromptSearch(Problem):
             source = dataset
         else:
             examples, kind, source = TASKS[task].examples(data_seed, train_size + test_size), TASKS[task].kind, task
-        instances = 2 if scorer_model == "local" else 1
-        backend = make_backend(scorer_model, base_url=scorer_base_url, model_path=scorer_model_path,
-                               instances=instances)
+        backend = make_backend(scorer_model, base_url=scorer_base_url, model_path=scorer_model_path)
         scorer = Scorer(backend, max_tokens=scorer_max_tokens, concurrency=8)
         return cls(examples[:train_size], examples[train_size:train_size + test_size], kind, scorer,
                    position=position, exemplar_count=exemplars, source=source)
