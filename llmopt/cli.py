@@ -351,6 +351,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"llmopt: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("llmopt: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

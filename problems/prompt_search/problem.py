@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from llmopt.backends.base import BackendError
 from llmopt.baselines import Tracker, run_tracked
 from llmopt.metaprompt import MetaPromptConfig, render
 from llmopt.parsing import last_bracketed, last_tagged
@@ -197,8 +198,12 @@ class PromptSearch(Problem):
                 raise UsageError("the random-proposal baseline needs the optimizer model")
             rng = np.random.default_rng(budget.seed)
             prompt = render(self, [], MetaPromptConfig(), self.exemplars(rng))
-            generation = budget.backend.generate(prompt, n=budget.max_evals, temperature=budget.temperature,
-                                                 max_tokens=96, seed=budget.seed, grammar=self.grammar())
+            try:
+                generation = budget.backend.generate(prompt, n=budget.max_evals, temperature=budget.temperature,
+                                                     max_tokens=96, seed=budget.seed, grammar=self.grammar())
+            except BackendError:
+                track.result.counts.failed_requests += 1
+                return
             track.result.counts.llm_calls += generation.calls
             track.result.counts.prompt_tokens += generation.prompt_tokens
             track.result.counts.completion_tokens += generation.completion_tokens
