@@ -14,6 +14,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from llmopt.result import text_table
+
 # The (w, b) pairs of the paper's linear-regression table.
 PAPER_GRID = ((15, 14), (17, 17), (16, 10), (3, 5), (25, 23), (2, 30), (36, -1))
 
@@ -115,7 +117,4 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
         lines.append([label, method, _mean_sd(best), f"{len(hits)}/{len(group)}",
                       _mean_sd([r["evals_to_target"] for r in hits]), _mean_sd(steps) if method == "opro" else "-",
                       _mean_sd([r["n_evals"] for r in group])])
-    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
-    out = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in lines]
-    out.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(out)
+    return text_table(lines)

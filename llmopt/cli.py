@@ -193,14 +193,14 @@ def _recorder(args: argparse.Namespace, config: dict[str, Any]) -> RunRecorder:
 
     if not (Path(args.resume) / "config.json").is_file():
         raise UsageError(f"{args.resume} is not a run directory (no config.json); check --resume")
-    saved = read_config(args.resume)
+    saved, current = read_config(args.resume), json.loads(json.dumps(config))  # compare as stored
     for key in ("problem", "problem_config", "backend"):
-        if saved.get(key) != json.loads(json.dumps(config[key])):
+        if saved.get(key) != current[key]:
             raise UsageError(f"--resume {args.resume}: the run was made with other {key.replace('_', ' ')}; "
                              "repeat its original options")
     keep = ("steps", "max_evals", "max_llm_calls", "max_total_tokens", "timeout", "target", "patience")
     if {k: v for k, v in saved["opro"].items() if k not in keep} != \
-            {k: v for k, v in json.loads(json.dumps(config["opro"])).items() if k not in keep}:
+            {k: v for k, v in current["opro"].items() if k not in keep}:
         raise UsageError(f"--resume {args.resume}: the run was made with other OPRO settings; "
                          "repeat its original options (only steps and budgets may change)")
     return RunRecorder(args.resume, config, resume=True)
@@ -240,10 +240,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cache_setting(args: argparse.Namespace) -> str | None:
+    return None if args.no_cache else (args.cache or "default")
+
+
 def _configure_cache(args: argparse.Namespace) -> None:
     from llmopt.backends import set_default_cache
 
-    set_default_cache(None if args.no_cache else (args.cache or "default"))
+    set_default_cache(_cache_setting(args))
 
 
 def _report_cache(backend: Any, quiet: bool) -> None:
@@ -294,13 +298,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.paper_grid and problem.name != "linear-regression":
         raise UsageError("--paper-grid is for linear-regression")
     make_backend(**_model_settings(args))  # fail fast on a bad model before starting workers
-    methods = args.methods or ["opro", *problem.baselines()]
-    unknown = sorted(set(methods) - {"opro", *problem.baselines()})
+    available = ["opro", *problem.baselines()]
+    methods = args.methods or available
+    unknown = sorted(set(methods) - set(available))
     if unknown:
-        raise UsageError(f"unknown method {', '.join(unknown)}; choose from opro, {', '.join(problem.baselines())}")
+        raise UsageError(f"unknown method {', '.join(unknown)}; choose from {', '.join(available)}")
     opro = {k: v for k, v in _opro_config(args).to_dict().items() if k != "seed"}
     options = {o.dest: getattr(args, o.dest) for o in type(problem).options}
-    settings = {**_model_settings(args), "check": False, "cache": None if args.no_cache else (args.cache or "default")}
+    settings = {**_model_settings(args), "check": False, "cache": _cache_setting(args)}
     jobs = make_jobs(problem.name, options, methods, args.seeds, opro, settings, args.target, args.paper_grid)
     executor = _executor(args)
     try:
@@ -330,8 +335,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         payload = json.loads((run_dir / "results.json").read_text())
     except (ValueError, KeyError, TypeError) as error:
         raise UsageError(f"{run_dir}/results.json is not a run record: {error}") from None
-    columns = [{k: v for k, v in row.items() if k not in results[0].summary()} for row in payload["results"]]
-    columns = [{k: v for k, v in c.items() if not isinstance(v, (list, dict, str))} for c in columns]
+    summary_keys = set(results[0].summary())  # what is left in a row are the problem's own columns
+    columns = [{k: v for k, v in row.items() if k not in summary_keys} for row in payload["results"]]
     table = comparison_table(results, payload.get("optimum"), columns)
     print(table)
     path = report_figure(results, table, args.out or run_dir / "report.png")

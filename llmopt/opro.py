@@ -59,11 +59,6 @@ class Proposal:
     duplicate: bool = False
     repair: dict[str, str] | None = None
 
-    @property
-    def valid(self) -> bool:
-        """Decoded, and not already in the history."""
-        return self.reason is None and not self.duplicate
-
 
 @dataclass
 class Ask:
@@ -105,8 +100,7 @@ class OPRO:
         self.step = 0
         self.result = Result(method="opro", problem=problem.name, direction=problem.direction,
                              optimum=problem.optimum())
-        self._values: dict[str, float] = {}
-        self._texts: dict[str, str] = {}
+        self._history: dict[str, tuple[str, float]] = {}  # key -> (solution text, value)
         self._best_step = 0
         self._started = False
         self._clock = 0.0
@@ -118,7 +112,7 @@ class OPRO:
 
     def history(self) -> list[tuple[str, float]]:
         """Every evaluated (solution text, value), first seen first."""
-        return [(self._texts[key], value) for key, value in self._values.items()]
+        return list(self._history.values())
 
     def prompt(self) -> str:
         """The meta-prompt for the next step."""
@@ -130,7 +124,7 @@ class OPRO:
         if trial.value is None:
             return
         key = self.problem.key(solution)
-        self._values[key], self._texts[key] = trial.value, trial.text or ""
+        self._history[key] = (trial.text or "", trial.value)
         best = self.result.best_value
         if best is None or self.problem.better(trial.value, best):
             self.result.best_value, self.result.best_solution = trial.value, solution
@@ -148,7 +142,7 @@ class OPRO:
         began = time.perf_counter()
         trials = []
         for solution in self.problem.initial(self.rng, self.config.initial):
-            if self.problem.key(solution) in self._values:
+            if self.problem.key(solution) in self._history:
                 continue
             value = self._evaluate(solution, None)
             trials.append(Trial(step=0, status="initial", text=self.problem.encode(solution),
@@ -230,7 +224,7 @@ class OPRO:
                 proposal.raw, proposal.solution, proposal.reason = fixed.raw, fixed.solution, None
 
     def _mark_duplicates(self, proposals: list[Proposal]) -> None:
-        seen = set(self._values)
+        seen = set(self._history)
         for proposal in proposals:
             if proposal.reason is None:
                 key = self.problem.key(proposal.solution)

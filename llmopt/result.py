@@ -72,9 +72,7 @@ class Result:
     @property
     def gap(self) -> float | None:
         """Distance of the best value to the known optimum (absolute, in value units)."""
-        if self.optimum is None or self.best_value is None:
-            return None
-        return abs(self.best_value - self.optimum)
+        return gap_to(self.best_value, self.optimum)
 
     def best_per_step(self) -> list[tuple[int, float]]:
         """(step, best value so far) after every step that evaluated something."""
@@ -137,6 +135,11 @@ def _better(direction: str, a: float, b: float) -> bool:
     return a < b if direction == "min" else a > b
 
 
+def gap_to(value: float | None, optimum: float | None) -> float | None:
+    """|value - optimum|, or None when either is unknown."""
+    return None if value is None or optimum is None else abs(value - optimum)
+
+
 def format_value(value: float | None) -> str:
     """Compact, readable number for tables."""
     if value is None:
@@ -157,12 +160,16 @@ def comparison_table(results: list[Result], optimum: float | None = None,
     header = ["method", "best value", "gap", *extra_keys, "evals", "LLM calls", "tokens", "seconds"]
     rows = [header]
     for r, more in zip(results, extra):
-        gap = abs(r.best_value - optimum) if optimum is not None and r.best_value is not None else None
-        rows.append([r.method, format_value(r.best_value), format_value(gap),
+        rows.append([r.method, format_value(r.best_value), format_value(gap_to(r.best_value, optimum)),
                      *(format_value(more.get(k)) for k in extra_keys), str(r.counts.evals),
                      str(r.counts.llm_calls), str(r.counts.tokens), f"{r.seconds:.2f}"])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+    return text_table(rows, right_align=True)
+
+
+def text_table(rows: list[list[str]], *, right_align: bool = False) -> str:
+    """Aligned plain-text table; the first row is the header. `right_align` applies past column 0."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.rjust(w) if right_align and i else cell.ljust(w)
                        for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -110,13 +111,17 @@ class LinearRegression(Problem):
         number = '"-"? [0-9] [0-9]? [0-9]?' + (' ("." [0-9] [0-9]?)?' if self.real_valued else "")
         return f'root ::= "[" num ", " num "]"\nnum ::= {number}\n'
 
-    def least_squares(self) -> Pair:
-        """The exact minimiser over the solution space (integer lattice unless real-valued)."""
+    @cached_property
+    def _least_squares(self) -> Pair:
         A = np.column_stack([self.x, np.ones_like(self.x)])
         (w, b), *_ = np.linalg.lstsq(A, self.y, rcond=None)
         if self.real_valued:
             return (float(w), float(b))
         return self._integer_minimiser(float(w))
+
+    def least_squares(self) -> Pair:
+        """The exact minimiser over the solution space (integer lattice unless real-valued)."""
+        return self._least_squares
 
     def _integer_minimiser(self, w_star: float) -> Pair:
         # min over b of the loss is L* + Sxx·(w - w*)², a lower bound for every integer b; so walk

@@ -20,6 +20,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# Smaller settings where the defaults would make the suite slow; plugins run with their defaults.
+SMALL_OPTIONS = {"prompt-search": {"train_size": 3, "test_size": 2},
+                 "function": {"function": "problems.functions:himmelblau"}}
+
+
+@pytest.fixture(scope="session")
+def build_problem():
+    """Build any registered problem by name, with its defaults made small enough for tests."""
+    from problems import registry
+
+    def build(name: str):
+        cls = registry()[name]
+        return cls.from_options(**({o.dest: o.default for o in cls.options} | SMALL_OPTIONS.get(name, {})))
+
+    return build
+
+
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Keep the response cache of every test (and CLI subprocess) out of the user's cache."""

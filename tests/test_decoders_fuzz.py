@@ -11,8 +11,6 @@ from hypothesis import strategies as st
 from llmopt.problem import InvalidSolution, Problem
 from problems import registry
 
-SMALL = {"prompt-search": {"train_size": 2, "test_size": 1}, "function": {"function": "problems.functions:sphere"}}
-
 ADVERSARIAL = [
     "", "[", "]", "[[[[[[", "]]]]", "[1, 2", "[NaN, inf]", "[1e400, -1e400]", "[-0, -0.0]", "[0x10, 1]",
     "<trace>", "</trace>", "<trace>0,1</trace><trace>", "<INS></INS>", "<INS><INS></INS></INS>",
@@ -22,15 +20,12 @@ ADVERSARIAL = [
 ]
 
 
-def problems() -> list[Problem]:
-    built = []
-    for name, cls in sorted(registry().items()):
-        options = {o.dest: o.default for o in cls.options} | SMALL.get(name, {})
-        built.append(cls.from_options(**options))
-    return built
+NAMES = sorted(registry())
 
 
-PROBLEMS = problems()
+@pytest.fixture(params=NAMES, name="problem")
+def problem_fixture(request: pytest.FixtureRequest, build_problem) -> Problem:
+    return build_problem(request.param)
 
 
 def check(problem: Problem, text: str) -> None:
@@ -42,14 +37,12 @@ def check(problem: Problem, text: str) -> None:
     assert problem.decode(problem.encode(solution)) == solution
 
 
-@pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: p.name)
 def test_adversarial_strings(problem: Problem) -> None:
     prompt_echo = problem.describe() + problem.format_hint()
     for text in [*ADVERSARIAL, prompt_echo, prompt_echo * 20]:
         check(problem, text)
 
 
-@pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: p.name)
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(text=st.text(max_size=300) | st.from_regex(r"\[[-+0-9eE.,\s nainf]{0,40}\]", fullmatch=True)
        | st.from_regex(r"<trace>[0-9,\s-]{0,40}</trace>", fullmatch=True)
@@ -58,7 +51,6 @@ def test_random_strings(problem: Problem, text: str) -> None:
     check(problem, text)
 
 
-@pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: p.name)
 @pytest.mark.parametrize("unit", ["[", "<trace>", "<INS>", "[1, ", "<trace>0,", "x"])
 def test_decoding_time_grows_linearly(problem: Problem, unit: str) -> None:
     def seconds(repeats: int) -> float:

@@ -22,14 +22,14 @@ def set_default_cache(path: str | None) -> None:
 
 
 def make_backend(model: str = "local", *, base_url: str | None = None, model_path: str | None = None,
-                 server_grammar: str = "auto", check: bool = True, instances: int = 1,
-                 max_concurrency: int = 16, cache: str | None = "unset") -> Backend:
+                 server_grammar: str = "auto", check: bool = True, max_concurrency: int = 16,
+                 cache: str | None = "unset") -> Backend:
     """`local` (the embedded model or --model-path) or an OpenAI-compatible model by name.
 
     `cache` is a path, "default" for the per-user cache, or None for none; unset, it follows
     `set_default_cache`.
     """
-    backend = _make(model, base_url, model_path, server_grammar, check, instances, max_concurrency)
+    backend = _make(model, base_url, model_path, server_grammar, check, max_concurrency)
     cache = _default_cache if cache == "unset" else cache
     if cache is None:
         return backend
@@ -37,11 +37,11 @@ def make_backend(model: str = "local", *, base_url: str | None = None, model_pat
 
 
 def _make(model: str, base_url: str | None, model_path: str | None, server_grammar: str, check: bool,
-          instances: int, max_concurrency: int) -> Backend:
+          max_concurrency: int) -> Backend:
     if model == "local":
         if base_url:
             raise UsageError("--base-url needs --model NAME (the model the server serves)")
-        return LocalBackend(model_path, instances=instances)
+        return LocalBackend(model_path)
     if model_path:
         raise UsageError("--model-path is for the local backend; drop --model or use --model local")
     if server_grammar == "auto":

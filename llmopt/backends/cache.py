@@ -39,6 +39,7 @@ class CachedBackend:
     def __init__(self, backend: Backend, path: str | os.PathLike[str] | None = None) -> None:
         self.backend = backend
         self.name = backend.name
+        self._identity = backend.describe()
         self.path = Path(path) if path else default_cache_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
@@ -59,7 +60,7 @@ class CachedBackend:
     def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
                  seed: int | None = None, grammar: str | None = None) -> Generation:
         """The stored answer to this exact request, or the backend's (then stored)."""
-        key = request_key(self.backend.describe(), prompt, n, temperature, max_tokens, seed, grammar)
+        key = request_key(self._identity, prompt, n, temperature, max_tokens, seed, grammar)
         row = self._connection().execute("SELECT generation FROM responses WHERE key = ?", (key,)).fetchone()
         if row is not None:
             with self._lock:
@@ -76,7 +77,7 @@ class CachedBackend:
 
     def describe(self) -> dict[str, object]:
         """The wrapped backend's identity."""
-        return self.backend.describe()
+        return self._identity
 
     def __getattr__(self, name: str) -> Any:
         if name == "backend":

@@ -71,12 +71,7 @@ def make_handler(settings: StubSettings) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self._raw(status, json.dumps(payload).encode())
 
         def do_GET(self) -> None:
             if self.path.rstrip("/").endswith("/models"):

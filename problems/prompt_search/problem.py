@@ -69,7 +69,6 @@ class PromptSearch(Problem):
             raise ValueError("--train-size and --test-size must be at least 1")
         self.train, self.test, self.kind, self.scorer = train, test, kind, scorer
         self.position, self.exemplar_count, self.source = position, exemplar_count, source
-        self._final_cache: dict[str, float] = {}
 
     @classmethod
     def from_options(cls, task: str = "next_number", dataset: str | None = None, train_size: int = 20,
@@ -164,9 +163,7 @@ class PromptSearch(Problem):
 
     def final_evaluate(self, solution: str) -> float:
         """Held-out test accuracy."""
-        if solution not in self._final_cache:
-            self._final_cache[solution] = self._accuracy(solution, self.test)
-        return self._final_cache[solution]
+        return self._accuracy(solution, self.test)  # repeats cost nothing: the scorer remembers answers
 
     def initial(self, rng: np.random.Generator, k: int) -> list[str]:
         """k generic starting instructions, in seeded order."""

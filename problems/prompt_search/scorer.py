@@ -18,7 +18,7 @@ class Scorer:
         self.max_tokens = max_tokens
         self.concurrency = concurrency
         self.identity = json.dumps(backend.describe(), sort_keys=True)
-        self._answers: dict[tuple[str, str], str] = {}
+        self._answers: dict[str, str] = {}  # one scorer, so the prompt alone is the key
         self._lock = threading.Lock()
         self.calls = self.prompt_tokens = self.completion_tokens = 0
 
@@ -32,14 +32,14 @@ class Scorer:
 
     def answer_all(self, prompts: list[str], progress: Any = None) -> list[str]:
         """The answer to every prompt; only prompts never seen before reach the model, concurrently."""
-        fresh = list(dict.fromkeys(p for p in prompts if (self.identity, p) not in self._answers))
+        fresh = list(dict.fromkeys(p for p in prompts if p not in self._answers))
         if fresh:
             with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(fresh)))) as pool:
                 for prompt, answer in zip(fresh, pool.map(self._ask, fresh)):
-                    self._answers[(self.identity, prompt)] = answer
+                    self._answers[prompt] = answer
                     if progress is not None:
                         progress.update(1)
-        return [self._answers[(self.identity, p)] for p in prompts]
+        return [self._answers[p] for p in prompts]
 
     def usage(self) -> dict[str, int]:
         """Scorer calls and tokens so far."""

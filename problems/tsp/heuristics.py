@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from problems.tsp.instance import tour_length  # noqa: F401  (callers measure tours beside the heuristics)
+
 EPS = 1e-9
 
 
@@ -220,8 +222,3 @@ def iterated_local_search(dist: np.ndarray, tour: list[int], *, kicks: int, seco
             best, best_length, since_best = candidate, length, 0
     return best
 
-
-def tour_length(dist: np.ndarray, tour: list[int] | np.ndarray) -> float:
-    """Length of the closed tour."""
-    order = np.asarray(tour, dtype=np.intp)
-    return float(dist[order, np.roll(order, -1)].sum())

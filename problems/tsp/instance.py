@@ -24,9 +24,13 @@ class Instance:
 
     def length(self, tour: tuple[int, ...] | list[int] | np.ndarray) -> float:
         """Length of the closed tour."""
-        order = np.asarray(tour, dtype=np.intp)
-        total = self.dist[order, np.roll(order, -1)].sum()
-        return float(total)
+        return tour_length(self.dist, tour)
+
+
+def tour_length(dist: np.ndarray, tour: tuple[int, ...] | list[int] | np.ndarray) -> float:
+    """Length of the closed tour on a distance matrix."""
+    order = np.asarray(tour, dtype=np.intp)
+    return float(dist[order, np.roll(order, -1)].sum())
 
 
 def euclidean_matrix(coords: np.ndarray) -> np.ndarray:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from problems.tsp.instance import is_integral
+
 HELD_KARP_MAX = 13
 
 
@@ -40,8 +42,7 @@ def lkh(dist: np.ndarray, runs: int = 3, scale: float = 1000.0) -> list[int]:
     """Helsgaun's LKH-3 through `elkai`; real distances are scaled to integers for it."""
     import elkai
 
-    integral = np.all(np.mod(dist, 1.0) == 0.0)
-    weights = dist if integral else np.rint(dist * scale)
+    weights = dist if is_integral(dist) else np.rint(dist * scale)
     cycle = elkai.DistanceMatrix(weights.astype(np.int64).tolist()).solve_tsp(runs=runs)
     tour = [int(c) for c in cycle[:-1]]
     k = tour.index(0)

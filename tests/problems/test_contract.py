@@ -9,15 +9,9 @@ from llmopt import contract
 from llmopt.problem import Problem
 from problems import registry
 
-# Smaller settings where the defaults would make the suite slow; plugins run with their defaults.
-SMALL = {"prompt-search": {"train_size": 3, "test_size": 2}, "function": {"function": "problems.functions:himmelblau"}}
-
-
 @pytest.fixture(params=sorted(registry()), name="problem")
-def problem_fixture(request: pytest.FixtureRequest) -> Problem:
-    cls = registry()[request.param]
-    options = {o.dest: o.default for o in cls.options} | SMALL.get(request.param, {})
-    return cls.from_options(**options)
+def problem_fixture(request: pytest.FixtureRequest, build_problem) -> Problem:
+    return build_problem(request.param)
 
 
 @pytest.mark.parametrize("check", contract.CHECKS, ids=lambda c: c.__name__)
