@@ -31,7 +31,7 @@ def in_process(cache: Path, steps: int) -> tuple[float, float]:
     """The same comparison inside one process, so interpreter start-up does not hide the ratio."""
     from llmopt.backends import make_backend
     from llmopt.opro import OPRO, OPROConfig
-    from problems.linear_regression import LinearRegression
+    from llmopt.problems.linear_regression import LinearRegression
 
     times = []
     for _ in range(2):

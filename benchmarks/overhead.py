@@ -17,7 +17,7 @@ from llmopt.backends.openai_compat import OpenAIBackend
 from llmopt.backends.scripted import ScriptedBackend
 from llmopt.opro import OPRO, OPROConfig
 from llmopt.testing.stub_server import StubSettings, serve
-from problems.linear_regression import LinearRegression
+from llmopt.problems.linear_regression import LinearRegression
 
 LATENCY = 0.2
 PROPOSALS = 8

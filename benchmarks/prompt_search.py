@@ -11,9 +11,9 @@ import argparse
 import time
 
 from llmopt.backends.local import LocalBackend
-from problems.prompt_search.problem import build_prompt
-from problems.prompt_search.scorer import Scorer
-from problems.prompt_search.tasks import TASKS
+from llmopt.problems.prompt_search.problem import build_prompt
+from llmopt.problems.prompt_search.scorer import Scorer
+from llmopt.problems.prompt_search.tasks import TASKS
 
 INSTRUCTIONS = ["Let's solve the problem.", "Give only the final answer.", "Let's think step by step.",
                 "Let's solve the problem.", "Give only the final answer."]

@@ -17,8 +17,8 @@ from typing import Callable
 
 import numpy as np
 
-from problems.tsp import heuristics, solvers
-from problems.tsp.instance import random_instance
+from llmopt.problems.tsp import heuristics, solvers
+from llmopt.problems.tsp.instance import random_instance
 
 PAPER = {"nearest-neighbour": (13.0, 9.4, 16.0, 19.7), "farthest-insertion": (3.2, 1.2, 0.2, 9.8)}
 PAPER_SIZES = (10, 15, 20, 50)

@@ -11,7 +11,7 @@ import time
 from llmopt.backends.local import LocalBackend
 from llmopt.opro import OPRO, OPROConfig
 from llmopt.result import Counts
-from problems import registry
+from llmopt.registry import registry
 
 
 def measure(problem_name: str, grammar: bool, steps: int, seeds: int, backend: LocalBackend) -> tuple[Counts, float]:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from llmopt.backends import LocalBackend, OpenAIBackend, ScriptedBackend, make_backend
-from llmopt.baselines import run_baselines
+from llmopt.comparators import Method, Setup, methods_for, run_methods, setup_for
 from llmopt.metaprompt import MetaPromptConfig, render
 from llmopt.minimize import minimize
-from llmopt.opro import OPRO, Ask, OPROConfig, Proposal
-from llmopt.problem import Budget, InvalidSolution, Option, Problem, UsageError
+from llmopt.opro import OPRO, Ask, OPROConfig, Proposal, evaluation_budget
+from llmopt.problem import InvalidSolution, Option, Problem, UsageError
+from llmopt.registry import get_problem, registry
 from llmopt.result import Counts, Result, Trial, comparison_table
+from llmopt.spaces import Box, Permutation, Space, Text
 
 __all__ = [
-    "OPRO", "Ask", "Budget", "Counts", "InvalidSolution", "LocalBackend", "MetaPromptConfig", "OPROConfig",
-    "OpenAIBackend", "Option", "Problem", "Proposal", "Result", "ScriptedBackend", "Trial", "UsageError",
-    "comparison_table", "make_backend", "minimize", "render", "run_baselines",
+    "OPRO", "Ask", "Box", "Counts", "InvalidSolution", "LocalBackend", "MetaPromptConfig", "Method", "OPROConfig",
+    "OpenAIBackend", "Option", "Permutation", "Problem", "Proposal", "Result", "ScriptedBackend", "Setup", "Space",
+    "Text", "Trial", "UsageError", "comparison_table", "evaluation_budget", "get_problem", "make_backend",
+    "methods_for", "minimize", "registry", "render", "run_methods", "setup_for",
 ]

@@ -8,10 +8,11 @@ import sys
 from typing import Any, Callable, NoReturn, Sequence
 
 from llmopt.backends import make_backend
-from llmopt.baselines import run_baselines
+from llmopt.comparators import default_methods, methods_for, resolve, run_methods, setup_for
 from llmopt.metaprompt import MetaPromptConfig
 from llmopt.opro import OPRO, OPROConfig
-from llmopt.problem import Budget, Problem, UsageError
+from llmopt.problem import Problem, UsageError
+from llmopt.registry import get_problem, registry
 from llmopt.records import RunRecorder, default_run_dir, read_config, read_pending, read_steps
 from llmopt.result import Result, comparison_table
 
@@ -71,9 +72,11 @@ def _add_opro_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--repair", action="store_true",
                        help="send each rejection's reason back to the model once and decode the new answer")
     budgets = parser.add_argument_group("stop rules and budgets (checked between steps)")
-    budgets.add_argument("--max-evals", type=_positive, help="stop after this many evaluations")
+    budgets.add_argument("--max-evals", type=_positive,
+                         help="the evaluation budget of every method (default: initial + steps x proposals)")
     budgets.add_argument("--max-llm-calls", type=_positive, help="stop after this many model calls")
-    budgets.add_argument("--max-tokens", type=_positive, help="stop after this many prompt + completion tokens")
+    budgets.add_argument("--max-total-tokens", type=_positive,
+                         help="stop after this many prompt + completion tokens in all")
     budgets.add_argument("--timeout", type=float, help="stop after this many seconds")
     budgets.add_argument("--target", type=float, help="stop once this value is reached")
     budgets.add_argument("--patience", type=_positive, help="stop after K steps without improvement")
@@ -88,24 +91,21 @@ def _add_run_outputs(parser: argparse.ArgumentParser) -> None:
 def _add_bench_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("experiment")
     group.add_argument("--seeds", type=_positive, default=3, help="number of seeds (default: 3)")
-    group.add_argument("--methods", nargs="+", help="methods to run (default: opro and every baseline)")
+    group.add_argument("--methods", nargs="+", help="methods to run (default: opro and every default method)")
     group.add_argument("--paper-grid", action="store_true",
                        help="linear regression over the paper's seven (w, b) pairs")
     group.add_argument("--workers", type=_positive, default=2, help="local worker processes (default: 2)")
     group.add_argument("--dask", metavar="ADDRESS", help="run the jobs on this Dask scheduler instead")
 
 
-def _add_baseline_options(parser: argparse.ArgumentParser) -> None:
-    _add_model_options(parser)
-    parser.add_argument("--evals", type=_positive, default=85,
-                        help="evaluation budget per baseline (default: 85 = 5 initial + 10 steps x 8)")
-    parser.add_argument("--initial", type=_positive, default=5, help="start points shared by baselines")
+def _add_methods(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--methods", nargs="+", metavar="METHOD",
+                        help="compared methods to run (default: every default method of the problem's space "
+                             "and its references)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with one sub-command per registered problem."""
-    from problems import registry
-
     parser = _Parser(prog="llmopt", description="Large language models as optimizers (OPRO).")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("problems", help="list registered problems")
@@ -114,8 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", help="PNG file (default: RUN_DIR/report.png)")
     for command, help_text, adders in (
             ("run", "run OPRO on a problem and compare it with the baselines",
-             (_add_seed, _add_json, _add_opro_options, _add_run_outputs)),
-            ("baselines", "run the classical baselines alone", (_add_seed, _add_json, _add_baseline_options)),
+             (_add_seed, _add_json, _add_opro_options, _add_run_outputs, _add_methods)),
+            ("baselines", "run the compared methods alone, at the budget an OPRO run would have",
+             (_add_seed, _add_json, _add_opro_options, _add_methods)),
             ("bench", "OPRO and baselines over several seeds at the same evaluation cap",
              (_add_json, _add_opro_options, _add_bench_options))):
         sub = commands.add_parser(command, help=help_text)
@@ -131,8 +132,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _make_problem(args: argparse.Namespace) -> Problem:
-    from problems import get_problem
-
     cls = get_problem(args.problem)
     kwargs = {option.dest: getattr(args, option.dest) for option in cls.options}
     try:
@@ -168,8 +167,6 @@ def _output(problem: Problem, results: list[Result], as_json: bool, extra: dict[
 
 def cmd_problems(args: argparse.Namespace) -> int:
     """Print the registered problems with one-line summaries."""
-    from problems import registry
-
     problems = registry()
     width = max(len(name) for name in problems)
     for name, cls in problems.items():
@@ -180,9 +177,9 @@ def cmd_problems(args: argparse.Namespace) -> int:
 def _opro_config(args: argparse.Namespace) -> OPROConfig:
     return OPROConfig(
         steps=args.steps, proposals=args.proposals, temperature=args.temperature, initial=args.initial,
-        seed=getattr(args, "seed", 0), max_tokens=args.answer_tokens, max_evals=args.max_evals, target=args.target,
+        seed=getattr(args, "seed", 0), answer_tokens=args.answer_tokens, max_evals=args.max_evals, target=args.target,
         patience=args.patience, use_grammar=not args.no_grammar, max_llm_calls=args.max_llm_calls,
-        max_total_tokens=args.max_tokens, timeout=args.timeout, repair=args.repair,
+        max_total_tokens=args.max_total_tokens, timeout=args.timeout, repair=args.repair,
         metaprompt=MetaPromptConfig(top_k=args.top_k, order=args.order))
 
 
@@ -225,11 +222,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"llmopt: interrupted; continue with --resume {recorder.directory}", file=sys.stderr)
     finally:
         close()
-    starts = tuple(t.solution for t in result.trials if t.status == "initial")
-    budget = Budget(max(result.counts.evals, 1), args.seed, starts, backend, config.temperature)
-    baselines = run_baselines(problem, budget)
-    results = [result, *baselines]
-    extra: dict[str, Any] = {"run_dir": str(recorder.directory)}
+    setup = setup_for(problem, config, backend)
+    results = [result, *run_methods(problem, setup, args.methods)]
+    extra: dict[str, Any] = {"budget": setup.max_evals, "run_dir": str(recorder.directory)}
     if args.plot:
         from llmopt.plots import plot_run
 
@@ -257,15 +252,13 @@ def _report_cache(backend: Any, quiet: bool) -> None:
 
 
 def cmd_baselines(args: argparse.Namespace) -> int:
-    """Every baseline of the problem at the given evaluation budget."""
-    import numpy as np
-
+    """The compared methods alone, at the evaluation budget an OPRO run with these options would have."""
     _configure_cache(args)
     problem = _make_problem(args)
-    backend = make_backend(**_model_settings(args))
-    starts = tuple(problem.initial(np.random.default_rng(args.seed), args.initial))
-    budget = Budget(args.evals, args.seed, starts, backend, args.temperature)
-    _output(problem, run_baselines(problem, budget), args.json, {})
+    methods = resolve(problem, args.methods)
+    backend = make_backend(**_model_settings(args)) if any(m.model_driven for m in methods) else None
+    setup = setup_for(problem, _opro_config(args), backend)
+    _output(problem, [m.run(problem, setup) for m in methods], args.json, {"budget": setup.max_evals})
     return 0
 
 
@@ -298,8 +291,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.paper_grid and problem.name != "linear-regression":
         raise UsageError("--paper-grid is for linear-regression")
     make_backend(**_model_settings(args))  # fail fast on a bad model before starting workers
-    available = ["opro", *problem.baselines()]
-    methods = args.methods or available
+    available = ["opro", *methods_for(problem)]
+    methods = args.methods or ["opro", *default_methods(problem)]
     unknown = sorted(set(methods) - set(available))
     if unknown:
         raise UsageError(f"unknown method {', '.join(unknown)}; choose from {', '.join(available)}")
@@ -313,7 +306,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     finally:
         executor.shutdown()
     if args.json:
-        print(json.dumps({"problem": problem.name, "optimum": problem.optimum(), "runs": rows}))
+        print(json.dumps({"problem": problem.name, "optimum": problem.optimum(), "budget": rows[0]["budget"],
+                          "runs": rows}))
     else:
         print(summary_table(rows))
     return 0

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, Sequence
 
 import numpy as np
 
 from llmopt.backends import make_backend
 from llmopt.backends.base import Backend
-from llmopt.opro import OPRO, OPROConfig
+from llmopt.opro import OPRO, OPROConfig, evaluation_budget
 from llmopt.result import Result
 
 
@@ -19,13 +20,14 @@ def minimize(fun: Callable[[np.ndarray], float], bounds: Sequence[tuple[float, f
     """Minimise `fun` over the box `bounds` with OPRO, like `scipy.optimize.minimize`.
 
     `model` is 'local' (the embedded model, default), a model name on an OpenAI-compatible server
-    (with `base_url`), or any Backend object.
+    (with `base_url`), or any Backend object. The run spends at most `evaluation_budget` evaluations.
     """
-    from problems.numeric import NumericProblem
+    from llmopt.registry import get_problem
 
-    problem = NumericProblem(fun, bounds, integer=integer, label=getattr(fun, "__name__", "f"))
+    problem = get_problem("function")(fun, bounds, integer=integer, label=getattr(fun, "__name__", "f"))
     backend = model if model is not None and not isinstance(model, str) else make_backend(
         model or "local", base_url=base_url)
     config = OPROConfig(steps=steps, proposals=proposals, seed=seed, initial=initial, max_evals=max_evals,
                         target=target)
+    config = dataclasses.replace(config, max_evals=evaluation_budget(config))
     return OPRO(problem, backend, config).run()

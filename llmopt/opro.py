@@ -12,8 +12,7 @@ import numpy as np
 
 from llmopt import metaprompt
 from llmopt.backends.base import Backend, BackendError, Generation
-from llmopt.baselines import usage_since
-from llmopt.problem import InvalidSolution, Problem
+from llmopt.problem import InvalidSolution, Problem, usage_since
 from llmopt.result import Counts, Result, Trial
 
 REPAIR_SEED_OFFSET = 500_000
@@ -24,8 +23,9 @@ class OPROConfig:
     """Settings of one OPRO run; defaults follow the paper's linear-regression setup.
 
     Stop rules: `steps`, `max_evals`, `target`, `patience` (steps without improvement), and the
-    budgets `max_llm_calls`, `max_total_tokens` and `timeout` (seconds). Budgets are checked
-    between steps, so a run overshoots one by at most a step.
+    budgets `max_llm_calls`, `max_total_tokens` (prompt + completion tokens of the whole run) and
+    `timeout` (seconds). Budgets are checked between steps, so a run overshoots one by at most a
+    step. `answer_tokens` limits one proposal.
     """
 
     steps: int = 10
@@ -33,7 +33,7 @@ class OPROConfig:
     temperature: float = 1.0
     initial: int = 5
     seed: int = 0
-    max_tokens: int = 128
+    answer_tokens: int = 128
     max_evals: int | None = None
     target: float | None = None
     patience: int | None = None
@@ -49,15 +49,23 @@ class OPROConfig:
         return dataclasses.asdict(self)
 
 
+def evaluation_budget(config: OPROConfig) -> int:
+    """The budget rule: the number of evaluations (distinct solutions scored) every compared method gets.
+
+    It is `max_evals` when set, else what OPRO could spend at most: initial points plus steps × proposals.
+    """
+    return config.max_evals or config.initial + config.steps * config.proposals
+
+
 @dataclass
 class Proposal:
-    """One completion of a step and what it decoded to; `repair` keeps a fixed first attempt."""
+    """One completion of a step and what it decoded to; `first_attempt` keeps a rejected answer that was repaired."""
 
     raw: str
     solution: Any = None
     reason: str | None = None
     duplicate: bool = False
-    repair: dict[str, str] | None = None
+    first_attempt: dict[str, str] | None = None
 
 
 @dataclass
@@ -98,7 +106,7 @@ class OPRO:
         self.problem, self.backend, self.config, self.recorder = problem, backend, config, recorder
         self.rng = np.random.default_rng(config.seed)
         self.step = 0
-        self.result = Result(method="opro", problem=problem.name, direction=problem.direction,
+        self.result = Result(method="opro", problem=problem.name, direction=problem.direction, kind="opro",
                              optimum=problem.optimum())
         self._history: dict[str, tuple[str, float]] = {}  # key -> (solution text, value)
         self._best_step = 0
@@ -119,19 +127,16 @@ class OPRO:
         exemplars = self.problem.exemplars(self.rng) if self.config.metaprompt.show_exemplars else None
         return metaprompt.render(self.problem, self.history(), self.config.metaprompt, exemplars)
 
-    def _record(self, trial: Trial, solution: Any) -> None:
-        self.result.trials.append(trial)
-        if trial.value is None:
-            return
-        key = self.problem.key(solution)
-        self._history[key] = (trial.text or "", trial.value)
+    def _record(self, trial: Trial) -> None:
         best = self.result.best_value
-        if best is None or self.problem.better(trial.value, best):
-            self.result.best_value, self.result.best_solution = trial.value, solution
+        self.result.add(trial)
+        if trial.eval_index is None:
+            return
+        self._history[self.problem.key(trial.solution)] = (trial.text or "", trial.value)
+        if self.result.best_value != best:
             self._best_step = trial.step
 
     def _evaluate(self, solution: Any, value: float | None) -> float:
-        self.result.counts.evals += 1
         return float(self.problem.evaluate(solution) if value is None else value)
 
     def start(self) -> None:
@@ -144,10 +149,12 @@ class OPRO:
         for solution in self.problem.initial(self.rng, self.config.initial):
             if self.problem.key(solution) in self._history:
                 continue
+            if self.config.max_evals is not None and self.result.counts.evals >= self.config.max_evals:
+                break
             value = self._evaluate(solution, None)
             trials.append(Trial(step=0, status="initial", text=self.problem.encode(solution),
                                 solution=solution, value=value))
-            self._record(trials[-1], solution)
+            self._record(trials[-1])
         self._journal_step(0, None, trials, None)
         self._clock += time.perf_counter() - began
 
@@ -180,12 +187,9 @@ class OPRO:
         config = self.config
         grammar = self.problem.grammar() if config.use_grammar else None
         generation = self.backend.generate(prompt, n=n, temperature=config.temperature,
-                                           max_tokens=config.max_tokens, seed=config.seed * 1_000_003 + seed_offset,
-                                           grammar=grammar)
-        counts = self.result.counts
-        counts.llm_calls += generation.calls
-        counts.prompt_tokens += generation.prompt_tokens
-        counts.completion_tokens += generation.completion_tokens
+                                           max_tokens=config.answer_tokens,
+                                           seed=config.seed * 1_000_003 + seed_offset, grammar=grammar)
+        self.result.counts.add_generation(generation)
         return generation
 
     def _decode(self, raw: str) -> Proposal:
@@ -220,7 +224,7 @@ class OPRO:
             fixed = self._decode(answer)
             if fixed.reason is None:
                 self.result.counts.repairs_valid += 1
-                proposal.repair = {"raw": proposal.raw, "reason": proposal.reason or ""}
+                proposal.first_attempt = {"raw": proposal.raw, "reason": proposal.reason or ""}
                 proposal.raw, proposal.solution, proposal.reason = fixed.raw, fixed.solution, None
 
     def _mark_duplicates(self, proposals: list[Proposal]) -> None:
@@ -248,8 +252,8 @@ class OPRO:
     def _tell_one(self, step: int, index: int, proposal: Proposal, value: float | None) -> Trial:
         counts = self.result.counts
         counts.proposals += 1
-        if proposal.repair is not None:
-            counts.add_invalid(proposal.repair["reason"])
+        if proposal.first_attempt is not None:
+            counts.add_invalid(proposal.first_attempt["reason"])
         text = None if proposal.reason is not None else self.problem.encode(proposal.solution)
         if proposal.reason is not None:
             counts.add_invalid(proposal.reason)
@@ -265,7 +269,7 @@ class OPRO:
                           value=self._evaluate(proposal.solution, value))
             if self.recorder is not None:
                 self.recorder.write_eval(index, trial.value)
-        self._record(trial, proposal.solution)
+        self._record(trial)
         return trial
 
     # -- journal and resume ----------------------------------------------------------------
@@ -280,7 +284,7 @@ class OPRO:
 
     def _pending_record(self, ask: Ask) -> dict[str, Any]:
         return {"step": ask.step, "meta_prompt": ask.prompt, "error": ask.error,
-                "proposals": [{"raw": p.raw, "repair": p.repair} for p in ask.proposals],
+                "proposals": [{"raw": p.raw, "first_attempt": p.first_attempt} for p in ask.proposals],
                 "counts": dataclasses.asdict(self.result.counts), "rng": self.rng.bit_generator.state}
 
     def restore(self, steps: list[dict[str, Any]], pending: dict[str, Any] | None = None) -> None:
@@ -289,9 +293,9 @@ class OPRO:
             return
         for record in steps:
             for data in record["trials"]:
-                trial = Trial(**data)
+                trial = Trial(**{**data, "eval_index": None})
                 solution = self.problem.decode(trial.text) if trial.text is not None else None
-                self._record(dataclasses.replace(trial, solution=solution), solution)
+                self._record(dataclasses.replace(trial, solution=solution))
         last = steps[-1]
         self._started = True
         self.step = last["step"]
@@ -307,7 +311,7 @@ class OPRO:
         proposals = []
         for item in pending["proposals"]:
             proposal = self._decode(item["raw"])
-            proposal.repair = item.get("repair")
+            proposal.first_attempt = item.get("first_attempt")
             proposals.append(proposal)
         self._mark_duplicates(proposals)
         known: list[float | None] = [None] * len(proposals)
@@ -327,7 +331,7 @@ class OPRO:
         rules = (
             ("max_evals", config.max_evals, counts.evals),
             ("max_llm_calls", config.max_llm_calls, counts.llm_calls),
-            ("max_tokens", config.max_total_tokens, counts.tokens),
+            ("max_total_tokens", config.max_total_tokens, counts.tokens),
             ("timeout", config.timeout, time.monotonic() - self._began),
             ("patience", config.patience, self.step - self._best_step),
             ("max_steps", config.steps, self.step),

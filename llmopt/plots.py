@@ -1,13 +1,17 @@
-"""matplotlib figures: convergence against baselines, and TSP tours."""
+"""matplotlib figures of Results: convergence against the other methods, value spreads, seed bands.
+
+Every curve comes from the Result's own best-so-far; a problem draws its solutions through its hook.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from llmopt.result import Result
+if TYPE_CHECKING:
+    from llmopt.result import Result
 
 
 def _new_figure(**kwargs: Any) -> Any:
@@ -20,12 +24,12 @@ def _new_figure(**kwargs: Any) -> Any:
 def plot_convergence(ax: Any, result: Result, baselines: Sequence[Result] = (),
                      optimum: float | None = None) -> None:
     """Best value per step, every evaluated proposal as a dot, baselines and the optimum as lines."""
-    points = [(t.step, t.value) for t in result.trials if t.value is not None]
+    points = [(t.step, t.value) for t in result.evaluated()]
     if points:
         steps, values = zip(*points)
         ax.scatter(steps, values, s=10, alpha=0.35, color="tab:blue", label="proposals")
     curve = result.best_per_step()
-    last_step = max((t.step for t in result.trials), default=0)
+    last_step = max((t.step for t in result.trials if t.step is not None), default=0)
     if curve and curve[-1][0] < last_step:
         curve.append((last_step, curve[-1][1]))
     if curve:
@@ -53,9 +57,8 @@ def plot_convergence(ax: Any, result: Result, baselines: Sequence[Result] = (),
 def plot_score_distribution(ax: Any, result: Result) -> None:
     """The values of each step's evaluated proposals as box plots, with the best so far on top."""
     by_step: dict[int, list[float]] = {}
-    for trial in result.trials:
-        if trial.value is not None:
-            by_step.setdefault(trial.step, []).append(trial.value)
+    for trial in result.evaluated():
+        by_step.setdefault(trial.step, []).append(trial.value)
     steps = sorted(by_step)
     if steps:
         ax.boxplot([by_step[s] for s in steps], positions=steps, widths=0.6, manage_ticks=False)
@@ -67,19 +70,10 @@ def plot_score_distribution(ax: Any, result: Result) -> None:
     ax.set_title(f"{result.problem}: values proposed per step")
 
 
-def best_by_evaluation(result: Result) -> np.ndarray:
-    """Best value after each evaluation (evaluations in the order they happened)."""
-    values = [t.value for t in result.trials if t.value is not None]
-    if not values:
-        return np.array([])
-    pick = np.minimum.accumulate if result.direction == "min" else np.maximum.accumulate
-    return pick(np.array(values, dtype=float))
-
-
 def plot_seed_bands(ax: Any, runs: dict[str, Sequence[Result]], optimum: float | None = None) -> None:
     """Mean ± sd of the best value so far against evaluations, one band per method over its seeds."""
     for method, results in runs.items():
-        curves = [best_by_evaluation(r) for r in results]
+        curves = [r.best_so_far() for r in results]
         curves = [c for c in curves if c.size]
         if not curves:
             continue
@@ -94,18 +88,6 @@ def plot_seed_bands(ax: Any, runs: dict[str, Sequence[Result]], optimum: float |
     ax.set_xlabel("evaluations")
     ax.set_ylabel("best value so far")
     ax.legend(fontsize=7)
-
-
-def draw_tour(ax: Any, positions: np.ndarray, tour: Sequence[int], title: str) -> None:
-    """A closed tour over the city map; city 0 is marked."""
-    order = list(tour) + [tour[0]]
-    ax.plot(positions[order, 0], positions[order, 1], "-", color="tab:blue", linewidth=1)
-    ax.scatter(positions[:, 0], positions[:, 1], s=14, color="black", zorder=3)
-    ax.scatter(*positions[tour[0]], s=60, color="tab:red", zorder=4, label="city 0")
-    ax.set_title(title, fontsize=9)
-    ax.set_aspect("equal", adjustable="datalim")
-    ax.set_xticks([])
-    ax.set_yticks([])
 
 
 def figure_for(result: Result, baselines: Sequence[Result] = (), optimum: float | None = None) -> Any:
@@ -135,7 +117,7 @@ def report_figure(results: Sequence[Result], table: str, path: str | Path) -> Pa
 def plot_run(problem: Any, results: Sequence[Result], path: str | Path) -> Path:
     """Convergence of the first result against the rest; tours too when the problem can draw."""
     opro, baselines = results[0], list(results[1:])
-    drawable = hasattr(problem, "draw") and opro.best_solution is not None
+    drawable = problem.drawable and opro.best_solution is not None
     fig = _new_figure(figsize=(16 if drawable else 8, 4.8))
     axes = fig.subplots(1, 3 if drawable else 1, squeeze=False)
     plot_convergence(axes[0][-1], opro, baselines, problem.optimum())

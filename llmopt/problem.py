@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import abc
 import argparse
-from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from llmopt.spaces import Space
 
 Direction = Literal["min", "max"]
 
@@ -21,7 +24,7 @@ class InvalidSolution(ValueError):
 
 
 class UsageError(ValueError):
-    """A user mistake (bad option, missing file, unreachable server) that ends with exit code 2."""
+    """A user mistake (bad option, missing file, unreachable server); the CLI prints it and exits with 2."""
 
 
 @dataclass(frozen=True)
@@ -49,19 +52,13 @@ class Option:
                             choices=self.choices, help=f"{self.help} (default: {self.default})")
 
 
-@dataclass(frozen=True)
-class Budget:
-    """What a baseline may spend: the same evaluation count and start points as the OPRO run."""
-
-    max_evals: int
-    seed: int = 0
-    starts: tuple[Any, ...] = field(default_factory=tuple)
-    backend: Any = None  # the OPRO run's model, for baselines that sample from it
-    temperature: float = 1.0
-
-
 class Problem(abc.ABC):
-    """Base class of every problem plugin; one instance is one concrete task."""
+    """Base class of every problem plugin; one instance is one concrete task.
+
+    A problem declares the `space` its solutions live in; the space gives it an encoder, a decoder,
+    a grammar, random start points and every black-box method written for that space. A problem
+    whose solutions fit no space overrides `encode`, `decode` and `initial` instead.
+    """
 
     name: ClassVar[str]
     summary: ClassVar[str]
@@ -69,6 +66,8 @@ class Problem(abc.ABC):
     solution_label: ClassVar[str] = "solution"
     value_label: ClassVar[str] = "value"
     options: ClassVar[tuple[Option, ...]] = ()
+    drawable: ClassVar[bool] = False
+    space: Space | None = None
 
     @classmethod
     def from_options(cls, **kwargs: Any) -> Problem:
@@ -84,20 +83,30 @@ class Problem(abc.ABC):
         """How the answer must be written, the closing instruction of the meta-prompt."""
 
     @abc.abstractmethod
-    def encode(self, solution: Any) -> str:
-        """The text form of a solution, exactly as the model should write it."""
-
-    @abc.abstractmethod
-    def decode(self, text: str) -> Any:
-        """Parse a model completion into a solution; raise `InvalidSolution` otherwise."""
-
-    @abc.abstractmethod
     def evaluate(self, solution: Any) -> float:
         """The score the optimizer sees; deterministic."""
 
-    @abc.abstractmethod
+    def _space(self) -> Space:
+        if self.space is None:
+            raise NotImplementedError(f"{type(self).__name__} declares no space: set `space` or override "
+                                      "encode, decode and initial")
+        return self.space
+
+    def encode(self, solution: Any) -> str:
+        """The text form of a solution, exactly as the model should write it."""
+        return self._space().encode(solution)
+
+    def decode(self, text: str) -> Any:
+        """Parse a model completion into a solution; raise `InvalidSolution` otherwise."""
+        return self._space().decode(text)
+
     def initial(self, rng: np.random.Generator, k: int) -> list[Any]:
-        """k starting solutions."""
+        """k starting solutions (by default drawn at random from the space)."""
+        return self._space().sample(rng, k)
+
+    def grammar(self) -> str | None:
+        """A GBNF grammar that forces well-formed answers, if the problem has one."""
+        return None if self.space is None else self.space.grammar()
 
     def final_evaluate(self, solution: Any) -> float:
         """The held-out score where one exists; by default the same as `evaluate`."""
@@ -111,16 +120,12 @@ class Problem(abc.ABC):
         """Task examples shown in the meta-prompt, if the problem has any."""
         return None
 
-    def grammar(self) -> str | None:
-        """A GBNF grammar that forces well-formed answers, if the problem has one."""
-        return None
-
     def optimum(self) -> float | None:
         """The best achievable value when it is known."""
         return None
 
-    def baselines(self) -> dict[str, Callable[[Budget], Any]]:
-        """Classical methods, each taking a `Budget` and returning a `Result`."""
+    def references(self) -> dict[str, Callable[[], Any]]:
+        """White-box methods that use the problem's structure: name -> a function returning a solution."""
         return {}
 
     def usage(self) -> dict[str, int]:
@@ -131,6 +136,10 @@ class Problem(abc.ABC):
         """Problem-specific fields for a result's summary row (e.g. TSP's `gap_pct`)."""
         return {}
 
+    def draw(self, ax: Any, solution: Any, title: str) -> None:
+        """Draw a solution on a matplotlib axis; only problems with `drawable = True` can."""
+        raise NotImplementedError(f"{self.name} has no drawing of its solutions")
+
     def better(self, a: float, b: float) -> bool:
         """True when value a is strictly better than value b for this direction."""
         return a < b if self.direction == "min" else a > b
@@ -138,3 +147,8 @@ class Problem(abc.ABC):
     def config(self) -> dict[str, Any]:
         """The options that define this instance, for run records."""
         return {}
+
+
+def usage_since(problem: Problem, before: dict[str, int]) -> dict[str, int]:
+    """What the problem's own evaluation cost since the `before` snapshot of `problem.usage()`."""
+    return {key: value - before.get(key, 0) for key, value in problem.usage().items()}

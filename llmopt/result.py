@@ -1,4 +1,4 @@
-"""One Result type for OPRO runs and baselines, and the table that compares them."""
+"""One Result type for OPRO, its ablations, black-box baselines and references, and the table that compares them."""
 
 from __future__ import annotations
 
@@ -7,20 +7,32 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 Status = Literal["initial", "ok", "invalid", "duplicate", "skipped"]
+Kind = Literal["opro", "ablation", "black-box", "reference"]
+KINDS: tuple[Kind, ...] = ("opro", "ablation", "black-box", "reference")
+EVALUATED: tuple[Status, ...] = ("initial", "ok")
+# "Target reached" allows this relative slack, so a printed optimum counts as reached.
+TARGET_TOLERANCE = 1e-9
 
 
 @dataclass
 class Trial:
-    """One proposal: where it came from, what it decoded to, and its value."""
+    """One proposal or evaluation: where it came from, what it decoded to, and its value.
 
-    step: int
+    `step` is the OPRO step (0 for the initial points; None for methods without steps);
+    `eval_index` counts evaluations from 1 and is set by `Result.add` for evaluated trials.
+    """
+
+    step: int | None
     status: Status
     raw: str | None = None
     text: str | None = None
     solution: Any = None
     value: float | None = None
     reason: str | None = None
+    eval_index: int | None = None
 
 
 @dataclass
@@ -52,14 +64,34 @@ class Counts:
         """Count one rejection under its reason."""
         self.invalid[reason] = self.invalid.get(reason, 0) + 1
 
+    def add_generation(self, generation: Any) -> None:
+        """Add the calls and tokens of one backend `Generation`."""
+        self.llm_calls += generation.calls
+        self.prompt_tokens += generation.prompt_tokens
+        self.completion_tokens += generation.completion_tokens
+
+
+def reached(value: float | None, target: float, direction: str) -> bool:
+    """Whether `value` meets `target` (the one definition, with a relative tolerance of 1e-9)."""
+    if value is None or math.isnan(value):
+        return False
+    slack = TARGET_TOLERANCE * max(1.0, abs(target))
+    return value <= target + slack if direction == "min" else value >= target - slack
+
+
+def better(direction: str, a: float, b: float) -> bool:
+    """True when a is strictly better than b for `direction`."""
+    return a < b if direction == "min" else a > b
+
 
 @dataclass
 class Result:
-    """Outcome of an optimization run, modelled on scipy's OptimizeResult."""
+    """Outcome of one method on one problem, modelled on scipy's OptimizeResult; owns its trial log."""
 
     method: str
     problem: str
     direction: str
+    kind: Kind = "opro"
     best_solution: Any = None
     best_value: float | None = None
     trials: list[Trial] = field(default_factory=list)
@@ -69,49 +101,76 @@ class Result:
     optimum: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def add(self, trial: Trial) -> Trial:
+        """Append a trial; an evaluated one gets its evaluation index and may become the best."""
+        if trial.status in EVALUATED and trial.value is not None:
+            self.counts.evals += 1
+            trial.eval_index = self.counts.evals
+            if self.best_value is None or better(self.direction, trial.value, self.best_value):
+                self.best_value, self.best_solution = trial.value, trial.solution
+        self.trials.append(trial)
+        return trial
+
+    def evaluated(self) -> list[Trial]:
+        """The evaluated trials, in the order they were evaluated."""
+        return [t for t in self.trials if t.eval_index is not None]
+
+    def best_so_far(self) -> np.ndarray:
+        """The best value after each evaluation."""
+        values = np.array([t.value for t in self.evaluated()], dtype=float)
+        if not values.size:
+            return values
+        return (np.minimum if self.direction == "min" else np.maximum).accumulate(values)
+
+    def best_per_step(self) -> list[tuple[int, float]]:
+        """(step, best value so far) after every OPRO step that evaluated something."""
+        curve: dict[int, float] = {}
+        for trial, best in zip(self.evaluated(), self.best_so_far()):
+            if trial.step is not None:
+                curve[trial.step] = float(best)
+        return sorted(curve.items())
+
+    def first_reaching(self, target: float) -> Trial | None:
+        """The first evaluated trial that reached `target`, if any."""
+        return next((t for t in self.evaluated() if reached(t.value, target, self.direction)), None)
+
     @property
     def gap(self) -> float | None:
         """Distance of the best value to the known optimum (absolute, in value units)."""
         return gap_to(self.best_value, self.optimum)
 
-    def best_per_step(self) -> list[tuple[int, float]]:
-        """(step, best value so far) after every step that evaluated something."""
-        best: float | None = None
-        curve: dict[int, float] = {}
-        for trial in self.trials:
-            if trial.value is None or math.isnan(trial.value):
-                continue
-            if best is None or _better(self.direction, trial.value, best):
-                best = trial.value
-            curve[trial.step] = best
-        return sorted(curve.items())
-
     def invalid_share(self) -> float:
-        """Fraction of LLM proposals that were rejected."""
+        """Fraction of model proposals that were rejected."""
         return self.counts.n_invalid / self.counts.proposals if self.counts.proposals else 0.0
 
     def plot(self, baselines: list[Result] | None = None, optimum: float | None = None) -> Any:
-        """A matplotlib figure of the convergence, with baselines as lines."""
+        """A matplotlib figure of the convergence, with the other results as lines."""
         from llmopt.plots import figure_for
 
         return figure_for(self, baselines or [], optimum)
 
     def summary(self) -> dict[str, Any]:
-        """The flat row used by `--json` and the comparison table."""
+        """The flat row used by `--json` and the comparison table; references have no evaluation count."""
+        model_driven = self.kind in ("opro", "ablation")
+        counts = self.counts
         return {
             "method": self.method,
+            "kind": self.kind,
             "best_value": self.best_value,
             "best_solution": self.best_solution,
-            "n_evals": self.counts.evals,
-            "n_llm_calls": self.counts.llm_calls,
-            "tokens": self.counts.tokens,
+            "n_evals": None if self.kind == "reference" else counts.evals,
+            "proposals": counts.proposals if model_driven else None,
+            "duplicates": counts.duplicates if model_driven else None,
+            "invalid": counts.n_invalid if model_driven else None,
+            "n_llm_calls": counts.llm_calls if model_driven else None,
+            "tokens": counts.tokens if model_driven else None,
             "seconds": round(self.seconds, 4),
             "stop_reason": self.stop_reason,
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """Everything, as JSON-ready data."""
-        return asdict(self)
+        """Everything, as JSON-ready data; tuples are tagged so that `from_dict` restores them exactly."""
+        return _pack(asdict(self))
 
     def to_json(self, **kwargs: Any) -> str:
         """Serialise to a JSON string."""
@@ -120,7 +179,7 @@ class Result:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Result:
         """Rebuild from `to_dict` output."""
-        data = dict(data)
+        data = _unpack(dict(data))
         data["trials"] = [Trial(**t) for t in data.get("trials", [])]
         data["counts"] = Counts(**data.get("counts", {}))
         return cls(**data)
@@ -131,8 +190,27 @@ class Result:
         return cls.from_dict(json.loads(text))
 
 
-def _better(direction: str, a: float, b: float) -> bool:
-    return a < b if direction == "min" else a > b
+_TUPLE = "__tuple__"
+
+
+def _pack(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return {_TUPLE: [_pack(v) for v in value]}
+    if isinstance(value, list):
+        return [_pack(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _pack(v) for k, v in value.items()}
+    return value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value
+
+
+def _unpack(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {_TUPLE}:
+            return tuple(_unpack(v) for v in value[_TUPLE])
+        return {k: _unpack(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unpack(v) for v in value]
+    return value
 
 
 def gap_to(value: float | None, optimum: float | None) -> float | None:
@@ -140,10 +218,12 @@ def gap_to(value: float | None, optimum: float | None) -> float | None:
     return None if value is None or optimum is None else abs(value - optimum)
 
 
-def format_value(value: float | None) -> str:
-    """Compact, readable number for tables."""
+def format_value(value: Any) -> str:
+    """Compact, readable number for tables ('-' when absent)."""
     if value is None:
         return "-"
+    if isinstance(value, str):
+        return value
     if value == int(value) and abs(value) < 1e12:
         return str(int(value))
     return f"{value:.6g}"
@@ -151,18 +231,24 @@ def format_value(value: float | None) -> str:
 
 def comparison_table(results: list[Result], optimum: float | None = None,
                      extra: list[dict[str, Any]] | None = None) -> str:
-    """A plain-text table: method, best value, gap, evaluations, LLM calls, tokens, seconds.
+    """A plain-text table grouped by kind: best value, gap, evaluations, proposals, calls, tokens, seconds.
 
     `extra` holds one dict per result with problem-specific columns (e.g. `gap_pct`).
     """
     extra = extra or [{} for _ in results]
     extra_keys = list(dict.fromkeys(key for row in extra for key in row))
-    header = ["method", "best value", "gap", *extra_keys, "evals", "LLM calls", "tokens", "seconds"]
+    header = ["method", "kind", "best value", "gap", *extra_keys, "evals", "proposals", "duplicates", "invalid",
+              "LLM calls", "tokens", "seconds"]
     rows = [header]
-    for r, more in zip(results, extra):
-        rows.append([r.method, format_value(r.best_value), format_value(gap_to(r.best_value, optimum)),
-                     *(format_value(more.get(k)) for k in extra_keys), str(r.counts.evals),
-                     str(r.counts.llm_calls), str(r.counts.tokens), f"{r.seconds:.2f}"])
+    order = sorted(range(len(results)), key=lambda i: KINDS.index(results[i].kind))
+    for i in order:
+        row = results[i].summary()
+        rows.append([row["method"], row["kind"], format_value(row["best_value"]),
+                     format_value(gap_to(row["best_value"], optimum)),
+                     *(format_value(extra[i].get(k)) for k in extra_keys),
+                     *(format_value(row[k]) for k in ("n_evals", "proposals", "duplicates", "invalid",
+                                                      "n_llm_calls", "tokens")),
+                     f"{row['seconds']:.2f}"])
     return text_table(rows, right_align=True)
 
 

@@ -7,8 +7,8 @@ from typing import Callable, ClassVar
 
 import numpy as np
 
-from problems.numeric import NumericProblem
 from llmopt.problem import Option
+from llmopt.problems.numeric import NumericProblem
 
 
 def sphere(x: np.ndarray) -> float:
@@ -79,7 +79,7 @@ def _make(name: str, fun: Callable[[np.ndarray], float], box, base: type[TestFun
                                         "box": box, "minimum": minimum, "__doc__": doc})
 
 
-TEST_FUNCTIONS: tuple[type[TestFunction], ...] = (
+Sphere, Rosenbrock, Rastrigin, Ackley, Branin, Himmelblau = TEST_FUNCTIONS = (
     _make("sphere", sphere, (-5.12, 5.12)),
     _make("rosenbrock", rosenbrock, (-2.048, 2.048)),
     _make("rastrigin", rastrigin, (-5.12, 5.12)),

@@ -8,16 +8,10 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from llmopt.baselines import Tracker, run_tracked
-from llmopt.parsing import format_number, last_bracketed, parse_decimal
-from llmopt.problem import Budget, InvalidSolution, Option, Problem
-from llmopt.result import Result
+from llmopt.problem import Option, Problem
+from llmopt.spaces import Box
 
 Pair = tuple[float, float]
-
-# Far beyond any sensible answer; keeps squared errors finite.
-MAX_ABS = 1e6
-RANDOM_SEARCH_BOX = (-100.0, 100.0)
 
 
 class LinearRegression(Problem):
@@ -35,16 +29,20 @@ class LinearRegression(Problem):
         Option("--noise", float, 1.0, "standard deviation of the Gaussian noise"),
         Option("--data-seed", int, 0, "seed of the data noise"),
         Option("--real-valued", bool, False, "allow real (w, b) instead of integers"),
+        Option("--bound", float, 100.0, "w and b lie in [-BOUND, BOUND], the box every method searches"),
     )
 
     def __init__(self, w_true: float = 15.0, b_true: float = 14.0, points: int = 50, noise: float = 1.0,
-                 data_seed: int = 0, real_valued: bool = False) -> None:
+                 data_seed: int = 0, real_valued: bool = False, bound: float = 100.0) -> None:
         if points < 2:
             raise ValueError("--points must be at least 2")
         if noise < 0 or not math.isfinite(noise):
             raise ValueError("--noise must be a finite number >= 0")
         self.w_true, self.b_true, self.points, self.noise = w_true, b_true, points, noise
-        self.data_seed, self.real_valued = data_seed, real_valued
+        if not max(abs(w_true), abs(b_true)) < bound:
+            raise ValueError("--bound must exceed |w_true| and |b_true|")
+        self.data_seed, self.real_valued, self.bound = data_seed, real_valued, bound
+        self.space = Box(((-bound, bound), (-bound, bound)), integer=not real_valued, names=("w", "b"))
         rng = np.random.default_rng(data_seed)
         self.x = np.arange(1, points + 1, dtype=float)
         self.y = w_true * self.x + b_true + rng.normal(0.0, noise, points)
@@ -52,13 +50,14 @@ class LinearRegression(Problem):
     def config(self) -> dict[str, Any]:
         """The options that define this instance."""
         return {"w_true": self.w_true, "b_true": self.b_true, "points": self.points, "noise": self.noise,
-                "data_seed": self.data_seed, "real_valued": self.real_valued}
+                "data_seed": self.data_seed, "real_valued": self.real_valued, "bound": self.bound}
 
     def describe(self) -> str:
         """Problem statement for the meta-prompt."""
         kind = "real numbers" if self.real_valued else "integers"
         return ("Help me minimize a loss function of two inputs, w and b, which are "
-                f"{kind}. I will show you (w, b) pairs I have tried and the loss at each.")
+                f"{kind} between {-self.bound:g} and {self.bound:g}. I will show you (w, b) pairs I have "
+                "tried and the loss at each.")
 
     def format_hint(self) -> str:
         """Answer format for the meta-prompt."""
@@ -66,33 +65,6 @@ class LinearRegression(Problem):
         return ("Propose a new (w, b) pair that differs from every pair above and has a lower loss "
                 f"than all of them. Do not write code. End your answer with the pair as [w, b], "
                 f"where w and b are {kind}.")
-
-    def encode(self, solution: Pair) -> str:
-        """`[w, b]`."""
-        w, b = solution
-        return f"[{format_number(w)}, {format_number(b)}]"
-
-    def decode(self, text: str) -> Pair:
-        """The last `[w, b]` in the text, checked for type and range."""
-        found = last_bracketed(text)
-        if found is None:
-            raise InvalidSolution("no [w, b] pair found")
-        parts = [p.strip() for p in found.split(",")]
-        if len(parts) != 2:
-            raise InvalidSolution("pair needs exactly two numbers")
-        return (self._number(parts[0]), self._number(parts[1]))
-
-    def _number(self, token: str) -> float:
-        value = parse_decimal(token)
-        if value is None:
-            raise InvalidSolution("not a number")
-        if not math.isfinite(value) or abs(value) > MAX_ABS:
-            raise InvalidSolution("number out of range")
-        if self.real_valued:
-            return value
-        if not value.is_integer():
-            raise InvalidSolution("not an integer")
-        return int(value)
 
     def evaluate(self, solution: Pair) -> float:
         """Sum of squared residuals."""
@@ -105,11 +77,6 @@ class LinearRegression(Problem):
         if self.real_valued:
             return [tuple(round(float(v), 2) for v in rng.uniform(10, 20, 2)) for _ in range(k)]
         return [tuple(int(v) for v in rng.integers(10, 21, 2)) for _ in range(k)]
-
-    def grammar(self) -> str:
-        """GBNF forcing `[w, b]` with short numbers."""
-        number = '"-"? [0-9] [0-9]? [0-9]?' + (' ("." [0-9] [0-9]?)?' if self.real_valued else "")
-        return f'root ::= "[" num ", " num "]"\nnum ::= {number}\n'
 
     @cached_property
     def _least_squares(self) -> Pair:
@@ -143,40 +110,9 @@ class LinearRegression(Problem):
         """Loss at the exact least-squares solution."""
         return self.evaluate(self.least_squares())
 
-    def baselines(self) -> dict[str, Callable[[Budget], Result]]:
-        """Least squares, Nelder-Mead from the OPRO start points, random search."""
-        return {"least-squares": self._run_least_squares, "nelder-mead": self._run_nelder_mead,
-                "random-search": self._run_random_search}
-
-    def _snap(self, point: np.ndarray) -> Pair:
-        w, b = (float(np.clip(v, -MAX_ABS, MAX_ABS)) for v in point)
-        return (w, b) if self.real_valued else (int(round(w)), int(round(b)))
-
-    def _run_least_squares(self, budget: Budget) -> Result:
-        return run_tracked(self, "least-squares", Budget(1, budget.seed), lambda t: t(self.least_squares()))
-
-    def _run_nelder_mead(self, budget: Budget) -> Result:
-        def search(track: Tracker) -> None:
-            starts = list(budget.starts) or self.initial(np.random.default_rng(budget.seed), 5)
-            values = [track(s) for s in starts]
-            x0 = np.array(starts[int(np.argmin(values))], dtype=float)
-            step = 1.0 if self.real_valued else 5.0
-            simplex = np.array([x0, x0 + [step, 0.0], x0 + [0.0, step]])
-            from scipy import optimize
-
-            optimize.minimize(lambda p: track(self._snap(p)), x0, method="Nelder-Mead",
-                              options={"initial_simplex": simplex, "maxfev": budget.max_evals,
-                                       "xatol": 1e-9, "fatol": 1e-12})
-
-        return run_tracked(self, "nelder-mead", budget, search)
-
-    def _run_random_search(self, budget: Budget) -> Result:
-        def search(track: Tracker) -> None:
-            rng = np.random.default_rng(budget.seed)
-            while True:
-                track(self._snap(rng.uniform(*RANDOM_SEARCH_BOX, 2)))
-
-        return run_tracked(self, "random-search", budget, search)
+    def references(self) -> dict[str, Callable[[], Pair]]:
+        """Exact least squares on the solution space (it reads the data, so it is no black box)."""
+        return {"least-squares": self.least_squares}
 
 
 def _integers_by_distance(center: float) -> Iterator[int]:

@@ -8,10 +8,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from llmopt.baselines import Tracker, run_tracked
-from llmopt.parsing import format_number, last_bracketed, parse_decimal
-from llmopt.problem import Budget, InvalidSolution, Option, Problem, UsageError
-from llmopt.result import Result
+from llmopt.problem import Option, Problem, UsageError
+from llmopt.spaces import Box
 
 Point = tuple[float, ...]
 Bounds = Sequence[tuple[float, float]]
@@ -37,13 +35,11 @@ class NumericProblem(Problem):
 
     def __init__(self, fun: Callable[[np.ndarray], float], bounds: Bounds, *, integer: bool = False,
                  optimum: float | None = None, label: str = "f") -> None:
-        self.bounds = [(float(lo), float(hi)) for lo, hi in bounds]
-        if not 1 <= len(self.bounds) <= MAX_DIM:
-            raise ValueError(f"need 1 to {MAX_DIM} variables, got {len(self.bounds)}")
-        if any(not (math.isfinite(lo) and math.isfinite(hi) and lo < hi) for lo, hi in self.bounds):
-            raise ValueError("every bound needs finite LO < HI")
+        if not 1 <= len(bounds) <= MAX_DIM:
+            raise ValueError(f"need 1 to {MAX_DIM} variables, got {len(bounds)}")
+        self.space = Box(tuple(bounds), integer=integer)
+        self.bounds, self.dim = list(self.space.bounds), self.space.dim
         self.fun, self.integer, self.known_optimum, self.label = fun, integer, optimum, label
-        self.dim = len(self.bounds)
 
     @classmethod
     def from_options(cls, function: str | None = None, bounds: str = "-5:5,-5:5", integer: bool = False,
@@ -72,121 +68,14 @@ class NumericProblem(Problem):
         return (f"Propose a new point that differs from every point above and has a lower value than all of "
                 f"them, within the bounds. End your answer with the point as [{names}], {self.dim} {kind}.")
 
-    def encode(self, solution: Point) -> str:
-        """`[x1, x2, …]`."""
-        return "[" + ", ".join(format_number(v) for v in solution) + "]"
-
-    def decode(self, text: str) -> Point:
-        """The last bracketed vector; wrong length, non-finite, non-integer or out of bounds is rejected."""
-        found = last_bracketed(text)
-        if found is None:
-            raise InvalidSolution("no [x1, ...] vector found")
-        tokens = found.split(",")
-        if len(tokens) != self.dim:
-            raise InvalidSolution("wrong length")
-        values = []
-        for token, (lo, hi) in zip(tokens, self.bounds):
-            value = parse_decimal(token)
-            if value is None or not math.isfinite(value):
-                raise InvalidSolution("not a finite number")
-            if self.integer and not value.is_integer():
-                raise InvalidSolution("not an integer")
-            if not lo <= value <= hi:
-                raise InvalidSolution("out of bounds")
-            values.append(int(value) if self.integer else value)
-        return tuple(values)
-
-    def grammar(self) -> str:
-        """GBNF for a vector of the right length with short numbers."""
-        number = '"-"? [0-9] [0-9]? [0-9]?' + ("" if self.integer else ' ("." [0-9] [0-9]? [0-9]?)?')
-        rest = ' ", " num' * (self.dim - 1)
-        return f'root ::= "[" num{rest} "]"\nnum ::= {number}\n'
-
     def evaluate(self, solution: Point) -> float:
         """f at the point, as a float (inf when the function returns NaN)."""
         value = float(self.fun(np.asarray(solution, dtype=float)))
         return value if not math.isnan(value) else math.inf
 
-    def initial(self, rng: np.random.Generator, k: int) -> list[Point]:
-        """k points drawn uniformly from the box."""
-        return [self.snap(rng.uniform([lo for lo, _ in self.bounds], [hi for _, hi in self.bounds]))
-                for _ in range(k)]
-
-    def snap(self, x: np.ndarray) -> Point:
-        """A point clipped to the box; rounded to integers, or to 4 decimals as the model would write it."""
-        lows, highs = np.array(self.bounds).T
-        clipped = np.clip(np.asarray(x, dtype=float), lows, highs)
-        if self.integer:
-            return tuple(int(v) for v in np.clip(np.round(clipped), np.ceil(lows), np.floor(highs)))
-        return tuple(float(round(v, 4)) + 0.0 for v in clipped)
-
     def optimum(self) -> float | None:
         """The known minimum, if given."""
         return self.known_optimum
-
-    def baselines(self) -> dict[str, Callable[[Budget], Result]]:
-        """scipy's Nelder-Mead, Powell, differential evolution and dual annealing; CMA-ES; random search."""
-        return {"nelder-mead": self._local("Nelder-Mead"), "powell": self._local("Powell"),
-                "differential-evolution": self._global(_differential_evolution),
-                "dual-annealing": self._global(_dual_annealing), "cma-es": self._global(_cma_es),
-                "random-search": self._global(_random_search)}
-
-    def _objective(self, track: Tracker) -> Callable[[np.ndarray], float]:
-        return lambda x: track(self.snap(x))
-
-    def _local(self, method: str) -> Callable[[Budget], Result]:
-        def search(track: Tracker, budget: Budget) -> None:
-            starts = list(budget.starts) or self.initial(np.random.default_rng(budget.seed), 5)
-            values = [track(s) for s in starts]
-            x0 = np.array(starts[int(np.argmin(values))], dtype=float)
-            from scipy import optimize
-
-            optimize.minimize(self._objective(track), x0, method=method, bounds=self.bounds,
-                              options={"maxfev": budget.max_evals, "xtol": 1e-10, "ftol": 1e-14}
-                              if method == "Powell" else {"maxfev": budget.max_evals, "xatol": 1e-10,
-                                                          "fatol": 1e-14})
-
-        return lambda budget: run_tracked(self, method.lower(), budget, lambda t: search(t, budget))
-
-    def _global(self, search: Callable[[NumericProblem, Tracker, Budget], None]) -> Callable[[Budget], Result]:
-        name = search.__name__.strip("_").replace("_", "-")
-        return lambda budget: run_tracked(self, name, budget, lambda t: search(self, t, budget))
-
-
-def _differential_evolution(problem: NumericProblem, track: Tracker, budget: Budget) -> None:
-    from scipy import optimize
-
-    optimize.differential_evolution(problem._objective(track), problem.bounds, seed=budget.seed, maxiter=10**6,
-                                    tol=0, polish=False, popsize=max(2, min(15, budget.max_evals // 10)))
-
-
-def _dual_annealing(problem: NumericProblem, track: Tracker, budget: Budget) -> None:
-    from scipy import optimize
-
-    optimize.dual_annealing(problem._objective(track), problem.bounds, seed=budget.seed,
-                            maxfun=budget.max_evals, maxiter=10**6)
-
-
-def _cma_es(problem: NumericProblem, track: Tracker, budget: Budget) -> None:
-    import cma
-
-    lows, highs = np.array(problem.bounds).T
-    starts = list(budget.starts) or problem.initial(np.random.default_rng(budget.seed), 1)
-    x0 = np.array(min(starts, key=track), dtype=float)
-    if problem.dim == 1:  # CMA-ES needs two dimensions; optimise a dummy second one
-        x0, lows, highs = np.append(x0, 0.0), np.append(lows, -1.0), np.append(highs, 1.0)
-    sigma = 0.3 * float(np.min(highs - lows))
-    strategy = cma.CMAEvolutionStrategy(x0, sigma, {"bounds": [lows.tolist(), highs.tolist()],
-                                                    "seed": budget.seed + 1, "verbose": -9})
-    while not strategy.stop():
-        candidates = strategy.ask()
-        strategy.tell(candidates, [track(problem.snap(c[:problem.dim])) for c in candidates])
-
-
-def _random_search(problem: NumericProblem, track: Tracker, budget: Budget) -> None:
-    rng = np.random.default_rng(budget.seed)
-    while True:
-        track(problem.initial(rng, 1)[0])
 
 
 def parse_bounds(text: str) -> list[tuple[float, float]]:

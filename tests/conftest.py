@@ -22,13 +22,13 @@ def free_port() -> int:
 
 # Smaller settings where the defaults would make the suite slow; plugins run with their defaults.
 SMALL_OPTIONS = {"prompt-search": {"train_size": 3, "test_size": 2},
-                 "function": {"function": "problems.functions:himmelblau"}}
+                 "function": {"function": "llmopt.problems.functions:himmelblau"}}
 
 
 @pytest.fixture(scope="session")
 def build_problem():
     """Build any registered problem by name, with its defaults made small enough for tests."""
-    from problems import registry
+    from llmopt.registry import registry
 
     def build(name: str):
         cls = registry()[name]

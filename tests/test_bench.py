@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from llmopt.bench import PAPER_GRID, make_jobs, reached, summary_table
+from llmopt.bench import PAPER_GRID, make_jobs, summary_table
 
 ROOT = Path(__file__).resolve().parents[1]
-OPRO = {"steps": 1, "proposals": 2, "initial": 3, "temperature": 1.0, "max_tokens": 32, "max_evals": None,
+OPRO = {"steps": 1, "proposals": 2, "initial": 3, "temperature": 1.0, "answer_tokens": 32, "max_evals": None,
         "target": None, "patience": None, "use_grammar": True}
 
 
@@ -25,24 +25,27 @@ def test_paper_grid_jobs() -> None:
     assert {(j.options["w_true"], j.options["b_true"]) for j in jobs} == {(float(w), float(b)) for w, b in PAPER_GRID}
 
 
-def test_reached_and_table() -> None:
-    assert reached(42.0, 42.0, "min") and not reached(42.1, 42.0, "min") and reached(80, 75, "max")
-    rows = [{"label": "p", "method": "opro", "best_value": 1.0, "evals_to_target": 4, "steps_to_target": 1,
-             "n_evals": 5}, {"label": "p", "method": "opro", "best_value": 3.0, "evals_to_target": None,
-                             "steps_to_target": None, "n_evals": 7}]
+def test_summary_table_counts_seeds_reaching_the_target() -> None:
+    common = {"label": "p", "method": "opro", "kind": "opro", "budget": 9}
+    rows = [{**common, "best_value": 1.0, "reached": True, "evals_to_target": 4, "steps_to_target": 1, "n_evals": 5},
+            {**common, "best_value": 3.0, "reached": False, "evals_to_target": None, "steps_to_target": None,
+             "n_evals": 7}]
     table = summary_table(rows)
-    assert "1/2" in table and "2 ± 1.4" in table
+    assert "1/2" in table and "2 ± 1.4" in table and table.splitlines()[2].split()[-1] == "9"
 
 
 def test_bench_linear_regression_in_processes() -> None:
     done = bench("linear-regression", "--seeds", "2", "--steps", "1", "--proposals", "2", "--json")
     assert done.returncode == 0, done.stderr
     runs = json.loads(done.stdout)["runs"]
-    assert {r["method"] for r in runs} == {"opro", "least-squares", "nelder-mead", "random-search"}
+    assert {r["method"] for r in runs} == {"opro", "least-squares", "nelder-mead", "powell", "differential-evolution",
+                                           "dual-annealing", "cma-es", "random-search"}
     assert {r["seed"] for r in runs} == {0, 1}
     ls = [r for r in runs if r["method"] == "least-squares"]
-    assert all(r["evals_to_target"] == 1 for r in ls)
+    assert all(r["reached"] and r["kind"] == "reference" for r in ls)
+    assert {r["budget"] for r in runs} == {5 + 1 * 2}
     assert all(r["n_evals"] <= 5 + 1 * 2 for r in runs)
+    assert [r["n_evals"] for r in runs if r["method"] == "random-search"] == [7, 7]
 
 
 def test_bench_on_a_dask_local_cluster() -> None:

@@ -21,15 +21,46 @@ def test_problems_lists_linear_regression(capsys) -> None:
     assert "linear-regression" in capsys.readouterr().out
 
 
-def test_baselines_json(capsys) -> None:
-    assert main(["baselines", "linear-regression", "--evals", "20", "--json"]) == 0
+BOX_METHODS = {"nelder-mead", "powell", "differential-evolution", "dual-annealing", "cma-es", "random-search"}
+
+
+def test_baselines_json_gives_every_box_method_the_budget_and_labels_the_reference(capsys) -> None:
+    assert main(["baselines", "linear-regression", "--max-evals", "20", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert payload["problem"] == "linear-regression"
-    assert {r["method"] for r in payload["results"]} == {"least-squares", "nelder-mead", "random-search"}
-    assert payload["optimum"] == pytest.approx(payload["results"][0]["best_value"])
+    assert payload["problem"] == "linear-regression" and payload["budget"] == 20
+    rows = {r["method"]: r for r in payload["results"]}
+    assert set(rows) == BOX_METHODS | {"least-squares"}
+    assert rows["least-squares"]["kind"] == "reference" and rows["least-squares"]["n_evals"] is None
+    assert payload["optimum"] == pytest.approx(rows["least-squares"]["best_value"])
+    for name in BOX_METHODS:
+        assert rows[name]["kind"] == "black-box" and 1 <= rows[name]["n_evals"] <= 20
+    assert rows["random-search"]["n_evals"] == 20
     for row in payload["results"]:
-        assert set(row) >= {"method", "best_value", "best_solution", "n_evals", "n_llm_calls", "tokens",
+        assert set(row) >= {"method", "kind", "best_value", "best_solution", "n_evals", "n_llm_calls", "tokens",
                             "seconds", "stop_reason"}
+
+
+def test_the_budget_follows_the_opro_options(capsys) -> None:
+    assert main(["baselines", "sphere", "--steps", "2", "--proposals", "3", "--initial", "4", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["budget"] == 4 + 2 * 3
+    assert max(r["n_evals"] for r in payload["results"]) == 10
+
+
+def test_tsp_baselines_split_references_from_black_box_methods(capsys) -> None:
+    assert main(["baselines", "tsp", "--cities", "12", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    kinds = {r["method"]: r["kind"] for r in payload["results"]}
+    references = [r for r in payload["results"] if r["kind"] == "reference"]
+    black_box = [r for r in payload["results"] if r["kind"] == "black-box"]
+    assert {"nearest-neighbour", "farthest-insertion", "greedy", "christofides", "2-opt+or-opt", "lkh",
+            "held-karp"} == {r["method"] for r in references}
+    assert all(r["n_evals"] is None for r in references)
+    assert {"random-orderings", "local-search", "genetic-algorithm"} <= {r["method"] for r in black_box}
+    assert all(1 <= r["n_evals"] <= payload["budget"] for r in black_box)
+    assert kinds["held-karp"] == "reference"
+    held_karp = next(r for r in references if r["method"] == "held-karp")
+    assert all(r["best_value"] >= held_karp["best_value"] - 1e-9 for r in payload["results"])
 
 
 def test_baselines_table(capsys) -> None:
@@ -45,7 +76,8 @@ def test_baselines_table(capsys) -> None:
     (["run", "linear-regression", "--points", "1"], "--points"),
     (["run", "linear-regression", "--model-path", "/nonexistent/model.gguf"], "model file not found"),
     (["run", "linear-regression", "--model", "m", "--base-url", "http://127.0.0.1:9/v1"], "cannot reach"),
-    (["baselines", "linear-regression", "--evals", "-3"], "positive"),
+    (["baselines", "linear-regression", "--max-evals", "-3"], "positive"),
+    (["baselines", "linear-regression", "--methods", "simplex"], "unknown method simplex"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args: list[str], fragment: str) -> None:
     done = run_cli(*args)

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llmopt.problem import InvalidSolution, Problem
-from problems import registry
+from llmopt.registry import registry
 
 ADVERSARIAL = [
     "", "[", "]", "[[[[[[", "]]]]", "[1, 2", "[NaN, inf]", "[1e400, -1e400]", "[-0, -0.0]", "[0x10, 1]",

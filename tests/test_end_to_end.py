@@ -24,11 +24,16 @@ def test_cli_run_json_with_the_embedded_model(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "Exception" not in done.stderr
     payload = json.loads(done.stdout)
-    methods = [r["method"] for r in payload["results"]]
-    assert methods == ["opro", "least-squares", "nelder-mead", "random-search"]
-    opro = payload["results"][0]
+    rows = {r["method"]: r for r in payload["results"]}
+    assert list(rows) == ["opro", "nelder-mead", "powell", "differential-evolution", "dual-annealing", "cma-es",
+                          "random-search", "least-squares"]
+    assert all("kind" in row for row in payload["results"])
+    assert payload["budget"] == 5 + 2 * 8
+    opro = rows["opro"]
     assert opro["n_llm_calls"] == 16 and opro["tokens"] > 0 and opro["stop_reason"] == "max_steps"
-    assert payload["results"][2]["n_evals"] <= opro["n_evals"]
+    assert opro["n_evals"] <= payload["budget"] and rows["random-search"]["n_evals"] == payload["budget"]
+    assert {row["kind"] for name, row in rows.items() if name not in ("opro", "least-squares")} == {"black-box"}
+    assert all(row["n_evals"] <= payload["budget"] for row in payload["results"] if row["n_evals"] is not None)
     steps = read_steps(out)
     assert [s["step"] for s in steps] == [0, 1, 2] and "(w, b) pair" in steps[1]["meta_prompt"]
     assert all(t["raw"] for s in steps[1:] for t in s["trials"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from llmopt.metaprompt import MetaPromptConfig, format_score, render, select_history
-from problems.linear_regression import LinearRegression
+from llmopt.problems.linear_regression import LinearRegression
 
 GOLDEN = Path(__file__).parent / "golden"
 

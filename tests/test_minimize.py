@@ -6,7 +6,7 @@ import math
 
 import llmopt
 from llmopt.backends.scripted import ScriptedBackend
-from problems.functions import rosenbrock
+from llmopt.problems.functions import rosenbrock
 
 
 def test_minimize_rosenbrock_with_the_embedded_model() -> None:
@@ -25,7 +25,7 @@ def test_minimize_takes_any_backend_and_integers() -> None:
 
 
 def test_ask_tell_with_a_users_own_values() -> None:
-    from problems.numeric import NumericProblem
+    from llmopt.problems.numeric import NumericProblem
 
     problem = NumericProblem(lambda x: float(abs(x).sum()), [(-4, 4)])
     opro = llmopt.OPRO(problem, ScriptedBackend(["[0.5]", "[9]"]), llmopt.OPROConfig(proposals=2, initial=1))

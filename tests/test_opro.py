@@ -9,7 +9,7 @@ import pytest
 from llmopt.backends.scripted import ScriptedBackend
 from llmopt.opro import OPRO, OPROConfig
 from llmopt.records import RunRecorder, read_steps
-from problems.linear_regression import LinearRegression
+from llmopt.problems.linear_regression import LinearRegression
 
 
 def make(texts: list[str], **config) -> tuple[OPRO, ScriptedBackend]:
@@ -39,7 +39,7 @@ def test_duplicates_and_invalid_are_counted_not_evaluated() -> None:
     result = opro.run()
     counts = result.counts
     assert counts.evals == 2 and counts.duplicates == 1 and counts.proposals == 4
-    assert counts.invalid == {"no [w, b] pair found": 1, "not an integer": 1}
+    assert counts.invalid == {"no [w, b] found": 1, "not an integer": 1}
     assert [t.status for t in result.trials] == ["initial", "ok", "duplicate", "invalid", "invalid"]
     assert result.best_solution == (15, 14)
 
@@ -102,7 +102,7 @@ def test_run_records_every_step(tmp_path) -> None:
     assert [s["step"] for s in steps] == [0, 1, 2]
     assert [t["status"] for t in steps[0]["trials"]] == ["initial"] * 5
     assert steps[1]["meta_prompt"] == backend.prompts[0]
-    assert steps[1]["trials"][1]["reason"] == "no [w, b] pair found"
+    assert steps[1]["trials"][1]["reason"] == "no [w, b] found"
     assert json.loads((tmp_path / "run" / "config.json").read_text())["problem"] == "linear-regression"
 
 
@@ -147,7 +147,7 @@ def test_a_failed_request_is_recorded_and_the_run_goes_on(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("rule, value, reason", [
-    ("max_llm_calls", 2, "max_llm_calls"), ("max_total_tokens", 1, "max_tokens"), ("timeout", 0.0, "timeout"),
+    ("max_llm_calls", 2, "max_llm_calls"), ("max_total_tokens", 1, "max_total_tokens"), ("timeout", 0.0, "timeout"),
 ])
 def test_budgets_stop_within_one_step(rule: str, value, reason: str) -> None:
     opro, _ = make([f"[{i}, 2]" for i in range(80)], steps=20, proposals=1, **{rule: value})
@@ -161,9 +161,9 @@ def test_repair_sends_the_reason_back_once() -> None:
     backend = ScriptedBackend(["[1, 2]", "oops", "[7, 7]"])
     opro = OPRO(LinearRegression(), backend, OPROConfig(steps=1, proposals=2, initial=1, repair=True))
     result = opro.run()
-    assert "It was rejected: no [w, b] pair found" in backend.prompts[1]
+    assert "It was rejected: no [w, b] found" in backend.prompts[1]
     assert result.counts.repairs == 1 and result.counts.repairs_valid == 1
-    assert result.counts.proposals == 2 and result.counts.invalid == {"no [w, b] pair found": 1}
+    assert result.counts.proposals == 2 and result.counts.invalid == {"no [w, b] found": 1}
     assert [t.solution for t in result.trials if t.status == "ok"] == [(1, 2), (7, 7)]
 
 

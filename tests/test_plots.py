@@ -13,19 +13,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from llmopt.plots import best_by_evaluation, plot_score_distribution, plot_seed_bands  # noqa: E402
+from llmopt.plots import plot_score_distribution, plot_seed_bands  # noqa: E402
 from llmopt.result import Result, Trial  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_with(values: list[float], method: str = "opro") -> Result:
-    trials = [Trial(step=i // 2, status="ok", value=v) for i, v in enumerate(values)]
-    return Result(method, "p", "min", best_value=min(values), trials=trials)
-
-
-def test_best_by_evaluation() -> None:
-    assert best_by_evaluation(run_with([5, 7, 3, 4])).tolist() == [5, 5, 3, 3]
+    result = Result(method, "p", "min")
+    for i, v in enumerate(values):
+        result.add(Trial(step=i // 2, status="ok", value=v))
+    return result
 
 
 def test_seed_bands_and_distribution_draw() -> None:

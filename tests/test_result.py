@@ -1,41 +1,78 @@
-"""Result: JSON round trip, convergence curve, comparison table."""
+"""Result: it owns its trial log (best so far, evaluation index, target), exact JSON, the comparison table."""
 
 from __future__ import annotations
 
-from llmopt.result import Counts, Result, Trial, comparison_table
+import math
+
+import pytest
+
+from llmopt.result import Counts, Result, Trial, comparison_table, reached
 
 
 def sample() -> Result:
-    return Result(method="opro", problem="p", direction="min", best_solution=[1, 2], best_value=3.0,
-                  trials=[Trial(0, "initial", text="a", solution=[0, 0], value=9.0),
-                          Trial(1, "ok", raw="r", text="b", solution=[1, 2], value=3.0),
-                          Trial(1, "invalid", raw="x", reason="bad"),
-                          Trial(2, "ok", raw="r", text="c", solution=[5, 5], value=4.0)],
-                  counts=Counts(llm_calls=2, prompt_tokens=10, completion_tokens=5, proposals=3, evals=3,
-                                invalid={"bad": 1}),
-                  stop_reason="max_steps", seconds=1.5, optimum=2.0)
+    result = Result(method="opro", problem="p", direction="min", stop_reason="max_steps", seconds=1.5, optimum=2.0)
+    result.add(Trial(0, "initial", text="a", solution=(0, 0), value=9.0))
+    result.add(Trial(1, "ok", raw="r", text="b", solution=(1, 2), value=3.0))
+    result.add(Trial(1, "invalid", raw="x", reason="bad"))
+    result.add(Trial(1, "duplicate", raw="r", text="b", solution=(1, 2)))
+    result.add(Trial(2, "ok", raw="r", text="c", solution=(5, 5), value=4.0))
+    result.counts = Counts(llm_calls=2, prompt_tokens=10, completion_tokens=5, proposals=4, evals=3, duplicates=1,
+                           invalid={"bad": 1})
+    return result
 
 
-def test_json_round_trip() -> None:
+def test_add_keeps_best_and_numbers_evaluations_apart_from_steps() -> None:
     result = sample()
-    assert Result.from_json(result.to_json()) == result
+    assert result.best_value == 3.0 and result.best_solution == (1, 2)
+    assert [t.eval_index for t in result.trials] == [1, 2, None, None, 3]
+    assert [t.step for t in result.evaluated()] == [0, 1, 2]
 
 
-def test_best_per_step_is_monotone() -> None:
+def test_best_follows_the_direction() -> None:
+    result = Result("m", "p", "max")
+    for value in (1.0, 5.0, 2.0):
+        result.add(Trial(None, "ok", value=value, solution=value))
+    assert result.best_value == 5.0 and result.best_so_far().tolist() == [1.0, 5.0, 5.0]
+
+
+@pytest.mark.parametrize("solution", [(1, 2), (1.5, -0.25), (0, 3, 1, 2), "an instruction", ((1, 2), [3, (4,)])])
+def test_json_round_trip_is_exact_for_every_solution_type(solution) -> None:
+    result = sample()
+    result.add(Trial(3, "ok", text="t", solution=solution, value=1.0))
+    again = Result.from_json(result.to_json())
+    assert again == result
+    assert type(again.best_solution) is type(solution) and again.best_solution == solution
+
+
+def test_best_so_far_and_best_per_step_are_monotone() -> None:
+    assert sample().best_so_far().tolist() == [9.0, 3.0, 3.0]
     assert sample().best_per_step() == [(0, 9.0), (1, 3.0), (2, 3.0)]
+
+
+def test_target_reached_is_one_definition_with_a_tolerance() -> None:
+    assert reached(3.0 + 1e-12, 3.0, "min") and not reached(3.1, 3.0, "min")
+    assert reached(99.99999999999, 100.0, "max") and not reached(99.0, 100.0, "max")
+    assert not reached(None, 1.0, "min") and not reached(math.nan, 1.0, "min")
+    hit = sample().first_reaching(3.0)
+    assert hit is not None and hit.eval_index == 2 and hit.step == 1
+    assert sample().first_reaching(2.0) is None
 
 
 def test_summary_and_counts() -> None:
     summary = sample().summary()
     assert summary["n_evals"] == 3 and summary["tokens"] == 15 and summary["n_llm_calls"] == 2
-    assert sample().invalid_share() == 1 / 3
+    assert summary["kind"] == "opro" and summary["duplicates"] == 1 and summary["invalid"] == 1
+    assert sample().invalid_share() == 1 / 4
     assert sample().gap == 1.0
 
 
-def test_table_has_every_method() -> None:
-    other = Result(method="nelder-mead", problem="p", direction="min", best_value=2.5)
-    table = comparison_table([sample(), other], optimum=2.0)
+def test_table_groups_by_kind_and_hides_what_a_kind_does_not_have() -> None:
+    reference = Result(method="least-squares", problem="p", direction="min", kind="reference", best_value=2.0)
+    other = Result(method="nelder-mead", problem="p", direction="min", kind="black-box", best_value=2.5)
+    other.counts.evals = 7
+    table = comparison_table([reference, sample(), other], optimum=2.0)
     lines = table.splitlines()
-    assert lines[0].split()[:3] == ["method", "best", "value"]
-    assert lines[2].startswith("opro") and lines[3].startswith("nelder-mead")
-    assert " 0.5 " in lines[3]
+    assert lines[0].split()[:4] == ["method", "kind", "best", "value"]
+    assert [line.split()[0] for line in lines[2:]] == ["opro", "nelder-mead", "least-squares"]
+    assert lines[3].split()[1:5] == ["black-box", "2.5", "0.5", "7"]
+    assert lines[4].split()[4] == "-"  # a reference has no evaluation count

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from problems.prompt_search.problem import PromptSearch
+from llmopt.problems.prompt_search.problem import PromptSearch
 
 __all__ = ["PromptSearch"]

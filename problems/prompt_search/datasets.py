@@ -6,8 +6,8 @@ import json
 import re
 from pathlib import Path
 
-from problems.prompt_search.normalize import AnswerKind, infer_kind
-from problems.prompt_search.tasks import Example
+from llmopt.problems.prompt_search.normalize import AnswerKind, infer_kind
+from llmopt.problems.prompt_search.tasks import Example
 
 _GSM8K_FINAL = re.compile(r"####\s*(-?[\d,]*\.?\d+)\s*$")
 

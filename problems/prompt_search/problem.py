@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from llmopt.backends.base import BackendError
-from llmopt.baselines import Tracker, run_tracked
-from llmopt.metaprompt import MetaPromptConfig, render
-from llmopt.parsing import last_bracketed, last_tagged
-from llmopt.problem import Budget, InvalidSolution, Option, Problem, UsageError
+from llmopt.problem import Option, Problem
 from llmopt.result import Result
-from problems.prompt_search.datasets import load_dataset
-from problems.prompt_search.normalize import AnswerKind, is_correct
-from problems.prompt_search.scorer import Scorer
-from problems.prompt_search.tasks import TASKS, Example
+from llmopt.spaces import Text
+from llmopt.problems.prompt_search.datasets import load_dataset
+from llmopt.problems.prompt_search.normalize import AnswerKind, is_correct
+from llmopt.problems.prompt_search.scorer import Scorer
+from llmopt.problems.prompt_search.tasks import TASKS, Example
 
 MAX_INSTRUCTION = 300
 
@@ -69,6 +66,8 @@ class PromptSearch(Problem):
             raise ValueError("--train-size and --test-size must be at least 1")
         self.train, self.test, self.kind, self.scorer = train, test, kind, scorer
         self.position, self.exemplar_count, self.source = position, exemplar_count, source
+        self.space = Text(max_length=MAX_INSTRUCTION, tag="INS", label="instruction", pool=tuple(STARTERS),
+                          handwritten=HAND_WRITTEN)
 
     @classmethod
     def from_options(cls, task: str = "next_number", dataset: str | None = None, train_size: int = 20,
@@ -124,28 +123,6 @@ class PromptSearch(Problem):
         return ("Write a new instruction that differs from all instructions above and scores higher than "
                 "all of them. Keep it short and general. Write it between <INS> and </INS>.")
 
-    def encode(self, solution: str) -> str:
-        """`<INS>instruction</INS>`."""
-        return f"<INS>{solution}</INS>"
-
-    def decode(self, text: str) -> str:
-        """The last instruction between <INS> tags, or else in square brackets."""
-        found = last_tagged(text, "<INS>", "</INS>", ignore_case=True)
-        if found is None:
-            found = last_bracketed(text)
-        if found is None:
-            raise InvalidSolution("no instruction found")
-        instruction = " ".join(found.split())
-        if not instruction:
-            raise InvalidSolution("empty instruction")
-        if len(instruction) > MAX_INSTRUCTION:
-            raise InvalidSolution("instruction too long")
-        return instruction
-
-    def grammar(self) -> str:
-        """GBNF: one short line between <INS> tags."""
-        return 'root ::= "<INS>" [A-Za-z] [^<\\n]{0,100} "</INS>"\n'
-
     # -- scoring ---------------------------------------------------------------------------
 
     def _accuracy(self, instruction: str, examples: list[Example]) -> float:
@@ -165,11 +142,6 @@ class PromptSearch(Problem):
         """Held-out test accuracy."""
         return self._accuracy(solution, self.test)  # repeats cost nothing: the scorer remembers answers
 
-    def initial(self, rng: np.random.Generator, k: int) -> list[str]:
-        """k generic starting instructions, in seeded order."""
-        order = rng.permutation(len(STARTERS))
-        return [STARTERS[i] for i in order[:k]]
-
     def usage(self) -> dict[str, int]:
         """Scorer calls and tokens so far."""
         return self.scorer.usage()
@@ -178,37 +150,3 @@ class PromptSearch(Problem):
         """Train and test accuracy, and what the scorer cost."""
         test = None if result.best_solution is None else self.final_evaluate(result.best_solution)
         return {"train_acc": result.best_value, "test_acc": test, **result.extra.get("usage", {})}
-
-    # -- baselines -------------------------------------------------------------------------
-
-    def baselines(self) -> dict[str, Callable[[Budget], Result]]:
-        """Hand-written instructions, and the random-proposal ablation (no score history)."""
-        runs: dict[str, Callable[[Budget], Result]] = {
-            name: (lambda b, n=name, ins=text: run_tracked(self, n, b, lambda track: track(ins)))
-            for name, text in HAND_WRITTEN.items()}
-        runs["random-proposals"] = self._random_proposals
-        return runs
-
-    def _random_proposals(self, budget: Budget) -> Result:
-        def search(track: Tracker) -> None:
-            if budget.backend is None:
-                raise UsageError("the random-proposal baseline needs the optimizer model")
-            rng = np.random.default_rng(budget.seed)
-            prompt = render(self, [], MetaPromptConfig(), self.exemplars(rng))
-            try:
-                generation = budget.backend.generate(prompt, n=budget.max_evals, temperature=budget.temperature,
-                                                     max_tokens=96, seed=budget.seed, grammar=self.grammar())
-            except BackendError:
-                track.result.counts.failed_requests += 1
-                return
-            track.result.counts.llm_calls += generation.calls
-            track.result.counts.prompt_tokens += generation.prompt_tokens
-            track.result.counts.completion_tokens += generation.completion_tokens
-            for completion in generation.completions:
-                track.result.counts.proposals += 1
-                try:
-                    track(self.decode(completion.text))
-                except InvalidSolution as error:
-                    track.result.counts.add_invalid(error.reason)
-
-        return run_tracked(self, "random-proposals", budget, search)

@@ -7,7 +7,7 @@ from typing import Callable
 
 import numpy as np
 
-from problems.prompt_search.normalize import AnswerKind
+from llmopt.problems.prompt_search.normalize import AnswerKind
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from problems.tsp.problem import TSP
+from llmopt.problems.tsp.problem import TSP
 
 __all__ = ["TSP"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from problems.tsp.instance import tour_length  # noqa: F401  (callers measure tours beside the heuristics)
+from llmopt.problems.tsp.instance import tour_length  # noqa: F401  (callers measure tours beside the heuristics)
 
 EPS = 1e-9
 

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from llmopt.baselines import run_tracked
-from llmopt.parsing import last_tagged
-from llmopt.problem import Budget, InvalidSolution, Option, Problem
+from llmopt.problem import Option, Problem
 from llmopt.result import Result
-from problems.tsp import heuristics, solvers
-from problems.tsp.instance import Instance, format_coord, random_instance
-from problems.tsp.tsplib import read_tsplib
+from llmopt.spaces import Permutation
+from llmopt.problems.tsp import heuristics, solvers
+from llmopt.problems.tsp.instance import Instance, format_coord, random_instance
+from llmopt.problems.tsp.tsplib import read_tsplib
 
 Tour = tuple[int, ...]
-_INTEGER = re.compile(r"\d{1,7}")
 # Above this many cities the meta-prompt would not fit a small model's context; still solvable.
 MATRIX_PROMPT_MAX = 30
 
@@ -31,6 +28,7 @@ class TSP(Problem):
     direction = "min"
     solution_label = "trace"
     value_label = "length"
+    drawable = True
     options = (
         Option("--cities", int, 10, "number of random cities"),
         Option("--instance-seed", int, 0, "seed of the random instance"),
@@ -42,6 +40,7 @@ class TSP(Problem):
         self.instance = instance or random_instance(10, 0)
         self.known_optimum = optimum
         self.n = self.instance.n
+        self.space = Permutation(self.n, start=0, tag="trace", item="city", items="cities")
 
     @classmethod
     def from_options(cls, cities: int = 10, instance_seed: int = 0, instance: str | None = None,
@@ -77,43 +76,11 @@ class TSP(Problem):
                 "Write the city numbers separated by commas between <trace> and </trace>, "
                 "for example <trace>0,2,1,3</trace>.")
 
-    def encode(self, solution: Tour) -> str:
-        """`<trace>0,3,1,2</trace>`."""
-        return "<trace>" + ",".join(str(c) for c in solution) + "</trace>"
-
-    def decode(self, text: str) -> Tour:
-        """The last trace in the text, checked to be a tour from city 0; one reason per defect."""
-        found = last_tagged(text, "<trace>", "</trace>")
-        if found is None:
-            raise InvalidSolution("no trace found")
-        tokens = [t.strip() for t in found.split(",")]
-        if not all(_INTEGER.fullmatch(t) for t in tokens):
-            raise InvalidSolution("non-integer entry")
-        cities = [int(t) for t in tokens]
-        if any(c >= self.n for c in cities):
-            raise InvalidSolution("unknown city")
-        if len(set(cities)) != len(cities):
-            raise InvalidSolution("repeated city")
-        if len(cities) != self.n:
-            raise InvalidSolution("missing cities")
-        if cities[0] != 0:
-            raise InvalidSolution("wrong start")
-        return tuple(cities)
-
-    def grammar(self) -> str:
-        """GBNF: trace tags, city 0 first, then exactly n-1 known cities."""
-        names = " | ".join(f'"{c}"' for c in range(1, self.n))
-        return f'root ::= "<trace>0" ("," city){{{self.n - 1}}} "</trace>"\ncity ::= {names}\n'
-
     # -- scoring ---------------------------------------------------------------------------
 
     def evaluate(self, solution: Tour) -> float:
         """Length of the closed tour."""
         return self.instance.length(solution)
-
-    def initial(self, rng: np.random.Generator, k: int) -> list[Tour]:
-        """k random tours from city 0."""
-        return [(0, *(int(c) for c in rng.permutation(np.arange(1, self.n)))) for _ in range(k)]
 
     @cached_property
     def _exact(self) -> Tour | None:
@@ -147,28 +114,25 @@ class TSP(Problem):
 
     # -- baselines and drawing -------------------------------------------------------------
 
-    def baselines(self) -> dict[str, Callable[[Budget], Result]]:
-        """NN and FI (the paper's), greedy, Christofides, 2-opt+Or-opt, LKH, and Held–Karp when n ≤ 13."""
+    def references(self) -> dict[str, Callable[[], Tour]]:
+        """NN and FI (the paper's), greedy, Christofides, 2-opt+Or-opt, LKH, and Held–Karp when n ≤ 13.
+
+        All read the distance matrix, so they are white-box references, not black-box baselines.
+        """
         dist = self.instance.dist
-        methods: dict[str, Callable[[Budget], list[int] | tuple[int, ...]]] = {
-            "nearest-neighbour": lambda b: heuristics.nearest_neighbour(dist),
-            "farthest-insertion": lambda b: heuristics.farthest_insertion(dist),
-            "greedy": lambda b: heuristics.greedy(dist),
-            "christofides": lambda b: heuristics.christofides(dist),
-            "2-opt+or-opt": lambda b: heuristics.iterated_local_search(
+        solvers_by_name: dict[str, Callable[[], Any]] = {
+            "nearest-neighbour": lambda: heuristics.nearest_neighbour(dist),
+            "farthest-insertion": lambda: heuristics.farthest_insertion(dist),
+            "greedy": lambda: heuristics.greedy(dist),
+            "christofides": lambda: heuristics.christofides(dist),
+            "2-opt+or-opt": lambda: heuristics.iterated_local_search(
                 dist, heuristics.nearest_neighbour(dist), kicks=10_000, seconds=min(10.0, 0.5 + self.n / 100),
-                seed=b.seed),
-            "lkh": lambda b: self._lkh_tour,
+                seed=0),
+            "lkh": lambda: self._lkh_tour,
         }
         if self.n <= solvers.HELD_KARP_MAX:
-            methods["held-karp"] = lambda b: solvers.held_karp(dist)
-        return {name: self._baseline(name, build) for name, build in methods.items()}
-
-    def _baseline(self, name: str, build: Callable[[Budget], Any]) -> Callable[[Budget], Result]:
-        def run(budget: Budget) -> Result:
-            return run_tracked(self, name, budget, lambda track: track(tuple(int(c) for c in build(budget))))
-
-        return run
+            solvers_by_name["held-karp"] = lambda: self._exact
+        return {name: (lambda solve=solve: tuple(int(c) for c in solve())) for name, solve in solvers_by_name.items()}
 
     def positions(self) -> np.ndarray:
         """2-D points to draw: the coordinates, or a classical MDS embedding of the distances."""
@@ -181,7 +145,13 @@ class TSP(Problem):
         return vectors[:, top] * np.sqrt(np.maximum(values[top], 0.0))
 
     def draw(self, ax: Any, solution: Tour, title: str) -> None:
-        """Draw `solution` over the city map on a matplotlib axis."""
-        from llmopt.plots import draw_tour
-
-        draw_tour(ax, self.positions(), solution, title)
+        """Draw `solution` as a closed tour over the city map; city 0 is marked."""
+        positions = self.positions()
+        order = list(solution) + [solution[0]]
+        ax.plot(positions[order, 0], positions[order, 1], "-", color="tab:blue", linewidth=1)
+        ax.scatter(positions[:, 0], positions[:, 1], s=14, color="black", zorder=3)
+        ax.scatter(*positions[solution[0]], s=60, color="tab:red", zorder=4, label="city 0")
+        ax.set_title(title, fontsize=9)
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_xticks([])
+        ax.set_yticks([])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from problems.tsp.instance import is_integral
+from llmopt.problems.tsp.instance import is_integral
 
 HELD_KARP_MAX = 13
 

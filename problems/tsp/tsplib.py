@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from problems.tsp.instance import Instance, tsplib_matrix
+from llmopt.problems.tsp.instance import Instance, tsplib_matrix
 
 COORD_TYPES = ("EUC_2D", "CEIL_2D", "ATT", "GEO")
 EXPLICIT_FORMATS = ("FULL_MATRIX", "UPPER_ROW", "LOWER_ROW", "UPPER_DIAG_ROW", "LOWER_DIAG_ROW")

@@ -8,7 +8,7 @@ from llmopt.backends.base import BackendError
 from llmopt.backends.openai_compat import OpenAIBackend
 from llmopt.opro import OPRO, OPROConfig
 from llmopt.testing.stub_server import FAULTS, StubSettings, serve
-from problems.linear_regression import LinearRegression
+from llmopt.problems.linear_regression import LinearRegression
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def test_run_completes_with_30_percent_failures(faulty) -> None:
     settings, url = faulty
     backend = OpenAIBackend("smollm2", base_url=url, grammar_field="grammar", timeout=2.0, backoff=0.05)
     backend._client = backend._client.with_options(max_retries=6)
-    result = OPRO(LinearRegression(), backend, OPROConfig(steps=4, proposals=4, max_tokens=16)).run()
+    result = OPRO(LinearRegression(), backend, OPROConfig(steps=4, proposals=4, answer_tokens=16)).run()
     assert result.stop_reason == "max_steps"
     assert result.counts.proposals >= 12 and result.counts.n_invalid == 0
     assert sum(settings.injected.values()) >= 3, settings.injected

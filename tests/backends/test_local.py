@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from llmopt.backends.local import default_model_path
 from llmopt.metaprompt import render
-from problems.linear_regression import LinearRegression
+from llmopt.problems.linear_regression import LinearRegression
 
 PROBLEM = LinearRegression()
 PROMPT = render(PROBLEM, [("[12, 19]", 20000.0), ("[16, 11]", 3000.0)])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from llmopt.backends import make_backend
 from llmopt.opro import OPRO, OPROConfig
-from problems.linear_regression import LinearRegression
+from llmopt.problems.linear_regression import LinearRegression
 
 
 def test_generate_with_grammar_through_the_server(llama_server: str) -> None:
@@ -20,7 +20,7 @@ def test_generate_with_grammar_through_the_server(llama_server: str) -> None:
 
 def test_opro_run_through_the_server(llama_server: str) -> None:
     backend = make_backend("smollm2", base_url=llama_server)
-    result = OPRO(LinearRegression(), backend, OPROConfig(steps=2, proposals=4, max_tokens=24)).run()
+    result = OPRO(LinearRegression(), backend, OPROConfig(steps=2, proposals=4, answer_tokens=24)).run()
     assert result.stop_reason == "max_steps"
     assert result.counts.proposals == 8 and result.counts.n_invalid == 0
     assert result.counts.evals >= 6 and result.counts.llm_calls >= 2

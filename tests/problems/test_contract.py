@@ -7,7 +7,7 @@ import pytest
 
 from llmopt import contract
 from llmopt.problem import Problem
-from problems import registry
+from llmopt.registry import registry
 
 @pytest.fixture(params=sorted(registry()), name="problem")
 def problem_fixture(request: pytest.FixtureRequest, build_problem) -> Problem:
@@ -20,7 +20,7 @@ def test_contract(problem: Problem, check) -> None:
 
 
 def test_check_problem_reports_every_broken_rule() -> None:
-    from problems.linear_regression import LinearRegression
+    from llmopt.problems.linear_regression import LinearRegression
 
     class Broken(LinearRegression):
         def decode(self, text: str):
@@ -31,15 +31,23 @@ def test_check_problem_reports_every_broken_rule() -> None:
     assert contract.check_problem(LinearRegression()) == []
 
 
-def test_baselines_return_results_within_budget(problem: Problem, local_backend) -> None:
-    from llmopt.baselines import run_baselines
-    from llmopt.problem import Budget
-    from llmopt.result import Result
+def test_every_method_keeps_to_the_budget_and_never_beats_the_optimum(problem: Problem, local_backend) -> None:
+    from llmopt.comparators import run_methods, setup_for
+    from llmopt.opro import OPROConfig
 
-    for result in run_baselines(problem, Budget(max_evals=3, seed=0, backend=local_backend)):
-        assert isinstance(result, Result)
-        assert 1 <= result.counts.evals <= 3
-        assert result.best_value is not None
+    setup = setup_for(problem, OPROConfig(steps=1, proposals=2, initial=2, answer_tokens=24), local_backend)
+    assert setup.max_evals == 4
+    results = run_methods(problem, setup)
+    assert results, "every registered problem gets at least one compared method"
+    optimum = problem.optimum()
+    for result in results:
+        assert result.best_value is not None, result.method
+        if result.kind == "reference":
+            assert result.counts.evals == 0 and result.summary()["n_evals"] is None
+        else:
+            assert 1 <= result.counts.evals <= setup.max_evals, result.method
+        if optimum is not None:
+            assert not problem.better(result.best_value, optimum), result.method
 
 
 def test_optimum_is_not_beaten(problem: Problem) -> None:

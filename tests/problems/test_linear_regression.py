@@ -8,9 +8,9 @@ import re
 import numpy as np
 import pytest
 
-from llmopt.baselines import run_baselines
-from llmopt.problem import Budget, InvalidSolution
-from problems.linear_regression import LinearRegression
+from llmopt.comparators import Setup, run_methods
+from llmopt.problem import InvalidSolution
+from llmopt.problems.linear_regression import LinearRegression
 
 
 def test_data_follows_the_paper() -> None:
@@ -36,16 +36,17 @@ def test_decode_takes_the_last_pair(text: str, expected: tuple[int, int]) -> Non
 
 
 @pytest.mark.parametrize("text, reason", [
-    ("w=15, b=14", "no [w, b] pair found"),
-    ("[15]", "pair needs exactly two numbers"),
-    ("[1, 2, 3]", "pair needs exactly two numbers"),
+    ("w=15, b=14", "no [w, b] found"),
+    ("[15]", "wrong length"),
+    ("[1, 2, 3]", "wrong length"),
     ("[15, b]", "not a number"),
-    ("[1e400, 2]", "number out of range"),
+    ("[1e400, 2]", "not a finite number"),
     ("[nan, 2]", "not a number"),
     ("[inf, 2]", "not a number"),
-    ("[2e6, 2]", "number out of range"),
+    ("[101, 2]", "out of bounds"),
+    ("[2e6, 2]", "out of bounds"),
     ("[15.5, 14]", "not an integer"),
-    ("[1, 2] then [x]", "pair needs exactly two numbers"),
+    ("[1, 2] then [x]", "wrong length"),
 ])
 def test_decode_rejects_with_reason(text: str, reason: str) -> None:
     with pytest.raises(InvalidSolution, match=f"^{re.escape(reason)}$"):
@@ -69,11 +70,15 @@ def test_integer_optimum_matches_brute_force(w_true: int, b_true: int) -> None:
     assert problem.least_squares() == brute
 
 
-def test_baselines_share_the_budget_and_start_points() -> None:
+def test_linear_regression_is_an_integer_box_with_every_box_method_and_least_squares() -> None:
     problem = LinearRegression()
     starts = ((10, 10), (20, 20), (12, 18), (16, 11), (19, 13))
-    results = {r.method: r for r in run_baselines(problem, Budget(30, seed=1, starts=starts))}
-    assert set(results) == {"least-squares", "nelder-mead", "random-search"}
+    results = {r.method: r for r in run_methods(problem, Setup(30, seed=1, starts=starts))}
+    assert set(results) == {"least-squares", "nelder-mead", "powell", "differential-evolution", "dual-annealing",
+                            "cma-es", "random-search"}
+    assert {r.kind for name, r in results.items() if name != "least-squares"} == {"black-box"}
+    assert results["least-squares"].kind == "reference" and results["least-squares"].counts.evals == 0
+    assert results["least-squares"].summary()["n_evals"] is None
     assert results["least-squares"].best_value == pytest.approx(problem.optimum())
     assert results["nelder-mead"].counts.evals <= 30
     assert results["random-search"].counts.evals == 30
@@ -84,3 +89,10 @@ def test_baselines_share_the_budget_and_start_points() -> None:
 def test_grammar_mentions_brackets() -> None:
     assert '"["' in LinearRegression().grammar()
     assert '"."' in LinearRegression(real_valued=True).grammar()
+
+
+def test_the_box_is_told_to_the_model_and_must_hold_the_true_line() -> None:
+    assert "between -100 and 100" in LinearRegression().describe()
+    assert "between -50 and 50" in LinearRegression(bound=50).describe()
+    with pytest.raises(ValueError, match="--bound"):
+        LinearRegression(w_true=60, bound=50)

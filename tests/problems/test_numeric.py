@@ -11,24 +11,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from llmopt.baselines import run_baselines
-from llmopt.problem import Budget, InvalidSolution, UsageError
-from problems import registry
-from problems.functions import TEST_FUNCTIONS, ackley, branin, himmelblau, rastrigin, rosenbrock, sphere
-from problems.numeric import NumericProblem, load_callable, parse_bounds
+from llmopt.comparators import Setup, run_methods
+from llmopt.problem import InvalidSolution, UsageError
+from llmopt.registry import registry
+from llmopt.problems.functions import TEST_FUNCTIONS, ackley, branin, himmelblau, rastrigin, rosenbrock, sphere
+from llmopt.problems.numeric import NumericProblem, load_callable, parse_bounds
 
 ROOT = Path(__file__).resolve().parents[2]
 BOX = NumericProblem(sphere, [(-5, 5), (0, 10)])
 
 
 @pytest.mark.parametrize("text, reason", [
-    ("x = 1", "no [x1, ...] vector found"),
+    ("x = 1", "no [x1, x2] found"),
     ("[1, 2, 3]", "wrong length"),
     ("[1]", "wrong length"),
-    ("[nan, 2]", "not a finite number"),
-    ("[inf, 2]", "not a finite number"),
+    ("[nan, 2]", "not a number"),
+    ("[inf, 2]", "not a number"),
     ("[1e400, 2]", "not a finite number"),
-    ("[one, 2]", "not a finite number"),
+    ("[one, 2]", "not a number"),
     ("[6, 2]", "out of bounds"),
     ("[1, -0.5]", "out of bounds"),
 ])
@@ -64,12 +64,14 @@ def test_every_test_function_is_registered_with_its_optimum() -> None:
 
 def test_baselines_use_exactly_the_budget_and_report_it() -> None:
     problem = registry()["rastrigin"](dim=3)
-    results = run_baselines(problem, Budget(40, seed=2))
+    results = run_methods(problem, Setup(40, seed=2))
     assert {r.method for r in results} == {"nelder-mead", "powell", "differential-evolution", "dual-annealing",
                                           "cma-es", "random-search"}
     for result in results:
         assert 1 <= result.counts.evals <= 40
+        assert result.kind == "black-box" and result.stop_reason in ("max_evals", "converged")
         assert result.best_value == min(t.value for t in result.trials)
+        assert [t.eval_index for t in result.trials] == list(range(1, result.counts.evals + 1))
     assert {r.method: r.counts.evals for r in results}["random-search"] == 40
 
 
@@ -81,16 +83,16 @@ def test_parse_bounds_and_load_callable() -> None:
     assert parse_bounds("-1:2, 0:0.5") == [(-1.0, 2.0), (0.0, 0.5)]
     with pytest.raises(ValueError):
         parse_bounds("1-2")
-    assert load_callable("problems.functions:sphere") is sphere
-    for spec in ("nomodule_xyz:f", "problems.functions:nope", "justtext"):
+    assert load_callable("llmopt.problems.functions:sphere") is sphere
+    for spec in ("nomodule_xyz:f", "llmopt.problems.functions:nope", "justtext"):
         with pytest.raises(UsageError):
             load_callable(spec)
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--function", "problems.functions:nope"], "has no"),
-    (["--function", "problems.functions:sphere", "--bounds=1:0"], "LO < HI"),
-    (["--function", "problems.functions:sphere", "--bounds", "a:b"], "--bounds"),
+    (["--function", "llmopt.problems.functions:nope"], "has no"),
+    (["--function", "llmopt.problems.functions:sphere", "--bounds=1:0"], "LO < HI"),
+    (["--function", "llmopt.problems.functions:sphere", "--bounds", "a:b"], "--bounds"),
     (["--bounds", "0:1"], "--function"),
 ])
 def test_cli_function_errors(args: list[str], fragment: str) -> None:
@@ -102,7 +104,7 @@ def test_cli_function_errors(args: list[str], fragment: str) -> None:
 def test_cli_function_baselines_json(tmp_path: Path) -> None:
     (tmp_path / "myfun.py").write_text("def bowl(x):\n    return float(((x - 1.5) ** 2).sum())\n")
     done = subprocess.run([sys.executable, "-m", "llmopt.cli", "baselines", "function", "--function", "myfun:bowl",
-                           "--bounds=-3:3,-3:3,-3:3", "--optimum", "0", "--evals", "60", "--json"],
+                           "--bounds=-3:3,-3:3,-3:3", "--optimum", "0", "--max-evals", "60", "--json"],
                           capture_output=True, text=True, cwd=ROOT, timeout=120,
                           env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)})
     assert done.returncode == 0, done.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from llmopt.problem import UsageError
-from problems import ENTRY_POINT_GROUP, get_problem, registry
+from llmopt.registry import ENTRY_POINT_GROUP, get_problem, registry
 
 PLUGIN = '''
 from llmopt.problem import InvalidSolution, Problem

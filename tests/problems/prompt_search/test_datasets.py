@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from problems.prompt_search.datasets import DatasetError, load_dataset
+from llmopt.problems.prompt_search.datasets import DatasetError, load_dataset
 
 ROOT = Path(__file__).resolve().parents[3]
 

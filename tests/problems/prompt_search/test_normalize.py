@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from problems.prompt_search.normalize import (extract_boolean, extract_choice, extract_number, infer_kind,
+from llmopt.problems.prompt_search.normalize import (extract_boolean, extract_choice, extract_number, infer_kind,
                                               is_correct)
 
 

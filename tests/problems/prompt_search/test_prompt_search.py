@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from llmopt.problem import InvalidSolution
-from problems.prompt_search.problem import POSITIONS, PromptSearch, build_prompt
-from problems.prompt_search.tasks import TASKS, Example
+from llmopt.problems.prompt_search.problem import POSITIONS, PromptSearch, build_prompt
+from llmopt.problems.prompt_search.tasks import TASKS, Example
 
 
 class NoScorer:

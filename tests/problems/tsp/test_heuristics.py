@@ -7,8 +7,8 @@ from itertools import permutations
 import numpy as np
 import pytest
 
-from problems.tsp import heuristics, solvers
-from problems.tsp.instance import random_instance
+from llmopt.problems.tsp import heuristics, solvers
+from llmopt.problems.tsp.instance import random_instance
 
 
 def brute_force(dist: np.ndarray) -> float:

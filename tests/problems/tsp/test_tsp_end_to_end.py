@@ -19,10 +19,16 @@ def test_two_step_run_with_plot(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     rows = {r["method"]: r for r in payload["results"]}
-    assert {"opro", "nearest-neighbour", "farthest-insertion", "greedy", "christofides", "2-opt+or-opt", "lkh",
-            "held-karp"} == set(rows)
-    assert rows["held-karp"]["gap_pct"] == 0
-    assert rows["opro"]["gap_pct"] >= 0 and rows["opro"]["n_llm_calls"] == 8
+    references = {"nearest-neighbour", "farthest-insertion", "greedy", "christofides", "2-opt+or-opt", "lkh",
+                  "held-karp"}
+    black_box = {"random-orderings", "local-search", "genetic-algorithm"}
+    assert {"opro"} | references | black_box == set(rows)
+    assert {rows[m]["kind"] for m in references} == {"reference"}
+    assert payload["budget"] == 5 + 2 * 4
+    for name in black_box:
+        assert rows[name]["kind"] == "black-box" and 1 <= rows[name]["n_evals"] <= payload["budget"]
+    assert all(r["gap_pct"] >= 0 for r in payload["results"])  # nothing beats the proven optimum
+    assert rows["opro"]["kind"] == "opro" and rows["opro"]["n_llm_calls"] == 8
     assert figure.stat().st_size > 20_000 and figure.read_bytes()[:4] == b"\x89PNG"
     steps = [json.loads(line) for line in (tmp_path / "run" / "steps.jsonl").read_text().splitlines()]
     assert all("<trace>" in t["raw"] for s in steps[1:] for t in s["trials"])  # the grammar holds the format

@@ -7,8 +7,8 @@ import pytest
 
 from llmopt.problem import InvalidSolution
 from llmopt.result import Result
-from problems.tsp import TSP
-from problems.tsp.instance import random_instance
+from llmopt.problems.tsp import TSP
+from llmopt.problems.tsp.instance import random_instance
 
 PROBLEM = TSP(random_instance(5, 0))
 
@@ -44,7 +44,7 @@ def test_evaluate_is_closed_tour_length() -> None:
 
 def test_grammar_lists_every_city_and_fixed_length() -> None:
     grammar = PROBLEM.grammar()
-    assert '"<trace>0"' in grammar and "{4}" in grammar and '"4"' in grammar and '"5"' not in grammar
+    assert '"<trace>" "0"' in grammar and "{4}" in grammar and '"4"' in grammar and '"5"' not in grammar
 
 
 def test_describe_lists_coordinates() -> None:
@@ -72,7 +72,7 @@ def test_gap_is_against_the_optimum_or_labelled_bound() -> None:
 
 
 def test_explicit_instance_is_drawable() -> None:
-    from problems.tsp.tsplib import parse_tsplib
+    from llmopt.problems.tsp.tsplib import parse_tsplib
 
     text = ("NAME: m\nTYPE: TSP\nDIMENSION: 4\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: UPPER_ROW\n"
             "EDGE_WEIGHT_SECTION\n3 4 5 5 4 3\nEOF\n")

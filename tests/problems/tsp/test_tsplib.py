@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from problems.tsp.tsplib import TSPLIBError, parse_tsplib, read_tsplib
+from llmopt.problems.tsp.tsplib import TSPLIBError, parse_tsplib, read_tsplib
 
 ROOT = Path(__file__).resolve().parents[3]
 

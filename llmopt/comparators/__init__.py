@@ -1,0 +1,70 @@
+"""The comparator registry: every method a problem can be compared with, by the space it declares.
+
+Black-box methods are written once per solution space and see only the objective; ablations are
+OPRO with another meta-prompt; references are the problem's own white-box methods.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from llmopt.comparators import ablations, box, permutation, text
+from llmopt.comparators.base import BudgetSpent, Method, Objective, Setup, black_box, reference
+from llmopt.problem import Problem, UsageError
+from llmopt.result import Result
+from llmopt.spaces import Box, Permutation, Space, Text
+
+if TYPE_CHECKING:
+    from llmopt.backends.base import Backend
+    from llmopt.opro import OPROConfig
+
+__all__ = ["BudgetSpent", "Method", "Objective", "Setup", "black_box", "methods_for", "reference", "resolve",
+           "run_methods", "setup_for", "SPACE_METHODS"]
+
+SPACE_METHODS: dict[type[Space], Callable[[Any], dict[str, Method]]] = {
+    Box: box.methods, Permutation: permutation.methods, Text: text.methods}
+
+
+def _space_methods(space: Space | None) -> dict[str, Method]:
+    for cls in type(space).__mro__:
+        if cls in SPACE_METHODS:
+            return SPACE_METHODS[cls](space)
+    return {}
+
+
+def methods_for(problem: Problem) -> dict[str, Method]:
+    """Every method available for `problem`: its space's black-box methods, ablations, its references."""
+    found = {**ablations.methods(), **_space_methods(problem.space)}
+    found.update({name: reference(name, solve) for name, solve in problem.references().items()})
+    return found
+
+
+def default_methods(problem: Problem) -> list[str]:
+    """The methods a comparison runs when none are named."""
+    return [name for name, method in methods_for(problem).items() if method.default]
+
+
+def resolve(problem: Problem, names: list[str] | None = None) -> list[Method]:
+    """The named methods (the defaults when None); an unknown name is a usage error listing the choices."""
+    available = methods_for(problem)
+    names = default_methods(problem) if names is None else names
+    unknown = [name for name in names if name not in available]
+    if unknown:
+        raise UsageError(f"unknown method {', '.join(unknown)} for {problem.name}; "
+                         f"choose from {', '.join(available)}")
+    return [available[name] for name in names]
+
+
+def run_methods(problem: Problem, setup: Setup, names: list[str] | None = None) -> list[Result]:
+    """Run the named methods (the defaults when None), each under the same Setup."""
+    return [method.run(problem, setup) for method in resolve(problem, names)]
+
+
+def setup_for(problem: Problem, config: OPROConfig, backend: Backend | None = None) -> Setup:
+    """The Setup of a comparison with an OPRO run of `config`: its budget, seed and initial points."""
+    from llmopt.opro import evaluation_budget
+
+    starts = tuple(problem.initial(np.random.default_rng(config.seed), config.initial))
+    return Setup(evaluation_budget(config), config.seed, starts, backend, config)

@@ -1,0 +1,36 @@
+"""OPRO's ablations: the same OPRO loop with a different meta-prompt, at the same evaluation budget."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from llmopt.comparators.base import Method, Setup
+from llmopt.metaprompt import MetaPromptConfig
+from llmopt.problem import Problem, UsageError
+from llmopt.result import Result
+
+# name -> how the ablation changes the meta-prompt settings
+VARIANTS: dict[str, dict[str, object]] = {
+    "opro-no-history": {"top_k": 0},
+}
+
+
+def _ablation(name: str, change: dict[str, object]) -> Method:
+    def run(problem: Problem, setup: Setup) -> Result:
+        from llmopt.opro import OPRO, OPROConfig
+
+        if setup.backend is None:
+            raise UsageError(f"{name} samples from the optimizer model; give the comparison a backend")
+        config = setup.opro or OPROConfig(seed=setup.seed)
+        metaprompt: MetaPromptConfig = dataclasses.replace(config.metaprompt, **change)
+        config = dataclasses.replace(config, seed=setup.seed, max_evals=setup.max_evals, metaprompt=metaprompt)
+        result = OPRO(problem, setup.backend, config).run()
+        result.method, result.kind = name, "ablation"
+        return result
+
+    return Method(name, "ablation", run, default=False)
+
+
+def methods() -> dict[str, Method]:
+    """Every ablation, for any problem; none runs unless asked for (or listed by a space)."""
+    return {name: _ablation(name, change) for name, change in VARIANTS.items()}

@@ -1,0 +1,131 @@
+"""What every compared method receives and returns, and the one door black-box methods have to a problem."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from llmopt.problem import Problem, usage_since
+from llmopt.result import Kind, Result, Trial
+
+if TYPE_CHECKING:
+    from llmopt.backends.base import Backend
+    from llmopt.opro import OPROConfig
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The shared terms of a comparison: the evaluation budget, the seed, the start points every method
+    may begin from (OPRO's initial points), and, for model-driven methods, the optimizer model and settings."""
+
+    max_evals: int
+    seed: int = 0
+    starts: tuple[Any, ...] = ()
+    backend: Backend | None = None
+    opro: OPROConfig | None = None
+
+    def rng(self) -> np.random.Generator:
+        """A generator seeded with the comparison's seed."""
+        return np.random.default_rng(self.seed)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A named way to optimize a problem; `default` methods run in every comparison."""
+
+    name: str
+    kind: Kind
+    run: Callable[[Problem, Setup], Result]
+    default: bool = True
+
+    @property
+    def model_driven(self) -> bool:
+        """Whether the method samples from the optimizer model (and so needs `Setup.backend`)."""
+        return self.kind in ("opro", "ablation")
+
+
+class BudgetSpent(Exception):
+    """Raised inside a black-box method when it asks for one evaluation more than its budget."""
+
+
+class Objective:
+    """A black-box method's only access to a problem: evaluates, records, and stops at the budget.
+
+    A repeated solution costs no evaluation (as OPRO's duplicates cost none); a search that only
+    revisits old solutions for long has converged and is stopped.
+    """
+
+    def __init__(self, problem: Problem, result: Result, max_evals: int) -> None:
+        self.problem, self.result, self.max_evals = problem, result, max_evals
+        self._seen: dict[str, float] = {}
+        self._calls = 0
+
+    def __call__(self, solution: Any) -> float:
+        """The value of `solution`."""
+        self._calls += 1
+        key = self.problem.key(solution)
+        if key in self._seen:
+            if self._calls > 50 * self.max_evals + 100:
+                raise BudgetSpent
+            return self._seen[key]
+        if self.result.counts.evals >= self.max_evals:
+            raise BudgetSpent
+        value = float(self.problem.evaluate(solution))
+        self._seen[key] = value
+        self.result.add(Trial(None, "ok", text=self.problem.encode(solution), solution=solution, value=value))
+        return value
+
+    def loss(self, solution: Any) -> float:
+        """The value to minimise: the value itself, or its negation for a maximisation problem."""
+        value = self(solution)
+        return value if self.problem.direction == "min" else -value
+
+
+Search = Callable[[Any, Objective, Setup], "str | None"]
+
+
+def black_box(name: str, search: Search) -> Method:
+    """A black-box method from a search over the problem's space that only calls the Objective."""
+
+    def run(problem: Problem, setup: Setup) -> Result:
+        result = _empty(problem, name, "black-box")
+        began, usage = time.perf_counter(), problem.usage()
+        try:
+            result.stop_reason = search(problem.space, Objective(problem, result, setup.max_evals), setup) \
+                or "converged"
+        except BudgetSpent:
+            result.stop_reason = "max_evals"
+        result.seconds = time.perf_counter() - began
+        result.extra["usage"] = usage_since(problem, usage)
+        return result
+
+    return Method(name, "black-box", run)
+
+
+def reference(name: str, solve: Callable[[], Any]) -> Method:
+    """A white-box method: `solve` uses the problem's structure; it has no evaluation budget or count."""
+
+    def run(problem: Problem, setup: Setup) -> Result:
+        result = _empty(problem, name, "reference")
+        began = time.perf_counter()
+        solution = solve()
+        result.seconds = time.perf_counter() - began
+        result.best_solution, result.best_value = solution, float(problem.evaluate(solution))
+        result.stop_reason = "solved"
+        return result
+
+    return Method(name, "reference", run)
+
+
+def _empty(problem: Problem, method: str, kind: Kind) -> Result:
+    return Result(method=method, problem=problem.name, direction=problem.direction, kind=kind,
+                  optimum=problem.optimum())
+
+
+def best_start(space: Any, f: Objective, setup: Setup, k: int = 5) -> Any:
+    """Evaluate the shared start points (or k random ones) and return the best."""
+    starts = list(setup.starts) or space.sample(setup.rng(), k)
+    return min(starts, key=f.loss)

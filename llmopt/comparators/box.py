@@ -1,0 +1,81 @@
+"""Black-box methods for boxes of continuous or integer variables, each written once for every box problem."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from llmopt.comparators.base import Method, Objective, Setup, best_start, black_box
+from llmopt.spaces import Box
+
+
+def _loss(space: Box, f: Objective):
+    """The search's view of the problem: any real vector, snapped into the box, at the Objective's cost."""
+    return lambda x: f.loss(space.snap(x))
+
+
+def nelder_mead(space: Box, f: Objective, setup: Setup) -> None:
+    """scipy's Nelder-Mead from the best start point, its simplex spanning 5 % of each side."""
+    from scipy import optimize
+
+    x0 = np.array(best_start(space, f, setup), dtype=float)
+    step = np.maximum(0.05 * (space.highs - space.lows), 1.0 if space.integer else 0.0)
+    step = np.where(x0 + step <= space.highs, step, -step)
+    simplex = np.vstack([x0, x0 + np.diag(step)])
+    optimize.minimize(_loss(space, f), x0, method="Nelder-Mead", bounds=space.bounds,
+                      options={"initial_simplex": simplex, "maxfev": 10 * f.max_evals, "xatol": 1e-10,
+                               "fatol": 1e-14})
+
+
+def powell(space: Box, f: Objective, setup: Setup) -> None:
+    """scipy's Powell from the best start point."""
+    from scipy import optimize
+
+    x0 = np.array(best_start(space, f, setup), dtype=float)
+    optimize.minimize(_loss(space, f), x0, method="Powell", bounds=space.bounds,
+                      options={"maxfev": 10 * f.max_evals, "xtol": 1e-10, "ftol": 1e-14})
+
+
+def differential_evolution(space: Box, f: Objective, setup: Setup) -> None:
+    """scipy's differential evolution, its population sized to the budget."""
+    from scipy import optimize
+
+    optimize.differential_evolution(_loss(space, f), space.bounds, seed=setup.seed, maxiter=10**6, tol=0,
+                                    polish=False, popsize=max(2, min(15, f.max_evals // 10)))
+
+
+def dual_annealing(space: Box, f: Objective, setup: Setup) -> None:
+    """scipy's dual annealing."""
+    from scipy import optimize
+
+    optimize.dual_annealing(_loss(space, f), space.bounds, seed=setup.seed, maxfun=10 * f.max_evals,
+                            maxiter=10**6)
+
+
+def cma_es(space: Box, f: Objective, setup: Setup) -> None:
+    """CMA-ES (the `cma` package) from the best start point, step size 30 % of the narrowest side."""
+    import cma
+
+    lows, highs = space.lows, space.highs
+    x0 = np.array(best_start(space, f, setup), dtype=float)
+    if space.dim == 1:  # CMA-ES needs two dimensions; optimise a dummy second one
+        x0, lows, highs = np.append(x0, 0.0), np.append(lows, -1.0), np.append(highs, 1.0)
+    sigma = 0.3 * float(np.min(highs - lows))
+    strategy = cma.CMAEvolutionStrategy(x0, sigma, {"bounds": [lows.tolist(), highs.tolist()],
+                                                    "seed": setup.seed + 1, "verbose": -9})
+    while not strategy.stop():
+        candidates = strategy.ask()
+        strategy.tell(candidates, [f.loss(space.snap(c[:space.dim])) for c in candidates])
+
+
+def random_search(space: Box, f: Objective, setup: Setup) -> None:
+    """Uniform samples from the box until the budget is spent."""
+    rng = setup.rng()
+    while True:
+        f(space.sample(rng, 1)[0])
+
+
+def methods(space: Box) -> dict[str, Method]:
+    """Every black-box method for a box."""
+    searches = {"nelder-mead": nelder_mead, "powell": powell, "differential-evolution": differential_evolution,
+                "dual-annealing": dual_annealing, "cma-es": cma_es, "random-search": random_search}
+    return {name: black_box(name, search) for name, search in searches.items()}

@@ -1,0 +1,34 @@
+"""The problem registry: every class in the `llmopt.problems` entry-point group, built-ins included."""
+
+from __future__ import annotations
+
+import warnings
+from importlib import metadata
+
+from llmopt.problem import Problem, UsageError
+
+ENTRY_POINT_GROUP = "llmopt.problems"
+
+
+def registry() -> dict[str, type[Problem]]:
+    """Every registered problem class by name, sorted; a plugin that fails to load is skipped with a warning."""
+    found: dict[str, type[Problem]] = {}
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            cls = entry.load()
+        except Exception as error:  # a broken plugin must not take the others down
+            warnings.warn(f"skipping problem plugin {entry.name!r}: {error}", stacklevel=2)
+            continue
+        if isinstance(cls, type) and issubclass(cls, Problem):
+            found.setdefault(getattr(cls, "name", entry.name), cls)
+        else:
+            warnings.warn(f"skipping problem plugin {entry.name!r}: not a Problem subclass", stacklevel=2)
+    return dict(sorted(found.items()))
+
+
+def get_problem(name: str) -> type[Problem]:
+    """The problem class registered under `name`, or a usage error listing the choices."""
+    problems = registry()
+    if name not in problems:
+        raise UsageError(f"unknown problem {name!r}; choose from {', '.join(problems)} (`llmopt problems` lists them)")
+    return problems[name]

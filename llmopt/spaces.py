@@ -1,0 +1,234 @@
+"""Solution spaces: where a problem's solutions live, with their text form, grammar and sampling.
+
+A problem declares its space; every method written for that space (`llmopt.comparators`) then
+applies to it, and the problem's encoder, decoder, grammar and random start points come with it.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from llmopt.parsing import format_number, last_bracketed, last_tagged, parse_decimal
+from llmopt.problem import InvalidSolution
+
+Point = tuple[float, ...]
+Tour = tuple[int, ...]
+
+# Continuous coordinates are kept (and written to the model) at this many decimals.
+DECIMALS = 4
+_INDEX = re.compile(r"\d{1,7}")
+
+
+class Space(abc.ABC):
+    """A set of solutions and how a model writes one down."""
+
+    @abc.abstractmethod
+    def encode(self, solution: Any) -> str:
+        """The text form of a solution, exactly as the model should write it."""
+
+    @abc.abstractmethod
+    def decode(self, text: str) -> Any:
+        """The solution written in `text`; raises `InvalidSolution` with a reason otherwise."""
+
+    @abc.abstractmethod
+    def sample(self, rng: np.random.Generator, k: int) -> list[Any]:
+        """k random solutions."""
+
+    def grammar(self) -> str | None:
+        """A GBNF grammar that admits exactly the well-formed answers, or None."""
+        return None
+
+
+@dataclass(frozen=True)
+class Box(Space):
+    """Vectors of continuous or integer variables, each within [low, high]; written `[x1, x2]`."""
+
+    bounds: tuple[tuple[float, float], ...]
+    integer: bool = False
+    names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        bounds = tuple((float(lo), float(hi)) for lo, hi in self.bounds)
+        if not bounds:
+            raise ValueError("a box needs at least one variable")
+        if any(not (math.isfinite(lo) and math.isfinite(hi) and lo < hi) for lo, hi in bounds):
+            raise ValueError("every bound needs finite LO < HI")
+        object.__setattr__(self, "bounds", bounds)
+        if not self.names:
+            object.__setattr__(self, "names", tuple(f"x{i + 1}" for i in range(len(bounds))))
+        if len(self.names) != len(bounds):
+            raise ValueError("one name per variable")
+
+    @property
+    def dim(self) -> int:
+        """Number of variables."""
+        return len(self.bounds)
+
+    @property
+    def lows(self) -> np.ndarray:
+        """Lower bounds as an array."""
+        return np.array([lo for lo, _ in self.bounds])
+
+    @property
+    def highs(self) -> np.ndarray:
+        """Upper bounds as an array."""
+        return np.array([hi for _, hi in self.bounds])
+
+    def snap(self, x: Sequence[float] | np.ndarray) -> Point:
+        """The solution nearest to x: clipped to the box, then rounded to integers or to DECIMALS."""
+        clipped = np.clip(np.asarray(x, dtype=float), self.lows, self.highs)
+        if self.integer:
+            rounded = np.clip(np.round(clipped), np.ceil(self.lows), np.floor(self.highs))
+            return tuple(int(v) for v in rounded)
+        return tuple(float(round(v, DECIMALS)) + 0.0 for v in clipped)
+
+    def sample(self, rng: np.random.Generator, k: int) -> list[Point]:
+        """k points drawn uniformly from the box, snapped."""
+        return [self.snap(rng.uniform(self.lows, self.highs)) for _ in range(k)]
+
+    def encode(self, solution: Point) -> str:
+        """`[x1, x2, …]`."""
+        return "[" + ", ".join(format_number(v) for v in solution) + "]"
+
+    def decode(self, text: str) -> Point:
+        """The last bracketed vector; wrong length, non-numbers, non-integers and points outside are rejected."""
+        found = last_bracketed(text)
+        if found is None:
+            raise InvalidSolution(f"no [{', '.join(self.names)}] found")
+        tokens = found.split(",")
+        if len(tokens) != self.dim:
+            raise InvalidSolution("wrong length")
+        return tuple(self._coordinate(token, lo, hi) for token, (lo, hi) in zip(tokens, self.bounds))
+
+    def _coordinate(self, token: str, lo: float, hi: float) -> float:
+        value = parse_decimal(token)
+        if value is None:
+            raise InvalidSolution("not a number")
+        if not math.isfinite(value):
+            raise InvalidSolution("not a finite number")
+        if self.integer and not value.is_integer():
+            raise InvalidSolution("not an integer")
+        if not lo <= value <= hi:
+            raise InvalidSolution("out of bounds")
+        return int(value) if self.integer else value
+
+    def grammar(self) -> str:
+        """GBNF for a vector of the right length whose numbers reach every point of the box."""
+        widest = max(abs(v) for bound in self.bounds for v in bound)
+        digits = len(str(int(widest)))
+        sign = '"-"? ' if min(lo for lo, _ in self.bounds) < 0 else ""
+        number = f"{sign}[0-9]{{1,{digits}}}" + ("" if self.integer else f' ("." [0-9]{{1,{DECIMALS}}})?')
+        rest = ' ", " num' * (self.dim - 1)
+        return f'root ::= "[" num{rest} "]"\nnum ::= {number}\n'
+
+
+@dataclass(frozen=True)
+class Permutation(Space):
+    """Orderings of the items 0..n-1, optionally starting at a fixed item; written `<tag>0,2,1</tag>`."""
+
+    n: int
+    start: int | None = 0
+    tag: str = "trace"
+    item: str = "city"
+    items: str = "cities"
+
+    def __post_init__(self) -> None:
+        if self.n < 2:
+            raise ValueError("a permutation needs at least 2 items")
+        if self.start is not None and not 0 <= self.start < self.n:
+            raise ValueError("the fixed start must be one of the items")
+
+    def sample(self, rng: np.random.Generator, k: int) -> list[Tour]:
+        """k uniformly random orderings (with the fixed start first)."""
+        return [self.normalise(rng.permutation(self.n)) for _ in range(k)]
+
+    def normalise(self, order: Sequence[int] | np.ndarray) -> Tour:
+        """The ordering as a tuple of ints, moved to begin at the fixed start when there is one."""
+        items = [int(c) for c in order]
+        if self.start is not None:
+            k = items.index(self.start)
+            items = items[k:] + items[:k]
+        return tuple(items)
+
+    def encode(self, solution: Tour) -> str:
+        """`<trace>0,3,1,2</trace>`."""
+        return f"<{self.tag}>" + ",".join(str(c) for c in solution) + f"</{self.tag}>"
+
+    def decode(self, text: str) -> Tour:
+        """The last tagged ordering, checked to hold every item once; one reason per defect."""
+        found = last_tagged(text, f"<{self.tag}>", f"</{self.tag}>")
+        if found is None:
+            raise InvalidSolution(f"no {self.tag} found")
+        tokens = [t.strip() for t in found.split(",")]
+        if not all(_INDEX.fullmatch(t) for t in tokens):
+            raise InvalidSolution("non-integer entry")
+        items = [int(t) for t in tokens]
+        if any(c >= self.n for c in items):
+            raise InvalidSolution(f"unknown {self.item}")
+        if len(set(items)) != len(items):
+            raise InvalidSolution(f"repeated {self.item}")
+        if len(items) != self.n:
+            raise InvalidSolution(f"missing {self.items}")
+        if self.start is not None and items[0] != self.start:
+            raise InvalidSolution("wrong start")
+        return tuple(items)
+
+    def grammar(self) -> str:
+        """GBNF: the tags, the fixed start first, then exactly the right number of known items."""
+        rest = [c for c in range(self.n) if c != self.start]
+        names = " | ".join(f'"{c}"' for c in rest)
+        if self.start is None:
+            body = f'item ("," item){{{self.n - 1}}}'
+        else:
+            body = f'"{self.start}" ("," item){{{self.n - 1}}}'
+        return f'root ::= "<{self.tag}>" {body} "</{self.tag}>"\nitem ::= {names}\n'
+
+
+@dataclass(frozen=True)
+class Text(Space):
+    """Free text of bounded length, written between tags (or, failing that, in square brackets).
+
+    `pool` holds generic starting texts; `handwritten` the named texts a person would try, which
+    the text space's black-box methods evaluate as they are.
+    """
+
+    max_length: int = 300
+    tag: str = "INS"
+    label: str = "text"
+    pool: tuple[str, ...] = ()
+    handwritten: dict[str, str] = field(default_factory=dict)
+
+    def sample(self, rng: np.random.Generator, k: int) -> list[str]:
+        """k texts of the pool, in seeded order."""
+        if not self.pool:
+            raise ValueError("this text space has no pool of starting texts")
+        order = rng.permutation(len(self.pool))
+        return [self.pool[i] for i in order[:k]]
+
+    def encode(self, solution: str) -> str:
+        """`<INS>text</INS>`."""
+        return f"<{self.tag}>{solution}</{self.tag}>"
+
+    def decode(self, text: str) -> str:
+        """The last tagged text (tags in any case), or else the last bracketed one, with spaces tidied."""
+        found = last_tagged(text, f"<{self.tag}>", f"</{self.tag}>", ignore_case=True)
+        if found is None:
+            found = last_bracketed(text)
+        if found is None:
+            raise InvalidSolution(f"no {self.label} found")
+        tidy = " ".join(found.split())
+        if not tidy:
+            raise InvalidSolution(f"empty {self.label}")
+        if len(tidy) > self.max_length:
+            raise InvalidSolution(f"{self.label} too long")
+        return tidy
+
+    def grammar(self) -> str:
+        """GBNF: one short line between the tags, starting with a letter."""
+        return f'root ::= "<{self.tag}>" [A-Za-z] [^<\\n]{{0,100}} "</{self.tag}>"\n'
