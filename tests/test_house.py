@@ -1,0 +1,158 @@
+"""The house: one top-level package, the engine never imports a plugin, no import cycles, and a
+third-party plugin installed from a package gets every method of its space through the entry point."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ENGINE = ROOT / "llmopt"
+BOX_METHODS = {"nelder-mead", "powell", "differential-evolution", "dual-annealing", "cma-es", "random-search"}
+
+
+def engine_modules() -> dict[str, Path]:
+    return {".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): path
+            for path in ENGINE.rglob("*.py")}
+
+
+def imported(path: Path, *, top_level_only: bool) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    names = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def test_the_engine_never_imports_a_plugin() -> None:
+    for name, path in engine_modules().items():
+        plugins = {m for m in imported(path, top_level_only=False)
+                   if m == "llmopt.problems" or m.startswith("llmopt.problems.") or m.split(".")[0] == "problems"}
+        assert not plugins, f"{name} imports {sorted(plugins)}"
+
+
+def test_engine_modules_import_each_other_without_cycles() -> None:
+    modules = engine_modules()
+    graph = {name: {m for m in imported(path, top_level_only=True) if m in modules and m != name}
+             for name, path in modules.items()}
+    # a package's own __init__ importing its submodules is how packages work, not a cycle
+    graph = {name: {m for m in deps if not name.startswith(m + ".")} for name, deps in graph.items()}
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, f"import cycle: {' -> '.join(path + (name,))}"
+        if name in done:
+            return
+        for dep in graph[name]:
+            visit(dep, path + (name,))
+        done.add(name)
+
+    for name in graph:
+        visit(name, ())
+
+
+@pytest.mark.slow
+def test_the_wheel_holds_one_top_level_package_and_registers_the_builtins(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                           "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    (wheel,) = tmp_path.glob("llmopt-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")} == {"llmopt"}
+    assert "llmopt/problems/tsp/problem.py" in names and "llmopt/problems/linear_regression.py" in names
+    entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "[llmopt.problems]" in entry_points and "tsp = llmopt.problems.tsp:TSP" in entry_points
+
+
+PLUGIN = '''
+from llmopt import Box, Problem
+
+
+class Paraboloid(Problem):
+    """A user's bowl in three variables; it declares a box and an objective, nothing else."""
+
+    name = "paraboloid"
+    summary = "a third-party bowl"
+
+    def __init__(self):
+        self.space = Box(((-4, 4), (-4, 4), (-4, 4)))
+
+    def describe(self):
+        return "Minimise f over the box [-4, 4]^3."
+
+    def format_hint(self):
+        return "Answer with a point as [x1, x2, x3]."
+
+    def evaluate(self, x):
+        return float(sum((v - 1) ** 2 for v in x))
+'''
+
+
+@pytest.fixture(scope="module")
+def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real package with a `llmopt.problems` entry point, pip-installed into a folder of its own."""
+    source = tmp_path_factory.mktemp("paraboloid_src")
+    (source / "paraboloid_plugin.py").write_text(PLUGIN)
+    (source / "pyproject.toml").write_text(textwrap.dedent("""\
+        [build-system]
+        requires = ["setuptools>=68"]
+        build-backend = "setuptools.build_meta"
+
+        [project]
+        name = "paraboloid-plugin"
+        version = "0.1"
+
+        [project.entry-points."llmopt.problems"]
+        paraboloid = "paraboloid_plugin:Paraboloid"
+
+        [tool.setuptools]
+        py-modules = ["paraboloid_plugin"]
+        """))
+    target = tmp_path_factory.mktemp("paraboloid_site")
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q",
+                           "--target", str(target), str(source)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return target
+
+
+def test_an_installed_plugin_passes_the_contract_and_gets_every_box_method(
+        installed_plugin: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmopt import contract
+    from llmopt.comparators import Setup, run_methods
+    from llmopt.registry import registry
+
+    monkeypatch.syspath_prepend(str(installed_plugin))
+    problem = registry()["paraboloid"]()
+    assert contract.check_problem(problem) == []
+    results = run_methods(problem, Setup(max_evals=25, seed=3))
+    assert {r.method for r in results} == BOX_METHODS
+    for result in results:
+        assert result.kind == "black-box" and 1 <= result.counts.evals <= 25
+        assert result.best_value == min(t.value for t in result.trials)
+    sys.modules.pop("paraboloid_plugin", None)
+
+
+def test_the_cli_lists_and_runs_an_installed_plugin(installed_plugin: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(installed_plugin)}
+    listing = subprocess.run([sys.executable, "-m", "llmopt.cli", "problems"], capture_output=True, text=True,
+                             env=env, timeout=300)
+    assert "paraboloid" in listing.stdout and "linear-regression" in listing.stdout
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "baselines", "paraboloid", "--max-evals", "30",
+                           "--json"], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["budget"] == 30
+    assert {r["method"] for r in payload["results"]} == BOX_METHODS
+    assert all(r["kind"] == "black-box" and r["n_evals"] <= 30 for r in payload["results"])
