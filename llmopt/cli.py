@@ -191,6 +191,8 @@ def _recorder(args: argparse.Namespace, config: dict[str, Any]) -> RunRecorder:
     if not (Path(args.resume) / "config.json").is_file():
         raise UsageError(f"{args.resume} is not a run directory (no config.json); check --resume")
     saved, current = read_config(args.resume), json.loads(json.dumps(config))  # compare as stored
+    if "max_tokens" in saved.get("opro", {}):  # records written before the per-answer limit was renamed
+        saved["opro"]["answer_tokens"] = saved["opro"].pop("max_tokens")
     for key in ("problem", "problem_config", "backend"):
         if saved.get(key) != current[key]:
             raise UsageError(f"--resume {args.resume}: the run was made with other {key.replace('_', ' ')}; "

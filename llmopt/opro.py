@@ -13,7 +13,7 @@ import numpy as np
 from llmopt import metaprompt
 from llmopt.backends.base import Backend, BackendError, Generation
 from llmopt.problem import InvalidSolution, Problem, usage_since
-from llmopt.result import Counts, Result, Trial
+from llmopt.result import Counts, Result, Trial, reached
 
 REPAIR_SEED_OFFSET = 500_000
 
@@ -311,7 +311,7 @@ class OPRO:
         proposals = []
         for item in pending["proposals"]:
             proposal = self._decode(item["raw"])
-            proposal.first_attempt = item.get("first_attempt")
+            proposal.first_attempt = item.get("first_attempt", item.get("repair"))  # "repair" before 0.2
             proposals.append(proposal)
         self._mark_duplicates(proposals)
         known: list[float | None] = [None] * len(proposals)
@@ -326,7 +326,7 @@ class OPRO:
         config, best, counts = self.config, self.result.best_value, self.result.counts
         if self._pending is not None:
             return None
-        if config.target is not None and best is not None and not self.problem.better(config.target, best):
+        if config.target is not None and reached(best, config.target, self.problem.direction):
             return "target"
         rules = (
             ("max_evals", config.max_evals, counts.evals),

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal
 
 import numpy as np
 
+from llmopt.result import better
+
 if TYPE_CHECKING:
     from llmopt.spaces import Space
 
@@ -142,7 +144,7 @@ class Problem(abc.ABC):
 
     def better(self, a: float, b: float) -> bool:
         """True when value a is strictly better than value b for this direction."""
-        return a < b if self.direction == "min" else a > b
+        return better(self.direction, a, b)
 
     def config(self) -> dict[str, Any]:
         """The options that define this instance, for run records."""

@@ -8,21 +8,24 @@ from importlib import metadata
 from llmopt.problem import Problem, UsageError
 
 ENTRY_POINT_GROUP = "llmopt.problems"
+BUILTIN = "llmopt.problems."
 
 
 def registry() -> dict[str, type[Problem]]:
     """Every registered problem class by name, sorted; a plugin that fails to load is skipped with a warning."""
     found: dict[str, type[Problem]] = {}
-    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+    # built-ins first, so that a plugin cannot shadow one by taking its name
+    entries = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: not e.value.startswith(BUILTIN))
+    for entry in entries:
         try:
             cls = entry.load()
         except Exception as error:  # a broken plugin must not take the others down
             warnings.warn(f"skipping problem plugin {entry.name!r}: {error}", stacklevel=2)
             continue
-        if isinstance(cls, type) and issubclass(cls, Problem):
-            found.setdefault(getattr(cls, "name", entry.name), cls)
-        else:
+        if not (isinstance(cls, type) and issubclass(cls, Problem)):
             warnings.warn(f"skipping problem plugin {entry.name!r}: not a Problem subclass", stacklevel=2)
+        elif found.setdefault(getattr(cls, "name", entry.name), cls) is not cls:
+            warnings.warn(f"skipping problem plugin {entry.name!r}: its name is taken", stacklevel=2)
     return dict(sorted(found.items()))
 
 

@@ -63,6 +63,14 @@ def test_tsp_baselines_split_references_from_black_box_methods(capsys) -> None:
     assert all(r["best_value"] >= held_karp["best_value"] - 1e-9 for r in payload["results"])
 
 
+def test_token_limits_reach_their_own_settings() -> None:
+    from llmopt.cli import _opro_config, build_parser
+
+    args = build_parser().parse_args(["run", "sphere", "--answer-tokens", "17", "--max-total-tokens", "900"])
+    config = _opro_config(args)
+    assert config.answer_tokens == 17 and config.max_total_tokens == 900
+
+
 def test_baselines_table(capsys) -> None:
     assert main(["baselines", "linear-regression", "--w-true", "3", "--b-true", "5"]) == 0
     out = capsys.readouterr().out

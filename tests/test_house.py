@@ -71,7 +71,10 @@ def test_the_wheel_holds_one_top_level_package_and_registers_the_builtins(tmp_pa
     (wheel,) = tmp_path.glob("llmopt-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")} == {"llmopt"}
-    assert "llmopt/problems/tsp/problem.py" in names and "llmopt/problems/linear_regression.py" in names
+    sources = {f"llmopt/{p.relative_to(ENGINE).as_posix()}" for p in ENGINE.rglob("*.py")}
+    sources |= {f"llmopt/problems/{p.relative_to(ROOT / 'problems').as_posix()}"
+                for p in (ROOT / "problems").rglob("*.py")}
+    assert sources <= set(names), f"left out of the wheel: {sorted(sources - set(names))}"
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "[llmopt.problems]" in entry_points and "tsp = llmopt.problems.tsp:TSP" in entry_points
 

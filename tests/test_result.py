@@ -16,6 +16,7 @@ def sample() -> Result:
     result.add(Trial(1, "invalid", raw="x", reason="bad"))
     result.add(Trial(1, "duplicate", raw="r", text="b", solution=(1, 2)))
     result.add(Trial(2, "ok", raw="r", text="c", solution=(5, 5), value=4.0))
+    assert result.counts.evals == 3  # counted by add(), one per evaluated trial
     result.counts = Counts(llm_calls=2, prompt_tokens=10, completion_tokens=5, proposals=4, evals=3, duplicates=1,
                            invalid={"bad": 1})
     return result

@@ -51,6 +51,10 @@ class BudgetSpent(Exception):
     """Raised inside a black-box method when it asks for one evaluation more than its budget."""
 
 
+class Stalled(Exception):
+    """Raised inside a black-box method that has only revisited old solutions for a long time."""
+
+
 class Objective:
     """A black-box method's only access to a problem: evaluates, records, and stops at the budget.
 
@@ -69,7 +73,7 @@ class Objective:
         key = self.problem.key(solution)
         if key in self._seen:
             if self._calls > 50 * self.max_evals + 100:
-                raise BudgetSpent
+                raise Stalled
             return self._seen[key]
         if self.result.counts.evals >= self.max_evals:
             raise BudgetSpent
@@ -98,6 +102,8 @@ def black_box(name: str, search: Search) -> Method:
                 or "converged"
         except BudgetSpent:
             result.stop_reason = "max_evals"
+        except Stalled:
+            result.stop_reason = "stalled"
         result.seconds = time.perf_counter() - began
         result.extra["usage"] = usage_since(problem, usage)
         return result
@@ -109,10 +115,11 @@ def reference(name: str, solve: Callable[[], Any]) -> Method:
     """A white-box method: `solve` uses the problem's structure; it has no evaluation budget or count."""
 
     def run(problem: Problem, setup: Setup) -> Result:
-        result = _empty(problem, name, "reference")
         began = time.perf_counter()
         solution = solve()
-        result.seconds = time.perf_counter() - began
+        seconds = time.perf_counter() - began
+        result = _empty(problem, name, "reference")  # after the clock: optimum() may share the solver's work
+        result.seconds = seconds
         result.best_solution, result.best_value = solution, float(problem.evaluate(solution))
         result.stop_reason = "solved"
         return result
@@ -123,6 +130,13 @@ def reference(name: str, solve: Callable[[], Any]) -> Method:
 def _empty(problem: Problem, method: str, kind: Kind) -> Result:
     return Result(method=method, problem=problem.name, direction=problem.direction, kind=kind,
                   optimum=problem.optimum())
+
+
+def random_sampling(space: Any, f: Objective, setup: Setup) -> None:
+    """Uniform random solutions of the space until the budget is spent."""
+    rng = setup.rng()
+    while True:
+        f(space.sample(rng, 1)[0])
 
 
 def best_start(space: Any, f: Objective, setup: Setup, k: int = 5) -> Any:

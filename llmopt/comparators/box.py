@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from llmopt.comparators.base import Method, Objective, Setup, best_start, black_box
+from llmopt.comparators.base import Method, Objective, Setup, best_start, black_box, random_sampling
 from llmopt.spaces import Box
 
 
@@ -57,9 +57,9 @@ def cma_es(space: Box, f: Objective, setup: Setup) -> None:
 
     lows, highs = space.lows, space.highs
     x0 = np.array(best_start(space, f, setup), dtype=float)
+    sigma = 0.3 * float(np.min(highs - lows))
     if space.dim == 1:  # CMA-ES needs two dimensions; optimise a dummy second one
         x0, lows, highs = np.append(x0, 0.0), np.append(lows, -1.0), np.append(highs, 1.0)
-    sigma = 0.3 * float(np.min(highs - lows))
     strategy = cma.CMAEvolutionStrategy(x0, sigma, {"bounds": [lows.tolist(), highs.tolist()],
                                                     "seed": setup.seed + 1, "verbose": -9})
     while not strategy.stop():
@@ -67,15 +67,8 @@ def cma_es(space: Box, f: Objective, setup: Setup) -> None:
         strategy.tell(candidates, [f.loss(space.snap(c[:space.dim])) for c in candidates])
 
 
-def random_search(space: Box, f: Objective, setup: Setup) -> None:
-    """Uniform samples from the box until the budget is spent."""
-    rng = setup.rng()
-    while True:
-        f(space.sample(rng, 1)[0])
-
-
 def methods(space: Box) -> dict[str, Method]:
     """Every black-box method for a box."""
     searches = {"nelder-mead": nelder_mead, "powell": powell, "differential-evolution": differential_evolution,
-                "dual-annealing": dual_annealing, "cma-es": cma_es, "random-search": random_search}
+                "dual-annealing": dual_annealing, "cma-es": cma_es, "random-search": random_sampling}
     return {name: black_box(name, search) for name, search in searches.items()}

@@ -6,18 +6,11 @@ from typing import Iterator
 
 import numpy as np
 
-from llmopt.comparators.base import Method, Objective, Setup, best_start, black_box
+from llmopt.comparators.base import Method, Objective, Setup, best_start, black_box, random_sampling
 from llmopt.spaces import Permutation, Tour
 
 POPULATION = 20
 MUTATION_RATE = 0.3
-
-
-def random_orderings(space: Permutation, f: Objective, setup: Setup) -> None:
-    """Uniformly random orderings until the budget is spent."""
-    rng = setup.rng()
-    while True:
-        f(space.sample(rng, 1)[0])
 
 
 def _free(space: Permutation) -> int:
@@ -101,6 +94,6 @@ def genetic_algorithm(space: Permutation, f: Objective, setup: Setup) -> None:
 
 def methods(space: Permutation) -> dict[str, Method]:
     """Every black-box method for permutations."""
-    searches = {"random-orderings": random_orderings, "local-search": local_search,
+    searches = {"random-orderings": random_sampling, "local-search": local_search,
                 "genetic-algorithm": genetic_algorithm}
     return {name: black_box(name, search) for name, search in searches.items()}

@@ -25,7 +25,8 @@ def test_run_completes_with_30_percent_failures(faulty) -> None:
     backend._client = backend._client.with_options(max_retries=6)
     result = OPRO(LinearRegression(), backend, OPROConfig(steps=4, proposals=4, answer_tokens=16)).run()
     assert result.stop_reason == "max_steps"
-    assert result.counts.proposals >= 12 and result.counts.n_invalid == 0
+    # the grammar holds the format through every fault; it bounds digits, not the box itself
+    assert result.counts.proposals >= 12 and set(result.counts.invalid) <= {"out of bounds"}
     assert sum(settings.injected.values()) >= 3, settings.injected
 
 

@@ -55,7 +55,7 @@ def test_a_search_that_only_repeats_itself_is_stopped() -> None:
             f((1, 1))
 
     result = black_box("stuck", stuck).run(Counting(), Setup(max_evals=3))
-    assert result.counts.evals == 1 and result.stop_reason == "max_evals"
+    assert result.counts.evals == 1 and result.stop_reason == "stalled"
 
 
 def test_a_reference_has_no_evaluation_count() -> None:

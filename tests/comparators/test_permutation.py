@@ -68,3 +68,11 @@ def test_moves_and_crossover_give_permutations() -> None:
     assert sorted(kicked) == list(range(8)) and kicked[0] == 0
     child = _order_crossover([1, 2, 3, 4, 5], [5, 4, 3, 2, 1], rng)
     assert sorted(child) == [1, 2, 3, 4, 5]
+
+
+def test_local_search_and_ga_start_from_the_shared_points() -> None:
+    problem = Schedule()
+    starts = tuple(problem.space.sample(np.random.default_rng(9), 3))
+    for result in run_methods(problem, Setup(max_evals=10, seed=1, starts=starts),
+                              ["local-search", "genetic-algorithm"]):
+        assert [t.solution for t in result.trials[:3]] == list(starts), result.method

@@ -40,7 +40,9 @@ def test_hand_written_texts_are_one_evaluation_each() -> None:
 def test_random_proposals_are_the_no_history_ablation_on_the_real_model(local_backend) -> None:
     problem = Vowels()
     config = OPROConfig(steps=2, proposals=3, initial=2, answer_tokens=24)
-    (result,) = run_methods(problem, setup_for(problem, config, local_backend), ["opro-no-history"])
+    setup = setup_for(problem, config, local_backend)
+    (result,) = run_methods(problem, setup, ["opro-no-history"])
     assert result.kind == "ablation" and result.method == "opro-no-history"
+    assert [t.solution for t in result.trials if t.step == 0] == list(setup.starts)
     assert result.counts.llm_calls == 6 and 1 <= result.counts.evals <= 2 + 2 * 3
     assert result.counts.proposals == 6

@@ -29,6 +29,10 @@ class Parity(Problem):
         return int(text[3:-4])
     def evaluate(self, s): return float(s % 7)
     def initial(self, rng, k): return [int(v) for v in rng.integers(0, 100, k)]
+
+
+class FakeTSP(Parity):
+    name = "tsp"
 '''
 
 
@@ -42,6 +46,7 @@ def plugin_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         [{ENTRY_POINT_GROUP}]
         parity-demo = parity_plugin:Parity
         broken = parity_plugin:DoesNotExist
+        tsp = parity_plugin:FakeTSP
         """))
     monkeypatch.syspath_prepend(str(tmp_path))
     yield tmp_path
@@ -53,9 +58,12 @@ def test_builtins_are_registered() -> None:
 
 
 def test_entry_point_plugin_is_found_and_broken_ones_skipped(plugin_on_path: Path) -> None:
-    with pytest.warns(UserWarning, match="broken"):
+    with pytest.warns(UserWarning) as caught:
         problems = registry()
     assert problems["parity-demo"].summary == "toy plugin"
+    messages = [str(w.message) for w in caught]
+    assert any("'broken'" in m for m in messages) and any("'tsp'" in m and "taken" in m for m in messages)
+    assert problems["tsp"].__module__ == "llmopt.problems.tsp.problem"  # a plugin cannot shadow a built-in
 
 
 def test_plugin_passes_the_contract(plugin_on_path: Path) -> None:
