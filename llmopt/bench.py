@@ -50,12 +50,11 @@ def run_job(job: Job) -> dict[str, Any]:
 
     problem = get_problem(job.problem).from_options(**job.options)
     target = job.target if job.target is not None else problem.optimum()
-    config = dataclasses.replace(opro_config(job.opro), seed=job.seed)
+    config = dataclasses.replace(opro_config(job.opro), seed=job.seed, target=target)
     model_driven = job.method == "opro" or methods_for(problem)[job.method].model_driven
     setup = setup_for(problem, config, make_backend(**job.model) if model_driven else None)
     if job.method == "opro":
-        config = dataclasses.replace(config, max_evals=setup.max_evals, target=target)
-        result = OPRO(problem, setup.backend, config).run()
+        result = OPRO(problem, setup.backend, dataclasses.replace(config, max_evals=setup.max_evals)).run()
     else:
         result = methods_for(problem)[job.method].run(problem, setup)
     hit = result.first_reaching(target) if target is not None else None

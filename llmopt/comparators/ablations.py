@@ -23,7 +23,8 @@ def _ablation(name: str, change: dict[str, object]) -> Method:
             raise UsageError(f"{name} samples from the optimizer model; give the comparison a backend")
         config = setup.opro or OPROConfig(seed=setup.seed)
         metaprompt: MetaPromptConfig = dataclasses.replace(config.metaprompt, **change)
-        config = dataclasses.replace(config, seed=setup.seed, max_evals=setup.max_evals, metaprompt=metaprompt)
+        config = dataclasses.replace(config, seed=setup.seed, max_evals=setup.max_evals, target=setup.target,
+                                     metaprompt=metaprompt)
         result = OPRO(problem, setup.backend, config).run()
         result.method, result.kind = name, "ablation"
         return result

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from llmopt.problem import Problem, usage_since
-from llmopt.result import Kind, Result, Trial
+from llmopt.result import Kind, Result, Trial, reached
 
 if TYPE_CHECKING:
     from llmopt.backends.base import Backend
@@ -19,13 +19,15 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Setup:
     """The shared terms of a comparison: the evaluation budget, the seed, the start points every method
-    may begin from (OPRO's initial points), and, for model-driven methods, the optimizer model and settings."""
+    may begin from (OPRO's initial points), the target that ends a run early (if any), and, for
+    model-driven methods, the optimizer model and settings."""
 
     max_evals: int
     seed: int = 0
     starts: tuple[Any, ...] = ()
     backend: Backend | None = None
     opro: OPROConfig | None = None
+    target: float | None = None
 
     def rng(self) -> np.random.Generator:
         """A generator seeded with the comparison's seed."""
@@ -55,6 +57,10 @@ class Stalled(Exception):
     """Raised inside a black-box method that has only revisited old solutions for a long time."""
 
 
+class TargetReached(Exception):
+    """Raised inside a black-box method once a solution reaches the comparison's target."""
+
+
 class Objective:
     """A black-box method's only access to a problem: evaluates, records, and stops at the budget.
 
@@ -62,8 +68,8 @@ class Objective:
     revisits old solutions for long has converged and is stopped.
     """
 
-    def __init__(self, problem: Problem, result: Result, max_evals: int) -> None:
-        self.problem, self.result, self.max_evals = problem, result, max_evals
+    def __init__(self, problem: Problem, result: Result, max_evals: int, target: float | None = None) -> None:
+        self.problem, self.result, self.max_evals, self.target = problem, result, max_evals, target
         self._seen: dict[str, float] = {}
         self._calls = 0
 
@@ -80,6 +86,8 @@ class Objective:
         value = float(self.problem.evaluate(solution))
         self._seen[key] = value
         self.result.add(Trial(None, "ok", text=self.problem.encode(solution), solution=solution, value=value))
+        if self.target is not None and reached(value, self.target, self.problem.direction):
+            raise TargetReached
         return value
 
     def loss(self, solution: Any) -> float:
@@ -98,12 +106,14 @@ def black_box(name: str, search: Search) -> Method:
         result = _empty(problem, name, "black-box")
         began, usage = time.perf_counter(), problem.usage()
         try:
-            result.stop_reason = search(problem.space, Objective(problem, result, setup.max_evals), setup) \
-                or "converged"
+            objective = Objective(problem, result, setup.max_evals, setup.target)
+            result.stop_reason = search(problem.space, objective, setup) or "converged"
         except BudgetSpent:
             result.stop_reason = "max_evals"
         except Stalled:
             result.stop_reason = "stalled"
+        except TargetReached:
+            result.stop_reason = "target"
         result.seconds = time.perf_counter() - began
         result.extra["usage"] = usage_since(problem, usage)
         return result

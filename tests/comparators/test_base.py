@@ -81,3 +81,13 @@ def test_a_problem_without_a_space_gets_no_black_box_method() -> None:
             pass
 
     assert [m.kind for m in methods_for(Bare()).values()] == ["ablation"]
+
+
+def test_a_black_box_method_stops_at_the_target_like_opro() -> None:
+    def count_up(space, f, setup):
+        for x in range(10):
+            f((x, x))
+
+    result = black_box("up", count_up).run(Counting("max"), Setup(max_evals=9, target=4.0))
+    assert result.stop_reason == "target" and result.best_value == 4.0 and result.counts.evals == 3
+    assert result.first_reaching(4.0).eval_index == 3

@@ -22,12 +22,16 @@ def run(*args: str) -> dict:
 def test_one_step_with_the_embedded_model(tmp_path: Path) -> None:
     payload = run(*SMALL, "--out", str(tmp_path / "run"))
     rows = {r["method"]: r for r in payload["results"]}
-    assert set(rows) == {"opro", "no-instruction", "step-by-step", "solve-the-problem", "random-proposals"}
-    for row in rows.values():
-        if row["n_evals"]:  # the random-proposal ablation may find no valid instruction at all
-            assert 0 <= row["train_acc"] <= 100 and 0 <= row["test_acc"] <= 100
+    assert set(rows) == {"opro", "no-instruction", "step-by-step", "solve-the-problem", "opro-no-history"}
+    assert payload["budget"] == 1 + 1 * 2
+    assert {rows[m]["kind"] for m in ("no-instruction", "step-by-step", "solve-the-problem")} == {"black-box"}
+    assert rows["opro-no-history"]["kind"] == "ablation" and rows["opro-no-history"]["n_llm_calls"] == 2
+    assert 1 <= rows["opro-no-history"]["n_evals"] <= payload["budget"]
+    hand = rows["no-instruction"]
+    assert hand["n_evals"] == 1 and hand["scorer_calls"] == 4 and hand["train_acc"] == hand["best_value"]
+    assert hand["best_value"] in {0.0, 25.0, 50.0, 75.0, 100.0}  # a share of 4 training questions
     assert rows["opro"]["scorer_calls"] == 4 * rows["opro"]["n_evals"]
-    assert rows["opro"]["n_llm_calls"] == 2 and rows["no-instruction"]["n_llm_calls"] == 0
+    assert rows["opro"]["n_llm_calls"] == 2 and rows["no-instruction"]["n_llm_calls"] is None
     steps = [json.loads(line) for line in (tmp_path / "run" / "steps.jsonl").read_text().splitlines()]
     assert steps[0]["step"] == 0 and "<INS>" in steps[1]["meta_prompt"] and "score" in steps[1]["meta_prompt"]
 
