@@ -1,4 +1,4 @@
-"""`llmopt` command line: list problems, run OPRO against baselines, run baselines alone."""
+"""`llmopt` command line: list problems, run OPRO against the compared methods, run those alone, bench, report."""
 
 from __future__ import annotations
 
@@ -80,6 +80,8 @@ def _add_opro_options(parser: argparse.ArgumentParser) -> None:
     budgets.add_argument("--timeout", type=float, help="stop after this many seconds")
     budgets.add_argument("--target", type=float, help="stop once this value is reached")
     budgets.add_argument("--patience", type=_positive, help="stop after K steps without improvement")
+    budgets.add_argument("--max-failures", type=_positive,
+                         help="stop after this many failed evaluations (an exception or NaN from the objective)")
 
 
 def _add_run_outputs(parser: argparse.ArgumentParser) -> None:
@@ -113,11 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `llmopt run`")
     report.add_argument("--out", help="PNG file (default: RUN_DIR/report.png)")
     for command, help_text, adders in (
-            ("run", "run OPRO on a problem and compare it with the baselines",
+            ("run", "run OPRO on a problem and compare it with every method at the same budget",
              (_add_seed, _add_json, _add_opro_options, _add_run_outputs, _add_methods)),
             ("baselines", "run the compared methods alone, at the budget an OPRO run would have",
              (_add_seed, _add_json, _add_opro_options, _add_methods)),
-            ("bench", "OPRO and baselines over several seeds at the same evaluation cap",
+            ("bench", "OPRO and the compared methods over several seeds at the same evaluation budget",
              (_add_json, _add_opro_options, _add_bench_options))):
         sub = commands.add_parser(command, help=help_text)
         per_problem = sub.add_subparsers(dest="problem", required=True, metavar="PROBLEM",
@@ -179,8 +181,8 @@ def _opro_config(args: argparse.Namespace) -> OPROConfig:
         steps=args.steps, proposals=args.proposals, temperature=args.temperature, initial=args.initial,
         seed=getattr(args, "seed", 0), answer_tokens=args.answer_tokens, max_evals=args.max_evals, target=args.target,
         patience=args.patience, use_grammar=not args.no_grammar, max_llm_calls=args.max_llm_calls,
-        max_total_tokens=args.max_total_tokens, timeout=args.timeout, repair=args.repair,
-        metaprompt=MetaPromptConfig(top_k=args.top_k, order=args.order))
+        max_total_tokens=args.max_total_tokens, max_failures=args.max_failures, timeout=args.timeout,
+        repair=args.repair, metaprompt=MetaPromptConfig(top_k=args.top_k, order=args.order))
 
 
 def _recorder(args: argparse.Namespace, config: dict[str, Any]) -> RunRecorder:
@@ -197,7 +199,8 @@ def _recorder(args: argparse.Namespace, config: dict[str, Any]) -> RunRecorder:
         if saved.get(key) != current[key]:
             raise UsageError(f"--resume {args.resume}: the run was made with other {key.replace('_', ' ')}; "
                              "repeat its original options")
-    keep = ("steps", "max_evals", "max_llm_calls", "max_total_tokens", "timeout", "target", "patience")
+    keep = ("steps", "max_evals", "max_llm_calls", "max_total_tokens", "timeout", "target", "patience",
+            "max_failures")
     if {k: v for k, v in saved["opro"].items() if k not in keep} != \
             {k: v for k, v in current["opro"].items() if k not in keep}:
         raise UsageError(f"--resume {args.resume}: the run was made with other OPRO settings; "
@@ -206,7 +209,7 @@ def _recorder(args: argparse.Namespace, config: dict[str, Any]) -> RunRecorder:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """OPRO on the problem, then every baseline at the same evaluation budget."""
+    """OPRO on the problem, then every compared method at the same evaluation budget."""
     _configure_cache(args)
     problem = _make_problem(args)
     backend = make_backend(**_model_settings(args))
@@ -286,7 +289,7 @@ def _executor(args: argparse.Namespace) -> Any:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """OPRO and baselines over K seeds; mean ± sd and evaluations to reach the target."""
+    """OPRO and the compared methods over K seeds; mean ± sd and evaluations to reach the target."""
     from llmopt.bench import execute, make_jobs, summary_table
 
     problem = _make_problem(args)

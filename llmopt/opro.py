@@ -12,8 +12,8 @@ import numpy as np
 
 from llmopt import metaprompt
 from llmopt.backends.base import Backend, BackendError, Generation
-from llmopt.problem import InvalidSolution, Problem, usage_since
-from llmopt.result import Counts, Result, Trial, reached
+from llmopt.problem import InvalidSolution, Problem, evaluate_safely, usage_since
+from llmopt.result import Counts, Result, Status, Trial, reached
 
 REPAIR_SEED_OFFSET = 500_000
 
@@ -22,9 +22,9 @@ REPAIR_SEED_OFFSET = 500_000
 class OPROConfig:
     """Settings of one OPRO run; defaults follow the paper's linear-regression setup.
 
-    Stop rules: `steps`, `max_evals`, `target`, `patience` (steps without improvement), and the
-    budgets `max_llm_calls`, `max_total_tokens` (prompt + completion tokens of the whole run) and
-    `timeout` (seconds). Budgets are checked between steps, so a run overshoots one by at most a
+    Stop rules: `steps`, `max_evals`, `target`, `patience` (steps without improvement),
+    `max_failures` (failed evaluations), and the budgets `max_llm_calls`, `max_total_tokens`
+    (prompt + completion tokens of the whole run) and `timeout` (seconds of the run's own work). Budgets are checked between steps, so a run overshoots one by at most a
     step. `answer_tokens` limits one proposal.
     """
 
@@ -41,6 +41,7 @@ class OPROConfig:
     max_llm_calls: int | None = None
     max_total_tokens: int | None = None
     timeout: float | None = None
+    max_failures: int | None = None
     repair: bool = False
     metaprompt: metaprompt.MetaPromptConfig = field(default_factory=metaprompt.MetaPromptConfig)
 
@@ -112,9 +113,10 @@ class OPRO:
         self._best_step = 0
         self._started = False
         self._clock = 0.0
-        self._began = time.monotonic()
         self._usage = problem.usage()
         self._pending: tuple[Ask, list[float | None]] | None = None
+        self._initial_known: dict[int, float] = {}  # step 0's evaluations journaled before a crash
+        self._to_retry: list[Trial] = []  # failed evaluations of a restored run
 
     # -- history ---------------------------------------------------------------------------
 
@@ -136,8 +138,19 @@ class OPRO:
         if self.result.best_value != best:
             self._best_step = trial.step
 
-    def _evaluate(self, solution: Any, value: float | None) -> float:
-        return float(self.problem.evaluate(solution) if value is None else value)
+    def _scored(self, step: int, status: Status, solution: Any, value: float | None, index: int | None,
+                 raw: str | None = None) -> Trial:
+        """Evaluate (unless the value is known) and make the trial, scored or failed; a value scored for the
+        pending step (`index` given) is journaled at once."""
+        text = self.problem.encode(solution)
+        reason = None
+        if value is None:
+            value, reason = evaluate_safely(self.problem.evaluate, solution)
+        if reason is not None:
+            return Trial(step, "failed", raw=raw, text=text, solution=solution, reason=reason)
+        if self.recorder is not None and index is not None:
+            self.recorder.write_eval(index, value)
+        return Trial(step, status, raw=raw, text=text, solution=solution, value=value)
 
     def start(self) -> None:
         """Evaluate the initial points (step 0); `ask()` calls this when needed."""
@@ -145,24 +158,30 @@ class OPRO:
             return
         self._started = True
         began = time.perf_counter()
+        initial = self.problem.initial(self.rng, self.config.initial)
+        if self.recorder is not None:
+            self.recorder.write_pending({"step": 0, "meta_prompt": None, "error": None, "proposals": [],
+                                         "counts": dataclasses.asdict(self.result.counts)})
         trials = []
-        for solution in self.problem.initial(self.rng, self.config.initial):
+        for index, solution in enumerate(initial):
             if self.problem.key(solution) in self._history:
                 continue
             if self.config.max_evals is not None and self.result.counts.evals >= self.config.max_evals:
                 break
-            value = self._evaluate(solution, None)
-            trials.append(Trial(step=0, status="initial", text=self.problem.encode(solution),
-                                solution=solution, value=value))
+            trials.append(self._scored(0, "initial", solution, self._initial_known.get(index), index))
             self._record(trials[-1])
-        self._journal_step(0, None, trials, None)
         self._clock += time.perf_counter() - began
+        self._journal_step(0, None, trials, None)
 
     # -- ask / tell ------------------------------------------------------------------------
 
     def ask(self) -> Ask:
-        """Sample this step's proposals from the model in one request and decode them."""
+        """Sample this step's proposals from the model in one request and decode them.
+
+        Until `tell()` receives it, asking again returns the same Ask (no second request).
+        """
         self.start()
+        self.retry_failed()
         if self._pending is not None:
             return self._pending[0]
         began = time.perf_counter()
@@ -180,6 +199,7 @@ class OPRO:
         self._mark_duplicates(ask.proposals)
         if self.recorder is not None:
             self.recorder.write_pending(self._pending_record(ask))
+        self._pending = (ask, [None] * len(ask.proposals))
         self._clock += time.perf_counter() - began
         return ask
 
@@ -245,8 +265,8 @@ class OPRO:
             values = [known if given is None else given for known, given in zip(self._pending[1], values)]
         self._pending = None
         trials = [self._tell_one(ask.step, i, p, v) for i, (p, v) in enumerate(zip(ask.proposals, values))]
-        self._journal_step(ask.step, ask.prompt, trials, ask.error)
         self._clock += time.perf_counter() - began
+        self._journal_step(ask.step, ask.prompt, trials, ask.error)
         return trials
 
     def _tell_one(self, step: int, index: int, proposal: Proposal, value: float | None) -> Trial:
@@ -265,20 +285,34 @@ class OPRO:
             trial = Trial(step, "skipped", raw=proposal.raw, reason="evaluation budget spent", text=text,
                           solution=proposal.solution)
         else:
-            trial = Trial(step, "ok", raw=proposal.raw, text=text, solution=proposal.solution,
-                          value=self._evaluate(proposal.solution, value))
-            if self.recorder is not None:
-                self.recorder.write_eval(index, trial.value)
+            trial = self._scored(step, "ok", proposal.solution, value, index, raw=proposal.raw)
         self._record(trial)
         return trial
 
+    def retry_failed(self) -> list[Trial]:
+        """Evaluate again the failed evaluations of a restored run (once the scorer or objective is back)."""
+        if not self._to_retry:
+            return []
+        began = time.perf_counter()
+        trials = []
+        for failed in self._to_retry:
+            if self.problem.key(failed.solution) not in self._history:
+                status = "initial" if failed.step == 0 else "ok"
+                trials.append(self._scored(failed.step or 0, status, failed.solution, None, None, failed.raw))
+                self._record(trials[-1])
+        self._to_retry = []
+        self._clock += time.perf_counter() - began
+        self._journal_step(self.step, None, trials, None, retry=True)
+        return trials
+
     # -- journal and resume ----------------------------------------------------------------
 
-    def _journal_step(self, step: int, prompt: str | None, trials: list[Trial], error: str | None) -> None:
+    def _journal_step(self, step: int, prompt: str | None, trials: list[Trial], error: str | None,
+                      retry: bool = False) -> None:
         if self.recorder is None:
             return
         self.recorder.write_step({
-            "step": step, "meta_prompt": prompt, "error": error,
+            "step": step, "meta_prompt": prompt, "error": error, "retry": retry, "clock": self._clock,
             "trials": [dataclasses.asdict(t) for t in trials],
             "counts": dataclasses.asdict(self.result.counts), "rng": self.rng.bit_generator.state})
 
@@ -288,19 +322,28 @@ class OPRO:
                 "counts": dataclasses.asdict(self.result.counts), "rng": self.rng.bit_generator.state}
 
     def restore(self, steps: list[dict[str, Any]], pending: dict[str, Any] | None = None) -> None:
-        """Continue a journaled run: rebuild history and counts; an interrupted step resumes where it was."""
+        """Continue a journaled run: rebuild history, counts and clock; an interrupted step resumes where it
+        was, and the evaluations that failed are queued for `retry_failed()`."""
         if not steps:
+            if pending is not None and pending["step"] == 0:  # killed while scoring the initial points
+                self._initial_known = dict(pending.get("evals", []))
             return
+        failed = []
         for record in steps:
             for data in record["trials"]:
                 trial = Trial(**{**data, "eval_index": None})
                 solution = self.problem.decode(trial.text) if trial.text is not None else None
                 self._record(dataclasses.replace(trial, solution=solution))
+                if trial.status == "failed":
+                    failed.append(dataclasses.replace(trial, solution=solution))
         last = steps[-1]
         self._started = True
         self.step = last["step"]
+        self._clock = last.get("clock", 0.0)
         self.result.counts = _counts(last["counts"])
         self.rng.bit_generator.state = last["rng"]
+        self._to_retry = list({self.problem.key(t.solution): t for t in failed
+                               if self.problem.key(t.solution) not in self._history}.values())
         if pending is not None and pending["step"] == self.step + 1:
             self._resume_step(pending)
 
@@ -332,7 +375,8 @@ class OPRO:
             ("max_evals", config.max_evals, counts.evals),
             ("max_llm_calls", config.max_llm_calls, counts.llm_calls),
             ("max_total_tokens", config.max_total_tokens, counts.tokens),
-            ("timeout", config.timeout, time.monotonic() - self._began),
+            ("timeout", config.timeout, self._clock),
+            ("max_failures", config.max_failures, counts.failed_evals),
             ("patience", config.patience, self.step - self._best_step),
             ("max_steps", config.steps, self.step),
         )
@@ -344,6 +388,7 @@ class OPRO:
     def run(self, on_step: Callable[[OPRO], None] | None = None) -> Result:
         """ask/tell until a stop rule fires; `on_step` is called after every step."""
         self.start()
+        self.retry_failed()
         while (reason := self.stop_reason()) is None:
             self.tell(self.ask())
             if on_step is not None:

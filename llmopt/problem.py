@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import argparse
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal
 
@@ -149,6 +150,18 @@ class Problem(abc.ABC):
     def config(self) -> dict[str, Any]:
         """The options that define this instance, for run records."""
         return {}
+
+
+def evaluate_safely(evaluate: Callable[[Any], float], solution: Any) -> tuple[float | None, str | None]:
+    """(value, None), or (None, a one-line reason) when `evaluate` raised or gave no finite number."""
+    try:
+        value = float(evaluate(solution))
+    except Exception as error:  # the objective is user code or a remote scorer: its failure is data
+        text = " ".join(str(error).split())[:200]
+        return None, f"{type(error).__name__}: {text}" if text else type(error).__name__
+    if not math.isfinite(value):
+        return None, f"not a finite value: {value}"
+    return value, None
 
 
 def usage_since(problem: Problem, before: dict[str, int]) -> dict[str, int]:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-Status = Literal["initial", "ok", "invalid", "duplicate", "skipped"]
+Status = Literal["initial", "ok", "invalid", "duplicate", "skipped", "failed"]
 Kind = Literal["opro", "ablation", "black-box", "reference"]
 KINDS: tuple[Kind, ...] = ("opro", "ablation", "black-box", "reference")
 EVALUATED: tuple[Status, ...] = ("initial", "ok")
@@ -47,6 +47,7 @@ class Counts:
     duplicates: int = 0
     invalid: dict[str, int] = field(default_factory=dict)
     failed_requests: int = 0
+    failed_evals: int = 0
     repairs: int = 0
     repairs_valid: int = 0
 
@@ -102,8 +103,13 @@ class Result:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def add(self, trial: Trial) -> Trial:
-        """Append a trial; an evaluated one gets its evaluation index and may become the best."""
-        if trial.status in EVALUATED and trial.value is not None:
+        """Append a trial; an evaluated one gets its evaluation index and may become the best.
+
+        A failed evaluation (status "failed", with its reason) is kept and counted, never scored.
+        """
+        if trial.status == "failed":
+            self.counts.failed_evals += 1
+        elif trial.status in EVALUATED and trial.value is not None:
             self.counts.evals += 1
             trial.eval_index = self.counts.evals
             if self.best_value is None or better(self.direction, trial.value, self.best_value):
@@ -162,6 +168,7 @@ class Result:
             "proposals": counts.proposals if model_driven else None,
             "duplicates": counts.duplicates if model_driven else None,
             "invalid": counts.n_invalid if model_driven else None,
+            "failed_evals": counts.failed_evals,
             "n_llm_calls": counts.llm_calls if model_driven else None,
             "tokens": counts.tokens if model_driven else None,
             "seconds": round(self.seconds, 4),

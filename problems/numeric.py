@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import math
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -69,9 +68,8 @@ class NumericProblem(Problem):
                 f"them, within the bounds. End your answer with the point as [{names}], {self.dim} {kind}.")
 
     def evaluate(self, solution: Point) -> float:
-        """f at the point, as a float (inf when the function returns NaN)."""
-        value = float(self.fun(np.asarray(solution, dtype=float)))
-        return value if not math.isnan(value) else math.inf
+        """f at the point, as a float (a NaN or an exception is recorded by the engine as a failed evaluation)."""
+        return float(self.fun(np.asarray(solution, dtype=float)))
 
     def optimum(self) -> float | None:
         """The known minimum, if given."""

@@ -67,4 +67,5 @@ def setup_for(problem: Problem, config: OPROConfig, backend: Backend | None = No
     from llmopt.opro import evaluation_budget
 
     starts = tuple(problem.initial(np.random.default_rng(config.seed), config.initial))
-    return Setup(evaluation_budget(config), config.seed, starts, backend, config, config.target)
+    return Setup(evaluation_budget(config), config.seed, starts, backend, config, config.target,
+                 config.max_failures)

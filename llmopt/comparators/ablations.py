@@ -24,7 +24,7 @@ def _ablation(name: str, change: dict[str, object]) -> Method:
         config = setup.opro or OPROConfig(seed=setup.seed)
         metaprompt: MetaPromptConfig = dataclasses.replace(config.metaprompt, **change)
         config = dataclasses.replace(config, seed=setup.seed, max_evals=setup.max_evals, target=setup.target,
-                                     metaprompt=metaprompt)
+                                     max_failures=setup.max_failures, metaprompt=metaprompt)
         result = OPRO(problem, setup.backend, config).run()
         result.method, result.kind = name, "ablation"
         return result

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from llmopt.problem import Problem, usage_since
+from llmopt.problem import Problem, evaluate_safely, usage_since
 from llmopt.result import Kind, Result, Trial, reached
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ class Setup:
     backend: Backend | None = None
     opro: OPROConfig | None = None
     target: float | None = None
+    max_failures: int | None = None
 
     def rng(self) -> np.random.Generator:
         """A generator seeded with the comparison's seed."""
@@ -61,15 +64,22 @@ class TargetReached(Exception):
     """Raised inside a black-box method once a solution reaches the comparison's target."""
 
 
+class TooManyFailures(Exception):
+    """Raised inside a black-box method once its failed evaluations reach the limit."""
+
+
 class Objective:
     """A black-box method's only access to a problem: evaluates, records, and stops at the budget.
 
     A repeated solution costs no evaluation (as OPRO's duplicates cost none); a search that only
-    revisits old solutions for long has converged and is stopped.
+    revisits old solutions for long has converged and is stopped. A failed evaluation (an exception,
+    a NaN) is recorded with its reason, costs no evaluation, and looks to the search like the worst
+    possible value; `max_failures` of them (by default as many as the budget) stop the method.
     """
 
-    def __init__(self, problem: Problem, result: Result, max_evals: int, target: float | None = None) -> None:
-        self.problem, self.result, self.max_evals, self.target = problem, result, max_evals, target
+    def __init__(self, problem: Problem, result: Result, setup: Setup) -> None:
+        self.problem, self.result, self.max_evals, self.target = problem, result, setup.max_evals, setup.target
+        self.max_failures = setup.max_failures if setup.max_failures is not None else setup.max_evals
         self._seen: dict[str, float] = {}
         self._calls = 0
 
@@ -83,7 +93,14 @@ class Objective:
             return self._seen[key]
         if self.result.counts.evals >= self.max_evals:
             raise BudgetSpent
-        value = float(self.problem.evaluate(solution))
+        value, reason = evaluate_safely(self.problem.evaluate, solution)
+        if reason is not None:
+            self.result.add(Trial(None, "failed", text=self.problem.encode(solution), solution=solution,
+                                  reason=reason))
+            if self.result.counts.failed_evals >= self.max_failures:
+                raise TooManyFailures
+            self._seen[key] = worst = math.inf if self.problem.direction == "min" else -math.inf
+            return worst
         self._seen[key] = value
         self.result.add(Trial(None, "ok", text=self.problem.encode(solution), solution=solution, value=value))
         if self.target is not None and reached(value, self.target, self.problem.direction):
@@ -106,14 +123,18 @@ def black_box(name: str, search: Search) -> Method:
         result = _empty(problem, name, "black-box")
         began, usage = time.perf_counter(), problem.usage()
         try:
-            objective = Objective(problem, result, setup.max_evals, setup.target)
-            result.stop_reason = search(problem.space, objective, setup) or "converged"
+            objective = Objective(problem, result, setup)
+            with warnings.catch_warnings():  # scipy warns about the infinite values failures stand for
+                warnings.simplefilter("ignore", RuntimeWarning)
+                result.stop_reason = search(problem.space, objective, setup) or "converged"
         except BudgetSpent:
             result.stop_reason = "max_evals"
         except Stalled:
             result.stop_reason = "stalled"
         except TargetReached:
             result.stop_reason = "target"
+        except TooManyFailures:
+            result.stop_reason = "max_failures"
         result.seconds = time.perf_counter() - began
         result.extra["usage"] = usage_since(problem, usage)
         return result

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from llmopt.problem import Option, Problem
+from llmopt.problem import Option, Problem, evaluate_safely
 from llmopt.result import Result
 from llmopt.spaces import Text
 from llmopt.problems.prompt_search.datasets import load_dataset
@@ -147,6 +147,8 @@ class PromptSearch(Problem):
         return self.scorer.usage()
 
     def extra_columns(self, result: Result) -> dict[str, Any]:
-        """Train and test accuracy, and what the scorer cost."""
-        test = None if result.best_solution is None else self.final_evaluate(result.best_solution)
+        """Train and test accuracy (None when the scorer fails on the test split), and what the scorer cost."""
+        test, _ = (None, None) if result.best_solution is None else \
+            evaluate_safely(self.final_evaluate, result.best_solution)
         return {"train_acc": result.best_value, "test_acc": test, **result.extra.get("usage", {})}
+

@@ -88,7 +88,7 @@ class TSP(Problem):
 
     @cached_property
     def _lkh_tour(self) -> Tour:
-        # One LKH solve per instance: the "lkh" baseline and the heuristic bound share it.
+        # One LKH solve per instance: the "lkh" reference and the heuristic bound share it.
         return tuple(solvers.lkh(self.instance.dist))
 
     def optimum(self) -> float | None:
@@ -112,7 +112,7 @@ class TSP(Problem):
         key = "gap_pct" if label == "optimum" else "gap_pct_vs_lkh"
         return {key: round((result.best_value / value - 1.0) * 100.0, 4)}
 
-    # -- baselines and drawing -------------------------------------------------------------
+    # -- references and drawing ------------------------------------------------------------
 
     def references(self) -> dict[str, Callable[[], Tour]]:
         """NN and FI (the paper's), greedy, Christofides, 2-opt+Or-opt, LKH, and Held–Karp when n ≤ 13.
@@ -126,8 +126,7 @@ class TSP(Problem):
             "greedy": lambda: heuristics.greedy(dist),
             "christofides": lambda: heuristics.christofides(dist),
             "2-opt+or-opt": lambda: heuristics.iterated_local_search(
-                dist, heuristics.nearest_neighbour(dist), kicks=10_000, seconds=min(10.0, 0.5 + self.n / 100),
-                seed=0),
+                dist, heuristics.nearest_neighbour(dist), kicks=min(3000, 10 * self.n)),
             "lkh": lambda: self._lkh_tour,
         }
         if self.n <= solvers.HELD_KARP_MAX:

@@ -35,7 +35,7 @@ class Counting(Problem):
 def test_objective_charges_new_solutions_only_and_stops_at_the_budget() -> None:
     problem = Counting()
     result = Result("m", problem.name, problem.direction, kind="black-box")
-    f = Objective(problem, result, max_evals=2)
+    f = Objective(problem, result, Setup(max_evals=2))
     assert f((1, 2)) == 3.0 and f((1, 2)) == 3.0 and f((0, 0)) == 0.0
     with pytest.raises(BudgetSpent):
         f((5, 5))
@@ -45,7 +45,7 @@ def test_objective_charges_new_solutions_only_and_stops_at_the_budget() -> None:
 
 def test_loss_negates_for_maximisation() -> None:
     problem = Counting("max")
-    f = Objective(problem, Result("m", problem.name, "max"), max_evals=5)
+    f = Objective(problem, Result("m", problem.name, "max"), Setup(max_evals=5))
     assert f.loss((2, 3)) == -5.0
 
 

@@ -41,3 +41,41 @@ def test_scorer_behind_an_openai_compatible_server(llama_server: str, tmp_path: 
                   "--out", str(tmp_path / "run"))
     opro = payload["results"][0]
     assert opro["method"] == "opro" and opro["scorer_calls"] >= 4 and opro["scorer_tokens"] > 0
+
+
+def test_a_scorer_that_dies_mid_run_leaves_failed_evaluations_that_resume_retries(
+        llama_server: str, tmp_path: Path) -> None:
+    import os
+    import time
+
+    from llmopt.records import read_steps
+    from llmopt.testing.stub_server import StubSettings, serve
+
+    settings = StubSettings(failure_rate=0.0, faults=("500",), upstream=llama_server)
+    server, url = serve(settings)
+    args = [sys.executable, "-m", "llmopt.cli", "run", "prompt-search", *SMALL, "--steps", "2",
+            "--scorer-model", "smollm2", "--scorer-base-url", url, "--out", str(tmp_path / "run"), "--no-cache"]
+    try:
+        process = subprocess.Popen([*args, "--max-failures", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, cwd=ROOT, env=os.environ.copy())
+        while settings.requests < 4 and process.poll() is None:  # the initial instruction is being scored
+            time.sleep(0.05)
+        settings.failure_rate = 1.0  # from here on the scorer's server answers only errors
+        out, err = process.communicate(timeout=1200)
+        assert process.returncode == 0, err
+        assert "Traceback" not in err
+        first = {r["method"]: r for r in json.loads(out)["results"]}
+        assert first["opro"]["stop_reason"] == "max_failures" and first["opro"]["failed_evals"] == 2
+        settings.failure_rate = 0.0  # the server is back
+        done = subprocess.run([*args, "--resume", str(tmp_path / "run")], capture_output=True, text=True,
+                              cwd=ROOT, timeout=1200)
+        assert done.returncode == 0, done.stderr
+    finally:
+        server.shutdown()
+    resumed = json.loads(done.stdout)["results"][0]
+    assert resumed["stop_reason"] == "max_steps"
+    trials = [t for step in read_steps(tmp_path / "run") for t in step["trials"]]
+    scored = [t["text"] for t in trials if t["status"] in ("initial", "ok")]
+    assert len(scored) == len(set(scored))  # no evaluation repeated
+    failed = {t["text"] for t in trials if t["status"] == "failed"}
+    assert failed and failed <= set(scored)  # every failure was retried and scored once the server was back

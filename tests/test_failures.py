@@ -1,0 +1,157 @@
+"""Failed evaluations are data: recorded with a reason, never scored or shown, retried on resume."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from llmopt.backends.scripted import ScriptedBackend
+from llmopt.comparators import Setup, run_methods
+from llmopt.opro import OPRO, OPROConfig
+from llmopt.problem import Problem
+from llmopt.records import RunRecorder, read_pending, read_steps
+from llmopt.spaces import Box
+
+ROOT = Path(__file__).resolve().parents[1]
+BOX_METHODS = ["nelder-mead", "powell", "differential-evolution", "dual-annealing", "cma-es", "random-search"]
+
+
+class Fragile(Problem):
+    """(x - 3)² + (y - 3)² on an integer box; it raises where x < 0 and gives NaN where x == 9.
+
+    Its start points are fixed and all fine, so every failure below comes from a proposal.
+    """
+
+    name, summary = "fragile", "test problem"
+    solution_label, value_label = "point", "value"
+
+    def __init__(self) -> None:
+        self.space = Box(((-9, 9), (-9, 9)), integer=True)
+        self.broken = True
+        self.calls: list[tuple[int, int]] = []
+
+    def describe(self) -> str:
+        return "Minimise f."
+
+    def format_hint(self) -> str:
+        return "Answer as [x1, x2]."
+
+    def initial(self, rng, k):
+        return [(5, 5), (4, 4), (6, 6), (7, 7), (8, 8)][:k]
+
+    def evaluate(self, x) -> float:
+        self.calls.append(tuple(x))
+        if self.broken and x[0] < 0:
+            raise ValueError("simulation\ndiverged")
+        if x[0] == 9:
+            return math.nan
+        return float((x[0] - 3) ** 2 + (x[1] - 3) ** 2)
+
+
+def test_opro_records_failures_and_keeps_them_out_of_the_meta_prompt() -> None:
+    backend = ScriptedBackend(["[-2, 1]", "[9, 9]", "[1, 1]", "[-2, 1]"] * 2)
+    opro = OPRO(Fragile(), backend, OPROConfig(steps=2, proposals=4, initial=2, seed=1))
+    result = opro.run()
+    failed = [t for t in result.trials if t.status == "failed"]
+    assert [t.reason for t in failed[:2]] == ["ValueError: simulation diverged", "not a finite value: nan"]
+    assert all(t.value is None and t.eval_index is None for t in failed)
+    assert result.counts.failed_evals == len(failed) and result.stop_reason == "max_steps"
+    assert "[-2, 1]" not in backend.prompts[1] and "[9, 9]" not in backend.prompts[1]
+    assert "[1, 1]" in backend.prompts[1]
+    assert result.summary()["failed_evals"] == len(failed)
+
+
+def test_max_failures_stops_the_run() -> None:
+    backend = ScriptedBackend(["[-1, 1]", "[-2, 1]", "[-3, 1]", "[-4, 1]"] * 5)
+    result = OPRO(Fragile(), backend, OPROConfig(steps=5, proposals=4, initial=1, max_failures=3)).run()
+    assert result.stop_reason == "max_failures" and result.counts.failed_evals == 4
+    assert result.counts.llm_calls == 1
+
+
+def test_resume_retries_only_what_failed(tmp_path: Path) -> None:
+    config = OPROConfig(steps=2, proposals=3, initial=2, seed=4)
+    texts = ["[-2, 1]", "[1, 1]", "[9, 9]", "[-5, 2]", "[2, 2]", "[0, 0]"]
+    first = Fragile()
+    recorder = RunRecorder(tmp_path / "run", {"problem": "fragile"})
+    done = OPRO(first, ScriptedBackend(texts), config, recorder).run()
+    assert done.counts.failed_evals == 3
+    again = Fragile()
+    again.broken = False  # the simulation is fixed, the NaN point is still a NaN point
+    resumed = OPRO(again, ScriptedBackend([]), config, RunRecorder(tmp_path / "run", {}, resume=True))
+    resumed.restore(read_steps(tmp_path / "run"), read_pending(tmp_path / "run"))
+    result = resumed.run()
+    assert sorted(again.calls) == [(-5, 2), (-2, 1), (9, 9)]  # nothing that was scored is scored again
+    assert result.counts.failed_evals == 4 and result.counts.evals == done.counts.evals + 2
+    assert [s.get("retry") for s in read_steps(tmp_path / "run")][-1] is True
+
+
+def test_a_crash_among_the_initial_points_repeats_none_of_them(tmp_path: Path) -> None:
+    class Crashing(Fragile):
+        def evaluate(self, x) -> float:
+            if len(self.calls) == 3:
+                raise KeyboardInterrupt  # the process dies here
+            return super().evaluate(x)
+
+    config = OPROConfig(steps=1, proposals=1, initial=5, seed=2)
+    with pytest.raises(KeyboardInterrupt):
+        OPRO(Crashing(), ScriptedBackend([]), config, RunRecorder(tmp_path / "run", {})).start()
+    again = Fragile()
+    resumed = OPRO(again, ScriptedBackend(["[3, 3]"]), config, RunRecorder(tmp_path / "run", {}, resume=True))
+    resumed.restore(read_steps(tmp_path / "run"), read_pending(tmp_path / "run"))
+    result = resumed.run()
+    fresh = OPRO(Fragile(), ScriptedBackend(["[3, 3]"]), config).run()
+    assert len(again.calls) == 5 - 3 + 1  # the rest of step 0, then the one proposal
+    assert [(t.solution, t.value) for t in result.trials] == [(t.solution, t.value) for t in fresh.trials]
+
+
+def test_asking_twice_before_telling_returns_the_same_step() -> None:
+    backend = ScriptedBackend(["[1, 1]", "[2, 2]"] * 3)
+    opro = OPRO(Fragile(), backend, OPROConfig(steps=3, proposals=2, initial=1))
+    first = opro.ask()
+    assert opro.ask() is first and len(backend.requests) == 1
+    opro.tell(first)
+    assert opro.ask().step == 2
+
+
+@pytest.mark.parametrize("method", BOX_METHODS)
+def test_black_box_methods_go_on_past_failures(method: str) -> None:
+    problem = Fragile()
+    (result,) = run_methods(problem, Setup(max_evals=30, seed=0, starts=((-3, -3), (5, 5))), [method])
+    assert result.stop_reason in ("max_evals", "converged", "stalled", "max_failures")
+    assert all(t.value is None for t in result.trials if t.status == "failed")
+    assert result.best_value is not None and math.isfinite(result.best_value)
+    assert result.counts.evals <= 30 and result.counts.failed_evals <= 30
+
+
+def test_an_objective_that_always_fails_ends_a_black_box_method() -> None:
+    problem = Fragile()
+    problem.space = Box(((-9, -1), (-9, 9)), integer=True)
+    (result,) = run_methods(problem, Setup(max_evals=10, seed=0, max_failures=4), ["random-search"])
+    assert result.stop_reason == "max_failures" and result.counts.failed_evals == 4 and result.best_value is None
+
+
+@pytest.mark.slow
+def test_cli_run_survives_a_raising_objective_with_the_embedded_model(tmp_path: Path) -> None:
+    (tmp_path / "diverging.py").write_text(
+        "def f(x):\n"
+        "    if x[0] > 0:\n"
+        "        raise ValueError('simulation diverged')\n"
+        "    return float((x ** 2).sum())\n")
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "function", "--function", "diverging:f",
+                           "--bounds=-5:5,-5:5", "--steps", "2", "--proposals", "4", "--json",
+                           "--out", str(tmp_path / "run")], capture_output=True, text=True, cwd=ROOT, timeout=900,
+                          env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    rows = {r["method"]: r for r in json.loads(done.stdout)["results"]}
+    assert sum(r["failed_evals"] for r in rows.values()) > 0
+    steps = read_steps(tmp_path / "run")
+    failed = [t for s in steps for t in s["trials"] if t["status"] == "failed"]
+    assert all(t["reason"] == "ValueError: simulation diverged" for t in failed)
+    assert np.isfinite(rows["opro"]["best_value"])
