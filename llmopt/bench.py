@@ -13,6 +13,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY, set_max_concurrency
 from llmopt.result import reached, text_table
 
 # The (w, b) pairs of the paper's linear-regression table.
@@ -31,6 +32,7 @@ class Job:
     opro: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
     target: float | None = None
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
 
 
 def opro_config(settings: dict[str, Any]) -> Any:
@@ -48,6 +50,7 @@ def run_job(job: Job) -> dict[str, Any]:
     from llmopt.opro import OPRO
     from llmopt.registry import get_problem
 
+    set_max_concurrency(job.max_concurrency)  # each worker process keeps its own limit
     problem = get_problem(job.problem).from_options(**job.options)
     target = job.target if job.target is not None else problem.optimum()
     config = dataclasses.replace(opro_config(job.opro), seed=job.seed, target=target)
@@ -67,11 +70,12 @@ def run_job(job: Job) -> dict[str, Any]:
 
 
 def make_jobs(problem: str, options: dict[str, Any], methods: Iterable[str], seeds: int, opro: dict[str, Any],
-              model: dict[str, Any], target: float | None = None, paper_grid: bool = False) -> list[Job]:
+              model: dict[str, Any], target: float | None = None, paper_grid: bool = False,
+              max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> list[Job]:
     """Every (problem variant, seed, method) job; `paper_grid` sweeps the paper's (w, b) pairs."""
     variants = [(f"w={w},b={b}", {**options, "w_true": float(w), "b_true": float(b)}) for w, b in PAPER_GRID] \
         if paper_grid else [(problem, options)]
-    return [Job(problem, opts, method, seed, label, opro, model, target)
+    return [Job(problem, opts, method, seed, label, opro, model, target, max_concurrency)
             for label, opts in variants for seed in range(seeds) for method in methods]
 
 

@@ -52,7 +52,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                        help="how to pass the problem's grammar to a server (default: auto)")
     group.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default: 1.0)")
     group.add_argument("--max-concurrency", type=_positive, default=16,
-                       help="requests in flight to a server, per process (default: 16)")
+                       help="requests in flight to model servers per process, optimizer, repairs and scorer "
+                            "together (default: 16)")
     group.add_argument("--cache", metavar="PATH", help="response cache file (default: per-user cache directory)")
     group.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
 
@@ -269,7 +270,7 @@ def cmd_baselines(args: argparse.Namespace) -> int:
 
 def _model_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": args.model, "base_url": args.base_url, "model_path": args.model_path,
-            "server_grammar": args.server_grammar, "max_concurrency": args.max_concurrency}
+            "server_grammar": args.server_grammar}
 
 
 def _executor(args: argparse.Namespace) -> Any:
@@ -304,7 +305,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     opro = {k: v for k, v in _opro_config(args).to_dict().items() if k != "seed"}
     options = {o.dest: getattr(args, o.dest) for o in type(problem).options}
     settings = {**_model_settings(args), "check": False, "cache": _cache_setting(args)}
-    jobs = make_jobs(problem.name, options, methods, args.seeds, opro, settings, args.target, args.paper_grid)
+    jobs = make_jobs(problem.name, options, methods, args.seeds, opro, settings, args.target, args.paper_grid,
+                     args.max_concurrency)
     executor = _executor(args)
     try:
         rows = execute(jobs, executor)
@@ -351,6 +353,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `llmopt` console script; returns the exit code."""
     try:
         args = build_parser().parse_args(argv)
+        if hasattr(args, "max_concurrency"):
+            from llmopt.backends import set_max_concurrency
+
+            set_max_concurrency(args.max_concurrency)
         return COMMANDS[args.command](args)
     except UsageError as error:
         print(f"llmopt: error: {error}", file=sys.stderr)

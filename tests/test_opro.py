@@ -167,8 +167,8 @@ def test_repair_sends_the_reason_back_once() -> None:
     assert [t.solution for t in result.trials if t.status == "ok"] == [(1, 2), (7, 7)]
 
 
-class Boom(Exception):
-    pass
+class Boom(BaseException):
+    """The process dying mid-evaluation (an ordinary exception would be recorded as a failed evaluation)."""
 
 
 def test_resume_after_a_crash_mid_step_repeats_nothing(tmp_path) -> None:

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from llmopt.backends.base import BackendError, Completion, Generation
+from llmopt.backends.limit import REQUESTS
 from llmopt.problem import UsageError
 
 API_KEY_ENV = "OPENAI_API_KEY"
@@ -22,8 +23,7 @@ class OpenAIBackend:
     name = "openai"
 
     def __init__(self, model: str, *, base_url: str | None = None, grammar_field: str | None = None,
-                 timeout: float = 120.0, max_retries: int = 4, max_concurrency: int = 16,
-                 backoff: float = 0.5) -> None:
+                 timeout: float = 120.0, max_retries: int = 4, backoff: float = 0.5) -> None:
         from openai import OpenAI
 
         api_key = os.environ.get(API_KEY_ENV)
@@ -32,7 +32,6 @@ class OpenAIBackend:
         self.model = model
         self.base_url = base_url
         self.grammar_field = grammar_field
-        self.max_concurrency = max_concurrency
         self.max_retries, self.backoff = max_retries, backoff
         # The client retries 429 (honouring Retry-After), 5xx and dropped connections with backoff.
         self._client = OpenAI(api_key=api_key or "no-key", base_url=base_url, timeout=timeout,
@@ -62,9 +61,10 @@ class OpenAIBackend:
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()))  # jittered backoff
             try:
-                response = self._client.chat.completions.create(
-                    model=self.model, messages=[{"role": "user", "content": prompt}], n=n,
-                    temperature=temperature, max_tokens=max_tokens, seed=seed, extra_body=extra)
+                with REQUESTS:  # the process-wide limit, shared with every other backend and thread
+                    response = self._client.chat.completions.create(
+                        model=self.model, messages=[{"role": "user", "content": prompt}], n=n,
+                        temperature=temperature, max_tokens=max_tokens, seed=seed, extra_body=extra)
             except (openai.APIResponseValidationError, ValueError) as error:  # garbled body
                 last = f"{type(error).__name__}: {str(error)[:200]}"
                 continue
@@ -88,7 +88,7 @@ class OpenAIBackend:
         if missing > 0:
             offset = n - missing
             seeds = [None if seed is None else seed + offset + i for i in range(missing)]
-            with ThreadPoolExecutor(max_workers=min(missing, self.max_concurrency)) as pool:
+            with ThreadPoolExecutor(max_workers=missing) as pool:
                 responses += pool.map(
                     lambda s: self._request(prompt, 1, temperature, max_tokens, s, grammar), seeds)
         return Generation(_completions(responses)[:n], calls=len(responses))

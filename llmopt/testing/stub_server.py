@@ -33,6 +33,7 @@ class StubSettings:
         self.failure_rate, self.faults = failure_rate, faults
         self.random = random.Random(seed)
         self.requests = 0
+        self.in_flight = self.max_in_flight = 0
         self.injected: dict[str, int] = {}
         self.lock = threading.Lock()
 
@@ -60,78 +61,106 @@ def _completion(body: dict[str, Any], settings: StubSettings) -> dict[str, Any]:
                       "total_tokens": prompt_tokens + 4 * n}}
 
 
-def make_handler(settings: StubSettings) -> type[BaseHTTPRequestHandler]:
-    """A request handler class bound to `settings`."""
+class StubServer(ThreadingHTTPServer):
+    """A threading HTTP server that carries the stub's settings."""
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
+    daemon_threads = True
 
-        def log_message(self, *args: Any) -> None:  # keep test output clean
-            pass
+    def __init__(self, address: tuple[str, int], settings: StubSettings) -> None:
+        super().__init__(address, StubHandler)
+        self.settings = settings
 
-        def _send(self, status: int, payload: dict[str, Any]) -> None:
-            self._raw(status, json.dumps(payload).encode())
 
-        def do_GET(self) -> None:
-            if self.path.rstrip("/").endswith("/models"):
-                self._send(200, {"object": "list", "data": [{"id": "stub", "object": "model"}]})
-            else:
-                self._send(404, {"error": {"message": "not found"}})
+class StubHandler(BaseHTTPRequestHandler):
+    """Answers (or forwards) chat completions and injects the faults of `server.settings`."""
 
-        def _raw(self, status: int, data: bytes, length: int | None = None, extra: dict | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data) if length is None else length))
-            for key, value in (extra or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
+    server: StubServer
 
-        def _inject(self, fault: str, good: bytes) -> None:
-            if fault in ("500", "502", "503"):
-                self._send(int(fault), {"error": {"message": f"injected {fault}"}})
-            elif fault == "429":
-                self._raw(429, b'{"error": {"message": "slow down"}}', extra={"Retry-After": "0.2"})
-            elif fault == "stall":
-                time.sleep(settings.stall)
-                self._raw(200, good)
-            elif fault == "drop":
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-            elif fault == "truncated":
-                self._raw(200, good[: len(good) // 2], length=len(good))
-                self.close_connection = True
-            elif fault == "non_json":
-                self._raw(200, b"<html>upstream error</html>")
-            else:  # empty_choices
-                payload = json.loads(good)
-                payload["choices"] = []
-                self._raw(200, json.dumps(payload).encode())
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            fault = settings.draw_fault()
-            time.sleep(settings.latency)
-            if settings.upstream:
-                request = urllib.request.Request(settings.upstream.rstrip("/") + self.path.removeprefix("/v1"),
-                                                 data=raw, headers={"Content-Type": "application/json"})
-                with urllib.request.urlopen(request, timeout=600) as answer:
-                    good = answer.read()
-            else:
-                good = json.dumps(_completion(json.loads(raw or b"{}"), settings)).encode()
-            if fault is None:
-                self._raw(200, good)
-            else:
-                self._inject(fault, good)
+    def log_message(self, *args: Any) -> None:  # keep test output clean
+        pass
 
-    return Handler
+    def _send(self, status: int, payload: dict[str, Any]) -> None:
+        self._raw(status, json.dumps(payload).encode())
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/").endswith("/models"):
+            self._send(200, {"object": "list", "data": [{"id": "stub", "object": "model"}]})
+        else:
+            self._send(404, {"error": {"message": "not found"}})
+
+    def _raw(self, status: int, data: bytes, length: int | None = None, extra: dict | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data) if length is None else length))
+        for key, value in (extra or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _inject(self, fault: str, good: bytes) -> None:
+        if fault in ("500", "502", "503"):
+            self._send(int(fault), {"error": {"message": f"injected {fault}"}})
+        elif fault == "429":
+            self._raw(429, b'{"error": {"message": "slow down"}}', extra={"Retry-After": "0.2"})
+        elif fault == "stall":
+            time.sleep(self.server.settings.stall)
+            self._raw(200, good)
+        elif fault == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+        elif fault == "truncated":
+            self._raw(200, good[: len(good) // 2], length=len(good))
+            self.close_connection = True
+        elif fault == "non_json":
+            self._raw(200, b"<html>upstream error</html>")
+        else:  # empty_choices
+            payload = json.loads(good)
+            payload["choices"] = []
+            self._raw(200, json.dumps(payload).encode())
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        settings = self.server.settings
+        with settings.lock:
+            settings.in_flight += 1
+            settings.max_in_flight = max(settings.max_in_flight, settings.in_flight)
+        self._counted = True
+        try:
+            self._answer(raw)
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        """Stop counting this request as in flight (before its answer goes out, so counts never run high)."""
+        if self._counted:
+            self._counted = False
+            with self.server.settings.lock:
+                self.server.settings.in_flight -= 1
+
+    def _answer(self, raw: bytes) -> None:
+        settings = self.server.settings
+        fault = settings.draw_fault()
+        time.sleep(settings.latency)
+        if settings.upstream:
+            request = urllib.request.Request(settings.upstream.rstrip("/") + self.path.removeprefix("/v1"),
+                                             data=raw, headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=600) as answer:
+                good = answer.read()
+        else:
+            good = json.dumps(_completion(json.loads(raw or b"{}"), settings)).encode()
+        self._leave()
+        if fault is None:
+            self._raw(200, good)
+        else:
+            self._inject(fault, good)
 
 
 def serve(settings: StubSettings, port: int = 0) -> tuple[ThreadingHTTPServer, str]:
     """Start the stub in a daemon thread; returns the server and its /v1 base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(settings))
-    server.daemon_threads = True
+    server = StubServer(("127.0.0.1", port), settings)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
 

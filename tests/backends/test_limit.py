@@ -1,0 +1,48 @@
+"""One limit per process on requests in flight, whoever sends them (optimizer fan-out, repairs, scorer)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY, set_max_concurrency
+from llmopt.backends.openai_compat import OpenAIBackend
+from llmopt.testing.stub_server import StubSettings, serve
+
+
+@pytest.fixture
+def limit_of_three():
+    set_max_concurrency(3)
+    yield 3
+    set_max_concurrency(DEFAULT_MAX_CONCURRENCY)
+
+
+def test_requests_in_flight_never_pass_the_process_limit(limit_of_three: int) -> None:
+    from llmopt.problems.prompt_search.scorer import Scorer
+
+    settings = StubSettings(latency=0.05, honour_n=False)
+    server, url = serve(settings)
+    try:
+        optimizer = OpenAIBackend("stub", base_url=url)
+        scorer = Scorer(OpenAIBackend("stub", base_url=url), concurrency=8)
+        fan_out = [threading.Thread(target=optimizer.generate, args=("p",),
+                                    kwargs=dict(n=8, temperature=1.0, max_tokens=4, seed=i)) for i in range(3)]
+        scoring = threading.Thread(target=scorer.answer_all, args=([f"q{i}" for i in range(12)],))
+        for thread in [*fan_out, scoring]:
+            thread.start()
+        for thread in [*fan_out, scoring]:
+            thread.join(timeout=60)
+    finally:
+        server.shutdown()
+    assert settings.requests >= 3 * 8 + 12
+    assert settings.max_in_flight == limit_of_three
+
+
+def test_the_cli_sets_the_limit(capsys) -> None:
+    from llmopt.backends.limit import REQUESTS
+    from llmopt.cli import main
+
+    assert main(["baselines", "sphere", "--max-evals", "5", "--max-concurrency", "5"]) == 0
+    assert REQUESTS.limit == 5
+    set_max_concurrency(DEFAULT_MAX_CONCURRENCY)
