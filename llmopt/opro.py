@@ -24,7 +24,8 @@ class OPROConfig:
 
     Stop rules: `steps`, `max_evals`, `target`, `patience` (steps without improvement),
     `max_failures` (failed evaluations), and the budgets `max_llm_calls`, `max_total_tokens`
-    (prompt + completion tokens of the whole run) and `timeout` (seconds of the run's own work). Budgets are checked between steps, so a run overshoots one by at most a
+    (prompt + completion tokens of the whole run) and `timeout` (seconds of the run's own work,
+    resumes included). Budgets are checked between steps, so a run overshoots one by at most a
     step. `answer_tokens` limits one proposal.
     """
 

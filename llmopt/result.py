@@ -236,6 +236,10 @@ def format_value(value: Any) -> str:
     return f"{value:.6g}"
 
 
+COLUMN_NAMES = {"n_evals": "evals", "failed_evals": "failed", "proposals": "proposals", "duplicates": "duplicates",
+                "invalid": "invalid", "n_llm_calls": "LLM calls", "tokens": "tokens"}
+
+
 def comparison_table(results: list[Result], optimum: float | None = None,
                      extra: list[dict[str, Any]] | None = None) -> str:
     """A plain-text table grouped by kind: best value, gap, evaluations, proposals, calls, tokens, seconds.
@@ -244,8 +248,10 @@ def comparison_table(results: list[Result], optimum: float | None = None,
     """
     extra = extra or [{} for _ in results]
     extra_keys = list(dict.fromkeys(key for row in extra for key in row))
-    header = ["method", "kind", "best value", "gap", *extra_keys, "evals", "proposals", "duplicates", "invalid",
-              "LLM calls", "tokens", "seconds"]
+    counted = ["n_evals", "proposals", "duplicates", "invalid", "n_llm_calls", "tokens"]
+    if any(r.counts.failed_evals for r in results):
+        counted.insert(1, "failed_evals")
+    header = ["method", "kind", "best value", "gap", *extra_keys, *(COLUMN_NAMES[k] for k in counted), "seconds"]
     rows = [header]
     order = sorted(range(len(results)), key=lambda i: KINDS.index(results[i].kind))
     for i in order:
@@ -253,8 +259,7 @@ def comparison_table(results: list[Result], optimum: float | None = None,
         rows.append([row["method"], row["kind"], format_value(row["best_value"]),
                      format_value(gap_to(row["best_value"], optimum)),
                      *(format_value(extra[i].get(k)) for k in extra_keys),
-                     *(format_value(row[k]) for k in ("n_evals", "proposals", "duplicates", "invalid",
-                                                      "n_llm_calls", "tokens")),
+                     *(format_value(row[k]) for k in counted),
                      f"{row['seconds']:.2f}"])
     return text_table(rows, right_align=True)
 

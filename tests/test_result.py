@@ -77,3 +77,11 @@ def test_table_groups_by_kind_and_hides_what_a_kind_does_not_have() -> None:
     assert [line.split()[0] for line in lines[2:]] == ["opro", "nelder-mead", "least-squares"]
     assert lines[3].split()[1:5] == ["black-box", "2.5", "0.5", "7"]
     assert lines[4].split()[4] == "-"  # a reference has no evaluation count
+
+
+def test_table_shows_failed_evaluations_only_when_there_are_some() -> None:
+    assert "failed" not in comparison_table([sample()]).splitlines()[0]
+    broken = sample()
+    broken.add(Trial(3, "failed", text="d", solution=(9, 9), reason="ValueError: boom"))
+    header, _, row = comparison_table([broken]).splitlines()
+    assert header.split()[5:7] == ["evals", "failed"] and row.split()[4:6] == ["3", "1"]
