@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Callable, NoReturn, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, NoReturn, Sequence
 
 from llmopt.backends import make_backend
 from llmopt.comparators import default_methods, methods_for, resolve, run_methods, setup_for
@@ -211,7 +212,6 @@ def _recorder(args: argparse.Namespace, config: dict[str, Any]) -> RunRecorder:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """OPRO on the problem, then every compared method at the same evaluation budget."""
-    _configure_cache(args)
     problem = _make_problem(args)
     backend = make_backend(**_model_settings(args))
     config = _opro_config(args)
@@ -229,7 +229,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         close()
     setup = setup_for(problem, config, backend)
-    results = [result, *run_methods(problem, setup, args.methods)]
+    store = _result_store(args)
+    results = [result, *run_methods(problem, setup, args.methods, store)]
     extra: dict[str, Any] = {"budget": setup.max_evals, "run_dir": str(recorder.directory)}
     if args.plot:
         from llmopt.plots import plot_run
@@ -237,7 +238,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         extra["plot"] = str(plot_run(problem, results, args.plot))
     payload = _output(problem, results, args.json, extra)
     recorder.write_results({**payload, "full_results": [r.to_dict() for r in results]})
-    _report_cache(backend, args.json)
+    _report_cache(backend, store, args.json)
     return 0
 
 
@@ -245,26 +246,29 @@ def _cache_setting(args: argparse.Namespace) -> str | None:
     return None if args.no_cache else (args.cache or "default")
 
 
-def _configure_cache(args: argparse.Namespace) -> None:
-    from llmopt.backends import set_default_cache
+def _result_store(args: argparse.Namespace) -> Any:
+    from llmopt.comparators import ResultStore
 
-    set_default_cache(_cache_setting(args))
+    return None if args.no_cache else ResultStore(args.cache)
 
 
-def _report_cache(backend: Any, quiet: bool) -> None:
-    hits, misses = getattr(backend, "hits", None), getattr(backend, "misses", None)
-    if hits is not None and not quiet:
-        print(f"cache: {hits} replayed, {misses} sent to the model ({backend.path})", file=sys.stderr)
+def _report_cache(backend: Any, store: Any, quiet: bool) -> None:
+    if quiet or store is None:
+        return
+    hits, misses = getattr(backend, "hits", 0), getattr(backend, "misses", 0)
+    print(f"cache: {hits} replayed, {misses} sent to the model ({store.path}); compared methods: "
+          f"{store.hits} replayed, {store.misses} computed", file=sys.stderr)
 
 
 def cmd_baselines(args: argparse.Namespace) -> int:
     """The compared methods alone, at the evaluation budget an OPRO run with these options would have."""
-    _configure_cache(args)
     problem = _make_problem(args)
     methods = resolve(problem, args.methods)
     backend = make_backend(**_model_settings(args)) if any(m.model_driven for m in methods) else None
     setup = setup_for(problem, _opro_config(args), backend)
-    _output(problem, [m.run(problem, setup) for m in methods], args.json, {"budget": setup.max_evals})
+    store = _result_store(args)
+    _output(problem, run_methods(problem, setup, args.methods, store), args.json, {"budget": setup.max_evals})
+    _report_cache(backend, store, args.json)
     return 0
 
 
@@ -345,6 +349,24 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _process_settings(args: argparse.Namespace) -> Iterator[None]:
+    """Apply the command's process-wide settings (request limit, response cache) and restore them after."""
+    from llmopt.backends import default_cache_setting, set_default_cache, set_max_concurrency
+    from llmopt.backends.limit import REQUESTS
+
+    saved_cache, saved_limit = default_cache_setting(), REQUESTS.limit
+    if hasattr(args, "max_concurrency"):
+        set_max_concurrency(args.max_concurrency)
+    if hasattr(args, "no_cache"):
+        set_default_cache(_cache_setting(args))
+    try:
+        yield
+    finally:
+        set_default_cache(saved_cache)
+        set_max_concurrency(saved_limit)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "problems": cmd_problems, "run": cmd_run, "baselines": cmd_baselines, "bench": cmd_bench, "report": cmd_report}
 
@@ -353,11 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `llmopt` console script; returns the exit code."""
     try:
         args = build_parser().parse_args(argv)
-        if hasattr(args, "max_concurrency"):
-            from llmopt.backends import set_max_concurrency
-
-            set_max_concurrency(args.max_concurrency)
-        return COMMANDS[args.command](args)
+        with _process_settings(args):
+            return COMMANDS[args.command](args)
     except UsageError as error:
         print(f"llmopt: error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import abc
 import argparse
+import hashlib
+import json
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal
@@ -151,6 +153,15 @@ class Problem(abc.ABC):
         """The options that define this instance, for run records."""
         return {}
 
+    def fingerprint(self) -> str:
+        """What identifies this exact task, for replaying cached results: class and config by default.
+
+        A problem whose config does not pin down its data or code (a file's contents, a user's
+        function) adds them, so that a changed task never replays an old result.
+        """
+        return json.dumps({"class": f"{type(self).__module__}.{type(self).__qualname__}", "config": self.config()},
+                          sort_keys=True, default=repr)
+
 
 def evaluate_safely(evaluate: Callable[[Any], float], solution: Any) -> tuple[float | None, str | None]:
     """(value, None), or (None, a one-line reason) when `evaluate` raised or gave no finite number."""
@@ -162,6 +173,14 @@ def evaluate_safely(evaluate: Callable[[Any], float], solution: Any) -> tuple[fl
     if not math.isfinite(value):
         return None, f"not a finite value: {value}"
     return value, None
+
+
+def digest(*parts: bytes | str) -> str:
+    """SHA-256 of the parts, for fingerprints."""
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(part.encode() if isinstance(part, str) else part)
+    return hasher.hexdigest()
 
 
 def usage_since(problem: Problem, before: dict[str, int]) -> dict[str, int]:

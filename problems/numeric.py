@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import inspect
+import marshal
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from llmopt.problem import Option, Problem, UsageError
+from llmopt.problem import Option, Problem, UsageError, digest
 from llmopt.spaces import Box
 
 Point = tuple[float, ...]
@@ -52,6 +55,15 @@ class NumericProblem(Problem):
     def config(self) -> dict[str, Any]:
         """What defines this problem."""
         return {"function": self.label, "bounds": self.bounds, "integer": self.integer}
+
+    def fingerprint(self) -> str:
+        """The config plus the function's code and the source file it lives in."""
+        code = getattr(self.fun, "__code__", None)
+        try:
+            source = Path(inspect.getsourcefile(self.fun) or "").read_bytes()
+        except (TypeError, OSError):
+            source = repr(self.fun).encode()  # no file: the object's identity, so nothing is replayed
+        return super().fingerprint() + digest(marshal.dumps(code) if code else repr(self.fun), source)
 
     def describe(self) -> str:
         """The variables and their bounds."""

@@ -11,9 +11,15 @@ from llmopt.backends.scripted import ScriptedBackend
 from llmopt.problem import UsageError
 
 __all__ = ["Backend", "BackendError", "CachedBackend", "Completion", "Generation", "LocalBackend",
-           "OpenAIBackend", "ScriptedBackend", "make_backend", "set_default_cache", "set_max_concurrency"]
+           "OpenAIBackend", "ScriptedBackend", "default_cache_setting", "make_backend", "set_default_cache",
+           "set_max_concurrency"]
 
 _default_cache: str | None = None
+
+
+def default_cache_setting() -> str | None:
+    """Where `make_backend` caches responses when not told (see `set_default_cache`)."""
+    return _default_cache
 
 
 def set_default_cache(path: str | None) -> None:

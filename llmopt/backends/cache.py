@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from llmopt.backends.base import Backend, Completion, Generation
-
-SCHEMA = "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, generation TEXT NOT NULL)"
-
+from llmopt.problem import UsageError
 
 def default_cache_path() -> Path:
     """`$XDG_CACHE_HOME/llmopt/responses.sqlite`, else `~/.cache/llmopt/responses.sqlite`."""
@@ -29,24 +27,21 @@ def request_key(identity: dict[str, object], prompt: str, n: int, temperature: f
     return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
 
 
-class CachedBackend:
-    """Answers repeated requests from disk; a hit replays the original completions and their cost.
+class SQLiteStore:
+    """One SQLite table of key -> JSON text, shared safely by threads and processes (WAL mode)."""
 
-    Safe for several threads and processes: SQLite in WAL mode, one connection per thread.
-    `hits` and `misses` count what this process saw; misses are the real model calls made.
-    """
-
-    def __init__(self, backend: Backend, path: str | os.PathLike[str] | None = None) -> None:
-        self.backend = backend
-        self.name = backend.name
-        self._identity = backend.describe()
+    def __init__(self, path: str | os.PathLike[str] | None, table: str, column: str = "value") -> None:
         self.path = Path(path) if path else default_cache_path()
+        self.table, self.column = table, column
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
-        with self._connection() as connection:
-            connection.execute(SCHEMA)
+        try:
+            with self._connection() as connection:
+                connection.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, {column} TEXT NOT NULL)")
+                connection.execute(f"SELECT key, {column} FROM {table} LIMIT 1").fetchall()
+        except sqlite3.DatabaseError as error:  # not a database, a foreign one, a folder, no permission
+            raise UsageError(f"{self.path} is not a usable llmopt cache ({error}); delete it, "
+                             "choose another file with --cache PATH, or pass --no-cache") from None
 
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
@@ -57,22 +52,48 @@ class CachedBackend:
             self._local.connection = connection
         return connection
 
+    def get(self, key: str) -> str | None:
+        """The stored text, or None."""
+        row = self._connection().execute(f"SELECT {self.column} FROM {self.table} WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def put(self, key: str, value: str) -> None:
+        """Store (or replace) the text under `key`."""
+        with self._connection() as connection:
+            connection.execute(f"INSERT OR REPLACE INTO {self.table} VALUES (?, ?)", (key, value))
+
+
+class CachedBackend:
+    """Answers repeated requests from disk; a hit replays the original completions and their cost.
+
+    Safe for several threads and processes. `hits` and `misses` count what this process saw; misses
+    are the real model calls made.
+    """
+
+    def __init__(self, backend: Backend, path: str | os.PathLike[str] | None = None) -> None:
+        self.backend = backend
+        self.name = backend.name
+        self._identity = backend.describe()
+        self._store = SQLiteStore(path, "responses", "generation")
+        self.path = self._store.path
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
     def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
                  seed: int | None = None, grammar: str | None = None) -> Generation:
         """The stored answer to this exact request, or the backend's (then stored)."""
         key = request_key(self._identity, prompt, n, temperature, max_tokens, seed, grammar)
-        row = self._connection().execute("SELECT generation FROM responses WHERE key = ?", (key,)).fetchone()
-        if row is not None:
+        stored = self._store.get(key)
+        if stored is not None:
             with self._lock:
                 self.hits += 1
-            return _decode(row[0])
+            return _decode(stored)
         generation = self.backend.generate(prompt, n=n, temperature=temperature, max_tokens=max_tokens,
                                            seed=seed, grammar=grammar)
         with self._lock:
             self.misses += 1
         if len(generation.completions) == n:  # a short answer (a failed request) is not worth keeping
-            with self._connection() as connection:
-                connection.execute("INSERT OR REPLACE INTO responses VALUES (?, ?)", (key, _encode(generation)))
+            self._store.put(key, _encode(generation))
         return generation
 
     def describe(self) -> dict[str, object]:

@@ -12,6 +12,7 @@ import numpy as np
 
 from llmopt.comparators import ablations, box, permutation, text
 from llmopt.comparators.base import BudgetSpent, Method, Objective, Setup, black_box, reference
+from llmopt.comparators.store import ResultStore
 from llmopt.problem import Problem, UsageError
 from llmopt.result import Result
 from llmopt.spaces import Box, Permutation, Space, Text
@@ -20,8 +21,8 @@ if TYPE_CHECKING:
     from llmopt.backends.base import Backend
     from llmopt.opro import OPROConfig
 
-__all__ = ["BudgetSpent", "Method", "Objective", "Setup", "black_box", "methods_for", "reference", "resolve",
-           "run_methods", "setup_for", "SPACE_METHODS"]
+__all__ = ["BudgetSpent", "Method", "Objective", "ResultStore", "Setup", "black_box", "methods_for", "reference",
+           "resolve", "run_methods", "setup_for", "SPACE_METHODS"]
 
 SPACE_METHODS: dict[type[Space], Callable[[Any], dict[str, Method]]] = {
     Box: box.methods, Permutation: permutation.methods, Text: text.methods}
@@ -57,9 +58,20 @@ def resolve(problem: Problem, names: list[str] | None = None) -> list[Method]:
     return [available[name] for name in names]
 
 
-def run_methods(problem: Problem, setup: Setup, names: list[str] | None = None) -> list[Result]:
-    """Run the named methods (the defaults when None), each under the same Setup."""
-    return [method.run(problem, setup) for method in resolve(problem, names)]
+def run_methods(problem: Problem, setup: Setup, names: list[str] | None = None,
+                store: ResultStore | None = None) -> list[Result]:
+    """Run the named methods (the defaults when None), each under the same Setup.
+
+    With a `store`, a method that samples no model replays its stored Result for the same task,
+    Setup and method code instead of running again.
+    """
+    return [_run(method, problem, setup, store) for method in resolve(problem, names)]
+
+
+def _run(method: Method, problem: Problem, setup: Setup, store: ResultStore | None) -> Result:
+    if store is None or method.model_driven:
+        return method.run(problem, setup)
+    return store.replay(method, problem, setup)
 
 
 def setup_for(problem: Problem, config: OPROConfig, backend: Backend | None = None) -> Setup:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from llmopt.problem import Option, Problem, evaluate_safely
+from llmopt.problem import Option, Problem, digest, evaluate_safely
 from llmopt.result import Result
 from llmopt.spaces import Text
 from llmopt.problems.prompt_search.datasets import load_dataset
@@ -99,6 +99,10 @@ class PromptSearch(Problem):
         """What defines this task."""
         return {"source": self.source, "train_size": len(self.train), "test_size": len(self.test),
                 "position": self.position, "kind": self.kind, "scorer": self.scorer.identity}
+
+    def fingerprint(self) -> str:
+        """The config plus the examples themselves (a dataset file may change under the same name)."""
+        return super().fingerprint() + digest(repr([(e.input, e.target) for e in self.train + self.test]))
 
     # -- meta-prompt -----------------------------------------------------------------------
 

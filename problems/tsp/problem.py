@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from llmopt.problem import Option, Problem
+from llmopt.problem import Option, Problem, digest
 from llmopt.result import Result
 from llmopt.spaces import Permutation
 from llmopt.problems.tsp import heuristics, solvers
@@ -55,6 +55,10 @@ class TSP(Problem):
         """What defines this instance."""
         return {"instance": self.instance.name, "cities": self.n, "optimum": self.known_optimum,
                 "edge_weight_type": self.instance.edge_weight_type}
+
+    def fingerprint(self) -> str:
+        """The config plus the distances themselves (a TSPLIB file may change under the same name)."""
+        return super().fingerprint() + digest(self.instance.dist.tobytes())
 
     # -- meta-prompt -----------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from llmopt.backends.cache import CachedBackend, request_key
 from llmopt.backends.scripted import ScriptedBackend
 
@@ -72,6 +74,21 @@ def test_rerun_with_the_embedded_model_is_an_exact_replay(tmp_path: Path) -> Non
     second = run([*common, "--out", str(tmp_path / "two")])
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     assert "0 replayed, 2 sent" in first.stderr and "2 replayed, 0 sent" in second.stderr
+    assert "compared methods: 0 replayed, 7 computed" in first.stderr
+    assert "compared methods: 7 replayed, 0 computed" in second.stderr
     assert results(tmp_path / "one") == results(tmp_path / "two")
     off = run([*common, "--no-cache", "--out", str(tmp_path / "three")])
     assert off.returncode == 0 and "replayed" not in off.stderr
+
+
+@pytest.mark.parametrize("content", [b"this is not a database", b"SQLite format 3\x00" + b"\x00" * 50])
+def test_a_broken_cache_file_is_a_one_line_usage_error(tmp_path: Path, content: bytes) -> None:
+    broken = tmp_path / "cache.sqlite"
+    broken.write_bytes(content)
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "linear-regression", "--steps", "1",
+                           "--cache", str(broken), "--out", str(tmp_path / "run")], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert str(broken) in line and "--no-cache" in line
+    assert broken.read_bytes() == content  # the user's file is left as it was

@@ -1,0 +1,52 @@
+"""Stored Results of compared methods: replayed for the same task, Setup and code, recomputed otherwise."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from llmopt.comparators import ResultStore, Setup, run_methods
+from llmopt.problem import UsageError
+
+
+def bowl_problem(module_dir: Path, body: str, monkeypatch: pytest.MonkeyPatch):
+    """A user's function in a module file of its own, counting its calls in the module."""
+    from llmopt.problems.numeric import NumericProblem
+
+    (module_dir / "user_bowl.py").write_text(f"CALLS = []\n\ndef f(x):\n    CALLS.append(1)\n    return {body}\n")
+    monkeypatch.syspath_prepend(str(module_dir))
+    sys.modules.pop("user_bowl", None)
+    module = importlib.import_module("user_bowl")
+    return NumericProblem(module.f, [(-3, 3), (-3, 3)], label="user_bowl:f"), module.CALLS
+
+
+def test_a_rerun_replays_without_evaluating(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    problem, calls = bowl_problem(tmp_path, "float(((x - 1) ** 2).sum())", monkeypatch)
+    store = ResultStore(tmp_path / "cache.sqlite")
+    setup = Setup(max_evals=20, seed=4)
+    first = run_methods(problem, setup, ["nelder-mead", "random-search"], store)
+    spent = len(calls)
+    again = run_methods(problem, setup, ["nelder-mead", "random-search"], ResultStore(tmp_path / "cache.sqlite"))
+    assert spent > 0 and len(calls) == spent
+    assert again == first
+
+
+def test_another_seed_or_changed_code_is_computed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = ResultStore(tmp_path / "cache.sqlite")
+    problem, _ = bowl_problem(tmp_path, "float(((x - 1) ** 2).sum())", monkeypatch)
+    (first,) = run_methods(problem, Setup(max_evals=10, seed=1), ["random-search"], store)
+    run_methods(problem, Setup(max_evals=10, seed=2), ["random-search"], store)
+    assert (store.hits, store.misses) == (0, 2)
+    changed, _ = bowl_problem(tmp_path, "float(((x + 1) ** 2).sum())", monkeypatch)
+    (second,) = run_methods(changed, Setup(max_evals=10, seed=1), ["random-search"], store)
+    assert (store.hits, store.misses) == (0, 3)
+    assert second.best_value != first.best_value
+
+
+def test_a_broken_store_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "bad.sqlite").write_text("not a database")
+    with pytest.raises(UsageError, match="--no-cache"):
+        ResultStore(tmp_path / "bad.sqlite")
