@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import marshal
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -63,7 +62,8 @@ class NumericProblem(Problem):
             source = Path(inspect.getsourcefile(self.fun) or "").read_bytes()
         except (TypeError, OSError):
             source = repr(self.fun).encode()  # no file: the object's identity, so nothing is replayed
-        return super().fingerprint() + digest(marshal.dumps(code) if code else repr(self.fun), source)
+        own = code.co_code + repr(code.co_consts).encode() if code else repr(self.fun)
+        return super().fingerprint() + digest(own, source)
 
     def describe(self) -> str:
         """The variables and their bounds."""

@@ -13,6 +13,16 @@ from typing import Iterator
 
 import pytest
 
+MODEL_FIXTURES = {"local_backend", "llama_server", "model_path"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that loads the real model or starts a real server belongs to the slow tier."""
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import subprocess
 import sys
@@ -34,6 +36,7 @@ def test_summary_table_counts_seeds_reaching_the_target() -> None:
     assert "1/2" in table and "2 ± 1.4" in table and table.splitlines()[2].split()[-1] == "9"
 
 
+@pytest.mark.slow
 def test_bench_linear_regression_in_processes() -> None:
     done = bench("linear-regression", "--seeds", "2", "--steps", "1", "--proposals", "2", "--json")
     assert done.returncode == 0, done.stderr
@@ -48,6 +51,7 @@ def test_bench_linear_regression_in_processes() -> None:
     assert [r["n_evals"] for r in runs if r["method"] == "random-search"] == [7, 7]
 
 
+@pytest.mark.slow
 def test_bench_on_a_dask_local_cluster() -> None:
     from distributed import LocalCluster
 

@@ -1,8 +1,9 @@
-"""Property tests for every registered problem's decoder: a solution or InvalidSolution, in linear time."""
+"""Property tests for every registered problem's decoder: a solution or InvalidSolution, never a crash.
+
+Decoding time against input length is measured by benchmarks/decoders.py, not asserted here.
+"""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -49,18 +50,3 @@ def test_adversarial_strings(problem: Problem) -> None:
        | st.from_regex(r"<INS>[^<]{0,40}</INS>", fullmatch=True))
 def test_random_strings(problem: Problem, text: str) -> None:
     check(problem, text)
-
-
-@pytest.mark.parametrize("unit", ["[", "<trace>", "<INS>", "[1, ", "<trace>0,", "x"])
-def test_decoding_time_grows_linearly(problem: Problem, unit: str) -> None:
-    def seconds(repeats: int) -> float:
-        text = unit * repeats
-        began = time.perf_counter()
-        try:
-            problem.decode(text)
-        except InvalidSolution:
-            pass
-        return time.perf_counter() - began
-
-    small, large = min(seconds(20_000) for _ in range(3)), min(seconds(160_000) for _ in range(3))
-    assert large < 8 * 4 * max(small, 1e-4), f"8x the input took {large / max(small, 1e-9):.0f}x the time"

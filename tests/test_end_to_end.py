@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import re
 import subprocess
@@ -9,6 +11,8 @@ import sys
 from pathlib import Path
 
 from llmopt.records import read_results, read_steps
+
+pytestmark = pytest.mark.slow  # every test here runs the embedded model
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -37,10 +37,28 @@ def test_committed_without_outputs(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.slow
 def test_notebook_runs_and_draws(path: Path, tmp_path: Path) -> None:
     book = nbformat.read(path, as_version=4)
     shrink(book)
     NotebookClient(book, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     images = [o for c in book.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
     assert images, f"{path.name} drew no figure"
-    assert any("make_backend" in c.source for c in book.cells), "no cell shows how to switch models"
+
+
+@pytest.mark.slow
+def test_the_model_switch_at_the_top_drives_every_later_cell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmopt.testing.stub_server import StubSettings, serve
+
+    settings = StubSettings()
+    server, url = serve(settings)
+    monkeypatch.setenv("LLMOPT_MODEL", "stub")
+    monkeypatch.setenv("LLMOPT_BASE_URL", url)
+    book = nbformat.read(ROOT / "notebooks" / "01_linear_regression.ipynb", as_version=4)
+    shrink(book)
+    try:
+        NotebookClient(book, timeout=900, kernel_name="python3",
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        server.shutdown()
+    assert settings.requests == SMALL["STEPS"]  # every OPRO step (the first one asked by hand) went to the stub

@@ -147,7 +147,7 @@ def test_a_failed_request_is_recorded_and_the_run_goes_on(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("rule, value, reason", [
-    ("max_llm_calls", 2, "max_llm_calls"), ("max_total_tokens", 1, "max_total_tokens"), ("timeout", 0.0, "timeout"),
+    ("max_llm_calls", 2, "max_llm_calls"), ("max_total_tokens", 1, "max_total_tokens"),
 ])
 def test_budgets_stop_within_one_step(rule: str, value, reason: str) -> None:
     opro, _ = make([f"[{i}, 2]" for i in range(80)], steps=20, proposals=1, **{rule: value})
@@ -155,6 +155,28 @@ def test_budgets_stop_within_one_step(rule: str, value, reason: str) -> None:
     assert result.stop_reason == reason
     if rule == "max_llm_calls":
         assert result.counts.llm_calls == 2
+
+
+class TickingClock:
+    """A stand-in for the `time` module whose clock moves one second each time it is read."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+@pytest.mark.parametrize("timeout, steps", [(2.5, 1), (4.5, 2), (6.5, 3)])
+def test_timeout_counts_the_run_and_stops_within_one_step(timeout: float, steps: int,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import llmopt.opro
+
+    monkeypatch.setattr(llmopt.opro, "time", TickingClock())  # start, each ask and each tell take 1 s
+    opro, _ = make([f"[{i}, 2]" for i in range(80)], steps=20, proposals=1, timeout=timeout)
+    result = opro.run()
+    assert result.stop_reason == "timeout" and opro.step == steps and result.seconds == 1.0 + 2 * steps
 
 
 def test_repair_sends_the_reason_back_once() -> None:

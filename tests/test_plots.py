@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import subprocess
 import sys
 from pathlib import Path
@@ -44,6 +46,7 @@ def test_result_plot_returns_a_figure() -> None:
     plt.close(fig)
 
 
+@pytest.mark.slow
 def test_report_on_a_real_run_directory(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "linear-regression", "--steps", "1",

@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,7 @@ class SQLiteStore:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = sqlite3.connect(self.path, timeout=60.0)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA busy_timeout=60000")
+            _switch_to_wal(connection)
             self._local.connection = connection
         return connection
 
@@ -104,6 +104,18 @@ class CachedBackend:
         if name == "backend":
             raise AttributeError(name)
         return getattr(self.backend, name)
+
+
+def _switch_to_wal(connection: sqlite3.Connection, attempts: int = 100) -> None:
+    """WAL mode, retried: processes opening a new file together may find it locked for a moment."""
+    for attempt in range(attempts):
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 def _encode(generation: Generation) -> str:

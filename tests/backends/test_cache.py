@@ -68,6 +68,7 @@ def results(run_dir: Path) -> list[dict]:
     return rows
 
 
+@pytest.mark.slow
 def test_rerun_with_the_embedded_model_is_an_exact_replay(tmp_path: Path) -> None:
     common = ["--steps", "2", "--proposals", "4", "--seed", "3", "--cache", str(tmp_path / "c.sqlite")]
     first = run([*common, "--out", str(tmp_path / "one")])

@@ -39,10 +39,17 @@ def test_requests_in_flight_never_pass_the_process_limit(limit_of_three: int) ->
     assert settings.max_in_flight == limit_of_three
 
 
-def test_the_cli_sets_the_limit(capsys) -> None:
+def test_the_cli_applies_max_concurrency_to_its_requests_and_restores_it(tmp_path) -> None:
     from llmopt.backends.limit import REQUESTS
     from llmopt.cli import main
 
-    assert main(["baselines", "sphere", "--max-evals", "5", "--max-concurrency", "5"]) == 0
-    assert REQUESTS.limit == 5
-    set_max_concurrency(DEFAULT_MAX_CONCURRENCY)
+    settings = StubSettings(latency=0.05, honour_n=False)
+    server, url = serve(settings)
+    try:
+        code = main(["run", "linear-regression", "--model", "stub", "--base-url", url, "--steps", "1",
+                     "--proposals", "8", "--max-concurrency", "2", "--no-cache", "--json", "--out", str(tmp_path / "r")])
+    finally:
+        server.shutdown()
+    assert code == 0 and settings.requests >= 8
+    assert settings.max_in_flight == 2
+    assert REQUESTS.limit == DEFAULT_MAX_CONCURRENCY  # nothing of the command stays behind in the process

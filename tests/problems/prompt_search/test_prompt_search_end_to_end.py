@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+pytestmark = pytest.mark.slow  # every test here runs the embedded model
 
 ROOT = Path(__file__).resolve().parents[3]
 SMALL = ["--task", "next_number", "--steps", "1", "--proposals", "2", "--initial", "1", "--train-size", "4",
