@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from llmopt.grammar import to_regex
 from llmopt.problem import InvalidSolution, Problem
 
 GARBAGE = ["", "I am not sure.", "]]][[[", "\x00\x01", "[" * 1000, "NaN", "the answer is 42", "🙂" * 50]
@@ -44,6 +45,19 @@ def check_initial_is_seeded(problem: Problem) -> None:
     assert [problem.encode(s) for s in one] == [problem.encode(s) for s in two], "initial() ignores its rng"
 
 
+def check_grammar_admits_every_encoding(problem: Problem, k: int = 30) -> None:
+    """The problem's grammar admits what `encode` writes for its start points and random solutions."""
+    grammar = problem.grammar()
+    if grammar is None:
+        return
+    pattern = to_regex(grammar)
+    rng = np.random.default_rng(5)
+    solutions = problem.initial(rng, k) + (problem.space.sample(rng, k) if problem.space is not None else [])
+    for solution in solutions:
+        text = problem.encode(solution)
+        assert pattern.fullmatch(text), f"the grammar rejects {text!r}, which encode() writes"
+
+
 def check_labels(problem: Problem) -> None:
     """Name, direction, labels and meta-prompt parts are all there."""
     assert problem.direction in ("min", "max"), f"direction {problem.direction!r}"
@@ -53,7 +67,7 @@ def check_labels(problem: Problem) -> None:
 
 
 CHECKS = (check_round_trip, check_garbage_is_rejected, check_evaluate_is_deterministic, check_initial_is_seeded,
-          check_labels)
+          check_grammar_admits_every_encoding, check_labels)
 
 
 def check_problem(problem: Problem) -> list[str]:

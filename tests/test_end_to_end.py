@@ -63,3 +63,28 @@ def test_readme_python_example_runs() -> None:
                               timeout=900)
         assert done.returncode == 0, done.stderr
         assert expected in done.stdout
+
+
+def test_the_same_command_and_seed_give_the_same_result_without_any_cache(tmp_path: Path) -> None:
+    def once(name: str) -> list[dict]:
+        done = llmopt("run", "tsp", "--cities", "9", "--steps", "2", "--proposals", "3", "--seed", "7",
+                      "--no-cache", "--json", "--out", str(tmp_path / name))
+        assert done.returncode == 0, done.stderr
+        rows = json.loads((tmp_path / name / "results.json").read_text())["full_results"]
+        for row in rows:
+            row.pop("seconds")
+        return rows
+
+    first, second = once("one"), once("two")
+    assert first == second
+    assert any(t["raw"] for t in first[0]["trials"])  # the model really answered
+
+
+def test_bench_runs_prompt_search_with_every_default_method() -> None:
+    done = llmopt("bench", "prompt-search", "--seeds", "1", "--steps", "1", "--proposals", "2", "--initial", "1",
+                  "--train-size", "3", "--test-size", "3", "--json", "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    runs = json.loads(done.stdout)["runs"]
+    assert {r["method"] for r in runs} == {"opro", "no-instruction", "step-by-step", "solve-the-problem",
+                                           "opro-no-history"}
+    assert all(r["n_evals"] >= 1 for r in runs)
