@@ -66,7 +66,7 @@ def run_job(job: Job) -> dict[str, Any]:
             "budget": setup.max_evals, "n_llm_calls": result.counts.llm_calls, "seconds": round(result.seconds, 4),
             "target": target, "reached": target is not None and reached(result.best_value, target, problem.direction),
             "evals_to_target": hit.eval_index if hit else None,
-            "steps_to_target": hit.step if hit else None}
+            "steps_to_target": hit.step if hit else None, "best_so_far": result.best_so_far().tolist()}
 
 
 def make_jobs(problem: str, options: dict[str, Any], methods: Iterable[str], seeds: int, opro: dict[str, Any],

@@ -90,6 +90,8 @@ def _add_run_outputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="run directory (default: runs/<timestamp>-<problem>)")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the interrupted run in RUN_DIR")
     parser.add_argument("--plot", metavar="FILE.png", help="write a figure: convergence, and tours for TSP")
+    parser.add_argument("--html", action="store_true",
+                        help="also write RUN_DIR/report.html, a self-contained transcript of the run")
 
 
 def _add_bench_options(parser: argparse.ArgumentParser) -> None:
@@ -100,6 +102,7 @@ def _add_bench_options(parser: argparse.ArgumentParser) -> None:
                        help="linear regression over the paper's seven (w, b) pairs")
     group.add_argument("--workers", type=_positive, default=2, help="local worker processes (default: 2)")
     group.add_argument("--dask", metavar="ADDRESS", help="run the jobs on this Dask scheduler instead")
+    group.add_argument("--html", metavar="FILE.html", help="also write the statistics and figures as one HTML page")
 
 
 def _add_methods(parser: argparse.ArgumentParser) -> None:
@@ -113,9 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="llmopt", description="Large language models as optimizers (OPRO).")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("problems", help="list registered problems")
-    report = commands.add_parser("report", help="print a finished run's table and write a PNG summary")
-    report.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `llmopt run`")
+    report = commands.add_parser("report", help="print a finished run's table and write a PNG summary, or HTML")
+    report.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `llmopt run`, or with "
+                                                           "--html a folder of them")
     report.add_argument("--out", help="PNG file (default: RUN_DIR/report.png)")
+    report.add_argument("--html", action="store_true",
+                        help="write RUN_DIR/report.html (a run, finished or not) or FOLDER/index.html (every run)")
     for command, help_text, adders in (
             ("run", "run OPRO on a problem and compare it with every method at the same budget",
              (_add_seed, _add_json, _add_opro_options, _add_run_outputs, _add_methods)),
@@ -215,7 +221,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     problem = _make_problem(args)
     backend = make_backend(**_model_settings(args))
     config = _opro_config(args)
+    options = {option.dest: getattr(args, option.dest) for option in type(problem).options}
     recorder = _recorder(args, {"problem": problem.name, "problem_config": problem.config(),
+                                "problem_options": options, "direction": problem.direction,
                                 "opro": config.to_dict(), "backend": backend.describe()})
     opro = OPRO(problem, backend, config, recorder)
     if args.resume:
@@ -238,6 +246,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         extra["plot"] = str(plot_run(problem, results, args.plot))
     payload = _output(problem, results, args.json, extra)
     recorder.write_results({**payload, "full_results": [r.to_dict() for r in results]})
+    if args.html:
+        from llmopt.report import write_run_report
+
+        path = write_run_report(recorder.directory, problem)
+        print(f"report: {path}", file=sys.stderr)
     _report_cache(backend, store, args.json)
     return 0
 
@@ -316,11 +329,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
         rows = execute(jobs, executor)
     finally:
         executor.shutdown()
+    table = summary_table(rows)
     if args.json:
         print(json.dumps({"problem": problem.name, "optimum": problem.optimum(), "budget": rows[0]["budget"],
                           "runs": rows}))
     else:
-        print(summary_table(rows))
+        print(table)
+    if args.html:
+        from llmopt.report import write_bench_report
+
+        path = write_bench_report(args.html, problem.name, table, rows, problem.optimum())
+        print(f"report: {path}", file=sys.stderr)
     return 0
 
 
@@ -332,6 +351,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from llmopt.records import read_results
 
     run_dir = Path(args.run_dir)
+    if args.html:
+        return _html_report(run_dir)
     if not (run_dir / "results.json").is_file():
         hint = " (interrupted? finish it with --resume)" if (run_dir / "steps.jsonl").is_file() else ""
         raise UsageError(f"{run_dir} has no results.json{hint}; pass a finished run directory")
@@ -347,6 +368,29 @@ def cmd_report(args: argparse.Namespace) -> int:
     path = report_figure(results, table, args.out or run_dir / "report.png")
     print(f"report: {path}")
     return 0
+
+
+def _html_report(path: Any) -> int:
+    from llmopt.report import read_run, write_index, write_run_report
+
+    try:
+        if (path / "config.json").is_file():
+            written = write_run_report(path, _rebuilt_problem(read_run(path).config))
+        else:
+            written = write_index(path, lambda record: _rebuilt_problem(record.config))
+    except (ValueError, KeyError, TypeError, OSError) as error:
+        raise UsageError(f"cannot report on {path}: {error}; pass a run directory or a folder of them") from None
+    print(f"report: {written}")
+    return 0
+
+
+def _rebuilt_problem(config: dict[str, Any]) -> Problem | None:
+    """The run's problem from its recorded options, for drawings; None when it cannot be rebuilt here."""
+    try:
+        cls = get_problem(config["problem"])
+        return cls.from_options(**config["problem_options"]) if cls.drawable else None
+    except Exception:  # an old record, a missing file or plugin: the report goes on without drawings
+        return None
 
 
 @contextmanager

@@ -71,18 +71,22 @@ def plot_score_distribution(ax: Any, result: Result) -> None:
 
 
 def plot_seed_bands(ax: Any, runs: dict[str, Sequence[Result]], optimum: float | None = None) -> None:
-    """Mean ± sd of the best value so far against evaluations, one band per method over its seeds."""
-    for method, results in runs.items():
-        curves = [r.best_so_far() for r in results]
-        curves = [c for c in curves if c.size]
-        if not curves:
+    """Median and interquartile band of the best value so far against evaluations, per method over seeds."""
+    plot_bands(ax, {method: [r.best_so_far() for r in results] for method, results in runs.items()}, optimum)
+
+
+def plot_bands(ax: Any, curves: dict[str, Sequence[np.ndarray]], optimum: float | None = None) -> None:
+    """Median and interquartile band of best-so-far curves, one per label; a short run keeps its last value."""
+    for label, found in curves.items():
+        found = [c for c in found if c.size]
+        if not found:
             continue
-        length = max(c.size for c in curves)
-        padded = np.array([np.pad(c, (0, length - c.size), mode="edge") for c in curves])
-        mean, sd = padded.mean(axis=0), padded.std(axis=0)
+        length = max(c.size for c in found)
+        padded = np.array([np.pad(c, (0, length - c.size), mode="edge") for c in found])
+        low, median, high = np.percentile(padded, [25, 50, 75], axis=0)
         x = np.arange(1, length + 1)
-        ax.plot(x, mean, label=f"{method} (n={len(curves)})")
-        ax.fill_between(x, mean - sd, mean + sd, alpha=0.2)
+        ax.plot(x, median, label=f"{label} (n={len(found)})")
+        ax.fill_between(x, low, high, alpha=0.2)
     if optimum is not None:
         ax.axhline(optimum, color="black", linewidth=1, label="optimum")
     ax.set_xlabel("evaluations")

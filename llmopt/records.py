@@ -38,6 +38,8 @@ class RunRecorder:
         if resume:
             _drop_torn_tail(self.steps_path)
             _drop_torn_tail(self.pending_path)
+            with (self.directory / "resumes.txt").open("a", encoding="utf-8") as handle:
+                handle.write(time.strftime("%Y-%m-%d %H:%M:%S\n"))
 
     def write_step(self, record: dict[str, Any]) -> None:
         """Append one finished step as a single JSON line; the pending journal is then cleared."""

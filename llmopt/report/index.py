@@ -1,0 +1,66 @@
+"""An index of every run in a folder (each with its own report), and the page of a multi-seed bench."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from llmopt.report.page import esc, figure, page
+from llmopt.report.run import RunRecord, read_run, write_run_report
+from llmopt.result import format_value, gap_to
+
+
+def _row(record: RunRecord, report: Path, root: Path) -> str:
+    results = record.results or {}
+    opro = (results.get("results") or [{}])[0]
+    best = opro.get("best_value", record.opro.best_value)
+    model = record.config.get("backend", {})
+    stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime((record.directory / "config.json").stat().st_mtime))
+    last_step = record.steps[-1]["step"] if record.steps else 0
+    stop = opro.get("stop_reason") if record.finished else "unfinished"
+    cells = [stamp, record.config.get("problem"), model.get("model") or model.get("path") or model.get("backend"),
+             format_value(best), format_value(gap_to(best, results.get("optimum"))), last_step, stop]
+    link = f"<a href='{esc(report.relative_to(root).as_posix())}'>{esc(record.directory.name)}</a>"
+    return "<tr>" + f"<td class=l>{link}</td>" + "".join(f"<td class=l>{esc(c)}</td>" for c in cells) + "</tr>"
+
+
+def write_index(root: str | Path, problem_for: Any = None) -> Path:
+    """Write a report for every run directory below `root` and `root/index.html` linking them."""
+    root = Path(root)
+    rows = []
+    for config in sorted(root.glob("*/config.json")):
+        record = read_run(config.parent)
+        report = write_run_report(config.parent, problem_for(record) if problem_for else None)
+        rows.append(_row(record, report, root))
+    if not rows:
+        raise ValueError(f"{root} holds no run directory (no */config.json)")
+    header = "".join(f"<th class=l>{h}</th>" for h in ("run", "date", "problem", "model", "best value", "gap",
+                                                        "steps", "stop reason"))
+    body = [f"<h1>llmopt runs in {esc(root)}</h1>", f"<p>{len(rows)} runs; click a column to sort.</p>",
+            f"<table class='sortable'><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"]
+    path = root / "index.html"
+    path.write_text(page(f"llmopt runs in {root}", body, sortable=True), encoding="utf-8")
+    return path
+
+
+def write_bench_report(path: str | Path, problem: str, table_text: str, rows: list[dict[str, Any]],
+                       optimum: float | None) -> Path:
+    """The page of a multi-seed experiment: its statistics table and the best-so-far bands per method."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from llmopt.plots import plot_bands
+
+    curves: dict[str, list[np.ndarray]] = {}
+    for row in rows:
+        curves.setdefault(f"{row['label']}: {row['method']}", []).append(np.array(row.get("best_so_far") or []))
+    fig = Figure(figsize=(9, 4.5))
+    plot_bands(fig.subplots(), curves, optimum)
+    body = [f"<h1>llmopt bench: {esc(problem)}</h1>", f"<pre>{esc(table_text)}</pre>",
+            figure(fig, "median and interquartile band of the best value so far, per method"),
+            f"<details><summary>raw rows (JSON)</summary><pre>{esc(json.dumps(rows, indent=1))}</pre></details>"]
+    path = Path(path)
+    path.write_text(page(f"llmopt bench: {problem}", body), encoding="utf-8")
+    return path

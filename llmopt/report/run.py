@@ -1,0 +1,237 @@
+"""One run as a self-contained HTML transcript: settings, comparison, convergence, and every step's
+meta-prompt (what changed since the step before) and answers with their status and value."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmopt.records import read_pending, read_steps
+from llmopt.report.page import esc, figure, page, table
+from llmopt.result import COLUMN_NAMES, KINDS, Result, Trial, format_value, gap_to
+
+# Drawings of the step's best solution are kept to this many steps, so large runs stay small.
+MAX_DRAWINGS = 30
+COLUMNS = ["n_evals", "failed_evals", "proposals", "duplicates", "invalid", "n_llm_calls", "tokens"]
+
+
+@dataclass
+class RunRecord:
+    """Everything a run directory holds."""
+
+    directory: Path
+    config: dict[str, Any]
+    steps: list[dict[str, Any]]
+    pending: dict[str, Any] | None
+    results: dict[str, Any] | None
+    resumes: int = 0
+    opro: Result = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.opro = opro_from_steps(self.config.get("problem", "?"), self.config.get("direction", "min"),
+                                    self.steps)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run wrote its results."""
+        return self.results is not None
+
+
+def read_run(directory: str | Path) -> RunRecord:
+    """Read a run directory (finished or not); raises ValueError when it is none."""
+    directory = Path(directory)
+    config_path = directory / "config.json"
+    if not config_path.is_file():
+        raise ValueError(f"{directory} is not a run directory (no config.json)")
+    results_path = directory / "results.json"
+    results = json.loads(results_path.read_text(encoding="utf-8")) if results_path.is_file() else None
+    resumes_path = directory / "resumes.txt"
+    resumes = len(resumes_path.read_text().splitlines()) if resumes_path.is_file() else 0
+    return RunRecord(directory, json.loads(config_path.read_text(encoding="utf-8")), read_steps(directory),
+                     read_pending(directory), results, resumes)
+
+
+def opro_from_steps(problem: str, direction: str, steps: list[dict[str, Any]]) -> Result:
+    """OPRO's Result rebuilt from the step journal (what an unfinished run has)."""
+    result = Result("opro", problem, direction)
+    for record in steps:
+        for data in record["trials"]:
+            result.add(Trial(**{**data, "eval_index": None}))
+    if steps:
+        result.counts.__dict__.update({k: v for k, v in steps[-1]["counts"].items()})
+        result.seconds = steps[-1].get("clock", 0.0)
+    return result
+
+
+def _others(record: RunRecord) -> list[Result]:
+    if not record.finished:
+        return []
+    return [Result.from_dict(r) for r in record.results.get("full_results", [])[1:]]
+
+
+def _status_note(record: RunRecord) -> str:
+    notes = []
+    if not record.finished:
+        last = record.steps[-1]["step"] if record.steps else "none"
+        notes.append(f"This run is unfinished: its last journaled step is {last}"
+                     f"{' and a step was in progress' if record.pending else ''}. "
+                     f"Continue it with <code>llmopt run … --resume {esc(record.directory)}</code>.")
+    if record.resumes:
+        notes.append(f"This run was resumed {record.resumes} time{'s' * (record.resumes > 1)}.")
+    return "".join(f"<p class='note'>{note}</p>" for note in notes)
+
+
+def _settings(record: RunRecord) -> str:
+    config, opro = record.config, record.config.get("opro", {})
+    rows = [["problem", config.get("problem")], ["options", json.dumps(config.get("problem_config", {}))],
+            ["model", json.dumps(config.get("backend", {}))],
+            ["OPRO", ", ".join(f"{k}={v}" for k, v in opro.items() if k != "metaprompt")],
+            ["meta-prompt", json.dumps(opro.get("metaprompt", {}))],
+            ["stop reason", record.results["results"][0].get("stop_reason") if record.finished else "unfinished"],
+            ["budget (evaluations)", (record.results or {}).get("budget", "-")]]
+    return "<h2>Settings</h2>" + table(["", "value"], rows, left=2)
+
+
+def _comparison(record: RunRecord) -> str:
+    rows = (record.results or {}).get("results") or [{"method": "opro", "kind": "opro",
+                                                      **record.opro.summary()}]
+    optimum = (record.results or {}).get("optimum")
+    counted = [k for k in COLUMNS if k != "failed_evals" or any(r.get(k) for r in rows)]
+    core = {"method", "kind", "best_value", "best_solution", *COLUMNS, "seconds", "stop_reason"}
+    extra = list(dict.fromkeys(k for row in rows for k in row if k not in core))
+    ordered = sorted(rows, key=lambda r: KINDS.index(r.get("kind", "opro")))
+    header = ["method", "kind", "best value", "gap", *extra, *(COLUMN_NAMES[k] for k in counted), "seconds", "stop"]
+    body = [[r["method"], r.get("kind"), format_value(r.get("best_value")),
+             format_value(gap_to(r.get("best_value"), optimum)), *(format_value(r.get(k)) for k in extra),
+             *(format_value(r.get(k)) for k in counted), f"{r.get('seconds') or 0:.2f}", r.get("stop_reason")]
+            for r in ordered]
+    return "<h2>Comparison at the same budget</h2>" + table(header, body, sortable=True, left=2)
+
+
+def _convergence(record: RunRecord) -> str:
+    from matplotlib.figure import Figure
+
+    from llmopt.plots import plot_convergence
+
+    fig = Figure(figsize=(9, 4))
+    optimum = (record.results or {}).get("optimum")
+    plot_convergence(fig.subplots(), record.opro, _others(record), optimum)
+    return "<h2>Convergence</h2>" + figure(fig, "convergence: every proposal, best so far, each method")
+
+
+def _counts(record: RunRecord) -> str:
+    counts = record.opro.counts
+    rows = [["proposals", counts.proposals], ["evaluations", counts.evals], ["duplicates", counts.duplicates],
+            ["failed evaluations", counts.failed_evals], ["failed model requests", counts.failed_requests],
+            ["model calls", counts.llm_calls], ["tokens", counts.tokens],
+            ["repairs (valid)", f"{counts.repairs} ({counts.repairs_valid})"],
+            ["seconds", f"{record.opro.seconds:.2f}"]]
+    by_count = sorted(counts.invalid.items(), key=lambda kv: -kv[1])
+    rows += [[f"invalid: {reason}", n] for reason, n in by_count]
+    return "<h2>What OPRO spent</h2>" + table(["", "count"], rows, left=1)
+
+
+def _prompt_change(previous: str | None, prompt: str | None) -> str:
+    if prompt is None:
+        return ""
+    if previous is None:
+        return f"<details><summary>meta-prompt</summary><pre>{esc(prompt)}</pre></details>"
+    lines = []
+    for line in difflib.ndiff(previous.splitlines(), prompt.splitlines()):
+        if line.startswith("+ "):
+            lines.append(f"<span class='add'>{esc(line[2:])}</span>")
+        elif line.startswith("- "):
+            lines.append(f"<span class='del'>{esc(line[2:])}</span>")
+    changed = "\n".join(lines) or "(the same meta-prompt as the step before)"
+    return f"<details><summary>meta-prompt: what changed since the step before</summary><pre>{changed}</pre></details>"
+
+
+def _status(trial: dict[str, Any]) -> str:
+    return trial["status"] if trial["status"] not in ("ok", "initial") else "valid"
+
+
+def _answers(trials: list[dict[str, Any]], best_texts: set[str]) -> str:
+    rows = []
+    for i, trial in enumerate(trials):
+        mark = " class='best'" if trial.get("text") in best_texts and trial.get("value") is not None else ""
+        rows.append(f"<tr{mark}><td>{i}</td><td class='l {esc(trial['status'])}'>{esc(_status(trial))}</td>"
+                    f"<td>{esc(format_value(trial.get('value')))}</td><td class='l'>{esc(trial.get('text') or '')}</td>"
+                    f"<td class='l'>{esc(trial.get('reason') or '')}</td>"
+                    f"<td class='l'><pre>{esc(trial.get('raw') or '')}</pre></td></tr>")
+    head = "<tr><th>#</th><th class=l>status</th><th>value</th><th class=l>solution</th><th class=l>reason</th>" \
+           "<th class=l>answer as written</th></tr>"
+    return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _drawing(problem: Any, text: str, title: str) -> str:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3.2, 3.2))
+    problem.draw(fig.subplots(), problem.decode(text), title)
+    return figure(fig, title, dpi=70)
+
+
+def _step_bests(steps: list[dict[str, Any]], direction: str) -> list[tuple[dict[str, Any] | None, bool, Any]]:
+    """Per step: its best scored trial, whether it improved on every step before, and the best so far."""
+    out, best = [], None
+    for record in steps:
+        scored = [t for t in record["trials"] if t.get("value") is not None]
+        top = (min if direction == "min" else max)(scored, key=lambda t: t["value"]) if scored else None
+        improved = top is not None and (best is None or _better(direction, top["value"], best))
+        best = top["value"] if improved else best
+        out.append((top, improved, best))
+    return out
+
+
+def _step_label(record: dict[str, Any]) -> str:
+    if record.get("retry"):
+        return f"retried failed evaluations (after step {record['step']})"
+    return "initial points" if record["step"] == 0 else f"step {record['step']}"
+
+
+def _steps(record: RunRecord, problem: Any) -> str:
+    parts, previous = ["<h2>Steps</h2>"], None
+    bests = _step_bests(record.steps, record.opro.direction)
+    improving = [i for i, (_, improved, _) in enumerate(bests) if improved]
+    drawn = set(improving[-MAX_DRAWINGS:]) if problem is not None and problem.drawable else set()
+    for index, (step, (top, improved, best)) in enumerate(zip(record.steps, bests)):
+        label = _step_label(step)
+        scored = sum(t.get("value") is not None for t in step["trials"])
+        summary = (f"{label}: {len(step['trials'])} answers, {scored} scored, best so far {format_value(best)}"
+                   f"{' — new best' if improved else ''}")
+        inner = [_prompt_change(previous, step.get("meta_prompt"))]
+        if step.get("error"):
+            inner.append(f"<p class='failed'>model request failed: {esc(step['error'])}</p>")
+        inner.append(_answers(step["trials"], {top["text"]} if improved else set()))
+        if index in drawn and top.get("text"):
+            inner.append(_drawing(problem, top["text"], f"{label}: {format_value(best)}"))
+        parts.append(f"<details><summary>{esc(summary)}</summary>{''.join(inner)}</details>")
+        previous = step.get("meta_prompt") or previous
+    if record.pending:
+        parts.append(f"<details open><summary>step {record.pending['step']}: in progress when the run stopped"
+                     f"</summary>{_prompt_change(previous, record.pending.get('meta_prompt'))}"
+                     f"<pre>{esc(json.dumps(record.pending.get('proposals', []), indent=1))}</pre></details>")
+    return "".join(parts)
+
+
+def _better(direction: str, a: float, b: float) -> bool:
+    return a < b if direction == "min" else a > b
+
+
+def render_run(record: RunRecord, problem: Any = None) -> str:
+    """The whole report page of one run."""
+    title = f"llmopt run: {record.config.get('problem', '?')} ({record.directory.name})"
+    body = [f"<h1>{esc(title)}</h1>", _status_note(record), _settings(record), _comparison(record),
+            _convergence(record), _counts(record), _steps(record, problem)]
+    return page(title, body, sortable=True)
+
+
+def write_run_report(directory: str | Path, problem: Any = None) -> Path:
+    """Write `report.html` into the run directory and return its path."""
+    record = read_run(directory)
+    path = Path(directory) / "report.html"
+    path.write_text(render_run(record, problem), encoding="utf-8")
+    return path

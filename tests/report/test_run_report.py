@@ -1,0 +1,162 @@
+"""The HTML report of a run: every step and answer with its status and value, escaped model text,
+unfinished and resumed runs, an index of runs, and a real headless browser rendering it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from llmopt.backends.scripted import ScriptedBackend
+from llmopt.cli import main
+from llmopt.opro import OPRO, OPROConfig
+from llmopt.records import RunRecorder, read_steps
+from llmopt.report import write_index, write_run_report
+from llmopt.result import format_value
+
+ROOT = Path(__file__).resolve().parents[2]
+HOSTILE = ["<script>alert(1)</script>[3, 4]", "<img src=x onerror=alert(2)> [5, 5]"]
+
+
+class Page(HTMLParser):
+    """The parts of a page the tests read: summaries, tables (rows of cell texts), tags seen."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.summaries: list[str] = []
+        self.tables: list[list[list[str]]] = []
+        self.tags: list[str] = []
+        self.sources: list[str] = []
+        self._cell: list[str] | None = None
+        self._summary: list[str] | None = None
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.tags.append(tag)
+        if tag == "img":
+            self.sources.append(dict(attrs).get("src", ""))
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "summary":
+            self._summary = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell))
+            self._cell = None
+        elif tag == "summary" and self._summary is not None:
+            self.summaries.append("".join(self._summary))
+            self._summary = None
+
+    def handle_data(self, data: str) -> None:
+        for part in (self._cell, self._summary):
+            if part is not None:
+                part.append(data)
+
+
+def scripted_run(directory: Path, steps: int = 3) -> None:
+    """A real OPRO run on the stub-free scripted backend, written by the CLI's own recorder."""
+    from llmopt.problems.linear_regression import LinearRegression
+
+    texts = [*HOSTILE, "[15, 14]", "[15, 14]", "no pair", "[16, 12]"] * steps
+    config = OPROConfig(steps=steps, proposals=6, initial=2, seed=3)
+    recorder = RunRecorder(directory, {"problem": "linear-regression", "direction": "min", "opro": config.to_dict(),
+                                       "problem_config": {}, "backend": {"backend": "scripted"}})
+    OPRO(LinearRegression(), ScriptedBackend(texts), config, recorder).run()
+
+
+def test_every_step_and_answer_is_shown_with_its_status_and_value(tmp_path: Path) -> None:
+    scripted_run(tmp_path / "run")
+    page = Page(write_run_report(tmp_path / "run").read_text())
+    steps = read_steps(tmp_path / "run")
+    step_summaries = [s for s in page.summaries if s.startswith(("initial points", "step "))]
+    assert len(step_summaries) == len(steps) == 4
+    answer_tables = [t for t in page.tables if t and t[0][:2] == ["#", "status"]]
+    assert len(answer_tables) == len(steps)
+    for table, step in zip(answer_tables, steps):
+        rows = table[1:]
+        assert len(rows) == len(step["trials"])
+        for row, trial in zip(rows, step["trials"]):
+            status = "valid" if trial["status"] in ("ok", "initial") else trial["status"]
+            assert row[1] == status and row[2] == format_value(trial["value"])
+            assert row[4] == (trial["reason"] or "")
+    statuses = {row[1] for table in answer_tables for row in table[1:]}
+    assert {"valid", "duplicate", "invalid"} <= statuses
+    assert any("new best" in s for s in step_summaries)
+
+
+def test_model_text_is_shown_as_text_never_as_markup(tmp_path: Path) -> None:
+    scripted_run(tmp_path / "run", steps=1)
+    text = write_run_report(tmp_path / "run").read_text()
+    page = Page(text)
+    assert page.tags.count("script") == 1  # the page's own sorting script, and no other
+    assert all(src.startswith("data:image/png;base64,") for src in page.sources)  # only our inline figures
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "&lt;img src=x onerror=alert(2)&gt;" in text
+    assert "<script>alert" not in text and "<img src=x" not in text
+
+
+def test_an_unfinished_run_is_reported_and_says_so(tmp_path: Path) -> None:
+    scripted_run(tmp_path / "run", steps=2)
+    (tmp_path / "run" / "resumes.txt").write_text("2026-11-27 10:00:00\n")
+    text = write_run_report(tmp_path / "run").read_text()
+    assert "This run is unfinished" in text and "--resume" in text and "resumed 1 time" in text
+
+
+def test_the_index_links_every_run_and_sorts(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        scripted_run(tmp_path / name, steps=1)
+    index = write_index(tmp_path)
+    page = Page(index.read_text())
+    (table,) = page.tables
+    assert [row[0] for row in table[1:]] == ["a", "b"] and table[0][0] == "run"
+    assert (tmp_path / "a" / "report.html").is_file() and "class='sortable'" in index.read_text()
+
+
+def test_report_command_reports_a_folder_and_refuses_nonsense(tmp_path: Path, capsys) -> None:
+    scripted_run(tmp_path / "runs" / "one", steps=1)
+    assert main(["report", str(tmp_path / "runs"), "--html"]) == 0
+    assert (tmp_path / "runs" / "index.html").is_file()
+    assert main(["report", str(tmp_path / "empty"), "--html"]) == 2
+
+
+def test_a_large_run_stays_small(tmp_path: Path) -> None:
+    from llmopt.problems.linear_regression import LinearRegression
+
+    config = OPROConfig(steps=200, proposals=8, initial=5, seed=1)
+    texts = [f"[{i % 40 - 20}, {i % 37 - 18}]" for i in range(200 * 8)]
+    recorder = RunRecorder(tmp_path / "big", {"problem": "linear-regression", "opro": config.to_dict()})
+    OPRO(LinearRegression(), ScriptedBackend(texts), config, recorder).run()
+    size = write_run_report(tmp_path / "big").stat().st_size
+    assert size < 3_000_000, f"{size} bytes for 200 steps"
+
+
+@pytest.mark.slow
+def test_a_real_run_report_renders_in_headless_chromium(tmp_path: Path) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "chromium is missing: .ci/run installs it with apt-get"
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "tsp", "--cities", "10", "--steps", "3",
+                           "--html", "--json", "--out", str(tmp_path / "run")], capture_output=True, text=True,
+                          cwd=ROOT, timeout=900)
+    assert done.returncode == 0, done.stderr
+    report = tmp_path / "run" / "report.html"
+    page = Page(report.read_text())
+    assert len([t for t in page.tables if t and t[0][:2] == ["#", "status"]]) == 4
+    assert page.tags.count("img") >= 2  # the convergence figure and at least one drawn tour
+    shot = tmp_path / "shot.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,900",
+                    f"--screenshot={shot}", report.as_uri()], capture_output=True, timeout=120)
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (1200, 900) and len(data) > 20_000  # a page of the size asked, not a blank one
