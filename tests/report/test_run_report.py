@@ -3,6 +3,7 @@ unfinished and resumed runs, an index of runs, and a real headless browser rende
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 import subprocess
@@ -160,3 +161,17 @@ def test_a_real_run_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1200, 900) and len(data) > 20_000  # a page of the size asked, not a blank one
+
+
+def test_bench_writes_its_table_and_bands_as_one_page(tmp_path: Path) -> None:
+    out = tmp_path / "bench.html"
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "bench", "sphere", "--seeds", "3", "--steps", "2",
+                           "--methods", "random-search", "powell", "--workers", "1", "--html", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    page = Page(text)
+    assert done.stdout.strip().splitlines()[0] in text  # the same table as printed
+    assert len(page.sources) == 1 and page.sources[0].startswith("data:image/png;base64,")
+    rows = json.loads(html.unescape(text.split("<pre>")[-1].split("</pre>")[0]))
+    assert len(rows) == 6 and all(len(r["best_so_far"]) == r["n_evals"] for r in rows)
