@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator, NoReturn, Sequence
 
 from llmopt.backends import make_backend
+from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY
 from llmopt.comparators import default_methods, methods_for, resolve, run_methods, setup_for
 from llmopt.metaprompt import MetaPromptConfig
 from llmopt.opro import OPRO, OPROConfig
@@ -52,7 +53,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--server-grammar", default="auto", choices=["auto", "none", "llama.cpp", "vllm"],
                        help="how to pass the problem's grammar to a server (default: auto)")
     group.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default: 1.0)")
-    group.add_argument("--max-concurrency", type=_positive, default=16,
+    group.add_argument("--max-concurrency", type=_positive, default=DEFAULT_MAX_CONCURRENCY,
                        help="requests in flight to model servers per process, optimizer, repairs and scorer "
                             "together (default: 16)")
     group.add_argument("--cache", metavar="PATH", help="response cache file (default: per-user cache directory)")

@@ -11,20 +11,23 @@ from llmopt.backends import make_backend
 from llmopt.backends.base import Backend
 from llmopt.opro import OPRO, OPROConfig, evaluation_budget
 from llmopt.result import Result
+from llmopt.spaces import Bits, Permutation, parse_space
 
 
-def minimize(fun: Callable[[np.ndarray], float], bounds: Sequence[tuple[float, float]], *,
-             model: str | Backend | None = None, base_url: str | None = None, steps: int = 10,
-             proposals: int = 8, seed: int = 0, integer: bool = False, initial: int = 5,
-             max_evals: int | None = None, target: float | None = None) -> Result:
-    """Minimise `fun` over the box `bounds` with OPRO, like `scipy.optimize.minimize`.
+def minimize(fun: Callable[[np.ndarray], float], bounds: Sequence[tuple[float, float]] | None = None, *,
+             space: str | Bits | Permutation | None = None, model: str | Backend | None = None,
+             base_url: str | None = None, steps: int = 10, proposals: int = 8, seed: int = 0, integer: bool = False,
+             initial: int = 5, max_evals: int | None = None, target: float | None = None) -> Result:
+    """Minimise `fun` with OPRO, like `scipy.optimize.minimize`: over the box `bounds`, or over `space`
+    ("bits:N", "permutation:N", or a Bits or Permutation space), `fun` receiving a numpy array.
 
     `model` is 'local' (the embedded model, default), a model name on an OpenAI-compatible server
     (with `base_url`), or any Backend object. The run spends at most `evaluation_budget` evaluations.
     """
     from llmopt.registry import get_problem
 
-    problem = get_problem("function")(fun, bounds, integer=integer, label=getattr(fun, "__name__", "f"))
+    space = parse_space(space) if isinstance(space, str) else space
+    problem = get_problem("function")(fun, bounds, integer=integer, label=getattr(fun, "__name__", "f"), space=space)
     backend = model if model is not None and not isinstance(model, str) else make_backend(
         model or "local", base_url=base_url)
     config = OPROConfig(steps=steps, proposals=proposals, seed=seed, initial=initial, max_evals=max_evals,

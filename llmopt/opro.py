@@ -144,11 +144,12 @@ class OPRO:
         """Evaluate (unless the value is known) and make the trial, scored or failed; a value scored for the
         pending step (`index` given) is journaled at once."""
         text = self.problem.encode(solution)
-        reason = None
         if value is None:
-            value, reason = evaluate_safely(self.problem.evaluate, solution)
-        if reason is not None:
-            return Trial(step, "failed", raw=raw, text=text, solution=solution, reason=reason)
+            value, reason, outcome = evaluate_safely(self.problem.evaluate, solution)
+        else:  # a value told by the caller passes the same check as one computed here
+            value, reason, outcome = evaluate_safely(lambda _: value, solution)
+        if reason is not None:  # failed, or infeasible by the objective's own word
+            return Trial(step, outcome, raw=raw, text=text, solution=solution, reason=reason)
         if self.recorder is not None and index is not None:
             self.recorder.write_eval(index, value)
         return Trial(step, status, raw=raw, text=text, solution=solution, value=value)
@@ -171,6 +172,7 @@ class OPRO:
                 break
             trials.append(self._scored(0, "initial", solution, self._initial_known.get(index), index))
             self._record(trials[-1])
+        self._initial_known = {}
         self._clock += time.perf_counter() - began
         self._journal_step(0, None, trials, None)
 
@@ -182,9 +184,9 @@ class OPRO:
         Until `tell()` receives it, asking again returns the same Ask (no second request).
         """
         self.start()
-        self.retry_failed()
         if self._pending is not None:
             return self._pending[0]
+        self.retry_failed()  # only between steps: a step in progress keeps its own journal
         began = time.perf_counter()
         self.step += 1
         prompt = self.prompt()
@@ -277,7 +279,6 @@ class OPRO:
             counts.add_invalid(proposal.first_attempt["reason"])
         text = None if proposal.reason is not None else self.problem.encode(proposal.solution)
         if proposal.reason is not None:
-            counts.add_invalid(proposal.reason)
             trial = Trial(step, "invalid", raw=proposal.raw, reason=proposal.reason)
         elif proposal.duplicate:
             counts.duplicates += 1
@@ -291,16 +292,20 @@ class OPRO:
         return trial
 
     def retry_failed(self) -> list[Trial]:
-        """Evaluate again the failed evaluations of a restored run (once the scorer or objective is back)."""
+        """Evaluate again the failed evaluations of a restored run (once the scorer or objective is back),
+        within the evaluation budget; a failure put right no longer counts against `max_failures`."""
         if not self._to_retry:
             return []
         began = time.perf_counter()
         trials = []
         for failed in self._to_retry:
+            if self.config.max_evals is not None and self.result.counts.evals >= self.config.max_evals:
+                break
             if self.problem.key(failed.solution) not in self._history:
-                status = "initial" if failed.step == 0 else "ok"
-                trials.append(self._scored(failed.step or 0, status, failed.solution, None, None, failed.raw))
+                trials.append(self._scored(self.step, "ok", failed.solution, None, None, failed.raw))
                 self._record(trials[-1])
+                if trials[-1].status == "ok":
+                    self.result.counts.failed_evals -= 1
         self._to_retry = []
         self._clock += time.perf_counter() - began
         self._journal_step(self.step, None, trials, None, retry=True)
@@ -389,7 +394,6 @@ class OPRO:
     def run(self, on_step: Callable[[OPRO], None] | None = None) -> Result:
         """ask/tell until a stop rule fires; `on_step` is called after every step."""
         self.start()
-        self.retry_failed()
         while (reason := self.stop_reason()) is None:
             self.tell(self.ask())
             if on_step is not None:

@@ -163,16 +163,23 @@ class Problem(abc.ABC):
                           sort_keys=True, default=repr)
 
 
-def evaluate_safely(evaluate: Callable[[Any], float], solution: Any) -> tuple[float | None, str | None]:
-    """(value, None), or (None, a one-line reason) when `evaluate` raised or gave no finite number."""
+Outcome = Literal["ok", "invalid", "failed"]
+
+
+def evaluate_safely(evaluate: Callable[[Any], float], solution: Any) -> tuple[float | None, str | None, Outcome]:
+    """(value, None, "ok"); (None, reason, "invalid") when the objective calls the solution infeasible
+    (it raised `InvalidSolution`); (None, a one-line reason, "failed") when it raised anything else or
+    gave no finite number."""
     try:
         value = float(evaluate(solution))
+    except InvalidSolution as error:
+        return None, error.reason, "invalid"
     except Exception as error:  # the objective is user code or a remote scorer: its failure is data
         text = " ".join(str(error).split())[:200]
-        return None, f"{type(error).__name__}: {text}" if text else type(error).__name__
+        return None, f"{type(error).__name__}: {text}" if text else type(error).__name__, "failed"
     if not math.isfinite(value):
-        return None, f"not a finite value: {value}"
-    return value, None
+        return None, f"not a finite value: {value}", "failed"
+    return value, None, "ok"
 
 
 def digest(*parts: bytes | str) -> str:

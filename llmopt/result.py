@@ -105,10 +105,13 @@ class Result:
     def add(self, trial: Trial) -> Trial:
         """Append a trial; an evaluated one gets its evaluation index and may become the best.
 
-        A failed evaluation (status "failed", with its reason) is kept and counted, never scored.
+        A failed evaluation (status "failed", with its reason) is kept and counted, never scored; so is
+        an invalid proposal (counted under its reason).
         """
         if trial.status == "failed":
             self.counts.failed_evals += 1
+        elif trial.status == "invalid":
+            self.counts.add_invalid(trial.reason or "invalid")
         elif trial.status in EVALUATED and trial.value is not None:
             self.counts.evals += 1
             trial.eval_index = self.counts.evals
@@ -167,7 +170,7 @@ class Result:
             "n_evals": None if self.kind == "reference" else counts.evals,
             "proposals": counts.proposals if model_driven else None,
             "duplicates": counts.duplicates if model_driven else None,
-            "invalid": counts.n_invalid if model_driven else None,
+            "invalid": counts.n_invalid if model_driven or counts.invalid else None,
             "failed_evals": counts.failed_evals,
             "n_llm_calls": counts.llm_calls if model_driven else None,
             "tokens": counts.tokens if model_driven else None,
@@ -223,6 +226,14 @@ def _unpack(value: Any) -> Any:
 def gap_to(value: float | None, optimum: float | None) -> float | None:
     """|value - optimum|, or None when either is unknown."""
     return None if value is None or optimum is None else abs(value - optimum)
+
+
+def gap_pct(value: float | None, reference: float | None, direction: str) -> float | None:
+    """How far `value` falls short of `reference`, in percent of it (0 when it is as good or better)."""
+    if value is None or not reference:
+        return None
+    short = value - reference if direction == "min" else reference - value
+    return round(100.0 * short / abs(reference), 4)
 
 
 def format_value(value: Any) -> str:

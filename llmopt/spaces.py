@@ -19,6 +19,7 @@ from llmopt.problem import InvalidSolution
 
 Point = tuple[float, ...]
 Tour = tuple[int, ...]
+Bitvector = tuple[int, ...]
 
 # Continuous coordinates are kept (and written to the model) at this many decimals.
 DECIMALS = 4
@@ -180,7 +181,7 @@ class Permutation(Space):
         return tuple(items)
 
     def grammar(self) -> str:
-        """GBNF: the tags, the fixed start first, then exactly the right number of known items."""
+        """GBNF: the tags, the fixed start first (if any), then exactly the right number of known items."""
         rest = [c for c in range(self.n) if c != self.start]
         names = " | ".join(f'"{c}"' for c in rest)
         if self.start is None:
@@ -188,6 +189,42 @@ class Permutation(Space):
         else:
             body = f'"{self.start}" ("," item){{{self.n - 1}}}'
         return f'root ::= "<{self.tag}>" {body} "</{self.tag}>"\nitem ::= {names}\n'
+
+
+@dataclass(frozen=True)
+class Bits(Space):
+    """Vectors of n bits (a subset of n items, or n yes/no choices); written `<bits>0,1,1,0</bits>`."""
+
+    n: int
+    tag: str = "bits"
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ValueError("a bit vector needs at least one bit")
+
+    def sample(self, rng: np.random.Generator, k: int) -> list[Bitvector]:
+        """k uniformly random vectors."""
+        return [tuple(int(b) for b in rng.integers(0, 2, self.n)) for _ in range(k)]
+
+    def encode(self, solution: Bitvector) -> str:
+        """`<bits>0,1,1,0</bits>`."""
+        return f"<{self.tag}>" + ",".join(str(b) for b in solution) + f"</{self.tag}>"
+
+    def decode(self, text: str) -> Bitvector:
+        """The last tagged vector, checked to hold n entries, each 0 or 1."""
+        found = last_tagged(text, f"<{self.tag}>", f"</{self.tag}>")
+        if found is None:
+            raise InvalidSolution(f"no {self.tag} found")
+        tokens = [t.strip() for t in found.split(",")]
+        if any(t not in ("0", "1") for t in tokens):
+            raise InvalidSolution("not 0/1")
+        if len(tokens) != self.n:
+            raise InvalidSolution("wrong length")
+        return tuple(int(t) for t in tokens)
+
+    def grammar(self) -> str:
+        """GBNF: the tags around exactly n bits separated by commas."""
+        return f'root ::= "<{self.tag}>" bit ("," bit){{{self.n - 1}}} "</{self.tag}>"\nbit ::= "0" | "1"\n'
 
 
 @dataclass(frozen=True)
@@ -232,3 +269,18 @@ class Text(Space):
     def grammar(self) -> str:
         """GBNF: one short line between the tags, starting with a letter."""
         return f'root ::= "<{self.tag}>" [A-Za-z] [^<\\n]{{0,100}} "</{self.tag}>"\n'
+
+
+def parse_space(text: str) -> Bits | Permutation:
+    """`bits:16` → Bits(16); `permutation:8` → orderings of 8 items (no fixed start)."""
+    kind, _, size = text.partition(":")
+    if kind not in ("bits", "permutation") or not size.isdigit() or int(size) < 2:
+        raise ValueError(f"a combinatorial space is bits:N or permutation:N with N >= 2, not {text!r}")
+    if kind == "bits":
+        return Bits(int(size))
+    return Permutation(int(size), start=None, tag="order", item="item", items="items")
+
+
+def space_text(space: Bits | Permutation) -> str:
+    """The `--space` text of a combinatorial space."""
+    return f"bits:{space.n}" if isinstance(space, Bits) else f"permutation:{space.n}"

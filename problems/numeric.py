@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from llmopt.problem import Option, Problem, UsageError, digest
-from llmopt.spaces import Box
+from llmopt.spaces import Bits, Box, Permutation, parse_space, space_text
 
 Point = tuple[float, ...]
 Bounds = Sequence[tuple[float, float]]
@@ -19,10 +19,11 @@ MAX_DIM = 10
 
 
 class NumericProblem(Problem):
-    """Minimise f(x) for x in a box of 1–10 dimensions, continuous or integer."""
+    """Minimise f(x) for x in a box of 1–10 dimensions (continuous or integer), or over bit vectors or
+    orderings of n items (`space=Bits(n)` or `Permutation(n)`): f receives the solution as a numpy array."""
 
     name = "function"
-    summary = "minimise your own Python function: --function module:callable --bounds LO:HI,..."
+    summary = "minimise your own Python function: --function module:callable --bounds LO:HI,... or --space"
     direction = "min"
     solution_label = "point"
     value_label = "value"
@@ -32,52 +33,56 @@ class NumericProblem(Problem):
                "LO:HI for each variable, comma-separated; write --bounds=-5:5,... when a bound is negative"),
         Option("--integer", bool, False, "integer variables"),
         Option("--optimum", float, None, "the known minimum value, if any"),
+        Option("--space", str, None, "bits:N (subsets, yes/no choices) or permutation:N (orderings of N items) "
+                                     "instead of the box of --bounds"),
     )
 
-    def __init__(self, fun: Callable[[np.ndarray], float], bounds: Bounds, *, integer: bool = False,
-                 optimum: float | None = None, label: str = "f") -> None:
-        if not 1 <= len(bounds) <= MAX_DIM:
-            raise ValueError(f"need 1 to {MAX_DIM} variables, got {len(bounds)}")
-        self.space = Box(tuple(bounds), integer=integer)
-        self.bounds, self.dim = list(self.space.bounds), self.space.dim
+    def __init__(self, fun: Callable[[np.ndarray], float], bounds: Bounds | None = None, *, integer: bool = False,
+                 optimum: float | None = None, label: str = "f", space: Bits | Permutation | None = None) -> None:
+        if space is None:
+            if bounds is None or not 1 <= len(bounds) <= MAX_DIM:
+                raise ValueError(f"need 1 to {MAX_DIM} variables, got {0 if bounds is None else len(bounds)}")
+            space = Box(tuple(bounds), integer=integer)
+            self.bounds, self.dim = list(space.bounds), space.dim
+        self.space: Box | Bits | Permutation = space
+        self.solution_label = SOLUTION_LABELS[type(space)]
         self.fun, self.integer, self.known_optimum, self.label = fun, integer, optimum, label
 
     @classmethod
     def from_options(cls, function: str | None = None, bounds: str = "-5:5,-5:5", integer: bool = False,
-                     optimum: float | None = None) -> NumericProblem:
-        """`--function module:callable` with `--bounds`."""
+                     optimum: float | None = None, space: str | None = None) -> NumericProblem:
+        """`--function module:callable` with `--bounds`, or with `--space bits:N|permutation:N`."""
         if not function:
             raise ValueError("--function module:callable is required")
-        return cls(load_callable(function), parse_bounds(bounds), integer=integer, optimum=optimum,
-                   label=function)
+        found = parse_space(space) if space else None
+        return cls(load_callable(function), None if found else parse_bounds(bounds), integer=integer,
+                   optimum=optimum, label=function, space=found)
 
     def config(self) -> dict[str, Any]:
         """What defines this problem."""
-        return {"function": self.label, "bounds": self.bounds, "integer": self.integer}
+        if isinstance(self.space, Box):
+            return {"function": self.label, "bounds": self.bounds, "integer": self.integer}
+        return {"function": self.label, "space": space_text(self.space)}
 
     def fingerprint(self) -> str:
-        """The config plus the function's code and the source file it lives in."""
+        """The config plus the function's code and the source file it lives in; a closure or a callable
+        object also adds its identity, so its results are replayed only within one process."""
         code = getattr(self.fun, "__code__", None)
+        if code is None or getattr(self.fun, "__closure__", None) or getattr(self.fun, "__defaults__", None):
+            return super().fingerprint() + digest(repr(self.fun), str(id(self.fun)))
         try:
             source = Path(inspect.getsourcefile(self.fun) or "").read_bytes()
         except (TypeError, OSError):
             source = repr(self.fun).encode()  # no file: the object's identity, so nothing is replayed
-        own = code.co_code + repr(code.co_consts).encode() if code else repr(self.fun)
-        return super().fingerprint() + digest(own, source)
+        return super().fingerprint() + digest(code.co_code, repr(code.co_consts), source)
 
     def describe(self) -> str:
-        """The variables and their bounds."""
-        kind = "integers" if self.integer else "real numbers"
-        box = ", ".join(f"x{i + 1} in [{lo:g}, {hi:g}]" for i, (lo, hi) in enumerate(self.bounds))
-        return (f"Help me minimize a function f of {self.dim} variable{'s' * (self.dim > 1)}, which are "
-                f"{kind}: {box}. I will show you points I have tried and the value of f at each.")
+        """What f takes: the variables and their bounds, the bits, or the items to order."""
+        return WORDING[type(self.space)](self.space)[0]
 
     def format_hint(self) -> str:
-        """The answer format."""
-        names = ", ".join(f"x{i + 1}" for i in range(self.dim))
-        kind = "integers" if self.integer else "numbers"
-        return (f"Propose a new point that differs from every point above and has a lower value than all of "
-                f"them, within the bounds. End your answer with the point as [{names}], {self.dim} {kind}.")
+        """The answer format of the space."""
+        return WORDING[type(self.space)](self.space)[1]
 
     def evaluate(self, solution: Point) -> float:
         """f at the point, as a float (a NaN or an exception is recorded by the engine as a failed evaluation)."""
@@ -86,6 +91,38 @@ class NumericProblem(Problem):
     def optimum(self) -> float | None:
         """The known minimum, if given."""
         return self.known_optimum
+
+
+def _box_wording(space: Box) -> tuple[str, str]:
+    kind = "integers" if space.integer else "real numbers"
+    box = ", ".join(f"x{i + 1} in [{lo:g}, {hi:g}]" for i, (lo, hi) in enumerate(space.bounds))
+    names = ", ".join(space.names)
+    return (f"Help me minimize a function f of {space.dim} variable{'s' * (space.dim > 1)}, which are {kind}: "
+            f"{box}. I will show you points I have tried and the value of f at each.",
+            f"Propose a new point that differs from every point above and has a lower value than all of them, "
+            f"within the bounds. End your answer with the point as [{names}], {space.dim} "
+            f"{'integers' if space.integer else 'numbers'}.")
+
+
+def _bits_wording(space: Bits) -> tuple[str, str]:
+    return (f"Help me minimize a function f of a vector of {space.n} bits, each 0 or 1. I will show you "
+            "vectors I have tried and the value of f at each.",
+            f"Propose a new vector that differs from every vector above and has a lower value than all of them. "
+            f"Write its {space.n} bits separated by commas between <{space.tag}> and </{space.tag}>, for example "
+            f"{space.encode(tuple(i % 2 for i in range(space.n)))}.")
+
+
+def _permutation_wording(space: Permutation) -> tuple[str, str]:
+    return (f"Help me minimize a function f of an ordering of the items 0 to {space.n - 1}. I will show you "
+            "orderings I have tried and the value of f at each.",
+            f"Propose a new ordering that differs from every ordering above and has a lower value than all of "
+            f"them. Write each item from 0 to {space.n - 1} exactly once, separated by commas, between "
+            f"<{space.tag}> and </{space.tag}>, for example {space.encode(tuple(range(space.n)))}.")
+
+
+WORDING: dict[type, Callable[[Any], tuple[str, str]]] = {
+    Box: _box_wording, Bits: _bits_wording, Permutation: _permutation_wording}
+SOLUTION_LABELS = {Box: "point", Bits: "vector", Permutation: "ordering"}
 
 
 def parse_bounds(text: str) -> list[tuple[float, float]]:

@@ -84,3 +84,16 @@ def test_spaces_reject_impossible_definitions() -> None:
         Permutation(1)
     with pytest.raises(ValueError):
         Permutation(3, start=5)
+
+
+def test_bits_reasons_and_grammar() -> None:
+    from llmopt.grammar import to_regex
+    from llmopt.spaces import Bits
+
+    space = Bits(4)
+    assert space.decode("x <bits>1, 0,1,1</bits>") == (1, 0, 1, 1)
+    assert reason(space, "1,0,1,1") == "no bits found"
+    assert reason(space, "<bits>1,2,0,1</bits>") == "not 0/1"
+    assert reason(space, "<bits>1,0,1</bits>") == "wrong length"
+    pattern = to_regex(space.grammar())
+    assert pattern.fullmatch("<bits>0,1,1,0</bits>") and not pattern.fullmatch("<bits>0,1,1</bits>")

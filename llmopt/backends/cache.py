@@ -14,6 +14,7 @@ from typing import Any
 from llmopt.backends.base import Backend, Completion, Generation
 from llmopt.problem import UsageError
 
+
 def default_cache_path() -> Path:
     """`$XDG_CACHE_HOME/llmopt/responses.sqlite`, else `~/.cache/llmopt/responses.sqlite`."""
     root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"

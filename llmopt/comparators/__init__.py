@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from llmopt.comparators import ablations, box, permutation, text
+from llmopt.comparators import ablations, bits, box, permutation, text
 from llmopt.comparators.base import BudgetSpent, Method, Objective, Setup, black_box, reference
 from llmopt.comparators.store import ResultStore
 from llmopt.problem import Problem, UsageError
 from llmopt.result import Result
-from llmopt.spaces import Box, Permutation, Space, Text
+from llmopt.spaces import Bits, Box, Permutation, Space, Text
 
 if TYPE_CHECKING:
     from llmopt.backends.base import Backend
@@ -25,7 +25,7 @@ __all__ = ["BudgetSpent", "Method", "Objective", "ResultStore", "Setup", "black_
            "resolve", "run_methods", "setup_for", "SPACE_METHODS"]
 
 SPACE_METHODS: dict[type[Space], Callable[[Any], dict[str, Method]]] = {
-    Box: box.methods, Permutation: permutation.methods, Text: text.methods}
+    Box: box.methods, Permutation: permutation.methods, Bits: bits.methods, Text: text.methods}
 
 
 def _space_methods(space: Space | None) -> dict[str, Method]:

@@ -71,10 +71,11 @@ class TooManyFailures(Exception):
 class Objective:
     """A black-box method's only access to a problem: evaluates, records, and stops at the budget.
 
-    A repeated solution costs no evaluation (as OPRO's duplicates cost none); a search that only
-    revisits old solutions for long has converged and is stopped. A failed evaluation (an exception,
-    a NaN) is recorded with its reason, costs no evaluation, and looks to the search like the worst
-    possible value; `max_failures` of them (by default as many as the budget) stop the method.
+    A repeated solution costs no evaluation (as OPRO's duplicates cost none); a search that asks for
+    fifty times its budget has stalled and is stopped. A failed evaluation (an exception, a NaN) or
+    a solution the objective calls infeasible (`InvalidSolution`) is recorded with its reason, costs
+    no evaluation, and looks to the search like the worst possible value; `max_failures` failures
+    (by default as many as the budget) stop the method.
     """
 
     def __init__(self, problem: Problem, result: Result, setup: Setup) -> None:
@@ -86,17 +87,16 @@ class Objective:
     def __call__(self, solution: Any) -> float:
         """The value of `solution`."""
         self._calls += 1
+        if self._calls > 50 * self.max_evals + 100:
+            raise Stalled
         key = self.problem.key(solution)
         if key in self._seen:
-            if self._calls > 50 * self.max_evals + 100:
-                raise Stalled
             return self._seen[key]
         if self.result.counts.evals >= self.max_evals:
             raise BudgetSpent
-        value, reason = evaluate_safely(self.problem.evaluate, solution)
-        if reason is not None:
-            self.result.add(Trial(None, "failed", text=self.problem.encode(solution), solution=solution,
-                                  reason=reason))
+        value, reason, outcome = evaluate_safely(self.problem.evaluate, solution)
+        if reason is not None:  # failed, or infeasible (recorded as invalid): no evaluation spent
+            self.result.add(Trial(None, outcome, text=self.problem.encode(solution), solution=solution, reason=reason))
             if self.result.counts.failed_evals >= self.max_failures:
                 raise TooManyFailures
             self._seen[key] = worst = math.inf if self.problem.direction == "min" else -math.inf

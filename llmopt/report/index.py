@@ -29,19 +29,25 @@ def _row(record: RunRecord, report: Path, root: Path) -> str:
 def write_index(root: str | Path, problem_for: Any = None) -> Path:
     """Write a report for every run directory below `root` and `root/index.html` linking them."""
     root = Path(root)
-    rows = []
+    rows, broken = [], []
     for config in sorted(root.glob("*/config.json")):
-        record = read_run(config.parent)
-        report = write_run_report(config.parent, problem_for(record) if problem_for else None)
+        try:
+            record = read_run(config.parent)
+            report = write_run_report(config.parent, problem_for(record) if problem_for else None)
+        except (ValueError, KeyError, TypeError, OSError) as error:  # one broken run must not hide the others
+            broken.append(f"<li>{esc(config.parent.name)}: {esc(error)}</li>")
+            continue
         rows.append(_row(record, report, root))
-    if not rows:
+    if not rows and not broken:
         raise ValueError(f"{root} holds no run directory (no */config.json)")
     header = "".join(f"<th class=l>{h}</th>" for h in ("run", "date", "problem", "model", "best value", "gap",
                                                         "steps", "stop reason"))
     body = [f"<h1>llmopt runs in {esc(root)}</h1>", f"<p>{len(rows)} runs; click a column to sort.</p>",
             f"<table class='sortable'><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"]
+    if broken:
+        body.append(f"<h2>Run directories that could not be read</h2><ul>{''.join(broken)}</ul>")
     path = root / "index.html"
-    path.write_text(page(f"llmopt runs in {root}", body, sortable=True), encoding="utf-8")
+    path.write_text(page(f"llmopt runs in {root}", body, sortable=True), encoding="utf-8", errors="xmlcharrefreplace")
     return path
 
 

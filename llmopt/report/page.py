@@ -11,7 +11,8 @@ STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}
 h1{font-size:22px}h2{font-size:18px;margin-top:28px}table{border-collapse:collapse;margin:8px 0}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;vertical-align:top}th{background:#f2f2f2}
-td.l,th.l{text-align:left}table.sortable td{white-space:nowrap}pre{white-space:pre-wrap;word-break:break-word;background:#f7f7f7;padding:6px;margin:2px 0}
+td.l,th.l{text-align:left}table.sortable td{white-space:nowrap}
+pre{white-space:pre-wrap;word-break:break-word;background:#f7f7f7;padding:6px;margin:2px 0}
 details{margin:4px 0}summary{cursor:pointer}.add{background:#dfd}.del{background:#fdd;text-decoration:line-through}
 .ok{color:#060}.invalid{color:#a00}.duplicate{color:#777}.failed{color:#b50}.skipped{color:#777}.best{font-weight:bold}
 .note{background:#fff6d6;border:1px solid #e6cf73;padding:6px 10px}.kind{color:#555}

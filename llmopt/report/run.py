@@ -11,7 +11,7 @@ from typing import Any
 
 from llmopt.records import read_pending, read_steps
 from llmopt.report.page import esc, figure, page, table
-from llmopt.result import COLUMN_NAMES, KINDS, Result, Trial, format_value, gap_to
+from llmopt.result import COLUMN_NAMES, KINDS, Result, Trial, better, format_value, gap_to
 
 # Drawings of the step's best solution are kept to this many steps, so large runs stay small.
 MAX_DRAWINGS = 30
@@ -76,7 +76,7 @@ def _status_note(record: RunRecord) -> str:
     notes = []
     if not record.finished:
         last = record.steps[-1]["step"] if record.steps else "none"
-        notes.append(f"This run is unfinished: its last journaled step is {last}"
+        notes.append(f"This run is unfinished: its last journaled step is {esc(last)}"
                      f"{' and a step was in progress' if record.pending else ''}. "
                      f"Continue it with <code>llmopt run … --resume {esc(record.directory)}</code>.")
     if record.resumes:
@@ -180,7 +180,7 @@ def _step_bests(steps: list[dict[str, Any]], direction: str) -> list[tuple[dict[
     for record in steps:
         scored = [t for t in record["trials"] if t.get("value") is not None]
         top = (min if direction == "min" else max)(scored, key=lambda t: t["value"]) if scored else None
-        improved = top is not None and (best is None or _better(direction, top["value"], best))
+        improved = top is not None and (best is None or better(direction, top["value"], best))
         best = top["value"] if improved else best
         out.append((top, improved, best))
     return out
@@ -211,14 +211,10 @@ def _steps(record: RunRecord, problem: Any) -> str:
         parts.append(f"<details><summary>{esc(summary)}</summary>{''.join(inner)}</details>")
         previous = step.get("meta_prompt") or previous
     if record.pending:
-        parts.append(f"<details open><summary>step {record.pending['step']}: in progress when the run stopped"
+        parts.append(f"<details open><summary>step {esc(record.pending['step'])}: in progress when the run stopped"
                      f"</summary>{_prompt_change(previous, record.pending.get('meta_prompt'))}"
                      f"<pre>{esc(json.dumps(record.pending.get('proposals', []), indent=1))}</pre></details>")
     return "".join(parts)
-
-
-def _better(direction: str, a: float, b: float) -> bool:
-    return a < b if direction == "min" else a > b
 
 
 def render_run(record: RunRecord, problem: Any = None) -> str:
@@ -233,5 +229,5 @@ def write_run_report(directory: str | Path, problem: Any = None) -> Path:
     """Write `report.html` into the run directory and return its path."""
     record = read_run(directory)
     path = Path(directory) / "report.html"
-    path.write_text(render_run(record, problem), encoding="utf-8")
+    path.write_text(render_run(record, problem), encoding="utf-8", errors="xmlcharrefreplace")
     return path

@@ -152,7 +152,7 @@ class PromptSearch(Problem):
 
     def extra_columns(self, result: Result) -> dict[str, Any]:
         """Train and test accuracy (None when the scorer fails on the test split), and what the scorer cost."""
-        test, _ = (None, None) if result.best_solution is None else \
-            evaluate_safely(self.final_evaluate, result.best_solution)
+        test = None if result.best_solution is None else \
+            evaluate_safely(self.final_evaluate, result.best_solution)[0]
         return {"train_acc": result.best_value, "test_acc": test, **result.extra.get("usage", {})}
 

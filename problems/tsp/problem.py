@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from llmopt.problem import Option, Problem, digest
-from llmopt.result import Result
+from llmopt.result import Result, gap_pct
 from llmopt.spaces import Permutation
 from llmopt.problems.tsp import heuristics, solvers
 from llmopt.problems.tsp.instance import Instance, format_coord, random_instance
@@ -114,7 +114,7 @@ class TSP(Problem):
             return {}
         value, label = self.reference()
         key = "gap_pct" if label == "optimum" else "gap_pct_vs_lkh"
-        return {key: round((result.best_value / value - 1.0) * 100.0, 4)}
+        return {key: gap_pct(result.best_value, value, "min")}
 
     # -- references and drawing ------------------------------------------------------------
 

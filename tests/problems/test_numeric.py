@@ -110,3 +110,43 @@ def test_cli_function_baselines_json(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert payload["optimum"] == 0 and len(payload["results"]) == 6
+
+
+def test_combinatorial_spaces_for_a_users_function() -> None:
+    from llmopt.comparators import methods_for
+    from llmopt.spaces import Bits, Permutation
+
+    bits = NumericProblem.from_options(function="llmopt.problems.functions:sphere", space="bits:6")
+    assert isinstance(bits.space, Bits) and bits.solution_label == "vector" and "<bits>" in bits.format_hint()
+    assert bits.evaluate((1, 0, 1, 0, 0, 1)) == 3.0
+    order = NumericProblem.from_options(function="llmopt.problems.functions:sphere", space="permutation:4")
+    assert isinstance(order.space, Permutation) and order.space.start is None
+    assert order.decode("<order>3,1,0,2</order>") == (3, 1, 0, 2)
+    assert {n for n, m in methods_for(order).items() if m.default} == {
+        "random-orderings", "local-search", "genetic-algorithm"}
+    with pytest.raises(ValueError, match="bits:N or permutation:N"):
+        NumericProblem.from_options(function="llmopt.problems.functions:sphere", space="graph:5")
+
+
+def test_minimize_takes_a_space(local_backend) -> None:
+    from llmopt import minimize
+
+    result = minimize(lambda x: float(np.sum(x)), space="bits:8", model=local_backend, steps=1, proposals=3)
+    assert result.best_value is not None and len(result.best_solution) == 8
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("space", ["bits:16", "permutation:8"])
+def test_cli_runs_a_combinatorial_objective_with_the_embedded_model(space: str, tmp_path: Path) -> None:
+    (tmp_path / "mymodule.py").write_text(
+        "import numpy as np\n\ndef f(x):\n    x = np.asarray(x)\n    return float(np.sum(np.abs(np.diff(x))))\n")
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "function", "--function", "mymodule:f",
+                           "--space", space, "--steps", "2", "--json", "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=900,
+                          env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    rows = {r["method"]: r for r in payload["results"]}
+    assert rows["opro"]["n_llm_calls"] == 16
+    black_box = [r for r in payload["results"] if r["kind"] == "black-box"]
+    assert len(black_box) >= 3 and all(r["n_evals"] <= payload["budget"] for r in black_box)

@@ -1,0 +1,71 @@
+"""Black-box methods for bit vectors, each written once for every problem over subsets or yes/no choices."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from llmopt.comparators.base import Method, Objective, Setup, best_start, black_box, random_sampling
+from llmopt.spaces import Bits, Bitvector
+
+POPULATION = 20
+
+
+def _flip(bits: Bitvector, rng: np.random.Generator) -> Bitvector:
+    """Standard bit-flip mutation: each bit flips with probability 1/n, at least one bit always."""
+    mask = rng.random(len(bits)) < 1.0 / len(bits)
+    if not mask.any():
+        mask[rng.integers(len(bits))] = True
+    return tuple(b ^ int(m) for b, m in zip(bits, mask))
+
+
+def one_plus_one(space: Bits, f: Objective, setup: Setup) -> None:
+    """The (1+1) evolutionary algorithm: keep the child when it is at least as good as its parent."""
+    rng = setup.rng()
+    parent = best_start(space, f, setup)
+    while True:
+        child = _flip(parent, rng)
+        if f.loss(child) <= f.loss(parent):
+            parent = child
+
+
+def genetic_algorithm(space: Bits, f: Objective, setup: Setup) -> None:
+    """Generational GA: binary tournaments, uniform crossover, bit-flip mutation, one elite."""
+    rng = setup.rng()
+    population = list(setup.starts) + space.sample(rng, max(0, POPULATION - len(setup.starts)))
+
+    def pick() -> Bitvector:
+        a, b = rng.choice(len(population), size=2, replace=False)
+        return min(population[a], population[b], key=f.loss)
+
+    while True:
+        children = [min(population, key=f.loss)]
+        while len(children) < len(population):
+            mother, father = pick(), pick()
+            mask = rng.random(space.n) < 0.5
+            child = tuple(m if keep else d for m, d, keep in zip(mother, father, mask))
+            children.append(_flip(child, rng))
+        population = children
+
+
+def simulated_annealing(space: Bits, f: Objective, setup: Setup) -> None:
+    """Single bit flips accepted by the Metropolis rule; the temperature falls geometrically over the budget."""
+    rng = setup.rng()
+    current = best_start(space, f, setup)
+    spread = np.std([f.loss(s) for s in (setup.starts or [current])]) or 1.0
+    temperature, cooling = float(spread), 0.01 ** (1.0 / max(1, f.max_evals))
+    while True:
+        i = int(rng.integers(space.n))
+        candidate = current[:i] + (1 - current[i],) + current[i + 1:]
+        delta = f.loss(candidate) - f.loss(current)
+        if delta <= 0 or rng.random() < math.exp(-delta / temperature):
+            current = candidate
+        temperature = max(temperature * cooling, 1e-12)
+
+
+def methods(space: Bits) -> dict[str, Method]:
+    """Every black-box method for bit vectors."""
+    searches = {"random-search": random_sampling, "one-plus-one-ea": one_plus_one,
+                "genetic-algorithm": genetic_algorithm, "simulated-annealing": simulated_annealing}
+    return {name: black_box(name, search) for name, search in searches.items()}

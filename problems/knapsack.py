@@ -1,0 +1,237 @@
+"""The 0/1 knapsack: choose items of the largest total value within a weight limit.
+
+Random instances follow Pisinger's generators (uncorrelated, weakly and strongly correlated);
+files use the common format of the standard benchmark sets: `n capacity`, then one `value weight`
+line per item, and optionally a last line with the optimal 0/1 vector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from llmopt.problem import InvalidSolution, Option, Problem, digest
+from llmopt.result import Result, gap_pct
+from llmopt.spaces import Bits, Bitvector
+
+KINDS = ("uncorrelated", "weakly", "strongly")
+DP_CELLS = 200_000_000  # the exact dynamic programme keeps one bit per (item, capacity) cell
+
+
+class KnapsackFileError(ValueError):
+    """A knapsack file that does not follow the format; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class Instance:
+    """Values, weights, capacity, and the optimal selection when the file gives one."""
+
+    values: tuple[float, ...]
+    weights: tuple[float, ...]
+    capacity: float
+    name: str
+    optimal: Bitvector | None = None
+
+
+def random_instance(n: int, kind: str, seed: int, spread: int = 1000) -> Instance:
+    """Pisinger's generators: weights uniform in [1, R]; values uncorrelated, weakly or strongly correlated."""
+    if kind not in KINDS:
+        raise ValueError(f"--kind must be one of {', '.join(KINDS)}")
+    if n < 2:
+        raise ValueError("--items must be at least 2")
+    rng = np.random.default_rng(seed)
+    weights = rng.integers(1, spread + 1, n)
+    if kind == "uncorrelated":
+        values = rng.integers(1, spread + 1, n)
+    elif kind == "weakly":
+        values = np.maximum(1, weights + rng.integers(-spread // 10, spread // 10 + 1, n))
+    else:
+        values = weights + spread // 10
+    return Instance(tuple(float(v) for v in values), tuple(float(w) for w in weights), float(weights.sum() // 2),
+                    f"{kind}-{n}-seed{seed}")
+
+
+def read_instance(path: str | Path) -> Instance:
+    """A knapsack file; every defect is a KnapsackFileError naming the file and line."""
+    path = Path(path)
+    try:
+        lines = [(i, line.split()) for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if line.strip()]
+    except (OSError, UnicodeDecodeError) as error:
+        raise KnapsackFileError(f"{path}: cannot read it ({error})") from None
+    if not lines:
+        raise KnapsackFileError(f"{path}: empty file")
+    first, header = lines[0]
+    n, capacity = _numbers(path, first, header, 2, "n capacity")
+    if not float(n).is_integer() or n < 1:
+        raise KnapsackFileError(f"{path}:{first}: the item count must be a positive integer, got {header[0]}")
+    n = int(n)
+    items = lines[1:n + 1]
+    if len(items) < n:
+        raise KnapsackFileError(f"{path}: {n} items announced, {len(items)} found")
+    pairs = [_numbers(path, line, fields, 2, "value weight") for line, fields in items]
+    optimal = _optimal_line(path, lines[n + 1:], n)
+    return Instance(tuple(p[0] for p in pairs), tuple(p[1] for p in pairs), capacity, path.stem, optimal)
+
+
+def _numbers(path: Path, line: int, fields: list[str], count: int, what: str) -> list[float]:
+    if len(fields) != count:
+        raise KnapsackFileError(f"{path}:{line}: expected '{what}', got {' '.join(fields)!r}")
+    try:
+        numbers = [float(f) for f in fields]
+    except ValueError:
+        raise KnapsackFileError(f"{path}:{line}: expected numbers for '{what}', got {' '.join(fields)!r}") from None
+    if any(not np.isfinite(x) or x < 0 for x in numbers):
+        raise KnapsackFileError(f"{path}:{line}: '{what}' must be finite and not negative")
+    return numbers
+
+
+def _optimal_line(path: Path, rest: list[tuple[int, list[str]]], n: int) -> Bitvector | None:
+    if not rest:
+        return None
+    line, fields = rest[0]
+    if len(rest) > 1 or len(fields) != n or any(f not in ("0", "1") for f in fields):
+        raise KnapsackFileError(f"{path}:{line}: after the items only one line of {n} 0/1 values may follow")
+    return tuple(int(f) for f in fields)
+
+
+class Knapsack(Problem):
+    """Maximise the total value of the chosen items; their total weight stays within the capacity."""
+
+    name = "knapsack"
+    summary = "0/1 knapsack: choose items by bits (random Pisinger instances or standard files)"
+    direction = "max"
+    solution_label = "selection"
+    value_label = "value"
+    options = (
+        Option("--items", int, 20, "number of random items"),
+        Option("--kind", str, "uncorrelated", "how values follow weights in a random instance", KINDS),
+        Option("--instance-seed", int, 0, "seed of the random instance"),
+        Option("--instance", str, None, "a knapsack file ('n capacity', then 'value weight' lines) instead"),
+        Option("--optimum", float, None, "the known optimal value"),
+    )
+
+    def __init__(self, instance: Instance, *, optimum: float | None = None) -> None:
+        self.instance, self.known_optimum = instance, optimum
+        self.n = len(instance.values)
+        self.space = Bits(self.n)
+        self._values, self._weights = np.array(instance.values), np.array(instance.weights)
+
+    @classmethod
+    def from_options(cls, items: int = 20, kind: str = "uncorrelated", instance_seed: int = 0,
+                     instance: str | None = None, optimum: float | None = None) -> Knapsack:
+        """A random instance, or the file given with --instance."""
+        loaded = read_instance(instance) if instance else random_instance(items, kind, instance_seed)
+        return cls(loaded, optimum=optimum)
+
+    def config(self) -> dict[str, Any]:
+        """What defines this instance."""
+        return {"instance": self.instance.name, "items": self.n, "capacity": self.instance.capacity,
+                "optimum": self.known_optimum}
+
+    def fingerprint(self) -> str:
+        """The config plus the items themselves."""
+        return super().fingerprint() + digest(repr((self.instance.values, self.instance.weights)))
+
+    def describe(self) -> str:
+        """The items as (value, weight) pairs and the capacity."""
+        items = ", ".join(f"{i}: ({_short(v)}, {_short(w)})"
+                          for i, (v, w) in enumerate(zip(self.instance.values, self.instance.weights)))
+        return (f"Help me fill a knapsack. There are {self.n} items, numbered 0 to {self.n - 1}, each with "
+                f"(value, weight): {items}. The total weight of the chosen items must be at most "
+                f"{_short(self.instance.capacity)}; the goal is the largest total value.")
+
+    def format_hint(self) -> str:
+        """One bit per item."""
+        return (f"Give a new selection that differs from every selection above, fits in the knapsack and has a "
+                f"higher value than all of them. Write one bit per item in item order (1 = take it, 0 = leave it), "
+                f"{self.n} bits separated by commas, between <bits> and </bits>.")
+
+    def weight(self, selection: Bitvector) -> float:
+        """Total weight of the selection."""
+        return float(self._weights @ np.array(selection, dtype=float))
+
+    def decode(self, text: str) -> Bitvector:
+        """A vector of n bits whose items fit; a heavier selection is rejected as over capacity."""
+        selection = self.space.decode(text)
+        if self.weight(selection) > self.instance.capacity:
+            raise InvalidSolution("over capacity")
+        return selection
+
+    def evaluate(self, selection: Bitvector) -> float:
+        """Total value; a selection over capacity is infeasible (`InvalidSolution`)."""
+        if self.weight(selection) > self.instance.capacity:
+            raise InvalidSolution("over capacity")
+        return float(self._values @ np.array(selection, dtype=float))
+
+    def initial(self, rng: np.random.Generator, k: int) -> list[Bitvector]:
+        """k random feasible selections: items in random order, each taken half the time when it fits."""
+        return [self._random_fill(rng) for _ in range(k)]
+
+    def _random_fill(self, rng: np.random.Generator) -> Bitvector:
+        chosen, room = [0] * self.n, self.instance.capacity
+        for i in rng.permutation(self.n):
+            if rng.random() < 0.5 and self.instance.weights[i] <= room:
+                chosen[int(i)], room = 1, room - self.instance.weights[i]
+        return tuple(chosen)
+
+    def references(self) -> dict[str, Callable[[], Bitvector]]:
+        """Exact dynamic programming (integer weights, within memory) and the greedy value/weight ratio."""
+        found: dict[str, Callable[[], Bitvector]] = {"greedy": self.greedy}
+        if self._dp_fits:
+            found["dynamic-programming"] = lambda: self._exact
+        return found
+
+    def greedy(self) -> Bitvector:
+        """Items by falling value/weight ratio, each taken when it still fits."""
+        chosen, room = [0] * self.n, self.instance.capacity
+        ratio = self._values / np.maximum(self._weights, 1e-12)
+        for i in np.argsort(-ratio, kind="stable"):
+            if self._weights[i] <= room:
+                chosen[int(i)], room = 1, room - self._weights[i]
+        return tuple(chosen)
+
+    @property
+    def _dp_fits(self) -> bool:
+        integral = all(float(w).is_integer() for w in self.instance.weights) and \
+            float(self.instance.capacity).is_integer()
+        return integral and self.n * (int(self.instance.capacity) + 1) <= DP_CELLS
+
+    @cached_property
+    def _exact(self) -> Bitvector:
+        capacity = int(self.instance.capacity)
+        best = np.zeros(capacity + 1)
+        taken = np.zeros((self.n, capacity + 1), dtype=bool)
+        for i, (value, weight) in enumerate(zip(self._values, self._weights.astype(int))):
+            if weight > capacity:
+                continue
+            candidate = best[:capacity + 1 - weight] + value
+            improves = candidate > best[weight:]
+            taken[i, weight:] = improves
+            best[weight:] = np.where(improves, candidate, best[weight:])
+        chosen, room = [0] * self.n, capacity
+        for i in range(self.n - 1, -1, -1):
+            if taken[i, room]:
+                chosen[i], room = 1, room - int(self._weights[i])
+        return tuple(chosen)
+
+    def optimum(self) -> float | None:
+        """--optimum, the file's optimal vector, or the exact dynamic programme's value."""
+        if self.known_optimum is not None:
+            return self.known_optimum
+        if self.instance.optimal is not None:
+            return self.evaluate(self.instance.optimal)
+        return self.evaluate(self._exact) if self._dp_fits else None
+
+    def extra_columns(self, result: Result) -> dict[str, Any]:
+        """`gap_pct` against the optimum, when it is known."""
+        gap = gap_pct(result.best_value, self.optimum(), "max")
+        return {} if gap is None else {"gap_pct": gap}
+
+
+def _short(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"

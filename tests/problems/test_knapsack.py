@@ -1,0 +1,84 @@
+"""Knapsack: Pisinger's generators, the strict file reader, capacity, exact DP against brute force."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from llmopt.cli import main
+from llmopt.problem import InvalidSolution
+from llmopt.problems.knapsack import Knapsack, KnapsackFileError, random_instance, read_instance
+
+# A small instance in the standard file format, its optimal vector on the last line (value 295, by brute force).
+SMALL = "10 269\n55 95\n10 4\n47 60\n5 32\n4 23\n50 72\n8 80\n61 62\n85 65\n87 46\n0 1 1 1 0 0 0 1 1 1\n"
+
+
+def brute_force(problem: Knapsack) -> float:
+    return max(problem.evaluate(bits) for bits in itertools.product((0, 1), repeat=problem.n)
+               if problem.weight(bits) <= problem.instance.capacity)
+
+
+@pytest.mark.parametrize("kind", ["uncorrelated", "weakly", "strongly"])
+def test_dynamic_programming_is_exact_on_random_instances(kind: str) -> None:
+    problem = Knapsack(random_instance(12, kind, seed=3, spread=100))
+    assert problem.optimum() == brute_force(problem)
+    assert problem.evaluate(problem.greedy()) <= problem.optimum()
+
+
+def test_generators_follow_pisinger() -> None:
+    weak = random_instance(200, "weakly", seed=1, spread=1000)
+    assert all(abs(v - w) <= 100 for v, w in zip(weak.values, weak.weights))
+    strong = random_instance(200, "strongly", seed=1, spread=1000)
+    assert all(v == w + 100 for v, w in zip(strong.values, strong.weights))
+    assert strong.capacity == sum(strong.weights) // 2
+
+
+def test_the_file_format_and_its_optimal_line(tmp_path: Path) -> None:
+    path = tmp_path / "ten_items.txt"
+    path.write_text(SMALL)
+    problem = Knapsack(read_instance(path))
+    assert problem.n == 10 and problem.instance.capacity == 269
+    assert problem.optimum() == 295 == brute_force(problem) == problem.evaluate(problem._exact)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("", "empty file"), ("3\n", ":1: expected 'n capacity'"), ("2 10\n1 2\n", "2 items announced, 1 found"),
+    ("2 10\n1 2\n3 x\n", ":3: expected numbers"), ("2 10\n1 2\n3 -4\n", ":3: "),
+    ("2 10\n1 2\n3 4\n1 0 1\n", ":4: after the items"), ("1.5 10\n1 2\n", "positive integer"),
+])
+def test_a_broken_file_names_the_line(tmp_path: Path, text: str, fragment: str) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_text(text)
+    with pytest.raises(KnapsackFileError, match=fragment.replace("(", r"\(")) as caught:
+        read_instance(path)
+    assert str(path) in str(caught.value)
+
+
+def test_over_capacity_is_its_own_reason() -> None:
+    problem = Knapsack(random_instance(6, "uncorrelated", seed=0, spread=50))
+    with pytest.raises(InvalidSolution, match="^over capacity$"):
+        problem.decode(problem.space.encode((1,) * 6))
+    with pytest.raises(InvalidSolution, match="^over capacity$"):
+        problem.evaluate((1,) * 6)
+    for start in problem.initial(np.random.default_rng(0), 20):
+        assert problem.weight(start) <= problem.instance.capacity
+
+
+def test_baselines_cli_reaches_the_optimum_and_nothing_beats_it(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "ten_items.txt"
+    path.write_text(SMALL)
+    assert main(["baselines", "knapsack", "--instance", str(path), "--optimum", "295", "--json", "--no-cache"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    rows = {r["method"]: r for r in payload["results"]}
+    assert rows["dynamic-programming"]["best_value"] == 295 and rows["dynamic-programming"]["kind"] == "reference"
+    assert {"random-search", "one-plus-one-ea", "genetic-algorithm", "simulated-annealing"} <= set(rows)
+    assert all(r["best_value"] <= 295 for r in payload["results"])
+
+
+def test_a_large_instance_prompt_stays_compact() -> None:
+    problem = Knapsack(random_instance(100, "weakly", seed=0))
+    assert len(problem.describe()) < 2_000

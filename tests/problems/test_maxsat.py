@@ -1,0 +1,89 @@
+"""MaxSAT: DIMACS CNF and WCNF readers, hard clauses, RC2 and WalkSAT against brute force."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from llmopt.cli import main
+from llmopt.problem import InvalidSolution
+from llmopt.problems.maxsat import CNFFileError, MaxSAT, random_3sat, read_formula
+
+CNF = "c a tiny formula\np cnf 3 4\n1 -2 0\n2 3 0\n-1 -3 0\n-2\n 3 0\n%\n0\n"  # SATLIB's '%' ending too
+WCNF = "p wcnf 3 4 10\n10 1 2 0\n3 -1 0\n2 -2 0\n1 -1 2 0\n"
+NEW_WCNF = "c 2022 format\nh 1 2 0\n3 -1 0\n2 -2 0\n"
+
+
+def brute_force(problem: MaxSAT) -> float:
+    best = float("inf")
+    for bits in itertools.product((0, 1), repeat=problem.formula.n_vars):
+        try:
+            best = min(best, problem.evaluate(bits))
+        except InvalidSolution:
+            pass
+    return best
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_cnf_with_a_clause_over_two_lines_and_the_satlib_ending(tmp_path: Path) -> None:
+    formula = read_formula(write(tmp_path, "tiny.cnf", CNF.replace("-2\n 3 0", "-2 3 0")))
+    assert formula.n_vars == 3 and formula.clauses[-1] == (-2, 3) and not any(formula.hard)
+
+
+@pytest.mark.parametrize("name, text, hard", [("w.wcnf", WCNF, 1), ("new.wcnf", NEW_WCNF, 1)])
+def test_weighted_formats_and_hard_clauses(tmp_path: Path, name: str, text: str, hard: int) -> None:
+    problem = MaxSAT(read_formula(write(tmp_path, name, text)))
+    assert sum(problem.formula.hard) == hard
+    assert problem.optimum() == brute_force(problem)
+    with pytest.raises(InvalidSolution, match="^breaks a hard clause$"):
+        problem.decode(problem.space.encode((0,) * problem.formula.n_vars))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_rc2_is_exact_and_walksat_close_on_random_3sat(seed: int) -> None:
+    problem = MaxSAT(random_3sat(12, 6.0, seed))  # over-constrained: some clauses must stay unsatisfied
+    optimum = brute_force(problem)
+    assert problem.optimum() == optimum == problem.evaluate(problem.references()["rc2"]())
+    assert problem.evaluate(problem.references()["walksat"]()) >= optimum
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("p cnf 2 1\n1 x 0\n", ":2: a clause holds whole numbers"), ("p cnf 2 1\n1 3 0\n", ":2: a literal names"),
+    ("p cnf x 1\n", ":1: expected 'p cnf"), ("1 2 0\n", "no 'p cnf'"), ("p cnf 2 0\n", "no clauses"),
+    ("p wcnf 2 1 5\n-1 1 0\n", ":2: a clause weight"),
+])
+def test_a_broken_file_names_the_line(tmp_path: Path, text: str, fragment: str) -> None:
+    path = write(tmp_path, "bad.cnf", text)
+    with pytest.raises(CNFFileError, match=fragment) as caught:
+        read_formula(path)
+    assert str(path) in str(caught.value)
+
+
+def test_initial_assignments_keep_every_hard_clause(tmp_path: Path) -> None:
+    problem = MaxSAT(read_formula(write(tmp_path, "w.wcnf", WCNF)))
+    for start in problem.initial(np.random.default_rng(0), 10):
+        problem.evaluate(start)  # raises when a hard clause is broken
+
+
+def test_baselines_cli_gives_the_fewest_unsatisfied_clauses(tmp_path: Path, capsys) -> None:
+    formula = random_3sat(20, 4.26, 7)
+    lines = [f"p cnf {formula.n_vars} {len(formula.clauses)}"] + [" ".join(map(str, c)) + " 0" for c in formula.clauses]
+    path = write(tmp_path, "uf20-like.cnf", "\n".join(lines) + "\n")
+    assert main(["baselines", "maxsat", "--instance", str(path), "--json", "--no-cache"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    rows = {r["method"]: r for r in payload["results"]}
+    assert rows["rc2"]["kind"] == "reference" and rows["rc2"]["best_value"] == payload["optimum"]
+    assert all(r["best_value"] >= rows["rc2"]["best_value"] for r in payload["results"])
+
+
+def test_a_uf50_sized_prompt_stays_compact() -> None:
+    assert len(MaxSAT(random_3sat(50, 218 / 50, 0)).describe()) < 3_500
