@@ -13,11 +13,20 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 
 
 def _rules(grammar: str) -> dict[str, str]:
-    rules = {}
-    for line in grammar.strip().splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
+    """Rule name -> body; a line without `::=` continues the rule before it; `#` lines are comments."""
+    rules: dict[str, str] = {}
+    name = None
+    for line in grammar.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if "::=" in line:
             name, _, body = line.partition("::=")
-            rules[name.strip()] = body.strip()
+            name = name.strip()
+            rules[name] = body.strip()
+        elif name is None:
+            raise ValueError(f"grammar text before the first rule: {line.strip()!r}")
+        else:
+            rules[name] += " " + line.strip()
     return rules
 
 
@@ -64,6 +73,8 @@ def _expression(tokens: list[str], rules: dict[str, str], seen: tuple[str, ...])
             alternatives.append("".join(current))
             current = []
         elif token in ("?", "*", "+") or token.startswith("{"):
+            if not current:
+                raise ValueError(f"the repetition {token!r} follows nothing")
             current[-1] += token
         else:
             current.append(_atom(token, rules, seen))

@@ -394,6 +394,8 @@ class OPRO:
     def run(self, on_step: Callable[[OPRO], None] | None = None) -> Result:
         """ask/tell until a stop rule fires; `on_step` is called after every step."""
         self.start()
+        if self._pending is None:
+            self.retry_failed()
         while (reason := self.stop_reason()) is None:
             self.tell(self.ask())
             if on_step is not None:

@@ -87,8 +87,32 @@ def test_resume_retries_only_what_failed(tmp_path: Path) -> None:
     resumed.restore(read_steps(tmp_path / "run"), read_pending(tmp_path / "run"))
     result = resumed.run()
     assert sorted(again.calls) == [(-5, 2), (-2, 1), (9, 9)]  # nothing that was scored is scored again
-    assert result.counts.failed_evals == 4 and result.counts.evals == done.counts.evals + 2
+    # two failures put right no longer count; the NaN point failed once more
+    assert result.counts.failed_evals == 3 - 2 + 1 and result.counts.evals == done.counts.evals + 2
     assert [s.get("retry") for s in read_steps(tmp_path / "run")][-1] is True
+
+
+def test_resume_with_a_step_in_progress_finishes_it_before_retrying_failures(tmp_path: Path) -> None:
+    class Dying(Fragile):
+        def evaluate(self, x) -> float:
+            if x == (2, 2):
+                raise KeyboardInterrupt  # the process dies while scoring step 2
+            return super().evaluate(x)
+
+    config = OPROConfig(steps=3, proposals=2, initial=1, seed=4, max_evals=6)
+    texts = ["[-1, 1]", "[1, 1]", "[4, 4]", "[2, 2]", "[0, 1]", "[1, 0]"]
+    with pytest.raises(KeyboardInterrupt):
+        OPRO(Dying(), ScriptedBackend(texts), config, RunRecorder(tmp_path / "run", {})).run()
+    fixed = Fragile()
+    fixed.broken = False
+    resumed = OPRO(fixed, ScriptedBackend(texts[4:]), config, RunRecorder(tmp_path / "run", {}, resume=True))
+    resumed.restore(read_steps(tmp_path / "run"), read_pending(tmp_path / "run"))
+    result = resumed.run()
+    assert fixed.calls == [(2, 2), (-1, 1), (0, 1)]  # the pending step, then the retry, then step 3
+    assert result.counts.failed_evals == 0 and result.counts.evals == 6 == config.max_evals
+    records = read_steps(tmp_path / "run")
+    assert [(r["step"], r.get("retry")) for r in records] == [(0, False), (1, False), (2, False), (2, True),
+                                                               (3, False)]
 
 
 def test_a_crash_among_the_initial_points_repeats_none_of_them(tmp_path: Path) -> None:
@@ -124,6 +148,7 @@ def test_black_box_methods_go_on_past_failures(method: str) -> None:
     problem = Fragile()
     (result,) = run_methods(problem, Setup(max_evals=30, seed=0, starts=((-3, -3), (5, 5))), [method])
     assert result.stop_reason in ("max_evals", "converged", "stalled", "max_failures")
+    assert result.counts.failed_evals >= 1  # the failures really happened, and the method went on
     assert all(t.value is None for t in result.trials if t.status == "failed")
     assert result.best_value is not None and math.isfinite(result.best_value)
     assert result.counts.evals <= 30 and result.counts.failed_evals <= 30

@@ -48,3 +48,12 @@ def test_recursive_or_unknown_rules_are_refused() -> None:
         to_regex('root ::= "a" root?\n')
     with pytest.raises(ValueError, match="unknown rule"):
         to_regex('root ::= "a" missing\n')
+
+
+def test_rules_may_continue_on_the_next_line_and_bad_text_is_refused() -> None:
+    pattern = to_regex('root ::= "[" num "]"\nnum ::= [0-9]+\n  "." [0-9]\n')
+    assert pattern.fullmatch("[12.5]") and not pattern.fullmatch("[12]")
+    with pytest.raises(ValueError, match="follows nothing"):
+        to_regex('root ::= ("a" | +"b")\n')
+    with pytest.raises(ValueError, match="cannot read"):
+        to_regex('root ::= "a" # a trailing comment\n')

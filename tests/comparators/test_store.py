@@ -50,3 +50,32 @@ def test_a_broken_store_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "bad.sqlite").write_text("not a database")
     with pytest.raises(UsageError, match="--no-cache"):
         ResultStore(tmp_path / "bad.sqlite")
+
+
+def test_every_term_of_the_setup_is_in_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmopt.comparators import methods_for
+
+    problem, _ = bowl_problem(tmp_path, "float(((x - 1) ** 2).sum())", monkeypatch)
+    store, method = ResultStore(tmp_path / "cache.sqlite"), methods_for(problem)["powell"]
+    base = Setup(max_evals=10, seed=1, starts=((0.5, 0.5),))
+    variants = [base, Setup(11, 1, base.starts), Setup(10, 2, base.starts), Setup(10, 1, ((1.5, 0.5),)),
+                Setup(10, 1, base.starts, target=0.1), Setup(10, 1, base.starts, max_failures=3)]
+    assert len({store.key(method, problem, setup) for setup in variants}) == len(variants)
+
+
+def test_a_closure_is_never_replayed_in_another_process(tmp_path: Path) -> None:
+    from llmopt.problems.numeric import NumericProblem
+
+    def bowl(shift):
+        return lambda x: float(((x - shift) ** 2).sum())
+
+    one, two = NumericProblem(bowl(1.0), [(-2, 2)]), NumericProblem(bowl(-1.0), [(-2, 2)])
+    assert one.fingerprint() != two.fingerprint()
+
+
+def test_a_result_with_failed_evaluations_is_not_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    problem, _ = bowl_problem(tmp_path, "float('nan') if x[0] < 0 else float((x ** 2).sum())", monkeypatch)
+    store = ResultStore(tmp_path / "cache.sqlite")
+    run_methods(problem, Setup(max_evals=10, seed=0), ["random-search"], store)
+    run_methods(problem, Setup(max_evals=10, seed=0), ["random-search"], store)
+    assert (store.hits, store.misses) == (0, 2)

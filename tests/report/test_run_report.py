@@ -105,11 +105,25 @@ def test_model_text_is_shown_as_text_never_as_markup(tmp_path: Path) -> None:
     assert "<script>alert" not in text and "<img src=x" not in text
 
 
-def test_an_unfinished_run_is_reported_and_says_so(tmp_path: Path) -> None:
-    scripted_run(tmp_path / "run", steps=2)
-    (tmp_path / "run" / "resumes.txt").write_text("2026-11-27 10:00:00\n")
+def test_a_run_killed_mid_step_is_reported_with_its_step_in_progress(tmp_path: Path) -> None:
+    from llmopt.problems.linear_regression import LinearRegression
+
+    class Killed(LinearRegression):
+        def evaluate(self, solution):
+            if solution == (16, 12):
+                raise KeyboardInterrupt  # the process dies while scoring step 1
+            return super().evaluate(solution)
+
+    config = OPROConfig(steps=3, proposals=3, initial=2, seed=3)
+    recorder = RunRecorder(tmp_path / "run", {"problem": "linear-regression", "opro": config.to_dict()})
+    with pytest.raises(KeyboardInterrupt):
+        OPRO(Killed(), ScriptedBackend(["[15, 14]", "[16, 12]", "[1, 1]"]), config, recorder).run()
+    RunRecorder(tmp_path / "run", {}, resume=True)  # a resume that was itself cut short
     text = write_run_report(tmp_path / "run").read_text()
+    page = Page(text)
     assert "This run is unfinished" in text and "--resume" in text and "resumed 1 time" in text
+    assert "step 1: in progress when the run stopped" in page.summaries
+    assert "[16, 12]" in text  # the proposals of the step in progress are shown
 
 
 def test_the_index_links_every_run_and_sorts(tmp_path: Path) -> None:
