@@ -193,7 +193,11 @@ class Permutation(Space):
 
 @dataclass(frozen=True)
 class Bits(Space):
-    """Vectors of n bits (a subset of n items, or n yes/no choices); written `<bits>0,1,1,0</bits>`."""
+    """Vectors of n bits (a subset of n items, or n yes/no choices); written `<bits>0110</bits>`.
+
+    One token a bit for most tokenizers, so 100 bits stay short in a meta-prompt; the decoder also
+    accepts the bits separated by commas or spaces.
+    """
 
     n: int
     tag: str = "bits"
@@ -207,24 +211,24 @@ class Bits(Space):
         return [tuple(int(b) for b in rng.integers(0, 2, self.n)) for _ in range(k)]
 
     def encode(self, solution: Bitvector) -> str:
-        """`<bits>0,1,1,0</bits>`."""
-        return f"<{self.tag}>" + ",".join(str(b) for b in solution) + f"</{self.tag}>"
+        """`<bits>0110</bits>`."""
+        return f"<{self.tag}>" + "".join(str(b) for b in solution) + f"</{self.tag}>"
 
     def decode(self, text: str) -> Bitvector:
-        """The last tagged vector, checked to hold n entries, each 0 or 1."""
+        """The last tagged vector (commas and spaces between bits allowed), checked to hold n bits."""
         found = last_tagged(text, f"<{self.tag}>", f"</{self.tag}>")
         if found is None:
             raise InvalidSolution(f"no {self.tag} found")
-        tokens = [t.strip() for t in found.split(",")]
-        if any(t not in ("0", "1") for t in tokens):
+        bits = "".join(found.replace(",", " ").split())
+        if any(b not in "01" for b in bits):
             raise InvalidSolution("not 0/1")
-        if len(tokens) != self.n:
+        if len(bits) != self.n:
             raise InvalidSolution("wrong length")
-        return tuple(int(t) for t in tokens)
+        return tuple(int(b) for b in bits)
 
     def grammar(self) -> str:
-        """GBNF: the tags around exactly n bits separated by commas."""
-        return f'root ::= "<{self.tag}>" bit ("," bit){{{self.n - 1}}} "</{self.tag}>"\nbit ::= "0" | "1"\n'
+        """GBNF: the tags around exactly n bits."""
+        return f'root ::= "<{self.tag}>" [01]{{{self.n}}} "</{self.tag}>"\n'
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,7 @@ class Knapsack(Problem):
         """One bit per item."""
         return (f"Give a new selection that differs from every selection above, fits in the knapsack and has a "
                 f"higher value than all of them. Write one bit per item in item order (1 = take it, 0 = leave it), "
-                f"{self.n} bits separated by commas, between <bits> and </bits>.")
+                f"{self.n} bits in all, between <bits> and </bits>, for example <bits>{'01' * 3}...</bits>.")
 
     def weight(self, selection: Bitvector) -> float:
         """Total weight of the selection."""

@@ -181,7 +181,7 @@ class MaxSAT(Problem):
         n = self.formula.n_vars
         return (f"Give a new assignment that differs from every assignment above and leaves fewer clauses "
                 f"unsatisfied than all of them. Write {n} bits for x1 to x{n} in order (1 = true, 0 = false), "
-                "separated by commas, between <bits> and </bits>.")
+                "one after the other, between <bits> and </bits>.")
 
     def unsatisfied(self, assignment: Bitvector) -> np.ndarray:
         """Which clauses the assignment leaves unsatisfied."""

@@ -108,7 +108,7 @@ def _bits_wording(space: Bits) -> tuple[str, str]:
     return (f"Help me minimize a function f of a vector of {space.n} bits, each 0 or 1. I will show you "
             "vectors I have tried and the value of f at each.",
             f"Propose a new vector that differs from every vector above and has a lower value than all of them. "
-            f"Write its {space.n} bits separated by commas between <{space.tag}> and </{space.tag}>, for example "
+            f"Write its {space.n} bits, one after the other, between <{space.tag}> and </{space.tag}>, for example "
             f"{space.encode(tuple(i % 2 for i in range(space.n)))}.")
 
 

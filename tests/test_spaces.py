@@ -96,4 +96,5 @@ def test_bits_reasons_and_grammar() -> None:
     assert reason(space, "<bits>1,2,0,1</bits>") == "not 0/1"
     assert reason(space, "<bits>1,0,1</bits>") == "wrong length"
     pattern = to_regex(space.grammar())
-    assert pattern.fullmatch("<bits>0,1,1,0</bits>") and not pattern.fullmatch("<bits>0,1,1</bits>")
+    assert pattern.fullmatch("<bits>0110</bits>") and not pattern.fullmatch("<bits>011</bits>")
+    assert space.encode((0, 1, 1, 0)) == "<bits>0110</bits>" and space.decode("<bits>0 1 1 0</bits>") == (0, 1, 1, 0)
