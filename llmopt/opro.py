@@ -346,7 +346,7 @@ class OPRO:
         self._started = True
         self.step = last["step"]
         self._clock = last.get("clock", 0.0)
-        self.result.counts = _counts(last["counts"])
+        self.result.counts = Counts.from_dict(last["counts"])
         self.rng.bit_generator.state = last["rng"]
         self._to_retry = list({self.problem.key(t.solution): t for t in failed
                                if self.problem.key(t.solution) not in self._history}.values())
@@ -355,7 +355,7 @@ class OPRO:
 
     def _resume_step(self, pending: dict[str, Any]) -> None:
         self.step = pending["step"]
-        self.result.counts = _counts(pending["counts"])
+        self.result.counts = Counts.from_dict(pending["counts"])
         self.rng.bit_generator.state = pending["rng"]
         proposals = []
         for item in pending["proposals"]:
@@ -408,7 +408,3 @@ class OPRO:
         self.result.seconds = self._clock
         self.result.extra["usage"] = usage_since(self.problem, self._usage)
         return self.result
-
-
-def _counts(data: dict[str, Any]) -> Counts:
-    return Counts(**{**data, "invalid": dict(data.get("invalid", {}))})

@@ -157,7 +157,7 @@ class Problem(abc.ABC):
         """What identifies this exact task, for replaying cached results: class and config by default.
 
         A problem whose config does not pin down its data or code (a file's contents, a user's
-        function) adds them, so that a changed task never replays an old result.
+        function) adds them, so that a changed task does not replay an old result.
         """
         return json.dumps({"class": f"{type(self).__module__}.{type(self).__qualname__}", "config": self.config()},
                           sort_keys=True, default=repr)

@@ -65,6 +65,11 @@ class Counts:
         """Count one rejection under its reason."""
         self.invalid[reason] = self.invalid.get(reason, 0) + 1
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Counts:
+        """Rebuild from `dataclasses.asdict` output (a journal's counts)."""
+        return cls(**{**data, "invalid": dict(data.get("invalid", {}))})
+
     def add_generation(self, generation: Any) -> None:
         """Add the calls and tokens of one backend `Generation`."""
         self.llm_calls += generation.calls
@@ -191,7 +196,7 @@ class Result:
         """Rebuild from `to_dict` output."""
         data = _unpack(dict(data))
         data["trials"] = [Trial(**t) for t in data.get("trials", [])]
-        data["counts"] = Counts(**data.get("counts", {}))
+        data["counts"] = Counts.from_dict(data.get("counts", {}))
         return cls(**data)
 
     @classmethod

@@ -228,3 +228,21 @@ def test_resume_after_a_crash_mid_step_repeats_nothing(tmp_path) -> None:
     assert [(t.step, t.status, t.solution, t.value) for t in result.trials] == \
         [(t.step, t.status, t.solution, t.value) for t in full.trials]
     assert result.counts == full.counts and result.best_value == full.best_value
+
+
+def test_seconds_and_timeout_count_across_a_resume(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    import llmopt.opro
+    from llmopt.records import read_pending
+
+    monkeypatch.setattr(llmopt.opro, "time", TickingClock())  # start, each ask and each tell take 1 s
+    texts = [f"[{i}, 3]" for i in range(40)]
+    config = OPROConfig(steps=2, proposals=1, initial=1)
+    first = OPRO(LinearRegression(), ScriptedBackend(texts), config, RunRecorder(tmp_path, {})).run()
+    assert first.seconds == 1 + 2 * 2
+    longer = dataclasses.replace(config, steps=5, timeout=8.5)
+    resumed = OPRO(LinearRegression(), ScriptedBackend(texts[2:]), longer, RunRecorder(tmp_path, {}, resume=True))
+    resumed.restore(read_steps(tmp_path), read_pending(tmp_path))
+    result = resumed.run()
+    assert result.stop_reason == "timeout" and resumed.step == 4 and result.seconds == 1 + 2 * 4

@@ -18,10 +18,9 @@ def _row(record: RunRecord, report: Path, root: Path) -> str:
     best = opro.get("best_value", record.opro.best_value)
     model = record.config.get("backend", {})
     stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime((record.directory / "config.json").stat().st_mtime))
-    last_step = record.steps[-1]["step"] if record.steps else 0
     stop = opro.get("stop_reason") if record.finished else "unfinished"
     cells = [stamp, record.config.get("problem"), model.get("model") or model.get("path") or model.get("backend"),
-             format_value(best), format_value(gap_to(best, results.get("optimum"))), last_step, stop]
+             format_value(best), format_value(gap_to(best, results.get("optimum"))), record.last_step, stop]
     link = f"<a href='{esc(report.relative_to(root).as_posix())}'>{esc(record.directory.name)}</a>"
     return "<tr>" + f"<td class=l>{link}</td>" + "".join(f"<td class=l>{esc(c)}</td>" for c in cells) + "</tr>"
 

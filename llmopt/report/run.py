@@ -11,7 +11,7 @@ from typing import Any
 
 from llmopt.records import read_pending, read_steps
 from llmopt.report.page import esc, figure, page, table
-from llmopt.result import COLUMN_NAMES, KINDS, Result, Trial, better, format_value, gap_to
+from llmopt.result import COLUMN_NAMES, KINDS, Counts, Result, Trial, better, format_value, gap_to
 
 # Drawings of the step's best solution are kept to this many steps, so large runs stay small.
 MAX_DRAWINGS = 30
@@ -33,6 +33,11 @@ class RunRecord:
     def __post_init__(self) -> None:
         self.opro = opro_from_steps(self.config.get("problem", "?"), self.config.get("direction", "min"),
                                     self.steps)
+
+    @property
+    def last_step(self) -> int | None:
+        """The number of the last journaled step, if any."""
+        return self.steps[-1]["step"] if self.steps else None
 
     @property
     def finished(self) -> bool:
@@ -61,7 +66,7 @@ def opro_from_steps(problem: str, direction: str, steps: list[dict[str, Any]]) -
         for data in record["trials"]:
             result.add(Trial(**{**data, "eval_index": None}))
     if steps:
-        result.counts.__dict__.update({k: v for k, v in steps[-1]["counts"].items()})
+        result.counts = Counts.from_dict(steps[-1]["counts"])
         result.seconds = steps[-1].get("clock", 0.0)
     return result
 
@@ -75,8 +80,7 @@ def _others(record: RunRecord) -> list[Result]:
 def _status_note(record: RunRecord) -> str:
     notes = []
     if not record.finished:
-        last = record.steps[-1]["step"] if record.steps else "none"
-        notes.append(f"This run is unfinished: its last journaled step is {esc(last)}"
+        notes.append(f"This run is unfinished: its last journaled step is {esc(record.last_step)}"
                      f"{' and a step was in progress' if record.pending else ''}. "
                      f"Continue it with <code>llmopt run … --resume {esc(record.directory)}</code>.")
     if record.resumes:

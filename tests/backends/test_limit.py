@@ -47,7 +47,8 @@ def test_the_cli_applies_max_concurrency_to_its_requests_and_restores_it(tmp_pat
     server, url = serve(settings)
     try:
         code = main(["run", "linear-regression", "--model", "stub", "--base-url", url, "--steps", "1",
-                     "--proposals", "8", "--max-concurrency", "2", "--no-cache", "--json", "--out", str(tmp_path / "r")])
+                     "--proposals", "8", "--max-concurrency", "2", "--no-cache", "--json",
+                     "--out", str(tmp_path / "r")])
     finally:
         server.shutdown()
     assert code == 0 and settings.requests >= 8
