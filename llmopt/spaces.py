@@ -46,6 +46,18 @@ class Space(abc.ABC):
         return None
 
 
+def _tagged(tag: str, body: str) -> str:
+    return f"<{tag}>{body}</{tag}>"
+
+
+def _inside(text: str, tag: str) -> str:
+    """The content of the last `<tag>…</tag>` in the text; its absence is a rejection."""
+    found = last_tagged(text, f"<{tag}>", f"</{tag}>")
+    if found is None:
+        raise InvalidSolution(f"no {tag} found")
+    return found
+
+
 @dataclass(frozen=True)
 class Box(Space):
     """Vectors of continuous or integer variables, each within [low, high]; written `[x1, x2]`."""
@@ -159,14 +171,11 @@ class Permutation(Space):
 
     def encode(self, solution: Tour) -> str:
         """`<trace>0,3,1,2</trace>`."""
-        return f"<{self.tag}>" + ",".join(str(c) for c in solution) + f"</{self.tag}>"
+        return _tagged(self.tag, ",".join(str(c) for c in solution))
 
     def decode(self, text: str) -> Tour:
         """The last tagged ordering, checked to hold every item once; one reason per defect."""
-        found = last_tagged(text, f"<{self.tag}>", f"</{self.tag}>")
-        if found is None:
-            raise InvalidSolution(f"no {self.tag} found")
-        tokens = [t.strip() for t in found.split(",")]
+        tokens = [t.strip() for t in _inside(text, self.tag).split(",")]
         if not all(_INDEX.fullmatch(t) for t in tokens):
             raise InvalidSolution("non-integer entry")
         items = [int(t) for t in tokens]
@@ -212,14 +221,11 @@ class Bits(Space):
 
     def encode(self, solution: Bitvector) -> str:
         """`<bits>0110</bits>`."""
-        return f"<{self.tag}>" + "".join(str(b) for b in solution) + f"</{self.tag}>"
+        return _tagged(self.tag, "".join(str(b) for b in solution))
 
     def decode(self, text: str) -> Bitvector:
         """The last tagged vector (commas and spaces between bits allowed), checked to hold n bits."""
-        found = last_tagged(text, f"<{self.tag}>", f"</{self.tag}>")
-        if found is None:
-            raise InvalidSolution(f"no {self.tag} found")
-        bits = "".join(found.replace(",", " ").split())
+        bits = "".join(_inside(text, self.tag).replace(",", " ").split())
         if any(b not in "01" for b in bits):
             raise InvalidSolution("not 0/1")
         if len(bits) != self.n:
@@ -254,7 +260,7 @@ class Text(Space):
 
     def encode(self, solution: str) -> str:
         """`<INS>text</INS>`."""
-        return f"<{self.tag}>{solution}</{self.tag}>"
+        return _tagged(self.tag, solution)
 
     def decode(self, text: str) -> str:
         """The last tagged text (tags in any case), or else the last bracketed one, with spaces tidied."""
