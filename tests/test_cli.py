@@ -78,7 +78,7 @@ def test_baselines_table(capsys) -> None:
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["run", "knapsack"], "invalid choice"),
+    (["run", "no-such-problem"], "invalid choice"),
     (["run", "linear-regression", "--steps", "zero"], "--steps"),
     (["run", "linear-regression", "--steps", "0"], "positive"),
     (["run", "linear-regression", "--points", "1"], "--points"),

@@ -56,3 +56,11 @@ def test_optimum_is_not_beaten(problem: Problem) -> None:
         pytest.skip("optimum unknown")
     for solution in problem.initial(np.random.default_rng(4), 20):
         assert not problem.better(problem.evaluate(solution), optimum)
+
+
+@pytest.mark.parametrize("space", ["bits:8", "permutation:6"])
+def test_a_users_combinatorial_function_passes_the_contract(space: str) -> None:
+    from llmopt.problems.numeric import NumericProblem
+
+    problem = NumericProblem.from_options(function="llmopt.problems.functions:sphere", space=space)
+    assert contract.check_problem(problem) == []
