@@ -13,8 +13,11 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+import numpy as np
+
 from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY, set_max_concurrency
 from llmopt.result import reached, text_table
+from llmopt.stats import bootstrap_ci, ert, holm, rank_sum_p
 
 # The (w, b) pairs of the paper's linear-regression table.
 PAPER_GRID = ((15, 14), (17, 17), (16, 10), (3, 5), (25, 23), (2, 30), (36, -1))
@@ -92,21 +95,56 @@ def _mean_sd(values: list[float]) -> str:
     return f"{statistics.mean(values):.4g} ± {sd:.2g}"
 
 
-def summary_table(rows: list[dict[str, Any]]) -> str:
-    """Per label and method: mean ± sd of best value, seeds reaching the target, evals (and steps) to it."""
-    header = ["problem", "method", "kind", "best value", "reached", "evals to target", "steps to target",
-              "evals used", "budget"]
-    lines = [header]
+def _groups(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault((row["label"], row["method"]), []).append(row)
+    return groups
+
+
+def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per label and method, over seeds: final best (mean, sd, median, quartiles, bootstrap 95 % interval
+    of the median), success rate, ERT, evaluations and steps to the target, and the two-sided rank-sum
+    p-value of its final best against OPRO's, Holm-corrected over the methods of the label."""
+    groups, out = _groups(rows), []
     for (label, method), group in groups.items():
         best = [r["best_value"] for r in group if r["best_value"] is not None and math.isfinite(r["best_value"])]
         hits = [r for r in group if r["reached"]]
-        evals = [r["evals_to_target"] for r in hits if r["evals_to_target"] is not None]
-        steps = [r["steps_to_target"] for r in hits if r["steps_to_target"] is not None]
-        used = "-" if group[0]["kind"] == "reference" else _mean_sd([r["n_evals"] for r in group])
-        lines.append([label, method, group[0]["kind"], _mean_sd(best), f"{len(hits)}/{len(group)}",
-                      _mean_sd(evals), _mean_sd(steps), used,
-                      str(group[0]["budget"])])
+        q1, median, q3 = (np.percentile(best, [25, 50, 75]).tolist() if best else [math.nan] * 3)
+        reference = group[0]["kind"] == "reference"
+        out.append({
+            "label": label, "method": method, "kind": group[0]["kind"], "runs": len(group), "best": best,
+            "mean": statistics.mean(best) if best else math.nan,
+            "sd": statistics.stdev(best) if len(best) > 1 else 0.0, "median": median, "q1": q1, "q3": q3,
+            "median_ci95": list(bootstrap_ci(best)), "success_rate": len(hits) / len(group),
+            "ert": None if reference else ert([r["n_evals"] for r in group], [r["evals_to_target"] for r in group]),
+            "evals_to_target": [r["evals_to_target"] for r in hits if r["evals_to_target"] is not None],
+            "steps_to_target": [r["steps_to_target"] for r in hits if r["steps_to_target"] is not None],
+            "evals_used": [r["n_evals"] for r in group], "budget": group[0]["budget"]})
+    for label in dict.fromkeys(s["label"] for s in out):
+        mine = [s for s in out if s["label"] == label]
+        opro = next((s["best"] for s in mine if s["method"] == "opro"), None)
+        raw = {s["method"]: rank_sum_p(s["best"], opro) if opro is not None and s["method"] != "opro" else math.nan
+               for s in mine}
+        for s, p in zip(mine, holm(raw).values()):
+            s["p_vs_opro"] = p
+    return out
+
+
+def _g(value: float | None) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4g}"
+
+
+def summary_table(rows: list[dict[str, Any]]) -> str:
+    """The statistics of `summarize` as a text table, one line per label and method."""
+    header = ["problem", "method", "kind", "median [IQR]", "mean ± sd", "median 95% CI", "reached", "ERT",
+              "p vs opro (Holm)", "steps to target", "evals used", "budget"]
+    lines = [header]
+    for s in summarize(rows):
+        low, high = s["median_ci95"]
+        lines.append([s["label"], s["method"], s["kind"], f"{_g(s['median'])} [{_g(s['q1'])}, {_g(s['q3'])}]",
+                      _mean_sd(s["best"]), f"[{_g(low)}, {_g(high)}]",
+                      f"{round(s['success_rate'] * s['runs'])}/{s['runs']}", _g(s["ert"]), _g(s["p_vs_opro"]),
+                      _mean_sd(s["steps_to_target"]),
+                      "-" if s["kind"] == "reference" else _mean_sd(s["evals_used"]), str(s["budget"])])
     return text_table(lines)

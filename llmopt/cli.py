@@ -104,6 +104,8 @@ def _add_bench_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--workers", type=_positive, default=2, help="local worker processes (default: 2)")
     group.add_argument("--dask", metavar="ADDRESS", help="run the jobs on this Dask scheduler instead")
     group.add_argument("--html", metavar="FILE.html", help="also write the statistics and figures as one HTML page")
+    group.add_argument("--plot", metavar="FILE.png",
+                       help="write the median/IQR best-so-far bands and the fixed-target ECDF per method")
 
 
 def _add_methods(parser: argparse.ArgumentParser) -> None:
@@ -309,7 +311,7 @@ def _executor(args: argparse.Namespace) -> Any:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """OPRO and the compared methods over K seeds; mean ± sd and evaluations to reach the target."""
-    from llmopt.bench import execute, make_jobs, summary_table
+    from llmopt.bench import execute, make_jobs, summarize, summary_table
 
     problem = _make_problem(args)
     if args.paper_grid and problem.name != "linear-regression":
@@ -333,9 +335,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     table = summary_table(rows)
     if args.json:
         print(json.dumps({"problem": problem.name, "optimum": problem.optimum(), "budget": rows[0]["budget"],
-                          "runs": rows}))
+                          "summary": summarize(rows), "runs": rows}, default=str))
     else:
         print(table)
+    if args.plot:
+        from llmopt.plots import bench_figure
+
+        print(f"plot: {bench_figure(rows, problem.direction, problem.optimum(), args.plot)}", file=sys.stderr)
     if args.html:
         from llmopt.report import write_bench_report
 

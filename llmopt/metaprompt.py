@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol, Sequence
 
-Order = Literal["ascending", "descending"]
+import numpy as np
+
+Order = Literal["ascending", "descending", "random"]
+Scores = Literal["shown", "hidden", "shuffled", "bucketed"]
 
 
 class Describable(Protocol):
@@ -29,21 +32,52 @@ class MetaPromptConfig:
     """Knobs of the meta-prompt, so the paper's ablations can be rerun.
 
     `order="ascending"` lists the worst first and the best last (the paper's choice);
-    `"descending"` puts the best first. `decimals` rounds shown values (None: as is).
+    `"descending"` puts the best first, `"random"` shuffles them. `decimals` rounds shown values
+    (None: as is). `scores` are `"shown"`, `"hidden"`, `"shuffled"` among the shown solutions, or
+    `"bucketed"` into `buckets` levels between the worst and the best shown. Random orders and
+    scores need the `rng` that `render` is given.
     """
 
     top_k: int = 20
     order: Order = "ascending"
     decimals: int | None = 2
     show_exemplars: bool = True
+    scores: Scores = "shown"
+    buckets: int = 20
+
+    @property
+    def random(self) -> bool:
+        """Whether rendering draws from a random generator."""
+        return self.order == "random" or self.scores == "shuffled"
 
 
-def select_history(history: Sequence[tuple[str, float]], direction: str,
-                   config: MetaPromptConfig) -> list[tuple[str, float]]:
+def select_history(history: Sequence[tuple[str, float]], direction: str, config: MetaPromptConfig,
+                   rng: np.random.Generator | None = None) -> list[tuple[str, float]]:
     """The top-k (text, value) pairs, ordered as the config says."""
     best_first = sorted(history, key=lambda item: item[1], reverse=(direction == "max"))
     top = best_first[: max(config.top_k, 0)]
+    if config.order == "random":
+        return [top[i] for i in _rng(rng).permutation(len(top))]
     return top if config.order == "descending" else top[::-1]
+
+
+def shown_scores(values: list[float], config: MetaPromptConfig, rng: np.random.Generator | None = None) -> list[str]:
+    """The score text next to each shown solution: as is, shuffled among them, bucketed, or none."""
+    if config.scores == "hidden":
+        return [""] * len(values)
+    if config.scores == "shuffled":
+        values = [values[i] for i in _rng(rng).permutation(len(values))]
+    if config.scores == "bucketed" and values:
+        low, high = min(values), max(values)
+        width = (high - low) / max(config.buckets - 1, 1) or 1.0
+        values = [low + round((v - low) / width) * width for v in values]
+    return [format_score(v, config.decimals) for v in values]
+
+
+def _rng(rng: np.random.Generator | None) -> np.random.Generator:
+    if rng is None:
+        raise ValueError("this meta-prompt config draws at random: pass render() an rng")
+    return rng
 
 
 def format_score(value: float, decimals: int | None) -> str:
@@ -56,22 +90,27 @@ def format_score(value: float, decimals: int | None) -> str:
 
 
 def _order_sentence(problem: Describable, config: MetaPromptConfig) -> str:
+    if config.scores == "hidden":
+        return f"Below are previous {problem.solution_label}s."
     goal = "lower" if problem.direction == "min" else "higher"
-    place = "last" if config.order == "ascending" else "first"
+    place = {"ascending": ", and the best one is listed last", "descending": ", and the best one is listed first",
+             "random": ""}[config.order]
     return (f"Below are previous {problem.solution_label}s with their {problem.value_label}; "
-            f"a {goal} {problem.value_label} is better, and the best one is listed {place}.")
+            f"a {goal} {problem.value_label} is better{place}.")
 
 
 def render(problem: Describable, history: Sequence[tuple[str, float]],
-           config: MetaPromptConfig = MetaPromptConfig(), exemplars: str | None = None) -> str:
-    """Build the meta-prompt text from the problem, the scored history and the config."""
+           config: MetaPromptConfig = MetaPromptConfig(), exemplars: str | None = None,
+           rng: np.random.Generator | None = None) -> str:
+    """Build the meta-prompt text from the problem, the scored history and the config (pure, given `rng`)."""
     parts = [problem.describe().strip()]
-    shown = select_history(history, problem.direction, config)
+    shown = select_history(history, problem.direction, config, rng)
     if shown:
         lines = [_order_sentence(problem, config), ""]
-        for text, value in shown:
+        for (text, _), score in zip(shown, shown_scores([v for _, v in shown], config, rng)):
             lines.append(f"{problem.solution_label}: {text}")
-            lines.append(f"{problem.value_label}: {format_score(value, config.decimals)}")
+            if score:
+                lines.append(f"{problem.value_label}: {score}")
             lines.append("")
         parts.append("\n".join(lines).rstrip())
     if exemplars and config.show_exemplars:

@@ -128,7 +128,8 @@ class OPRO:
     def prompt(self) -> str:
         """The meta-prompt for the next step."""
         exemplars = self.problem.exemplars(self.rng) if self.config.metaprompt.show_exemplars else None
-        return metaprompt.render(self.problem, self.history(), self.config.metaprompt, exemplars)
+        config = self.config.metaprompt
+        return metaprompt.render(self.problem, self.history(), config, exemplars, self.rng if config.random else None)
 
     def _record(self, trial: Trial) -> None:
         best = self.result.best_value

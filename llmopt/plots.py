@@ -94,6 +94,48 @@ def plot_bands(ax: Any, curves: dict[str, Sequence[np.ndarray]], optimum: float 
     ax.legend(fontsize=7)
 
 
+def bench_curves(rows: Sequence[dict[str, Any]]) -> dict[str, list[np.ndarray]]:
+    """Best-so-far curves of a bench's rows, by "label: method" (references have none)."""
+    curves: dict[str, list[np.ndarray]] = {}
+    for row in rows:
+        if row.get("kind") != "reference":
+            curves.setdefault(f"{row['label']}: {row['method']}", []).append(np.array(row.get("best_so_far") or []))
+    return curves
+
+
+def plot_ecdf(ax: Any, curves: dict[str, Sequence[np.ndarray]], targets: np.ndarray, direction: str) -> None:
+    """Fixed-target ECDF per label: the share of (run, target) pairs reached after each evaluation."""
+    from llmopt.stats import ecdf
+
+    length = max((c.size for found in curves.values() for c in found), default=0)
+    for label, found in curves.items():
+        ax.plot(np.arange(1, length + 1), ecdf(list(found), targets, direction, length), label=label)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("share of (run, target) pairs reached")
+    ax.legend(fontsize=7)
+
+
+def bench_figure(rows: Sequence[dict[str, Any]], direction: str, optimum: float | None, path: str | Path) -> Path:
+    """Bands of best so far and the fixed-target ECDF of a bench, side by side, as a PNG."""
+    from llmopt.stats import log_targets
+
+    curves = bench_curves(rows)
+    fig = _new_figure(figsize=(13, 4.5))
+    left, right = fig.subplots(1, 2)
+    plot_bands(left, curves, optimum)
+    starts = [c[0] for found in curves.values() for c in found if c.size]
+    finals = [c[-1] for found in curves.values() for c in found if c.size]
+    best = optimum if optimum is not None else (min(finals) if direction == "min" else max(finals)) if finals else 0.0
+    start = float(np.median(starts)) if starts else best
+    plot_ecdf(right, curves, log_targets(start, best, direction), direction)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    return path
+
+
 def figure_for(result: Result, baselines: Sequence[Result] = (), optimum: float | None = None) -> Any:
     """A new figure with the convergence plot of `result` (what `Result.plot()` returns)."""
     import matplotlib.pyplot as plt  # pyplot, so notebooks show it inline

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,26 @@ def test_bench_on_a_dask_local_cluster() -> None:
 def test_unreachable_dask_scheduler_is_a_usage_error() -> None:
     done = bench("sphere", "--seeds", "1", "--steps", "1", "--dask", "tcp://127.0.0.1:9")
     assert done.returncode == 2 and "Dask scheduler" in done.stderr
+
+
+def test_bench_plot_draws_bands_and_the_ecdf(tmp_path: Path) -> None:
+    figure = tmp_path / "bench.png"
+    done = bench("sphere", "--seeds", "3", "--steps", "2", "--methods", "random-search", "powell", "--workers", "1",
+                 "--plot", str(figure))
+    assert done.returncode == 0, done.stderr
+    assert figure.read_bytes()[:4] == b"\x89PNG" and figure.stat().st_size > 20_000
+
+
+@pytest.mark.slow
+def test_bench_gives_each_ablation_its_statistics_against_opro() -> None:
+    methods = ["opro", "opro-no-history", "opro-no-scores", "opro-shuffled-scores", "random-search"]
+    done = bench("linear-regression", "--seeds", "3", "--steps", "1", "--proposals", "2", "--methods", *methods,
+                 "--json")
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    summary = {s["method"]: s for s in payload["summary"]}
+    assert list(summary) == methods and all(s["runs"] == 3 for s in summary.values())
+    for name, s in summary.items():
+        assert {"median", "q1", "q3", "median_ci95", "success_rate", "ert"} <= set(s)
+        assert math.isnan(s["p_vs_opro"]) is (name == "opro")  # every other method is tested against OPRO
+    assert {r["kind"] for r in payload["runs"] if r["method"].startswith("opro-")} == {"ablation"}

@@ -60,3 +60,30 @@ def test_golden(name: str, config: MetaPromptConfig, problem_kwargs: dict) -> No
     if os.environ.get("LLMOPT_UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8"), f"rendered text changed; see {path}"
+
+
+def test_ablation_variants_hide_shuffle_or_bucket_the_scores() -> None:
+    import numpy as np
+
+    problem = LinearRegression()
+    history = [(f"[{i}, 1]", float(v)) for i, v in enumerate([900.0, 120.0, 55.5, 300.0, 42.3])]
+    hidden = render(problem, history, MetaPromptConfig(scores="hidden", order="random"),
+                    rng=np.random.default_rng(0))
+    assert "loss:" not in hidden and all(text in hidden for text, _ in history)
+    shuffled = render(problem, history, MetaPromptConfig(scores="shuffled"), rng=np.random.default_rng(1))
+    shown = [line for line in shuffled.splitlines() if line.startswith("loss:")]
+    plain = [line for line in render(problem, history).splitlines() if line.startswith("loss:")]
+    assert sorted(shown) == sorted(plain) and shown != plain  # the same scores, on other solutions
+    bucketed = render(problem, history, MetaPromptConfig(scores="bucketed", buckets=3))
+    assert {line for line in bucketed.splitlines() if line.startswith("loss:")} == {
+        "loss: 42.30", "loss: 471.15", "loss: 900"}
+
+
+def test_random_variants_need_an_rng_and_are_pure_given_one() -> None:
+    import numpy as np
+
+    problem, config = LinearRegression(), MetaPromptConfig(order="random")
+    with pytest.raises(ValueError, match="rng"):
+        render(problem, HISTORY, config)
+    assert render(problem, HISTORY, config, rng=np.random.default_rng(5)) == \
+        render(problem, HISTORY, config, rng=np.random.default_rng(5))

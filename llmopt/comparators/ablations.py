@@ -12,6 +12,9 @@ from llmopt.result import Result
 # name -> how the ablation changes the meta-prompt settings
 VARIANTS: dict[str, dict[str, object]] = {
     "opro-no-history": {"top_k": 0},
+    "opro-no-scores": {"scores": "hidden", "order": "random"},
+    "opro-shuffled-scores": {"scores": "shuffled"},
+    "opro-bucketed-scores": {"scores": "bucketed", "buckets": 20},
 }
 
 

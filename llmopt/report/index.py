@@ -53,16 +53,12 @@ def write_index(root: str | Path, problem_for: Any = None) -> Path:
 def write_bench_report(path: str | Path, problem: str, table_text: str, rows: list[dict[str, Any]],
                        optimum: float | None) -> Path:
     """The page of a multi-seed experiment: its statistics table and the best-so-far bands per method."""
-    import numpy as np
     from matplotlib.figure import Figure
 
-    from llmopt.plots import plot_bands
+    from llmopt.plots import bench_curves, plot_bands
 
-    curves: dict[str, list[np.ndarray]] = {}
-    for row in rows:
-        curves.setdefault(f"{row['label']}: {row['method']}", []).append(np.array(row.get("best_so_far") or []))
     fig = Figure(figsize=(9, 4.5))
-    plot_bands(fig.subplots(), curves, optimum)
+    plot_bands(fig.subplots(), bench_curves(rows), optimum)
     body = [f"<h1>llmopt bench: {esc(problem)}</h1>", f"<pre>{esc(table_text)}</pre>",
             figure(fig, "median and interquartile band of the best value so far, per method"),
             f"<details><summary>raw rows (JSON)</summary><pre>{esc(json.dumps(rows, indent=1))}</pre></details>"]
