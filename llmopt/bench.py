@@ -13,11 +13,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-import numpy as np
 
 from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY, set_max_concurrency
 from llmopt.result import reached, text_table
-from llmopt.stats import bootstrap_ci, ert, holm, rank_sum_p
+from llmopt.stats import bootstrap_ci, ert, holm, quantiles, rank_sum_p
 
 # The (w, b) pairs of the paper's linear-regression table.
 PAPER_GRID = ((15, 14), (17, 17), (16, 10), (3, 5), (25, 23), (2, 30), (36, -1))
@@ -65,6 +64,7 @@ def run_job(job: Job) -> dict[str, Any]:
         result = methods_for(problem)[job.method].run(problem, setup)
     hit = result.first_reaching(target) if target is not None else None
     return {"problem": job.problem, "label": job.label, "method": job.method, "kind": result.kind,
+            "direction": problem.direction,
             "seed": job.seed, "best_value": result.best_value, "n_evals": result.counts.evals,
             "budget": setup.max_evals, "n_llm_calls": result.counts.llm_calls, "seconds": round(result.seconds, 4),
             "target": target, "reached": target is not None and reached(result.best_value, target, problem.direction),
@@ -108,16 +108,20 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     p-value of its final best against OPRO's, Holm-corrected over the methods of the label."""
     groups, out = _groups(rows), []
     for (label, method), group in groups.items():
-        best = [r["best_value"] for r in group if r["best_value"] is not None and math.isfinite(r["best_value"])]
+        worst = math.inf if group[0].get("direction", "min") == "min" else -math.inf
+        # a run that found no valid solution ranks last, it is not left out
+        best = [r["best_value"] if r["best_value"] is not None and math.isfinite(r["best_value"]) else worst
+                for r in group]
         hits = [r for r in group if r["reached"]]
-        q1, median, q3 = (np.percentile(best, [25, 50, 75]).tolist() if best else [math.nan] * 3)
+        targeted = group[0]["target"] is not None
+        q1, mid, q3 = quantiles(best, [0.25, 0.5, 0.75])
         reference = group[0]["kind"] == "reference"
         out.append({
             "label": label, "method": method, "kind": group[0]["kind"], "runs": len(group), "best": best,
-            "mean": statistics.mean(best) if best else math.nan,
-            "sd": statistics.stdev(best) if len(best) > 1 else 0.0, "median": median, "q1": q1, "q3": q3,
-            "median_ci95": list(bootstrap_ci(best)), "success_rate": len(hits) / len(group),
-            "ert": None if reference else ert([r["n_evals"] for r in group], [r["evals_to_target"] for r in group]),
+            "median": mid, "q1": q1, "q3": q3, "median_ci95": list(bootstrap_ci(best)),
+            "success_rate": len(hits) / len(group) if targeted else None,
+            "ert": None if reference or not targeted else ert([r["n_evals"] for r in group],
+                                                             [r["evals_to_target"] for r in group]),
             "evals_to_target": [r["evals_to_target"] for r in hits if r["evals_to_target"] is not None],
             "steps_to_target": [r["steps_to_target"] for r in hits if r["steps_to_target"] is not None],
             "evals_used": [r["n_evals"] for r in group], "budget": group[0]["budget"]})
@@ -126,8 +130,9 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         opro = next((s["best"] for s in mine if s["method"] == "opro"), None)
         raw = {s["method"]: rank_sum_p(s["best"], opro) if opro is not None and s["method"] != "opro" else math.nan
                for s in mine}
-        for s, p in zip(mine, holm(raw).values()):
-            s["p_vs_opro"] = p
+        adjusted = holm(raw)
+        for s in mine:
+            s["p_vs_opro"] = adjusted[s["method"]]
     return out
 
 
@@ -143,8 +148,9 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     for s in summarize(rows):
         low, high = s["median_ci95"]
         lines.append([s["label"], s["method"], s["kind"], f"{_g(s['median'])} [{_g(s['q1'])}, {_g(s['q3'])}]",
-                      _mean_sd(s["best"]), f"[{_g(low)}, {_g(high)}]",
-                      f"{round(s['success_rate'] * s['runs'])}/{s['runs']}", _g(s["ert"]), _g(s["p_vs_opro"]),
+                      _mean_sd([b for b in s["best"] if math.isfinite(b)]), f"[{_g(low)}, {_g(high)}]",
+                      "-" if s["success_rate"] is None else f"{round(s['success_rate'] * s['runs'])}/{s['runs']}",
+                      _g(s["ert"]), _g(s["p_vs_opro"]),
                       _mean_sd(s["steps_to_target"]),
                       "-" if s["kind"] == "reference" else _mean_sd(s["evals_used"]), str(s["budget"])])
     return text_table(lines)

@@ -129,7 +129,9 @@ class OPRO:
         """The meta-prompt for the next step."""
         exemplars = self.problem.exemplars(self.rng) if self.config.metaprompt.show_exemplars else None
         config = self.config.metaprompt
-        return metaprompt.render(self.problem, self.history(), config, exemplars, self.rng if config.random else None)
+        # a generator of its own, so that a random variant changes the meta-prompt and nothing else
+        shuffle = np.random.default_rng((self.config.seed, self.step)) if config.random else None
+        return metaprompt.render(self.problem, self.history(), config, exemplars, shuffle)
 
     def _record(self, trial: Trial) -> None:
         best = self.result.best_value

@@ -17,7 +17,20 @@ def ert(evals_used: Sequence[int], evals_to_target: Sequence[int | None]) -> flo
     return spent / successes if successes else math.inf
 
 
-def bootstrap_ci(values: Sequence[float], statistic: Callable[[np.ndarray], float] = np.median,
+def quantiles(values: Sequence[float], levels: Sequence[float]) -> list[float]:
+    """Quantiles that are always sample values (no interpolation), so a run that failed (±inf) ranks
+    last instead of turning the statistic into NaN."""
+    with np.errstate(invalid="ignore"):  # numpy subtracts infinities even where it picks a sample value
+        found = np.percentile(np.asarray(values, dtype=float), [100 * q for q in levels], method="inverted_cdf")
+    return found.tolist()
+
+
+def median(values: Sequence[float]) -> float:
+    """The sample median as `quantiles` takes it."""
+    return quantiles(values, [0.5])[0]
+
+
+def bootstrap_ci(values: Sequence[float], statistic: Callable[[np.ndarray], float] = median,
                  samples: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """A percentile bootstrap interval of `statistic`, resampling the runs."""
     data = np.asarray(values, dtype=float)

@@ -29,7 +29,7 @@ def test_paper_grid_jobs() -> None:
 
 
 def test_summary_table_counts_seeds_reaching_the_target() -> None:
-    common = {"label": "p", "method": "opro", "kind": "opro", "budget": 9}
+    common = {"label": "p", "method": "opro", "kind": "opro", "budget": 9, "target": 1.0, "direction": "min"}
     rows = [{**common, "best_value": 1.0, "reached": True, "evals_to_target": 4, "steps_to_target": 1, "n_evals": 5},
             {**common, "best_value": 3.0, "reached": False, "evals_to_target": None, "steps_to_target": None,
              "n_evals": 7}]
@@ -91,3 +91,18 @@ def test_bench_gives_each_ablation_its_statistics_against_opro() -> None:
         assert {"median", "q1", "q3", "median_ci95", "success_rate", "ert"} <= set(s)
         assert math.isnan(s["p_vs_opro"]) is (name == "opro")  # every other method is tested against OPRO
     assert {r["kind"] for r in payload["runs"] if r["method"].startswith("opro-")} == {"ablation"}
+
+
+def test_a_run_that_found_nothing_ranks_last_instead_of_vanishing() -> None:
+    from llmopt.bench import summarize
+
+    def row(method: str, best: float | None) -> dict:
+        return {"label": "p", "method": method, "kind": "black-box", "budget": 9, "best_value": best,
+                "reached": False, "evals_to_target": None, "steps_to_target": None, "n_evals": 9,
+                "direction": "min", "target": None}
+
+    rows = [row("opro", 5.0), row("opro", 6.0), row("opro", 7.0), row("rs", 1.0), row("rs", None), row("rs", None)]
+    opro, rs = summarize(rows)
+    assert rs["runs"] == 3 and rs["median"] == float("inf") and rs["q1"] == 1.0
+    assert rs["success_rate"] is None and rs["ert"] is None  # no target, so no success to count
+    assert opro["median"] == 6.0 and math.isnan(opro["p_vs_opro"]) and 0 < rs["p_vs_opro"] <= 1

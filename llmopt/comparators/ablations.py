@@ -13,7 +13,7 @@ from llmopt.result import Result
 VARIANTS: dict[str, dict[str, object]] = {
     "opro-no-history": {"top_k": 0},
     "opro-no-scores": {"scores": "hidden", "order": "random"},
-    "opro-shuffled-scores": {"scores": "shuffled"},
+    "opro-shuffled-scores": {"scores": "shuffled", "order": "random"},  # or the order would still rank them
     "opro-bucketed-scores": {"scores": "bucketed", "buckets": 20},
 }
 

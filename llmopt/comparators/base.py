@@ -73,9 +73,10 @@ class Objective:
 
     A repeated solution costs no evaluation (as OPRO's duplicates cost none); a search that asks for
     fifty times its budget has stalled and is stopped. A failed evaluation (an exception, a NaN) or
-    a solution the objective calls infeasible (`InvalidSolution`) is recorded with its reason, costs
-    no evaluation, and looks to the search like the worst possible value; `max_failures` failures
-    (by default as many as the budget) stop the method.
+    a solution the objective calls infeasible (`InvalidSolution`, counted as invalid, as OPRO's
+    rejected proposals are) is recorded with its reason, costs no evaluation, and looks to the search
+    like the worst possible value; `max_failures` failed evaluations (by default as many as the
+    budget) stop the method.
     """
 
     def __init__(self, problem: Problem, result: Result, setup: Setup) -> None:
@@ -151,8 +152,9 @@ def reference(name: str, solve: Callable[[], Any]) -> Method:
         seconds = time.perf_counter() - began
         result = _empty(problem, name, "reference")  # after the clock: optimum() may share the solver's work
         result.seconds = seconds
-        result.best_solution, result.best_value = solution, float(problem.evaluate(solution))
-        result.stop_reason = "solved"
+        value, reason, _ = evaluate_safely(problem.evaluate, solution)
+        result.best_solution, result.best_value = solution, value
+        result.stop_reason = "solved" if reason is None else f"no valid solution: {reason}"
         return result
 
     return Method(name, "reference", run)

@@ -50,18 +50,20 @@ def genetic_algorithm(space: Bits, f: Objective, setup: Setup) -> None:
 
 
 def simulated_annealing(space: Bits, f: Objective, setup: Setup) -> None:
-    """Single bit flips accepted by the Metropolis rule; the temperature falls geometrically over the budget."""
+    """Single bit flips accepted by the Metropolis rule; the temperature falls geometrically with the
+    evaluations spent, from the spread of the start values to a hundredth of it."""
     rng = setup.rng()
     current = best_start(space, f, setup)
-    spread = np.std([f.loss(s) for s in (setup.starts or [current])]) or 1.0
-    temperature, cooling = float(spread), 0.01 ** (1.0 / max(1, f.max_evals))
+    finite = [loss for loss in (f.loss(s) for s in (setup.starts or [current])) if math.isfinite(loss)]
+    spread = float(np.std(finite)) if len(finite) > 1 else 0.0
+    start_temperature = spread or 1.0
     while True:
+        temperature = start_temperature * 0.01 ** (f.result.counts.evals / max(1, f.max_evals))
         i = int(rng.integers(space.n))
         candidate = current[:i] + (1 - current[i],) + current[i + 1:]
         delta = f.loss(candidate) - f.loss(current)
-        if delta <= 0 or rng.random() < math.exp(-delta / temperature):
+        if delta <= 0 or (math.isfinite(delta) and rng.random() < math.exp(-delta / temperature)):
             current = candidate
-        temperature = max(temperature * cooling, 1e-12)
 
 
 def methods(space: Bits) -> dict[str, Method]:
