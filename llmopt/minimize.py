@@ -26,6 +26,8 @@ def minimize(fun: Callable[[np.ndarray], float], bounds: Sequence[tuple[float, f
     """
     from llmopt.registry import get_problem
 
+    if (bounds is None) == (space is None):
+        raise ValueError("give minimize() either bounds (a box) or a space, not both and not neither")
     space = parse_space(space) if isinstance(space, str) else space
     problem = get_problem("function")(fun, bounds, integer=integer, label=getattr(fun, "__name__", "f"), space=space)
     backend = model if model is not None and not isinstance(model, str) else make_backend(

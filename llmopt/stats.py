@@ -39,7 +39,7 @@ def bootstrap_ci(values: Sequence[float], statistic: Callable[[np.ndarray], floa
     rng = np.random.default_rng(seed)
     resampled = [statistic(data[rng.integers(0, data.size, data.size)]) for _ in range(samples)]
     tail = 100 * (1 - level) / 2
-    low, high = np.percentile(resampled, [tail, 100 - tail])
+    low, high = quantiles(resampled, [tail / 100, 1 - tail / 100])
     return float(low), float(high)
 
 

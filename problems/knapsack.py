@@ -19,7 +19,7 @@ from llmopt.result import Result, gap_pct
 from llmopt.spaces import Bits, Bitvector
 
 KINDS = ("uncorrelated", "weakly", "strongly")
-DP_CELLS = 200_000_000  # the exact dynamic programme keeps one bit per (item, capacity) cell
+DP_CELLS = 200_000_000  # the exact dynamic programme keeps one byte per (item, capacity) cell
 
 
 class KnapsackFileError(ValueError):
@@ -75,6 +75,8 @@ def read_instance(path: str | Path) -> Instance:
         raise KnapsackFileError(f"{path}: {n} items announced, {len(items)} found")
     pairs = [_numbers(path, line, fields, 2, "value weight") for line, fields in items]
     optimal = _optimal_line(path, lines[n + 1:], n)
+    if optimal is not None and sum(w for (_, w), bit in zip(pairs, optimal) if bit) > capacity:
+        raise KnapsackFileError(f"{path}:{lines[n + 1][0]}: the optimal selection given weighs more than the capacity")
     return Instance(tuple(p[0] for p in pairs), tuple(p[1] for p in pairs), capacity, path.stem, optimal)
 
 
@@ -197,8 +199,7 @@ class Knapsack(Problem):
 
     @property
     def _dp_fits(self) -> bool:
-        integral = all(float(w).is_integer() for w in self.instance.weights) and \
-            float(self.instance.capacity).is_integer()
+        integral = all(float(w).is_integer() for w in self.instance.weights)  # the capacity is floored
         return integral and self.n * (int(self.instance.capacity) + 1) <= DP_CELLS
 
     @cached_property

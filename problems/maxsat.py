@@ -3,6 +3,7 @@ unsatisfied and breaks no hard clause. DIMACS CNF and WCNF files, or random 3-SA
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -46,13 +47,16 @@ def random_3sat(n_vars: int, ratio: float, seed: int) -> Formula:
 
 
 def read_formula(path: str | Path) -> Formula:
-    """A DIMACS CNF file (every clause weight 1), or a WCNF file in the `p wcnf` or the `h`/weight form."""
+    """A DIMACS CNF file (every clause weight 1), or a WCNF file in the `p wcnf` or the `h`/weight form.
+
+    Clauses may span lines or share one, as DIMACS allows; each ends with 0.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise CNFFileError(f"{path}: cannot read it ({error})") from None
-    header, n_vars, top, entries = None, 0, None, []
+    header, tokens = None, []
     for number, line in enumerate(text.splitlines(), 1):
         fields = line.split()
         if not fields or fields[0] == "c":
@@ -60,68 +64,70 @@ def read_formula(path: str | Path) -> Formula:
         if fields[0] == "%":  # SATLIB's files end their clauses with a '%' line
             break
         if fields[0] == "p":
-            header, n_vars, top = _header(path, number, fields)
+            header = _header(path, number, fields)
             continue
-        entries.append((number, fields))
+        tokens += [(number, field) for field in fields]
     if header is None and path.suffix != ".wcnf":
         raise CNFFileError(f"{path}: no 'p cnf' or 'p wcnf' line (a headerless file must be a .wcnf with 'h' lines)")
-    clauses, weights, hard = _clauses(path, entries, header != "cnf", top)
-    n_vars = n_vars or max((abs(lit) for c in clauses for lit in c), default=0)
-    for clause, (number, _) in zip(clauses, entries):
-        if any(abs(lit) > n_vars for lit in clause):
-            raise CNFFileError(f"{path}:{number}: a literal names a variable above {n_vars}")
+    kind, n_vars, count, top = header or ("wcnf", 0, None, None)
+    clauses, weights, hard = _clauses(path, tokens, kind == "wcnf", top)
     if not clauses:
         raise CNFFileError(f"{path}: no clauses")
+    if count is not None and len(clauses) != count:
+        raise CNFFileError(f"{path}: the p line announces {count} clauses, the file holds {len(clauses)}")
+    n_vars = n_vars or max(abs(lit) for c in clauses for lit in c)
+    if any(abs(lit) > n_vars for c in clauses for lit in c):
+        raise CNFFileError(f"{path}: a literal names a variable above {n_vars}, the p line's count")
     return Formula(n_vars, tuple(clauses), tuple(weights), tuple(hard), path.stem)
 
 
-def _header(path: Path, number: int, fields: list[str]) -> tuple[str, int, float | None]:
+def _header(path: Path, number: int, fields: list[str]) -> tuple[str, int, int, float | None]:
     if len(fields) < 4 or fields[1] not in ("cnf", "wcnf") or not all(f.isdigit() for f in fields[2:4]):
         raise CNFFileError(f"{path}:{number}: expected 'p cnf VARS CLAUSES' or 'p wcnf VARS CLAUSES [TOP]'")
-    top = float(fields[4]) if fields[1] == "wcnf" and len(fields) > 4 else None
-    return fields[1], int(fields[2]), top
+    top = _weight(path, number, fields[4]) if fields[1] == "wcnf" and len(fields) > 4 else None
+    return fields[1], int(fields[2]), int(fields[3]), top
 
 
-def _clauses(path: Path, entries: list[tuple[int, list[str]]], weighted: bool,
+def _clauses(path: Path, tokens: list[tuple[int, str]], weighted: bool,
              top: float | None) -> tuple[list[tuple[int, ...]], list[float], list[bool]]:
-    """Each entry line is one clause ending in 0; weighted lines start with a weight, or 'h' for hard."""
-    clauses, weights, hard = [], [], []
-    for number, fields in entries:
+    """Read clauses off the token stream: [weight or 'h'] literals... 0."""
+    clauses, weights, hard, at = [], [], [], 0
+    while at < len(tokens):
+        number, first = tokens[at]
         weight, is_hard = 1.0, False
-        if weighted and fields[0] == "h":
-            is_hard, fields = True, fields[1:]
-        elif weighted:
-            weight, fields = _weight(path, number, fields[0]), fields[1:]
-            is_hard = top is not None and weight >= top
-        literals = _literals(path, number, fields)
-        clauses.append(literals)
-        weights.append(weight)
+        if weighted:
+            is_hard = first == "h"
+            weight = math.inf if is_hard else _weight(path, number, first)
+            is_hard = is_hard or (top is not None and weight >= top)
+            at += 1
+        literals = []
+        while at < len(tokens) and tokens[at][1] != "0":
+            literals.append(_literal(path, *tokens[at]))
+            at += 1
+        if at == len(tokens) or not literals:
+            raise CNFFileError(f"{path}:{number}: a clause needs literals and must end with 0")
+        at += 1
+        clauses.append(tuple(literals))
+        weights.append(1.0 if is_hard else weight)
         hard.append(is_hard)
     return clauses, weights, hard
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _weight(path: Path, number: int, text: str) -> float:
-    if not _is_number(text) or float(text) <= 0:
-        raise CNFFileError(f"{path}:{number}: a clause weight must be a positive number, got {text!r}")
-    return float(text)
-
-
-def _literals(path: Path, number: int, fields: list[str]) -> tuple[int, ...]:
     try:
-        values = [int(f) for f in fields]
+        weight = float(text)
     except ValueError:
-        raise CNFFileError(f"{path}:{number}: a clause holds whole numbers only, got {' '.join(fields)!r}") from None
-    if not values or values[-1] != 0 or 0 in values[:-1] or len(values) < 2:
-        raise CNFFileError(f"{path}:{number}: a clause is one line of non-zero literals ending in 0")
-    return tuple(values[:-1])
+        weight = math.nan
+    if not (math.isfinite(weight) and weight > 0):
+        raise CNFFileError(f"{path}:{number}: a weight must be a positive finite number, got {text!r}")
+    return weight
+
+
+def _literal(path: Path, number: int, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise CNFFileError(f"{path}:{number}: a clause holds whole numbers only, got {text!r}") from None
 
 
 class MaxSAT(Problem):
@@ -209,11 +215,13 @@ class MaxSAT(Problem):
             assignment = self.space.sample(rng, 1)[0]
             if self._hard.any():
                 assignment = self._walksat(assignment, rng, hard_only=True)
+                if np.any(self.unsatisfied(assignment) & self._hard):
+                    raise ValueError(f"{self.formula.name}: no assignment keeping every hard clause was found")
             starts.append(assignment)
         return starts
 
     def references(self) -> dict[str, Callable[[], Bitvector]]:
-        """RC2 (python-sat's exact MaxSAT solver) and WalkSAT, a local search that reads the clauses."""
+        """RC2 (python-sat's exact MaxSAT solver) and a WalkSAT-style local search that reads the clauses."""
         return {"rc2": self.rc2,  # solved again, so its time is its own
                 "walksat": lambda: self._walksat(self.space.sample(np.random.default_rng(0), 1)[0],
                                                  np.random.default_rng(0))}
@@ -239,7 +247,8 @@ class MaxSAT(Problem):
 
     def _walksat(self, start: Bitvector, rng: np.random.Generator, hard_only: bool = False,
                  noise: float = 0.5) -> Bitvector:
-        """WalkSAT: flip a variable of an unsatisfied clause, at random or the one that breaks the least."""
+        """A WalkSAT-style local search: pick an unsatisfied clause, flip one of its variables, at random
+        with probability `noise`, else the one that leaves the lowest cost (hard clauses weigh most)."""
         current = list(start)
         best, best_value = tuple(current), self._cost(current, hard_only)
         for _ in range(WALKSAT_FLIPS):

@@ -35,8 +35,9 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_cnf_with_a_clause_over_two_lines_and_the_satlib_ending(tmp_path: Path) -> None:
-    formula = read_formula(write(tmp_path, "tiny.cnf", CNF.replace("-2\n 3 0", "-2 3 0")))
+    formula = read_formula(write(tmp_path, "tiny.cnf", CNF))
     assert formula.n_vars == 3 and formula.clauses[-1] == (-2, 3) and not any(formula.hard)
+    assert read_formula(write(tmp_path, "one_line.cnf", "p cnf 3 2\n1 -2 0 2 3 0\n")).clauses == ((1, -2), (2, 3))
 
 
 @pytest.mark.parametrize("name, text, hard", [("w.wcnf", WCNF, 1), ("new.wcnf", NEW_WCNF, 1)])
@@ -57,9 +58,11 @@ def test_rc2_is_exact_and_walksat_close_on_random_3sat(seed: int) -> None:
 
 
 @pytest.mark.parametrize("text, fragment", [
-    ("p cnf 2 1\n1 x 0\n", ":2: a clause holds whole numbers"), ("p cnf 2 1\n1 3 0\n", ":2: a literal names"),
+    ("p cnf 2 1\n1 x 0\n", ":2: a clause holds whole numbers"), ("p cnf 2 1\n1 3 0\n", "a literal names"),
     ("p cnf x 1\n", ":1: expected 'p cnf"), ("1 2 0\n", "no 'p cnf'"), ("p cnf 2 0\n", "no clauses"),
-    ("p wcnf 2 1 5\n-1 1 0\n", ":2: a clause weight"),
+    ("p wcnf 2 1 5\n-1 1 0\n", ":2: a weight must be"), ("p wcnf 2 1 top\n3 1 0\n", ":1: a weight must be"),
+    ("p wcnf 2 1 5\nnan 1 0\n", ":2: a weight must be"), ("p cnf 2 2\n1 2 0\n", "announces 2 clauses"),
+    ("p cnf 2 1\n1 2\n", ":2: a clause needs literals and must end with 0"),
 ])
 def test_a_broken_file_names_the_line(tmp_path: Path, text: str, fragment: str) -> None:
     path = write(tmp_path, "bad.cnf", text)
