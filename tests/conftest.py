@@ -16,10 +16,20 @@ import pytest
 MODEL_FIXTURES = {"local_backend", "llama_server", "model_path"}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The fast tier (`-m "not slow"`) forbids loading the model, in this process and every CLI it starts."""
+    if config.getoption("markexpr", "").replace(" ", "") == "notslow":
+        from llmopt.backends.local import FORBID_ENV
+
+        os.environ[FORBID_ENV] = "1"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test that loads the real model or starts a real server belongs to the slow tier."""
+    """Every test that loads the real model or starts a real server belongs to the slow tier: by its
+    fixtures, or by a problem whose evaluation asks a model (prompt search's scorer)."""
     for item in items:
-        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())) or "prompt-search" in params.values():
             item.add_marker(pytest.mark.slow)
 
 

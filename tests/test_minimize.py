@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import math
 
 import llmopt
@@ -9,6 +11,7 @@ from llmopt.backends.scripted import ScriptedBackend
 from llmopt.problems.functions import rosenbrock
 
 
+@pytest.mark.slow
 def test_minimize_rosenbrock_with_the_embedded_model() -> None:
     result = llmopt.minimize(rosenbrock, [(-2, 2), (-2, 2)], steps=2, proposals=4, seed=1)
     assert result.method == "opro" and result.stop_reason == "max_steps"

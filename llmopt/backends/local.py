@@ -44,10 +44,16 @@ def check_model_file(path: str | os.PathLike[str]) -> Path:
 
 
 _loaded: list[Any] = []
+# Set, no model file is ever loaded in this process or its children: the fast test tier sets it, so a
+# test that loads the model without being marked slow fails there instead of slowing it down.
+FORBID_ENV = "LLMOPT_FORBID_MODEL_LOAD"
 
 
 def _load(path: str, n_ctx: int, n_threads: int) -> Any:
     from llama_cpp import Llama
+
+    if os.environ.get(FORBID_ENV):
+        raise RuntimeError(f"{FORBID_ENV} is set: this process may not load {path}")
 
     model = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
     _loaded.append(model)
@@ -98,8 +104,9 @@ class _Pool:
         """A free copy, loading another one while fewer than `limit` exist."""
         with self.lock:
             if self.free.empty() and self.created < limit:
+                copy = _Copy(*self.key)  # a load that fails leaves the count as it was: no caller waits forever
                 self.created += 1
-                self.free.put(_Copy(*self.key))
+                self.free.put(copy)
         return self.free.get()
 
     def release(self, copy: _Copy) -> None:
