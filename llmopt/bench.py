@@ -1,7 +1,7 @@
 """Multi-seed experiments: OPRO and every compared method over K seeds at the same evaluation budget.
 
-Each (problem, seed, method) is one independent job, so any `concurrent.futures`-style executor
-runs them: local processes by default, or a Dask cluster's executor.
+Each (problem variant, seed, method variant) is one independent job, so any `concurrent.futures`-style
+executor runs them: local processes by default, or a Dask cluster's executor.
 """
 
 from __future__ import annotations
@@ -11,20 +11,22 @@ import math
 import statistics
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
-
-from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY, set_max_concurrency
-from llmopt.result import reached, text_table
+from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY, REQUESTS, set_max_concurrency
+from llmopt.problem import UsageError
+from llmopt.registry import build_problem
+from llmopt.result import gap_pct, reached, text_table
 from llmopt.stats import bootstrap_ci, ert, holm, quantiles, rank_sum_p
-
-# The (w, b) pairs of the paper's linear-regression table.
-PAPER_GRID = ((15, 14), (17, 17), (16, 10), (3, 5), (25, 23), (2, 30), (36, -1))
+from llmopt.sweep import Axis, apply_options, apply_opro, crossings, model_labels, model_settings, suffix
 
 
 @dataclass(frozen=True)
 class Job:
-    """One run: a problem with its options, a method ('opro' or a compared method) and a seed."""
+    """One run: a problem with its options, a method ('opro' or a compared method) and a seed.
+
+    `name` is the method's row: the method and, when a sweep changed its settings, the `variant`.
+    """
 
     problem: str
     options: dict[str, Any]
@@ -35,6 +37,8 @@ class Job:
     model: dict[str, Any] = field(default_factory=dict)
     target: float | None = None
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    name: str = ""
+    variant: dict[str, Any] = field(default_factory=dict)
 
 
 def opro_config(settings: dict[str, Any]) -> Any:
@@ -50,10 +54,9 @@ def run_job(job: Job) -> dict[str, Any]:
     from llmopt.backends import make_backend
     from llmopt.comparators import methods_for, setup_for
     from llmopt.opro import OPRO
-    from llmopt.registry import get_problem
 
     set_max_concurrency(job.max_concurrency)  # each worker process keeps its own limit
-    problem = get_problem(job.problem).from_options(**job.options)
+    problem = build_problem(job.problem, job.options)
     target = job.target if job.target is not None else problem.optimum()
     config = dataclasses.replace(opro_config(job.opro), seed=job.seed, target=target)
     model_driven = job.method == "opro" or methods_for(problem)[job.method].model_driven
@@ -63,8 +66,8 @@ def run_job(job: Job) -> dict[str, Any]:
     else:
         result = methods_for(problem)[job.method].run(problem, setup)
     hit = result.first_reaching(target) if target is not None else None
-    return {"problem": job.problem, "label": job.label, "method": job.method, "kind": result.kind,
-            "direction": problem.direction,
+    return {"problem": job.problem, "label": job.label, "method": job.name or job.method, "base_method": job.method,
+            "variant": job.variant, "kind": result.kind, "direction": problem.direction, "optimum": problem.optimum(),
             "seed": job.seed, "best_value": result.best_value, "n_evals": result.counts.evals,
             "budget": setup.max_evals, "n_llm_calls": result.counts.llm_calls, "seconds": round(result.seconds, 4),
             "target": target, "reached": target is not None and reached(result.best_value, target, problem.direction),
@@ -72,20 +75,104 @@ def run_job(job: Job) -> dict[str, Any]:
             "steps_to_target": hit.step if hit else None, "best_so_far": result.best_so_far().tolist()}
 
 
-def make_jobs(problem: str, options: dict[str, Any], methods: Iterable[str], seeds: int, opro: dict[str, Any],
-              model: dict[str, Any], target: float | None = None, paper_grid: bool = False,
+def make_jobs(problem: str, options: dict[str, Any], methods: Iterable[str] | None, seeds: int,
+              opro: dict[str, Any], model: dict[str, Any], target: float | None = None, *,
+              grid: dict[str, dict[str, Any]] | None = None, axes: Sequence[Axis] = (), first_seed: int = 0,
               max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> list[Job]:
-    """Every (problem variant, seed, method) job; `paper_grid` sweeps the paper's (w, b) pairs."""
-    variants = [(f"w={w},b={b}", {**options, "w_true": float(w), "b_true": float(b)}) for w, b in PAPER_GRID] \
-        if paper_grid else [(problem, options)]
-    return [Job(problem, opts, method, seed, label, opro, model, target, max_concurrency)
-            for label, opts in variants for seed in range(seeds) for method in methods]
+    """Every (task, seed, method variant) job; a usage error, before anything runs, for a task that cannot
+    be built or a method it does not have.
+
+    Tasks are the `grid` entries (label -> options) crossed with the sweeps of problem options; the
+    methods (None: OPRO and each task's defaults) that sample the model run once per crossing of the
+    model sweep and the OPRO sweeps of settings they read, the others once.
+    """
+    _refuse_conflicts(target, grid, axes)
+    labels = model_labels(next((a for a in axes if a.changes == "model"), Axis("model", "model", ())))
+    jobs, labels_in_order, fingerprints = [], [], set()
+    for label, opts in (grid or {problem: {}}).items():
+        for task in crossings(axes, {"problem"}):
+            task_options = apply_options({**options, **opts}, task, axes)
+            built = build_problem(problem, task_options)
+            fingerprints.add(built.fingerprint())
+            labels_in_order.append(label + suffix(task))
+            for name, reads in _methods(built, methods, label + suffix(task)).items():
+                variants = crossings(axes, {"opro", "model"}, reads | {"model"}) if reads is not None else [{}]
+                jobs += [Job(problem, task_options, name, seed, label + suffix(task), apply_opro(opro, variant),
+                             {**model, **_model(variant)}, target, max_concurrency, name + suffix(variant, labels),
+                             variant)
+                         for seed in range(first_seed, first_seed + seeds) for variant in variants]
+    if grid and len(fingerprints) < len(labels_in_order):
+        raise UsageError("--paper-grid: its tasks came out the same; an option given (such as --instance) "
+                         "overrides what the grid varies")
+    return sorted(jobs, key=lambda j: (labels_in_order.index(j.label), j.seed))
 
 
-def execute(jobs: list[Job], executor: Executor) -> list[dict[str, Any]]:
-    """Submit every job, then collect the rows in job order."""
+def _refuse_conflicts(target: float | None, grid: dict[str, dict[str, Any]] | None, axes: Sequence[Axis]) -> None:
+    varied = [axis for axis in axes if axis.changes == "problem"]
+    if target is not None and (grid or varied):
+        raise UsageError("--target is one value for every task; with --paper-grid or a sweep of the problem's "
+                         "options, each task's target is its own optimum")
+    overlap = {axis.key for axis in varied if any(axis.dest in opts for opts in (grid or {}).values())}
+    if overlap:
+        raise UsageError(f"--vary {', '.join(sorted(overlap))}: --paper-grid already sets it")
+
+
+def _methods(problem: Any, names: Iterable[str] | None, label: str) -> dict[str, frozenset[str] | None]:
+    """Each method to run on `problem`, with the OPRO settings it reads (None: it samples no model)."""
+    from llmopt.comparators import default_methods, methods_for
+    from llmopt.sweep import OPRO_KNOBS
+
+    available = methods_for(problem)
+    names = ["opro", *default_methods(problem)] if names is None else list(names)
+    unknown = [name for name in names if name != "opro" and name not in available]
+    if unknown:
+        raise UsageError(f"unknown method {', '.join(unknown)} for {label}; "
+                         f"choose from {', '.join(['opro', *available])}")
+    return {name: frozenset(OPRO_KNOBS) if name == "opro" else
+            available[name].reads if available[name].model_driven else None for name in names}
+
+
+def _model(variant: dict[str, Any]) -> dict[str, Any]:
+    return model_settings(variant["model"]) if "model" in variant else {}
+
+
+def execute(jobs: list[Job], executor: Executor | None = None) -> list[dict[str, Any]]:
+    """Submit every job, then collect the rows in job order; without an executor, run them here in turn
+    (the process's request limit is put back afterwards). A failed job cancels those not yet started."""
+    if executor is None:
+        previous = REQUESTS.limit
+        try:
+            return [run_job(job) for job in jobs]
+        finally:
+            set_max_concurrency(previous)
     futures = [executor.submit(run_job, job) for job in jobs]
-    return [future.result() for future in futures]
+    try:
+        return [future.result() for future in futures]
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+
+
+def ablation_study(problem: str, options: dict[str, Any], seeds: int, opro: dict[str, Any], model: dict[str, Any],
+                   target: float | None = None, executor: Executor | None = None) -> list[dict[str, Any]]:
+    """Rows of OPRO, each ablation and the best black-box baseline over `seeds` seeds at the same budget
+    (`options`: the problem's options, its defaults where not given).
+
+    The best baseline (by median, among the default black-box methods that sample no model) is chosen
+    on `seeds` other seeds, so that the choice does not favour it on the seeds it is tested on.
+    """
+    from llmopt.comparators import default_methods, methods_for
+    from llmopt.comparators.ablations import VARIANTS
+    from llmopt.registry import get_problem
+
+    options = {o.dest: o.default for o in get_problem(problem).options} | options
+    built = build_problem(problem, options)
+    found = methods_for(built)
+    black_box = [m for m in default_methods(built) if found[m].kind == "black-box" and not found[m].model_driven]
+    trial = execute(make_jobs(problem, options, black_box, seeds, opro, model, target, first_seed=seeds), executor)
+    best = best_by_median(summarize(trial))
+    return execute(make_jobs(problem, options, ["opro", *VARIANTS, best], seeds, opro, model, target), executor)
 
 
 def _mean_sd(values: list[float]) -> str:
@@ -104,36 +191,53 @@ def _groups(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, 
 
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per label and method, over seeds: final best (mean, sd, median, quartiles, bootstrap 95 % interval
-    of the median), success rate, ERT, evaluations and steps to the target, and the two-sided rank-sum
-    p-value of its final best against OPRO's, Holm-corrected over the methods of the label."""
-    groups, out = _groups(rows), []
-    for (label, method), group in groups.items():
-        worst = math.inf if group[0].get("direction", "min") == "min" else -math.inf
-        # a run that found no valid solution ranks last, it is not left out
-        best = [r["best_value"] if r["best_value"] is not None and math.isfinite(r["best_value"]) else worst
-                for r in group]
-        hits = [r for r in group if r["reached"]]
-        targeted = group[0]["target"] is not None
-        q1, mid, q3 = quantiles(best, [0.25, 0.5, 0.75])
-        reference = group[0]["kind"] == "reference"
-        out.append({
-            "label": label, "method": method, "kind": group[0]["kind"], "runs": len(group), "best": best,
-            "median": mid, "q1": q1, "q3": q3, "median_ci95": list(bootstrap_ci(best)),
-            "success_rate": len(hits) / len(group) if targeted else None,
-            "ert": None if reference or not targeted else ert([r["n_evals"] for r in group],
-                                                             [r["evals_to_target"] for r in group]),
-            "evals_to_target": [r["evals_to_target"] for r in hits if r["evals_to_target"] is not None],
-            "steps_to_target": [r["steps_to_target"] for r in hits if r["steps_to_target"] is not None],
-            "evals_used": [r["n_evals"] for r in group], "budget": group[0]["budget"]})
+    of the median), gap to the optimum, success rate, ERT, evaluations and steps to the target, and the
+    two-sided rank-sum p-value of its final best against OPRO's (the first OPRO row of the label when a
+    sweep made several), Holm-corrected over the methods of the label."""
+    out = [_statistics(label, method, group) for (label, method), group in _groups(rows).items()]
     for label in dict.fromkeys(s["label"] for s in out):
         mine = [s for s in out if s["label"] == label]
-        opro = next((s["best"] for s in mine if s["method"] == "opro"), None)
-        raw = {s["method"]: rank_sum_p(s["best"], opro) if opro is not None and s["method"] != "opro" else math.nan
+        opro = next((s for s in mine if s["base_method"] == "opro"), None)
+        raw = {s["method"]: rank_sum_p(s["best"], opro["best"]) if opro is not None and s is not opro else math.nan
                for s in mine}
         adjusted = holm(raw)
         for s in mine:
-            s["p_vs_opro"] = adjusted[s["method"]]
+            s["p_vs_opro"], s["p_against"] = adjusted[s["method"]], opro["method"] if opro else None
     return out
+
+
+def _statistics(label: str, method: str, group: list[dict[str, Any]]) -> dict[str, Any]:
+    first = group[0]
+    direction = first.get("direction", "min")
+    worst = math.inf if direction == "min" else -math.inf
+    # a run that found no valid solution ranks last, it is not left out
+    best = [r["best_value"] if r["best_value"] is not None and math.isfinite(r["best_value"]) else worst
+            for r in group]
+    hits = [r for r in group if r["reached"]]
+    targeted = first["target"] is not None
+    q1, mid, q3 = quantiles(best, [0.25, 0.5, 0.75])
+    reference = first["kind"] == "reference"
+    gaps = [gap_pct(b, first.get("optimum"), direction) for b in best if math.isfinite(b)]
+    return {
+        "label": label, "method": method, "base_method": first.get("base_method", method), "direction": direction,
+        "variant": first.get("variant", {}), "kind": first["kind"], "runs": len(group), "best": best,
+        "median": mid, "q1": q1, "q3": q3, "median_ci95": list(bootstrap_ci(best)),
+        "gap_pct": [g for g in gaps if g is not None],
+        "success_rate": len(hits) / len(group) if targeted else None,
+        "ert": None if reference or not targeted else ert([r["n_evals"] for r in group],
+                                                         [r["evals_to_target"] for r in group]),
+        "evals_to_target": [r["evals_to_target"] for r in hits if r["evals_to_target"] is not None],
+        "steps_to_target": [r["steps_to_target"] for r in hits if r["steps_to_target"] is not None],
+        "evals_used": [r["n_evals"] for r in group], "budget": first["budget"]}
+
+
+def best_by_median(summary: list[dict[str, Any]]) -> str:
+    """The method of `summarize`'s rows with the best median final value (a run with none ranks last)."""
+    def key(s: dict[str, Any]) -> float:
+        sign = 1 if s.get("direction", "min") == "min" else -1
+        return sign * s["median"] if math.isfinite(s["median"]) else math.inf
+
+    return min(summary, key=key)["method"]
 
 
 def _g(value: float | None) -> str:
@@ -142,10 +246,13 @@ def _g(value: float | None) -> str:
 
 def summary_table(rows: list[dict[str, Any]]) -> str:
     """The statistics of `summarize` as a text table, one line per label and method."""
+    summary = summarize(rows)
+    against = {s["p_against"] for s in summary} - {None}
     header = ["problem", "method", "kind", "median [IQR]", "mean ± sd", "median 95% CI", "reached", "ERT",
-              "p vs opro (Holm)", "steps to target", "evals used", "budget"]
+              "p vs opro (Holm)" if against <= {"opro"} else "p vs 1st opro row (Holm)", "steps to target",
+              "evals used", "budget"]
     lines = [header]
-    for s in summarize(rows):
+    for s in summary:
         low, high = s["median_ci95"]
         lines.append([s["label"], s["method"], s["kind"], f"{_g(s['median'])} [{_g(s['q1'])}, {_g(s['q3'])}]",
                       _mean_sd([b for b in s["best"] if math.isfinite(b)]), f"[{_g(low)}, {_g(high)}]",
@@ -153,4 +260,20 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
                       _g(s["ert"]), _g(s["p_vs_opro"]),
                       _mean_sd(s["steps_to_target"]),
                       "-" if s["kind"] == "reference" else _mean_sd(s["evals_used"]), str(s["budget"])])
+    return text_table(lines)
+
+
+def paper_table(rows: list[dict[str, Any]]) -> str:
+    """The shape of the paper's Tables 2 and 3, one line per label and method: gap to the optimum (over
+    the runs that found a valid solution, counted when some did not), steps and distinct solutions
+    evaluated up to the target (mean ± sd over the runs that reached it), and how many runs reached it."""
+    lines = [["problem", "method", "kind", "gap % (mean ± sd)", "steps to target", "solutions evaluated to target",
+              "reached"]]
+    for s in summarize(rows):
+        no_count = s["kind"] == "reference"
+        valid = f" (n={len(s['gap_pct'])}/{s['runs']})" if s["gap_pct"] and len(s["gap_pct"]) < s["runs"] else ""
+        lines.append([s["label"], s["method"], s["kind"], _mean_sd(s["gap_pct"]) + valid,
+                      "-" if no_count else _mean_sd(s["steps_to_target"]),
+                      "-" if no_count else _mean_sd(s["evals_to_target"]),
+                      "-" if s["success_rate"] is None else f"{round(s['success_rate'] * s['runs'])}/{s['runs']}"])
     return text_table(lines)

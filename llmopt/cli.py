@@ -10,13 +10,14 @@ from typing import Any, Callable, Iterator, NoReturn, Sequence
 
 from llmopt.backends import make_backend
 from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY
-from llmopt.comparators import default_methods, methods_for, resolve, run_methods, setup_for
+from llmopt.comparators import resolve, run_methods, setup_for
 from llmopt.metaprompt import MetaPromptConfig
 from llmopt.opro import OPRO, OPROConfig
 from llmopt.problem import Problem, UsageError
-from llmopt.registry import get_problem, registry
+from llmopt.registry import build_problem, get_problem, registry
 from llmopt.records import RunRecorder, default_run_dir, read_config, read_pending, read_steps
 from llmopt.result import Result, comparison_table
+from llmopt.sweep import non_negative_float, positive_int
 
 EXIT_USAGE = 2
 
@@ -29,11 +30,18 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+def _checked(read: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type from one of the shared readers, keeping the reader's message."""
+    def parse(text: str) -> Any:
+        try:
+            return read(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+_positive = _checked(positive_int)
 
 
 def _add_seed(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +60,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--model-path", help="a GGUF file for the local backend")
     group.add_argument("--server-grammar", default="auto", choices=["auto", "none", "llama.cpp", "vllm"],
                        help="how to pass the problem's grammar to a server (default: auto)")
-    group.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default: 1.0)")
+    group.add_argument("--temperature", type=_checked(non_negative_float), default=1.0,
+                       help="sampling temperature (default: 1.0)")
     group.add_argument("--max-concurrency", type=_positive, default=DEFAULT_MAX_CONCURRENCY,
                        help="requests in flight to model servers per process, optimizer, repairs and scorer "
                             "together (default: 16)")
@@ -68,7 +77,7 @@ def _add_opro_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--proposals", type=_positive, default=8, help="proposals per step (default: 8)")
     group.add_argument("--initial", type=_positive, default=5, help="initial random points (default: 5)")
     group.add_argument("--top-k", type=_positive, default=20, help="solutions shown in the meta-prompt")
-    group.add_argument("--order", choices=["ascending", "descending"], default="ascending",
+    group.add_argument("--order", choices=["ascending", "descending", "random"], default="ascending",
                        help="ascending puts the best solution last, as in the paper")
     group.add_argument("--answer-tokens", type=_positive, default=128,
                        help="token limit of one proposal (default: 128)")
@@ -100,7 +109,14 @@ def _add_bench_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--seeds", type=_positive, default=3, help="number of seeds (default: 3)")
     group.add_argument("--methods", nargs="+", help="methods to run (default: opro and every default method)")
     group.add_argument("--paper-grid", action="store_true",
-                       help="linear regression over the paper's seven (w, b) pairs")
+                       help="the task variants of the paper's table (linear regression: its seven (w, b) pairs; "
+                            "tsp: 10, 15, 20 and 50 cities) and a table in the paper's shape")
+    group.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2",
+                       help="sweep an OPRO setting (temperature, proposals at the same evaluation budget, order, "
+                            "top-k) or a problem option (e.g. exemplars, cities); several are crossed")
+    group.add_argument("--models", metavar="M1,M2",
+                       help="optimizer models to compare, each a row: local, local@FILE.gguf or NAME@URL "
+                            "(an OpenAI-compatible server); replaces --model")
     group.add_argument("--workers", type=_positive, default=2, help="local worker processes (default: 2)")
     group.add_argument("--dask", metavar="ADDRESS", help="run the jobs on this Dask scheduler instead")
     group.add_argument("--html", metavar="FILE.html", help="also write the statistics and figures as one HTML page")
@@ -145,12 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _make_problem(args: argparse.Namespace) -> Problem:
-    cls = get_problem(args.problem)
-    kwargs = {option.dest: getattr(args, option.dest) for option in cls.options}
-    try:
-        return cls.from_options(**kwargs)
-    except (ValueError, OSError) as error:
-        raise UsageError(str(error)) from None
+    return build_problem(args.problem, _problem_options(args))
+
+
+def _problem_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {option.dest: getattr(args, option.dest) for option in get_problem(args.problem).options}
 
 
 def _progress(total: int, quiet: bool) -> tuple[Callable[[OPRO], None], Callable[[], None]]:
@@ -310,42 +325,52 @@ def _executor(args: argparse.Namespace) -> Any:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """OPRO and the compared methods over K seeds; mean ± sd and evaluations to reach the target."""
-    from llmopt.bench import execute, make_jobs, summarize, summary_table
+    """OPRO and the compared methods over K seeds and the sweeps; statistics per method and variant."""
+    from llmopt.bench import execute, make_jobs, paper_table, summarize, summary_table
+    from llmopt.sweep import model_settings, parse_models, parse_vary
 
     problem = _make_problem(args)
-    if args.paper_grid and problem.name != "linear-regression":
-        raise UsageError("--paper-grid is for linear-regression")
-    make_backend(**_model_settings(args))  # fail fast on a bad model before starting workers
-    available = ["opro", *methods_for(problem)]
-    methods = args.methods or ["opro", *default_methods(problem)]
-    unknown = sorted(set(methods) - set(available))
-    if unknown:
-        raise UsageError(f"unknown method {', '.join(unknown)}; choose from {', '.join(available)}")
+    cls = type(problem)
+    if args.paper_grid and not cls.paper_grid:
+        with_grid = [name for name, c in registry().items() if c.paper_grid]
+        raise UsageError(f"--paper-grid: {problem.name} has no paper grid; {', '.join(with_grid)} have one")
+    axes = [parse_vary(text, cls.options) for text in args.vary]
+    models = parse_models(args.models) if args.models else None
+    if len({axis.key for axis in axes}) != len(axes):
+        raise UsageError("--vary: each setting may be swept once")
+    base = _model_settings(args)
+    if models and (args.model != "local" or args.base_url or args.model_path):
+        raise UsageError("--models replaces --model, --base-url and --model-path; give the models in --models")
+    for spec in models.values if models else [None]:  # fail fast on a bad model before the workers start
+        make_backend(**(base | model_settings(spec) if spec else base))
     opro = {k: v for k, v in _opro_config(args).to_dict().items() if k != "seed"}
-    options = {o.dest: getattr(args, o.dest) for o in type(problem).options}
-    settings = {**_model_settings(args), "check": False, "cache": _cache_setting(args)}
-    jobs = make_jobs(problem.name, options, methods, args.seeds, opro, settings, args.target, args.paper_grid,
-                     args.max_concurrency)
+    settings = {**base, "check": False, "cache": _cache_setting(args)}
+    jobs = make_jobs(problem.name, _problem_options(args), args.methods, args.seeds, opro, settings, args.target,
+                     grid=cls.paper_grid if args.paper_grid else None, axes=[*axes, *([models] if models else [])],
+                     max_concurrency=args.max_concurrency)
     executor = _executor(args)
     try:
         rows = execute(jobs, executor)
     finally:
-        executor.shutdown()
+        executor.shutdown()  # after a failure, `execute` has cancelled the jobs not yet started
     table = summary_table(rows)
+    one_task = len({row["label"] for row in rows}) == 1
+    optimum = problem.optimum() if one_task else None  # with several tasks, each row carries its own
     if args.json:
-        print(json.dumps({"problem": problem.name, "optimum": problem.optimum(), "budget": rows[0]["budget"],
+        print(json.dumps({"problem": problem.name, "optimum": optimum, "budget": rows[0]["budget"],
                           "summary": summarize(rows), "runs": rows}, default=str))
     else:
         print(table)
+        if args.paper_grid:
+            print(f"\nIn the shape of the paper's table:\n{paper_table(rows)}")
     if args.plot:
         from llmopt.plots import bench_figure
 
-        print(f"plot: {bench_figure(rows, problem.direction, problem.optimum(), args.plot)}", file=sys.stderr)
+        print(f"plot: {bench_figure(rows, args.plot)}", file=sys.stderr)
     if args.html:
         from llmopt.report import write_bench_report
 
-        path = write_bench_report(args.html, problem.name, table, rows, problem.optimum())
+        path = write_bench_report(args.html, problem.name, table, rows, optimum)
         print(f"report: {path}", file=sys.stderr)
     return 0
 

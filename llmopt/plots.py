@@ -87,11 +87,23 @@ def plot_bands(ax: Any, curves: dict[str, Sequence[np.ndarray]], optimum: float 
         x = np.arange(1, length + 1)
         ax.plot(x, median, label=f"{label} (n={len(found)})")
         ax.fill_between(x, low, high, alpha=0.2)
-    if optimum is not None:
+    logarithmic = _wide_and_positive([c for found in curves.values() for c in found if c.size])
+    if logarithmic:
+        ax.set_yscale("log")  # best-so-far values falling over decades, as COCO plots them
+    if optimum is not None and (optimum > 0 or not logarithmic):
         ax.axhline(optimum, color="black", linewidth=1, label="optimum")
     ax.set_xlabel("evaluations")
     ax.set_ylabel("best value so far")
     ax.legend(fontsize=7)
+
+
+def _wide_and_positive(curves: Sequence[np.ndarray]) -> bool:
+    """Whether the values are all positive and span more than two decades."""
+    if not curves:
+        return False
+    values = np.concatenate(curves)
+    values = values[np.isfinite(values)]
+    return bool(values.size) and values.min() > 0 and values.max() / values.min() > 100
 
 
 def bench_curves(rows: Sequence[dict[str, Any]]) -> dict[str, list[np.ndarray]]:
@@ -117,19 +129,26 @@ def plot_ecdf(ax: Any, curves: dict[str, Sequence[np.ndarray]], targets: np.ndar
     ax.legend(fontsize=7)
 
 
-def bench_figure(rows: Sequence[dict[str, Any]], direction: str, optimum: float | None, path: str | Path) -> Path:
-    """Bands of best so far and the fixed-target ECDF of a bench, side by side, as a PNG."""
+def bench_figure(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
+    """Bands of best so far and the fixed-target ECDF of a bench, side by side, one row of panels per task
+    (each with its own optimum and targets), as a PNG."""
     from llmopt.stats import log_targets
 
-    curves = bench_curves(rows)
-    fig = _new_figure(figsize=(13, 4.5))
-    left, right = fig.subplots(1, 2)
-    plot_bands(left, curves, optimum)
-    starts = [c[0] for found in curves.values() for c in found if c.size]
-    finals = [c[-1] for found in curves.values() for c in found if c.size]
-    best = optimum if optimum is not None else (min(finals) if direction == "min" else max(finals)) if finals else 0.0
-    start = float(np.median(starts)) if starts else best
-    plot_ecdf(right, curves, log_targets(start, best, direction), direction)
+    tasks: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        tasks.setdefault(row["label"], []).append(row)
+    fig = _new_figure(figsize=(13, 4.5 * len(tasks)))
+    for (left, right), (label, mine) in zip(fig.subplots(len(tasks), 2, squeeze=False), tasks.items()):
+        direction, optimum = mine[0].get("direction", "min"), mine[0].get("optimum")
+        curves = {key.partition(": ")[2]: found for key, found in bench_curves(mine).items()}
+        plot_bands(left, curves, optimum)
+        left.set_title(label)
+        starts = [c[0] for found in curves.values() for c in found if c.size]
+        finals = [c[-1] for found in curves.values() for c in found if c.size]
+        best = optimum if optimum is not None else (min(finals) if direction == "min" else max(finals)) \
+            if finals else 0.0
+        start = float(np.median(starts)) if starts else best
+        plot_ecdf(right, curves, log_targets(start, best, direction), direction)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=100)

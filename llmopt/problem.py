@@ -63,6 +63,9 @@ class Problem(abc.ABC):
     A problem declares the `space` its solutions live in; the space gives it an encoder, a decoder,
     a grammar, random start points and every black-box method written for that space. A problem
     whose solutions fit no space overrides `encode`, `decode` and `initial` instead.
+
+    `paper_grid` names the task variants of the paper's table for this problem (label -> options),
+    which `llmopt bench --paper-grid` runs.
     """
 
     name: ClassVar[str]
@@ -72,6 +75,7 @@ class Problem(abc.ABC):
     value_label: ClassVar[str] = "value"
     options: ClassVar[tuple[Option, ...]] = ()
     drawable: ClassVar[bool] = False
+    paper_grid: ClassVar[dict[str, dict[str, Any]]] = {}
     space: Space | None = None
 
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from importlib import metadata
+from typing import Any
 
 from llmopt.problem import Problem, UsageError
 
@@ -35,3 +36,11 @@ def get_problem(name: str) -> type[Problem]:
     if name not in problems:
         raise UsageError(f"unknown problem {name!r}; choose from {', '.join(problems)} (`llmopt problems` lists them)")
     return problems[name]
+
+
+def build_problem(name: str, options: dict[str, Any]) -> Problem:
+    """The problem `name` built from its options (keys are `Option.dest`); a bad value is a usage error."""
+    try:
+        return get_problem(name).from_options(**options)
+    except (ValueError, OSError) as error:
+        raise UsageError(str(error)) from None

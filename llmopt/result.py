@@ -165,8 +165,9 @@ class Result:
 
     def summary(self) -> dict[str, Any]:
         """The flat row used by `--json` and the comparison table; references have no evaluation count."""
-        model_driven = self.kind in ("opro", "ablation")
         counts = self.counts
+        # a method that asked the model (OPRO, an ablation, EvoPrompt) shows what it cost
+        model_driven = self.kind in ("opro", "ablation") or counts.llm_calls > 0 or counts.failed_requests > 0
         return {
             "method": self.method,
             "kind": self.kind,

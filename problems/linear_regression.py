@@ -22,6 +22,9 @@ class LinearRegression(Problem):
     direction = "min"
     solution_label = "(w, b) pair"
     value_label = "loss"
+    # the (w, b) pairs of the paper's Table 2
+    paper_grid = {f"w={w},b={b}": {"w_true": float(w), "b_true": float(b)}
+                  for w, b in ((15, 14), (17, 17), (16, 10), (3, 5), (25, 23), (2, 30), (36, -1))}
     options = (
         Option("--w-true", float, 15.0, "true slope of the data"),
         Option("--b-true", float, 14.0, "true intercept of the data"),

@@ -1,17 +1,14 @@
-"""Shared fixtures: the embedded model, free ports and a real llama.cpp OpenAI-compatible server."""
+"""Shared fixtures: the embedded model and a real llama.cpp OpenAI-compatible server."""
 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+
+from llmopt.testing.llama_server import llama_server as serve
 
 MODEL_FIXTURES = {"local_backend", "llama_server", "model_path"}
 
@@ -31,13 +28,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         params = getattr(getattr(item, "callspec", None), "params", {})
         if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())) or "prompt-search" in params.values():
             item.add_marker(pytest.mark.slow)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # Smaller settings where the defaults would make the suite slow; plugins run with their defaults.
@@ -89,34 +79,5 @@ def local_backend(model_path: Path):
 @pytest.fixture(scope="session")
 def llama_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m llama_cpp.server` serving SmolLM2 on a free port; yields its /v1 base URL."""
-    port = free_port()
-    log = (tmp_path_factory.mktemp("llama_server") / "server.log").open("wb")
-    # The server logs a lot while loading: a file, not a pipe nobody reads, or it blocks.
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "4096", "--model_alias", "smollm2"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        _wait_until_up(f"{base_url}/models", process, Path(log.name))
+    with serve(model_path, tmp_path_factory.mktemp("llama_server") / "server.log") as base_url:
         yield base_url
-    finally:
-        log.close()
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"llama_cpp.server exited: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("llama_cpp.server did not start in time")

@@ -54,7 +54,7 @@ def test_tsp_baselines_split_references_from_black_box_methods(capsys) -> None:
     references = [r for r in payload["results"] if r["kind"] == "reference"]
     black_box = [r for r in payload["results"] if r["kind"] == "black-box"]
     assert {"nearest-neighbour", "farthest-insertion", "greedy", "christofides", "2-opt+or-opt", "lkh",
-            "held-karp"} == {r["method"] for r in references}
+            "held-karp", "integer-programme"} == {r["method"] for r in references}
     assert all(r["n_evals"] is None for r in references)
     assert {"random-orderings", "local-search", "genetic-algorithm"} <= {r["method"] for r in black_box}
     assert all(1 <= r["n_evals"] <= payload["budget"] for r in black_box)

@@ -10,7 +10,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-SMALL = {"STEPS": 1, "PROPOSALS": 2, "TRAIN": 3, "TEST": 2, "CITIES": 6}
+SMALL = {"STEPS": 1, "PROPOSALS": 2, "TRAIN": 3, "TEST": 2, "CITIES": 6, "SEEDS": 2}
 
 
 def shrink(book: nbformat.NotebookNode) -> None:
@@ -24,8 +24,8 @@ def shrink(book: nbformat.NotebookNode) -> None:
             cell.source = "\n".join(lines)
 
 
-def test_there_are_four_notebooks() -> None:
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04"]
+def test_there_are_five_notebooks() -> None:
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -62,3 +62,27 @@ def test_report_on_a_real_run_directory(tmp_path: Path) -> None:
     missing = subprocess.run([sys.executable, "-m", "llmopt.cli", "report", str(tmp_path)], capture_output=True,
                              text=True, cwd=ROOT, timeout=300)
     assert missing.returncode == 2 and "no results.json" in missing.stderr
+
+
+def test_bands_use_a_log_scale_only_for_positive_values_spanning_decades() -> None:
+    from llmopt.plots import plot_bands
+
+    fig, (wide, narrow, signed) = plt.subplots(1, 3)
+    plot_bands(wide, {"a": [np.array([5000.0, 40.0, 0.3])]})
+    plot_bands(narrow, {"a": [np.array([50.0, 40.0, 30.0])]})
+    plot_bands(signed, {"a": [np.array([5000.0, -1.0])]})
+    assert (wide.get_yscale(), narrow.get_yscale(), signed.get_yscale()) == ("log", "linear", "linear")
+    plt.close(fig)
+
+
+def test_the_bench_figure_has_a_row_of_panels_per_task_with_its_own_optimum(tmp_path: Path) -> None:
+    from llmopt.plots import bench_figure
+
+    def rows(label: str, optimum: float) -> list[dict]:
+        return [{"label": label, "method": m, "kind": "black-box", "direction": "min", "optimum": optimum,
+                 "best_so_far": [optimum + 9, optimum + 3, optimum + 1]} for m in ("a", "b")]
+
+    one = bench_figure(rows("n=10", 100.0), tmp_path / "one.png")
+    two = bench_figure(rows("n=10", 100.0) + rows("n=20", 500.0), tmp_path / "two.png")
+    height = {path.name: plt.imread(path).shape[0] for path in (one, two)}
+    assert height["two.png"] == 2 * height["one.png"] == 900

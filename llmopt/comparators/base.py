@@ -39,17 +39,22 @@ class Setup:
 
 @dataclass(frozen=True)
 class Method:
-    """A named way to optimize a problem; `default` methods run in every comparison."""
+    """A named way to optimize a problem; `default` methods run in every comparison; `uses_model` marks
+    a black-box method whose variation operator is the optimizer model (EvoPrompt); `reads` names the
+    OPRO settings a model-driven method uses (`llmopt.sweep.OPRO_KNOBS` keys), so a sweep of any other
+    leaves it alone."""
 
     name: str
     kind: Kind
     run: Callable[[Problem, Setup], Result]
     default: bool = True
+    uses_model: bool = False
+    reads: frozenset[str] = frozenset()
 
     @property
     def model_driven(self) -> bool:
         """Whether the method samples from the optimizer model (and so needs `Setup.backend`)."""
-        return self.kind in ("opro", "ablation")
+        return self.uses_model or self.kind in ("opro", "ablation")
 
 
 class BudgetSpent(Exception):
@@ -62,6 +67,10 @@ class Stalled(Exception):
 
 class TargetReached(Exception):
     """Raised inside a black-box method once a solution reaches the comparison's target."""
+
+
+class ModelCallsSpent(Exception):
+    """Raised inside a black-box method that samples the model once it has used its model calls."""
 
 
 class TooManyFailures(Exception):
@@ -93,7 +102,7 @@ class Objective:
         key = self.problem.key(solution)
         if key in self._seen:
             return self._seen[key]
-        if self.result.counts.evals >= self.max_evals:
+        if self.spent:
             raise BudgetSpent
         value, reason, outcome = evaluate_safely(self.problem.evaluate, solution)
         if reason is not None:  # failed, or infeasible (recorded as invalid): no evaluation spent
@@ -108,6 +117,16 @@ class Objective:
             raise TargetReached
         return value
 
+    @property
+    def spent(self) -> bool:
+        """Whether the evaluation budget is used up."""
+        return self.result.counts.evals >= self.max_evals
+
+    @property
+    def distinct(self) -> int:
+        """How many different solutions have been asked about (evaluated, failed or infeasible)."""
+        return len(self._seen)
+
     def loss(self, solution: Any) -> float:
         """The value to minimise: the value itself, or its negation for a maximisation problem."""
         value = self(solution)
@@ -117,8 +136,9 @@ class Objective:
 Search = Callable[[Any, Objective, Setup], "str | None"]
 
 
-def black_box(name: str, search: Search) -> Method:
-    """A black-box method from a search over the problem's space that only calls the Objective."""
+def black_box(name: str, search: Search, uses_model: bool = False, reads: frozenset[str] = frozenset()) -> Method:
+    """A black-box method from a search over the problem's space that only calls the Objective
+    (and, with `uses_model`, the optimizer model in `Setup.backend`, with the OPRO settings in `reads`)."""
 
     def run(problem: Problem, setup: Setup) -> Result:
         result = _empty(problem, name, "black-box")
@@ -136,11 +156,13 @@ def black_box(name: str, search: Search) -> Method:
             result.stop_reason = "target"
         except TooManyFailures:
             result.stop_reason = "max_failures"
+        except ModelCallsSpent:
+            result.stop_reason = "max_llm_calls"
         result.seconds = time.perf_counter() - began
         result.extra["usage"] = usage_since(problem, usage)
         return result
 
-    return Method(name, "black-box", run)
+    return Method(name, "black-box", run, uses_model=uses_model, reads=reads)
 
 
 def reference(name: str, solve: Callable[[], Any]) -> Method:

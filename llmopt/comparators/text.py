@@ -1,10 +1,11 @@
-"""Black-box methods for free text: the hand-written texts of the space, and the model's random proposals."""
+"""Black-box methods for free text: the hand-written texts of the space, the model's proposals without
+any score history, and EvoPrompt's genetic algorithm and differential evolution."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from llmopt.comparators import ablations
+from llmopt.comparators import ablations, evoprompt
 from llmopt.comparators.base import Method, Objective, Setup, black_box
 from llmopt.spaces import Text
 
@@ -18,7 +19,7 @@ def _fixed(text: str):
 
 
 def methods(space: Text) -> dict[str, Method]:
-    """Each hand-written text, evaluated as it is, and the model's proposals without any score history."""
+    """Each hand-written text evaluated as it is, the model's proposals without any score history, and EvoPrompt."""
     found = {name: black_box(name, _fixed(text)) for name, text in space.handwritten.items()}
     no_history = dataclasses.replace(ablations.methods()["opro-no-history"], default=True)
-    return {**found, no_history.name: no_history}
+    return {**found, no_history.name: no_history, **evoprompt.methods(space)}

@@ -29,6 +29,7 @@ class TSP(Problem):
     solution_label = "trace"
     value_label = "length"
     drawable = True
+    paper_grid = {f"n={n}": {"cities": n} for n in (10, 15, 20, 50)}  # the sizes of the paper's Table 3
     options = (
         Option("--cities", int, 10, "number of random cities"),
         Option("--instance-seed", int, 0, "seed of the random instance"),
@@ -88,7 +89,11 @@ class TSP(Problem):
 
     @cached_property
     def _exact(self) -> Tour | None:
-        return tuple(solvers.held_karp(self.instance.dist)) if self.n <= solvers.HELD_KARP_MAX else None
+        if self.n <= solvers.HELD_KARP_MAX:
+            return tuple(solvers.held_karp(self.instance.dist))
+        if self.n <= solvers.EXACT_MAX:
+            return tuple(solvers.subtour_milp(self.instance.dist))
+        return None
 
     @cached_property
     def _lkh_tour(self) -> Tour:
@@ -96,7 +101,7 @@ class TSP(Problem):
         return tuple(solvers.lkh(self.instance.dist))
 
     def optimum(self) -> float | None:
-        """--optimum if given, else Held–Karp's exact length where n allows, else unknown."""
+        """--optimum if given, else the exact length (Held–Karp or the integer programme) where n allows."""
         if self.known_optimum is not None:
             return self.known_optimum
         return self.evaluate(self._exact) if self._exact else None
@@ -119,7 +124,8 @@ class TSP(Problem):
     # -- references and drawing ------------------------------------------------------------
 
     def references(self) -> dict[str, Callable[[], Tour]]:
-        """NN and FI (the paper's), greedy, Christofides, 2-opt+Or-opt, LKH, and Held–Karp when n ≤ 13.
+        """NN and FI (the paper's), greedy, Christofides, 2-opt+Or-opt, LKH, and the exact solvers: Held–Karp
+        when n ≤ 13, the integer programme with subtour constraints when n ≤ 60.
 
         All read the distance matrix, so they are white-box references, not black-box baselines.
         """
@@ -133,8 +139,10 @@ class TSP(Problem):
                 dist, heuristics.nearest_neighbour(dist), kicks=min(3000, 10 * self.n)),
             "lkh": lambda: self._lkh_tour,
         }
-        if self.n <= solvers.HELD_KARP_MAX:
-            solvers_by_name["held-karp"] = lambda: solvers.held_karp(dist)  # solved again: its time is its own
+        if self.n <= solvers.HELD_KARP_MAX:  # the exact ones solve again: their time is their own
+            solvers_by_name["held-karp"] = lambda: solvers.held_karp(dist)
+        if self.n <= solvers.EXACT_MAX:
+            solvers_by_name["integer-programme"] = lambda: solvers.subtour_milp(dist)
         return {name: (lambda solve=solve: tuple(int(c) for c in solve())) for name, solve in solvers_by_name.items()}
 
     def positions(self) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Exact and near-exact TSP solvers: Held–Karp dynamic programming and LKH/OR-Tools."""
+"""Exact and near-exact TSP solvers: Held–Karp dynamic programming, an integer programme with subtour
+constraints (scipy's HiGHS), and LKH."""
 
 from __future__ import annotations
 
@@ -47,3 +48,41 @@ def lkh(dist: np.ndarray, runs: int = 3, scale: float = 1000.0) -> list[int]:
     tour = [int(c) for c in cycle[:-1]]
     k = tour.index(0)
     return tour[k:] + tour[:k]
+
+
+EXACT_MAX = 60
+
+
+def subtour_milp(dist: np.ndarray) -> list[int]:
+    """The optimal tour of a symmetric instance (n ≤ EXACT_MAX) as an integer programme solved by
+    scipy's HiGHS: one 0/1 variable per edge, degree 2 at every city, and the subtour constraints
+    of Dantzig, Fulkerson and Johnson added for each subtour the solution still has, until it has none."""
+    import networkx as nx
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import lil_matrix
+
+    n = dist.shape[0]
+    if n > EXACT_MAX:
+        raise ValueError(f"the exact integer programme is limited to {EXACT_MAX} cities, got {n}")
+    if not np.array_equal(dist, dist.T):
+        raise ValueError("the integer programme is for symmetric distances (one variable per city pair)")
+    edges = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    cost = np.array([dist[i, j] for i, j in edges])
+    degree = lil_matrix((n, len(edges)))
+    for k, (i, j) in enumerate(edges):
+        degree[i, k] = degree[j, k] = 1
+    constraints = [LinearConstraint(degree.tocsr(), 2, 2)]
+    while True:
+        found = milp(cost, constraints=constraints, integrality=np.ones(len(edges)), bounds=Bounds(0, 1),
+                     options={"mip_rel_gap": 0.0})
+        if not found.success:
+            raise RuntimeError(f"the integer programme failed: {found.message}")
+        chosen = nx.Graph([edges[k] for k in np.flatnonzero(found.x > 0.5)])
+        parts = [sorted(part) for part in nx.connected_components(chosen)]
+        if len(parts) == 1:
+            return [u for u, _ in nx.find_cycle(chosen, source=0)]
+        for part in parts:  # at most |S| - 1 edges inside each subtour's cities
+            inside = set(part)
+            row = np.array([[1.0 if i in inside and j in inside else 0.0 for i, j in edges]])
+            constraints.append(LinearConstraint(row, -np.inf, len(part) - 1))
+

@@ -75,3 +75,20 @@ def test_lkh_matches_held_karp(n: int, seed: int) -> None:
 def test_held_karp_refuses_large_instances() -> None:
     with pytest.raises(ValueError):
         solvers.held_karp(random_instance(14, 0).dist)
+
+
+@pytest.mark.parametrize("n, seed", [(6, 0), (10, 3), (13, 5)])
+def test_the_integer_programme_matches_held_karp(n: int, seed: int) -> None:
+    instance = random_instance(n, seed)
+    milp_tour = solvers.subtour_milp(instance.dist)
+    assert sorted(milp_tour) == list(range(n)) and milp_tour[0] == 0
+    assert instance.length(tuple(milp_tour)) == pytest.approx(instance.length(tuple(solvers.held_karp(instance.dist))))
+
+
+def test_the_integer_programme_is_never_beaten_by_a_heuristic_and_refuses_large_instances() -> None:
+    instance = random_instance(30, 2)
+    exact = instance.length(tuple(solvers.subtour_milp(instance.dist)))
+    assert exact <= instance.length(tuple(solvers.lkh(instance.dist))) + 1e-9
+    assert exact <= instance.length(tuple(heuristics.christofides(instance.dist))) + 1e-9
+    with pytest.raises(ValueError, match="limited to 60"):
+        solvers.subtour_milp(random_instance(solvers.EXACT_MAX + 1, 0).dist)

@@ -24,7 +24,7 @@ def test_two_step_run_with_plot(tmp_path: Path) -> None:
     payload = json.loads(done.stdout)
     rows = {r["method"]: r for r in payload["results"]}
     references = {"nearest-neighbour", "farthest-insertion", "greedy", "christofides", "2-opt+or-opt", "lkh",
-                  "held-karp"}
+                  "held-karp", "integer-programme"}
     black_box = {"random-orderings", "local-search", "genetic-algorithm"}
     assert {"opro"} | references | black_box == set(rows)
     assert {rows[m]["kind"] for m in references} == {"reference"}

@@ -64,7 +64,10 @@ def test_gap_is_against_the_optimum_or_labelled_bound() -> None:
     small = TSP(random_instance(8, 1))
     result = Result("x", "tsp", "min", best_value=small.optimum() * 1.1)
     assert small.extra_columns(result) == {"gap_pct": pytest.approx(10.0)}
-    large = TSP(random_instance(20, 1))
+    medium = TSP(random_instance(20, 1))  # beyond Held–Karp: the integer programme proves the optimum
+    assert medium.optimum() == pytest.approx(medium.evaluate(medium._lkh_tour))
+    assert set(medium.extra_columns(Result("x", "tsp", "min", best_value=1e4))) == {"gap_pct"}
+    large = TSP(random_instance(61, 1))
     assert large.optimum() is None
     assert set(large.extra_columns(Result("x", "tsp", "min", best_value=1.0))) == {"gap_pct_vs_lkh"}
     given = TSP(random_instance(20, 1), optimum=100.0)

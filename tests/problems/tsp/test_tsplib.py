@@ -143,3 +143,12 @@ def _brute_force(dist: np.ndarray) -> list[int]:
     n = dist.shape[0]
     tours = ([0, *p] for p in permutations(range(1, n)))
     return min(tours, key=lambda t: dist[t, np.roll(t, -1)].sum())
+
+
+def test_the_paper_grid_with_a_file_is_refused_as_one_task(tmp_path: Path) -> None:
+    path = tmp_path / "five.tsp"
+    path.write_text(FILES["euc"])
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "bench", "tsp", "--instance", str(path),
+                           "--paper-grid", "--seeds", "1", "--methods", "nearest-neighbour"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "its tasks came out the same" in done.stderr and "Traceback" not in done.stderr

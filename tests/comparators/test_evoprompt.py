@@ -1,0 +1,121 @@
+"""EvoPrompt's GA and DE on the text space: control flow with scripted answers, then on the real model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from llmopt.backends.scripted import ScriptedBackend
+from llmopt.comparators import methods_for, run_methods, setup_for
+from llmopt.comparators.base import Setup
+from llmopt.comparators.evoprompt import POPULATION, roulette
+from llmopt.opro import OPROConfig
+from llmopt.problem import Problem, UsageError
+
+POOL = ("Answer.", "Be brief.", "Think.", "Say it.")
+
+
+def run(method: str, answers: list[str], problem: Problem, max_evals: int = 8, initial: int = 2, samples: int = 40):
+    """`samples`: the model answers OPRO could draw (steps x proposals), EvoPrompt's limit too."""
+    backend = ScriptedBackend(answers)
+    config = OPROConfig(steps=samples, proposals=1, initial=initial, max_evals=max_evals, temperature=0.7, seed=3)
+    result, = run_methods(problem, setup_for(problem, config, backend), [method])
+    return result, backend
+
+
+def test_both_are_default_black_box_methods_of_the_text_space_that_sample_the_model(vowels) -> None:
+    methods = methods_for(vowels(POOL))
+    for name in ("evoprompt-ga", "evoprompt-de"):
+        assert methods[name].kind == "black-box" and methods[name].model_driven and methods[name].default
+
+
+def test_ga_crosses_two_population_members_and_keeps_to_the_budget(vowels) -> None:
+    answers = [text for i in range(10) for text in (f"<INS>Use idea {i}.</INS>", "no tags here")]
+    result, backend = run("evoprompt-ga", answers, vowels(POOL))
+    members = {"Answer.", "Be brief.", "Think.", "Say it."}
+    assert result.counts.evals == 8 and result.stop_reason == "max_evals" and result.kind == "black-box"
+    population = [t.solution for t in result.evaluated()][:4]
+    starts = setup_for(vowels(POOL), OPROConfig(initial=2, seed=3)).starts
+    assert tuple(population[:2]) == starts and set(population) == members  # the starts first, then the pool
+    first = backend.prompts[0]
+    shown = [line.split("<INS>")[1].split("</INS>")[0] for line in first.splitlines()
+             if "<INS>" in line and ":" in line]
+    assert len(shown) == 2 and shown[0] != shown[1] and set(shown) <= members  # two different parents
+    assert "%" not in first and "score" not in first  # EvoPrompt's operators see texts, not scores
+    assert result.counts.invalid == {"no instruction found": len(backend.prompts) // 2}  # every other answer
+    assert result.counts.llm_calls == len(backend.prompts) and result.counts.proposals == len(backend.prompts)
+    assert result.summary()["n_llm_calls"] == len(backend.prompts)  # its model cost is shown in tables
+    assert {r["temperature"] for r in backend.requests} == {0.7} and all(r["grammar"] for r in backend.requests)
+    assert len({r["seed"] for r in backend.requests}) == len(backend.requests)  # every request seeded apart
+
+
+def test_de_replaces_a_base_only_with_a_better_child_and_shows_the_new_best(vowels) -> None:
+    answers = ["<INS>Aiea oui.</INS>", "<INS>Thrsh.</INS>"] + [f"<INS>Brr {i}.</INS>" for i in range(40)]
+    result, backend = run("evoprompt-de", answers, vowels(POOL), max_evals=9)
+    assert result.best_solution == "Aiea oui." and result.best_value == 100.0
+    assert "Best: <INS>Aiea oui.</INS>" in backend.prompts[1]
+    for prompt in backend.prompts:
+        labels = [line.split(":")[0] for line in prompt.splitlines() if "<INS>" in line and ":" in line]
+        assert labels == ["A", "B", "Best", "Base"]
+    # the worse children never replace a member, so they are never shown again
+    assert not any("Thrsh" in prompt or "Brr" in prompt for prompt in backend.prompts[2:])
+
+
+def test_ga_keeps_the_best_of_parents_and_children(vowels) -> None:
+    answers = [f"<INS>Brr {i}.</INS>" for i in range(4)] + [f"<INS>Aiea {i}.</INS>" for i in range(8)]
+    result, backend = run("evoprompt-ga", answers, vowels(POOL), max_evals=20, samples=12)
+    assert len(backend.prompts) == 12
+    assert not any("Brr" in prompt for prompt in backend.prompts[4:])  # no vowels: worse than every parent
+    assert any("Aiea 0." in prompt for prompt in backend.prompts[8:])  # a better child is a parent next
+
+
+def test_a_generation_with_nothing_new_stops_the_search_as_stalled(vowels) -> None:
+    answers = ["<INS>Aha oui.</INS>"] + ["nothing", "<INS>Answer.</INS>", "<INS>Aha oui.</INS>"] * 10
+    result, backend = run("evoprompt-ga", answers, vowels(POOL), max_evals=20)
+    assert result.stop_reason == "stalled" and result.counts.evals == 5  # four starting texts and one child
+    assert len(backend.prompts) == 8  # two generations of four requests: the second brought nothing new
+
+
+def test_it_draws_no_more_answers_than_opro_could_and_failed_requests_do_not_stall_it(vowels) -> None:
+    result, backend = run("evoprompt-de", [f"<INS>Aha {i}.</INS>" for i in range(3)], vowels(POOL), max_evals=40,
+                          samples=7)
+    assert result.stop_reason == "max_llm_calls" and len(backend.prompts) == 7
+    assert result.counts.evals == 4 + 3 and result.counts.failed_requests == 4  # the script ran dry after three
+
+
+def test_roulette_favours_the_fitter_parent_but_never_picks_one_twice() -> None:
+    population = [(-90.0, "best"), (-50.0, "middle"), (-10.0, "worst")]
+    rng = np.random.default_rng(0)
+    draws = [roulette(population, rng) for _ in range(3000)]
+    assert all(a != b for a, b in draws)
+    counts = {name: sum(name in pair for pair in draws) for name in ("best", "middle", "worst")}
+    assert counts["best"] > counts["middle"] > counts["worst"] > 0
+
+
+def test_without_a_backend_or_enough_texts_it_is_a_usage_error(vowels) -> None:
+    problem = vowels(pool=("Answer.", "Think."))
+    method = methods_for(problem)["evoprompt-de"]
+    with pytest.raises(UsageError, match="backend"):
+        method.run(problem, Setup(max_evals=5, starts=("Answer.",)))
+    with pytest.raises(UsageError, match="at least 3"):
+        method.run(problem, Setup(max_evals=5, starts=("Answer.",), backend=ScriptedBackend([])))
+
+
+def test_population_is_at_most_ten(vowels) -> None:
+    pool = tuple(f"Answer number {i}." for i in range(15))
+    result, backend = run("evoprompt-ga", [f"<INS>Aha {i}.</INS>" for i in range(30)], vowels(pool), max_evals=12)
+    solutions = [t.solution for t in result.evaluated()]
+    assert POPULATION == 10 and all(s.startswith("Answer number") for s in solutions[:10])
+    assert solutions[10:] == ["Aha 0.", "Aha 1."] and len(backend.prompts) == 2  # then one child per request
+
+
+def test_both_run_on_the_real_model_within_the_budget(vowels, local_backend) -> None:
+    problem = vowels(POOL)
+    setup = setup_for(problem, OPROConfig(steps=2, proposals=4, initial=3), local_backend)
+    for result in run_methods(problem, setup, ["evoprompt-ga", "evoprompt-de"]):
+        assert result.counts.evals <= 11 and 1 <= result.counts.llm_calls <= 2 * 4
+        answered = result.counts.proposals
+        children = result.evaluated()[4:]  # after the starting population of four texts
+        # every answer was a new child, an invalid answer or a repeat; none was scored twice
+        assert len(children) + result.counts.n_invalid <= answered
+        assert len({t.solution for t in result.evaluated()}) == result.counts.evals
