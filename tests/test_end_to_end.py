@@ -86,5 +86,5 @@ def test_bench_runs_prompt_search_with_every_default_method() -> None:
     assert done.returncode == 0, done.stderr
     runs = json.loads(done.stdout)["runs"]
     assert {r["method"] for r in runs} == {"opro", "no-instruction", "step-by-step", "solve-the-problem",
-                                           "opro-no-history"}
+                                           "opro-no-history", "evoprompt-ga", "evoprompt-de"}
     assert all(r["n_evals"] >= 1 for r in runs)

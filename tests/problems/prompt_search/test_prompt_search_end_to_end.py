@@ -26,7 +26,8 @@ def run(*args: str) -> dict:
 def test_one_step_with_the_embedded_model(tmp_path: Path) -> None:
     payload = run(*SMALL, "--out", str(tmp_path / "run"))
     rows = {r["method"]: r for r in payload["results"]}
-    assert set(rows) == {"opro", "no-instruction", "step-by-step", "solve-the-problem", "opro-no-history"}
+    assert set(rows) == {"opro", "no-instruction", "step-by-step", "solve-the-problem", "opro-no-history",
+                         "evoprompt-ga", "evoprompt-de"}
     assert payload["budget"] == 1 + 1 * 2
     assert {rows[m]["kind"] for m in ("no-instruction", "step-by-step", "solve-the-problem")} == {"black-box"}
     assert rows["opro-no-history"]["kind"] == "ablation" and rows["opro-no-history"]["n_llm_calls"] == 2
