@@ -119,3 +119,15 @@ def test_both_run_on_the_real_model_within_the_budget(vowels, local_backend) -> 
         # every answer was a new child, an invalid answer or a repeat; none was scored twice
         assert len(children) + result.counts.n_invalid <= answered
         assert len({t.solution for t in result.evaluated()}) == result.counts.evals
+
+
+@pytest.mark.parametrize("method", ["evoprompt-ga", "evoprompt-de"])
+def test_both_start_from_opros_points_and_keep_to_the_budget_and_the_samples(vowels, method: str) -> None:
+    answers = [text for i in range(20) for text in (f"<INS>New idea {i}.</INS>", "no tags here")]
+    result, backend = run(method, answers, vowels(POOL), max_evals=8, samples=12)
+    starts = setup_for(vowels(POOL), OPROConfig(initial=2, seed=3)).starts
+    assert tuple(t.solution for t in result.evaluated()[:2]) == starts  # OPRO's start points first, then the pool
+    assert {t.solution for t in result.evaluated()[:4]} == set(POOL)
+    assert result.counts.evals == 8 and result.stop_reason == "max_evals"  # the same budget, every text scored
+    assert len(backend.prompts) <= 12 and result.counts.invalid == {"no instruction found": len(backend.prompts) // 2}
+    assert {r["seed"] // 1_000_003 for r in backend.requests} == {3}  # OPRO's seed
