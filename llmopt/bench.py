@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY, REQUESTS, set_max_concurrency
-from llmopt.problem import UsageError
+from llmopt.errors import UsageError
 from llmopt.registry import build_problem
 from llmopt.result import gap_pct, reached, text_table
 from llmopt.stats import bootstrap_ci, ert, holm, quantiles, rank_sum_p

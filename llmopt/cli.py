@@ -8,16 +8,20 @@ import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, NoReturn, Sequence
 
+from llmopt import health
 from llmopt.backends import make_backend
 from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY
+from llmopt.backends.openai_compat import GRAMMAR_FIELDS, REASONING_EFFORTS
+from llmopt.backends.reasoning import DEFAULT_REASONING_TOKENS
+from llmopt.errors import ENDS_THE_RUN, ServerUnreachable
 from llmopt.comparators import resolve, run_methods, setup_for
 from llmopt.metaprompt import MetaPromptConfig
-from llmopt.opro import OPRO, OPROConfig
+from llmopt.opro import OPRO, UNREACHABLE, OPROConfig
 from llmopt.problem import Problem, UsageError
 from llmopt.registry import build_problem, get_problem, registry
 from llmopt.records import RunRecorder, default_run_dir, read_config, read_pending, read_steps
 from llmopt.result import Result, comparison_table
-from llmopt.sweep import non_negative_float, positive_int
+from llmopt.sweep import non_negative_float, positive_int, price
 
 EXIT_USAGE = 2
 
@@ -58,8 +62,18 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                        help="'local' for the embedded model, else a model name on an OpenAI-compatible server")
     group.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1")
     group.add_argument("--model-path", help="a GGUF file for the local backend")
-    group.add_argument("--server-grammar", default="auto", choices=["auto", "none", "llama.cpp", "vllm"],
-                       help="how to pass the problem's grammar to a server (default: auto)")
+    group.add_argument("--server-grammar", default="auto", choices=["auto", *GRAMMAR_FIELDS],
+                       help="how to pass the problem's grammar to a server: auto asks the server (llama.cpp: "
+                            "grammar; vLLM >= 0.12: structured_outputs; vllm-legacy: guided_grammar) and sends "
+                            "none where it cannot tell (default: auto)")
+    group.add_argument("--reasoning-effort", choices=REASONING_EFFORTS,
+                       help="how hard a reasoning model thinks, sent where the server takes it (OpenAI, Ollama, "
+                            "vLLM for gpt-oss)")
+    group.add_argument("--reasoning-tokens", type=_positive, default=DEFAULT_REASONING_TOKENS,
+                       help="tokens a model that reasons may spend on it, on top of --answer-tokens "
+                            f"(default: {DEFAULT_REASONING_TOKENS})")
+    group.add_argument("--price", type=_checked(price), metavar="IN,OUT",
+                       help="dollars per million prompt and completion tokens: a cost column, and --max-cost")
     group.add_argument("--temperature", type=_checked(non_negative_float), default=1.0,
                        help="sampling temperature (default: 1.0)")
     group.add_argument("--max-concurrency", type=_positive, default=DEFAULT_MAX_CONCURRENCY,
@@ -89,6 +103,8 @@ def _add_opro_options(parser: argparse.ArgumentParser) -> None:
     budgets.add_argument("--max-llm-calls", type=_positive, help="stop after this many model calls")
     budgets.add_argument("--max-total-tokens", type=_positive,
                          help="stop after this many prompt + completion tokens in all")
+    budgets.add_argument("--max-cost", type=_checked(non_negative_float), metavar="DOLLARS",
+                         help="stop once the optimizer model has cost this much (needs --price)")
     budgets.add_argument("--timeout", type=float, help="stop after this many seconds")
     budgets.add_argument("--target", type=float, help="stop once this value is reached")
     budgets.add_argument("--patience", type=_positive, help="stop after K steps without improvement")
@@ -180,16 +196,28 @@ def _progress(total: int, quiet: bool) -> tuple[Callable[[OPRO], None], Callable
     return update, bar.close
 
 
-def _output(problem: Problem, results: list[Result], as_json: bool, extra: dict[str, Any]) -> dict[str, Any]:
+def _output(problem: Problem, results: list[Result], as_json: bool, extra: dict[str, Any],
+            notes: list[str] = ()) -> dict[str, Any]:
+    """Print the comparison (table or JSON) with what it says about the model; returns the JSON payload."""
     columns = [problem.extra_columns(r) for r in results]
+    failed = health.failed_models((r.method, r.counts, r.extra.get("last_request_error")) for r in results)
+    cut = health.cut_off_warning(r.counts for r in results if r.kind != "reference")
     payload = {"problem": problem.name, "optimum": problem.optimum(),
-               "results": [{**r.summary(), **more} for r, more in zip(results, columns)], **extra}
+               "results": [{**r.summary(), **more} for r, more in zip(results, columns)], **extra,
+               **({"adaptations": list(notes)} if notes else {}), **({"model_failed": failed} if failed else {}),
+               **({"warning": cut} if cut else {})}
     if as_json:
         print(json.dumps(payload))
     else:
+        for line in failed:
+            print(f"NOT A COMPARISON: {line}")
         print(comparison_table(results, problem.optimum(), columns))
         for key, value in extra.items():
             print(f"{key}: {value}")
+        for note in notes:
+            print(f"note: {note}")
+    if cut:
+        print(cut, file=sys.stderr)
     return payload
 
 
@@ -203,12 +231,15 @@ def cmd_problems(args: argparse.Namespace) -> int:
 
 
 def _opro_config(args: argparse.Namespace) -> OPROConfig:
+    if args.max_cost is not None and args.price is None:
+        raise UsageError("--max-cost needs --price IN,OUT (dollars per million prompt and completion tokens)")
     return OPROConfig(
         steps=args.steps, proposals=args.proposals, temperature=args.temperature, initial=args.initial,
         seed=getattr(args, "seed", 0), answer_tokens=args.answer_tokens, max_evals=args.max_evals, target=args.target,
         patience=args.patience, use_grammar=not args.no_grammar, max_llm_calls=args.max_llm_calls,
         max_total_tokens=args.max_total_tokens, max_failures=args.max_failures, timeout=args.timeout,
-        repair=args.repair, metaprompt=MetaPromptConfig(top_k=args.top_k, order=args.order))
+        repair=args.repair, price=args.price, max_cost=args.max_cost,
+        metaprompt=MetaPromptConfig(top_k=args.top_k, order=args.order))
 
 
 def _recorder(args: argparse.Namespace, config: dict[str, Any]) -> RunRecorder:
@@ -247,30 +278,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.resume:
         opro.restore(read_steps(recorder.directory), read_pending(recorder.directory))
     update, close = _progress(config.steps, args.json)
+    saved = f"the run is saved: once that is mended, continue with --resume {recorder.directory}"
     try:
-        result = opro.run(on_step=update)
-    except KeyboardInterrupt:
-        result = opro.finish("interrupted")
-        print(f"llmopt: interrupted; continue with --resume {recorder.directory}", file=sys.stderr)
-    finally:
-        close()
-    setup = setup_for(problem, config, backend)
-    store = _result_store(args)
-    results = [result, *run_methods(problem, setup, args.methods, store)]
+        try:
+            result = opro.run(on_step=update)
+        except KeyboardInterrupt:
+            result = opro.finish("interrupted")
+            print(f"llmopt: interrupted; continue with --resume {recorder.directory}", file=sys.stderr)
+        finally:
+            close()
+        if result.stop_reason in UNREACHABLE:
+            raise ServerUnreachable(result.extra["error"])
+        setup = setup_for(problem, config, backend)
+        store = _result_store(args)
+        results = [result, *run_methods(problem, setup, args.methods, store)]
+    except ENDS_THE_RUN as error:  # the compared methods are not started against a server that is gone
+        raise UsageError(f"{error}; {saved}") from None
+    notes = health.adaptations(backend)
+    if notes:
+        recorder.amend_config({"adaptations": notes})
     extra: dict[str, Any] = {"budget": setup.max_evals, "run_dir": str(recorder.directory)}
+    payload = _output(problem, results, args.json, extra, notes)
+    recorder.write_results({**payload, "full_results": [r.to_dict() for r in results]})
+    _figures(args, problem, results, recorder.directory)
+    _report_cache(backend, store, args.json)
+    return health.EXIT_MODEL_FAILED if payload.get("model_failed") else 0
+
+
+def _figures(args: argparse.Namespace, problem: Problem, results: list[Result], run_dir: Any) -> None:
+    """The figure and the HTML report, after the results are on disk."""
     if args.plot:
         from llmopt.plots import plot_run
 
-        extra["plot"] = str(plot_run(problem, results, args.plot))
-    payload = _output(problem, results, args.json, extra)
-    recorder.write_results({**payload, "full_results": [r.to_dict() for r in results]})
+        print(f"plot: {plot_run(problem, results, args.plot)}", file=sys.stderr)
     if args.html:
         from llmopt.report import write_run_report
 
-        path = write_run_report(recorder.directory, problem)
-        print(f"report: {path}", file=sys.stderr)
-    _report_cache(backend, store, args.json)
-    return 0
+        print(f"report: {write_run_report(run_dir, problem)}", file=sys.stderr)
 
 
 def _cache_setting(args: argparse.Namespace) -> str | None:
@@ -298,14 +342,16 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     backend = make_backend(**_model_settings(args)) if any(m.model_driven for m in methods) else None
     setup = setup_for(problem, _opro_config(args), backend)
     store = _result_store(args)
-    _output(problem, run_methods(problem, setup, args.methods, store), args.json, {"budget": setup.max_evals})
+    payload = _output(problem, run_methods(problem, setup, args.methods, store), args.json,
+                      {"budget": setup.max_evals}, health.adaptations(backend))
     _report_cache(backend, store, args.json)
-    return 0
+    return health.EXIT_MODEL_FAILED if payload.get("model_failed") else 0
 
 
 def _model_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": args.model, "base_url": args.base_url, "model_path": args.model_path,
-            "server_grammar": args.server_grammar}
+            "server_grammar": args.server_grammar, "reasoning_effort": args.reasoning_effort,
+            "reasoning_tokens": args.reasoning_tokens}
 
 
 def _executor(args: argparse.Namespace) -> Any:

@@ -11,11 +11,15 @@ from typing import Any, Callable, Protocol, Sequence
 import numpy as np
 
 from llmopt import metaprompt
-from llmopt.backends.base import Backend, BackendError, Generation
-from llmopt.problem import InvalidSolution, Problem, evaluate_safely, usage_since
+from llmopt.answers import read_answer
+from llmopt.backends.base import Backend, Generation
+from llmopt.errors import BackendError, ServerUnreachable
+from llmopt.problem import Problem, evaluate_safely, usage_since
 from llmopt.result import Counts, Result, Status, Trial, reached
 
 REPAIR_SEED_OFFSET = 500_000
+# The stop reasons of a run whose model server (the optimizer's, or the one an evaluation asks) went away.
+UNREACHABLE = ("model_unreachable", "scorer_unreachable")
 
 
 @dataclass(frozen=True)
@@ -24,9 +28,10 @@ class OPROConfig:
 
     Stop rules: `steps`, `max_evals`, `target`, `patience` (steps without improvement),
     `max_failures` (failed evaluations), and the budgets `max_llm_calls`, `max_total_tokens`
-    (prompt + completion tokens of the whole run) and `timeout` (seconds of the run's own work,
-    resumes included). Budgets are checked between steps, so a run overshoots one by at most a
-    step. `answer_tokens` limits one proposal.
+    (prompt + completion tokens of the whole run), `max_cost` (dollars at `price`: dollars per
+    million prompt and completion tokens) and `timeout` (seconds of the run's own work, resumes
+    included). Budgets are checked between steps, so a run overshoots one by at most a step.
+    `answer_tokens` limits one proposal's answer (a backend whose model reasons adds room for that).
     """
 
     steps: int = 10
@@ -44,6 +49,8 @@ class OPROConfig:
     timeout: float | None = None
     max_failures: int | None = None
     repair: bool = False
+    price: tuple[float, float] | None = None
+    max_cost: float | None = None
     metaprompt: metaprompt.MetaPromptConfig = field(default_factory=metaprompt.MetaPromptConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,6 +75,8 @@ class Proposal:
     reason: str | None = None
     duplicate: bool = False
     first_attempt: dict[str, str] | None = None
+    reasoning: str = ""
+    cut_off_at: int | None = None
 
 
 @dataclass
@@ -118,6 +127,7 @@ class OPRO:
         self._pending: tuple[Ask, list[float | None]] | None = None
         self._initial_known: dict[int, float] = {}  # step 0's evaluations journaled before a crash
         self._to_retry: list[Trial] = []  # failed evaluations of a restored run
+        self._model_gone = False  # the optimizer's server stopped answering (not an evaluation's)
 
     # -- history ---------------------------------------------------------------------------
 
@@ -194,19 +204,32 @@ class OPRO:
         self.step += 1
         prompt = self.prompt()
         try:
-            generation = self._generate(prompt, self.config.proposals, self.step * self.config.proposals)
-        except BackendError as error:
-            self.result.counts.failed_requests += 1
-            ask = Ask(self.step, prompt, [], error=str(error))
-        else:
-            ask = Ask(self.step, prompt, [self._decode(c.text) for c in generation.completions])
-            if self.config.repair:
-                self._repair(ask)
+            ask = self._sample(prompt)
+        except ServerUnreachable:
+            self.step -= 1  # nothing of this step was journaled: a resume asks it again
+            self._clock += time.perf_counter() - began
+            self._model_gone = True
+            raise
         self._mark_duplicates(ask.proposals)
         if self.recorder is not None:
             self.recorder.write_pending(self._pending_record(ask))
         self._pending = (ask, [None] * len(ask.proposals))
         self._clock += time.perf_counter() - began
+        return ask
+
+    def _sample(self, prompt: str) -> Ask:
+        """This step's answers, decoded (and repaired when asked); a failed request is a step without any."""
+        try:
+            generation = self._generate(prompt, self.config.proposals, self.step * self.config.proposals)
+        except BackendError as error:
+            self.result.counts.failed_requests += 1
+            self.result.extra["last_request_error"] = str(error)
+            return Ask(self.step, prompt, [], error=str(error))
+        limit = generation.max_tokens or self.config.answer_tokens
+        ask = Ask(self.step, prompt, [self._decode(c.text, c.reasoning, limit if c.cut_off else None)
+                                      for c in generation.completions])
+        if self.config.repair:
+            self._repair(ask)
         return ask
 
     def _generate(self, prompt: str, n: int, seed_offset: int) -> Generation:
@@ -218,11 +241,9 @@ class OPRO:
         self.result.counts.add_generation(generation)
         return generation
 
-    def _decode(self, raw: str) -> Proposal:
-        try:
-            return Proposal(raw, solution=self.problem.decode(raw))
-        except InvalidSolution as error:
-            return Proposal(raw, reason=error.reason)
+    def _decode(self, raw: str, reasoning: str = "", cut_off_at: int | None = None) -> Proposal:
+        solution, reason = read_answer(self.problem.decode, raw, reasoning=reasoning, cut_off_at=cut_off_at)
+        return Proposal(raw, solution=solution, reason=reason, reasoning=reasoning, cut_off_at=cut_off_at)
 
     def _repair(self, ask: Ask) -> None:
         """Send each rejection's reason back once, all concurrently, and decode the new answers."""
@@ -236,8 +257,9 @@ class OPRO:
                       "Answer again, in the required format.")
             try:
                 completions = self._generate(prompt, 1, REPAIR_SEED_OFFSET + ask.step * 1000 + index).completions
-            except BackendError:
+            except BackendError as error:
                 self.result.counts.failed_requests += 1
+                self.result.extra["last_request_error"] = str(error)
                 return None
             return completions[0].text if completions else None
 
@@ -291,6 +313,7 @@ class OPRO:
                           solution=proposal.solution)
         else:
             trial = self._scored(step, "ok", proposal.solution, value, index, raw=proposal.raw)
+        trial.reasoning = proposal.reasoning or None  # kept apart from the answer, never shown to the model
         self._record(trial)
         return trial
 
@@ -327,7 +350,8 @@ class OPRO:
 
     def _pending_record(self, ask: Ask) -> dict[str, Any]:
         return {"step": ask.step, "meta_prompt": ask.prompt, "error": ask.error,
-                "proposals": [{"raw": p.raw, "first_attempt": p.first_attempt} for p in ask.proposals],
+                "proposals": [{"raw": p.raw, "first_attempt": p.first_attempt, "reasoning": p.reasoning,
+                               "cut_off_at": p.cut_off_at} for p in ask.proposals],
                 "counts": dataclasses.asdict(self.result.counts), "rng": self.rng.bit_generator.state}
 
     def restore(self, steps: list[dict[str, Any]], pending: dict[str, Any] | None = None) -> None:
@@ -362,7 +386,7 @@ class OPRO:
         self.rng.bit_generator.state = pending["rng"]
         proposals = []
         for item in pending["proposals"]:
-            proposal = self._decode(item["raw"])
+            proposal = self._decode(item["raw"], item.get("reasoning", ""), item.get("cut_off_at"))
             proposal.first_attempt = item.get("first_attempt", item.get("repair"))  # "repair" before 0.2
             proposals.append(proposal)
         self._mark_duplicates(proposals)
@@ -384,6 +408,7 @@ class OPRO:
             ("max_evals", config.max_evals, counts.evals),
             ("max_llm_calls", config.max_llm_calls, counts.llm_calls),
             ("max_total_tokens", config.max_total_tokens, counts.tokens),
+            ("max_cost", config.max_cost, counts.cost(config.price) or 0.0),
             ("timeout", config.timeout, self._clock),
             ("max_failures", config.max_failures, counts.failed_evals),
             ("patience", config.patience, self.step - self._best_step),
@@ -395,14 +420,23 @@ class OPRO:
         return None
 
     def run(self, on_step: Callable[[OPRO], None] | None = None) -> Result:
-        """ask/tell until a stop rule fires; `on_step` is called after every step."""
-        self.start()
-        if self._pending is None:
-            self.retry_failed()
-        while (reason := self.stop_reason()) is None:
-            self.tell(self.ask())
-            if on_step is not None:
-                on_step(self)
+        """ask/tell until a stop rule fires; `on_step` is called after every step.
+
+        A model server that stops answering stops the run at once: "model_unreachable" when it is the
+        optimizer's, "scorer_unreachable" when an evaluation needs it; the journal keeps everything done,
+        and `restore` continues from there once the server is back.
+        """
+        try:
+            self.start()
+            if self._pending is None:
+                self.retry_failed()
+            while (reason := self.stop_reason()) is None:
+                self.tell(self.ask())
+                if on_step is not None:
+                    on_step(self)
+        except ServerUnreachable as error:
+            self.result.extra["error"] = str(error)
+            return self.finish("model_unreachable" if self._model_gone else "scorer_unreachable")
         return self.finish(reason)
 
     def finish(self, reason: str) -> Result:
@@ -410,4 +444,6 @@ class OPRO:
         self.result.stop_reason = reason
         self.result.seconds = self._clock
         self.result.extra["usage"] = usage_since(self.problem, self._usage)
+        if self.config.price is not None:
+            self.result.extra["price"] = list(self.config.price)
         return self.result

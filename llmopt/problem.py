@@ -12,24 +12,13 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal
 
 import numpy as np
 
+from llmopt.errors import ENDS_THE_RUN, InvalidSolution, UsageError
 from llmopt.result import better
 
 if TYPE_CHECKING:
     from llmopt.spaces import Space
 
 Direction = Literal["min", "max"]
-
-
-class InvalidSolution(ValueError):
-    """A proposal that cannot be decoded or is not a feasible solution; `reason` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class UsageError(ValueError):
-    """A user mistake (bad option, missing file, unreachable server); the CLI prints it and exits with 2."""
 
 
 @dataclass(frozen=True)
@@ -173,11 +162,13 @@ Outcome = Literal["ok", "invalid", "failed"]
 def evaluate_safely(evaluate: Callable[[Any], float], solution: Any) -> tuple[float | None, str | None, Outcome]:
     """(value, None, "ok"); (None, reason, "invalid") when the objective calls the solution infeasible
     (it raised `InvalidSolution`); (None, a one-line reason, "failed") when it raised anything else or
-    gave no finite number."""
+    gave no finite number. A model server that refuses or stopped answering ends the run instead."""
     try:
         value = float(evaluate(solution))
     except InvalidSolution as error:
         return None, error.reason, "invalid"
+    except ENDS_THE_RUN:  # the scorer's server refuses or is gone: no trial's fault, the run stops
+        raise
     except Exception as error:  # the objective is user code or a remote scorer: its failure is data
         text = " ".join(str(error).split())[:200]
         return None, f"{type(error).__name__}: {text}" if text else type(error).__name__, "failed"

@@ -54,6 +54,11 @@ class RunRecorder:
         """Journal one finished evaluation of the pending step."""
         _append(self.pending_path, {"index": index, "value": value})
 
+    def amend_config(self, fields: dict[str, Any]) -> None:
+        """Add what the run learned (e.g. how requests were adapted to the server) to `config.json`."""
+        path = self.directory / "config.json"
+        _write_json(path, {**json.loads(path.read_text(encoding="utf-8")), **fields})
+
     def write_results(self, payload: dict[str, Any]) -> None:
         """The final comparison (OPRO and baselines) as `results.json`."""
         _write_json(self.directory / "results.json", payload)

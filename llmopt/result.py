@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
@@ -33,6 +33,7 @@ class Trial:
     value: float | None = None
     reason: str | None = None
     eval_index: int | None = None
+    reasoning: str | None = None
 
 
 @dataclass
@@ -50,6 +51,8 @@ class Counts:
     failed_evals: int = 0
     repairs: int = 0
     repairs_valid: int = 0
+    requests: int = 0
+    reasoning_tokens: int = 0
 
     @property
     def tokens(self) -> int:
@@ -71,10 +74,24 @@ class Counts:
         return cls(**{**data, "invalid": dict(data.get("invalid", {}))})
 
     def add_generation(self, generation: Any) -> None:
-        """Add the calls and tokens of one backend `Generation`."""
+        """Add the calls and tokens of one backend `Generation` (one answered request of the method's)."""
+        self.requests += 1
         self.llm_calls += generation.calls
         self.prompt_tokens += generation.prompt_tokens
         self.completion_tokens += generation.completion_tokens
+        self.reasoning_tokens += generation.reasoning_tokens
+
+    def cost(self, price: Sequence[float] | None) -> float | None:
+        """Dollars at `price` (dollars per million prompt and completion tokens), or None without one."""
+        if price is None:
+            return None
+        return (self.prompt_tokens * price[0] + self.completion_tokens * price[1]) / 1e6
+
+    @property
+    def failed_share(self) -> float:
+        """The share of model requests that failed after every retry (0 when none were made)."""
+        made = self.requests + self.failed_requests
+        return self.failed_requests / made if made else 0.0
 
 
 def reached(value: float | None, target: float, direction: str) -> bool:
@@ -180,6 +197,9 @@ class Result:
             "failed_evals": counts.failed_evals,
             "n_llm_calls": counts.llm_calls if model_driven else None,
             "tokens": counts.tokens if model_driven else None,
+            "reasoning_tokens": counts.reasoning_tokens if model_driven else None,
+            "failed_requests": counts.failed_requests if model_driven else None,
+            "cost_usd": _round(counts.cost(self.extra.get("price"))) if model_driven else None,
             "seconds": round(self.seconds, 4),
             "stop_reason": self.stop_reason,
         }
@@ -229,6 +249,10 @@ def _unpack(value: Any) -> Any:
     return value
 
 
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
 def gap_to(value: float | None, optimum: float | None) -> float | None:
     """|value - optimum|, or None when either is unknown."""
     return None if value is None or optimum is None else abs(value - optimum)
@@ -254,7 +278,10 @@ def format_value(value: Any) -> str:
 
 
 COLUMN_NAMES = {"n_evals": "evals", "failed_evals": "failed", "proposals": "proposals", "duplicates": "duplicates",
-                "invalid": "invalid", "n_llm_calls": "LLM calls", "tokens": "tokens"}
+                "invalid": "invalid", "n_llm_calls": "LLM calls", "tokens": "tokens",
+                "reasoning_tokens": "reasoning tokens", "failed_requests": "failed requests", "cost_usd": "cost $"}
+# Shown only when some result has a non-zero value there.
+OPTIONAL_COLUMNS = ("reasoning_tokens", "failed_requests", "cost_usd")
 
 
 def comparison_table(results: list[Result], optimum: float | None = None,
@@ -268,11 +295,13 @@ def comparison_table(results: list[Result], optimum: float | None = None,
     counted = ["n_evals", "proposals", "duplicates", "invalid", "n_llm_calls", "tokens"]
     if any(r.counts.failed_evals for r in results):
         counted.insert(1, "failed_evals")
+    summaries = [r.summary() for r in results]
+    counted += [key for key in OPTIONAL_COLUMNS if any(row[key] for row in summaries)]
     header = ["method", "kind", "best value", "gap", *extra_keys, *(COLUMN_NAMES[k] for k in counted), "seconds"]
     rows = [header]
     order = sorted(range(len(results)), key=lambda i: KINDS.index(results[i].kind))
     for i in order:
-        row = results[i].summary()
+        row = summaries[i]
         rows.append([row["method"], row["kind"], format_value(row["best_value"]),
                      format_value(gap_to(row["best_value"], optimum)),
                      *(format_value(extra[i].get(k)) for k in extra_keys),

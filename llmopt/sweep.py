@@ -52,6 +52,14 @@ def order(text: str) -> str:
     return text
 
 
+def price(text: str) -> tuple[float, float]:
+    """Dollars per million prompt and completion tokens, written IN,OUT (e.g. 0.15,0.6)."""
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise ValueError(f"write the price as IN,OUT dollars per million prompt and completion tokens, not {text!r}")
+    return non_negative_float(parts[0]), non_negative_float(parts[1])
+
+
 def positive_int(text: str) -> int:
     """An integer of at least 1."""
     value = int(text)

@@ -6,9 +6,11 @@ from llmopt.backends.base import Backend, BackendError, Completion, Generation
 from llmopt.backends.cache import CachedBackend
 from llmopt.backends.limit import set_max_concurrency
 from llmopt.backends.local import LocalBackend
-from llmopt.backends.openai_compat import GRAMMAR_FIELDS, OpenAIBackend
+from llmopt.backends.openai_compat import GRAMMAR_FIELDS, REASONING_EFFORTS, OpenAIBackend
+from llmopt.backends.probe import grammar_support
+from llmopt.backends.reasoning import DEFAULT_REASONING_TOKENS
 from llmopt.backends.scripted import ScriptedBackend
-from llmopt.problem import UsageError
+from llmopt.errors import UsageError
 
 __all__ = ["Backend", "BackendError", "CachedBackend", "Completion", "Generation", "LocalBackend",
            "OpenAIBackend", "ScriptedBackend", "default_cache_setting", "make_backend", "set_default_cache",
@@ -29,31 +31,44 @@ def set_default_cache(path: str | None) -> None:
 
 
 def make_backend(model: str = "local", *, base_url: str | None = None, model_path: str | None = None,
-                 server_grammar: str = "auto", check: bool = True, cache: str | None = "unset") -> Backend:
+                 server_grammar: str = "auto", check: bool = True, cache: str | None = "unset",
+                 reasoning_effort: str | None = None, reasoning_tokens: int = DEFAULT_REASONING_TOKENS,
+                 flag_prefix: str = "--") -> Backend:
     """`local` (the embedded model or --model-path) or an OpenAI-compatible model by name.
 
     `cache` is a path, "default" for the per-user cache, or None for none; unset, it follows
-    `set_default_cache`.
+    `set_default_cache`. `server_grammar` "auto" sends a grammar only to a server known to read one,
+    in the field it reads (see `llmopt.backends.probe`). `flag_prefix` names the flags in messages
+    (`--scorer-` for prompt search's scorer).
     """
-    backend = _make(model, base_url, model_path, server_grammar, check)
+    backend = _make(model, base_url, model_path, server_grammar, check, reasoning_effort, reasoning_tokens,
+                    flag_prefix)
     cache = _default_cache if cache == "unset" else cache
     if cache is None:
         return backend
     return CachedBackend(backend, None if cache == "default" else cache)
 
 
-def _make(model: str, base_url: str | None, model_path: str | None, server_grammar: str, check: bool) -> Backend:
+def _make(model: str, base_url: str | None, model_path: str | None, server_grammar: str, check: bool,
+          reasoning_effort: str | None, reasoning_tokens: int, flag_prefix: str) -> Backend:
     if model == "local":
         if base_url:
-            raise UsageError("--base-url needs --model NAME (the model the server serves)")
+            raise UsageError(f"{flag_prefix}base-url needs {flag_prefix}model NAME (the model the server serves)")
+        if reasoning_effort is not None:
+            raise UsageError("--reasoning-effort is for model servers; the embedded model takes none")
         return LocalBackend(model_path)
     if model_path:
-        raise UsageError("--model-path is for the local backend; drop --model or use --model local")
-    if server_grammar == "auto":
-        server_grammar = "llama.cpp" if base_url else "none"
-    if server_grammar not in GRAMMAR_FIELDS:
+        raise UsageError(f"{flag_prefix}model-path is for the local backend; drop {flag_prefix}model or use "
+                         f"{flag_prefix}model local")
+    if server_grammar not in ("auto", *GRAMMAR_FIELDS):
         raise UsageError(f"--server-grammar must be one of auto, {', '.join(GRAMMAR_FIELDS)}")
-    backend = OpenAIBackend(model, base_url=base_url, grammar_field=GRAMMAR_FIELDS[server_grammar])
+    if reasoning_effort is not None and reasoning_effort not in REASONING_EFFORTS:
+        raise UsageError(f"--reasoning-effort must be one of {', '.join(REASONING_EFFORTS)}")
+    backend = OpenAIBackend(model, base_url=base_url, reasoning_effort=reasoning_effort,
+                            reasoning_tokens=reasoning_tokens, flag_prefix=flag_prefix)
     if check:
         backend.check()
+    if server_grammar == "auto":
+        server_grammar = grammar_support(base_url) if base_url else "none"
+    backend.grammar_field = GRAMMAR_FIELDS[server_grammar]
     return backend

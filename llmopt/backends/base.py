@@ -5,18 +5,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from llmopt.errors import BackendError
 
-class BackendError(RuntimeError):
-    """A request that still failed after every retry; the step records it and the run goes on."""
+__all__ = ["Backend", "BackendError", "Completion", "Generation"]
 
 
 @dataclass(frozen=True)
 class Completion:
-    """One sampled answer with the tokens it cost (prompt tokens are shared per request)."""
+    """One sampled answer with the tokens it cost (prompt tokens are shared per request).
+
+    `text` is the answer alone; the model's reasoning, from a think block or a field of its own, is
+    `reasoning`, and `reasoning_tokens` counts what the server reports of hidden reasoning. A
+    `finish_reason` of "length" means the token limit cut the answer off.
+    """
 
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    reasoning: str = ""
+    reasoning_tokens: int = 0
+    finish_reason: str | None = None
+
+    @property
+    def cut_off(self) -> bool:
+        """Whether the token limit ended this answer."""
+        return self.finish_reason == "length"
 
 
 @dataclass(frozen=True)
@@ -25,6 +38,7 @@ class Generation:
 
     completions: list[Completion]
     calls: int
+    max_tokens: int | None = None  # the limit the requests were sent with (answer and reasoning)
 
     @property
     def prompt_tokens(self) -> int:
@@ -36,6 +50,11 @@ class Generation:
         """Completion tokens over all calls."""
         return sum(c.completion_tokens for c in self.completions)
 
+    @property
+    def reasoning_tokens(self) -> int:
+        """Hidden reasoning tokens over all calls (part of the completion tokens)."""
+        return sum(c.reasoning_tokens for c in self.completions)
+
 
 @runtime_checkable
 class Backend(Protocol):
@@ -45,7 +64,8 @@ class Backend(Protocol):
 
     def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
                  seed: int | None = None, grammar: str | None = None) -> Generation:
-        """Sample n completions of `prompt`, all requested together."""
+        """Sample n completions of `prompt`, all requested together; `max_tokens` limits the answer (a
+        backend that knows its model reasons adds room for the reasoning)."""
         ...
 
     def describe(self) -> dict[str, object]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from llmopt.backends.base import Backend, Completion, Generation
-from llmopt.problem import UsageError
+from llmopt.errors import UsageError
 
 
 def default_cache_path() -> Path:
@@ -120,10 +120,12 @@ def _switch_to_wal(connection: sqlite3.Connection, attempts: int = 100) -> None:
 
 
 def _encode(generation: Generation) -> str:
-    return json.dumps({"calls": generation.calls,
-                       "completions": [[c.text, c.prompt_tokens, c.completion_tokens] for c in generation.completions]})
+    return json.dumps({"calls": generation.calls, "max_tokens": generation.max_tokens,
+                       "completions": [[c.text, c.prompt_tokens, c.completion_tokens, c.reasoning, c.reasoning_tokens,
+                                        c.finish_reason] for c in generation.completions]})
 
 
 def _decode(text: str) -> Generation:
-    data = json.loads(text)
-    return Generation([Completion(*c) for c in data["completions"]], calls=data["calls"])
+    data = json.loads(text)  # entries stored before reasoning was kept apart hold three fields
+    return Generation([Completion(*c) for c in data["completions"]], calls=data["calls"],
+                      max_tokens=data.get("max_tokens"))

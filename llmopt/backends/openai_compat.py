@@ -1,20 +1,36 @@
-"""Any OpenAI-compatible chat endpoint through the official `openai` client."""
+"""Any OpenAI-compatible chat endpoint through the official `openai` client.
+
+Faults that may pass (429, 5xx, time-outs, dropped connections, garbled bodies) are retried with
+backoff. A refusal that asking again cannot mend (400, 401, 403, 404, 422) raises `ModelRefused`
+at once, unless it names a parameter this backend can do without: then the request is adapted once
+(`max_completion_tokens` for `max_tokens`, no temperature, no grammar field, ...), the adaptation
+is remembered for the run and listed in `adaptations`. A server whose connections fail on every
+attempt of a request raises `ServerUnreachable`, and from then on each request tries once.
+"""
 
 from __future__ import annotations
 
 import os
 import random
+import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from llmopt.backends.base import BackendError, Completion, Generation
+from llmopt.backends.base import Completion, Generation
 from llmopt.backends.limit import REQUESTS
-from llmopt.problem import UsageError
+from llmopt.backends.reasoning import (DEFAULT_REASONING_TOKENS, ReasoningBudget, split_reasoning,
+                                       with_room_for_reasoning)
+from llmopt.errors import BackendError, ModelRefused, ServerUnreachable, UsageError
 
 API_KEY_ENV = "OPENAI_API_KEY"
-# Servers that take a GBNF grammar in the request body, and the field they read it from.
-GRAMMAR_FIELDS = {"none": None, "llama.cpp": "grammar", "vllm": "guided_grammar"}
+# Servers that take a GBNF grammar in the request body, and the field they read it from (dots nest).
+GRAMMAR_FIELDS = {"none": None, "llama.cpp": "grammar", "vllm": "structured_outputs.grammar",
+                  "vllm-legacy": "guided_grammar"}
+REFUSED = (400, 401, 403, 404, 422)
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")
+_MAX_RETRY_AFTER = 30.0
 
 
 class OpenAIBackend:
@@ -23,61 +39,142 @@ class OpenAIBackend:
     name = "openai"
 
     def __init__(self, model: str, *, base_url: str | None = None, grammar_field: str | None = None,
-                 timeout: float = 120.0, max_retries: int = 4, backoff: float = 0.5) -> None:
+                 timeout: float = 120.0, max_retries: int = 4, backoff: float = 0.5,
+                 reasoning_effort: str | None = None, reasoning_tokens: int = DEFAULT_REASONING_TOKENS,
+                 flag_prefix: str = "--") -> None:
         from openai import OpenAI
 
         api_key = os.environ.get(API_KEY_ENV)
         if not api_key and base_url is None:
-            raise UsageError(f"set {API_KEY_ENV} to use OpenAI, or pass --base-url for a local server")
-        self.model = model
-        self.base_url = base_url
-        self.grammar_field = grammar_field
-        self.max_retries, self.backoff = max_retries, backoff
-        # The client retries 429 (honouring Retry-After), 5xx and dropped connections with backoff.
-        self._client = OpenAI(api_key=api_key or "no-key", base_url=base_url, timeout=timeout,
-                              max_retries=max_retries)
+            raise UsageError(f"set {API_KEY_ENV} to use OpenAI, or pass {flag_prefix}base-url for a local server")
+        self.model, self.base_url, self.grammar_field = model, base_url, grammar_field
+        self.reasoning_effort = reasoning_effort
+        self.max_retries, self.backoff, self.flag_prefix = max_retries, backoff, flag_prefix
+        # Retries are this backend's own, so that it can tell a refusal from a fault and a dead server.
+        self._client = OpenAI(api_key=api_key or "no-key", base_url=base_url, timeout=timeout, max_retries=0)
+        self.budget = ReasoningBudget(reasoning_tokens, reasons=reasoning_effort not in (None, "none"))
+        self.adaptations: list[str] = []
+        self._limit_field = "max_tokens"
+        self._dropped: set[str] = set()
         self._honours_n: bool | None = None
+        self._down: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def where(self) -> str:
+        """The server, as messages name it."""
+        return self.base_url or "the OpenAI API"
 
     def check(self) -> None:
-        """Fail fast with a usage error when the server cannot be reached."""
+        """Fail fast with a usage error when the server cannot be reached or refuses the key."""
         import openai
 
         try:
             self._client.with_options(max_retries=1, timeout=10.0).models.list()
-        except openai.AuthenticationError:
-            raise UsageError(f"the server rejected the API key; check {API_KEY_ENV}") from None
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
+            raise ModelRefused(f"{self.where} rejected the API key ({_server_message(error)}); "
+                               f"check {API_KEY_ENV}") from None
         except openai.APIConnectionError:
-            where = self.base_url or "the OpenAI API"
-            raise UsageError(f"cannot reach {where}; start the server or fix --base-url") from None
+            raise UsageError(f"cannot reach {self.where}; start the server or fix {self.flag_prefix}base-url") from None
+        except openai.APIError:  # some servers list no models; the first request will tell
+            pass
+
+    # -- one request ---------------------------------------------------------------------------
+
+    def _body(self, prompt: str, n: int, temperature: float, max_tokens: int, seed: int | None,
+              grammar: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": self.model, "messages": [{"role": "user", "content": prompt}],
+                                self._limit_field: self.budget.limit(max_tokens)}
+        optional = {"n": n if n > 1 else None, "temperature": temperature, "seed": seed,
+                    "reasoning_effort": self.reasoning_effort}
+        body |= {key: value for key, value in optional.items() if value is not None and key not in self._dropped}
+        extra: dict[str, Any] = {}
+        if grammar and self.grammar_field and self.grammar_field.split(".")[0] not in self._dropped:
+            outer, _, inner = self.grammar_field.partition(".")
+            extra[outer] = {inner: grammar} if inner else grammar
+        if extra:
+            body["extra_body"] = extra
+        return body
 
     def _request(self, prompt: str, n: int, temperature: float, max_tokens: int,
                  seed: int | None, grammar: str | None) -> Any:
-        """One chat request; the client retries HTTP faults, this loop also garbled or empty answers."""
+        """One chat request, retried on faults, adapted on a refused parameter; see the module's notes."""
         import openai
 
-        extra = {self.grammar_field: grammar} if grammar and self.grammar_field else None
-        last = "no attempt"
-        for attempt in range(self.max_retries + 1):
+        attempts = 1 if self._down else self.max_retries + 1
+        last, connection_failures, attempt, wait = "no attempt", 0, 0, 0.0
+        while attempt < attempts:
             if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()))  # jittered backoff
+                time.sleep(wait or self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()))
+            attempt, wait = attempt + 1, 0.0
+            body = self._body(prompt, n, temperature, max_tokens, seed, grammar)
             try:
                 with REQUESTS:  # the process-wide limit, shared with every other backend and thread
-                    response = self._client.chat.completions.create(
-                        model=self.model, messages=[{"role": "user", "content": prompt}], n=n,
-                        temperature=temperature, max_tokens=max_tokens, seed=seed, extra_body=extra)
-            except (openai.APIResponseValidationError, ValueError) as error:  # garbled body
-                last = f"{type(error).__name__}: {str(error)[:200]}"
+                    response = self._client.chat.completions.create(**body)
+            except openai.APIConnectionError as error:  # refused, dropped or timed out
+                connection_failures += 1
+                last = f"{type(error).__name__}: {_one_line(str(error))}"
                 continue
-            except openai.APIError as error:  # the client has already retried what is retryable
-                raise BackendError(f"{type(error).__name__}: {str(error)[:200]}") from None
+            except openai.APIStatusError as error:
+                if error.status_code in REFUSED:
+                    if self._adapt(error, body):
+                        attempt -= 1  # the same request in a form the server takes: not a retry
+                        continue
+                    raise ModelRefused(self._refusal(error)) from None
+                last, wait = f"HTTP {error.status_code}: {_server_message(error)}", _retry_after(error)
+                continue
+            except (openai.APIResponseValidationError, ValueError) as error:  # garbled body
+                last = f"{type(error).__name__}: {_one_line(str(error))}"
+                continue
             if getattr(response, "choices", None):
+                self._down = None
                 return response
             last = "response without choices"
-        raise BackendError(f"request failed after {self.max_retries + 1} attempts ({last})")
+        if connection_failures == attempt:
+            self._down = last
+            raise ServerUnreachable(f"{self.where} stopped answering ({last}, {attempt} attempt"
+                                    f"{'s' if attempt > 1 else ''} in a row)")
+        raise BackendError(f"request failed after {attempt} attempts ({last})")
 
-    def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
-                 seed: int | None = None, grammar: str | None = None) -> Generation:
-        """Sample n completions in one request, or n concurrent ones if the server ignores n."""
+    def _adapt(self, error: Any, body: dict[str, Any]) -> bool:
+        """Change the request for good where the refusal names a parameter it can do without; True if it did."""
+        if error.status_code not in (400, 422):
+            return False
+        message = _server_message(error)
+        sent = [key for key in (*body, *body.get("extra_body", {})) if key not in ("model", "messages", "extra_body")]
+        named = {key for key in sent if key == getattr(error, "param", None) or re.search(rf"\b{key}\b", message)}
+        with self._lock:
+            if "max_tokens" in named and self._limit_field == "max_tokens":
+                self._limit_field = "max_completion_tokens"
+                self.budget.reasons = True  # the field of OpenAI's reasoning models, whose reasoning spends it
+                self._note("max_completion_tokens sent for max_tokens, with room for reasoning: the model wants it")
+                return True
+            droppable = named - {"max_tokens", "max_completion_tokens"} - self._dropped
+            if not droppable:
+                return False
+            for key in sorted(droppable):
+                self._dropped.add(key)
+                self._note(_DROP_NOTES.get(key, "{key} not sent: the server does not take it").format(
+                    key=key, default=_default_in(message)))
+            return True
+
+    def _note(self, text: str) -> None:
+        if text not in self.adaptations:
+            self.adaptations.append(text)
+
+    def _refusal(self, error: Any) -> str:
+        """One line: who refused, the server's own words, and the fix."""
+        fixes = {401: f"check {API_KEY_ENV}", 403: f"check {API_KEY_ENV} and {self.flag_prefix}model",
+                 404: f"check {self.flag_prefix}model (the name the server serves) and {self.flag_prefix}base-url "
+                      "(it usually ends in /v1)"}
+        fix = fixes.get(error.status_code, f"check {self.flag_prefix}model and the settings the message names")
+        return (f"{self.where} refused the request for model '{self.model}' (HTTP {error.status_code}: "
+                f"{_server_message(error)}); {fix}")
+
+    # -- n answers -----------------------------------------------------------------------------
+
+    def _sample(self, prompt: str, n: int, temperature: float, max_tokens: int, seed: int | None,
+                grammar: str | None) -> Generation:
         responses = []
         if self._honours_n is not False:
             first = self._request(prompt, n, temperature, max_tokens, seed, grammar)
@@ -91,21 +188,78 @@ class OpenAIBackend:
             with ThreadPoolExecutor(max_workers=missing) as pool:
                 responses += pool.map(
                     lambda s: self._request(prompt, 1, temperature, max_tokens, s, grammar), seeds)
-        return Generation(_completions(responses)[:n], calls=len(responses))
+        return Generation(_completions(responses)[:n], calls=len(responses), max_tokens=self.budget.limit(max_tokens))
+
+    def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
+                 seed: int | None = None, grammar: str | None = None) -> Generation:
+        """Sample n completions in one request, or n concurrent ones if the server ignores n.
+
+        The first answers that show the model reasons, cut off by the answer's limit, are asked for
+        again once with room for the reasoning (their cost is kept).
+        """
+        return with_room_for_reasoning(
+            lambda: self._sample(prompt, n, temperature, max_tokens, seed, grammar), self.budget)
 
     def describe(self) -> dict[str, object]:
         """Identity for run records; the API key is never part of it."""
         return {"backend": self.name, "model": self.model, "base_url": self.base_url,
-                "grammar_field": self.grammar_field}
+                "grammar_field": self.grammar_field, "reasoning_effort": self.reasoning_effort}
+
+
+_DROP_NOTES = {
+    "temperature": "temperature {default} used: the model accepts no other",
+    "reasoning_effort": "reasoning effort not sent: the server does not take it",
+    "n": "n not sent: the server takes one answer per request, so they are asked for concurrently",
+    "grammar": "grammar not sent: the server does not take the field 'grammar'",
+    "structured_outputs": "grammar not sent: the server does not take the field 'structured_outputs'",
+    "guided_grammar": "grammar not sent: the server does not take the field 'guided_grammar'",
+}
 
 
 def _completions(responses: list[Any]) -> list[Completion]:
     out = []
     for response in responses:
         usage = response.usage
+        details = getattr(usage, "completion_tokens_details", None) if usage else None
+        hidden = int(getattr(details, "reasoning_tokens", 0) or 0)
         for i, choice in enumerate(response.choices):
+            message = choice.message
+            answer, thought = split_reasoning((message.content or "") if message else "")
+            # vLLM and SGLang with a reasoning parser put it in a field of its own (the name varies)
+            field = (getattr(message, "reasoning_content", None) or getattr(message, "reasoning", None)) if message else None
+            first = usage is not None and i == 0
             out.append(Completion(
-                text=(choice.message.content or "") if choice.message else "",
-                prompt_tokens=(usage.prompt_tokens if usage and i == 0 else 0),
-                completion_tokens=(usage.completion_tokens if usage and i == 0 else 0)))
+                text=answer, reasoning="\n".join(t for t in (field, thought) if isinstance(t, str) and t),
+                prompt_tokens=usage.prompt_tokens if first else 0,
+                completion_tokens=usage.completion_tokens if first else 0,
+                reasoning_tokens=hidden if first else 0, finish_reason=choice.finish_reason))
     return out
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    return " ".join(text.split())[:limit]
+
+
+def _server_message(error: Any) -> str:
+    """The server's own words from an error body (OpenAI's `error.message`, or the body as it came)."""
+    body = getattr(error, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        text = inner.get("message") if isinstance(inner, dict) else inner
+        if text is None:
+            text = body.get("detail") or body.get("message") or body
+    else:
+        text = body or getattr(error, "message", "") or str(error)
+    return _one_line(str(text))
+
+
+def _default_in(message: str) -> str:
+    found = re.search(r"default \(([^)]+)\)", message)
+    return found.group(1) if found else "its default"
+
+
+def _retry_after(error: Any) -> float:
+    try:
+        return min(float(error.response.headers.get("retry-after", 0)), _MAX_RETRY_AFTER)
+    except (AttributeError, TypeError, ValueError):
+        return 0.0

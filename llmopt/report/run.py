@@ -157,6 +157,13 @@ def _status(trial: dict[str, Any]) -> str:
     return trial["status"] if trial["status"] not in ("ok", "initial") else "valid"
 
 
+def _reasoning(trial: dict[str, Any]) -> str:
+    """The model's reasoning, folded above its answer (kept apart from it in the journal)."""
+    if not trial.get("reasoning"):
+        return ""
+    return f"<details class='reasoning'><summary>reasoning</summary><pre>{esc(trial['reasoning'])}</pre></details>"
+
+
 def _answers(trials: list[dict[str, Any]], best_texts: set[str]) -> str:
     rows = []
     for i, trial in enumerate(trials):
@@ -164,7 +171,7 @@ def _answers(trials: list[dict[str, Any]], best_texts: set[str]) -> str:
         rows.append(f"<tr{mark}><td>{i}</td><td class='l {esc(trial['status'])}'>{esc(_status(trial))}</td>"
                     f"<td>{esc(format_value(trial.get('value')))}</td><td class='l'>{esc(trial.get('text') or '')}</td>"
                     f"<td class='l'>{esc(trial.get('reason') or '')}</td>"
-                    f"<td class='l'><pre>{esc(trial.get('raw') or '')}</pre></td></tr>")
+                    f"<td class='l'>{_reasoning(trial)}<pre>{esc(trial.get('raw') or '')}</pre></td></tr>")
     head = "<tr><th>#</th><th class=l>status</th><th>value</th><th class=l>solution</th><th class=l>reason</th>" \
            "<th class=l>answer as written</th></tr>"
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"

@@ -5,22 +5,52 @@ latency (a stub, to measure the framework), or forwards every request to a real 
 (`upstream`, e.g. llama_cpp.server) — and in both modes fails a configurable share of requests
 with HTTP 500/502/503, 429 with Retry-After, a stall past the client's timeout, a dropped
 connection, a truncated or non-JSON body, or an empty `choices` list.
+
+A `family` makes it behave as one kind of server does today (see `FAMILIES`): OpenAI's reasoning
+models, a provider that checks the body, vLLM from 0.12 with a reasoning parser, llama.cpp's
+server, a thinking model served by Ollama, or a server that refuses every request.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import socket
 import threading
 import time
+import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
 FAULTS = ("500", "502", "503", "429", "stall", "drop", "truncated", "non_json", "empty_choices")
+FAMILIES = {
+    "plain": "takes any field, reads no grammar",
+    "llama.cpp": "answers GET /props, reads `grammar`",
+    "vllm": "vLLM >= 0.12: answers GET /version, reads `structured_outputs.grammar` (ignores `guided_grammar`), "
+            "reasoning in `message.reasoning`, counted against the limit",
+    "strict": "a hosted provider: 400 for any body field OpenAI's API does not know",
+    "openai-reasoning": "OpenAI's reasoning models: strict, 400 for max_tokens and for a temperature other than 1, "
+                        "hidden reasoning spent out of max_completion_tokens",
+    "thinking": "a thinking model on Ollama: ignores n, writes <think>...</think> (with decoy solutions) before "
+                "the answer, counted against the limit",
+    "refuse-401": "every request: 401 (a bad key)",
+    "refuse-404": "every chat request: 404 (no such model)",
+    "refuse-400": "every chat request: 400 (a bad request)",
+}
+# The fields OpenAI's chat API takes; a body-checking provider refuses any other.
+OPENAI_FIELDS = frozenset({
+    "model", "messages", "n", "temperature", "top_p", "max_tokens", "max_completion_tokens", "seed", "stream",
+    "stop", "reasoning_effort", "response_format", "tools", "tool_choice", "user", "logprobs", "top_logprobs",
+    "frequency_penalty", "presence_penalty", "logit_bias", "stream_options", "metadata", "store",
+    "service_tier", "parallel_tool_calls", "modalities", "prediction", "audio", "verbosity"})
+# What a thinking model reasons before it answers: this many words (one token each), with decoys.
+REASONING_WORDS = 300
+DECOY = "[-77, -77]"
+GRAMMAR_FIELD = {"llama.cpp": ("grammar",), "vllm": ("structured_outputs", "grammar")}
 
 
 class StubSettings:
@@ -28,9 +58,15 @@ class StubSettings:
 
     def __init__(self, latency: float = 0.0, honour_n: bool = True, *, failure_rate: float = 0.0,
                  faults: tuple[str, ...] = FAULTS, upstream: str | None = None, stall: float = 5.0,
-                 seed: int = 0) -> None:
+                 seed: int = 0, family: str = "plain", die_after: int | None = None) -> None:
+        if family not in FAMILIES:
+            raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
         self.latency, self.honour_n, self.upstream, self.stall = latency, honour_n, upstream, stall
-        self.failure_rate, self.faults = failure_rate, faults
+        self.failure_rate, self.faults, self.family, self.die_after = failure_rate, faults, family, die_after
+        if family == "thinking":
+            self.honour_n = False
+        self.bodies: list[dict[str, Any]] = []  # every chat request body as it came
+        self.grammars = 0  # requests whose grammar arrived in the field this family reads
         self.random = random.Random(seed)
         self.requests = 0
         self.in_flight = self.max_in_flight = 0
@@ -48,17 +84,78 @@ class StubSettings:
             return fault
 
 
+def _reasoning(rng: random.Random) -> list[str]:
+    words = []
+    while len(words) < REASONING_WORDS:
+        words += f"Let me try w = {rng.randint(0, 30)} ... maybe {DECOY}? no, the loss grows, so".split()
+    return words[:REASONING_WORDS]
+
+
+def _choice(index: int, rng: random.Random, limit: int, family: str) -> tuple[dict[str, Any], int, int]:
+    """One answer as the family writes it, cut off at `limit` tokens: (choice, completion, reasoning tokens)."""
+    answer = f"[{rng.randint(0, 30)}, {rng.randint(0, 30)}]"
+    thought = _reasoning(rng) if family in ("thinking", "vllm", "openai-reasoning") else []
+    spent = min(limit, len(thought))
+    room = limit - spent
+    cut = room < len(answer.split())
+    answer = "" if cut else answer
+    message: dict[str, Any] = {"role": "assistant", "content": answer}
+    if family == "thinking":
+        message["content"] = "<think>" + " ".join(thought[:spent]) + ("" if cut else "</think>\n" + answer)
+    elif family == "vllm":
+        message["reasoning"] = " ".join(thought[:spent])
+        message["content"] = answer or None
+    choice = {"index": index, "finish_reason": "length" if cut else "stop", "message": message}
+    return choice, spent + len(answer.split()), spent if family == "openai-reasoning" else 0
+
+
 def _completion(body: dict[str, Any], settings: StubSettings) -> dict[str, Any]:
     n = int(body.get("n") or 1) if settings.honour_n else 1
     rng = random.Random(body.get("seed"))
-    choices = [{"index": i, "finish_reason": "stop",
-                "message": {"role": "assistant", "content": f"[{rng.randint(0, 30)}, {rng.randint(0, 30)}]"}}
-               for i in range(n)]
+    limit = int(body.get("max_completion_tokens") or body.get("max_tokens") or 10**6)
+    made = [_choice(i, rng, limit, settings.family) for i in range(n)]
     prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
+    completion_tokens, hidden = sum(m[1] for m in made), sum(m[2] for m in made)
+    usage: dict[str, Any] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                             "total_tokens": prompt_tokens + completion_tokens}
+    if settings.family == "openai-reasoning":
+        usage["completion_tokens_details"] = {"reasoning_tokens": hidden}
     return {"id": "stub", "object": "chat.completion", "created": int(time.time()),
-            "model": body.get("model", "stub"), "choices": choices,
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 4 * n,
-                      "total_tokens": prompt_tokens + 4 * n}}
+            "model": body.get("model", "stub"), "choices": [m[0] for m in made], "usage": usage}
+
+
+def _refusal(body: dict[str, Any], family: str) -> tuple[int, dict[str, Any]] | None:
+    """The status and error body with which this family refuses the request, or None to answer it."""
+    def error(status: int, message: str, param: str | None = None, code: str | None = None) -> tuple[int, dict]:
+        return status, {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
+
+    if family == "refuse-401":
+        return error(401, "Incorrect API key provided: no-key. You can find your API key in your account settings.",
+                     code="invalid_api_key")
+    if family == "refuse-404":
+        return error(404, f"The model `{body.get('model')}` does not exist or you do not have access to it.",
+                     code="model_not_found")
+    if family == "refuse-400":
+        return error(400, "Invalid 'messages[0].content': string too long.", code="string_above_max_length")
+    if family in ("strict", "openai-reasoning"):
+        unknown = sorted(set(body) - OPENAI_FIELDS)
+        if unknown:
+            return error(400, f"Unrecognized request argument supplied: {unknown[0]}")
+    if family == "openai-reasoning":
+        if "max_tokens" in body:
+            return error(400, "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                              "Use 'max_completion_tokens' instead.", "max_tokens", "unsupported_parameter")
+        if body.get("temperature", 1) != 1:
+            return error(400, f"Unsupported value: 'temperature' does not support {body['temperature']} with this "
+                              "model. Only the default (1) value is supported.", "temperature", "unsupported_value")
+    return None
+
+
+def _grammar_arrived(body: dict[str, Any], family: str) -> bool:
+    value: Any = body
+    for key in GRAMMAR_FIELD.get(family, ("-",)):
+        value = value.get(key) if isinstance(value, dict) else None
+    return isinstance(value, str) and bool(value)
 
 
 class StubServer(ThreadingHTTPServer):
@@ -86,10 +183,29 @@ class StubHandler(BaseHTTPRequestHandler):
         self._raw(status, json.dumps(payload).encode())
 
     def do_GET(self) -> None:
-        if self.path.rstrip("/").endswith("/models"):
+        settings, path = self.server.settings, self.path.rstrip("/")
+        if settings.upstream:
+            self._forward_get()
+        elif settings.family == "refuse-401":
+            self._send(*_refusal({}, "refuse-401"))  # type: ignore[misc]
+        elif path.endswith("/models"):
             self._send(200, {"object": "list", "data": [{"id": "stub", "object": "model"}]})
+        elif path == "/props" and settings.family == "llama.cpp":
+            self._send(200, {"default_generation_settings": {"n_ctx": 4096}, "total_slots": 4})
+        elif path == "/version" and settings.family == "vllm":
+            self._send(200, {"version": "0.12.1"})
         else:
             self._send(404, {"error": {"message": "not found"}})
+
+    def _forward_get(self) -> None:
+        root = self.server.settings.upstream.rstrip("/")  # type: ignore[union-attr]
+        url = root + self.path.removeprefix("/v1") if self.path.startswith("/v1") else \
+            root.removesuffix("/v1") + self.path
+        try:
+            with urllib.request.urlopen(url, timeout=30) as answer:
+                self._raw(answer.status, answer.read())
+        except urllib.error.HTTPError as error:
+            self._raw(error.code, error.read())
 
     def _raw(self, status: int, data: bytes, length: int | None = None, extra: dict | None = None) -> None:
         self.send_response(status)
@@ -142,6 +258,17 @@ class StubHandler(BaseHTTPRequestHandler):
 
     def _answer(self, raw: bytes) -> None:
         settings = self.server.settings
+        body = json.loads(raw or b"{}")
+        with settings.lock:
+            settings.bodies.append(body)
+            settings.grammars += _grammar_arrived(body, settings.family)
+            if settings.die_after is not None and len(settings.bodies) > settings.die_after:
+                os._exit(0)  # the server is killed: deterministic, by the count of requests it served
+        refused = _refusal(body, settings.family)
+        if refused is not None:
+            self._leave()
+            self._send(*refused)
+            return
         fault = settings.draw_fault()
         time.sleep(settings.latency)
         if settings.upstream:
@@ -150,7 +277,7 @@ class StubHandler(BaseHTTPRequestHandler):
             with urllib.request.urlopen(request, timeout=600) as answer:
                 good = answer.read()
         else:
-            good = json.dumps(_completion(json.loads(raw or b"{}"), settings)).encode()
+            good = json.dumps(_completion(body, settings)).encode()
         self._leave()
         if fault is None:
             self._raw(200, good)
@@ -173,9 +300,11 @@ def main() -> None:
     parser.add_argument("--ignore-n", action="store_true")
     parser.add_argument("--failure-rate", type=float, default=0.0)
     parser.add_argument("--upstream", help="forward requests to this /v1 URL instead of answering")
+    parser.add_argument("--family", default="plain", choices=list(FAMILIES), help="which kind of server to imitate")
+    parser.add_argument("--die-after", type=int, help="exit (as if killed) on the request after this many")
     args = parser.parse_args()
     settings = StubSettings(args.latency, not args.ignore_n, failure_rate=args.failure_rate,
-                            upstream=args.upstream)
+                            upstream=args.upstream, family=args.family, die_after=args.die_after)
     server, url = serve(settings, args.port)
     print(url, flush=True)
     threading.Event().wait()

@@ -90,7 +90,8 @@ class PromptSearch(Problem):
             source = dataset
         else:
             examples, kind, source = TASKS[task].examples(data_seed, train_size + test_size), TASKS[task].kind, task
-        backend = make_backend(scorer_model, base_url=scorer_base_url, model_path=scorer_model_path)
+        backend = make_backend(scorer_model, base_url=scorer_base_url, model_path=scorer_model_path,
+                               server_grammar="none", flag_prefix="--scorer-")
         scorer = Scorer(backend, max_tokens=scorer_max_tokens, concurrency=8)
         return cls(examples[:train_size], examples[train_size:train_size + test_size], kind, scorer,
                    position=position, exemplar_count=exemplars, source=source)

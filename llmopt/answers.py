@@ -1,0 +1,32 @@
+"""Reading a model's answer: decode it strictly, and say when the token limit, not the model, spoiled it."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from llmopt.errors import InvalidSolution
+
+CUT_OFF = "answer cut off"
+
+
+def cut_off_reason(limit: int | None, inside_reasoning: bool) -> str:
+    """Why an answer that the token limit ended is invalid, naming the flag that raises the limit."""
+    at = f" at {limit} tokens" if limit else ""
+    if inside_reasoning:
+        return f"{CUT_OFF} inside its reasoning{at}; raise --reasoning-tokens"
+    return f"{CUT_OFF}{at}; raise --answer-tokens"
+
+
+def read_answer(decode: Callable[[str], Any], text: str, *, reasoning: str = "",
+                cut_off_at: int | None = None) -> tuple[Any, str | None]:
+    """(solution, None), or (None, reason); `text` is the answer alone, never the reasoning.
+
+    `cut_off_at` is the token limit of an answer the limit ended; if it does not decode, the reason
+    names the limit instead of the format.
+    """
+    try:
+        return decode(text), None
+    except InvalidSolution as error:
+        if cut_off_at is None:
+            return None, error.reason
+        return None, cut_off_reason(cut_off_at, inside_reasoning=bool(reasoning) and not text.strip())

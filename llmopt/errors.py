@@ -1,0 +1,31 @@
+"""The error types every layer shares; this module imports nothing from llmopt."""
+
+from __future__ import annotations
+
+
+class UsageError(ValueError):
+    """A user mistake (bad option, missing file, unreachable server); the CLI prints it and exits with 2."""
+
+
+class InvalidSolution(ValueError):
+    """A proposal that cannot be decoded or is not a feasible solution; `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class BackendError(RuntimeError):
+    """A request that still failed after every retry; the step records it and the run goes on."""
+
+
+class ModelRefused(UsageError):
+    """The model server refused a request in a way asking again cannot mend (400, 401, 403, 404, 422)."""
+
+
+class ServerUnreachable(UsageError):
+    """The model server stopped answering (connections refused or timed out, request after request)."""
+
+
+# Raised inside an evaluation (a scorer model's server), these end the run instead of failing one trial.
+ENDS_THE_RUN: tuple[type[Exception], ...] = (ModelRefused, ServerUnreachable)

@@ -1,0 +1,45 @@
+"""What a run's numbers say about its model: requests that failed, answers the token limit cut off,
+requests adapted to what the server takes. A run whose model mostly failed is no comparison."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from llmopt.answers import CUT_OFF
+from llmopt.result import Counts
+
+# Past this share of failed model requests, a method's numbers say nothing about the method.
+MOST_FAILED = 0.5
+EXIT_MODEL_FAILED = 3
+
+
+def cut_off(counts: Counts) -> int:
+    """Answers rejected because the token limit ended them."""
+    return sum(n for reason, n in counts.invalid.items() if reason.startswith(CUT_OFF))
+
+
+def failed_models(rows: Iterable[tuple[str, Counts, str | None]]) -> list[str]:
+    """One line per method (name, counts, last error) whose model requests mostly failed."""
+    lines = []
+    for method, counts, error in rows:
+        if counts.failed_share > MOST_FAILED:
+            made = counts.requests + counts.failed_requests
+            why = f" (last: {error})" if error else ""
+            lines.append(f"{method}: {counts.failed_requests} of {made} model requests failed{why}; "
+                         "its numbers are not a comparison")
+    return lines
+
+
+def cut_off_warning(counts: Iterable[Counts]) -> str | None:
+    """The warning line when the token limit cut answers off, or None."""
+    counts = list(counts)
+    spoiled, answers = sum(cut_off(c) for c in counts), sum(c.proposals for c in counts)
+    if not spoiled:
+        return None
+    return (f"warning: {spoiled} of {answers} answers were cut off by the token limit; raise --answer-tokens "
+            "(for a model that reasons, --reasoning-tokens)")
+
+
+def adaptations(backend: Any) -> list[str]:
+    """How the backend changed its requests to what the server takes (none for most backends)."""
+    return list(getattr(backend, "adaptations", []) or [])
