@@ -13,6 +13,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+from llmopt import health
 from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY, REQUESTS, set_max_concurrency
 from llmopt.errors import UsageError
 from llmopt.registry import build_problem
@@ -39,6 +40,14 @@ class Job:
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     name: str = ""
     variant: dict[str, Any] = field(default_factory=dict)
+    samples_model: bool = False
+
+    def most_answers(self) -> int:
+        """The most answers this job may draw from the model (0 for a method that samples none)."""
+        if not self.samples_model:
+            return 0
+        answers = self.opro.get("steps", 10) * self.opro.get("proposals", 8)
+        return min(answers, self.opro.get("max_llm_calls") or answers)
 
 
 def opro_config(settings: dict[str, Any]) -> Any:
@@ -72,7 +81,9 @@ def run_job(job: Job) -> dict[str, Any]:
             "budget": setup.max_evals, "n_llm_calls": result.counts.llm_calls, "seconds": round(result.seconds, 4),
             "target": target, "reached": target is not None and reached(result.best_value, target, problem.direction),
             "evals_to_target": hit.eval_index if hit else None,
-            "steps_to_target": hit.step if hit else None, "best_so_far": result.best_so_far().tolist()}
+            "steps_to_target": hit.step if hit else None, "best_so_far": result.best_so_far().tolist(),
+            "counts": dataclasses.asdict(result.counts), "last_request_error": result.extra.get("last_request_error"),
+            "adaptations": health.adaptations(setup.backend), "cost_usd": result.summary()["cost_usd"]}
 
 
 def make_jobs(problem: str, options: dict[str, Any], methods: Iterable[str] | None, seeds: int,
@@ -99,7 +110,7 @@ def make_jobs(problem: str, options: dict[str, Any], methods: Iterable[str] | No
                 variants = crossings(axes, {"opro", "model"}, reads | {"model"}) if reads is not None else [{}]
                 jobs += [Job(problem, task_options, name, seed, label + suffix(task), apply_opro(opro, variant),
                              {**model, **_model(variant)}, target, max_concurrency, name + suffix(variant, labels),
-                             variant)
+                             variant, samples_model=reads is not None)
                          for seed in range(first_seed, first_seed + seeds) for variant in variants]
     if grid and len(fingerprints) < len(labels_in_order):
         raise UsageError("--paper-grid: its tasks came out the same; an option given (such as --instance) "
@@ -175,6 +186,19 @@ def ablation_study(problem: str, options: dict[str, Any], seeds: int, opro: dict
     return execute(make_jobs(problem, options, ["opro", *VARIANTS, best], seeds, opro, model, target), executor)
 
 
+def model_notes(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the rows say about the model: runs whose requests mostly failed, answers cut off, adaptations."""
+    from llmopt.result import Counts
+
+    counts = [(f"{row['method']} (seed {row['seed']})", Counts.from_dict(row["counts"]), row.get("last_request_error"))
+              for row in rows if "counts" in row]
+    failed = health.failed_models(counts)
+    cut = health.cut_off_warning(c for _, c, _ in counts)
+    notes = list(dict.fromkeys(note for row in rows for note in row.get("adaptations", [])))
+    return {**({"model_failed": failed} if failed else {}), **({"warning": cut} if cut else {}),
+            **({"adaptations": notes} if notes else {})}
+
+
 def _mean_sd(values: list[float]) -> str:
     if not values:
         return "-"
@@ -228,7 +252,8 @@ def _statistics(label: str, method: str, group: list[dict[str, Any]]) -> dict[st
                                                          [r["evals_to_target"] for r in group]),
         "evals_to_target": [r["evals_to_target"] for r in hits if r["evals_to_target"] is not None],
         "steps_to_target": [r["steps_to_target"] for r in hits if r["steps_to_target"] is not None],
-        "evals_used": [r["n_evals"] for r in group], "budget": first["budget"]}
+        "evals_used": [r["n_evals"] for r in group], "budget": first["budget"],
+        "cost_usd": [r["cost_usd"] for r in group if r.get("cost_usd") is not None]}
 
 
 def best_by_median(summary: list[dict[str, Any]]) -> str:
@@ -251,6 +276,9 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     header = ["problem", "method", "kind", "median [IQR]", "mean ± sd", "median 95% CI", "reached", "ERT",
               "p vs opro (Holm)" if against <= {"opro"} else "p vs 1st opro row (Holm)", "steps to target",
               "evals used", "budget"]
+    priced = any(s["cost_usd"] for s in summary)
+    if priced:
+        header.append("cost $ (mean ± sd)")
     lines = [header]
     for s in summary:
         low, high = s["median_ci95"]
@@ -259,7 +287,8 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
                       "-" if s["success_rate"] is None else f"{round(s['success_rate'] * s['runs'])}/{s['runs']}",
                       _g(s["ert"]), _g(s["p_vs_opro"]),
                       _mean_sd(s["steps_to_target"]),
-                      "-" if s["kind"] == "reference" else _mean_sd(s["evals_used"]), str(s["budget"])])
+                      "-" if s["kind"] == "reference" else _mean_sd(s["evals_used"]), str(s["budget"]),
+                      *([_mean_sd(s["cost_usd"])] if priced else [])])
     return text_table(lines)
 
 

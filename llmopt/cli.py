@@ -372,7 +372,7 @@ def _executor(args: argparse.Namespace) -> Any:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """OPRO and the compared methods over K seeds and the sweeps; statistics per method and variant."""
-    from llmopt.bench import execute, make_jobs, paper_table, summarize, summary_table
+    from llmopt.bench import execute, make_jobs, model_notes, paper_table, summarize, summary_table
     from llmopt.sweep import model_settings, parse_models, parse_vary
 
     problem = _make_problem(args)
@@ -394,21 +394,32 @@ def cmd_bench(args: argparse.Namespace) -> int:
     jobs = make_jobs(problem.name, _problem_options(args), args.methods, args.seeds, opro, settings, args.target,
                      grid=cls.paper_grid if args.paper_grid else None, axes=[*axes, *([models] if models else [])],
                      max_concurrency=args.max_concurrency)
+    sampling = [job for job in jobs if job.samples_model]
+    print(f"bench: {len(jobs)} jobs, {len(sampling)} of them sampling the model: at most "
+          f"{sum(job.most_answers() for job in sampling)} model answers (steps x proposals each; repairs and "
+          "a scorer's calls come on top)", file=sys.stderr)
     executor = _executor(args)
     try:
         rows = execute(jobs, executor)
     finally:
         executor.shutdown()  # after a failure, `execute` has cancelled the jobs not yet started
+    notes = model_notes(rows)
     table = summary_table(rows)
     one_task = len({row["label"] for row in rows}) == 1
     optimum = problem.optimum() if one_task else None  # with several tasks, each row carries its own
     if args.json:
         print(json.dumps({"problem": problem.name, "optimum": optimum, "budget": rows[0]["budget"],
-                          "summary": summarize(rows), "runs": rows}, default=str))
+                          "summary": summarize(rows), "runs": rows, **notes}, default=str))
     else:
+        for line in notes.get("model_failed", []):
+            print(f"NOT A COMPARISON: {line}")
         print(table)
         if args.paper_grid:
             print(f"\nIn the shape of the paper's table:\n{paper_table(rows)}")
+        for note in notes.get("adaptations", []):
+            print(f"note: {note}")
+    if "warning" in notes:
+        print(notes["warning"], file=sys.stderr)
     if args.plot:
         from llmopt.plots import bench_figure
 
@@ -418,7 +429,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         path = write_bench_report(args.html, problem.name, table, rows, optimum)
         print(f"report: {path}", file=sys.stderr)
-    return 0
+    return health.EXIT_MODEL_FAILED if notes.get("model_failed") else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -299,3 +299,20 @@ def test_the_exemplars_of_prompt_search_are_swept_as_a_problem_option() -> None:
                      axes=[parse_vary("exemplars=0,3,10", cls.options)])
     assert [(j.label, j.name, j.options["exemplars"]) for j in jobs] == [
         (f"prompt-search[exemplars={n}]", name, n) for n in (0, 3, 10) for name in ("opro", "evoprompt-ga")]
+
+
+def test_a_bench_says_what_it_will_ask_the_model_and_when_the_model_mostly_failed() -> None:
+    from llmopt.testing.stub_server import StubSettings, serve
+
+    settings = StubSettings(failure_rate=1.0, faults=("503",))
+    server, url = serve(settings)
+    try:
+        done = bench("linear-regression", "--seeds", "1", "--steps", "1", "--proposals", "3", "--methods", "opro",
+                     "opro-no-history", "random-search", "--model", "stub", "--base-url", url, "--no-cache",
+                     "--workers", "1")
+    finally:
+        server.shutdown()
+    assert "bench: 3 jobs, 2 of them sampling the model: at most 6 model answers" in done.stderr
+    assert done.returncode == 3, done.stderr
+    failed = [line for line in done.stdout.splitlines() if line.startswith("NOT A COMPARISON: ")]
+    assert len(failed) == 2 and "opro (seed 0): 1 of 1 model requests failed" in failed[0]

@@ -14,7 +14,8 @@ THINK_TAGS = ("think", "thinking", "reasoning", "thought", "seed:think")
 _OPEN = re.compile(r"<(" + "|".join(re.escape(t) for t in THINK_TAGS) + r")>", re.IGNORECASE)
 # gpt-oss written raw (harmony format): analysis channel, then the final channel holds the answer.
 _HARMONY_FINAL = re.compile(r"<\|channel\|>\s*final\s*<\|message\|>", re.IGNORECASE)
-_HARMONY_TOKENS = re.compile(r"<\|(?:start|end|return|channel|message|call)\|>|^assistant", re.IGNORECASE)
+_HARMONY_TOKENS = re.compile(r"<\|channel\|>\s*\w+\s*<\|message\|>|<\|start\|>\s*assistant|"
+                             r"<\|(?:start|end|return|channel|message|call)\|>", re.IGNORECASE)
 # With no reasoning limit of its own, a model that reasons gets this many tokens on top of the answer's.
 DEFAULT_REASONING_TOKENS = 4096
 

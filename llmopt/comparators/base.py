@@ -160,6 +160,8 @@ def black_box(name: str, search: Search, uses_model: bool = False, reads: frozen
             result.stop_reason = "max_llm_calls"
         result.seconds = time.perf_counter() - began
         result.extra["usage"] = usage_since(problem, usage)
+        if uses_model and setup.opro is not None and setup.opro.price is not None:
+            result.extra["price"] = list(setup.opro.price)
         return result
 
     return Method(name, "black-box", run, uses_model=uses_model, reads=reads)

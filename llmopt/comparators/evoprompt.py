@@ -14,10 +14,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from llmopt.backends.base import BackendError
+from llmopt.answers import read_answer
 from llmopt.comparators.base import BudgetSpent, Method, ModelCallsSpent, Objective, Setup, Stalled, black_box
 from llmopt.opro import OPROConfig
-from llmopt.problem import InvalidSolution, UsageError
+from llmopt.errors import BackendError, UsageError
 from llmopt.result import Trial
 from llmopt.spaces import Text
 
@@ -76,12 +76,13 @@ class ModelOperator:
         self.answered += 1
         counts.add_generation(generation)
         counts.proposals += 1
-        raw = generation.completions[0].text
-        try:
-            return self.space.decode(raw)
-        except InvalidSolution as error:
-            self.f.result.add(Trial(None, "invalid", raw=raw, reason=error.reason))
-            return None
+        answer = generation.completions[0]
+        limit = generation.max_tokens or self.config.answer_tokens
+        text, reason = read_answer(self.space.decode, answer.text, reasoning=answer.reasoning,
+                                   cut_off_at=limit if answer.cut_off else None)
+        if reason is not None:
+            self.f.result.add(Trial(None, "invalid", raw=answer.text, reason=reason, reasoning=answer.reasoning or None))
+        return text
 
     def generation(self) -> Generation:
         """A marker of where a generation starts, to tell afterwards whether it brought anything new."""

@@ -93,3 +93,14 @@ def test_a_broken_cache_file_is_a_one_line_usage_error(tmp_path: Path, content: 
     (line,) = done.stderr.strip().splitlines()
     assert str(broken) in line and "--no-cache" in line
     assert broken.read_bytes() == content  # the user's file is left as it was
+
+
+def test_a_replay_keeps_reasoning_apart_and_where_the_limit_cut(tmp_path: Path) -> None:
+    from llmopt.backends.base import Completion
+
+    answer = Completion("[1, 2]", 3, 40, reasoning="first I try [9, 9]", reasoning_tokens=30, finish_reason="length")
+    cached = CachedBackend(ScriptedBackend([answer, answer]), tmp_path / "c.sqlite")
+    first = cached.generate("p", n=1, temperature=1.0, max_tokens=5, seed=1)
+    again = CachedBackend(ScriptedBackend([]), tmp_path / "c.sqlite").generate("p", n=1, temperature=1.0,
+                                                                             max_tokens=5, seed=1)
+    assert again == first and again.completions[0] == answer and again.max_tokens == 5

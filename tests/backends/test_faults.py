@@ -21,8 +21,8 @@ def faulty(llama_server: str):
 
 def test_run_completes_with_30_percent_failures(faulty) -> None:
     settings, url = faulty
-    backend = OpenAIBackend("smollm2", base_url=url, grammar_field="grammar", timeout=2.0, backoff=0.05)
-    backend._client = backend._client.with_options(max_retries=6)
+    backend = OpenAIBackend("smollm2", base_url=url, grammar_field="grammar", timeout=2.0, backoff=0.05,
+                            max_retries=6)
     result = OPRO(LinearRegression(), backend, OPROConfig(steps=4, proposals=4, answer_tokens=16)).run()
     assert result.stop_reason == "max_steps"
     # the grammar holds the format through every fault; it bounds digits, not the box itself
@@ -51,7 +51,6 @@ def test_a_dead_server_mid_run_fails_the_step_not_the_run() -> None:
     server, url = serve(settings)
     try:
         backend = OpenAIBackend("stub", base_url=url, max_retries=1, backoff=0.01)
-        backend._client = backend._client.with_options(max_retries=1)
         with pytest.raises(BackendError):
             backend.generate("p", n=2, temperature=1.0, max_tokens=4, seed=0)
         result = OPRO(LinearRegression(), backend, OPROConfig(steps=2, proposals=2)).run()

@@ -189,3 +189,18 @@ def test_bench_writes_its_table_and_bands_as_one_page(tmp_path: Path) -> None:
     assert len(page.sources) == 1 and page.sources[0].startswith("data:image/png;base64,")
     rows = json.loads(html.unescape(text.split("<pre>")[-1].split("</pre>")[0]))
     assert len(rows) == 6 and all(len(r["best_so_far"]) == r["n_evals"] for r in rows)
+
+
+def test_reasoning_is_shown_folded_apart_from_the_answer_and_escaped(tmp_path: Path) -> None:
+    from llmopt.problems.linear_regression import LinearRegression
+
+    texts = ["<think>maybe <b>[9, 9]</b>?</think>[3, 4]", "[5, 6]"]
+    config = OPROConfig(steps=1, proposals=2, initial=1, seed=3)
+    recorder = RunRecorder(tmp_path / "run", {"problem": "linear-regression", "direction": "min",
+                                              "opro": config.to_dict(), "problem_config": {},
+                                              "backend": {"backend": "scripted"}})
+    OPRO(LinearRegression(), ScriptedBackend(texts), config, recorder).run()
+    text = write_run_report(tmp_path / "run").read_text()
+    assert "<details class='reasoning'><summary>reasoning</summary><pre>maybe &lt;b&gt;[9, 9]&lt;/b&gt;?</pre>" in text
+    assert text.count("class='reasoning'") == 1, "only the answer that came with reasoning has it"
+    assert "&lt;think&gt;" not in text and "<b>[9, 9]" not in text

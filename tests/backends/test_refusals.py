@@ -1,0 +1,125 @@
+"""Errors by kind: what may pass is retried, what cannot is one refusal, a server gone is a stop."""
+
+from __future__ import annotations
+
+import pytest
+
+from llmopt.backends.openai_compat import OpenAIBackend
+from llmopt.backends.probe import _from_openapi, grammar_support, server_root
+from llmopt.errors import ModelRefused, ServerUnreachable
+from llmopt.opro import OPRO, OPROConfig
+from llmopt.problem import evaluate_safely
+from llmopt.problems.linear_regression import LinearRegression
+from llmopt.records import RunRecorder, read_pending, read_steps
+from llmopt.testing.llama_server import free_port
+from llmopt.testing.stub_server import StubSettings, serve
+
+
+def test_a_dead_server_is_unreachable_then_asked_once_per_request() -> None:
+    backend = OpenAIBackend("m", base_url=f"http://127.0.0.1:{free_port()}/v1", max_retries=2, backoff=0.01)
+    with pytest.raises(ServerUnreachable, match="stopped answering .*3 attempts in a row"):
+        backend.generate("p", n=1, temperature=1.0, max_tokens=8)
+    with pytest.raises(ServerUnreachable, match="1 attempt in a row"):
+        backend.generate("p", n=1, temperature=1.0, max_tokens=8)
+
+
+def test_a_server_back_again_is_used_again() -> None:
+    settings = StubSettings()
+    server, url = serve(settings)
+    port = int(url.split(":")[2].split("/")[0])
+    server.shutdown()
+    server.server_close()
+    backend = OpenAIBackend("m", base_url=url, max_retries=0)
+    with pytest.raises(ServerUnreachable):
+        backend.generate("p", n=1, temperature=1.0, max_tokens=8)
+    again, _ = serve(settings, port)
+    try:
+        assert backend.generate("p", n=2, temperature=1.0, max_tokens=8, seed=1).completions
+        assert backend._down is None
+    finally:
+        again.shutdown()
+
+
+def test_the_optimizer_gone_stops_opro_with_its_reason_and_an_intact_journal(tmp_path) -> None:
+    settings = StubSettings()
+    server, url = serve(settings)
+    config = OPROConfig(steps=5, proposals=2, initial=2)
+    backend = OpenAIBackend("m", base_url=url, max_retries=1, backoff=0.01)
+    recorder = RunRecorder(tmp_path / "run", {"opro": config.to_dict()})
+    opro = OPRO(LinearRegression(), backend, config, recorder)
+    opro.tell(opro.ask())
+    settings.failure_rate, settings.faults = 1.0, ("drop",)  # every connection dropped from now on
+    try:
+        result = opro.run()
+    finally:
+        server.shutdown()
+    assert result.stop_reason == "model_unreachable" and "stopped answering" in result.extra["error"]
+    assert [s["step"] for s in read_steps(tmp_path / "run")] == [0, 1] and read_pending(tmp_path / "run") is None
+    assert opro.step == 1, "the step that got no answer is asked again on resume"
+
+
+@pytest.mark.parametrize("error", [ModelRefused("401"), ServerUnreachable("gone")])
+def test_a_scorer_that_refuses_or_is_gone_ends_the_run_instead_of_failing_a_trial(error: Exception) -> None:
+    def evaluate(_):
+        raise error
+
+    with pytest.raises(type(error)):
+        evaluate_safely(evaluate, 1)
+    assert evaluate_safely(lambda _: 1 / 0, 1)[2] == "failed"
+
+
+@pytest.mark.parametrize("status, fix", [(401, "check OPENAI_API_KEY"), (403, "check OPENAI_API_KEY and --model"),
+                                         (404, "check --model"), (422, "check --model and the settings")])
+def test_each_refusal_names_its_fix_once(status: int, fix: str) -> None:
+    family = {401: "refuse-401", 404: "refuse-404"}.get(status, "plain")
+    settings = StubSettings(family=family, failure_rate=1.0 if family == "plain" else 0.0, faults=("500",))
+    server, url = serve(settings)
+    try:
+        backend = OpenAIBackend("m", base_url=url, max_retries=3, flag_prefix="--")
+        if family == "plain":  # 403 and 422: a refusal the stub families do not make, raised by hand
+            import openai
+            import httpx2
+
+            request = httpx2.Request("POST", url)
+            response = httpx2.Response(status, request=request, json={"error": {"message": "no"}})
+            cls = {403: openai.PermissionDeniedError, 422: openai.UnprocessableEntityError}[status]
+            message = backend._refusal(cls("no", response=response, body={"message": "no"}))
+            assert fix in message and f"HTTP {status}: no" in message
+            return
+        with pytest.raises(ModelRefused, match=fix):
+            backend.generate("p", n=1, temperature=1.0, max_tokens=8)
+        assert len(settings.bodies) <= 1
+    finally:
+        server.shutdown()
+
+
+def test_the_scorers_messages_name_the_scorers_flags() -> None:
+    settings = StubSettings(family="refuse-404")
+    server, url = serve(settings)
+    try:
+        with pytest.raises(ModelRefused, match="check --scorer-model"):
+            OpenAIBackend("m", base_url=url, flag_prefix="--scorer-").generate("p", n=1, temperature=0, max_tokens=8)
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize("family, support", [("llama.cpp", "llama.cpp"), ("vllm", "vllm"), ("plain", "none"),
+                                             ("strict", "none")])
+def test_the_grammar_field_is_found_by_asking_the_server(family: str, support: str) -> None:
+    server, url = serve(StubSettings(family=family))
+    try:
+        assert grammar_support(url) == support
+    finally:
+        server.shutdown()
+
+
+def test_a_servers_schema_tells_what_its_chat_request_takes() -> None:
+    def schema(*fields: str) -> dict:
+        return {"components": {"schemas": {"CreateChatCompletionRequest": {"properties": dict.fromkeys(fields, {})},
+                                           "Other": {"properties": {"grammar": {}}}}}}
+
+    assert _from_openapi(schema("messages", "grammar")) == "llama.cpp"
+    assert _from_openapi(schema("messages", "structured_outputs")) == "vllm"
+    assert _from_openapi(schema("messages", "guided_grammar")) == "vllm-legacy"
+    assert _from_openapi(schema("messages")) == "none" and _from_openapi(None) == "none"
+    assert server_root("http://h:8000/v1/") == "http://h:8000" and server_root("http://h/api") == "http://h/api"
