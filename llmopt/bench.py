@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
-from concurrent.futures import Executor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from llmopt import health
 from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY, REQUESTS, set_max_concurrency
@@ -42,6 +42,11 @@ class Job:
     variant: dict[str, Any] = field(default_factory=dict)
     samples_model: bool = False
 
+    @property
+    def waits_on_a_server(self) -> bool:
+        """Whether the job spends its time waiting for a model server (a thread's work, not a process's)."""
+        return self.samples_model and self.model.get("model", "local") != "local"
+
     def most_answers(self) -> int:
         """The most answers this job may draw from the model (0 for a method that samples none)."""
         if not self.samples_model:
@@ -64,7 +69,6 @@ def run_job(job: Job) -> dict[str, Any]:
     from llmopt.comparators import methods_for, setup_for
     from llmopt.opro import OPRO
 
-    set_max_concurrency(job.max_concurrency)  # each worker process keeps its own limit
     problem = build_problem(job.problem, job.options)
     target = job.target if job.target is not None else problem.optimum()
     config = dataclasses.replace(opro_config(job.opro), seed=job.seed, target=target)
@@ -147,22 +151,95 @@ def _model(variant: dict[str, Any]) -> dict[str, Any]:
     return model_settings(variant["model"]) if "model" in variant else {}
 
 
-def execute(jobs: list[Job], executor: Executor | None = None) -> list[dict[str, Any]]:
-    """Submit every job, then collect the rows in job order; without an executor, run them here in turn
-    (the process's request limit is put back afterwards). A failed job cancels those not yet started."""
-    if executor is None:
-        previous = REQUESTS.limit
-        try:
-            return [run_job(job) for job in jobs]
-        finally:
-            set_max_concurrency(previous)
-    futures = [executor.submit(run_job, job) for job in jobs]
+def worker_setup(threads: int) -> None:
+    """Start a bench worker process with its share of the cores for llama.cpp."""
+    import os
+
+    from llmopt.backends.local import THREADS_ENV
+
+    os.environ[THREADS_ENV] = str(threads)
+
+
+def worker_pool(workers: int) -> Executor:
+    """Worker processes for the jobs that need the CPU, which together run no more llama.cpp threads than
+    there are cores."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    return ProcessPoolExecutor(max_workers=workers, initializer=worker_setup, initargs=(threads,))
+
+
+def run_job_in_worker(job: Job) -> dict[str, Any]:
+    """`run_job` in a worker process (or on a Dask worker), under the job's request limit for that process."""
+    set_max_concurrency(job.max_concurrency)
+    return run_job(job)
+
+
+Progress = Callable[[list[dict[str, Any]]], None]
+
+
+def execute(jobs: list[Job], executor: Executor | None = None, *, server_threads: int = 0,
+            progress: Progress | None = None) -> list[dict[str, Any]]:
+    """Every job's row, in job order.
+
+    With `server_threads` > 0, the jobs that wait on a model server run as that many threads of this
+    process (their requests share its request limit), and the others on `executor`; without an
+    executor, the rest run here in turn (the process's request limit is put back afterwards). A failed
+    job cancels those not yet started. `progress` is called with the rows done so far, on each one and
+    twice a second.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    threaded = {id(job) for job in jobs if server_threads and job.waits_on_a_server}
+    rest = [job for job in jobs if id(job) not in threaded]
+    if executor is None and not threaded:
+        return _in_turn(jobs, progress)
+    pool = ThreadPoolExecutor(max_workers=min(server_threads, len(threaded)) or 1, thread_name_prefix="job")
     try:
-        return [future.result() for future in futures]
+        futures = {id(job): pool.submit(run_job, job) for job in jobs if id(job) in threaded}
+        if executor is not None:
+            futures |= {id(job): executor.submit(run_job_in_worker, job) for job in rest}
+        rows = [] if executor is not None else _in_turn(rest, None)  # here, while the threads wait
+        done = _collect(list(futures.values()), progress)
+        return _in_order(jobs, futures, done, rows)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _in_turn(jobs: list[Job], progress: Progress | None) -> list[dict[str, Any]]:
+    previous, rows = REQUESTS.limit, []
+    try:
+        for job in jobs:
+            rows.append(run_job(job))
+            if progress is not None:
+                progress(rows)
+        return rows
+    finally:
+        set_max_concurrency(previous)
+
+
+def _collect(futures: list[Future], progress: Progress | None) -> dict[Future, dict[str, Any]]:
+    """Wait for every future (cancelling the rest at the first failure); their rows by future."""
+    done: dict[Future, dict[str, Any]] = {}
+    pending = set(futures)
+    try:
+        while pending:
+            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            done |= {future: future.result() for future in finished}
+            if progress is not None:
+                progress(list(done.values()))
     except BaseException:
-        for future in futures:
+        for future in pending:
             future.cancel()
         raise
+    return done
+
+
+def _in_order(jobs: list[Job], futures: dict[int, Future], done: dict[Future, dict[str, Any]],
+              in_turn: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    local = iter(in_turn)
+    return [done[futures[id(job)]] if id(job) in futures else next(local) for job in jobs]
 
 
 def ablation_study(problem: str, options: dict[str, Any], seeds: int, opro: dict[str, Any], model: dict[str, Any],

@@ -78,7 +78,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                        help="sampling temperature (default: 1.0)")
     group.add_argument("--max-concurrency", type=_positive, default=DEFAULT_MAX_CONCURRENCY,
                        help="requests in flight to model servers per process, optimizer, repairs and scorer "
-                            "together (default: 16)")
+                            "together (default: 64, for a GPU server; lower it for a small one)")
     group.add_argument("--cache", metavar="PATH", help="response cache file (default: per-user cache directory)")
     group.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
 
@@ -365,9 +365,9 @@ def _executor(args: argparse.Namespace) -> Any:
         except OSError:
             raise UsageError(f"cannot reach the Dask scheduler at {args.dask}; start it or fix --dask") from None
         return client.get_executor()
-    from concurrent.futures import ProcessPoolExecutor
+    from llmopt.bench import worker_pool
 
-    return ProcessPoolExecutor(max_workers=args.workers)
+    return worker_pool(args.workers)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -399,9 +399,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
           f"{sum(job.most_answers() for job in sampling)} model answers (steps x proposals each; repairs and "
           "a scorer's calls come on top)", file=sys.stderr)
     executor = _executor(args)
-    try:
-        rows = execute(jobs, executor)
+    update, close = _bench_progress(len(jobs), args.json)
+    try:  # with Dask, every job goes to the cluster; else jobs that wait on a server are threads here
+        rows = execute(jobs, executor, server_threads=0 if args.dask else args.max_concurrency, progress=update)
     finally:
+        close()
         executor.shutdown()  # after a failure, `execute` has cancelled the jobs not yet started
     notes = model_notes(rows)
     table = summary_table(rows)
@@ -430,6 +432,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
         path = write_bench_report(args.html, problem.name, table, rows, optimum)
         print(f"report: {path}", file=sys.stderr)
     return health.EXIT_MODEL_FAILED if notes.get("model_failed") else 0
+
+
+def _bench_progress(total: int, quiet: bool) -> tuple[Callable[[list[dict[str, Any]]], None], Callable[[], None]]:
+    """One bar over the bench's jobs, with the requests in flight and the model calls and tokens so far."""
+    from tqdm import tqdm
+
+    from llmopt.backends.limit import REQUESTS
+
+    bar = tqdm(total=total, desc="bench", unit="job", file=sys.stderr, disable=quiet, leave=False)
+
+    def update(rows: list[dict[str, Any]]) -> None:
+        calls = sum(row["counts"]["llm_calls"] for row in rows)
+        tokens = sum(row["counts"]["prompt_tokens"] + row["counts"]["completion_tokens"] for row in rows)
+        bar.set_postfix(in_flight=REQUESTS.in_flight, calls=calls, tokens=tokens, refresh=False)
+        bar.update(len(rows) - bar.n)
+
+    return update, bar.close
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-DEFAULT_MAX_CONCURRENCY = 16
+# A GPU server (vLLM, SGLang) answers dozens of requests at once at nearly the latency of one.
+DEFAULT_MAX_CONCURRENCY = 64
 
 
 class RequestLimit:

@@ -44,6 +44,18 @@ def check_model_file(path: str | os.PathLike[str]) -> Path:
     return resolved
 
 
+# The cores this process may give llama.cpp: a bench's worker processes each get their share, so that
+# together they never run more llama.cpp threads than the machine has cores (spinning threads that
+# outnumber the cores slowed a 2-worker bench on 2 cores 17-fold).
+THREADS_ENV = "LLMOPT_THREADS"
+
+
+def thread_share() -> int:
+    """The llama.cpp threads one copy of a model gets in this process: `LLMOPT_THREADS`, else every core."""
+    given = os.environ.get(THREADS_ENV, "")
+    return max(1, int(given)) if given.isdigit() else max(1, os.cpu_count() or 1)
+
+
 _loaded: list[Any] = []
 # Set, no model file is ever loaded in this process or its children: the fast test tier sets it, so a
 # test that loads the model without being marked slow fails there instead of slowing it down.
@@ -141,7 +153,7 @@ class LocalBackend:
         self.model_path = check_model_file(model_path) if model_path else default_model_path()
         self.n_ctx = n_ctx
         self.instances = max(1, instances)
-        self.n_threads = max(1, (os.cpu_count() or 1) // self.instances)
+        self.n_threads = max(1, thread_share() // self.instances)
         self._pool = _pool(str(self.model_path), n_ctx, self.n_threads)
         self.budget = ReasoningBudget()  # a thinking GGUF model gets room to reason once it shows it does
 

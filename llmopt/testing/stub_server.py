@@ -58,13 +58,17 @@ class StubSettings:
 
     def __init__(self, latency: float = 0.0, honour_n: bool = True, *, failure_rate: float = 0.0,
                  faults: tuple[str, ...] = FAULTS, upstream: str | None = None, stall: float = 5.0,
-                 seed: int = 0, family: str = "plain", die_after: int | None = None) -> None:
+                 seed: int = 0, family: str = "plain", die_after: int | None = None,
+                 capacity: int | None = None) -> None:
         if family not in FAMILIES:
             raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
         self.latency, self.honour_n, self.upstream, self.stall = latency, honour_n, upstream, stall
         self.failure_rate, self.faults, self.family, self.die_after = failure_rate, faults, family, die_after
         if family == "thinking":
             self.honour_n = False
+        # At most `capacity` requests are worked on at once (a server's batch); the rest queue for a place.
+        self.capacity = threading.BoundedSemaphore(capacity) if capacity else None
+        self.keep_bodies = True
         self.bodies: list[dict[str, Any]] = []  # every chat request body as it came
         self.grammars = 0  # requests whose grammar arrived in the field this family reads
         self.random = random.Random(seed)
@@ -260,9 +264,10 @@ class StubHandler(BaseHTTPRequestHandler):
         settings = self.server.settings
         body = json.loads(raw or b"{}")
         with settings.lock:
-            settings.bodies.append(body)
+            if settings.keep_bodies:
+                settings.bodies.append(body)
             settings.grammars += _grammar_arrived(body, settings.family)
-            if settings.die_after is not None and len(settings.bodies) > settings.die_after:
+            if settings.die_after is not None and settings.requests >= settings.die_after:
                 os._exit(0)  # the server is killed: deterministic, by the count of requests it served
         refused = _refusal(body, settings.family)
         if refused is not None:
@@ -270,7 +275,11 @@ class StubHandler(BaseHTTPRequestHandler):
             self._send(*refused)
             return
         fault = settings.draw_fault()
-        time.sleep(settings.latency)
+        if settings.capacity is not None:
+            with settings.capacity:
+                time.sleep(settings.latency)
+        else:
+            time.sleep(settings.latency)
         if settings.upstream:
             request = urllib.request.Request(settings.upstream.rstrip("/") + self.path.removeprefix("/v1"),
                                              data=raw, headers={"Content-Type": "application/json"})
