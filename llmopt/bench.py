@@ -81,7 +81,7 @@ def run_job(job: Job) -> dict[str, Any]:
     hit = result.first_reaching(target) if target is not None else None
     return {"problem": job.problem, "label": job.label, "method": job.name or job.method, "base_method": job.method,
             "variant": job.variant, "kind": result.kind, "direction": problem.direction, "optimum": problem.optimum(),
-            "seed": job.seed, "best_value": result.best_value, "n_evals": result.counts.evals,
+            "seed": job.seed, "stop_reason": result.stop_reason, "best_value": result.best_value, "n_evals": result.counts.evals,
             "budget": setup.max_evals, "n_llm_calls": result.counts.llm_calls, "seconds": round(result.seconds, 4),
             "target": target, "reached": target is not None and reached(result.best_value, target, problem.direction),
             "evals_to_target": hit.eval_index if hit else None,

@@ -51,7 +51,8 @@ class OpenAIBackend:
         self.reasoning_effort = reasoning_effort
         self.max_retries, self.backoff, self.flag_prefix = max_retries, backoff, flag_prefix
         # Retries are this backend's own, so that it can tell a refusal from a fault and a dead server.
-        self._client = OpenAI(api_key=api_key or "no-key", base_url=base_url, timeout=timeout, max_retries=0)
+        self._client = OpenAI(api_key=api_key or "no-key", base_url=base_url, timeout=timeout, max_retries=0,
+                              http_client=shared_http_client())
         self.budget = ReasoningBudget(reasoning_tokens, reasons=reasoning_effort not in (None, "none"))
         self.adaptations: list[str] = []
         self._limit_field = "max_tokens"
@@ -214,6 +215,24 @@ _DROP_NOTES = {
     "structured_outputs": "grammar not sent: the server does not take the field 'structured_outputs'",
     "guided_grammar": "grammar not sent: the server does not take the field 'guided_grammar'",
 }
+
+
+_http_clients: dict[int, Any] = {}
+_http_lock = threading.Lock()
+
+
+def shared_http_client() -> Any:
+    """One HTTP connection pool per process for every backend: a client of its own costs each backend ~20 ms
+    of TLS set-up, which hundreds of bench jobs in threads would pay in turn (a forked worker makes its own)."""
+    import os
+
+    from openai import DefaultHttpxClient
+
+    with _http_lock:
+        client = _http_clients.get(os.getpid())
+        if client is None:
+            client = _http_clients[os.getpid()] = DefaultHttpxClient()
+        return client
 
 
 def _completions(responses: list[Any]) -> list[Completion]:
