@@ -15,13 +15,14 @@ from llmopt.backends.openai_compat import GRAMMAR_FIELDS, REASONING_EFFORTS
 from llmopt.backends.reasoning import DEFAULT_REASONING_TOKENS
 from llmopt.errors import ENDS_THE_RUN, ServerUnreachable
 from llmopt.comparators import resolve, run_methods, setup_for
+from llmopt.comparators.base import CRASHED
 from llmopt.metaprompt import MetaPromptConfig
 from llmopt.opro import OPRO, UNREACHABLE, OPROConfig
 from llmopt.problem import Problem, UsageError
 from llmopt.registry import build_problem, get_problem, registry
 from llmopt.records import RunRecorder, default_run_dir, read_config, read_pending, read_steps
 from llmopt.result import Result, comparison_table
-from llmopt.sweep import non_negative_float, positive_int, price
+from llmopt.sweep import finite_float, non_negative_float, positive_float, positive_int, price, seed
 
 EXIT_USAGE = 2
 
@@ -31,7 +32,18 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """Turn argparse's complaint into a one-line usage error (exit code 2)."""
+        if "expected one argument" in message:  # argparse reads a value such as -5:5 as a flag
+            message += "; a value that starts with '-' goes after '=', e.g. --bounds=-5:5,0:10"
         raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> argparse.Namespace:  # type: ignore[override]
+        """As argparse does, but an unknown flag points to the help of the sub-command it was given to."""
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            where = " ".join(part for part in (self.prog, getattr(parsed, "command", None),
+                                                getattr(parsed, "problem", None)) if part)
+            raise UsageError(f"unrecognized arguments: {' '.join(extra)} (see `{where} --help`)")
+        return parsed
 
 
 def _checked(read: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -46,10 +58,31 @@ def _checked(read: Callable[[str], Any]) -> Callable[[str], Any]:
 
 
 _positive = _checked(positive_int)
+FIGURE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg", "webp", "tif", "tiff", "eps", "ps")
+
+
+def _new_file(text: str, formats: tuple[str, ...] = ()) -> str:
+    """A file to write at the end: its folder must exist now (and its format be one we write), so that a
+    bad path fails before the work and not after it."""
+    from pathlib import Path
+
+    path = Path(text)
+    if formats and path.suffix.lower().lstrip(".") not in formats:
+        raise argparse.ArgumentTypeError(f"{text}: write a figure as {', '.join('.' + f for f in formats[:4])}, …")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: the folder {folder} does not exist; create it first")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; name a file")
+    return text
+
+
+def _figure_file(text: str) -> str:
+    return _new_file(text, FIGURE_FORMATS)
 
 
 def _add_seed(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=0, help="seed of the run (default: 0)")
+    parser.add_argument("--seed", type=_checked(seed), default=0, help="seed of the run (default: 0)")
 
 
 def _add_json(parser: argparse.ArgumentParser) -> None:
@@ -105,8 +138,8 @@ def _add_opro_options(parser: argparse.ArgumentParser) -> None:
                          help="stop after this many prompt + completion tokens in all")
     budgets.add_argument("--max-cost", type=_checked(non_negative_float), metavar="DOLLARS",
                          help="stop once the optimizer model has cost this much (needs --price)")
-    budgets.add_argument("--timeout", type=float, help="stop after this many seconds")
-    budgets.add_argument("--target", type=float, help="stop once this value is reached")
+    budgets.add_argument("--timeout", type=_checked(positive_float), help="stop after this many seconds")
+    budgets.add_argument("--target", type=_checked(finite_float), help="stop once this value is reached")
     budgets.add_argument("--patience", type=_positive, help="stop after K steps without improvement")
     budgets.add_argument("--max-failures", type=_positive,
                          help="stop after this many failed evaluations (an exception or NaN from the objective)")
@@ -115,7 +148,8 @@ def _add_opro_options(parser: argparse.ArgumentParser) -> None:
 def _add_run_outputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="run directory (default: runs/<timestamp>-<problem>)")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the interrupted run in RUN_DIR")
-    parser.add_argument("--plot", metavar="FILE.png", help="write a figure: convergence, and tours for TSP")
+    parser.add_argument("--plot", metavar="FILE.png", type=_figure_file,
+                        help="write a figure: convergence, and tours for TSP")
     parser.add_argument("--html", action="store_true",
                         help="also write RUN_DIR/report.html, a self-contained transcript of the run")
 
@@ -135,8 +169,9 @@ def _add_bench_options(parser: argparse.ArgumentParser) -> None:
                             "(an OpenAI-compatible server); replaces --model")
     group.add_argument("--workers", type=_positive, default=2, help="local worker processes (default: 2)")
     group.add_argument("--dask", metavar="ADDRESS", help="run the jobs on this Dask scheduler instead")
-    group.add_argument("--html", metavar="FILE.html", help="also write the statistics and figures as one HTML page")
-    group.add_argument("--plot", metavar="FILE.png",
+    group.add_argument("--html", metavar="FILE.html", type=_new_file,
+                       help="also write the statistics and figures as one HTML page")
+    group.add_argument("--plot", metavar="FILE.png", type=_figure_file,
                        help="write the median/IQR best-so-far bands and the fixed-target ECDF per method")
 
 
@@ -154,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="print a finished run's table and write a PNG summary, or HTML")
     report.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `llmopt run`, or with "
                                                            "--html a folder of them")
-    report.add_argument("--out", help="PNG file (default: RUN_DIR/report.png)")
+    report.add_argument("--out", type=_figure_file, help="PNG file (default: RUN_DIR/report.png)")
     report.add_argument("--html", action="store_true",
                         help="write RUN_DIR/report.html (a run, finished or not) or FOLDER/index.html (every run)")
     for command, help_text, adders in (
@@ -216,9 +251,30 @@ def _output(problem: Problem, results: list[Result], as_json: bool, extra: dict[
             print(f"{key}: {value}")
         for note in notes:
             print(f"note: {note}")
+    for result in results:
+        if result.stop_reason.startswith(CRASHED):
+            print(f"warning: {result.method} {result.stop_reason}; recorded as it stood, the others went on",
+                  file=sys.stderr)
+    beaten = _beaten(problem, results)
+    if beaten:
+        print(beaten, file=sys.stderr)
     if cut:
         print(cut, file=sys.stderr)
     return payload
+
+
+def _beaten(problem: Problem, results: list[Result]) -> str | None:
+    """A warning when a method beat the optimum the problem was given: the given value is wrong."""
+    from llmopt.result import better
+
+    optimum = problem.optimum()
+    found = [r for r in results if optimum is not None and r.best_value is not None
+             and better(problem.direction, r.best_value, optimum) and abs(r.best_value - optimum) > 1e-9 * max(1, abs(optimum))]
+    if not found:
+        return None
+    best = found[0]
+    return (f"warning: {best.method} found {best.best_value:g}, better than the optimum {optimum:g}; the gaps "
+            "are measured against a wrong value: check --optimum")
 
 
 def cmd_problems(args: argparse.Namespace) -> int:
@@ -243,10 +299,17 @@ def _opro_config(args: argparse.Namespace) -> OPROConfig:
 
 
 def _recorder(args: argparse.Namespace, config: dict[str, Any]) -> RunRecorder:
-    if not args.resume:
-        return RunRecorder(default_run_dir(config["problem"]) if args.out is None else args.out, config)
     from pathlib import Path
 
+    if not args.resume:
+        directory = Path(default_run_dir(config["problem"]) if args.out is None else args.out)
+        if (directory / "config.json").exists() or (directory / "steps.jsonl").exists():
+            raise UsageError(f"--out {directory} already holds a run; name a new folder, or continue that run "
+                             f"with --resume {directory}")
+        try:
+            return RunRecorder(directory, config)
+        except OSError as error:
+            raise UsageError(f"--out {directory}: cannot write there ({error.strerror or error})") from None
     if not (Path(args.resume) / "config.json").is_file():
         raise UsageError(f"{args.resume} is not a run directory (no config.json); check --resume")
     saved, current = read_config(args.resume), json.loads(json.dumps(config))  # compare as stored
@@ -310,11 +373,20 @@ def _figures(args: argparse.Namespace, problem: Problem, results: list[Result], 
     if args.plot:
         from llmopt.plots import plot_run
 
-        print(f"plot: {plot_run(problem, results, args.plot)}", file=sys.stderr)
+        _write("plot", lambda: plot_run(problem, results, args.plot))
     if args.html:
         from llmopt.report import write_run_report
 
-        print(f"report: {write_run_report(run_dir, problem)}", file=sys.stderr)
+        _write("report", lambda: write_run_report(run_dir, problem))
+
+
+def _write(what: str, write: Callable[[], Any]) -> None:
+    """Write a figure or report; one that fails is a warning, never the loss of what was computed."""
+    try:
+        print(f"{what}: {write()}", file=sys.stderr)
+    except Exception as error:
+        print(f"warning: the {what} was not written ({type(error).__name__}: {error}); the results are saved",
+              file=sys.stderr)
 
 
 def _cache_setting(args: argparse.Namespace) -> str | None:
@@ -381,7 +453,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         with_grid = [name for name, c in registry().items() if c.paper_grid]
         raise UsageError(f"--paper-grid: {problem.name} has no paper grid; {', '.join(with_grid)} have one")
     axes = [parse_vary(text, cls.options) for text in args.vary]
-    models = parse_models(args.models) if args.models else None
+    models = parse_models(args.models) if args.models is not None else None
     if len({axis.key for axis in axes}) != len(axes):
         raise UsageError("--vary: each setting may be swept once")
     base = _model_settings(args)
@@ -425,12 +497,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.plot:
         from llmopt.plots import bench_figure
 
-        print(f"plot: {bench_figure(rows, args.plot)}", file=sys.stderr)
+        _write("plot", lambda: bench_figure(rows, args.plot))
     if args.html:
         from llmopt.report import write_bench_report
 
-        path = write_bench_report(args.html, problem.name, table, rows, optimum)
-        print(f"report: {path}", file=sys.stderr)
+        _write("report", lambda: write_bench_report(args.html, problem.name, table, rows, optimum))
     return health.EXIT_MODEL_FAILED if notes.get("model_failed") else 0
 
 
@@ -535,6 +606,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("llmopt: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): what it wanted was written
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush stays quiet
+        return 0
 
 
 if __name__ == "__main__":

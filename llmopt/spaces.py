@@ -215,6 +215,12 @@ class Bits(Space):
         if self.n < 1:
             raise ValueError("a bit vector needs at least one bit")
 
+    def snap(self, values: Sequence[Any]) -> Bitvector:
+        """The bit vector of n values read as truth values (a library's 0/1 choices, floats or bools)."""
+        if len(values) != self.n:
+            raise ValueError(f"expected {self.n} bits, got {len(values)}")
+        return tuple(1 if round(float(v)) else 0 for v in values)
+
     def sample(self, rng: np.random.Generator, k: int) -> list[Bitvector]:
         """k uniformly random vectors."""
         return [tuple(int(b) for b in rng.integers(0, 2, self.n)) for _ in range(k)]

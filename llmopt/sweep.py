@@ -60,19 +60,53 @@ def price(text: str) -> tuple[float, float]:
     return non_negative_float(parts[0]), non_negative_float(parts[1])
 
 
+def _number(read: Callable[[str], Any], text: str, what: str) -> Any:
+    try:
+        return read(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"must be {what}, got {text!r}") from None
+
+
 def positive_int(text: str) -> int:
     """An integer of at least 1."""
-    value = int(text)
+    value = _number(int, text, "a positive integer")
     if value < 1:
         raise ValueError(f"must be a positive integer, got {text}")
     return value
 
 
+MAX_SEED = 2**32 - 1
+
+
+def seed(text: str) -> int:
+    """A seed: a whole number from 0 to 2**32 - 1 (what every generator and model server takes)."""
+    value = _number(int, text, f"a whole number from 0 to {MAX_SEED}")
+    if not 0 <= value <= MAX_SEED:
+        raise ValueError(f"must be a whole number from 0 to {MAX_SEED}, got {text}")
+    return value
+
+
 def non_negative_float(text: str) -> float:
-    """A number of at least 0 (a sampling temperature)."""
-    value = float(text)
-    if not value >= 0:
-        raise ValueError(f"must be a number of at least 0, got {text}")
+    """A finite number of at least 0 (a sampling temperature)."""
+    value = _number(float, text, "a number of at least 0")
+    if not 0 <= value < math.inf:
+        raise ValueError(f"must be a finite number of at least 0, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number above 0 (seconds)."""
+    value = _number(float, text, "a number above 0")
+    if not 0 < value < math.inf:
+        raise ValueError(f"must be a finite number above 0, got {text}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """Any finite number (a target value)."""
+    value = _number(float, text, "a number")
+    if not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {text}")
     return value
 
 
@@ -130,6 +164,11 @@ def parse_models(text: str) -> Axis:
         raise UsageError("--models: a model is listed twice")
     if any(not spec.partition("@")[0] for spec in specs):
         raise UsageError("--models: each entry needs a name before '@' (local, or the served model's name)")
+    for spec in specs:
+        name, at, where = spec.partition("@")
+        if at and not where:
+            raise UsageError(f"--models {spec}: give the server's URL after '@' (NAME@http://HOST:PORT/v1), "
+                             "or the name alone for a model on OpenAI's API")
     return Axis("model", "model", tuple(specs))
 
 

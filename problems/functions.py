@@ -54,6 +54,8 @@ class TestFunction(NumericProblem):
                Option("--integer", bool, False, "integer variables"))
 
     def __init__(self, dim: int = 2, integer: bool = False) -> None:
+        if not 1 <= dim <= 10:
+            raise ValueError(f"--dim must be from 1 to 10, got {dim}")
         box = self.box if isinstance(self.box[0], tuple) else (self.box,) * dim
         super().__init__(type(self).fun_ref, box, integer=integer, optimum=self.minimum, label=self.name)
 

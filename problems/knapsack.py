@@ -56,49 +56,75 @@ def random_instance(n: int, kind: str, seed: int, spread: int = 1000) -> Instanc
 
 
 def read_instance(path: str | Path) -> Instance:
-    """A knapsack file; every defect is a KnapsackFileError naming the file and line."""
+    """A knapsack file as its solvers read it: whitespace-separated numbers in order, any line breaks
+    (LF or CRLF): n, the capacity, n (value, weight) pairs, then optionally n 0/1 values of an optimal
+    selection. Every defect is a KnapsackFileError naming the file and line."""
     path = Path(path)
     try:
-        lines = [(i, line.split()) for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-                 if line.strip()]
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise KnapsackFileError(f"{path}: cannot read it ({error})") from None
-    if not lines:
+    tokens = [(number, token) for number, line in enumerate(text.splitlines(), 1) for token in line.split()]
+    if not tokens:
         raise KnapsackFileError(f"{path}: empty file")
-    first, header = lines[0]
-    n, capacity = _numbers(path, first, header, 2, "n capacity")
+    reader = _Tokens(path, tokens)
+    n, capacity = reader.numbers(2, "n capacity")
     if not float(n).is_integer() or n < 1:
-        raise KnapsackFileError(f"{path}:{first}: the item count must be a positive integer, got {header[0]}")
+        raise KnapsackFileError(f"{path}:{tokens[0][0]}: the item count must be a positive integer, got {tokens[0][1]}")
     n = int(n)
-    items = lines[1:n + 1]
-    if len(items) < n:
-        raise KnapsackFileError(f"{path}: {n} items announced, {len(items)} found")
-    pairs = [_numbers(path, line, fields, 2, "value weight") for line, fields in items]
-    optimal = _optimal_line(path, lines[n + 1:], n)
+    pairs = []
+    for found in range(n):
+        if reader.done:
+            raise KnapsackFileError(f"{path}: {n} items announced, {found} found")
+        pairs.append(reader.numbers(2, "value weight"))
+    optimal = _optimal_values(reader, n)
     if optimal is not None and sum(w for (_, w), bit in zip(pairs, optimal) if bit) > capacity:
-        raise KnapsackFileError(f"{path}:{lines[n + 1][0]}: the optimal selection given weighs more than the capacity")
+        raise KnapsackFileError(f"{path}:{reader.line}: the optimal selection given weighs more than the capacity")
     return Instance(tuple(p[0] for p in pairs), tuple(p[1] for p in pairs), capacity, path.stem, optimal)
 
 
-def _numbers(path: Path, line: int, fields: list[str], count: int, what: str) -> list[float]:
-    if len(fields) != count:
-        raise KnapsackFileError(f"{path}:{line}: expected '{what}', got {' '.join(fields)!r}")
-    try:
-        numbers = [float(f) for f in fields]
-    except ValueError:
-        raise KnapsackFileError(f"{path}:{line}: expected numbers for '{what}', got {' '.join(fields)!r}") from None
-    if any(not np.isfinite(x) or x < 0 for x in numbers):
-        raise KnapsackFileError(f"{path}:{line}: '{what}' must be finite and not negative")
-    return numbers
+class _Tokens:
+    """The numbers of a file in order, each with its line, for messages that say where."""
+
+    def __init__(self, path: Path, tokens: list[tuple[int, str]]) -> None:
+        self.path, self.tokens, self.at = path, tokens, 0
+
+    @property
+    def done(self) -> bool:
+        """Whether every number has been read."""
+        return self.at >= len(self.tokens)
+
+    @property
+    def line(self) -> int:
+        """The line of the last number read (or of the next one)."""
+        return self.tokens[min(self.at, len(self.tokens)) - 1][0] if self.at else self.tokens[0][0]
+
+    def numbers(self, count: int, what: str) -> list[float]:
+        """The next `count` numbers, finite and not negative."""
+        taken = self.tokens[self.at:self.at + count]
+        self.at += count
+        words = " ".join(token for _, token in taken)
+        where = f"{self.path}:{taken[0][0] if taken else self.tokens[-1][0]}"
+        if len(taken) < count:
+            raise KnapsackFileError(f"{where}: expected '{what}', the file ends after {words!r}")
+        try:
+            numbers = [float(token) for _, token in taken]
+        except ValueError:
+            raise KnapsackFileError(f"{where}: expected numbers for '{what}', got {words!r}") from None
+        if any(not np.isfinite(x) or x < 0 for x in numbers):
+            raise KnapsackFileError(f"{where}: '{what}' must be finite and not negative")
+        return numbers
 
 
-def _optimal_line(path: Path, rest: list[tuple[int, list[str]]], n: int) -> Bitvector | None:
+def _optimal_values(reader: _Tokens, n: int) -> Bitvector | None:
+    rest = reader.tokens[reader.at:]
     if not rest:
         return None
-    line, fields = rest[0]
-    if len(rest) > 1 or len(fields) != n or any(f not in ("0", "1") for f in fields):
-        raise KnapsackFileError(f"{path}:{line}: after the items only one line of {n} 0/1 values may follow")
-    return tuple(int(f) for f in fields)
+    if len(rest) != n or any(token not in ("0", "1") for _, token in rest):
+        raise KnapsackFileError(f"{reader.path}:{rest[0][0]}: after the items only {n} 0/1 values (an optimal "
+                                "selection) may follow")
+    reader.at = len(reader.tokens)
+    return tuple(int(token) for _, token in rest)
 
 
 class Knapsack(Problem):

@@ -42,6 +42,9 @@ class LinearRegression(Problem):
         if noise < 0 or not math.isfinite(noise):
             raise ValueError("--noise must be a finite number >= 0")
         self.w_true, self.b_true, self.points, self.noise = w_true, b_true, points, noise
+        for flag, value in (("--w-true", w_true), ("--b-true", b_true), ("--bound", bound)):
+            if not math.isfinite(value):
+                raise ValueError(f"{flag} must be a finite number, got {value}")
         if not max(abs(w_true), abs(b_true)) < bound:
             raise ValueError("--bound must exceed |w_true| and |b_true|")
         self.data_seed, self.real_valued, self.bound = data_seed, real_valued, bound

@@ -160,7 +160,10 @@ class MaxSAT(Problem):
                      optimum: float | None = None) -> MaxSAT:
         """A random 3-SAT instance, or the file given with --instance."""
         formula = read_formula(instance) if instance else random_3sat(vars, ratio, instance_seed)
-        return cls(formula, optimum=optimum)
+        problem = cls(formula, optimum=optimum)
+        if problem._hard.any():
+            problem._exact  # noqa: B018 -- hard clauses that cannot all hold are the file's fault: say so now
+        return problem
 
     def config(self) -> dict[str, Any]:
         """What defines this instance."""
@@ -241,7 +244,8 @@ class MaxSAT(Problem):
         with RC2(wcnf) as solver:
             model = solver.compute()
         if model is None:
-            raise ValueError(f"{self.formula.name}: the hard clauses cannot all be satisfied")
+            raise ValueError(f"{self.formula.name}: the hard clauses cannot all be satisfied together; "
+                             "check the instance file")
         truth = {abs(lit): lit > 0 for lit in model}
         return tuple(int(truth.get(v, False)) for v in range(1, self.formula.n_vars + 1))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -29,8 +31,9 @@ class NumericProblem(Problem):
     value_label = "value"
     options = (
         Option("--function", str, None, "the function to minimise, as module:callable"),
-        Option("--bounds", str, "-5:5,-5:5",
-               "LO:HI for each variable, comma-separated; write --bounds=-5:5,... when a bound is negative"),
+        Option("--bounds", str, None,
+               "LO:HI for each variable, comma-separated (default -5:5,-5:5); write --bounds=-5:5,... when a "
+               "bound is negative"),
         Option("--integer", bool, False, "integer variables"),
         Option("--optimum", float, None, "the known minimum value, if any"),
         Option("--space", str, None, "bits:N (subsets, yes/no choices) or permutation:N (orderings of N items) "
@@ -49,14 +52,16 @@ class NumericProblem(Problem):
         self.fun, self.integer, self.known_optimum, self.label = fun, integer, optimum, label
 
     @classmethod
-    def from_options(cls, function: str | None = None, bounds: str = "-5:5,-5:5", integer: bool = False,
+    def from_options(cls, function: str | None = None, bounds: str | None = None, integer: bool = False,
                      optimum: float | None = None, space: str | None = None) -> NumericProblem:
         """`--function module:callable` with `--bounds`, or with `--space bits:N|permutation:N`."""
         if not function:
             raise ValueError("--function module:callable is required")
         found = parse_space(space) if space else None
-        return cls(load_callable(function), None if found else parse_bounds(bounds), integer=integer,
-                   optimum=optimum, label=function, space=found)
+        if found is not None and (bounds is not None or integer):
+            raise ValueError("--bounds and --integer describe a box; with --space there is none, drop them")
+        return cls(load_callable(function), None if found else parse_bounds(bounds or DEFAULT_BOUNDS),
+                   integer=integer, optimum=optimum, label=function, space=found)
 
     def config(self) -> dict[str, Any]:
         """What defines this problem."""
@@ -125,6 +130,9 @@ WORDING: dict[type, Callable[[Any], tuple[str, str]]] = {
 SOLUTION_LABELS = {Box: "point", Bits: "vector", Permutation: "ordering"}
 
 
+DEFAULT_BOUNDS = "-5:5,-5:5"
+
+
 def parse_bounds(text: str) -> list[tuple[float, float]]:
     """`-5:5,0:10` → [(-5, 5), (0, 10)]."""
     bounds = []
@@ -139,14 +147,21 @@ def parse_bounds(text: str) -> list[tuple[float, float]]:
 
 
 def load_callable(spec: str) -> Callable[[np.ndarray], float]:
-    """Import `module:callable` (the user's own code)."""
+    """Import `module:callable` (the user's own code), from the current folder too, as `python -m` would."""
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise UsageError(f"--function must look like module:callable, got {spec!r}")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
     try:
         target: Any = importlib.import_module(module_name)
     except ImportError as error:
-        raise UsageError(f"cannot import {module_name!r} for --function: {error}") from None
+        raise UsageError(f"cannot import {module_name!r} for --function: {error} (the current folder and "
+                         "PYTHONPATH are searched)") from None
+    except Exception as error:  # the user's module itself is broken: a syntax error, or raising on import
+        where = f" (line {error.lineno})" if isinstance(error, SyntaxError) and error.lineno else ""
+        raise UsageError(f"--function: importing {module_name!r} failed{where}: {type(error).__name__}: "
+                         f"{' '.join(str(error).split())[:200]}") from None
     for name in attribute.split("."):
         if not hasattr(target, name):
             raise UsageError(f"{module_name!r} has no {attribute!r} for --function")

@@ -19,6 +19,16 @@ OPRO = {"steps": 1, "proposals": 2, "initial": 3, "temperature": 1.0, "answer_to
         "target": None, "patience": None, "use_grammar": True}
 
 
+@pytest.fixture
+def stub_url():
+    """A stub OpenAI-compatible server (seeded answers, no model): the statistics need no real model."""
+    from llmopt.testing.stub_server import StubSettings, serve
+
+    server, url = serve(StubSettings())
+    yield url
+    server.shutdown()
+
+
 def bench(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "llmopt.cli", "bench", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=1200)
@@ -162,10 +172,10 @@ def test_bench_plot_draws_bands_and_the_ecdf(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_bench_gives_each_ablation_its_statistics_against_opro() -> None:
+def test_bench_gives_each_ablation_its_statistics_against_opro(stub_url: str) -> None:
     methods = ["opro", "opro-no-history", "opro-no-scores", "opro-shuffled-scores", "random-search"]
     done = bench("linear-regression", "--seeds", "3", "--steps", "1", "--proposals", "2", "--methods", *methods,
-                 "--json")
+                 "--json", "--model", "stub", "--base-url", stub_url, "--no-cache")
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     summary = {s["method"]: s for s in payload["summary"]}
@@ -228,10 +238,11 @@ def test_the_tsp_paper_grid_gives_every_size_its_optimum_and_gaps() -> None:
 
 
 @pytest.mark.slow
-def test_bench_sweeps_temperature_one_row_each_and_draws_the_figure(tmp_path: Path) -> None:
+def test_bench_sweeps_temperature_one_row_each_and_draws_the_figure(tmp_path: Path, stub_url: str) -> None:
     figure = tmp_path / "f.png"
     done = bench("rosenbrock", "--seeds", "2", "--steps", "2", "--proposals", "2", "--vary", "temperature=0.5,1.5",
-                 "--methods", "opro", "random-search", "--plot", str(figure), "--json")
+                 "--methods", "opro", "random-search", "--plot", str(figure), "--json", "--model", "stub",
+                 "--base-url", stub_url, "--no-cache")
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     summary = {s["method"]: s for s in payload["summary"]}
@@ -277,9 +288,11 @@ def test_the_paper_grid_prints_a_table_in_the_papers_shape() -> None:
 
 
 @pytest.mark.slow
-def test_bench_prompt_search_runs_evoprompt_on_the_embedded_model() -> None:
+def test_bench_prompt_search_runs_evoprompt_within_the_budget(stub_url: str) -> None:
+    # the optimizer and the scorer are the stub server; EvoPrompt on the real model: tests/comparators
     done = bench("prompt-search", "--methods", "opro", "evoprompt-ga", "evoprompt-de", "--seeds", "1", "--steps", "2",
-                 "--proposals", "3", "--initial", "2", "--train-size", "2", "--test-size", "2", "--json", "--no-cache")
+                 "--proposals", "3", "--initial", "2", "--train-size", "2", "--test-size", "2", "--json", "--no-cache",
+                 "--model", "stub", "--base-url", stub_url, "--scorer-model", "stub", "--scorer-base-url", stub_url)
     assert done.returncode == 0, done.stderr
     runs = {r["method"]: r for r in json.loads(done.stdout)["runs"]}
     assert set(runs) == {"opro", "evoprompt-ga", "evoprompt-de"}

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from llmopt.comparators import ablations, bits, box, permutation, text
+from llmopt.comparators import ablations, bits, box, library, permutation, text
 from llmopt.comparators.base import BudgetSpent, Method, Objective, Setup, black_box, reference
 from llmopt.comparators.store import ResultStore
 from llmopt.problem import Problem, UsageError
@@ -25,7 +25,8 @@ __all__ = ["BudgetSpent", "Method", "Objective", "ResultStore", "Setup", "black_
            "resolve", "run_methods", "setup_for", "SPACE_METHODS"]
 
 SPACE_METHODS: dict[type[Space], Callable[[Any], dict[str, Method]]] = {
-    Box: box.methods, Permutation: permutation.methods, Bits: bits.methods, Text: text.methods}
+    Box: lambda space: {**box.methods(space), **library.box_methods(space)}, Permutation: permutation.methods,
+    Bits: lambda space: {**bits.methods(space), **library.bits_methods(space)}, Text: text.methods}
 
 
 def _space_methods(space: Space | None) -> dict[str, Method]:

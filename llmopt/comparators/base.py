@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from llmopt.errors import ENDS_THE_RUN
 from llmopt.problem import Problem, evaluate_safely, usage_since
 from llmopt.result import Kind, Result, Trial, reached
 
@@ -158,6 +159,10 @@ def black_box(name: str, search: Search, uses_model: bool = False, reads: frozen
             result.stop_reason = "max_failures"
         except ModelCallsSpent:
             result.stop_reason = "max_llm_calls"
+        except ENDS_THE_RUN:
+            raise
+        except Exception as error:  # a library that cannot cope (e.g. with nothing but failures): data, not a crash
+            result.stop_reason = crashed(error)
         result.seconds = time.perf_counter() - began
         result.extra["usage"] = usage_since(problem, usage)
         if uses_model and setup.opro is not None and setup.opro.price is not None:
@@ -172,16 +177,33 @@ def reference(name: str, solve: Callable[[], Any]) -> Method:
 
     def run(problem: Problem, setup: Setup) -> Result:
         began = time.perf_counter()
-        solution = solve()
+        try:
+            solution, error = solve(), None
+        except ENDS_THE_RUN:
+            raise
+        except Exception as failure:  # the problem's own solver failed: recorded, the comparison goes on
+            solution, error = None, failure
         seconds = time.perf_counter() - began
         result = _empty(problem, name, "reference")  # after the clock: optimum() may share the solver's work
         result.seconds = seconds
+        if error is not None:
+            result.stop_reason = crashed(error)
+            return result
         value, reason, _ = evaluate_safely(problem.evaluate, solution)
         result.best_solution, result.best_value = solution, value
         result.stop_reason = "solved" if reason is None else f"no valid solution: {reason}"
         return result
 
     return Method(name, "reference", run)
+
+
+CRASHED = "crashed"
+
+
+def crashed(error: BaseException) -> str:
+    """The stop reason of a method that raised: what it raised, in one line."""
+    text = " ".join(str(error).split())[:200]
+    return f"{CRASHED}: {type(error).__name__}" + (f": {text}" if text else "")
 
 
 def _empty(problem: Problem, method: str, kind: Kind) -> Result:

@@ -27,6 +27,7 @@ from typing import Any
 
 
 FAULTS = ("500", "502", "503", "429", "stall", "drop", "truncated", "non_json", "empty_choices")
+ERRORS_ONLY = ("500", "502", "503", "429", "drop", "non_json")
 FAMILIES = {
     "plain": "takes any field, reads no grammar",
     "llama.cpp": "answers GET /props, reads `grammar`",
@@ -280,6 +281,10 @@ class StubHandler(BaseHTTPRequestHandler):
                 time.sleep(settings.latency)
         else:
             time.sleep(settings.latency)
+        if fault in ERRORS_ONLY:  # an error needs no answer: the upstream model is not asked
+            self._leave()
+            self._inject(fault, b"")
+            return
         if settings.upstream:
             request = urllib.request.Request(settings.upstream.rstrip("/") + self.path.removeprefix("/v1"),
                                              data=raw, headers={"Content-Type": "application/json"})

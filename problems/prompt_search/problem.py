@@ -45,7 +45,7 @@ class PromptSearch(Problem):
     solution_label = "instruction"
     value_label = "score"
     options = (
-        Option("--task", str, "next_number", "built-in task", tuple(TASKS)),
+        Option("--task", str, None, "built-in task (next_number when no --dataset is given)", tuple(TASKS)),
         Option("--dataset", str, None, "BIG-Bench-Hard .json or GSM8K .jsonl file instead of --task"),
         Option("--train-size", int, 20, "training examples scored per instruction"),
         Option("--test-size", int, 20, "held-out examples for the final score"),
@@ -70,7 +70,7 @@ class PromptSearch(Problem):
                           handwritten=HAND_WRITTEN)
 
     @classmethod
-    def from_options(cls, task: str = "next_number", dataset: str | None = None, train_size: int = 20,
+    def from_options(cls, task: str | None = None, dataset: str | None = None, train_size: int = 20,
                      test_size: int = 20, position: str = "q_begin", data_seed: int = 0,
                      scorer_model: str = "local", scorer_base_url: str | None = None,
                      scorer_model_path: str | None = None, scorer_max_tokens: int = 24,
@@ -80,6 +80,11 @@ class PromptSearch(Problem):
 
         if train_size < 1 or test_size < 1:
             raise ValueError("--train-size and --test-size must be at least 1")
+        if exemplars < 0:
+            raise ValueError(f"--exemplars must be 0 or more, got {exemplars}")
+        if dataset and task is not None:
+            raise ValueError("--dataset and --task name two sources of examples; give one")
+        task = task or "next_number"
         if dataset:
             examples, kind = load_dataset(dataset)
             order = np.random.default_rng(data_seed).permutation(len(examples))

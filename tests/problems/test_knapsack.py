@@ -46,7 +46,7 @@ def test_the_file_format_and_its_optimal_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("text, fragment", [
-    ("", "empty file"), ("3\n", ":1: expected 'n capacity'"), ("2 10\n1 2\n", "2 items announced, 1 found"),
+    ("", "empty file"), ("3\n", ":1: expected 'n capacity', the file ends"), ("2 10\n1 2\n", "2 items announced, 1 found"),
     ("2 10\n1 2\n3 x\n", ":3: expected numbers"), ("2 10\n1 2\n3 -4\n", ":3: "),
     ("2 10\n1 2\n3 4\n1 0 1\n", ":4: after the items"), ("1.5 10\n1 2\n", "positive integer"),
 ])
@@ -82,3 +82,23 @@ def test_baselines_cli_reaches_the_optimum_and_nothing_beats_it(tmp_path: Path, 
 def test_a_large_instance_prompt_stays_compact() -> None:
     problem = Knapsack(random_instance(100, "weakly", seed=0))
     assert len(problem.describe()) < 2_000
+
+
+@pytest.mark.parametrize("layout", ["one header line, LF", "two header lines, CRLF and trailing spaces"])
+def test_standard_files_read_in_both_header_layouts(tmp_path: Path, layout: str, capsys) -> None:
+    from llmopt.cli import main
+
+    lines = SMALL.strip().splitlines()
+    if layout.startswith("two"):
+        n, capacity = lines[0].split()
+        lines = [f"{n}  ", f"{capacity} ", *(line + "  " for line in lines[1:])]
+        text = "\r\n".join(lines) + "\r\n"
+    else:
+        text = "\n".join(lines) + "\n"
+    path = tmp_path / "instance.txt"
+    path.write_bytes(text.encode())
+    problem = Knapsack(read_instance(path))
+    assert problem.n == 10 and problem.instance.capacity == 269 and problem.optimum() == 295
+    assert main(["baselines", "knapsack", "--instance", str(path), "--optimum", "295", "--json", "--no-cache",
+                 "--methods", "dynamic-programming"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"][0]["best_value"] == 295

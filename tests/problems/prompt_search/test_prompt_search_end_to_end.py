@@ -61,7 +61,8 @@ def test_a_scorer_that_dies_mid_run_leaves_failed_evaluations_that_resume_retrie
     args = [sys.executable, "-m", "llmopt.cli", "run", "prompt-search", *SMALL, "--steps", "2",
             "--scorer-model", "smollm2", "--scorer-base-url", url, "--out", str(tmp_path / "run"), "--no-cache"]
     try:
-        process = subprocess.Popen([*args, "--max-failures", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        process = subprocess.Popen([*args, "--max-failures", "2", "--methods", "opro-no-history"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True, cwd=ROOT, env=os.environ.copy())
         while settings.requests < 4 and process.poll() is None:  # the initial instruction is being scored
             time.sleep(0.05)
@@ -72,7 +73,8 @@ def test_a_scorer_that_dies_mid_run_leaves_failed_evaluations_that_resume_retrie
         first = {r["method"]: r for r in json.loads(out)["results"]}
         assert first["opro"]["stop_reason"] == "max_failures" and first["opro"]["failed_evals"] == 2
         settings.failure_rate = 0.0  # the server is back
-        done = subprocess.run([*args, "--resume", str(tmp_path / "run")], capture_output=True, text=True,
+        done = subprocess.run([*args, "--resume", str(tmp_path / "run"), "--methods", "opro-no-history"],
+                              capture_output=True, text=True,
                               cwd=ROOT, timeout=1200)
         assert done.returncode == 0, done.stderr
     finally:

@@ -1,0 +1,121 @@
+"""The field's own low-budget optimizers as black-box methods: Optuna's TPE, Nevergrad's NGOpt and Gaussian-
+process Bayesian optimisation (Nevergrad's `BO`, which wraps the `bayesian-optimization` package and
+scikit-learn's GP), each driven through its ask/tell interface and written once per space.
+
+Each sees the problem only through the budgeted Objective, starts from the shared start points
+(Optuna's `enqueue_trial`, Nevergrad's `suggest`), is seeded from the Setup, and evaluates only what
+the space snaps a library's point to: never a point outside the box, never a fraction of an integer.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from llmopt.comparators.base import Method, Objective, Setup, black_box
+from llmopt.spaces import Bits, Box
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """The libraries warn about experimental options, constant losses and failures standing in as infinity."""
+    import logging
+
+    logging.getLogger("optuna").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+# -- Optuna ------------------------------------------------------------------------------------
+
+def _optuna_box(space: Box) -> dict[str, Any]:
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    kind = IntDistribution if space.integer else FloatDistribution
+    return {f"x{i}": kind(int(lo) if space.integer else float(lo), int(hi) if space.integer else float(hi))
+            for i, (lo, hi) in enumerate(space.bounds)}
+
+
+def _optuna_bits(space: Bits) -> dict[str, Any]:
+    from optuna.distributions import CategoricalDistribution
+
+    return {f"b{i}": CategoricalDistribution([0, 1]) for i in range(space.n)}
+
+
+def optuna_tpe(distributions: Callable[[Any], dict[str, Any]]) -> Callable[[Any, Objective, Setup], None]:
+    """Optuna's multivariate TPE over the space's variables, the start points enqueued first."""
+
+    def search(space: Any, f: Objective, setup: Setup) -> None:
+        import optuna
+        from optuna.trial import TrialState
+
+        with _quiet():
+            params = distributions(space)
+            sampler = optuna.samplers.TPESampler(seed=setup.seed, multivariate=True)
+            study = optuna.create_study(sampler=sampler, direction="minimize")
+            for start in setup.starts:
+                study.enqueue_trial(dict(zip(params, start)))
+            while True:
+                trial = study.ask(params)
+                loss = f.loss(space.snap([trial.params[name] for name in params]))
+                study.tell(trial, loss if math.isfinite(loss) else None,
+                           state=TrialState.COMPLETE if math.isfinite(loss) else TrialState.FAIL)
+
+    return search
+
+
+# -- Nevergrad ---------------------------------------------------------------------------------
+
+def _nevergrad_box(space: Box, setup: Setup) -> Any:
+    import nevergrad as ng
+
+    centre = (space.lows + space.highs) / 2
+    variable = ng.p.Array(init=centre).set_bounds(space.lows, space.highs)
+    if space.integer:
+        variable.set_integer_casting()
+    variable.random_state = np.random.RandomState(setup.seed)
+    return variable
+
+
+def _nevergrad_bits(space: Bits, setup: Setup) -> Any:
+    import nevergrad as ng
+
+    variable = ng.p.Choice([0, 1], repetitions=space.n)
+    variable.random_state = np.random.RandomState(setup.seed)
+    return variable
+
+
+def nevergrad(optimizer: str, parametrization: Callable[[Any, Setup], Any]) -> Callable[[Any, Objective, Setup], None]:
+    """A Nevergrad optimizer by name, its budget the Objective's, the start points suggested first."""
+
+    def search(space: Any, f: Objective, setup: Setup) -> None:
+        import nevergrad as ng
+
+        with _quiet():
+            variable = parametrization(space, setup)
+            chosen = ng.optimizers.registry[optimizer](parametrization=variable, budget=f.max_evals, num_workers=1)
+            for start in reversed(setup.starts):  # Nevergrad asks the last suggestion first
+                chosen.suggest(np.asarray(start, dtype=float) if isinstance(space, Box) else tuple(start))
+            while True:
+                candidate = chosen.ask()
+                chosen.tell(candidate, f.loss(space.snap(candidate.value)))
+
+    return search
+
+
+def box_methods(space: Box) -> dict[str, Method]:
+    """Optuna's TPE, Nevergrad's NGOpt and GP Bayesian optimisation for a box."""
+    return {"optuna-tpe": black_box("optuna-tpe", optuna_tpe(_optuna_box)),
+            "nevergrad-ngopt": black_box("nevergrad-ngopt", nevergrad("NGOpt", _nevergrad_box)),
+            "gp-bo": black_box("gp-bo", nevergrad("BO", _nevergrad_box))}
+
+
+def bits_methods(space: Bits) -> dict[str, Method]:
+    """Optuna's TPE and Nevergrad's NGOpt (which picks its discrete optimizer for the budget) for bit vectors."""
+    return {"optuna-tpe": black_box("optuna-tpe", optuna_tpe(_optuna_bits)),
+            "nevergrad-ngopt": black_box("nevergrad-ngopt", nevergrad("NGOpt", _nevergrad_bits))}

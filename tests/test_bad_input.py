@@ -1,0 +1,140 @@
+"""The table of bad inputs a new user tried: each is one line, exit status 2, no traceback, nothing lost.
+
+A new case is one line in BAD_INPUT: the arguments (with {tmp} for a scratch folder) and a fragment
+of the message that names the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from llmopt.cli import main
+from llmopt.testing.stub_server import StubSettings, serve
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BAD_INPUT = [
+    (["run", "linear-regression", "--seed", "-1"], "--seed: must be a whole number from 0 to 4294967295, got -1"),
+    (["run", "linear-regression", "--seed", "99999999999999999999999"], "--seed: must be a whole number"),
+    (["run", "linear-regression", "--timeout", "-1"], "--timeout: must be a finite number above 0"),
+    (["run", "linear-regression", "--timeout", "0"], "--timeout: must be a finite number above 0"),
+    (["run", "linear-regression", "--target", "nan"], "--target: must be a finite number, got nan"),
+    (["run", "linear-regression", "--max-evals", "abc"], "--max-evals: must be a positive integer, got 'abc'"),
+    (["run", "linear-regression", "--w-true", "inf"], "--w-true must be a finite number"),
+    (["run", "sphere", "--dim", "-1"], "--dim must be from 1 to 10, got -1"),
+    (["run", "prompt-search", "--exemplars", "-1"], "--exemplars must be 0 or more, got -1"),
+    (["run", "prompt-search", "--dataset", "{tmp}/data.jsonl", "--task", "word_sorting"],
+     "--dataset and --task name two sources"),
+    (["run", "prompt-search", "--scorer-base-url", "http://127.0.0.1:9/v1"],
+     "--scorer-base-url needs --scorer-model NAME"),
+    (["run", "function", "--function", "math:fsum", "--space", "bits:4", "--bounds=0:1", "--integer"],
+     "--bounds and --integer describe a box"),
+    (["run", "function", "--function", "math:fsum", "--bounds", "-5:5,0:10"],
+     "a value that starts with '-' goes after '=', e.g. --bounds=-5:5,0:10"),
+    (["run", "function", "--function", "broken_syntax_module:f"], "importing 'broken_syntax_module' failed (line 1)"),
+    (["run", "function", "--function", "raising_module:f"], "importing 'raising_module' failed: RuntimeError"),
+    (["run", "linear-regression", "--no-such-flag"], "see `llmopt run linear-regression --help`"),
+    (["run", "maxsat", "--instance", "{tmp}/unsat.wcnf"], "the hard clauses cannot all be satisfied together"),
+    (["run", "linear-regression", "--plot", "{tmp}/x.txt"], "write a figure as .png"),
+    (["run", "linear-regression", "--plot", "{tmp}/missing/x.png"], "does not exist; create it first"),
+    (["bench", "linear-regression", "--plot", "{tmp}/x.txt"], "write a figure as .png"),
+    (["bench", "linear-regression", "--html", "{tmp}/nodir/x.html"], "does not exist; create it first"),
+    (["report", "{tmp}", "--out", "{tmp}/nodir/x.png"], "does not exist; create it first"),
+    (["run", "linear-regression", "--out", "/proc/llmopt-run"], "cannot write there"),
+    (["run", "linear-regression", "--out", "{tmp}/old-run"], "already holds a run; name a new folder"),
+    (["bench", "linear-regression", "--models", ""], "--models takes a comma-separated list"),
+    (["bench", "linear-regression", "--models", "a@"], "give the server's URL after '@'"),
+    (["run", "linear-regression", "--max-cost", "1"], "--max-cost needs --price IN,OUT"),
+    (["run", "linear-regression", "--price", "1"], "write the price as IN,OUT"),
+]
+
+
+@pytest.fixture
+def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder with the files the table names, as the current folder (sys.path restored after)."""
+    (tmp_path / "data.jsonl").write_text('{"question": "1+1?", "answer": "#### 2"}\n' * 4)
+    (tmp_path / "unsat.wcnf").write_text("p wcnf 2 2 10\n10 1 0\n10 -1 0\n")
+    (tmp_path / "old-run").mkdir()
+    (tmp_path / "old-run" / "config.json").write_text("{}")
+    (tmp_path / "broken_syntax_module.py").write_text("def f(x) return 1\n")
+    (tmp_path / "raising_module.py").write_text("raise RuntimeError('not today')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    return tmp_path
+
+
+@pytest.mark.parametrize("args, fragment", BAD_INPUT, ids=[" ".join(a)[:60] for a, _ in BAD_INPUT])
+def test_bad_input_is_one_line_naming_the_fix(args: list[str], fragment: str, scratch: Path, capsys) -> None:
+    assert main([a.replace("{tmp}", str(scratch)) for a in args]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("llmopt: error: ") and "Traceback" not in captured.err
+    assert fragment in lines[0], lines[0]
+    assert captured.out == ""
+
+
+def test_a_function_in_the_current_folder_is_found(scratch: Path, capsys) -> None:
+    (scratch / "my_objective.py").write_text("def pick(x):\n    return float(sum(v * v for v in x))\n")
+    assert main(["baselines", "function", "--function", "my_objective:pick", "--methods", "random-search",
+                 "--json", "--no-cache"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"][0]["best_value"] >= 0
+
+
+@pytest.fixture
+def optimizer():
+    server, url = serve(StubSettings())
+    yield url
+    server.shutdown()
+
+
+def test_a_method_that_crashes_on_failures_is_recorded_and_the_others_go_on(scratch: Path, optimizer: str,
+                                                                             capsys) -> None:
+    (scratch / "always_fails.py").write_text("def f(x):\n    raise RuntimeError('no value')\n")
+    code = main(["run", "function", "--function", "always_fails:f", "--model", "stub", "--base-url", optimizer,
+                 "--methods", "powell", "nelder-mead", "random-search", "--json", "--no-cache",
+                 "--out", str(scratch / "run")])
+    captured = capsys.readouterr()
+    assert code == 0 and "Traceback" not in captured.err
+    rows = {row["method"]: row for row in json.loads(captured.out)["results"]}
+    assert set(rows) == {"opro", "powell", "nelder-mead", "random-search"}
+    assert all(row["best_value"] is None for row in rows.values())
+    crashed = [m for m, row in rows.items() if row["stop_reason"].startswith("crashed: ")]
+    assert crashed == ["powell"], "scipy's Powell cannot cope with nothing but failures"
+    assert "warning: powell crashed: ValueError: zero-size array" in captured.err
+    assert (scratch / "run" / "results.json").is_file()
+
+
+def test_a_figure_that_fails_is_a_warning_and_the_results_are_kept(scratch: Path, optimizer: str, capsys,
+                                                                   monkeypatch) -> None:
+    import llmopt.plots
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(llmopt.plots, "plot_run", broken)
+    code = main(["run", "linear-regression", "--steps", "1", "--model", "stub", "--base-url", optimizer,
+                 "--methods", "random-search", "--no-cache", "--out", str(scratch / "run"),
+                 "--plot", str(scratch / "f.png")])
+    assert code == 0
+    assert "warning: the plot was not written (OSError: disk full); the results are saved" in capsys.readouterr().err
+    assert json.loads((scratch / "run" / "results.json").read_text())["results"]
+
+
+def test_a_given_optimum_that_a_method_beats_is_called_out(scratch: Path, capsys) -> None:
+    assert main(["baselines", "tsp", "--cities", "8", "--optimum", "1000", "--methods", "held-karp", "--no-cache",
+                 "--json"]) == 0
+    assert "better than the optimum 1000; the gaps are measured against a wrong value: check --optimum" in \
+        capsys.readouterr().err
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    done = subprocess.run(f"{sys.executable} -m llmopt.cli baselines linear-regression --methods random-search "
+                          "--json --no-cache | head -c 20", shell=True, capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+    assert len(done.stdout) == 20
