@@ -22,3 +22,24 @@ def test_ci_runs_the_readme_commands_verbatim() -> None:
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     for command in bash_blocks()[:2]:
         assert command in ci_lines
+
+
+def test_every_file_the_readme_names_under_examples_is_shipped() -> None:
+    named = set(re.findall(r"examples/[\w.-]+", (ROOT / "README.md").read_text()))
+    assert named, "the README's examples name their files"
+    for path in named:
+        assert (ROOT / path).is_file(), path
+    assert (ROOT / "examples" / "mymodule.py").is_file()  # `cd examples` then --function mymodule:...
+
+
+def test_the_readme_example_files_load_as_their_problems() -> None:
+    from llmopt.registry import build_problem
+
+    examples = ROOT / "examples"
+    assert build_problem("tsp", {"instance": str(examples / "cities12.tsp")}).optimum() == 2992
+    assert build_problem("knapsack", {"instance": str(examples / "knapsack-12.txt")}).optimum() == 301
+    assert build_problem("maxsat", {"instance": str(examples / "random3sat-20.cnf")}).formula.n_vars == 20
+    from llmopt.problems.prompt_search.datasets import load_dataset
+
+    found, kind = load_dataset(str(examples / "apples.jsonl"))
+    assert len(found) == 40 and found[0].target.isdigit()

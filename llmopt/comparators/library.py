@@ -83,9 +83,11 @@ def _nevergrad_box(space: Box, setup: Setup) -> Any:
 
 
 def _nevergrad_bits(space: Bits, setup: Setup) -> Any:
+    """Bits as integers in [0, 1]: Nevergrad's discrete (1+1) family mutates these directly; measured here
+    (benchmarks/baselines.py's bit problems), a `Choice` of {0, 1} per bit ranked last of ten variants."""
     import nevergrad as ng
 
-    variable = ng.p.Choice([0, 1], repetitions=space.n)
+    variable = ng.p.Array(shape=(space.n,), lower=0, upper=1).set_integer_casting()
     variable.random_state = np.random.RandomState(setup.seed)
     return variable
 
@@ -100,7 +102,7 @@ def nevergrad(optimizer: str, parametrization: Callable[[Any, Setup], Any]) -> C
             variable = parametrization(space, setup)
             chosen = ng.optimizers.registry[optimizer](parametrization=variable, budget=f.max_evals, num_workers=1)
             for start in reversed(setup.starts):  # Nevergrad asks the last suggestion first
-                chosen.suggest(np.asarray(start, dtype=float) if isinstance(space, Box) else tuple(start))
+                chosen.suggest(np.asarray(start, dtype=float))
             while True:
                 candidate = chosen.ask()
                 chosen.tell(candidate, f.loss(space.snap(candidate.value)))
