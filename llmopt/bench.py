@@ -135,7 +135,7 @@ def _refuse_conflicts(target: float | None, grid: dict[str, dict[str, Any]] | No
 def _methods(problem: Any, names: Iterable[str] | None, label: str) -> dict[str, frozenset[str] | None]:
     """Each method to run on `problem`, with the OPRO settings it reads (None: it samples no model)."""
     from llmopt.comparators import default_methods, methods_for
-    from llmopt.sweep import OPRO_KNOBS
+    from llmopt.sweep import OPRO_READS
 
     available = methods_for(problem)
     names = ["opro", *default_methods(problem)] if names is None else list(names)
@@ -143,7 +143,7 @@ def _methods(problem: Any, names: Iterable[str] | None, label: str) -> dict[str,
     if unknown:
         raise UsageError(f"unknown method {', '.join(unknown)} for {label}; "
                          f"choose from {', '.join(['opro', *available])}")
-    return {name: frozenset(OPRO_KNOBS) if name == "opro" else
+    return {name: OPRO_READS if name == "opro" else
             available[name].reads if available[name].model_driven else None for name in names}
 
 

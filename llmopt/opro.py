@@ -51,6 +51,10 @@ class OPROConfig:
     repair: bool = False
     price: tuple[float, float] | None = None
     max_cost: float | None = None
+    # language-model crossover's own settings (the `lmx` method compared with OPRO reads them)
+    lmx_parents: int = 4
+    lmx_population: int = 8
+    lmx_selection: str = "uniform"
     metaprompt: metaprompt.MetaPromptConfig = field(default_factory=metaprompt.MetaPromptConfig)
 
     def to_dict(self) -> dict[str, Any]:

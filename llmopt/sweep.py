@@ -45,6 +45,20 @@ def _metaprompt(key: str) -> Callable[[Settings, Any], Settings]:
     return change
 
 
+def _setting(key: str) -> Callable[[Settings, Any], Settings]:
+    def change(opro: Settings, value: Any) -> Settings:
+        return {**opro, key: value}
+
+    return change
+
+
+def selection(text: str) -> str:
+    """How LMX draws parents: uniform (at random from the population) or tournament (the better of two)."""
+    if text not in ("uniform", "tournament"):
+        raise ValueError(f"the selection is uniform or tournament, not {text!r}")
+    return text
+
+
 def order(text: str) -> str:
     """A meta-prompt order: ascending (the paper's, best last), descending or random."""
     if text not in ("ascending", "descending", "random"):
@@ -116,7 +130,12 @@ OPRO_KNOBS: dict[str, tuple[Callable[[str], Any], Callable[[Settings, Any], Sett
     "proposals": (positive_int, _proposals),
     "order": (order, _metaprompt("order")),
     "top-k": (positive_int, _metaprompt("top_k")),
+    "lmx-parents": (positive_int, _setting("lmx_parents")),
+    "lmx-population": (positive_int, _setting("lmx_population")),
+    "lmx-selection": (selection, _setting("lmx_selection")),
 }
+# the knobs OPRO itself reads: all but the settings of language-model crossover
+OPRO_READS = frozenset(knob for knob in OPRO_KNOBS if not knob.startswith("lmx-"))
 # the meta-prompt setting of each knob that sets one
 METAPROMPT_KEYS = {"order": "order", "top-k": "top_k"}
 

@@ -9,7 +9,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from llmopt.backends.base import Backend, Completion, Generation
 from llmopt.errors import UsageError
@@ -84,13 +84,23 @@ class CachedBackend:
                  seed: int | None = None, grammar: str | None = None) -> Generation:
         """The stored answer to this exact request, or the backend's (then stored)."""
         key = request_key(self._identity, prompt, n, temperature, max_tokens, seed, grammar)
+        return self._cached(key, n, lambda: self.backend.generate(
+            prompt, n=n, temperature=temperature, max_tokens=max_tokens, seed=seed, grammar=grammar))
+
+    def complete(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
+                 seed: int | None = None, grammar: str | None = None) -> Generation:
+        """The stored raw continuation of this exact request, or the backend's (then stored)."""
+        key = request_key({**self._identity, "endpoint": "complete"}, prompt, n, temperature, max_tokens, seed, grammar)
+        return self._cached(key, n, lambda: self.backend.complete(
+            prompt, n=n, temperature=temperature, max_tokens=max_tokens, seed=seed, grammar=grammar))
+
+    def _cached(self, key: str, n: int, ask: Callable[[], Generation]) -> Generation:
         stored = self._store.get(key)
         if stored is not None:
             with self._lock:
                 self.hits += 1
             return _decode(stored)
-        generation = self.backend.generate(prompt, n=n, temperature=temperature, max_tokens=max_tokens,
-                                           seed=seed, grammar=grammar)
+        generation = ask()
         with self._lock:
             self.misses += 1
         if len(generation.completions) == n:  # a short answer (a failed request) is not worth keeping

@@ -192,6 +192,26 @@ class LocalBackend:
 
         return with_room_for_reasoning(once, self.budget)
 
+    def complete(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
+                 seed: int | None = None, grammar: str | None = None) -> Generation:
+        """Continue `prompt` as raw text (no chat template) up to the end of its line, n times."""
+        compiled = _grammar(grammar) if grammar else None
+
+        def sample(llama: Any) -> list[Completion]:
+            completions = []
+            for i in range(n):
+                out = llama.create_completion(prompt, temperature=temperature, max_tokens=max_tokens, stop=["\n"],
+                                              seed=None if seed is None else seed + i, grammar=compiled)
+                usage, choice = out.get("usage") or {}, out["choices"][0]
+                completions.append(Completion(
+                    text=choice.get("text") or "", finish_reason=choice.get("finish_reason"),
+                    prompt_tokens=int(usage.get("prompt_tokens", 0)) if i == 0 else 0,
+                    completion_tokens=int(usage.get("completion_tokens", 0))))
+            return completions
+
+        with self._copy() as copy:
+            return Generation(copy.run(sample), calls=n, max_tokens=max_tokens)
+
     def reset(self) -> None:
         """Forget a copy's prompt cache (benchmarks use this to time a cold start)."""
         with self._copy() as copy:

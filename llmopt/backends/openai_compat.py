@@ -58,6 +58,7 @@ class OpenAIBackend:
         self._limit_field = "max_tokens"
         self._dropped: set[str] = set()
         self._honours_n: bool | None = None
+        self._serves_text = True
         self._down: str | None = None
         self._lock = threading.Lock()
 
@@ -83,9 +84,9 @@ class OpenAIBackend:
     # -- one request ---------------------------------------------------------------------------
 
     def _body(self, prompt: str, n: int, temperature: float, max_tokens: int, seed: int | None,
-              grammar: str | None) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.model, "messages": [{"role": "user", "content": prompt}],
-                                self._limit_field: self.budget.limit(max_tokens)}
+              grammar: str | None, text: bool = False) -> dict[str, Any]:
+        said = {"prompt": prompt, "stop": ["\n"]} if text else {"messages": [{"role": "user", "content": prompt}]}
+        body: dict[str, Any] = {"model": self.model, **said, self._limit_field: self.budget.limit(max_tokens)}
         optional = {"n": n if n > 1 else None, "temperature": temperature, "seed": seed,
                     "reasoning_effort": self.reasoning_effort}
         body |= {key: value for key, value in optional.items() if value is not None and key not in self._dropped}
@@ -98,7 +99,7 @@ class OpenAIBackend:
         return body
 
     def _request(self, prompt: str, n: int, temperature: float, max_tokens: int,
-                 seed: int | None, grammar: str | None) -> Any:
+                 seed: int | None, grammar: str | None, text: bool = False) -> Any:
         """One chat request, retried on faults, adapted on a refused parameter; see the module's notes."""
         import openai
 
@@ -108,10 +109,11 @@ class OpenAIBackend:
             if attempt:
                 time.sleep(wait or self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()))
             attempt, wait = attempt + 1, 0.0
-            body = self._body(prompt, n, temperature, max_tokens, seed, grammar)
+            body = self._body(prompt, n, temperature, max_tokens, seed, grammar, text)
+            endpoint = self._client.completions if text else self._client.chat.completions
             try:
                 with REQUESTS:  # the process-wide limit, shared with every other backend and thread
-                    response = self._client.chat.completions.create(**body)
+                    response = endpoint.create(**body)
             except openai.APIConnectionError as error:  # refused, dropped or timed out
                 connection_failures += 1
                 last = f"{type(error).__name__}: {_one_line(str(error))}"
@@ -142,7 +144,8 @@ class OpenAIBackend:
         if error.status_code not in (400, 422):
             return False
         message = _server_message(error)
-        sent = [key for key in (*body, *body.get("extra_body", {})) if key not in ("model", "messages", "extra_body")]
+        sent = [key for key in (*body, *body.get("extra_body", {}))
+                if key not in ("model", "messages", "prompt", "stop", "extra_body")]
         named = {key for key in sent if key == getattr(error, "param", None) or re.search(rf"\b{key}\b", message)}
         with self._lock:
             if "max_tokens" in named and self._limit_field == "max_tokens":
@@ -175,10 +178,10 @@ class OpenAIBackend:
     # -- n answers -----------------------------------------------------------------------------
 
     def _sample(self, prompt: str, n: int, temperature: float, max_tokens: int, seed: int | None,
-                grammar: str | None) -> Generation:
+                grammar: str | None, text: bool = False) -> Generation:
         responses = []
         if self._honours_n is not False:
-            first = self._request(prompt, n, temperature, max_tokens, seed, grammar)
+            first = self._request(prompt, n, temperature, max_tokens, seed, grammar, text)
             responses.append(first)
             if n > 1:
                 self._honours_n = len(first.choices) >= n
@@ -188,7 +191,7 @@ class OpenAIBackend:
             seeds = [None if seed is None else seed + offset + i for i in range(missing)]
             with ThreadPoolExecutor(max_workers=missing) as pool:
                 responses += pool.map(
-                    lambda s: self._request(prompt, 1, temperature, max_tokens, s, grammar), seeds)
+                    lambda s: self._request(prompt, 1, temperature, max_tokens, s, grammar, text), seeds)
         return Generation(_completions(responses)[:n], calls=len(responses), max_tokens=self.budget.limit(max_tokens))
 
     def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
@@ -201,12 +204,26 @@ class OpenAIBackend:
         return with_room_for_reasoning(
             lambda: self._sample(prompt, n, temperature, max_tokens, seed, grammar), self.budget)
 
+    def complete(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
+                 seed: int | None = None, grammar: str | None = None) -> Generation:
+        """Continue `prompt` as raw text up to the end of its line (`/v1/completions`, for base models); a
+        server that serves chat only gets the same text in a chat message asking for one more line."""
+        if self._serves_text:
+            try:
+                return self._sample(prompt, n, temperature, max_tokens, seed, grammar, text=True)
+            except ModelRefused:
+                self._serves_text = False
+                self._note("raw completion not served: the few-shot list was sent in a chat message")
+        return self.generate(CONTINUE_IN_CHAT + prompt, n=n, temperature=temperature, max_tokens=max_tokens,
+                             seed=seed, grammar=grammar)
+
     def describe(self) -> dict[str, object]:
         """Identity for run records; the API key is never part of it."""
         return {"backend": self.name, "model": self.model, "base_url": self.base_url,
                 "grammar_field": self.grammar_field, "reasoning_effort": self.reasoning_effort}
 
 
+CONTINUE_IN_CHAT = "Continue this list with one more line in the same format. Write only that line.\n\n"
 _DROP_NOTES = {
     "temperature": "temperature {default} used: the model accepts no other",
     "reasoning_effort": "reasoning effort not sent: the server does not take it",
@@ -242,8 +259,9 @@ def _completions(responses: list[Any]) -> list[Completion]:
         details = getattr(usage, "completion_tokens_details", None) if usage else None
         hidden = int(getattr(details, "reasoning_tokens", 0) or 0)
         for i, choice in enumerate(response.choices):
-            message = choice.message
-            answer, thought = split_reasoning((message.content or "") if message else "")
+            message = getattr(choice, "message", None)  # a chat answer; a raw completion has `text`
+            content = (message.content or "") if message else (getattr(choice, "text", None) or "")
+            answer, thought = split_reasoning(content)
             # vLLM and SGLang with a reasoning parser put it in a field of its own (the name varies)
             field = (getattr(message, "reasoning_content", None) or getattr(message, "reasoning", None)) if message else None
             first = usage is not None and i == 0

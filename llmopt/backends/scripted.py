@@ -34,6 +34,14 @@ class ScriptedBackend:
                        for i, t in enumerate(taken)]
         return Generation(completions, calls=1, max_tokens=max_tokens)
 
+    def complete(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
+                 seed: int | None = None, grammar: str | None = None) -> Generation:
+        """As `generate`: the script stands for raw continuations too (recorded as such)."""
+        generation = self.generate(prompt, n=n, temperature=temperature, max_tokens=max_tokens, seed=seed,
+                                   grammar=grammar)
+        self.requests[-1]["complete"] = True
+        return generation
+
     def describe(self) -> dict[str, object]:
         """Identity for run records."""
         return {"backend": self.name}

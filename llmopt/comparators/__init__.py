@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from llmopt.comparators import ablations, bits, box, library, permutation, text
+from llmopt.comparators import ablations, bits, box, library, lmx, permutation, text
 from llmopt.comparators.base import BudgetSpent, Method, Objective, Setup, black_box, reference
 from llmopt.comparators.store import ResultStore
 from llmopt.problem import Problem, UsageError
@@ -38,7 +38,8 @@ def _space_methods(space: Space | None) -> dict[str, Method]:
 
 def methods_for(problem: Problem) -> dict[str, Method]:
     """Every method available for `problem`: its space's black-box methods, ablations, its references."""
-    found = {**ablations.methods(), **_space_methods(problem.space)}
+    found = {**ablations.methods(), **_space_methods(problem.space),
+             **(lmx.methods(problem.space) if problem.space is not None else {})}
     found.update({name: reference(name, solve) for name, solve in problem.references().items()})
     return found
 

@@ -8,7 +8,7 @@ from llmopt.comparators.base import Method, Setup
 from llmopt.metaprompt import MetaPromptConfig
 from llmopt.problem import Problem, UsageError
 from llmopt.result import Result
-from llmopt.sweep import METAPROMPT_KEYS, OPRO_KNOBS
+from llmopt.sweep import METAPROMPT_KEYS, OPRO_READS
 
 # name -> how the ablation changes the meta-prompt settings
 VARIANTS: dict[str, dict[str, object]] = {
@@ -34,7 +34,7 @@ def _ablation(name: str, change: dict[str, object]) -> Method:
         return result
 
     fixed = {knob for knob, key in METAPROMPT_KEYS.items() if key in change}
-    return Method(name, "ablation", run, default=False, reads=frozenset(OPRO_KNOBS) - fixed)
+    return Method(name, "ablation", run, default=False, reads=OPRO_READS - fixed)
 
 
 def methods() -> dict[str, Method]:

@@ -137,7 +137,8 @@ class Objective:
 Search = Callable[[Any, Objective, Setup], "str | None"]
 
 
-def black_box(name: str, search: Search, uses_model: bool = False, reads: frozenset[str] = frozenset()) -> Method:
+def black_box(name: str, search: Search, uses_model: bool = False, reads: frozenset[str] = frozenset(),
+              default: bool = True) -> Method:
     """A black-box method from a search over the problem's space that only calls the Objective
     (and, with `uses_model`, the optimizer model in `Setup.backend`, with the OPRO settings in `reads`)."""
 
@@ -169,7 +170,7 @@ def black_box(name: str, search: Search, uses_model: bool = False, reads: frozen
             result.extra["price"] = list(setup.opro.price)
         return result
 
-    return Method(name, "black-box", run, uses_model=uses_model, reads=reads)
+    return Method(name, "black-box", run, default=default, uses_model=uses_model, reads=reads)
 
 
 def reference(name: str, solve: Callable[[], Any]) -> Method:

@@ -41,6 +41,7 @@ FAMILIES = {
     "refuse-401": "every request: 401 (a bad key)",
     "refuse-404": "every chat request: 404 (no such model)",
     "refuse-400": "every chat request: 400 (a bad request)",
+    "chat-only": "serves chat completions only: 404 for /v1/completions, as OpenAI's chat models do",
 }
 # The fields OpenAI's chat API takes; a body-checking provider refuses any other.
 OPENAI_FIELDS = frozenset({
@@ -129,11 +130,21 @@ def _completion(body: dict[str, Any], settings: StubSettings) -> dict[str, Any]:
             "model": body.get("model", "stub"), "choices": [m[0] for m in made], "usage": usage}
 
 
-def _refusal(body: dict[str, Any], family: str) -> tuple[int, dict[str, Any]] | None:
+def _as_text(chat: dict[str, Any]) -> dict[str, Any]:
+    """A chat completion in the shape of a raw text completion (`/v1/completions`)."""
+    choices = [{"index": c["index"], "text": c["message"].get("content") or "", "finish_reason": c["finish_reason"]}
+               for c in chat["choices"]]
+    return {**chat, "object": "text_completion", "choices": choices}
+
+
+def _refusal(body: dict[str, Any], family: str, text: bool = False) -> tuple[int, dict[str, Any]] | None:
     """The status and error body with which this family refuses the request, or None to answer it."""
     def error(status: int, message: str, param: str | None = None, code: str | None = None) -> tuple[int, dict]:
         return status, {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
 
+    if text and family in ("chat-only", "strict", "openai-reasoning"):
+        return error(404, "This is a chat model and not supported in the v1/completions endpoint. "
+                          "Did you mean to use v1/chat/completions?")
     if family == "refuse-401":
         return error(401, "Incorrect API key provided: no-key. You can find your API key in your account settings.",
                      code="invalid_api_key")
@@ -270,7 +281,8 @@ class StubHandler(BaseHTTPRequestHandler):
             settings.grammars += _grammar_arrived(body, settings.family)
             if settings.die_after is not None and settings.requests >= settings.die_after:
                 os._exit(0)  # the server is killed: deterministic, by the count of requests it served
-        refused = _refusal(body, settings.family)
+        text = self.path.rstrip("/").endswith("/completions") and "/chat/" not in self.path
+        refused = _refusal(body, settings.family, text)
         if refused is not None:
             self._leave()
             self._send(*refused)
@@ -291,7 +303,7 @@ class StubHandler(BaseHTTPRequestHandler):
             with urllib.request.urlopen(request, timeout=600) as answer:
                 good = answer.read()
         else:
-            good = json.dumps(_completion(body, settings)).encode()
+            good = json.dumps(_as_text(_completion(body, settings)) if text else _completion(body, settings)).encode()
         self._leave()
         if fault is None:
             self._raw(200, good)
