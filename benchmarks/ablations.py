@@ -1,7 +1,9 @@
-"""Does the optimizer model use the scored trajectory? OPRO against its four ablations and the best
-black-box baseline (chosen on other seeds), at equal evaluations over several seeds, on linear regression (the paper's
-(15, 14)), rosenbrock in 2-D, TSP with 10 cities and prompt search on next_number; once with the
-embedded model in this machine's processes and once through a real llama.cpp server on 127.0.0.1.
+"""Does the optimizer model use the scored trajectory, and which way of using it optimizes best? OPRO
+against its four ablations, language-model crossover (`lmx`) and its model-free twin (`lmx-no-model`)
+and the best black-box baseline (chosen on other seeds), at equal evaluations over several seeds, on
+linear regression (the paper's (15, 14)), rosenbrock in 2-D, TSP with 10 cities, a random MaxSAT
+instance (bit vectors), knapsack and prompt search on next_number; once with the embedded model in
+this machine's processes and once through a real llama.cpp server on 127.0.0.1.
 Prints one table per backend: median best [IQR], success rate, ERT and the rank-sum p-value
 against OPRO (Holm-corrected). No response cache: every model answer is sampled.
 
@@ -31,6 +33,8 @@ PROBLEMS: dict[str, tuple[str, dict[str, Any], dict[str, Any], float | None]] = 
     # a loss of 0.01, as the exact 0 is out of reach of every black-box method at this budget
     "rosenbrock 2-D": ("rosenbrock", {"dim": 2}, {}, 0.01),
     "tsp 10 cities": ("tsp", {"cities": 10}, {}, None),
+    "maxsat 20 vars (bits)": ("maxsat", {}, {}, None),
+    "knapsack 20 items": ("knapsack", {}, {}, None),
     # prompt search scores each instruction with the model, so it gets fewer, smaller steps
     "prompt search next_number": ("prompt-search", {"task": "next_number", "train_size": 4, "test_size": 4},
                                   {"proposals": 4}, 100.0),  # every training question right
@@ -44,7 +48,8 @@ def run_problem(label: str, model: dict[str, Any], seeds: int, steps: int, propo
     options = options | (scorer if name == "prompt-search" else {})
     opro = {k: v for k, v in OPROConfig(**{"steps": steps, "proposals": proposals, **settings}).to_dict().items()
             if k != "seed"}
-    return [{**row, "label": label} for row in ablation_study(name, options, seeds, opro, model, target, executor)]
+    found = ablation_study(name, options, seeds, opro, model, target, executor, also=("lmx", "lmx-no-model"))
+    return [{**row, "label": label} for row in found]
 
 
 def table(rows: list[dict[str, Any]], backend: str) -> str:

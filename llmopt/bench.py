@@ -243,9 +243,11 @@ def _in_order(jobs: list[Job], futures: dict[int, Future], done: dict[Future, di
 
 
 def ablation_study(problem: str, options: dict[str, Any], seeds: int, opro: dict[str, Any], model: dict[str, Any],
-                   target: float | None = None, executor: Executor | None = None) -> list[dict[str, Any]]:
-    """Rows of OPRO, each ablation and the best black-box baseline over `seeds` seeds at the same budget
-    (`options`: the problem's options, its defaults where not given).
+                   target: float | None = None, executor: Executor | None = None,
+                   also: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Rows of OPRO, each ablation, the methods in `also` that the problem has (e.g. lmx, lmx-no-model) and
+    the best black-box baseline over `seeds` seeds at the same budget (`options`: the problem's options,
+    its defaults where not given).
 
     The best baseline (by median, among the default black-box methods that sample no model) is chosen
     on `seeds` other seeds, so that the choice does not favour it on the seeds it is tested on.
@@ -260,7 +262,9 @@ def ablation_study(problem: str, options: dict[str, Any], seeds: int, opro: dict
     black_box = [m for m in default_methods(built) if found[m].kind == "black-box" and not found[m].model_driven]
     trial = execute(make_jobs(problem, options, black_box, seeds, opro, model, target, first_seed=seeds), executor)
     best = best_by_median(summarize(trial))
-    return execute(make_jobs(problem, options, ["opro", *VARIANTS, best], seeds, opro, model, target), executor)
+    extra = [name for name in also if name in found and name != best]
+    return execute(make_jobs(problem, options, ["opro", *VARIANTS, *extra, best], seeds, opro, model, target),
+                   executor)
 
 
 def model_notes(rows: list[dict[str, Any]]) -> dict[str, Any]:

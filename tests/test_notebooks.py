@@ -14,18 +14,23 @@ SMALL = {"STEPS": 1, "PROPOSALS": 2, "TRAIN": 3, "TEST": 2, "CITIES": 6, "SEEDS"
 
 
 def shrink(book: nbformat.NotebookNode) -> None:
-    """Lower the parameters cell's budgets, as papermill would."""
-    for cell in book.cells:
-        if "parameters" in cell.get("metadata", {}).get("tags", []):
-            lines = []
-            for line in cell.source.splitlines():
-                name = line.split("=")[0].strip()
-                lines.append(f"{name} = {SMALL[name]}" if name in SMALL else line)
-            cell.source = "\n".join(lines)
+    """Lower the parameters cell's budgets, as papermill would; a parameter with no small value is an error,
+    so that no notebook runs at its full size in the suite without a word."""
+    cells = [cell for cell in book.cells if "parameters" in cell.get("metadata", {}).get("tags", [])]
+    assert len(cells) == 1, "one cell tagged `parameters`"
+    lines = []
+    for line in cells[0].source.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            lines.append(line)
+            continue
+        name = line.split("=")[0].strip()
+        assert name in SMALL, f"parameter {name} has no small value in tests/test_notebooks.py"
+        lines.append(f"{name} = {SMALL[name]}")
+    cells[0].source = "\n".join(lines)
 
 
-def test_there_are_five_notebooks() -> None:
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05"]
+def test_there_are_six_notebooks() -> None:
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -62,3 +67,10 @@ def test_the_model_switch_at_the_top_drives_every_later_cell(tmp_path: Path, mon
     finally:
         server.shutdown()
     assert settings.requests == SMALL["STEPS"]  # every OPRO step (the first one asked by hand) went to the stub
+
+
+def test_shrink_refuses_a_parameter_it_does_not_know() -> None:
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("STEPS = 9\nWIDTH = 3",
+                                                                     metadata={"tags": ["parameters"]})])
+    with pytest.raises(AssertionError, match="parameter WIDTH has no small value"):
+        shrink(book)

@@ -34,9 +34,15 @@ def setup(problem, backend, seed: int = 1, target: float | None = None, budget: 
 
 @pytest.fixture(params=sorted(registry()))
 def problem(request, build_problem):
-    if request.param == "prompt-search":
-        pytest.skip("its scorer is a model: prompt search's lmx runs in the slow tier")
-    return build_problem(request.param)
+    if request.param != "prompt-search":
+        yield build_problem(request.param)
+        return
+    from llmopt.registry import build_problem as build
+    from llmopt.testing.stub_server import StubSettings, serve
+
+    server, url = serve(StubSettings())  # its scorer is a model: here the stub, so the contract stays fast
+    yield build("prompt-search", {"train_size": 3, "test_size": 2, "scorer_model": "stub", "scorer_base_url": url})
+    server.shutdown()
 
 
 def test_lmx_keeps_the_shared_terms_on_every_problem(problem) -> None:
