@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from llmopt import health
 from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY, REQUESTS, set_max_concurrency
-from llmopt.errors import UsageError
+from llmopt.errors import ServerUnreachable, UsageError
 from llmopt.registry import build_problem
 from llmopt.result import gap_pct, reached, text_table
 from llmopt.stats import bootstrap_ci, ert, holm, quantiles, rank_sum_p
@@ -67,7 +67,7 @@ def run_job(job: Job) -> dict[str, Any]:
     """Run one job and return its raw numbers (plain data, so it travels between processes)."""
     from llmopt.backends import make_backend
     from llmopt.comparators import methods_for, setup_for
-    from llmopt.opro import OPRO
+    from llmopt.opro import OPRO, UNREACHABLE
 
     problem = build_problem(job.problem, job.options)
     target = job.target if job.target is not None else problem.optimum()
@@ -78,6 +78,8 @@ def run_job(job: Job) -> dict[str, Any]:
         result = OPRO(problem, setup.backend, dataclasses.replace(config, max_evals=setup.max_evals)).run()
     else:
         result = methods_for(problem)[job.method].run(problem, setup)
+    if result.stop_reason in UNREACHABLE:  # a server gone is no result: the bench stops, as a run does
+        raise ServerUnreachable(result.extra.get("error", "the model server stopped answering"))
     hit = result.first_reaching(target) if target is not None else None
     return {"problem": job.problem, "label": job.label, "method": job.name or job.method, "base_method": job.method,
             "variant": job.variant, "kind": result.kind, "direction": problem.direction, "optimum": problem.optimum(),
@@ -197,9 +199,10 @@ def execute(jobs: list[Job], executor: Executor | None = None, *, server_threads
         return _in_turn(jobs, progress)
     pool = ThreadPoolExecutor(max_workers=min(server_threads, len(threaded)) or 1, thread_name_prefix="job")
     try:
-        futures = {id(job): pool.submit(run_job, job) for job in jobs if id(job) in threaded}
+        futures = {}  # worker processes start (fork) before any thread of this process is busy
         if executor is not None:
             futures |= {id(job): executor.submit(run_job_in_worker, job) for job in rest}
+        futures |= {id(job): pool.submit(run_job, job) for job in jobs if id(job) in threaded}
         rows = [] if executor is not None else _in_turn(rest, None)  # here, while the threads wait
         done = _collect(list(futures.values()), progress)
         return _in_order(jobs, futures, done, rows)

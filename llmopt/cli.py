@@ -315,11 +315,16 @@ def _recorder(args: argparse.Namespace, config: dict[str, Any]) -> RunRecorder:
     saved, current = read_config(args.resume), json.loads(json.dumps(config))  # compare as stored
     if "max_tokens" in saved.get("opro", {}):  # records written before the per-answer limit was renamed
         saved["opro"]["answer_tokens"] = saved["opro"].pop("max_tokens")
+    # settings added since a run was recorded take the values it ran with: their defaults then
+    saved["opro"] = {**json.loads(json.dumps(OPROConfig().to_dict())), **saved.get("opro", {})}
+    if isinstance(saved.get("backend"), dict):
+        added = {"reasoning_effort": None, "reasoning_tokens": DEFAULT_REASONING_TOKENS}
+        saved["backend"] = {**{k: v for k, v in added.items() if k in current["backend"]}, **saved["backend"]}
     for key in ("problem", "problem_config", "backend"):
         if saved.get(key) != current[key]:
             raise UsageError(f"--resume {args.resume}: the run was made with other {key.replace('_', ' ')}; "
                              "repeat its original options")
-    keep = ("steps", "max_evals", "max_llm_calls", "max_total_tokens", "timeout", "target", "patience",
+    keep = ("steps", "max_evals", "max_llm_calls", "max_total_tokens", "max_cost", "timeout", "target", "patience",
             "max_failures")
     if {k: v for k, v in saved["opro"].items() if k not in keep} != \
             {k: v for k, v in current["opro"].items() if k not in keep}:

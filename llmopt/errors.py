@@ -22,6 +22,13 @@ class BackendError(RuntimeError):
 class ModelRefused(UsageError):
     """The model server refused a request in a way asking again cannot mend (400, 401, 403, 404, 422)."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    def __reduce__(self) -> tuple:  # travels between processes with its status
+        return type(self), (str(self), self.status)
+
 
 class ServerUnreachable(UsageError):
     """The model server stopped answering (connections refused or timed out, request after request)."""

@@ -209,10 +209,10 @@ class OPRO:
         prompt = self.prompt()
         try:
             ask = self._sample(prompt)
-        except ServerUnreachable:
-            self.step -= 1  # nothing of this step was journaled: a resume asks it again
+        except BaseException as error:  # refused, gone or interrupted: nothing of this step was journaled
+            self.step -= 1
             self._clock += time.perf_counter() - began
-            self._model_gone = True
+            self._model_gone = isinstance(error, ServerUnreachable)
             raise
         self._mark_duplicates(ask.proposals)
         if self.recorder is not None:

@@ -151,7 +151,8 @@ def load_callable(spec: str) -> Callable[[np.ndarray], float]:
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise UsageError(f"--function must look like module:callable, got {spec!r}")
-    if os.getcwd() not in sys.path and "" not in sys.path:
+    added = os.getcwd() not in sys.path and "" not in sys.path
+    if added:
         sys.path.append(os.getcwd())
     try:
         target: Any = importlib.import_module(module_name)
@@ -162,6 +163,9 @@ def load_callable(spec: str) -> Callable[[np.ndarray], float]:
         where = f" (line {error.lineno})" if isinstance(error, SyntaxError) and error.lineno else ""
         raise UsageError(f"--function: importing {module_name!r} failed{where}: {type(error).__name__}: "
                          f"{' '.join(str(error).split())[:200]}") from None
+    finally:
+        if added:  # the module is imported; the search path is left as it was
+            sys.path.remove(os.getcwd())
     for name in attribute.split("."):
         if not hasattr(target, name):
             raise UsageError(f"{module_name!r} has no {attribute!r} for --function")

@@ -19,7 +19,8 @@ from llmopt.records import RunRecorder, read_pending, read_steps
 from llmopt.spaces import Box
 
 ROOT = Path(__file__).resolve().parents[1]
-BOX_METHODS = ["nelder-mead", "powell", "differential-evolution", "dual-annealing", "cma-es", "random-search"]
+BOX_METHODS = ["nelder-mead", "powell", "differential-evolution", "dual-annealing", "cma-es", "random-search",
+               "optuna-tpe", "nevergrad-ngopt", "gp-bo"]
 
 
 class Fragile(Problem):

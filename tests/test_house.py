@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE = ROOT / "llmopt"
-BOX_METHODS = {"nelder-mead", "powell", "differential-evolution", "dual-annealing", "cma-es", "random-search"}
+BOX_METHODS = {"powell", "gp-bo", "nevergrad-ngopt", "optuna-tpe", "nelder-mead", "random-search"}
 
 
 def engine_modules() -> dict[str, Path]:

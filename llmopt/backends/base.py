@@ -68,6 +68,11 @@ class Backend(Protocol):
         backend that knows its model reasons adds room for the reasoning)."""
         ...
 
+    def complete(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
+                 seed: int | None = None, grammar: str | None = None) -> Generation:
+        """Continue `prompt` as raw text to the end of its line, n times (language-model crossover uses this)."""
+        ...
+
     def describe(self) -> dict[str, object]:
         """Backend identity for run records (never secrets)."""
         ...

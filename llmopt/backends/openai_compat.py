@@ -123,7 +123,7 @@ class OpenAIBackend:
                     if self._adapt(error, body):
                         attempt -= 1  # the same request in a form the server takes: not a retry
                         continue
-                    raise ModelRefused(self._refusal(error)) from None
+                    raise ModelRefused(self._refusal(error), status=error.status_code) from None
                 last, wait = f"HTTP {error.status_code}: {_server_message(error)}", _retry_after(error)
                 continue
             except (openai.APIResponseValidationError, ValueError) as error:  # garbled body
@@ -140,27 +140,29 @@ class OpenAIBackend:
         raise BackendError(f"request failed after {attempt} attempts ({last})")
 
     def _adapt(self, error: Any, body: dict[str, Any]) -> bool:
-        """Change the request for good where the refusal names a parameter it can do without; True if it did."""
-        if error.status_code not in (400, 422):
-            return False
+        """Change the request for good where the server says it does not support a parameter it names, and
+        llmopt can do without it; True if the request should go again (adapted by this or another thread)."""
         message = _server_message(error)
+        if error.status_code not in (400, 422) or not _UNSUPPORTED.search(f"{getattr(error, 'code', '')} {message}"):
+            return False  # a bad value (too long, out of range) is not mended by dropping the field
         sent = [key for key in (*body, *body.get("extra_body", {}))
                 if key not in ("model", "messages", "prompt", "stop", "extra_body")]
         named = {key for key in sent if key == getattr(error, "param", None) or re.search(rf"\b{key}\b", message)}
         with self._lock:
-            if "max_tokens" in named and self._limit_field == "max_tokens":
-                self._limit_field = "max_completion_tokens"
-                self.budget.reasons = True  # the field of OpenAI's reasoning models, whose reasoning spends it
-                self._note("max_completion_tokens sent for max_tokens, with room for reasoning: the model wants it")
-                return True
-            droppable = named - {"max_tokens", "max_completion_tokens"} - self._dropped
+            if "max_tokens" in named:
+                if self._limit_field == "max_tokens" and "max_tokens" in body:
+                    self._limit_field = "max_completion_tokens"
+                    self.budget.reasons = True  # the field of OpenAI's reasoning models, whose reasoning spends it
+                    self._note("max_completion_tokens sent for max_tokens, with room for reasoning: the model wants it")
+                return "max_tokens" in body and self._limit_field != "max_tokens"
+            droppable = named - {"max_completion_tokens"}
             if not droppable:
                 return False
-            for key in sorted(droppable):
+            for key in sorted(droppable - self._dropped):
                 self._dropped.add(key)
                 self._note(_DROP_NOTES.get(key, "{key} not sent: the server does not take it").format(
                     key=key, default=_default_in(message)))
-            return True
+            return True  # dropped now, or by a concurrent request refused for the same field
 
     def _note(self, text: str) -> None:
         if text not in self.adaptations:
@@ -211,7 +213,9 @@ class OpenAIBackend:
         if self._serves_text:
             try:
                 return self._sample(prompt, n, temperature, max_tokens, seed, grammar, text=True)
-            except ModelRefused:
+            except ModelRefused as refused:
+                if refused.status not in (400, 404, 405):  # a bad key is no reason to try the other endpoint
+                    raise
                 self._serves_text = False
                 self._note("raw completion not served: the few-shot list was sent in a chat message")
         return self.generate(CONTINUE_IN_CHAT + prompt, n=n, temperature=temperature, max_tokens=max_tokens,
@@ -220,9 +224,13 @@ class OpenAIBackend:
     def describe(self) -> dict[str, object]:
         """Identity for run records; the API key is never part of it."""
         return {"backend": self.name, "model": self.model, "base_url": self.base_url,
-                "grammar_field": self.grammar_field, "reasoning_effort": self.reasoning_effort}
+                "grammar_field": self.grammar_field, "reasoning_effort": self.reasoning_effort,
+                "reasoning_tokens": self.budget.extra}
 
 
+# How servers say a parameter is not supported at all (as opposed to a value being out of range).
+_UNSUPPORTED = re.compile(r"unsupported|unrecognized|not supported|unknown (field|parameter|argument)|"
+                          r"extra (fields|inputs) not permitted|only the default", re.IGNORECASE)
 CONTINUE_IN_CHAT = "Continue this list with one more line in the same format. Write only that line.\n\n"
 _DROP_NOTES = {
     "temperature": "temperature {default} used: the model accepts no other",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import urllib.error
@@ -21,7 +22,7 @@ def _get(url: str, timeout: float) -> Any:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as answer:
             return json.loads(answer.read())
-    except (OSError, ValueError, urllib.error.URLError):
+    except (OSError, ValueError, urllib.error.URLError, http.client.HTTPException):
         return None
 
 

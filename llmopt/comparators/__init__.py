@@ -34,8 +34,8 @@ SPACE_METHODS: dict[type[Space], Callable[[Any], dict[str, Method]]] = {
 # 100 evaluations) by median gap in benchmarks/baselines.py (the README has the table). Every other
 # method of the space is there by name.
 SPACE_DEFAULTS: dict[type[Space], tuple[str, ...]] = {
-    Box: ("nevergrad-ngopt", "optuna-tpe", "cma-es", "powell", "differential-evolution", "random-search"),
-    Bits: ("simulated-annealing", "optuna-tpe", "one-plus-one-ea", "nevergrad-ngopt", "random-search"),
+    Box: ("powell", "gp-bo", "nevergrad-ngopt", "optuna-tpe", "nelder-mead", "random-search"),
+    Bits: ("one-plus-one-ea", "simulated-annealing", "nevergrad-ngopt", "optuna-tpe", "random-search"),
     Permutation: ("local-search", "genetic-algorithm", "random-orderings"),
 }
 

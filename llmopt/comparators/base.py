@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from llmopt.errors import ENDS_THE_RUN
+from llmopt.errors import UsageError
 from llmopt.problem import Problem, evaluate_safely, usage_since
 from llmopt.result import Kind, Result, Trial, reached
 
@@ -160,7 +160,7 @@ def black_box(name: str, search: Search, uses_model: bool = False, reads: frozen
             result.stop_reason = "max_failures"
         except ModelCallsSpent:
             result.stop_reason = "max_llm_calls"
-        except ENDS_THE_RUN:
+        except UsageError:  # the user's to mend (and a model server that refuses or is gone)
             raise
         except Exception as error:  # a library that cannot cope (e.g. with nothing but failures): data, not a crash
             result.stop_reason = crashed(error)
@@ -180,7 +180,7 @@ def reference(name: str, solve: Callable[[], Any]) -> Method:
         began = time.perf_counter()
         try:
             solution, error = solve(), None
-        except ENDS_THE_RUN:
+        except UsageError:
             raise
         except Exception as failure:  # the problem's own solver failed: recorded, the comparison goes on
             solution, error = None, failure

@@ -25,10 +25,15 @@ def _quiet() -> Iterator[None]:
     """The libraries warn about experimental options, constant losses and failures standing in as infinity."""
     import logging
 
-    logging.getLogger("optuna").setLevel(logging.WARNING)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
+    logger = logging.getLogger("optuna")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 # -- Optuna ------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from llmopt.answers import read_answer
-from llmopt.comparators.base import Method, Objective, Setup, black_box
+from llmopt.comparators.base import Method, ModelCallsSpent, Objective, Setup, black_box
 from llmopt.comparators.bits import _flip
 from llmopt.comparators.permutation import _mutate, _order_crossover
 from llmopt.errors import BackendError, UsageError
@@ -81,6 +81,10 @@ class Continuation:
     def __call__(self, parents: list[Any], n: int, step: int) -> list[Any]:
         """Up to n children from one request; failed requests and invalid lines are counted, not returned."""
         config, counts, problem = self.config, self.f.result.counts, self.f.problem
+        if config.max_llm_calls is not None:
+            n = min(n, config.max_llm_calls - counts.llm_calls)
+            if n <= 0:
+                raise ModelCallsSpent
         try:
             generation = self.backend.complete(
                 few_shot(self.f, parents), n=n, temperature=config.temperature, max_tokens=config.answer_tokens,

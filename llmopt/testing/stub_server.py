@@ -41,6 +41,8 @@ FAMILIES = {
     "refuse-401": "every request: 401 (a bad key)",
     "refuse-404": "every chat request: 404 (no such model)",
     "refuse-400": "every chat request: 400 (a bad request)",
+    "refuse-403": "every chat request: 403 (the key may not use the model)",
+    "refuse-422": "every chat request: 422 (a body the server cannot process)",
     "chat-only": "serves chat completions only: 404 for /v1/completions, as OpenAI's chat models do",
 }
 # The fields OpenAI's chat API takes; a body-checking provider refuses any other.
@@ -153,6 +155,10 @@ def _refusal(body: dict[str, Any], family: str, text: bool = False) -> tuple[int
                      code="model_not_found")
     if family == "refuse-400":
         return error(400, "Invalid 'messages[0].content': string too long.", code="string_above_max_length")
+    if family == "refuse-403":
+        return error(403, "You are not allowed to use this model.", code="model_not_allowed")
+    if family == "refuse-422":
+        return error(422, "Unprocessable request.")
     if family in ("strict", "openai-reasoning"):
         unknown = sorted(set(body) - OPENAI_FIELDS)
         if unknown:

@@ -69,28 +69,49 @@ def test_a_scorer_that_refuses_or_is_gone_ends_the_run_instead_of_failing_a_tria
 
 
 @pytest.mark.parametrize("status, fix", [(401, "check OPENAI_API_KEY"), (403, "check OPENAI_API_KEY and --model"),
-                                         (404, "check --model"), (422, "check --model and the settings")])
+                                         (404, "check --model"), (400, "check --model and the settings"),
+                                         (422, "check --model and the settings")])
 def test_each_refusal_names_its_fix_once(status: int, fix: str) -> None:
-    family = {401: "refuse-401", 404: "refuse-404"}.get(status, "plain")
-    settings = StubSettings(family=family, failure_rate=1.0 if family == "plain" else 0.0, faults=("500",))
+    settings = StubSettings(family=f"refuse-{status}")
     server, url = serve(settings)
     try:
-        backend = OpenAIBackend("m", base_url=url, max_retries=3, flag_prefix="--")
-        if family == "plain":  # 403 and 422: a refusal the stub families do not make, raised by hand
-            import openai
-            import httpx2
-
-            request = httpx2.Request("POST", url)
-            response = httpx2.Response(status, request=request, json={"error": {"message": "no"}})
-            cls = {403: openai.PermissionDeniedError, 422: openai.UnprocessableEntityError}[status]
-            message = backend._refusal(cls("no", response=response, body={"message": "no"}))
-            assert fix in message and f"HTTP {status}: no" in message
-            return
-        with pytest.raises(ModelRefused, match=fix):
+        backend = OpenAIBackend("m", base_url=url, max_retries=3)
+        with pytest.raises(ModelRefused, match=fix) as refused:
             backend.generate("p", n=1, temperature=1.0, max_tokens=8)
-        assert len(settings.bodies) <= 1
     finally:
         server.shutdown()
+    assert refused.value.status == status and f"HTTP {status}: " in str(refused.value)
+    assert len(settings.bodies) == 1, "a refusal is not asked again"
+
+
+def test_concurrent_requests_refused_for_the_same_field_are_all_adapted() -> None:
+    """Eight scorer-like requests at once, each refused for max_tokens and temperature: one adapts, none fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = StubSettings(family="openai-reasoning")
+    server, url = serve(settings)
+    try:
+        backend = OpenAIBackend("m", base_url=url)
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda i: backend.generate("p", n=1, temperature=0.0, max_tokens=8, seed=i),
+                                    range(8)))
+    finally:
+        server.shutdown()
+    assert all(a.completions for a in answers)
+    assert backend.adaptations == ["max_completion_tokens sent for max_tokens, with room for reasoning: the model "
+                                   "wants it", "temperature 1 used: the model accepts no other"]
+
+
+def test_a_bad_value_is_refused_not_dropped() -> None:
+    """A refusal of a value (not of the field) must not silently drop the field for the rest of the run."""
+    backend = OpenAIBackend("m", base_url="http://127.0.0.1:9/v1")
+
+    class Refusal:  # what the client raises, as far as `_adapt` reads it
+        status_code, code, param = 400, None, "temperature"
+        body = {"message": "temperature: Expected a value <= 1, but got 1.5", "param": "temperature"}
+
+    assert backend._adapt(Refusal(), {"temperature": 1.5, "model": "m", "messages": []}) is False
+    assert backend.adaptations == [] and "temperature" not in backend._dropped
 
 
 def test_the_scorers_messages_name_the_scorers_flags() -> None:

@@ -66,8 +66,9 @@ def test_a_reference_has_no_evaluation_count() -> None:
 
 def test_methods_follow_the_space_and_unknown_names_are_usage_errors() -> None:
     methods = methods_for(Counting())
-    assert {name for name, m in methods.items() if m.default} == {
-        "nelder-mead", "powell", "differential-evolution", "dual-annealing", "cma-es", "random-search"}
+    assert {name for name, m in methods.items() if m.default} == {"powell", "gp-bo", "nevergrad-ngopt", "optuna-tpe", "nelder-mead", "random-search"}
+    assert {"cma-es", "dual-annealing", "differential-evolution", "lmx", "lmx-no-model"} <= set(methods), "by name"
+    assert not any(methods[name].default for name in ("lmx", "lmx-no-model"))
     assert methods["opro-no-history"].kind == "ablation" and not methods["opro-no-history"].default
     with pytest.raises(UsageError, match="unknown method simplex"):
         resolve(Counting(), ["simplex"])

@@ -65,8 +65,7 @@ def test_every_test_function_is_registered_with_its_optimum() -> None:
 def test_baselines_use_exactly_the_budget_and_report_it() -> None:
     problem = registry()["rastrigin"](dim=3)
     results = run_methods(problem, Setup(40, seed=2))
-    assert {r.method for r in results} == {"nelder-mead", "powell", "differential-evolution", "dual-annealing",
-                                          "cma-es", "random-search"}
+    assert {r.method for r in results} == {"powell", "gp-bo", "nevergrad-ngopt", "optuna-tpe", "nelder-mead", "random-search"}
     for result in results:
         assert 1 <= result.counts.evals <= 40
         assert result.kind == "black-box" and result.stop_reason in ("max_evals", "converged")
@@ -104,7 +103,7 @@ def test_cli_function_errors(args: list[str], fragment: str) -> None:
 def test_cli_function_baselines_json(tmp_path: Path) -> None:
     (tmp_path / "myfun.py").write_text("def bowl(x):\n    return float(((x - 1.5) ** 2).sum())\n")
     done = subprocess.run([sys.executable, "-m", "llmopt.cli", "baselines", "function", "--function", "myfun:bowl",
-                           "--bounds=-3:3,-3:3,-3:3", "--optimum", "0", "--max-evals", "60", "--json"],
+                           "--bounds=-3:3,-3:3,-3:3", "--optimum", "0", "--max-evals", "30", "--json"],
                           capture_output=True, text=True, cwd=ROOT, timeout=120,
                           env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)})
     assert done.returncode == 0, done.stderr
