@@ -17,6 +17,14 @@ def cut_off_reason(limit: int | None, inside_reasoning: bool) -> str:
     return f"{CUT_OFF}{at}; raise --answer-tokens"
 
 
+def read_completion(decode: Callable[[str], Any], answer: Any, limit: int | None,
+                    text: str | None = None) -> tuple[Any, str | None]:
+    """`read_answer` for a backend Completion (or `text` taken from it): its reasoning apart, and `limit`, the
+    token limit it was asked with, named when that limit ended it."""
+    return read_answer(decode, answer.text if text is None else text, reasoning=answer.reasoning,
+                       cut_off_at=limit if answer.cut_off else None)
+
+
 def read_answer(decode: Callable[[str], Any], text: str, *, reasoning: str = "",
                 cut_off_at: int | None = None) -> tuple[Any, str | None]:
     """(solution, None), or (None, reason); `text` is the answer alone, never the reasoning.

@@ -473,8 +473,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
                      max_concurrency=args.max_concurrency)
     sampling = [job for job in jobs if job.samples_model]
     print(f"bench: {len(jobs)} jobs, {len(sampling)} of them sampling the model: at most "
-          f"{sum(job.most_answers() for job in sampling)} model answers (steps x proposals each; repairs and "
-          "a scorer's calls come on top)", file=sys.stderr)
+          f"{sum(job.most_answers() for job in sampling)} model answers (steps x proposals each; repairs, a "
+          "reasoning model's first re-ask and a scorer's calls come on top)", file=sys.stderr)
     executor = _executor(args)
     update, close = _bench_progress(len(jobs), args.json)
     try:  # with Dask, every job goes to the cluster; else jobs that wait on a server are threads here

@@ -11,7 +11,7 @@ from typing import Any, Callable, Protocol, Sequence
 import numpy as np
 
 from llmopt import metaprompt
-from llmopt.answers import read_answer
+from llmopt.answers import read_answer, read_completion
 from llmopt.backends.base import Backend, Generation
 from llmopt.errors import BackendError, ServerUnreachable
 from llmopt.problem import Problem, evaluate_safely, usage_since
@@ -230,8 +230,7 @@ class OPRO:
             self.result.extra["last_request_error"] = str(error)
             return Ask(self.step, prompt, [], error=str(error))
         limit = generation.max_tokens or self.config.answer_tokens
-        ask = Ask(self.step, prompt, [self._decode(c.text, c.reasoning, limit if c.cut_off else None)
-                                      for c in generation.completions])
+        ask = Ask(self.step, prompt, [self._proposal(c, limit) for c in generation.completions])
         if self.config.repair:
             self._repair(ask)
         return ask
@@ -244,6 +243,11 @@ class OPRO:
                                            seed=config.seed * 1_000_003 + seed_offset, grammar=grammar)
         self.result.counts.add_generation(generation)
         return generation
+
+    def _proposal(self, answer: Any, limit: int) -> Proposal:
+        solution, reason = read_completion(self.problem.decode, answer, limit)
+        return Proposal(answer.text, solution=solution, reason=reason, reasoning=answer.reasoning,
+                        cut_off_at=limit if answer.cut_off else None)
 
     def _decode(self, raw: str, reasoning: str = "", cut_off_at: int | None = None) -> Proposal:
         solution, reason = read_answer(self.problem.decode, raw, reasoning=reasoning, cut_off_at=cut_off_at)

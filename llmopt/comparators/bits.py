@@ -12,7 +12,7 @@ from llmopt.spaces import Bits, Bitvector
 POPULATION = 20
 
 
-def _flip(bits: Bitvector, rng: np.random.Generator) -> Bitvector:
+def flip_bits(bits: Bitvector, rng: np.random.Generator) -> Bitvector:
     """Standard bit-flip mutation: each bit flips with probability 1/n, at least one bit always."""
     mask = rng.random(len(bits)) < 1.0 / len(bits)
     if not mask.any():
@@ -25,7 +25,7 @@ def one_plus_one(space: Bits, f: Objective, setup: Setup) -> None:
     rng = setup.rng()
     parent = best_start(space, f, setup)
     while True:
-        child = _flip(parent, rng)
+        child = flip_bits(parent, rng)
         if f.loss(child) <= f.loss(parent):
             parent = child
 
@@ -45,7 +45,7 @@ def genetic_algorithm(space: Bits, f: Objective, setup: Setup) -> None:
             mother, father = pick(), pick()
             mask = rng.random(space.n) < 0.5
             child = tuple(m if keep else d for m, d, keep in zip(mother, father, mask))
-            children.append(_flip(child, rng))
+            children.append(flip_bits(child, rng))
         population = children
 
 

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from llmopt.answers import read_answer
+from llmopt.answers import read_completion
 from llmopt.comparators.base import BudgetSpent, Method, ModelCallsSpent, Objective, Setup, Stalled, black_box
 from llmopt.opro import OPROConfig
 from llmopt.errors import BackendError, UsageError
@@ -77,9 +77,7 @@ class ModelOperator:
         counts.add_generation(generation)
         counts.proposals += 1
         answer = generation.completions[0]
-        limit = generation.max_tokens or self.config.answer_tokens
-        text, reason = read_answer(self.space.decode, answer.text, reasoning=answer.reasoning,
-                                   cut_off_at=limit if answer.cut_off else None)
+        text, reason = read_completion(self.space.decode, answer, generation.max_tokens or self.config.answer_tokens)
         if reason is not None:
             self.f.result.add(Trial(None, "invalid", raw=answer.text, reason=reason, reasoning=answer.reasoning or None))
         return text

@@ -18,10 +18,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from llmopt.answers import read_answer
+from llmopt.answers import read_completion
 from llmopt.comparators.base import Method, ModelCallsSpent, Objective, Setup, black_box
-from llmopt.comparators.bits import _flip
-from llmopt.comparators.permutation import _mutate, _order_crossover
+from llmopt.comparators.bits import flip_bits
+from llmopt.comparators.permutation import swap_or_reverse, order_crossover
 from llmopt.errors import BackendError, UsageError
 from llmopt.opro import OPROConfig
 from llmopt.result import Trial
@@ -97,9 +97,7 @@ class Continuation:
         for answer in generation.completions:
             counts.proposals += 1
             line = next((part for part in answer.text.splitlines() if part.strip()), "")
-            limit = generation.max_tokens or config.answer_tokens
-            child, reason = read_answer(problem.decode, line, reasoning=answer.reasoning,
-                                        cut_off_at=limit if answer.cut_off else None)
+            child, reason = read_completion(problem.decode, answer, generation.max_tokens or config.answer_tokens, line)
             if reason is None:
                 children.append(child)
             else:
@@ -135,7 +133,7 @@ def _bits_children(space: Bits, rng: np.random.Generator) -> Vary:
         for _ in range(n):
             a, b = (parents[i] for i in rng.choice(len(parents), size=2))
             mask = rng.random(space.n) < 0.5
-            out.append(_flip(tuple(x if keep else y for x, y, keep in zip(a, b, mask)), rng))
+            out.append(flip_bits(tuple(x if keep else y for x, y, keep in zip(a, b, mask)), rng))
         return out
 
     return vary
@@ -148,9 +146,9 @@ def _permutation_children(space: Permutation, rng: np.random.Generator) -> Vary:
         out = []
         for _ in range(n):
             a, b = (list(parents[i][len(head):]) for i in rng.choice(len(parents), size=2))
-            child = _order_crossover(a, b, rng)
+            child = order_crossover(a, b, rng)
             if len(child) >= 2:
-                child = _mutate(child, rng)
+                child = swap_or_reverse(child, rng)
             out.append(head + tuple(child))
         return out
 

@@ -55,7 +55,7 @@ def local_search(space: Permutation, f: Objective, setup: Setup) -> None:
         current = _double_bridge(space, best, rng)
 
 
-def _order_crossover(a: list[int], b: list[int], rng: np.random.Generator) -> list[int]:
+def order_crossover(a: list[int], b: list[int], rng: np.random.Generator) -> list[int]:
     """OX: keep a random slice of parent a, fill the rest in parent b's order."""
     i, j = sorted(rng.choice(len(a) + 1, size=2, replace=False))
     kept = set(a[i:j])
@@ -63,7 +63,7 @@ def _order_crossover(a: list[int], b: list[int], rng: np.random.Generator) -> li
     return filler[:i] + a[i:j] + filler[i:]
 
 
-def _mutate(order: list[int], rng: np.random.Generator) -> list[int]:
+def swap_or_reverse(order: list[int], rng: np.random.Generator) -> list[int]:
     """A swap of two items or the reversal of a slice, half the time each."""
     i, j = sorted(rng.choice(len(order), size=2, replace=False))
     if rng.random() < 0.5:
@@ -85,9 +85,9 @@ def genetic_algorithm(space: Permutation, f: Objective, setup: Setup) -> None:
     while True:
         children = [min(population, key=f.loss)]
         while len(children) < len(population):
-            child = _order_crossover(pick(), pick(), rng)
+            child = order_crossover(pick(), pick(), rng)
             if rng.random() < MUTATION_RATE and len(child) >= 2:
-                child = _mutate(child, rng)
+                child = swap_or_reverse(child, rng)
             children.append(head + tuple(child))
         population = children
 

@@ -132,6 +132,7 @@ def test_answers_cut_off_in_their_reasoning_say_so_and_warn(family, tmp_path: Pa
 @pytest.mark.parametrize("family", ["thinking"], indirect=True)
 def test_a_server_that_ignores_n_gets_concurrent_requests(family, tmp_path: Path, capsys) -> None:
     settings, url = family
+    settings.latency = 0.2  # long enough for the four requests of a step to overlap, however busy the machine
     assert main(run(url, tmp_path / "run", "--proposals", "4")) == 0
     _, opro, _ = opro_row(capsys)
     assert opro["proposals"] == 12 and opro["invalid"] == 0
@@ -184,3 +185,44 @@ def test_price_gives_a_cost_column_and_max_cost_stops(tmp_path: Path, capsys) ->
 def test_max_cost_without_a_price_is_a_usage_error(capsys) -> None:
     assert main(["run", "linear-regression", "--max-cost", "1"]) == 2
     assert "--max-cost needs --price" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("family", ["openai-reasoning"], indirect=True)
+def test_reasoning_effort_is_sent_and_gives_room_from_the_first_request(family, tmp_path: Path, capsys) -> None:
+    settings, url = family
+    assert main(run(url, tmp_path / "run", "--reasoning-effort", "low", "--steps", "1")) == 0
+    answered = [b for b in settings.bodies if "max_completion_tokens" in b]
+    assert answered and all(b["reasoning_effort"] == "low" and b["max_completion_tokens"] == 128 + 4096
+                            for b in answered)
+
+
+@pytest.mark.parametrize("family", ["strict"], indirect=True)
+def test_reasoning_effort_is_dropped_with_a_note_where_the_server_refuses_it(family, tmp_path: Path, capsys) -> None:
+    settings, url = family
+    from llmopt.testing import stub_server
+
+    original = stub_server.OPENAI_FIELDS
+    stub_server.OPENAI_FIELDS = original - {"reasoning_effort"}  # a provider without reasoning models
+    try:
+        assert main(run(url, tmp_path / "run", "--reasoning-effort", "low", "--steps", "1")) == 0
+    finally:
+        stub_server.OPENAI_FIELDS = original
+    payload, opro, _ = opro_row(capsys)
+    assert "reasoning effort not sent: the server does not take it" in payload["adaptations"]
+    assert opro["invalid"] == 0 and "reasoning_effort" not in settings.bodies[-1]
+
+
+def test_reasoning_effort_is_refused_for_the_embedded_model(capsys) -> None:
+    assert main(["run", "linear-regression", "--reasoning-effort", "low"]) == 2
+    assert "--reasoning-effort is for model servers" in capsys.readouterr().err
+
+
+def test_the_text_table_shows_the_cost_column(tmp_path: Path, capsys) -> None:
+    server, url = serve(StubSettings())
+    try:
+        flags = [f for f in run(url, tmp_path / "run", "--steps", "1", "--price", "2.5,10") if f != "--json"]
+        assert main(flags) == 0
+    finally:
+        server.shutdown()
+    header, _, opro_line = capsys.readouterr().out.splitlines()[:3]
+    assert "cost $" in header and opro_line.split()[0] == "opro"

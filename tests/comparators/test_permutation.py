@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from llmopt.comparators import Setup, run_methods
-from llmopt.comparators.permutation import _double_bridge, _neighbours, _order_crossover
+from llmopt.comparators.permutation import _double_bridge, _neighbours, order_crossover
 from llmopt.problem import Problem
 from llmopt.spaces import Permutation
 
@@ -66,7 +66,7 @@ def test_moves_and_crossover_give_permutations() -> None:
         assert sorted(neighbour) == list(range(8)) and neighbour[0] == 0 and neighbour != tour
     kicked = _double_bridge(space, tour, rng)
     assert sorted(kicked) == list(range(8)) and kicked[0] == 0
-    child = _order_crossover([1, 2, 3, 4, 5], [5, 4, 3, 2, 1], rng)
+    child = order_crossover([1, 2, 3, 4, 5], [5, 4, 3, 2, 1], rng)
     assert sorted(child) == [1, 2, 3, 4, 5]
 
 
