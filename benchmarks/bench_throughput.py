@@ -1,4 +1,5 @@
-"""A bench of N model-driven jobs x S steps against a stub server with latency L and capacity C; prints a table.
+"""A bench of N model-driven jobs x S steps against a stub server (a process of its own) with latency L and
+capacity C; prints a table.
 
 Each job is an OPRO run on linear regression whose model is the stub (one request a step). The floor
 is what the server alone allows: ceil(N / C) x S x L. Every row runs the same jobs through
@@ -12,13 +13,19 @@ is what the server alone allows: ceil(N / C) x S x L. Every row runs the same jo
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import math
 import resource
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
+from typing import Iterator
 
 from llmopt.bench import execute, make_jobs, worker_pool
-from llmopt.testing.stub_server import StubSettings, serve
+from llmopt.testing.llama_server import free_port
 
 
 def jobs_for(n: int, steps: int, url: str) -> list:
@@ -30,37 +37,60 @@ def jobs_for(n: int, steps: int, url: str) -> list:
     return make_jobs("linear-regression", {}, methods, n // len(methods), opro, model, target=-1.0, max_concurrency=n)
 
 
+def stats(url: str) -> dict:
+    """The stub's counters (it runs in a process of its own, as a real server would)."""
+    with urllib.request.urlopen(url.removesuffix("/v1") + "/stats", timeout=5) as answer:
+        return json.loads(answer.read())
+
+
+@contextlib.contextmanager
+def stub_process(latency: float, capacity: int) -> Iterator[str]:
+    """The stub server in its own process, so that its work does not share this process's interpreter."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "llmopt.testing.stub_server", "--port", str(port),
+                                "--latency", str(latency), "--capacity", str(capacity)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(100):
+            try:
+                stats(url)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.kill()
+
+
 def measure(n: int, steps: int, latency: float, capacity: int, how: str) -> dict:
     """Wall time, peak in-flight requests at the server and their trace for one way of running the jobs."""
-    settings = StubSettings(latency=latency, capacity=capacity)
-    settings.keep_bodies = False
-    server, url = serve(settings)
     trace: list[int] = []
     stop = threading.Event()
+    with stub_process(latency, capacity) as url:
+        def sample() -> None:
+            while not stop.wait(0.1):
+                trace.append(stats(url)["in_flight"])
 
-    def sample() -> None:
-        while not stop.wait(0.1):
-            trace.append(settings.in_flight)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    jobs = jobs_for(n, steps, url)
-    began = time.perf_counter()
-    sampler.start()
-    try:
-        if how == "threads":
-            rows = execute(jobs, None, server_threads=n)
-        else:
-            with worker_pool(int(how.split()[0])) as pool:
-                rows = execute(jobs, pool)
-    finally:
-        stop.set()
-        sampler.join()
-        server.shutdown()
-    seconds = time.perf_counter() - began
+        sampler = threading.Thread(target=sample, daemon=True)
+        jobs = jobs_for(n, steps, url)
+        began = time.perf_counter()
+        sampler.start()
+        try:
+            if how == "threads":
+                rows = execute(jobs, None, server_threads=n)
+            else:
+                with worker_pool(int(how.split()[0])) as pool:
+                    rows = execute(jobs, pool)
+        finally:
+            stop.set()
+            sampler.join()
+        seconds = time.perf_counter() - began
+        peak = stats(url)["max_in_flight"]
     short = [(row["method"], row["seed"], row["stop_reason"], row["n_evals"]) for row in rows
              if row["counts"]["requests"] != steps]
     assert len(rows) == n and not short, f"every job runs every step: {short[:3]}"
-    return {"seconds": seconds, "peak": settings.max_in_flight, "trace": trace}
+    return {"seconds": seconds, "peak": peak, "trace": trace}
 
 
 def in_flight_over_time(trace: list[int], width: int = 12) -> str:

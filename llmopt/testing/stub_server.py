@@ -206,7 +206,11 @@ class StubHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         settings, path = self.server.settings, self.path.rstrip("/")
-        if settings.upstream:
+        if path == "/stats":  # for a benchmark that runs the stub in a process of its own
+            with settings.lock:
+                self._send(200, {"requests": settings.requests, "in_flight": settings.in_flight,
+                                 "max_in_flight": settings.max_in_flight})
+        elif settings.upstream:
             self._forward_get()
         elif settings.family == "refuse-401":
             self._send(*_refusal({}, "refuse-401"))  # type: ignore[misc]
@@ -334,9 +338,12 @@ def main() -> None:
     parser.add_argument("--upstream", help="forward requests to this /v1 URL instead of answering")
     parser.add_argument("--family", default="plain", choices=list(FAMILIES), help="which kind of server to imitate")
     parser.add_argument("--die-after", type=int, help="exit (as if killed) on the request after this many")
+    parser.add_argument("--capacity", type=int, help="requests worked on at once; the rest queue")
     args = parser.parse_args()
     settings = StubSettings(args.latency, not args.ignore_n, failure_rate=args.failure_rate,
-                            upstream=args.upstream, family=args.family, die_after=args.die_after)
+                            upstream=args.upstream, family=args.family, die_after=args.die_after,
+                            capacity=args.capacity)
+    settings.keep_bodies = False
     server, url = serve(settings, args.port)
     print(url, flush=True)
     threading.Event().wait()
