@@ -168,8 +168,12 @@ def worker_pool(workers: int) -> Executor:
     import os
     from concurrent.futures import ProcessPoolExecutor
 
+    import multiprocessing
+
     threads = max(1, (os.cpu_count() or 1) // workers)
-    return ProcessPoolExecutor(max_workers=workers, initializer=worker_setup, initargs=(threads,))
+    # forkserver: a worker started while this process's threads are busy inherits none of their locks
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
+                               initializer=worker_setup, initargs=(threads,))
 
 
 def run_job_in_worker(job: Job) -> dict[str, Any]:
@@ -182,29 +186,34 @@ Progress = Callable[[list[dict[str, Any]]], None]
 
 
 def execute(jobs: list[Job], executor: Executor | None = None, *, server_threads: int = 0,
-            progress: Progress | None = None) -> list[dict[str, Any]]:
+            local_model: Executor | None = None, progress: Progress | None = None) -> list[dict[str, Any]]:
     """Every job's row, in job order.
 
     With `server_threads` > 0, the jobs that wait on a model server run as that many threads of this
-    process (their requests share its request limit), and the others on `executor`; without an
-    executor, the rest run here in turn (the process's request limit is put back afterwards). A failed
-    job cancels those not yet started. `progress` is called with the rows done so far, on each one and
-    twice a second.
+    process (their requests share its request limit). With `local_model`, the jobs that sample the
+    embedded model run there first (one process with every core measured fastest for them), and the
+    others on `executor` after them, so the two never share the cores. Without an executor, the rest
+    run here in turn (the process's request limit is put back afterwards). A failed job cancels those
+    not yet started. `progress` is called with the rows done so far, on each one and twice a second.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     threaded = {id(job) for job in jobs if server_threads and job.waits_on_a_server}
-    rest = [job for job in jobs if id(job) not in threaded]
-    if executor is None and not threaded:
+    first = {id(job) for job in jobs if local_model is not None and job.samples_model and id(job) not in threaded}
+    rest = [job for job in jobs if id(job) not in threaded | first]
+    if executor is None and not threaded and not first:
         return _in_turn(jobs, progress)
     pool = ThreadPoolExecutor(max_workers=min(server_threads, len(threaded)) or 1, thread_name_prefix="job")
     try:
-        futures = {}  # worker processes start (fork) before any thread of this process is busy
+        futures = {id(job): pool.submit(run_job, job) for job in jobs if id(job) in threaded}
+        done: dict[Future, dict[str, Any]] = {}
+        if first:
+            futures |= {id(job): local_model.submit(run_job_in_worker, job) for job in jobs if id(job) in first}
+            done = _collect([futures[key] for key in first], progress)
         if executor is not None:
             futures |= {id(job): executor.submit(run_job_in_worker, job) for job in rest}
-        futures |= {id(job): pool.submit(run_job, job) for job in jobs if id(job) in threaded}
         rows = [] if executor is not None else _in_turn(rest, None)  # here, while the threads wait
-        done = _collect(list(futures.values()), progress)
+        done |= _collect([f for f in futures.values() if f not in done], progress, done)
         return _in_order(jobs, futures, done, rows)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
@@ -222,9 +231,11 @@ def _in_turn(jobs: list[Job], progress: Progress | None) -> list[dict[str, Any]]
         set_max_concurrency(previous)
 
 
-def _collect(futures: list[Future], progress: Progress | None) -> dict[Future, dict[str, Any]]:
-    """Wait for every future (cancelling the rest at the first failure); their rows by future."""
-    done: dict[Future, dict[str, Any]] = {}
+def _collect(futures: list[Future], progress: Progress | None,
+             before: dict[Future, dict[str, Any]] | None = None) -> dict[Future, dict[str, Any]]:
+    """Wait for every future (cancelling the rest at the first failure); their rows by future (and `before`'s,
+    which progress counts too)."""
+    done: dict[Future, dict[str, Any]] = dict(before or {})
     pending = set(futures)
     try:
         while pending:

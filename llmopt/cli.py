@@ -449,7 +449,7 @@ def _executor(args: argparse.Namespace) -> Any:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """OPRO and the compared methods over K seeds and the sweeps; statistics per method and variant."""
-    from llmopt.bench import execute, make_jobs, model_notes, paper_table, summarize, summary_table
+    from llmopt.bench import execute, make_jobs, model_notes, paper_table, summarize, summary_table, worker_pool
     from llmopt.sweep import model_settings, parse_models, parse_vary
 
     problem = _make_problem(args)
@@ -476,12 +476,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
           f"{sum(job.most_answers() for job in sampling)} model answers (steps x proposals each; repairs, a "
           "reasoning model's first re-ask and a scorer's calls come on top)", file=sys.stderr)
     executor = _executor(args)
+    local_model = None if args.dask else worker_pool(1)  # the embedded model's jobs: one process, every core
     update, close = _bench_progress(len(jobs), args.json)
     try:  # with Dask, every job goes to the cluster; else jobs that wait on a server are threads here
-        rows = execute(jobs, executor, server_threads=0 if args.dask else args.max_concurrency, progress=update)
+        rows = execute(jobs, executor, server_threads=0 if args.dask else args.max_concurrency,
+                       local_model=local_model, progress=update)
     finally:
         close()
         executor.shutdown()  # after a failure, `execute` has cancelled the jobs not yet started
+        if local_model is not None:
+            local_model.shutdown()
     notes = model_notes(rows)
     table = summary_table(rows)
     one_task = len({row["label"] for row in rows}) == 1

@@ -105,3 +105,25 @@ def test_json_output_stays_clean_of_the_bar(stub, capsys) -> None:
     captured = capsys.readouterr()
     json.loads(captured.out)
     assert "in_flight=" not in captured.err
+
+
+def test_jobs_of_the_embedded_model_run_first_in_their_own_process_then_the_rest() -> None:
+    from concurrent.futures import Future
+
+    order: list[tuple[str, str]] = []
+
+    class Recording:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def submit(self, fn, job):
+            order.append((self.name, job.method))
+            future: Future = Future()
+            future.set_result({"method": job.method, "counts": {"llm_calls": 0, "prompt_tokens": 0,
+                                                                "completion_tokens": 0}})
+            return future
+
+    found = make_jobs("linear-regression", {}, ["opro", "random-search", "opro-no-history"], 1, OPRO_SETTINGS, {})
+    rows = execute(found, Recording("cpu"), server_threads=8, local_model=Recording("model"))
+    assert order == [("model", "opro"), ("model", "opro-no-history"), ("cpu", "random-search")]
+    assert [row["method"] for row in rows] == ["opro", "random-search", "opro-no-history"], "rows in job order"
