@@ -22,7 +22,7 @@ from llmopt.problem import Problem, UsageError
 from llmopt.registry import build_problem, get_problem, registry
 from llmopt.records import RunRecorder, default_run_dir, read_config, read_pending, read_steps
 from llmopt.result import Result, comparison_table
-from llmopt.sweep import finite_float, non_negative_float, positive_float, positive_int, price, seed
+from llmopt.sweep import finite_float, non_negative_float, non_negative_int, positive_float, positive_int, price, seed
 
 EXIT_USAGE = 2
 
@@ -105,6 +105,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--reasoning-tokens", type=_positive, default=DEFAULT_REASONING_TOKENS,
                        help="tokens a model that reasons may spend on it, on top of --answer-tokens "
                             f"(default: {DEFAULT_REASONING_TOKENS})")
+    group.add_argument("--max-retries", type=_checked(non_negative_int), default=4,
+                       help="attempts after the first for a request that failed in a way that may pass (429, 5xx, "
+                            "time-outs, dropped connections), with backoff from 0.5 s (default: 4)")
     group.add_argument("--price", type=_checked(price), metavar="IN,OUT",
                        help="dollars per million prompt and completion tokens: a cost column, and --max-cost")
     group.add_argument("--temperature", type=_checked(non_negative_float), default=1.0,
@@ -428,7 +431,7 @@ def cmd_baselines(args: argparse.Namespace) -> int:
 def _model_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": args.model, "base_url": args.base_url, "model_path": args.model_path,
             "server_grammar": args.server_grammar, "reasoning_effort": args.reasoning_effort,
-            "reasoning_tokens": args.reasoning_tokens}
+            "reasoning_tokens": args.reasoning_tokens, "max_retries": args.max_retries}
 
 
 def _executor(args: argparse.Namespace) -> Any:

@@ -89,6 +89,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """A whole number of at least 0."""
+    value = _number(int, text, "a whole number of at least 0")
+    if value < 0:
+        raise ValueError(f"must be a whole number of at least 0, got {text}")
+    return value
+
+
 MAX_SEED = 2**32 - 1
 
 

@@ -322,7 +322,7 @@ def test_a_bench_says_what_it_will_ask_the_model_and_when_the_model_mostly_faile
     try:
         done = bench("linear-regression", "--seeds", "1", "--steps", "1", "--proposals", "3", "--methods", "opro",
                      "opro-no-history", "random-search", "--model", "stub", "--base-url", url, "--no-cache",
-                     "--workers", "1")
+                     "--workers", "1", "--max-retries", "0")
     finally:
         server.shutdown()
     assert "bench: 3 jobs, 2 of them sampling the model: at most 6 model answers" in done.stderr

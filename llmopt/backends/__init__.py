@@ -33,7 +33,7 @@ def set_default_cache(path: str | None) -> None:
 def make_backend(model: str = "local", *, base_url: str | None = None, model_path: str | None = None,
                  server_grammar: str = "auto", check: bool = True, cache: str | None = "unset",
                  reasoning_effort: str | None = None, reasoning_tokens: int = DEFAULT_REASONING_TOKENS,
-                 flag_prefix: str = "--") -> Backend:
+                 flag_prefix: str = "--", max_retries: int = 4) -> Backend:
     """`local` (the embedded model or --model-path) or an OpenAI-compatible model by name.
 
     `cache` is a path, "default" for the per-user cache, or None for none; unset, it follows
@@ -42,7 +42,7 @@ def make_backend(model: str = "local", *, base_url: str | None = None, model_pat
     (`--scorer-` for prompt search's scorer).
     """
     backend = _make(model, base_url, model_path, server_grammar, check, reasoning_effort, reasoning_tokens,
-                    flag_prefix)
+                    flag_prefix, max_retries)
     cache = _default_cache if cache == "unset" else cache
     if cache is None:
         return backend
@@ -50,7 +50,7 @@ def make_backend(model: str = "local", *, base_url: str | None = None, model_pat
 
 
 def _make(model: str, base_url: str | None, model_path: str | None, server_grammar: str, check: bool,
-          reasoning_effort: str | None, reasoning_tokens: int, flag_prefix: str) -> Backend:
+          reasoning_effort: str | None, reasoning_tokens: int, flag_prefix: str, max_retries: int) -> Backend:
     if model == "local":
         if base_url:
             raise UsageError(f"{flag_prefix}base-url needs {flag_prefix}model NAME (the model the server serves)")
@@ -65,7 +65,7 @@ def _make(model: str, base_url: str | None, model_path: str | None, server_gramm
     if reasoning_effort is not None and reasoning_effort not in REASONING_EFFORTS:
         raise UsageError(f"--reasoning-effort must be one of {', '.join(REASONING_EFFORTS)}")
     backend = OpenAIBackend(model, base_url=base_url, reasoning_effort=reasoning_effort,
-                            reasoning_tokens=reasoning_tokens, flag_prefix=flag_prefix)
+                            reasoning_tokens=reasoning_tokens, flag_prefix=flag_prefix, max_retries=max_retries)
     if check:
         backend.check()
     if server_grammar == "auto":

@@ -63,11 +63,12 @@ class StubSettings:
     def __init__(self, latency: float = 0.0, honour_n: bool = True, *, failure_rate: float = 0.0,
                  faults: tuple[str, ...] = FAULTS, upstream: str | None = None, stall: float = 5.0,
                  seed: int = 0, family: str = "plain", die_after: int | None = None,
-                 capacity: int | None = None) -> None:
+                 capacity: int | None = None, fail_after: int | None = None) -> None:
         if family not in FAMILIES:
             raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
         self.latency, self.honour_n, self.upstream, self.stall = latency, honour_n, upstream, stall
         self.failure_rate, self.faults, self.family, self.die_after = failure_rate, faults, family, die_after
+        self.fail_after = fail_after  # every request after this many answered gets the first fault
         if family == "thinking":
             self.honour_n = False
         # At most `capacity` requests are worked on at once (a server's batch); the rest queue for a place.
@@ -85,6 +86,8 @@ class StubSettings:
         """The fault for the next request, or None to answer it properly."""
         with self.lock:
             self.requests += 1
+            if self.fail_after is not None and self.requests > self.fail_after:
+                return self.faults[0]
             if self.random.random() >= self.failure_rate:
                 return None
             fault = self.random.choice(self.faults)

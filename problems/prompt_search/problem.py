@@ -55,6 +55,8 @@ class PromptSearch(Problem):
         Option("--scorer-base-url", str, None, "server URL for the scorer"),
         Option("--scorer-model-path", str, None, "a GGUF file for a local scorer"),
         Option("--scorer-max-tokens", int, 24, "answer length limit for the scorer"),
+        Option("--scorer-max-retries", int, 4, "attempts after the first for a scorer request that failed in a "
+                                               "way that may pass"),
         Option("--exemplars", int, 3, "training examples shown in the meta-prompt"),
     )
 
@@ -73,13 +75,15 @@ class PromptSearch(Problem):
     def from_options(cls, task: str | None = None, dataset: str | None = None, train_size: int = 20,
                      test_size: int = 20, position: str = "q_begin", data_seed: int = 0,
                      scorer_model: str = "local", scorer_base_url: str | None = None,
-                     scorer_model_path: str | None = None, scorer_max_tokens: int = 24,
+                     scorer_model_path: str | None = None, scorer_max_tokens: int = 24, scorer_max_retries: int = 4,
                      exemplars: int = 3) -> PromptSearch:
         """A built-in task or a dataset file, split into train and test, with its scorer model."""
         from llmopt.backends import make_backend
 
         if train_size < 1 or test_size < 1:
             raise ValueError("--train-size and --test-size must be at least 1")
+        if scorer_max_retries < 0:
+            raise ValueError(f"--scorer-max-retries must be 0 or more, got {scorer_max_retries}")
         if exemplars < 0:
             raise ValueError(f"--exemplars must be 0 or more, got {exemplars}")
         if dataset and task is not None:
@@ -96,7 +100,7 @@ class PromptSearch(Problem):
         else:
             examples, kind, source = TASKS[task].examples(data_seed, train_size + test_size), TASKS[task].kind, task
         backend = make_backend(scorer_model, base_url=scorer_base_url, model_path=scorer_model_path,
-                               server_grammar="none", flag_prefix="--scorer-")
+                               server_grammar="none", flag_prefix="--scorer-", max_retries=scorer_max_retries)
         scorer = Scorer(backend, max_tokens=scorer_max_tokens, concurrency=8)
         return cls(examples[:train_size], examples[train_size:train_size + test_size], kind, scorer,
                    position=position, exemplar_count=exemplars, source=source)

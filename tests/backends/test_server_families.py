@@ -160,12 +160,12 @@ def test_most_requests_failing_is_no_comparison(tmp_path: Path, capsys) -> None:
     settings = StubSettings(failure_rate=1.0, faults=("503",))
     server, url = serve(settings)
     try:
-        code = main([f for f in run(url, tmp_path / "run", "--steps", "1") if f != "--json"])
+        code = main([f for f in run(url, tmp_path / "run", "--steps", "1", "--max-retries", "1") if f != "--json"])
     finally:
         server.shutdown()
     out = capsys.readouterr().out
     assert code == 3
-    assert out.startswith("NOT A COMPARISON: opro: 1 of 1 model requests failed (last: request failed after 5 "
+    assert out.startswith("NOT A COMPARISON: opro: 1 of 1 model requests failed (last: request failed after 2 "
                           "attempts (HTTP 503: injected 503))")
 
 
