@@ -169,48 +169,44 @@ class LocalBackend:
                  seed: int | None = None, grammar: str | None = None) -> Generation:
         """Sample n completions one after another; llama.cpp reuses the evaluated prompt prefix."""
         messages = [{"role": "user", "content": prompt}]
-        compiled = _grammar(grammar) if grammar else None
 
-        def sample(llama: Any) -> list[Completion]:
-            completions = []
-            for i in range(n):
-                out = llama.create_chat_completion(
-                    messages=messages, temperature=temperature, max_tokens=self.budget.limit(max_tokens),
-                    seed=None if seed is None else seed + i, grammar=compiled)
-                usage = out.get("usage") or {}
-                choice = out["choices"][0]
-                answer, reasoning = split_reasoning(choice["message"].get("content") or "")
-                completions.append(Completion(
-                    text=answer, reasoning=reasoning, finish_reason=choice.get("finish_reason"),
-                    prompt_tokens=int(usage.get("prompt_tokens", 0)) if i == 0 else 0,
-                    completion_tokens=int(usage.get("completion_tokens", 0))))
-            return completions
+        def ask(llama: Any, limit: int, index_seed: int | None, compiled: Any) -> tuple[str, dict[str, Any]]:
+            out = llama.create_chat_completion(messages=messages, temperature=temperature, max_tokens=limit,
+                                               seed=index_seed, grammar=compiled)
+            return out["choices"][0]["message"].get("content") or "", out
 
-        def once() -> Generation:
-            with self._copy() as copy:
-                return Generation(copy.run(sample), calls=n, max_tokens=self.budget.limit(max_tokens))
-
-        return with_room_for_reasoning(once, self.budget)
+        return with_room_for_reasoning(
+            lambda: self._sample(ask, n, self.budget.limit(max_tokens), seed, grammar), self.budget)
 
     def complete(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
                  seed: int | None = None, grammar: str | None = None) -> Generation:
         """Continue `prompt` as raw text (no chat template) up to the end of its line, n times."""
+        def ask(llama: Any, limit: int, index_seed: int | None, compiled: Any) -> tuple[str, dict[str, Any]]:
+            out = llama.create_completion(prompt, temperature=temperature, max_tokens=limit, stop=["\n"],
+                                          seed=index_seed, grammar=compiled)
+            return out["choices"][0].get("text") or "", out
+
+        return self._sample(ask, n, max_tokens, seed, grammar)
+
+    def _sample(self, ask: Callable[[Any, int, int | None, Any], tuple[str, dict[str, Any]]], n: int, limit: int,
+                seed: int | None, grammar: str | None) -> Generation:
+        """n answers from `ask` on this backend's copy, one after another, each with its own seed."""
         compiled = _grammar(grammar) if grammar else None
 
         def sample(llama: Any) -> list[Completion]:
             completions = []
             for i in range(n):
-                out = llama.create_completion(prompt, temperature=temperature, max_tokens=max_tokens, stop=["\n"],
-                                              seed=None if seed is None else seed + i, grammar=compiled)
-                usage, choice = out.get("usage") or {}, out["choices"][0]
+                content, out = ask(llama, limit, None if seed is None else seed + i, compiled)
+                usage = out.get("usage") or {}
+                answer, reasoning = split_reasoning(content)
                 completions.append(Completion(
-                    text=choice.get("text") or "", finish_reason=choice.get("finish_reason"),
+                    text=answer, reasoning=reasoning, finish_reason=out["choices"][0].get("finish_reason"),
                     prompt_tokens=int(usage.get("prompt_tokens", 0)) if i == 0 else 0,
                     completion_tokens=int(usage.get("completion_tokens", 0))))
             return completions
 
         with self._copy() as copy:
-            return Generation(copy.run(sample), calls=n, max_tokens=max_tokens)
+            return Generation(copy.run(sample), calls=n, max_tokens=limit)
 
     def reset(self) -> None:
         """Forget a copy's prompt cache (benchmarks use this to time a cold start)."""
