@@ -146,12 +146,15 @@ def test_bench_linear_regression_in_processes() -> None:
 
 
 @pytest.mark.slow
-def test_bench_on_a_dask_local_cluster() -> None:
+def test_bench_on_a_dask_local_cluster(stub_url: str) -> None:
     from distributed import LocalCluster
 
+    # the optimizer is the stub server: two Dask workers that each loaded the embedded model would share
+    # the two cores, and the test is of the cluster, not of the model
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         done = bench("sphere", "--seeds", "2", "--steps", "1", "--proposals", "2", "--dask",
-                     cluster.scheduler_address, "--methods", "opro", "random-search", "powell")
+                     cluster.scheduler_address, "--methods", "opro", "random-search", "powell", "--model", "stub",
+                     "--base-url", stub_url, "--no-cache")
         assert done.returncode == 0, done.stderr
         lines = done.stdout.splitlines()
         assert lines[0].split()[:2] == ["problem", "method"]
