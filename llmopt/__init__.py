@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from llmopt.backends import LocalBackend, OpenAIBackend, ScriptedBackend, make_backend
 from llmopt.comparators import Method, Setup, methods_for, run_methods, setup_for
+from llmopt.comparison import compare
+from llmopt.driver import Driver
+from llmopt.errors import InvalidSolution, UsageError
 from llmopt.metaprompt import MetaPromptConfig, render
 from llmopt.minimize import minimize
-from llmopt.opro import OPRO, Ask, OPROConfig, Proposal, evaluation_budget
-from llmopt.problem import InvalidSolution, Option, Problem, UsageError
+from llmopt.opro import OPRO, OPROConfig, OPROProposer, evaluation_budget
+from llmopt.problem import Option, Problem
+from llmopt.proposer import Ask, ModelProposer, Proposal, Proposer
 from llmopt.registry import get_problem, registry
 from llmopt.result import Counts, Result, Trial, comparison_table
 from llmopt.spaces import Bits, Box, Permutation, Space, Text
+from llmopt.stopping import StopRule
 
 __all__ = [
-    "OPRO", "Ask", "Bits", "Box", "Counts", "InvalidSolution", "LocalBackend", "MetaPromptConfig", "Method",
-    "OPROConfig", "OpenAIBackend", "Option", "Permutation", "Problem", "Proposal", "Result", "ScriptedBackend",
-    "Setup", "Space", "Text", "Trial", "UsageError", "comparison_table", "evaluation_budget", "get_problem",
-    "make_backend", "methods_for", "minimize", "registry", "render", "run_methods", "setup_for",
+    "OPRO", "Ask", "Bits", "Box", "Counts", "Driver", "InvalidSolution", "LocalBackend", "MetaPromptConfig",
+    "Method", "ModelProposer", "OPROConfig", "OPROProposer", "OpenAIBackend", "Option", "Permutation", "Problem",
+    "Proposal", "Proposer", "Result", "ScriptedBackend", "Setup", "Space", "StopRule", "Text", "Trial",
+    "UsageError", "compare", "comparison_table", "evaluation_budget", "get_problem", "make_backend",
+    "methods_for", "minimize", "registry", "render", "run_methods", "setup_for",
 ]

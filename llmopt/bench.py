@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from llmopt import health
-from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY, REQUESTS, set_max_concurrency
+from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY, request_limit
 from llmopt.errors import ServerUnreachable, UsageError
 from llmopt.registry import build_problem
-from llmopt.result import gap_pct, reached, text_table
+from llmopt.result import gap_pct, reached, text_table, to_loss, worst
 from llmopt.stats import bootstrap_ci, ert, holm, quantiles, rank_sum_p
 from llmopt.sweep import Axis, apply_options, apply_opro, crossings, model_labels, model_settings, suffix
 
@@ -55,33 +55,28 @@ class Job:
         return min(answers, self.opro.get("max_llm_calls") or answers)
 
 
-def opro_config(settings: dict[str, Any]) -> Any:
-    """An OPROConfig from plain data (as `OPROConfig.to_dict` writes it)."""
-    from llmopt.metaprompt import MetaPromptConfig
-    from llmopt.opro import OPROConfig
-
-    return OPROConfig(**{**settings, "metaprompt": MetaPromptConfig(**settings.get("metaprompt", {}))})
-
-
 def run_job(job: Job) -> dict[str, Any]:
     """Run one job and return its raw numbers (plain data, so it travels between processes)."""
     from llmopt.backends import make_backend
-    from llmopt.comparators import methods_for, setup_for
-    from llmopt.opro import OPRO, UNREACHABLE
+    from llmopt.comparators import resolve, setup_for
+    from llmopt.driver import UNREACHABLE
+    from llmopt.opro import OPROConfig
 
     problem = build_problem(job.problem, job.options)
     target = job.target if job.target is not None else problem.optimum()
-    config = dataclasses.replace(opro_config(job.opro), seed=job.seed, target=target)
-    model_driven = job.method == "opro" or methods_for(problem)[job.method].model_driven
-    setup = setup_for(problem, config, make_backend(**job.model) if model_driven else None)
-    if job.method == "opro":
-        result = OPRO(problem, setup.backend, dataclasses.replace(config, max_evals=setup.max_evals)).run()
-    else:
-        result = methods_for(problem)[job.method].run(problem, setup)
+    config = dataclasses.replace(OPROConfig.from_dict(job.opro), seed=job.seed, target=target)
+    method = resolve(problem, [job.method])[0]
+    setup = setup_for(problem, config, make_backend(**job.model) if method.samples_model else None)
+    result = method.run(problem, setup)
     if result.stop_reason in UNREACHABLE:  # a server gone is no result: the bench stops, as a run does
         raise ServerUnreachable(result.extra.get("error", "the model server stopped answering"))
+    return _row(job, problem, setup, result, target, method.under_study)
+
+
+def _row(job: Job, problem: Any, setup: Any, result: Any, target: float | None, under_study: bool) -> dict[str, Any]:
     hit = result.first_reaching(target) if target is not None else None
     return {"problem": job.problem, "label": job.label, "method": job.name or job.method, "base_method": job.method,
+            "under_study": under_study,
             "variant": job.variant, "kind": result.kind, "direction": problem.direction, "optimum": problem.optimum(),
             "seed": job.seed, "stop_reason": result.stop_reason, "best_value": result.best_value, "n_evals": result.counts.evals,
             "budget": setup.max_evals, "n_llm_calls": result.counts.llm_calls, "seconds": round(result.seconds, 4),
@@ -113,7 +108,7 @@ def make_jobs(problem: str, options: dict[str, Any], methods: Iterable[str] | No
             fingerprints.add(built.fingerprint())
             labels_in_order.append(label + suffix(task))
             for name, reads in _methods(built, methods, label + suffix(task)).items():
-                variants = crossings(axes, {"opro", "model"}, reads | {"model"}) if reads is not None else [{}]
+                variants = crossings(axes, {"method", "model"}, reads | {"model"}) if reads is not None else [{}]
                 jobs += [Job(problem, task_options, name, seed, label + suffix(task), apply_opro(opro, variant),
                              {**model, **_model(variant)}, target, max_concurrency, name + suffix(variant, labels),
                              variant, samples_model=reads is not None)
@@ -135,18 +130,11 @@ def _refuse_conflicts(target: float | None, grid: dict[str, dict[str, Any]] | No
 
 
 def _methods(problem: Any, names: Iterable[str] | None, label: str) -> dict[str, frozenset[str] | None]:
-    """Each method to run on `problem`, with the OPRO settings it reads (None: it samples no model)."""
-    from llmopt.comparators import default_methods, methods_for
-    from llmopt.sweep import OPRO_READS
+    """Each method to run on `problem`, with the settings it reads (None: it samples no model)."""
+    from llmopt.comparators import resolve
 
-    available = methods_for(problem)
-    names = ["opro", *default_methods(problem)] if names is None else list(names)
-    unknown = [name for name in names if name != "opro" and name not in available]
-    if unknown:
-        raise UsageError(f"unknown method {', '.join(unknown)} for {label}; "
-                         f"choose from {', '.join(['opro', *available])}")
-    return {name: OPRO_READS if name == "opro" else
-            available[name].reads if available[name].model_driven else None for name in names}
+    chosen = resolve(problem, list(names) if names is not None else None, label)
+    return {method.name: method.reads if method.samples_model else None for method in chosen}
 
 
 def _model(variant: dict[str, Any]) -> dict[str, Any]:
@@ -178,8 +166,8 @@ def worker_pool(workers: int) -> Executor:
 
 def run_job_in_worker(job: Job) -> dict[str, Any]:
     """`run_job` in a worker process (or on a Dask worker), under the job's request limit for that process."""
-    set_max_concurrency(job.max_concurrency)
-    return run_job(job)
+    with request_limit(job.max_concurrency):
+        return run_job(job)
 
 
 Progress = Callable[[list[dict[str, Any]]], None]
@@ -220,15 +208,12 @@ def execute(jobs: list[Job], executor: Executor | None = None, *, server_threads
 
 
 def _in_turn(jobs: list[Job], progress: Progress | None) -> list[dict[str, Any]]:
-    previous, rows = REQUESTS.limit, []
-    try:
-        for job in jobs:
-            rows.append(run_job(job))
-            if progress is not None:
-                progress(rows)
-        return rows
-    finally:
-        set_max_concurrency(previous)
+    rows: list[dict[str, Any]] = []
+    for job in jobs:
+        rows.append(run_job(job))
+        if progress is not None:
+            progress(rows)
+    return rows
 
 
 def _collect(futures: list[Future], progress: Progress | None,
@@ -268,16 +253,17 @@ def ablation_study(problem: str, options: dict[str, Any], seeds: int, opro: dict
     """
     from llmopt.comparators import default_methods, methods_for
     from llmopt.comparators.ablations import VARIANTS
+    from llmopt.opro import NAME
     from llmopt.registry import get_problem
 
     options = {o.dest: o.default for o in get_problem(problem).options} | options
     built = build_problem(problem, options)
     found = methods_for(built)
-    black_box = [m for m in default_methods(built) if found[m].kind == "black-box" and not found[m].model_driven]
+    black_box = [m for m in default_methods(built) if found[m].kind == "black-box"]
     trial = execute(make_jobs(problem, options, black_box, seeds, opro, model, target, first_seed=seeds), executor)
     best = best_by_median(summarize(trial))
     extra = [name for name in also if name in found and name != best]
-    return execute(make_jobs(problem, options, ["opro", *VARIANTS, *extra, best], seeds, opro, model, target),
+    return execute(make_jobs(problem, options, [NAME, *VARIANTS, *extra, best], seeds, opro, model, target),
                    executor)
 
 
@@ -316,7 +302,7 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = [_statistics(label, method, group) for (label, method), group in _groups(rows).items()]
     for label in dict.fromkeys(s["label"] for s in out):
         mine = [s for s in out if s["label"] == label]
-        opro = next((s for s in mine if s["base_method"] == "opro"), None)
+        opro = next((s for s in mine if s["under_study"]), None)
         raw = {s["method"]: rank_sum_p(s["best"], opro["best"]) if opro is not None and s is not opro else math.nan
                for s in mine}
         adjusted = holm(raw)
@@ -328,9 +314,8 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _statistics(label: str, method: str, group: list[dict[str, Any]]) -> dict[str, Any]:
     first = group[0]
     direction = first.get("direction", "min")
-    worst = math.inf if direction == "min" else -math.inf
     # a run that found no valid solution ranks last, it is not left out
-    best = [r["best_value"] if r["best_value"] is not None and math.isfinite(r["best_value"]) else worst
+    best = [r["best_value"] if r["best_value"] is not None and math.isfinite(r["best_value"]) else worst(direction)
             for r in group]
     hits = [r for r in group if r["reached"]]
     targeted = first["target"] is not None
@@ -340,6 +325,7 @@ def _statistics(label: str, method: str, group: list[dict[str, Any]]) -> dict[st
     return {
         "label": label, "method": method, "base_method": first.get("base_method", method), "direction": direction,
         "variant": first.get("variant", {}), "kind": first["kind"], "runs": len(group), "best": best,
+        "under_study": first.get("under_study", False),
         "median": mid, "q1": q1, "q3": q3, "median_ci95": list(bootstrap_ci(best)),
         "gap_pct": [g for g in gaps if g is not None],
         "success_rate": len(hits) / len(group) if targeted else None,
@@ -354,8 +340,7 @@ def _statistics(label: str, method: str, group: list[dict[str, Any]]) -> dict[st
 def best_by_median(summary: list[dict[str, Any]]) -> str:
     """The method of `summarize`'s rows with the best median final value (a run with none ranks last)."""
     def key(s: dict[str, Any]) -> float:
-        sign = 1 if s.get("direction", "min") == "min" else -1
-        return sign * s["median"] if math.isfinite(s["median"]) else math.inf
+        return to_loss(s["median"], s.get("direction", "min")) if math.isfinite(s["median"]) else math.inf
 
     return min(summary, key=key)["method"]
 
@@ -368,8 +353,11 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     """The statistics of `summarize` as a text table, one line per label and method."""
     summary = summarize(rows)
     against = {s["p_against"] for s in summary} - {None}
+    studied = sorted({s["base_method"] for s in summary if s["under_study"]})
+    p_column = ("p (Holm)" if not studied else f"p vs {studied[0]} (Holm)" if len(against) <= 1
+                else f"p vs 1st {studied[0]} row (Holm)")
     header = ["problem", "method", "kind", "median [IQR]", "mean ± sd", "median 95% CI", "reached", "ERT",
-              "p vs opro (Holm)" if against <= {"opro"} else "p vs 1st opro row (Holm)", "steps to target",
+              p_column, "steps to target",
               "evals used", "budget"]
     priced = any(s["cost_usd"] for s in summary)
     if priced:

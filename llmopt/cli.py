@@ -13,16 +13,18 @@ from llmopt.backends import make_backend
 from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY
 from llmopt.backends.openai_compat import GRAMMAR_FIELDS, REASONING_EFFORTS
 from llmopt.backends.reasoning import DEFAULT_REASONING_TOKENS
-from llmopt.errors import ENDS_THE_RUN, ServerUnreachable
-from llmopt.comparators import resolve, run_methods, setup_for
+from llmopt.comparators import compared_methods, resolve
 from llmopt.comparators.base import CRASHED
+from llmopt.comparison import compare, journaled_method
+from llmopt.driver import Driver
+from llmopt.errors import ENDS_THE_RUN, UsageError
 from llmopt.metaprompt import MetaPromptConfig
-from llmopt.opro import OPRO, UNREACHABLE, OPROConfig
-from llmopt.problem import Problem, UsageError
+from llmopt.opro import RECORD_KEY as SETTINGS, OPROConfig
+from llmopt.problem import Problem
 from llmopt.registry import build_problem, get_problem, registry
-from llmopt.records import RunRecorder, default_run_dir, read_config, read_pending, read_steps
+from llmopt.records import RunRecorder, default_run_dir, read_config
 from llmopt.result import Result, comparison_table
-from llmopt.sweep import finite_float, non_negative_float, non_negative_int, positive_float, positive_int, price, seed
+from llmopt.values import finite_float, non_negative_float, non_negative_int, positive_float, positive_int, price, seed
 
 EXIT_USAGE = 2
 
@@ -222,13 +224,13 @@ def _problem_options(args: argparse.Namespace) -> dict[str, Any]:
     return {option.dest: getattr(args, option.dest) for option in get_problem(args.problem).options}
 
 
-def _progress(total: int, quiet: bool) -> tuple[Callable[[OPRO], None], Callable[[], None]]:
+def _progress(name: str, total: int, quiet: bool) -> tuple[Callable[[Driver], None], Callable[[], None]]:
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc="OPRO", unit="step", file=sys.stderr, disable=quiet, leave=False)
+    bar = tqdm(total=total, desc=name, unit="step", file=sys.stderr, disable=quiet, leave=False)
 
-    def update(opro: OPRO) -> None:
-        bar.set_postfix(best=opro.result.best_value, refresh=False)
+    def update(driver: Driver) -> None:
+        bar.set_postfix(best=driver.result.best_value, refresh=False)
         bar.update(1)
 
     return update, bar.close
@@ -301,7 +303,8 @@ def _opro_config(args: argparse.Namespace) -> OPROConfig:
         metaprompt=MetaPromptConfig(top_k=args.top_k, order=args.order))
 
 
-def _recorder(args: argparse.Namespace, config: dict[str, Any]) -> RunRecorder:
+def _recorder(args: argparse.Namespace, config: dict[str, Any], settings: OPROConfig,
+              journaled: str | None) -> RunRecorder:
     from pathlib import Path
 
     if not args.resume:
@@ -316,10 +319,6 @@ def _recorder(args: argparse.Namespace, config: dict[str, Any]) -> RunRecorder:
     if not (Path(args.resume) / "config.json").is_file():
         raise UsageError(f"{args.resume} is not a run directory (no config.json); check --resume")
     saved, current = read_config(args.resume), json.loads(json.dumps(config))  # compare as stored
-    if "max_tokens" in saved.get("opro", {}):  # records written before the per-answer limit was renamed
-        saved["opro"]["answer_tokens"] = saved["opro"].pop("max_tokens")
-    # settings added since a run was recorded take the values it ran with: their defaults then
-    saved["opro"] = {**json.loads(json.dumps(OPROConfig().to_dict())), **saved.get("opro", {})}
     if isinstance(saved.get("backend"), dict):
         added = {"reasoning_effort": None, "reasoning_tokens": DEFAULT_REASONING_TOKENS}
         saved["backend"] = {**{k: v for k, v in added.items() if k in current["backend"]}, **saved["backend"]}
@@ -327,48 +326,45 @@ def _recorder(args: argparse.Namespace, config: dict[str, Any]) -> RunRecorder:
         if saved.get(key) != current[key]:
             raise UsageError(f"--resume {args.resume}: the run was made with other {key.replace('_', ' ')}; "
                              "repeat its original options")
-    keep = ("steps", "max_evals", "max_llm_calls", "max_total_tokens", "max_cost", "timeout", "target", "patience",
-            "max_failures")
-    if {k: v for k, v in saved["opro"].items() if k not in keep} != \
-            {k: v for k, v in current["opro"].items() if k not in keep}:
-        raise UsageError(f"--resume {args.resume}: the run was made with other OPRO settings; "
+    changed = settings.changes_on_resume(OPROConfig.from_dict(saved.get(SETTINGS, {})))
+    if changed:
+        raise UsageError(f"--resume {args.resume}: the run was made with other settings ({', '.join(changed)}); "
                          "repeat its original options (only steps and budgets may change)")
+    if saved.get("journaled", journaled) != journaled:
+        raise UsageError(f"--resume {args.resume}: the run journaled {saved['journaled']}; repeat its --methods")
     return RunRecorder(args.resume, config, resume=True)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """OPRO on the problem, then every compared method at the same evaluation budget."""
+    """The problem's methods (OPRO and the defaults unless --methods names them) at one evaluation budget,
+    the first model-driven one journaled in the run directory."""
     problem = _make_problem(args)
-    backend = make_backend(**_model_settings(args))
+    methods = resolve(problem, args.methods)
+    backend = make_backend(**_model_settings(args)) if any(m.samples_model for m in methods) else None
     config = _opro_config(args)
+    journaled = journaled_method(methods)
     options = {option.dest: getattr(args, option.dest) for option in type(problem).options}
     recorder = _recorder(args, {"problem": problem.name, "problem_config": problem.config(),
                                 "problem_options": options, "direction": problem.direction,
-                                "opro": config.to_dict(), "backend": backend.describe()})
-    opro = OPRO(problem, backend, config, recorder)
-    if args.resume:
-        opro.restore(read_steps(recorder.directory), read_pending(recorder.directory))
-    update, close = _progress(config.steps, args.json)
+                                SETTINGS: config.to_dict(), "journaled": journaled and journaled.name,
+                                "backend": backend.describe() if backend else None}, config,
+                         journaled and journaled.name)
+    update, close = _progress(journaled.name if journaled else "run", config.steps, args.json)
     saved = f"the run is saved: once that is mended, continue with --resume {recorder.directory}"
+    store = _result_store(args)
     try:
-        try:
-            result = opro.run(on_step=update)
-        except KeyboardInterrupt:
-            result = opro.finish("interrupted")
-            print(f"llmopt: interrupted; continue with --resume {recorder.directory}", file=sys.stderr)
-        finally:
-            close()
-        if result.stop_reason in UNREACHABLE:
-            raise ServerUnreachable(result.extra["error"])
-        setup = setup_for(problem, config, backend)
-        store = _result_store(args)
-        results = [result, *run_methods(problem, setup, args.methods, store)]
+        results = compare(problem, config, [m.name for m in methods], backend, store=store, recorder=recorder,
+                          resume=bool(args.resume), on_step=update)
     except ENDS_THE_RUN as error:  # the compared methods are not started against a server that is gone
         raise UsageError(f"{error}; {saved}") from None
+    finally:
+        close()
+    if any(r.stop_reason == "interrupted" for r in results):
+        print(f"llmopt: interrupted; continue with --resume {recorder.directory}", file=sys.stderr)
     notes = health.adaptations(backend)
     if notes:
         recorder.amend_config({"adaptations": notes})
-    extra: dict[str, Any] = {"budget": setup.max_evals, "run_dir": str(recorder.directory)}
+    extra: dict[str, Any] = {"budget": config.evaluation_budget(), "run_dir": str(recorder.directory)}
     payload = _output(problem, results, args.json, extra, notes)
     recorder.write_results({**payload, "full_results": [r.to_dict() for r in results]})
     _figures(args, problem, results, recorder.directory)
@@ -418,12 +414,13 @@ def _report_cache(backend: Any, store: Any, quiet: bool) -> None:
 def cmd_baselines(args: argparse.Namespace) -> int:
     """The compared methods alone, at the evaluation budget an OPRO run with these options would have."""
     problem = _make_problem(args)
-    methods = resolve(problem, args.methods)
-    backend = make_backend(**_model_settings(args)) if any(m.model_driven for m in methods) else None
-    setup = setup_for(problem, _opro_config(args), backend)
+    names = args.methods if args.methods is not None else compared_methods(problem)
+    methods = resolve(problem, names)
+    backend = make_backend(**_model_settings(args)) if any(m.samples_model for m in methods) else None
+    config = _opro_config(args)
     store = _result_store(args)
-    payload = _output(problem, run_methods(problem, setup, args.methods, store), args.json,
-                      {"budget": setup.max_evals}, health.adaptations(backend))
+    payload = _output(problem, compare(problem, config, names, backend, store=store), args.json,
+                      {"budget": config.evaluation_budget()}, health.adaptations(backend))
     _report_cache(backend, store, args.json)
     return health.EXIT_MODEL_FAILED if payload.get("model_failed") else 0
 
@@ -431,7 +428,8 @@ def cmd_baselines(args: argparse.Namespace) -> int:
 def _model_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": args.model, "base_url": args.base_url, "model_path": args.model_path,
             "server_grammar": args.server_grammar, "reasoning_effort": args.reasoning_effort,
-            "reasoning_tokens": args.reasoning_tokens, "max_retries": args.max_retries}
+            "reasoning_tokens": args.reasoning_tokens, "max_retries": args.max_retries,
+            "cache": _cache_setting(args)}
 
 
 def _executor(args: argparse.Namespace) -> Any:
@@ -586,20 +584,11 @@ def _rebuilt_problem(config: dict[str, Any]) -> Problem | None:
 
 @contextmanager
 def _process_settings(args: argparse.Namespace) -> Iterator[None]:
-    """Apply the command's process-wide settings (request limit, response cache) and restore them after."""
-    from llmopt.backends import default_cache_setting, set_default_cache, set_max_concurrency
-    from llmopt.backends.limit import REQUESTS
+    """The command's request limit for this process, the previous one put back after."""
+    from llmopt.backends.limit import request_limit
 
-    saved_cache, saved_limit = default_cache_setting(), REQUESTS.limit
-    if hasattr(args, "max_concurrency"):
-        set_max_concurrency(args.max_concurrency)
-    if hasattr(args, "no_cache"):
-        set_default_cache(_cache_setting(args))
-    try:
+    with request_limit(getattr(args, "max_concurrency", None)):
         yield
-    finally:
-        set_default_cache(saved_cache)
-        set_max_concurrency(saved_limit)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

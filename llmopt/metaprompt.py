@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, Sequence
 
 import numpy as np
+from llmopt.result import to_loss
 
 Order = Literal["ascending", "descending", "random"]
 Scores = Literal["shown", "hidden", "shuffled", "bucketed"]
@@ -54,7 +55,7 @@ class MetaPromptConfig:
 def select_history(history: Sequence[tuple[str, float]], direction: str, config: MetaPromptConfig,
                    rng: np.random.Generator | None = None) -> list[tuple[str, float]]:
     """The top-k (text, value) pairs, ordered as the config says."""
-    best_first = sorted(history, key=lambda item: item[1], reverse=(direction == "max"))
+    best_first = sorted(history, key=lambda item: to_loss(item[1], direction))
     top = best_first[: max(config.top_k, 0)]
     if config.order == "random":
         return [top[i] for i in _rng(rng).permutation(len(top))]

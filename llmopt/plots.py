@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
+from llmopt.result import to_loss
 
 if TYPE_CHECKING:
     from llmopt.result import Result
@@ -145,7 +146,7 @@ def bench_figure(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
         left.set_title(label)
         starts = [c[0] for found in curves.values() for c in found if c.size]
         finals = [c[-1] for found in curves.values() for c in found if c.size]
-        best = optimum if optimum is not None else (min(finals) if direction == "min" else max(finals)) \
+        best = optimum if optimum is not None else min(finals, key=lambda v: to_loss(v, direction)) \
             if finals else 0.0
         start = float(np.median(starts)) if starts else best
         plot_ecdf(right, curves, log_targets(start, best, direction), direction)
@@ -190,7 +191,7 @@ def plot_run(problem: Any, results: Sequence[Result], path: str | Path) -> Path:
         problem.draw(axes[0][0], opro.best_solution, f"{opro.method}: {opro.best_value:.6g}")
         scored = [b for b in baselines if b.best_value is not None and b.best_solution is not None]
         if scored:
-            best = min(scored, key=lambda b: b.best_value if problem.direction == "min" else -b.best_value)
+            best = min(scored, key=lambda b: to_loss(b.best_value, problem.direction))
             problem.draw(axes[0][1], best.best_solution, f"best baseline, {best.method}: {best.best_value:.6g}")
     fig.tight_layout()
     path = Path(path)

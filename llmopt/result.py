@@ -10,8 +10,11 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 Status = Literal["initial", "ok", "invalid", "duplicate", "skipped", "failed"]
-Kind = Literal["opro", "ablation", "black-box", "reference"]
-KINDS: tuple[Kind, ...] = ("opro", "ablation", "black-box", "reference")
+# "model": a method whose proposals come from the optimizer model (OPRO, LMX, EvoPrompt); "ablation": one
+# of them with a part taken away; "black-box": a classical method; "reference": a white-box method.
+Kind = Literal["model", "ablation", "black-box", "reference"]
+KINDS: tuple[Kind, ...] = ("model", "ablation", "black-box", "reference")
+MODEL_KINDS: tuple[Kind, ...] = ("model", "ablation")
 EVALUATED: tuple[Status, ...] = ("initial", "ok")
 # "Target reached" allows this relative slack, so a printed optimum counts as reached.
 TARGET_TOLERANCE = 1e-9
@@ -21,8 +24,9 @@ TARGET_TOLERANCE = 1e-9
 class Trial:
     """One proposal or evaluation: where it came from, what it decoded to, and its value.
 
-    `step` is the OPRO step (0 for the initial points; None for methods without steps);
-    `eval_index` counts evaluations from 1 and is set by `Result.add` for evaluated trials.
+    `step` is the driver's step (0 for the initial points; None for methods without steps);
+    `eval_index` counts evaluations from 1 and is set by `Result.add` for evaluated trials;
+    `first_attempt` keeps the rejected answer of a repaired proposal, `prompt` a proposal's own request.
     """
 
     step: int | None
@@ -34,6 +38,8 @@ class Trial:
     reason: str | None = None
     eval_index: int | None = None
     reasoning: str | None = None
+    first_attempt: dict[str, str] | None = None
+    prompt: str | None = None
 
 
 @dataclass
@@ -53,6 +59,7 @@ class Counts:
     repairs_valid: int = 0
     requests: int = 0
     reasoning_tokens: int = 0
+    asked: int = 0  # answers asked of the model by a method's own requests (repairs apart), answered or not
 
     @property
     def tokens(self) -> int:
@@ -104,7 +111,23 @@ def reached(value: float | None, target: float, direction: str) -> bool:
 
 def better(direction: str, a: float, b: float) -> bool:
     """True when a is strictly better than b for `direction`."""
-    return a < b if direction == "min" else a > b
+    return to_loss(a, direction) < to_loss(b, direction)
+
+
+# The one place the direction's sign lives: a maximised value is minimised as its negation.
+def to_loss(value: float, direction: str) -> float:
+    """The value to minimise: the value itself, or its negation for a maximisation problem."""
+    return value if direction == "min" else -value
+
+
+def worst(direction: str) -> float:
+    """A value worse than any other: +inf when minimising, -inf when maximising."""
+    return to_loss(math.inf, direction)
+
+
+def best_of(values: Any, direction: str) -> Any:
+    """The best value so far after each of `values` (an array)."""
+    return (np.minimum if direction == "min" else np.maximum).accumulate(values)
 
 
 @dataclass
@@ -114,7 +137,7 @@ class Result:
     method: str
     problem: str
     direction: str
-    kind: Kind = "opro"
+    kind: Kind = "model"
     best_solution: Any = None
     best_value: float | None = None
     trials: list[Trial] = field(default_factory=list)
@@ -151,7 +174,7 @@ class Result:
         values = np.array([t.value for t in self.evaluated()], dtype=float)
         if not values.size:
             return values
-        return (np.minimum if self.direction == "min" else np.maximum).accumulate(values)
+        return best_of(values, self.direction)
 
     def best_per_step(self) -> list[tuple[int, float]]:
         """(step, best value so far) after every OPRO step that evaluated something."""
@@ -165,14 +188,33 @@ class Result:
         """The first evaluated trial that reached `target`, if any."""
         return next((t for t in self.evaluated() if reached(t.value, target, self.direction)), None)
 
+    # scipy's OptimizeResult names, so code written for `scipy.optimize.minimize` reads a Result as it is
     @property
-    def gap(self) -> float | None:
-        """Distance of the best value to the known optimum (absolute, in value units)."""
-        return gap_to(self.best_value, self.optimum)
+    def x(self) -> Any:
+        """The best solution (scipy's name)."""
+        return self.best_solution
 
-    def invalid_share(self) -> float:
-        """Fraction of model proposals that were rejected."""
-        return self.counts.n_invalid / self.counts.proposals if self.counts.proposals else 0.0
+    @property
+    def fun(self) -> float | None:
+        """The best value (scipy's name)."""
+        return self.best_value
+
+    @property
+    def nfev(self) -> int:
+        """Evaluations spent (scipy's name)."""
+        return self.counts.evals
+
+    @property
+    def success(self) -> bool:
+        """Whether the method ended by a rule of its own (a budget, a target, convergence) with a solution,
+        not by a crash, an interruption or a server that went away."""
+        broken = ("crashed", "interrupted", "model_unreachable", "scorer_unreachable")
+        return self.best_value is not None and not self.stop_reason.startswith(broken)
+
+    @property
+    def message(self) -> str:
+        """Why it stopped (scipy's name for the stop reason)."""
+        return self.stop_reason
 
     def plot(self, baselines: list[Result] | None = None, optimum: float | None = None) -> Any:
         """A matplotlib figure of the convergence, with the other results as lines."""
@@ -183,8 +225,7 @@ class Result:
     def summary(self) -> dict[str, Any]:
         """The flat row used by `--json` and the comparison table; references have no evaluation count."""
         counts = self.counts
-        # a method that asked the model (OPRO, an ablation, EvoPrompt) shows what it cost
-        model_driven = self.kind in ("opro", "ablation") or counts.llm_calls > 0 or counts.failed_requests > 0
+        model_driven = self.kind in MODEL_KINDS  # a method on the driver shows its proposals and what they cost
         return {
             "method": self.method,
             "kind": self.kind,
@@ -262,7 +303,7 @@ def gap_pct(value: float | None, reference: float | None, direction: str) -> flo
     """How far `value` falls short of `reference`, in percent of it (0 when it is as good or better)."""
     if value is None or not reference:
         return None
-    short = value - reference if direction == "min" else reference - value
+    short = to_loss(value, direction) - to_loss(reference, direction)
     return round(100.0 * short / abs(reference), 4)
 
 
@@ -299,7 +340,7 @@ def comparison_table(results: list[Result], optimum: float | None = None,
     counted += [key for key in OPTIONAL_COLUMNS if any(row[key] for row in summaries)]
     header = ["method", "kind", "best value", "gap", *extra_keys, *(COLUMN_NAMES[k] for k in counted), "seconds"]
     rows = [header]
-    order = sorted(range(len(results)), key=lambda i: KINDS.index(results[i].kind))
+    order = sorted(range(len(results)), key=lambda i: kind_rank(results[i].kind))
     for i in order:
         row = summaries[i]
         rows.append([row["method"], row["kind"], format_value(row["best_value"]),
@@ -308,6 +349,11 @@ def comparison_table(results: list[Result], optimum: float | None = None,
                      *(format_value(row[k]) for k in counted),
                      f"{row['seconds']:.2f}"])
     return text_table(rows, right_align=True)
+
+
+def kind_rank(kind: str | None) -> int:
+    """Where a kind's rows go in a table; a kind this version does not know (an older record's) goes first."""
+    return KINDS.index(kind) if kind in KINDS else -1
 
 
 def text_table(rows: list[list[str]], *, right_align: bool = False) -> str:

@@ -7,6 +7,7 @@ import math
 from typing import Callable, Sequence
 
 import numpy as np
+from llmopt.result import to_loss, worst
 
 
 def ert(evals_used: Sequence[int], evals_to_target: Sequence[int | None]) -> float:
@@ -78,7 +79,7 @@ def ecdf(curves: Sequence[np.ndarray], targets: np.ndarray, direction: str, leng
     reached = np.zeros(length)
     for curve in curves:
         padded = np.pad(curve, (0, max(0, length - curve.size)), mode="edge")[:length] if curve.size else \
-            np.full(length, np.inf if direction == "min" else -np.inf)
-        hits = padded[:, None] <= targets[None, :] if direction == "min" else padded[:, None] >= targets[None, :]
+            np.full(length, worst(direction))
+        hits = to_loss(padded[:, None], direction) <= to_loss(targets[None, :], direction)
         reached += hits.sum(axis=1)
     return reached / (len(curves) * targets.size)

@@ -6,146 +6,23 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 from dataclasses import dataclass
-from typing import Any, Callable, Collection, Sequence
+from typing import Any, Collection, Sequence
 
-from llmopt.problem import Option, UsageError
+from llmopt.errors import UsageError
+from llmopt.knobs import OPRO_KNOBS, Settings
+from llmopt.problem import Option
 
 
 @dataclass(frozen=True)
 class Axis:
-    """One swept setting: its key, what it changes ("opro", "problem" or "model"), its values, and for a
+    """One swept setting: its key, what it changes ("method": a setting of the model-driven methods, "problem" or "model"), its values, and for a
     problem option the keyword it sets."""
 
     key: str
     changes: str
     values: tuple[Any, ...]
     dest: str = ""
-
-
-Settings = dict[str, Any]
-
-
-def _temperature(opro: Settings, value: float) -> Settings:
-    return {**opro, "temperature": value}
-
-
-def _proposals(opro: Settings, value: int) -> Settings:
-    """Proposals per step at an unchanged evaluation budget and number of samples: fewer proposals, more steps."""
-    budget = opro.get("max_evals") or opro["initial"] + opro["steps"] * opro["proposals"]
-    steps = max(1, math.ceil(opro["steps"] * opro["proposals"] / value))
-    return {**opro, "proposals": value, "steps": steps, "max_evals": budget}
-
-
-def _metaprompt(key: str) -> Callable[[Settings, Any], Settings]:
-    def change(opro: Settings, value: Any) -> Settings:
-        return {**opro, "metaprompt": {**opro.get("metaprompt", {}), key: value}}
-
-    return change
-
-
-def _setting(key: str) -> Callable[[Settings, Any], Settings]:
-    def change(opro: Settings, value: Any) -> Settings:
-        return {**opro, key: value}
-
-    return change
-
-
-def selection(text: str) -> str:
-    """How LMX draws parents: uniform (at random from the population) or tournament (the better of two)."""
-    if text not in ("uniform", "tournament"):
-        raise ValueError(f"the selection is uniform or tournament, not {text!r}")
-    return text
-
-
-def order(text: str) -> str:
-    """A meta-prompt order: ascending (the paper's, best last), descending or random."""
-    if text not in ("ascending", "descending", "random"):
-        raise ValueError(f"the order is ascending, descending or random, not {text!r}")
-    return text
-
-
-def price(text: str) -> tuple[float, float]:
-    """Dollars per million prompt and completion tokens, written IN,OUT (e.g. 0.15,0.6)."""
-    parts = text.split(",")
-    if len(parts) != 2:
-        raise ValueError(f"write the price as IN,OUT dollars per million prompt and completion tokens, not {text!r}")
-    return non_negative_float(parts[0]), non_negative_float(parts[1])
-
-
-def _number(read: Callable[[str], Any], text: str, what: str) -> Any:
-    try:
-        return read(text)
-    except (TypeError, ValueError):
-        raise ValueError(f"must be {what}, got {text!r}") from None
-
-
-def positive_int(text: str) -> int:
-    """An integer of at least 1."""
-    value = _number(int, text, "a positive integer")
-    if value < 1:
-        raise ValueError(f"must be a positive integer, got {text}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """A whole number of at least 0."""
-    value = _number(int, text, "a whole number of at least 0")
-    if value < 0:
-        raise ValueError(f"must be a whole number of at least 0, got {text}")
-    return value
-
-
-MAX_SEED = 2**32 - 1
-
-
-def seed(text: str) -> int:
-    """A seed: a whole number from 0 to 2**32 - 1 (what every generator and model server takes)."""
-    value = _number(int, text, f"a whole number from 0 to {MAX_SEED}")
-    if not 0 <= value <= MAX_SEED:
-        raise ValueError(f"must be a whole number from 0 to {MAX_SEED}, got {text}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """A finite number of at least 0 (a sampling temperature)."""
-    value = _number(float, text, "a number of at least 0")
-    if not 0 <= value < math.inf:
-        raise ValueError(f"must be a finite number of at least 0, got {text}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """A finite number above 0 (seconds)."""
-    value = _number(float, text, "a number above 0")
-    if not 0 < value < math.inf:
-        raise ValueError(f"must be a finite number above 0, got {text}")
-    return value
-
-
-def finite_float(text: str) -> float:
-    """Any finite number (a target value)."""
-    value = _number(float, text, "a number")
-    if not math.isfinite(value):
-        raise ValueError(f"must be a finite number, got {text}")
-    return value
-
-
-# key -> (how a value is read, how it changes OPRO's settings)
-OPRO_KNOBS: dict[str, tuple[Callable[[str], Any], Callable[[Settings, Any], Settings]]] = {
-    "temperature": (non_negative_float, _temperature),
-    "proposals": (positive_int, _proposals),
-    "order": (order, _metaprompt("order")),
-    "top-k": (positive_int, _metaprompt("top_k")),
-    "lmx-parents": (positive_int, _setting("lmx_parents")),
-    "lmx-population": (positive_int, _setting("lmx_population")),
-    "lmx-selection": (selection, _setting("lmx_selection")),
-}
-# the knobs OPRO itself reads: all but the settings of language-model crossover
-OPRO_READS = frozenset(knob for knob in OPRO_KNOBS if not knob.startswith("lmx-"))
-# the meta-prompt setting of each knob that sets one
-METAPROMPT_KEYS = {"order": "order", "top-k": "top_k"}
 
 
 def _boolean(text: str) -> bool:
@@ -163,7 +40,7 @@ def parse_vary(text: str, options: Sequence[Option]) -> Axis:
         raise UsageError(f"--vary takes KEY=V1,V2,..., not {text!r}")
     by_name = {o.flag.lstrip("-"): o for o in options}
     if key in OPRO_KNOBS:
-        read, changes, choices, dest = OPRO_KNOBS[key][0], "opro", None, ""
+        read, changes, choices, dest = OPRO_KNOBS[key][0], "method", None, ""
     elif key in by_name:
         option = by_name[key]
         read, changes, choices, dest = (_boolean if option.type is bool else option.type, "problem", option.choices,

@@ -96,7 +96,7 @@ def test_a_method_that_crashes_on_failures_is_recorded_and_the_others_go_on(scra
                                                                              capsys) -> None:
     (scratch / "always_fails.py").write_text("def f(x):\n    raise RuntimeError('no value')\n")
     code = main(["run", "function", "--function", "always_fails:f", "--model", "stub", "--base-url", optimizer,
-                 "--methods", "powell", "nelder-mead", "random-search", "--json", "--no-cache",
+                 "--methods", "opro", "powell", "nelder-mead", "random-search", "--json", "--no-cache",
                  "--out", str(scratch / "run")])
     captured = capsys.readouterr()
     assert code == 0 and "Traceback" not in captured.err
@@ -118,7 +118,7 @@ def test_a_figure_that_fails_is_a_warning_and_the_results_are_kept(scratch: Path
 
     monkeypatch.setattr(llmopt.plots, "plot_run", broken)
     code = main(["run", "linear-regression", "--steps", "1", "--model", "stub", "--base-url", optimizer,
-                 "--methods", "random-search", "--no-cache", "--out", str(scratch / "run"),
+                 "--methods", "opro", "random-search", "--no-cache", "--out", str(scratch / "run"),
                  "--plot", str(scratch / "f.png")])
     assert code == 0
     assert "warning: the plot was not written (OSError: disk full); the results are saved" in capsys.readouterr().err

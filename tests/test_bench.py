@@ -44,7 +44,7 @@ def test_paper_grid_jobs() -> None:
 
 
 def test_sweeps_vary_the_model_driven_methods_and_run_the_others_once() -> None:
-    axes = [Axis("temperature", "opro", (0.5, 1.5)), Axis("proposals", "opro", (1, 4)),
+    axes = [Axis("temperature", "method", (0.5, 1.5)), Axis("proposals", "method", (1, 4)),
             Axis("model", "model", ("local", "qwen@http://127.0.0.1:9/v1"))]
     jobs = make_jobs("sphere", {}, ["opro", "opro-no-scores", "random-search"], 2, OPRO, {"cache": None}, axes=axes)
     names = {j.name for j in jobs}
@@ -60,7 +60,7 @@ def test_sweeps_vary_the_model_driven_methods_and_run_the_others_once() -> None:
 
 
 def test_a_sweep_leaves_alone_the_methods_that_do_not_read_its_setting() -> None:
-    axes = [Axis("order", "opro", ("ascending", "descending")), Axis("top-k", "opro", (3, 10))]
+    axes = [Axis("order", "method", ("ascending", "descending")), Axis("top-k", "method", (3, 10))]
     jobs = make_jobs("sphere", {}, ["opro", "opro-no-scores", "opro-no-history"], 1, OPRO, {}, axes=axes)
     names = [j.name for j in jobs]
     assert len([n for n in names if n.startswith("opro[")]) == 4
@@ -97,7 +97,8 @@ def test_a_sweep_of_a_problem_option_changes_the_task_of_every_method() -> None:
 
 
 def _row(method: str, best: float, base: str | None = None, **extra) -> dict:
-    return {"label": "p", "method": method, "base_method": base or method, "kind": "opro" if base else "black-box",
+    return {"label": "p", "method": method, "base_method": base or method, "kind": "model" if base else "black-box",
+            "under_study": base == "opro",
             "budget": 9, "best_value": best, "reached": False, "evals_to_target": None, "steps_to_target": None,
             "n_evals": 9, "direction": "min", "target": None, **extra}
 
@@ -193,7 +194,8 @@ def test_a_run_that_found_nothing_ranks_last_instead_of_vanishing() -> None:
     from llmopt.bench import summarize
 
     def row(method: str, best: float | None) -> dict:
-        return {"label": "p", "method": method, "kind": "black-box", "budget": 9, "best_value": best,
+        return {"label": "p", "method": method, "base_method": method, "under_study": method == "opro",
+                "kind": "black-box", "budget": 9, "best_value": best,
                 "reached": False, "evals_to_target": None, "steps_to_target": None, "n_evals": 9,
                 "direction": "min", "target": None}
 

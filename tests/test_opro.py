@@ -171,9 +171,9 @@ class TickingClock:
 @pytest.mark.parametrize("timeout, steps", [(2.5, 1), (4.5, 2), (6.5, 3)])
 def test_timeout_counts_the_run_and_stops_within_one_step(timeout: float, steps: int,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    import llmopt.opro
+    import llmopt.driver
 
-    monkeypatch.setattr(llmopt.opro, "time", TickingClock())  # start, each ask and each tell take 1 s
+    monkeypatch.setattr(llmopt.driver, "time", TickingClock())  # start, each ask and each tell take 1 s
     opro, _ = make([f"[{i}, 2]" for i in range(80)], steps=20, proposals=1, timeout=timeout)
     result = opro.run()
     assert result.stop_reason == "timeout" and opro.step == steps and result.seconds == 1.0 + 2 * steps
@@ -233,10 +233,10 @@ def test_resume_after_a_crash_mid_step_repeats_nothing(tmp_path) -> None:
 def test_seconds_and_timeout_count_across_a_resume(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
-    import llmopt.opro
+    import llmopt.driver
     from llmopt.records import read_pending
 
-    monkeypatch.setattr(llmopt.opro, "time", TickingClock())  # start, each ask and each tell take 1 s
+    monkeypatch.setattr(llmopt.driver, "time", TickingClock())  # start, each ask and each tell take 1 s
     texts = [f"[{i}, 3]" for i in range(40)]
     config = OPROConfig(steps=2, proposals=1, initial=1)
     first = OPRO(LinearRegression(), ScriptedBackend(texts), config, RunRecorder(tmp_path, {})).run()

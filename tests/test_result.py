@@ -62,9 +62,19 @@ def test_target_reached_is_one_definition_with_a_tolerance() -> None:
 def test_summary_and_counts() -> None:
     summary = sample().summary()
     assert summary["n_evals"] == 3 and summary["tokens"] == 15 and summary["n_llm_calls"] == 2
-    assert summary["kind"] == "opro" and summary["duplicates"] == 1 and summary["invalid"] == 1
-    assert sample().invalid_share() == 1 / 4
-    assert sample().gap == 1.0
+    assert summary["kind"] == "model" and summary["duplicates"] == 1 and summary["invalid"] == 1
+
+
+def test_a_result_answers_to_scipys_names() -> None:
+    result = sample()
+    assert (result.x, result.fun, result.nfev) == (result.best_solution, result.best_value, result.counts.evals)
+    assert result.nfev == 3 and result.message == result.stop_reason
+    assert result.success
+    for broken in ("crashed: ValueError: x", "interrupted", "model_unreachable", "scorer_unreachable"):
+        result.stop_reason = broken
+        assert not result.success, broken
+    result.stop_reason, result.best_value = "max_evals", None
+    assert not result.success, "no solution found is no success"
 
 
 def test_table_groups_by_kind_and_hides_what_a_kind_does_not_have() -> None:

@@ -14,7 +14,7 @@ def test_a_run_recorded_before_the_newer_settings_resumes_and_its_budgets_may_ch
     server, url = serve(StubSettings())
     run = tmp_path / "run"
     common = ["run", "linear-regression", "--model", "stub", "--base-url", url, "--no-cache", "--json",
-              "--methods", "random-search", "--price", "1,2"]
+              "--methods", "opro", "random-search", "--price", "1,2"]
     try:
         assert main([*common, "--steps", "1", "--max-cost", "5", "--out", str(run)]) == 0
         config = json.loads((run / "config.json").read_text())

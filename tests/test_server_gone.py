@@ -44,7 +44,7 @@ def test_a_killed_scorer_stops_the_run_and_resume_finishes_it(optimizer: str, tm
     command = [sys.executable, "-m", "llmopt.cli", "run", "prompt-search", "--model", "stub", "--base-url", optimizer,
                "--scorer-model", "stub", "--scorer-base-url", f"http://127.0.0.1:{port}/v1", "--steps", "10",
                "--proposals", "4", "--train-size", "4", "--test-size", "2", "--no-cache",
-               "--methods", "opro-no-history", "--json"]
+               "--methods", "opro", "opro-no-history", "--json"]
     try:
         # the bound is the issue's: the run ends within 30 s of the kill, not after the retry schedule of each step
         first = subprocess.run([*command, "--out", str(run_dir)], capture_output=True, text=True, timeout=30)

@@ -16,8 +16,8 @@ OPRO = {"steps": 10, "proposals": 8, "initial": 5, "max_evals": None, "temperatu
 
 
 def test_opro_knobs_and_problem_options_are_read_with_their_types() -> None:
-    assert parse_vary("temperature=0,0.5,2", OPTIONS) == Axis("temperature", "opro", (0.0, 0.5, 2.0))
-    assert parse_vary("order=ascending,random", OPTIONS) == Axis("order", "opro", ("ascending", "random"))
+    assert parse_vary("temperature=0,0.5,2", OPTIONS) == Axis("temperature", "method", (0.0, 0.5, 2.0))
+    assert parse_vary("order=ascending,random", OPTIONS) == Axis("order", "method", ("ascending", "random"))
     assert parse_vary("exemplars=0,3,10", OPTIONS) == Axis("exemplars", "problem", (0, 3, 10), "exemplars")
     assert parse_vary("real-valued=true,no", OPTIONS) == Axis("real-valued", "problem", (True, False), "real_valued")
 
@@ -46,17 +46,17 @@ def test_metaprompt_knobs_change_only_their_own_setting() -> None:
     changed = apply_opro(OPRO, {"order": "random", "top-k": 3, "temperature": 0.5})
     assert changed["metaprompt"] == {"top_k": 3, "order": "random"} and changed["temperature"] == 0.5
     assert OPRO["metaprompt"]["top_k"] == 20  # the base settings are left alone
-    axes = [Axis("real-valued", "problem", (True, False), "real_valued"), Axis("temperature", "opro", (0.5,))]
+    axes = [Axis("real-valued", "problem", (True, False), "real_valued"), Axis("temperature", "method", (0.5,))]
     assert apply_options({"real_valued": False, "points": 5}, {"real-valued": True, "temperature": 0.5}, axes) == {
         "real_valued": True, "points": 5}
 
 
 def test_crossings_cross_only_the_axes_asked_for() -> None:
-    axes = [Axis("temperature", "opro", (0.5, 1.5)), Axis("exemplars", "problem", (0, 3)),
+    axes = [Axis("temperature", "method", (0.5, 1.5)), Axis("exemplars", "problem", (0, 3)),
             Axis("model", "model", ("local", "q@http://h/v1"))]
     assert crossings(axes, {"problem"}) == [{"exemplars": 0}, {"exemplars": 3}]
-    assert len(crossings(axes, {"opro", "model"})) == 4
-    assert crossings(axes[1:2], {"opro"}) == [{}]
+    assert len(crossings(axes, {"method", "model"})) == 4
+    assert crossings(axes[1:2], {"method"}) == [{}]
 
 
 def test_models_are_named_by_their_name_unless_two_share_it() -> None:

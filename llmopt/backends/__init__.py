@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from llmopt.backends.base import Backend, BackendError, Completion, Generation
 from llmopt.backends.cache import CachedBackend
-from llmopt.backends.limit import set_max_concurrency
+from llmopt.backends.limit import request_limit
 from llmopt.backends.local import LocalBackend
 from llmopt.backends.openai_compat import GRAMMAR_FIELDS, REASONING_EFFORTS, OpenAIBackend
 from llmopt.backends.probe import grammar_support
@@ -13,37 +13,21 @@ from llmopt.backends.scripted import ScriptedBackend
 from llmopt.errors import UsageError
 
 __all__ = ["Backend", "BackendError", "CachedBackend", "Completion", "Generation", "LocalBackend",
-           "OpenAIBackend", "ScriptedBackend", "default_cache_setting", "make_backend", "set_default_cache",
-           "set_max_concurrency"]
-
-_default_cache: str | None = None
-
-
-def default_cache_setting() -> str | None:
-    """Where `make_backend` caches responses when not told (see `set_default_cache`)."""
-    return _default_cache
-
-
-def set_default_cache(path: str | None) -> None:
-    """Where `make_backend` caches responses when not told: a path, "default" (per-user), or None (off)."""
-    global _default_cache
-    _default_cache = path
+           "OpenAIBackend", "ScriptedBackend", "make_backend", "request_limit"]
 
 
 def make_backend(model: str = "local", *, base_url: str | None = None, model_path: str | None = None,
-                 server_grammar: str = "auto", check: bool = True, cache: str | None = "unset",
+                 server_grammar: str = "auto", check: bool = True, cache: str | None = None,
                  reasoning_effort: str | None = None, reasoning_tokens: int = DEFAULT_REASONING_TOKENS,
                  flag_prefix: str = "--", max_retries: int = 4) -> Backend:
     """`local` (the embedded model or --model-path) or an OpenAI-compatible model by name.
 
-    `cache` is a path, "default" for the per-user cache, or None for none; unset, it follows
-    `set_default_cache`. `server_grammar` "auto" sends a grammar only to a server known to read one,
+    `cache` is a path, "default" for the per-user cache, or None (the default) for none. `server_grammar` "auto" sends a grammar only to a server known to read one,
     in the field it reads (see `llmopt.backends.probe`). `flag_prefix` names the flags in messages
     (`--scorer-` for prompt search's scorer).
     """
     backend = _make(model, base_url, model_path, server_grammar, check, reasoning_effort, reasoning_tokens,
                     flag_prefix, max_retries)
-    cache = _default_cache if cache == "unset" else cache
     if cache is None:
         return backend
     return CachedBackend(backend, None if cache == "default" else cache)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 # A GPU server (vLLM, SGLang) answers dozens of requests at once at nearly the latency of one.
 DEFAULT_MAX_CONCURRENCY = 64
@@ -39,6 +40,14 @@ class RequestLimit:
 REQUESTS = RequestLimit()
 
 
-def set_max_concurrency(limit: int) -> None:
-    """The most requests this process keeps in flight to model servers (`--max-concurrency`)."""
-    REQUESTS.set(limit)
+@contextmanager
+def request_limit(limit: int | None) -> Iterator[RequestLimit]:
+    """At most `limit` requests of this process in flight to model servers inside the block
+    (`--max-concurrency`; None leaves the limit as it is); the previous limit is put back after."""
+    previous = REQUESTS.limit
+    if limit is not None:
+        REQUESTS.set(limit)
+    try:
+        yield REQUESTS
+    finally:
+        REQUESTS.set(previous)

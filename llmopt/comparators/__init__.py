@@ -1,7 +1,8 @@
 """The comparator registry: every method a problem can be compared with, by the space it declares.
 
-Black-box methods are written once per solution space and see only the objective; ablations are
-OPRO with another meta-prompt; references are the problem's own white-box methods.
+OPRO comes first; black-box methods are written once per solution space and see only the objective;
+ablations are OPRO with another meta-prompt; LMX and EvoPrompt are further proposers on the driver;
+references are the problem's own white-box methods.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from llmopt import opro
 from llmopt.comparators import ablations, bits, box, library, lmx, permutation, text
 from llmopt.comparators.base import BudgetSpent, Method, Objective, Setup, black_box, reference
 from llmopt.comparators.store import ResultStore
-from llmopt.problem import Problem, UsageError
+from llmopt.errors import UsageError
+from llmopt.problem import Problem
 from llmopt.result import Result
 from llmopt.spaces import Bits, Box, Permutation, Space, Text
 
@@ -22,8 +25,8 @@ if TYPE_CHECKING:
     from llmopt.backends.base import Backend
     from llmopt.opro import OPROConfig
 
-__all__ = ["BudgetSpent", "Method", "Objective", "ResultStore", "Setup", "black_box", "methods_for", "reference",
-           "resolve", "run_methods", "setup_for", "SPACE_METHODS"]
+__all__ = ["BudgetSpent", "Method", "Objective", "ResultStore", "Setup", "black_box", "compared_methods",
+           "methods_for", "reference", "resolve", "run_methods", "setup_for", "SPACE_METHODS"]
 
 SPACE_METHODS: dict[type[Space], Callable[[Any], dict[str, Method]]] = {
     Box: lambda space: {**box.methods(space), **library.box_methods(space)}, Permutation: permutation.methods,
@@ -52,8 +55,8 @@ def _space_methods(space: Space | None) -> dict[str, Method]:
 
 
 def methods_for(problem: Problem) -> dict[str, Method]:
-    """Every method available for `problem`: its space's black-box methods, ablations, its references."""
-    found = {**ablations.methods(), **_space_methods(problem.space),
+    """Every method available for `problem`: OPRO, its space's black-box methods, ablations, its references."""
+    found = {**opro.methods(), **ablations.methods(), **_space_methods(problem.space),
              **(lmx.methods(problem.space) if problem.space is not None else {})}
     found.update({name: reference(name, solve) for name, solve in problem.references().items()})
     return found
@@ -64,37 +67,39 @@ def default_methods(problem: Problem) -> list[str]:
     return [name for name, method in methods_for(problem).items() if method.default]
 
 
-def resolve(problem: Problem, names: list[str] | None = None) -> list[Method]:
-    """The named methods (the defaults when None); an unknown name is a usage error listing the choices."""
+def compared_methods(problem: Problem) -> list[str]:
+    """The default methods but the one under study (OPRO): what `llmopt baselines` runs."""
+    found = methods_for(problem)
+    return [name for name in default_methods(problem) if not found[name].under_study]
+
+
+def resolve(problem: Problem, names: list[str] | None = None, label: str | None = None) -> list[Method]:
+    """The named methods (the defaults when None); an unknown name is a usage error listing the choices
+    (for the task `label`, the problem's name unless given)."""
     available = methods_for(problem)
     names = default_methods(problem) if names is None else names
     unknown = [name for name in names if name not in available]
     if unknown:
-        raise UsageError(f"unknown method {', '.join(unknown)} for {problem.name}; "
+        raise UsageError(f"unknown method {', '.join(unknown)} for {label or problem.name}; "
                          f"choose from {', '.join(available)}")
     return [available[name] for name in names]
 
 
 def run_methods(problem: Problem, setup: Setup, names: list[str] | None = None,
                 store: ResultStore | None = None) -> list[Result]:
-    """Run the named methods (the defaults when None), each under the same Setup.
+    """Run the named methods (the compared ones when None), each under the same Setup.
 
     With a `store`, a method that samples no model replays its stored Result for the same task,
     Setup and method code instead of running again.
     """
+    from llmopt.comparison import _run
+
+    names = compared_methods(problem) if names is None else names
     return [_run(method, problem, setup, store) for method in resolve(problem, names)]
-
-
-def _run(method: Method, problem: Problem, setup: Setup, store: ResultStore | None) -> Result:
-    if store is None or method.model_driven:
-        return method.run(problem, setup)
-    return store.replay(method, problem, setup)
 
 
 def setup_for(problem: Problem, config: OPROConfig, backend: Backend | None = None) -> Setup:
     """The Setup of a comparison with an OPRO run of `config`: its budget, seed and initial points."""
-    from llmopt.opro import evaluation_budget
-
     starts = tuple(problem.initial(np.random.default_rng(config.seed), config.initial))
-    return Setup(evaluation_budget(config), config.seed, starts, backend, config, config.target,
+    return Setup(config.evaluation_budget(), config.seed, starts, backend, config, config.target,
                  config.max_failures)

@@ -1,14 +1,12 @@
-"""OPRO's ablations: the same OPRO loop with a different meta-prompt, at the same evaluation budget."""
+"""OPRO's ablations: the OPRO proposer with a part of its meta-prompt taken away, at the same budget."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from llmopt.comparators.base import Method, Setup
-from llmopt.metaprompt import MetaPromptConfig
-from llmopt.problem import Problem, UsageError
-from llmopt.result import Result
-from llmopt.sweep import METAPROMPT_KEYS, OPRO_READS
+from llmopt.knobs import METAPROMPT_KEYS, OPRO_READS
+from llmopt.method import Method, driven
+from llmopt.opro import OPROProposer
 
 # name -> how the ablation changes the meta-prompt settings
 VARIANTS: dict[str, dict[str, object]] = {
@@ -20,21 +18,12 @@ VARIANTS: dict[str, dict[str, object]] = {
 
 
 def _ablation(name: str, change: dict[str, object]) -> Method:
-    def run(problem: Problem, setup: Setup) -> Result:
-        from llmopt.opro import OPRO, OPROConfig
-
-        if setup.backend is None:
-            raise UsageError(f"{name} samples from the optimizer model; give the comparison a backend")
-        config = setup.opro or OPROConfig(seed=setup.seed)
-        metaprompt: MetaPromptConfig = dataclasses.replace(config.metaprompt, **change)
-        config = dataclasses.replace(config, seed=setup.seed, max_evals=setup.max_evals, target=setup.target,
-                                     max_failures=setup.max_failures, metaprompt=metaprompt)
-        result = OPRO(problem, setup.backend, config).run()
-        result.method, result.kind = name, "ablation"
-        return result
+    def make(problem, setup, config) -> OPROProposer:
+        changed = dataclasses.replace(config, metaprompt=dataclasses.replace(config.metaprompt, **change))
+        return OPROProposer(problem, setup.backend, changed, name=name)
 
     fixed = {knob for knob, key in METAPROMPT_KEYS.items() if key in change}
-    return Method(name, "ablation", run, default=False, reads=OPRO_READS - fixed)
+    return driven(name, make, kind="ablation", reads=OPRO_READS - fixed)
 
 
 def methods() -> dict[str, Method]:

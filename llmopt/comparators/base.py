@@ -2,60 +2,17 @@
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
-
-import numpy as np
+from typing import Any, Callable
 
 from llmopt.errors import UsageError
+from llmopt.method import Method, Setup
 from llmopt.problem import Problem, evaluate_safely, usage_since
-from llmopt.result import Kind, Result, Trial, reached
+from llmopt.result import Kind, Result, Trial, reached, to_loss, worst
 
-if TYPE_CHECKING:
-    from llmopt.backends.base import Backend
-    from llmopt.opro import OPROConfig
-
-
-@dataclass(frozen=True)
-class Setup:
-    """The shared terms of a comparison: the evaluation budget, the seed, the start points every method
-    may begin from (OPRO's initial points), the target that ends a run early (if any), and, for
-    model-driven methods, the optimizer model and settings."""
-
-    max_evals: int
-    seed: int = 0
-    starts: tuple[Any, ...] = ()
-    backend: Backend | None = None
-    opro: OPROConfig | None = None
-    target: float | None = None
-    max_failures: int | None = None
-
-    def rng(self) -> np.random.Generator:
-        """A generator seeded with the comparison's seed."""
-        return np.random.default_rng(self.seed)
-
-
-@dataclass(frozen=True)
-class Method:
-    """A named way to optimize a problem; `default` methods run in every comparison; `uses_model` marks
-    a black-box method whose variation operator is the optimizer model (EvoPrompt); `reads` names the
-    OPRO settings a model-driven method uses (`llmopt.sweep.OPRO_KNOBS` keys), so a sweep of any other
-    leaves it alone."""
-
-    name: str
-    kind: Kind
-    run: Callable[[Problem, Setup], Result]
-    default: bool = True
-    uses_model: bool = False
-    reads: frozenset[str] = frozenset()
-
-    @property
-    def model_driven(self) -> bool:
-        """Whether the method samples from the optimizer model (and so needs `Setup.backend`)."""
-        return self.uses_model or self.kind in ("opro", "ablation")
+__all__ = ["BudgetSpent", "Method", "Objective", "Setup", "Stalled", "TargetReached", "TooManyFailures",
+           "black_box", "best_start", "crashed", "random_sampling", "reference"]
 
 
 class BudgetSpent(Exception):
@@ -68,10 +25,6 @@ class Stalled(Exception):
 
 class TargetReached(Exception):
     """Raised inside a black-box method once a solution reaches the comparison's target."""
-
-
-class ModelCallsSpent(Exception):
-    """Raised inside a black-box method that samples the model once it has used its model calls."""
 
 
 class TooManyFailures(Exception):
@@ -110,8 +63,8 @@ class Objective:
             self.result.add(Trial(None, outcome, text=self.problem.encode(solution), solution=solution, reason=reason))
             if self.result.counts.failed_evals >= self.max_failures:
                 raise TooManyFailures
-            self._seen[key] = worst = math.inf if self.problem.direction == "min" else -math.inf
-            return worst
+            self._seen[key] = value = worst(self.problem.direction)
+            return value
         self._seen[key] = value
         self.result.add(Trial(None, "ok", text=self.problem.encode(solution), solution=solution, value=value))
         if self.target is not None and reached(value, self.target, self.problem.direction):
@@ -130,17 +83,14 @@ class Objective:
 
     def loss(self, solution: Any) -> float:
         """The value to minimise: the value itself, or its negation for a maximisation problem."""
-        value = self(solution)
-        return value if self.problem.direction == "min" else -value
+        return to_loss(self(solution), self.problem.direction)
 
 
 Search = Callable[[Any, Objective, Setup], "str | None"]
 
 
-def black_box(name: str, search: Search, uses_model: bool = False, reads: frozenset[str] = frozenset(),
-              default: bool = True) -> Method:
-    """A black-box method from a search over the problem's space that only calls the Objective
-    (and, with `uses_model`, the optimizer model in `Setup.backend`, with the OPRO settings in `reads`)."""
+def black_box(name: str, search: Search, default: bool = True) -> Method:
+    """A black-box method from a search over the problem's space that only calls the Objective."""
 
     def run(problem: Problem, setup: Setup) -> Result:
         result = _empty(problem, name, "black-box")
@@ -158,19 +108,15 @@ def black_box(name: str, search: Search, uses_model: bool = False, reads: frozen
             result.stop_reason = "target"
         except TooManyFailures:
             result.stop_reason = "max_failures"
-        except ModelCallsSpent:
-            result.stop_reason = "max_llm_calls"
         except UsageError:  # the user's to mend (and a model server that refuses or is gone)
             raise
         except Exception as error:  # a library that cannot cope (e.g. with nothing but failures): data, not a crash
             result.stop_reason = crashed(error)
         result.seconds = time.perf_counter() - began
         result.extra["usage"] = usage_since(problem, usage)
-        if uses_model and setup.opro is not None and setup.opro.price is not None:
-            result.extra["price"] = list(setup.opro.price)
         return result
 
-    return Method(name, "black-box", run, default=default, uses_model=uses_model, reads=reads)
+    return Method(name, "black-box", run, default=default)
 
 
 def reference(name: str, solve: Callable[[], Any]) -> Method:
@@ -214,12 +160,12 @@ def _empty(problem: Problem, method: str, kind: Kind) -> Result:
 
 def random_sampling(space: Any, f: Objective, setup: Setup) -> None:
     """Uniform random solutions of the space until the budget is spent."""
-    rng = setup.rng()
+    rng = setup.generator()
     while True:
         f(space.sample(rng, 1)[0])
 
 
 def best_start(space: Any, f: Objective, setup: Setup, k: int = 5) -> Any:
     """Evaluate the shared start points (or k random ones) and return the best."""
-    starts = list(setup.starts) or space.sample(setup.rng(), k)
+    starts = list(setup.starts) or space.sample(setup.generator(stream=1), k)
     return min(starts, key=f.loss)

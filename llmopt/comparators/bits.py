@@ -22,7 +22,7 @@ def flip_bits(bits: Bitvector, rng: np.random.Generator) -> Bitvector:
 
 def one_plus_one(space: Bits, f: Objective, setup: Setup) -> None:
     """The (1+1) evolutionary algorithm: keep the child when it is at least as good as its parent."""
-    rng = setup.rng()
+    rng = setup.generator()
     parent = best_start(space, f, setup)
     while True:
         child = flip_bits(parent, rng)
@@ -32,7 +32,7 @@ def one_plus_one(space: Bits, f: Objective, setup: Setup) -> None:
 
 def genetic_algorithm(space: Bits, f: Objective, setup: Setup) -> None:
     """Generational GA: binary tournaments, uniform crossover, bit-flip mutation, one elite."""
-    rng = setup.rng()
+    rng = setup.generator()
     population = list(setup.starts) + space.sample(rng, max(0, POPULATION - len(setup.starts)))
 
     def pick() -> Bitvector:
@@ -52,7 +52,7 @@ def genetic_algorithm(space: Bits, f: Objective, setup: Setup) -> None:
 def simulated_annealing(space: Bits, f: Objective, setup: Setup) -> None:
     """Single bit flips accepted by the Metropolis rule; the temperature falls geometrically with the
     evaluations spent, from the spread of the start values to a hundredth of it."""
-    rng = setup.rng()
+    rng = setup.generator()
     current = best_start(space, f, setup)
     finite = [loss for loss in (f.loss(s) for s in (setup.starts or [current])) if math.isfinite(loss)]
     spread = float(np.std(finite)) if len(finite) > 1 else 0.0

@@ -1,25 +1,28 @@
 """EvoPrompt (Guo et al. 2023) for the text space: a genetic algorithm and differential evolution
 whose variation operators are the optimizer model, at the same evaluation budget as OPRO.
 
-Each child is one model answer, decoded by the space as OPRO's proposals are; an answer that does not
-decode is counted as invalid and costs no evaluation, and a failed request is counted and skipped.
-Both draw at most as many answers as OPRO may (steps × proposals, or fewer with `max_llm_calls`), and
-a generation whose answers bring no new text (all invalid or already seen) ends the search as stalled.
+Both are proposers on the driver: a step is a generation, each child one model answer to its own
+request, decoded by the space as OPRO's proposals are. An answer that does not decode is counted as
+invalid and costs no evaluation, and a failed request is counted and skipped. Both draw at most as many
+answers as OPRO may (steps × proposals, or fewer with `max_llm_calls`), and a generation whose answers
+bring no new text (all invalid or already seen) ends the search as stalled. DE builds a generation's
+children from the population at its start (synchronous DE), so each generation is one batch.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from llmopt.answers import read_completion
-from llmopt.comparators.base import BudgetSpent, Method, ModelCallsSpent, Objective, Setup, Stalled, black_box
-from llmopt.opro import OPROConfig
-from llmopt.errors import BackendError, UsageError
-from llmopt.result import Trial
-from llmopt.spaces import Text
+from llmopt.errors import UsageError
+from llmopt.method import Method, driven
+from llmopt.proposer import Ask, ModelProposer
+from llmopt.result import Trial, to_loss
+from llmopt.stopping import StopRule
+
+if TYPE_CHECKING:
+    from llmopt.driver import Driver
 
 POPULATION = 10
 
@@ -41,72 +44,6 @@ replaced words into Best to make a new {label}. Then mix that {label} with Base.
 Member = tuple[float, str]  # (loss, text): the loss is the value, negated when the problem maximises
 
 
-class ModelOperator:
-    """The optimizer model as a variation operator: one seeded answer per request, decoded strictly."""
-
-    def __init__(self, space: Text, f: Objective, setup: Setup) -> None:
-        if setup.backend is None:
-            raise UsageError("EvoPrompt samples from the optimizer model; give the comparison a backend")
-        self.space, self.f, self.backend = space, f, setup.backend
-        self.config = setup.opro or OPROConfig(seed=setup.seed)
-        self.seed = setup.seed
-        self.limit = min(self.config.steps * self.config.proposals, self.config.max_llm_calls or math.inf)
-        self.requests = self.answered = 0
-
-    def propose(self, template: str, **texts: str) -> str | None:
-        """The decoded text of one answer to `template`, or None (the rejection is recorded)."""
-        if self.f.spent:  # no request whose answer could not be scored
-            raise BudgetSpent
-        if self.requests >= self.limit:
-            raise ModelCallsSpent
-        self.requests += 1
-        request = template.format(label=self.space.label, tag=self.space.tag, **texts)
-        counts = self.f.result.counts
-        try:
-            generation = self.backend.generate(
-                request, n=1, temperature=self.config.temperature, max_tokens=self.config.answer_tokens,
-                seed=self.seed * 1_000_003 + self.requests,
-                grammar=self.space.grammar() if self.config.use_grammar else None)
-        except BackendError:
-            counts.failed_requests += 1
-            return None
-        if not generation.completions:
-            counts.failed_requests += 1
-            return None
-        self.answered += 1
-        counts.add_generation(generation)
-        counts.proposals += 1
-        answer = generation.completions[0]
-        text, reason = read_completion(self.space.decode, answer, generation.max_tokens or self.config.answer_tokens)
-        if reason is not None:
-            self.f.result.add(Trial(None, "invalid", raw=answer.text, reason=reason, reasoning=answer.reasoning or None))
-        return text
-
-    def generation(self) -> Generation:
-        """A marker of where a generation starts, to tell afterwards whether it brought anything new."""
-        return Generation(self.f.distinct, self.answered)
-
-    def stop_if_nothing_new(self, start: Generation) -> None:
-        """Stalled: answers came back since `start`, and none of them was a text not seen before."""
-        if self.answered > start.answered and self.f.distinct == start.distinct:
-            raise Stalled
-
-
-class Generation(NamedTuple):
-    """Counts at the start of a generation."""
-
-    distinct: int
-    answered: int
-
-
-def initial_population(space: Text, f: Objective, setup: Setup, rng: np.random.Generator) -> list[Member]:
-    """The shared start points, then texts of the space's pool, up to POPULATION, each evaluated."""
-    texts = list(dict.fromkeys(setup.starts))
-    if space.pool:
-        texts += [t for t in space.sample(rng, len(space.pool)) if t not in texts]
-    return [(f.loss(text), text) for text in texts[:POPULATION]]
-
-
 def roulette(population: list[Member], rng: np.random.Generator) -> tuple[str, str]:
     """Two different parents, each drawn with a chance proportional to its fitness: how much better than the
     worst member it is, plus a share of the spread so that the worst keeps a chance (EvoPrompt draws in
@@ -122,49 +59,117 @@ def roulette(population: list[Member], rng: np.random.Generator) -> tuple[str, s
     return population[first][1], population[second][1]
 
 
-def genetic_algorithm(space: Text, f: Objective, setup: Setup) -> None:
+class EvoPrompt(ModelProposer):
+    """What EvoPrompt's two searches share: the start texts, one request per child, the stall rule."""
+
+    least = 2  # members the search needs
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.population: list[Member] = []
+        self.known: dict[str, float] = {}  # text -> loss of every text evaluated, for a repeat's value
+        self.stalled = False
+        self.stop_rules = [StopRule("stalled", lambda driver: self.stalled)]
+
+    def initial(self, rng: np.random.Generator) -> list[Any]:
+        """The shared start points, then texts of the space's pool, up to POPULATION."""
+        texts = list(dict.fromkeys(super().initial(rng)))
+        space = self.problem.space
+        if space.pool:
+            texts += [t for t in space.sample(rng, len(space.pool)) if t not in texts]
+        if len(texts) < self.least:
+            raise UsageError(f"EvoPrompt needs at least {self.least} different starting texts; the space gives "
+                             f"{len(texts)}")
+        return texts[:POPULATION]
+
+    def loss(self, trial: Trial) -> float | None:
+        """The trial's value as a loss (a repeat's as first scored), or None when it has none."""
+        return self.known.get(trial.text) if trial.text is not None else None
+
+    def ask_model(self, driver: Driver, template: str, index: int, **texts: str) -> list:
+        """One child: one answer to `template` filled with the parents' texts (none if the request failed)."""
+        space = self.problem.space
+        prompt = template.format(label=space.label, tag=space.tag, **texts)
+        generation = self.request(driver, prompt, 1, driver.step * 1000 + index)
+        if generation is not None and not generation.completions:  # answered with nothing: as good as failed
+            driver.result.counts.failed_requests += 1
+        return self.read_generation(generation, prompt)[:1] if generation is not None else []
+
+    def children(self, driver: Driver, make: Any) -> Ask:
+        """Up to a generation's children (no more than the answers and evaluations left), one request each."""
+        proposals = []
+        for index in range(int(min(len(self.population), driver.answers_left, driver.evals_left))):
+            proposals += make(index)
+        return Ask(driver.step, None, proposals)
+
+    def observe(self, trials: list[Trial]) -> None:
+        """Step 0 is the population; a later step stalls the search when its answers brought nothing new."""
+        self.known.update({t.text: to_loss(t.value, self.problem.direction) for t in trials
+                           if t.value is not None and t.text is not None})
+        if trials and trials[0].step == 0:
+            self.population = [(self.known[t.text], t.solution) for t in trials if t.value is not None]
+            return
+        self.stalled = bool(trials) and not any(t.status in ("ok", "failed") for t in trials)
+        self.update(trials)
+
+    def update(self, trials: list[Trial]) -> None:
+        """How the population takes in a generation's children."""
+        raise NotImplementedError
+
+
+class GeneticAlgorithm(EvoPrompt):
     """EvoPrompt-GA: per generation, one child per member from two roulette-chosen parents; the best of
     parents and children survive."""
-    model, rng = ModelOperator(space, f, setup), setup.rng()
-    population = _at_least(initial_population(space, f, setup, rng), 2)
-    while True:
-        start, children = model.generation(), []
-        for _ in population:
-            a, b = roulette(population, rng)
-            child = model.propose(CROSSOVER, a=a, b=b)
-            if child is not None:
-                children.append((f.loss(child), child))
-        model.stop_if_nothing_new(start)
-        merged = {text: loss for loss, text in population + children}
-        population = sorted(((loss, text) for text, loss in merged.items()))[:len(population)]
+
+    def propose(self, driver: Driver) -> Ask:
+        """One crossover-and-mutation child per member."""
+        return self.children(driver, lambda i: self.ask_model(driver, CROSSOVER, i,
+                                                              **dict(zip("ab", roulette(self.population, driver.rng)))))
+
+    def update(self, trials: list[Trial]) -> None:
+        """Parents and children together; the best len(population) survive."""
+        merged = {text: loss for loss, text in self.population}
+        for trial in trials:
+            loss = self.loss(trial)
+            if loss is not None:
+                merged.setdefault(trial.solution, loss)
+        self.population = sorted((loss, text) for text, loss in merged.items())[:len(self.population)]
 
 
-def differential_evolution(space: Text, f: Objective, setup: Setup) -> None:
+class DifferentialEvolution(EvoPrompt):
     """EvoPrompt-DE: each member in turn is the base of a child built from the differing words of two
     others and the best member; the child replaces the base when it scores better."""
-    model, rng = ModelOperator(space, f, setup), setup.rng()
-    population = _at_least(initial_population(space, f, setup, rng), 3)
-    while True:
-        start = model.generation()
-        for i, (base_loss, base) in enumerate(list(population)):
-            others = [j for j in range(len(population)) if j != i]
-            r1, r2 = rng.choice(others, size=2, replace=False)
-            best = min(population)[1]
-            child = model.propose(DIFFERENTIAL, a=population[r1][1], b=population[r2][1], best=best, base=base)
-            if child is not None and (loss := f.loss(child)) < population[i][0]:
-                population[i] = (loss, child)
-        model.stop_if_nothing_new(start)
 
+    least = 3
 
-def _at_least(population: list[Member], size: int) -> list[Member]:
-    if len(population) < size:
-        raise UsageError(f"EvoPrompt needs at least {size} different starting texts; the space gives "
-                         f"{len(population)}")
-    return population
+    def propose(self, driver: Driver) -> Ask:
+        """One child per member, the member its base."""
+        def child(i: int) -> list:
+            others = [j for j in range(len(self.population)) if j != i]
+            r1, r2 = driver.rng.choice(others, size=2, replace=False)
+            return self.ask_model(driver, DIFFERENTIAL, i, a=self.population[r1][1], b=self.population[r2][1],
+                                  best=min(self.population)[1], base=self.population[i][1])
+
+        return self.children(driver, child)
+
+    def update(self, trials: list[Trial]) -> None:
+        """A child better than its base takes the base's place (the base read from the child's own request,
+        so a replayed journal rebuilds the population as the run did)."""
+        tag = f"Base: <{self.problem.space.tag}>"
+        for trial in trials:
+            base = (trial.prompt or "").rpartition(tag)[2].partition(f"</{self.problem.space.tag}>")[0]
+            where = [i for i, (_, text) in enumerate(self.population) if text == base]
+            loss = self.loss(trial)
+            if where and loss is not None and loss < self.population[where[0]][0]:
+                self.population[where[0]] = (loss, trial.solution)
 
 
 def methods(space: Any) -> dict[str, Method]:
-    """EvoPrompt's two searches, as black-box methods that sample the optimizer model."""
+    """EvoPrompt's two searches, as model-driven methods on the driver."""
     reads = frozenset({"temperature"})  # no meta-prompt, and one answer per request
-    return {"evoprompt-ga": black_box("evoprompt-ga", genetic_algorithm, uses_model=True, reads=reads),
-            "evoprompt-de": black_box("evoprompt-de", differential_evolution, uses_model=True, reads=reads)}
+
+    def maker(cls: type[EvoPrompt], name: str) -> Any:
+        return lambda problem, setup, config: cls(problem, setup.backend, config, name=name)
+
+    return {name: driven(name, maker(cls, name), reads=reads, default=True)
+            for name, cls in (("evoprompt-ga", GeneticAlgorithm), ("evoprompt-de", DifferentialEvolution))}

@@ -8,34 +8,37 @@ same loop with a classical variation operator of the space in place of the model
 for boxes, uniform crossover and bit flips for bit vectors, order crossover for orderings), so the
 table says whether the model contributed anything.
 
-Both take OPRO's steps and proposals: at most steps x proposals children (model answers), and the
-same evaluation budget; a repeat costs no evaluation.
+Both are proposers on the driver, so they take OPRO's steps, proposals and evaluation budget (at most
+steps x proposals children; a repeat costs no evaluation) and are journaled step by step, each prompt
+with its continuations, like OPRO.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from llmopt.answers import read_completion
-from llmopt.comparators.base import Method, ModelCallsSpent, Objective, Setup, black_box
 from llmopt.comparators.bits import flip_bits
-from llmopt.comparators.permutation import swap_or_reverse, order_crossover
-from llmopt.errors import BackendError, UsageError
-from llmopt.opro import OPROConfig
-from llmopt.result import Trial
+from llmopt.comparators.permutation import order_crossover, swap_or_reverse
+from llmopt.method import Method, driven
+from llmopt.proposer import Ask, ModelProposer, Proposal
+from llmopt.result import Trial, to_loss
 from llmopt.spaces import Bits, Box, Permutation
+
+if TYPE_CHECKING:
+    from llmopt.driver import Driver
 
 Member = tuple[float, Any]  # (loss, solution)
 Vary = Callable[[list[Any], int, int], list[Any]]  # (parents, children wanted, step) -> children
-# The OPRO settings LMX reads, so a sweep of any other leaves it alone.
+# The settings LMX reads, so a sweep of any other leaves it alone.
 READS = frozenset({"temperature", "proposals", "lmx-parents", "lmx-population", "lmx-selection"})
 
 
-def few_shot(f: Objective, parents: list[Any]) -> str:
+def few_shot(problem: Any, parents: list[Any]) -> str:
     """The parents one per line, and an open line for the model to continue."""
-    return "".join(f.problem.encode(p) + "\n" for p in parents)
+    return "".join(problem.encode(p) + "\n" for p in parents)
 
 
 def select(population: list[Member], k: int, how: str, rng: np.random.Generator) -> list[Any]:
@@ -48,67 +51,88 @@ def select(population: list[Member], k: int, how: str, rng: np.random.Generator)
     return [population[i][1] for i in chosen]
 
 
-def evolve(f: Objective, setup: Setup, vary: Vary) -> str:
-    """The steady-state loop shared by `lmx` and `lmx-no-model`."""
-    config = setup.opro or OPROConfig()
-    rng = setup.rng()
-    population = sorted((f.loss(s), s) for s in dict.fromkeys(setup.starts))
-    if not population:
-        raise UsageError("LMX starts from the shared start points; the comparison gave none")
-    for step in range(1, config.steps + 1):
-        parents = select(population, config.lmx_parents, config.lmx_selection, rng)
-        for child in vary(parents, config.proposals, step):
-            loss = f.loss(child)
-            if any(child == member for _, member in population):
+@dataclass
+class Population:
+    """LMX's steady-state population: the best `size` distinct solutions seen, best first."""
+
+    size: int
+    direction: str
+    members: list[Member] = field(default_factory=list)
+    known: dict[str, float] = field(default_factory=dict)  # text -> loss, for a repeat's value
+
+    def take(self, trials: list[Trial]) -> None:
+        """Each scored (or repeated) child joins while there is room, else replaces the worst if better."""
+        for trial in trials:
+            if trial.value is not None and trial.text is not None:
+                self.known.setdefault(trial.text, to_loss(trial.value, self.direction))
+            loss = self.known.get(trial.text) if trial.text is not None else None
+            if loss is None or any(trial.solution == member for _, member in self.members):
                 continue
-            if len(population) < config.lmx_population:
-                population.append((loss, child))
-            elif loss < population[-1][0]:
-                population[-1] = (loss, child)
-            population.sort(key=lambda member: member[0])
-    return "max_steps"
+            if len(self.members) < self.size or not self.members:
+                self.members.append((loss, trial.solution))
+            elif loss < self.members[-1][0]:
+                self.members[-1] = (loss, trial.solution)
+            self.members.sort(key=lambda member: member[0])
 
 
-class Continuation:
-    """The optimizer model as LMX's operator: it continues the few-shot list, each answer's first line a child."""
+class Evolve(ModelProposer):
+    """The loop `lmx` and `lmx-no-model` share: select parents, vary them, keep the better children."""
 
-    def __init__(self, f: Objective, setup: Setup) -> None:
-        if setup.backend is None:
-            raise UsageError("lmx samples from the optimizer model; give the comparison a backend")
-        self.f, self.backend, self.config = f, setup.backend, setup.opro or OPROConfig()
-        self.seed = setup.seed
+    def __post_init__(self) -> None:  # no model check here: `lmx-no-model` has none
+        self.population = Population(self.config.lmx_population, self.problem.direction)
 
-    def __call__(self, parents: list[Any], n: int, step: int) -> list[Any]:
-        """Up to n children from one request; failed requests and invalid lines are counted, not returned."""
-        config, counts, problem = self.config, self.f.result.counts, self.f.problem
-        if config.max_llm_calls is not None:
-            n = min(n, config.max_llm_calls - counts.llm_calls)
-            if n <= 0:
-                raise ModelCallsSpent
-        try:
-            generation = self.backend.complete(
-                few_shot(self.f, parents), n=n, temperature=config.temperature, max_tokens=config.answer_tokens,
-                seed=self.seed * 1_000_003 + step * n, grammar=problem.grammar() if config.use_grammar else None)
-        except BackendError:
-            counts.failed_requests += 1
-            return []
-        counts.add_generation(generation)
-        children = []
-        for answer in generation.completions:
-            counts.proposals += 1
-            line = next((part for part in answer.text.splitlines() if part.strip()), "")
-            child, reason = read_completion(problem.decode, answer, generation.max_tokens or config.answer_tokens, line)
-            if reason is None:
-                children.append(child)
-            else:
-                self.f.result.add(Trial(None, "invalid", raw=answer.text, reason=reason,
-                                        reasoning=answer.reasoning or None))
-        return children
+    def observe(self, trials: list[Trial]) -> None:
+        """Step 0's points start the population (all of them); later children compete for a place."""
+        if trials and trials[0].step == 0:
+            self.population.size = max(self.config.lmx_population, len(trials))
+            self.population.take(trials)
+            self.population.size = self.config.lmx_population
+            return
+        self.population.take(trials)
+
+    def parents(self, driver: Driver) -> list[Any]:
+        """This step's parents, drawn from the population."""
+        return select(self.population.members, self.config.lmx_parents, self.config.lmx_selection, driver.rng)
 
 
-def lmx(space: Any, f: Objective, setup: Setup) -> str:
-    """LMX with the optimizer model continuing the parents' list."""
-    return evolve(f, setup, Continuation(f, setup))
+class Continuation(Evolve):
+    """LMX: the optimizer model continues the parents' list; each answer's first line is a child."""
+
+    def __post_init__(self) -> None:
+        ModelProposer.__post_init__(self)
+        super().__post_init__()
+
+    def propose(self, driver: Driver) -> Ask:
+        """Up to `proposals` children from one raw-completion request."""
+        prompt = few_shot(self.problem, self.parents(driver))
+        n = int(min(self.config.proposals, driver.answers_left, driver.evals_left))
+        generation = self.request(driver, prompt, n, driver.step * n, raw=True)
+        if generation is None:
+            return Ask(driver.step, prompt, [], error=driver.result.extra["last_request_error"])
+        return Ask(driver.step, prompt, self.read_generation(generation))
+
+    def answer_text(self, raw: str) -> str:
+        """The continuation's first non-blank line."""
+        return next((part for part in raw.splitlines() if part.strip()), "")
+
+    def reread(self, item: dict[str, Any]) -> Proposal:
+        """A journaled continuation, its first line decoded again."""
+        return self.read(item["raw"], item.get("reasoning", ""), item.get("cut_off_at"),
+                         text=self.answer_text(item["raw"]))
+
+
+class Classical(Evolve):
+    """`lmx-no-model`: the same loop, with the space's classical variation operator in place of the model."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        operator = next(make for cls, make in CLASSICAL.items() if isinstance(self.problem.space, cls))
+        self.vary = operator(self.problem.space, np.random.default_rng((self.config.seed, 1)))  # apart from selection's
+
+    def propose(self, driver: Driver) -> Ask:
+        """`proposals` children of this step's parents, with no model request."""
+        children = self.vary(self.parents(driver), self.config.proposals, driver.step)
+        return Ask(driver.step, None, [Proposal(self.problem.encode(c), solution=c) for c in children])
 
 
 def _box_children(space: Box, rng: np.random.Generator) -> Vary:
@@ -159,16 +183,12 @@ CLASSICAL: dict[type, Callable[[Any, np.random.Generator], Vary]] = {
     Box: _box_children, Bits: _bits_children, Permutation: _permutation_children}
 
 
-def lmx_no_model(space: Any, f: Objective, setup: Setup) -> str:
-    """The LMX loop with the space's classical variation operator instead of the model."""
-    operator = next(make for cls, make in CLASSICAL.items() if isinstance(space, cls))
-    rng = np.random.default_rng((setup.seed, 1))  # apart from selection's stream
-    return evolve(f, setup, operator(space, rng))
-
-
 def methods(space: Any) -> dict[str, Method]:
     """`lmx` for every space; `lmx-no-model` where the space has a classical operator (not free text)."""
-    found = {"lmx": black_box("lmx", lmx, uses_model=True, reads=READS, default=False)}
+    found = {"lmx": driven("lmx", lambda problem, setup, config: Continuation(problem, setup.backend, config,
+                                                                              name="lmx"), reads=READS)}
     if any(isinstance(space, cls) for cls in CLASSICAL):
-        found["lmx-no-model"] = black_box("lmx-no-model", lmx_no_model, default=False)
+        found["lmx-no-model"] = driven(
+            "lmx-no-model", lambda problem, setup, config: Classical(problem, None, config, name="lmx-no-model"),
+            kind="ablation", samples_model=False)
     return found

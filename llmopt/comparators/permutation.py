@@ -44,7 +44,7 @@ def _double_bridge(space: Permutation, tour: Tour, rng: np.random.Generator) -> 
 
 def local_search(space: Permutation, f: Objective, setup: Setup) -> None:
     """First-improvement 2-opt + Or-opt from the best start, kicked by a double bridge at each local optimum."""
-    rng = setup.rng()
+    rng = setup.generator()
     best = current = best_start(space, f, setup)
     while True:
         improved = next((t for t in _neighbours(space, current, rng) if f.loss(t) < f.loss(current)), None)
@@ -74,7 +74,7 @@ def swap_or_reverse(order: list[int], rng: np.random.Generator) -> list[int]:
 
 def genetic_algorithm(space: Permutation, f: Objective, setup: Setup) -> None:
     """Generational GA: binary tournaments, order crossover, swap or inversion mutation, one elite."""
-    rng = setup.rng()
+    rng = setup.generator()
     head = tuple([] if space.start is None else [space.start])
     population = list(setup.starts) + space.sample(rng, max(0, POPULATION - len(setup.starts)))
 

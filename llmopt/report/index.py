@@ -15,8 +15,8 @@ from llmopt.result import format_value, gap_to
 def _row(record: RunRecord, report: Path, root: Path) -> str:
     results = record.results or {}
     opro = (results.get("results") or [{}])[0]
-    best = opro.get("best_value", record.opro.best_value)
-    model = record.config.get("backend", {})
+    best = opro.get("best_value", record.journaled_result.best_value)
+    model = record.config.get("backend") or {}
     stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime((record.directory / "config.json").stat().st_mtime))
     stop = opro.get("stop_reason") if record.finished else "unfinished"
     cells = [stamp, record.config.get("problem"), model.get("model") or model.get("path") or model.get("backend"),

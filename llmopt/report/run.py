@@ -11,7 +11,8 @@ from typing import Any
 
 from llmopt.records import read_pending, read_steps
 from llmopt.report.page import esc, figure, page, table
-from llmopt.result import COLUMN_NAMES, KINDS, Counts, Result, Trial, better, format_value, gap_to
+from llmopt.opro import NAME, RECORD_KEY
+from llmopt.result import COLUMN_NAMES, Counts, Result, Trial, better, format_value, gap_to, kind_rank, to_loss
 
 # Drawings of the step's best solution are kept to this many steps, so large runs stay small.
 MAX_DRAWINGS = 30
@@ -28,11 +29,17 @@ class RunRecord:
     pending: dict[str, Any] | None
     results: dict[str, Any] | None
     resumes: int = 0
-    opro: Result = field(init=False)
+    journaled_result: Result = field(init=False)
 
     def __post_init__(self) -> None:
-        self.opro = opro_from_steps(self.config.get("problem", "?"), self.config.get("direction", "min"),
+        self.journaled_result = journaled_from_steps(self.journaled, self.config.get("problem", "?"),
+                                         self.config.get("direction", "min"),
                                     self.steps)
+
+    @property
+    def journaled(self) -> str:
+        """The method the run journaled (OPRO in a record written before any other could be)."""
+        return self.config.get("journaled") or NAME
 
     @property
     def last_step(self) -> int | None:
@@ -59,9 +66,9 @@ def read_run(directory: str | Path) -> RunRecord:
                      read_pending(directory), results, resumes)
 
 
-def opro_from_steps(problem: str, direction: str, steps: list[dict[str, Any]]) -> Result:
-    """OPRO's Result rebuilt from the step journal (what an unfinished run has)."""
-    result = Result("opro", problem, direction)
+def journaled_from_steps(method: str, problem: str, direction: str, steps: list[dict[str, Any]]) -> Result:
+    """The journaled method's Result rebuilt from the step journal (what an unfinished run has)."""
+    result = Result(method, problem, direction)
     for record in steps:
         for data in record["trials"]:
             result.add(Trial(**{**data, "eval_index": None}))
@@ -74,7 +81,7 @@ def opro_from_steps(problem: str, direction: str, steps: list[dict[str, Any]]) -
 def _others(record: RunRecord) -> list[Result]:
     if not record.finished:
         return []
-    return [Result.from_dict(r) for r in record.results.get("full_results", [])[1:]]
+    return [Result.from_dict(r) for r in record.results.get("full_results", []) if r["method"] != record.journaled]
 
 
 def _status_note(record: RunRecord) -> str:
@@ -89,24 +96,30 @@ def _status_note(record: RunRecord) -> str:
 
 
 def _settings(record: RunRecord) -> str:
-    config, opro = record.config, record.config.get("opro", {})
+    config, opro = record.config, record.config.get(RECORD_KEY, {})
     rows = [["problem", config.get("problem")], ["options", json.dumps(config.get("problem_config", {}))],
             ["model", json.dumps(config.get("backend", {}))],
-            ["OPRO", ", ".join(f"{k}={v}" for k, v in opro.items() if k != "metaprompt")],
+            ["settings", ", ".join(f"{k}={v}" for k, v in opro.items() if k != "metaprompt")],
             ["meta-prompt", json.dumps(opro.get("metaprompt", {}))],
-            ["stop reason", record.results["results"][0].get("stop_reason") if record.finished else "unfinished"],
+            ["journaled method", record.journaled],
+            ["stop reason", _stop_reason(record)],
             ["budget (evaluations)", (record.results or {}).get("budget", "-")]]
     return "<h2>Settings</h2>" + table(["", "value"], rows, left=2)
 
 
+def _stop_reason(record: RunRecord) -> str:
+    if not record.finished:
+        return "unfinished"
+    return next((r.get("stop_reason") for r in record.results["results"] if r["method"] == record.journaled), "-")
+
+
 def _comparison(record: RunRecord) -> str:
-    rows = (record.results or {}).get("results") or [{"method": "opro", "kind": "opro",
-                                                      **record.opro.summary()}]
+    rows = (record.results or {}).get("results") or [record.journaled_result.summary()]
     optimum = (record.results or {}).get("optimum")
     counted = [k for k in COLUMNS if k != "failed_evals" or any(r.get(k) for r in rows)]
     core = {"method", "kind", "best_value", "best_solution", *COLUMNS, "seconds", "stop_reason"}
     extra = list(dict.fromkeys(k for row in rows for k in row if k not in core))
-    ordered = sorted(rows, key=lambda r: KINDS.index(r.get("kind", "opro")))
+    ordered = sorted(rows, key=lambda r: kind_rank(r.get("kind")))
     header = ["method", "kind", "best value", "gap", *extra, *(COLUMN_NAMES[k] for k in counted), "seconds", "stop"]
     body = [[r["method"], r.get("kind"), format_value(r.get("best_value")),
              format_value(gap_to(r.get("best_value"), optimum)), *(format_value(r.get(k)) for k in extra),
@@ -122,17 +135,17 @@ def _convergence(record: RunRecord) -> str:
 
     fig = Figure(figsize=(9, 4))
     optimum = (record.results or {}).get("optimum")
-    plot_convergence(fig.subplots(), record.opro, _others(record), optimum)
+    plot_convergence(fig.subplots(), record.journaled_result, _others(record), optimum)
     return "<h2>Convergence</h2>" + figure(fig, "convergence: every proposal, best so far, each method")
 
 
 def _counts(record: RunRecord) -> str:
-    counts = record.opro.counts
+    counts = record.journaled_result.counts
     rows = [["proposals", counts.proposals], ["evaluations", counts.evals], ["duplicates", counts.duplicates],
             ["failed evaluations", counts.failed_evals], ["failed model requests", counts.failed_requests],
             ["model calls", counts.llm_calls], ["tokens", counts.tokens],
             ["repairs (valid)", f"{counts.repairs} ({counts.repairs_valid})"],
-            ["seconds", f"{record.opro.seconds:.2f}"]]
+            ["seconds", f"{record.journaled_result.seconds:.2f}"]]
     by_count = sorted(counts.invalid.items(), key=lambda kv: -kv[1])
     rows += [[f"invalid: {reason}", n] for reason, n in by_count]
     return "<h2>What OPRO spent</h2>" + table(["", "count"], rows, left=1)
@@ -158,10 +171,9 @@ def _status(trial: dict[str, Any]) -> str:
 
 
 def _reasoning(trial: dict[str, Any]) -> str:
-    """The model's reasoning, folded above its answer (kept apart from it in the journal)."""
-    if not trial.get("reasoning"):
-        return ""
-    return f"<details class='reasoning'><summary>reasoning</summary><pre>{esc(trial['reasoning'])}</pre></details>"
+    """The proposal's own request (EvoPrompt's) and the model's reasoning, folded above its answer."""
+    return "".join(f"<details class='reasoning'><summary>{label}</summary><pre>{esc(trial[key])}</pre></details>"
+                   for key, label in (("prompt", "request"), ("reasoning", "reasoning")) if trial.get(key))
 
 
 def _answers(trials: list[dict[str, Any]], best_texts: set[str]) -> str:
@@ -190,7 +202,7 @@ def _step_bests(steps: list[dict[str, Any]], direction: str) -> list[tuple[dict[
     out, best = [], None
     for record in steps:
         scored = [t for t in record["trials"] if t.get("value") is not None]
-        top = (min if direction == "min" else max)(scored, key=lambda t: t["value"]) if scored else None
+        top = min(scored, key=lambda t: to_loss(t["value"], direction)) if scored else None
         improved = top is not None and (best is None or better(direction, top["value"], best))
         best = top["value"] if improved else best
         out.append((top, improved, best))
@@ -205,7 +217,7 @@ def _step_label(record: dict[str, Any]) -> str:
 
 def _steps(record: RunRecord, problem: Any) -> str:
     parts, previous = ["<h2>Steps</h2>"], None
-    bests = _step_bests(record.steps, record.opro.direction)
+    bests = _step_bests(record.steps, record.journaled_result.direction)
     improving = [i for i, (_, improved, _) in enumerate(bests) if improved]
     drawn = set(improving[-MAX_DRAWINGS:]) if problem is not None and problem.drawable else set()
     for index, (step, (top, improved, best)) in enumerate(zip(record.steps, bests)):

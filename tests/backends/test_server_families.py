@@ -26,7 +26,7 @@ def family(request: pytest.FixtureRequest) -> Iterator[tuple[StubSettings, str]]
 
 def run(url: str, out: Path, *flags: str) -> list[str]:
     return ["run", "linear-regression", "--model", "stub", "--base-url", url, "--steps", "3", "--json",
-            "--no-cache", "--methods", "random-search", "--out", str(out), *flags]
+            "--no-cache", "--methods", "opro", "random-search", "--out", str(out), *flags]
 
 
 def opro_row(capsys: pytest.CaptureFixture[str]) -> tuple[dict, dict, str]:

@@ -66,7 +66,7 @@ def test_a_reference_has_no_evaluation_count() -> None:
 
 def test_methods_follow_the_space_and_unknown_names_are_usage_errors() -> None:
     methods = methods_for(Counting())
-    assert {name for name, m in methods.items() if m.default} == {"powell", "gp-bo", "nevergrad-ngopt", "optuna-tpe", "nelder-mead", "random-search"}
+    assert {name for name, m in methods.items() if m.default} == {"opro", "powell", "gp-bo", "nevergrad-ngopt", "optuna-tpe", "nelder-mead", "random-search"}
     assert {"cma-es", "dual-annealing", "differential-evolution", "lmx", "lmx-no-model"} <= set(methods), "by name"
     assert not any(methods[name].default for name in ("lmx", "lmx-no-model"))
     assert methods["opro-no-history"].kind == "ablation" and not methods["opro-no-history"].default
@@ -81,7 +81,7 @@ def test_a_problem_without_a_space_gets_no_black_box_method() -> None:
         def __init__(self) -> None:
             pass
 
-    assert {m.kind for m in methods_for(Bare()).values()} == {"ablation"}
+    assert {m.kind for m in methods_for(Bare()).values()} == {"model", "ablation"}
 
 
 def test_a_black_box_method_stops_at_the_target_like_opro() -> None:

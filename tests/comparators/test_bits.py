@@ -34,7 +34,7 @@ class OneMax(Problem):
 def test_the_bits_space_gets_its_methods_and_runs_the_strongest_by_default() -> None:
     found = methods_for(OneMax())
     assert set(METHODS) | {"optuna-tpe", "nevergrad-ngopt", "lmx", "lmx-no-model"} <= set(found)
-    assert {n for n, m in found.items() if m.default} == {"one-plus-one-ea", "simulated-annealing", "nevergrad-ngopt",
+    assert {n for n, m in found.items() if m.default} == {"opro", "one-plus-one-ea", "simulated-annealing", "nevergrad-ngopt",
                                                           "optuna-tpe", "random-search"}
 
 

@@ -23,17 +23,18 @@ def run(method: str, answers: list[str], problem: Problem, max_evals: int = 8, i
     return result, backend
 
 
-def test_both_are_default_black_box_methods_of_the_text_space_that_sample_the_model(vowels) -> None:
+def test_both_are_default_model_driven_methods_of_the_text_space_on_the_driver(vowels) -> None:
     methods = methods_for(vowels(POOL))
     for name in ("evoprompt-ga", "evoprompt-de"):
-        assert methods[name].kind == "black-box" and methods[name].model_driven and methods[name].default
+        method = methods[name]
+        assert method.kind == "model" and method.samples_model and method.default and method.proposer is not None
 
 
 def test_ga_crosses_two_population_members_and_keeps_to_the_budget(vowels) -> None:
     answers = [text for i in range(10) for text in (f"<INS>Use idea {i}.</INS>", "no tags here")]
     result, backend = run("evoprompt-ga", answers, vowels(POOL))
     members = {"Answer.", "Be brief.", "Think.", "Say it."}
-    assert result.counts.evals == 8 and result.stop_reason == "max_evals" and result.kind == "black-box"
+    assert result.counts.evals == 8 and result.stop_reason == "max_evals" and result.kind == "model"
     population = [t.solution for t in result.evaluated()][:4]
     starts = setup_for(vowels(POOL), OPROConfig(initial=2, seed=3)).starts
     assert tuple(population[:2]) == starts and set(population) == members  # the starts first, then the pool
@@ -53,7 +54,8 @@ def test_de_replaces_a_base_only_with_a_better_child_and_shows_the_new_best(vowe
     answers = ["<INS>Aiea oui.</INS>", "<INS>Thrsh.</INS>"] + [f"<INS>Brr {i}.</INS>" for i in range(40)]
     result, backend = run("evoprompt-de", answers, vowels(POOL), max_evals=9)
     assert result.best_solution == "Aiea oui." and result.best_value == 100.0
-    assert "Best: <INS>Aiea oui.</INS>" in backend.prompts[1]
+    assert "Best: <INS>Aiea oui.</INS>" not in backend.prompts[1], "a generation's children come from its start"
+    assert "Best: <INS>Aiea oui.</INS>" in backend.prompts[4], "the next generation builds on the new best"
     for prompt in backend.prompts:
         labels = [line.split(":")[0] for line in prompt.splitlines() if "<INS>" in line and ":" in line]
         assert labels == ["A", "B", "Best", "Base"]
@@ -79,7 +81,7 @@ def test_a_generation_with_nothing_new_stops_the_search_as_stalled(vowels) -> No
 def test_it_draws_no_more_answers_than_opro_could_and_failed_requests_do_not_stall_it(vowels) -> None:
     result, backend = run("evoprompt-de", [f"<INS>Aha {i}.</INS>" for i in range(3)], vowels(POOL), max_evals=40,
                           samples=7)
-    assert result.stop_reason == "max_llm_calls" and len(backend.prompts) == 7
+    assert result.stop_reason == "max_answers" and len(backend.prompts) == 7
     assert result.counts.evals == 4 + 3 and result.counts.failed_requests == 4  # the script ran dry after three
 
 

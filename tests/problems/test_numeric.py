@@ -122,7 +122,7 @@ def test_combinatorial_spaces_for_a_users_function() -> None:
     assert isinstance(order.space, Permutation) and order.space.start is None
     assert order.decode("<order>3,1,0,2</order>") == (3, 1, 0, 2)
     assert {n for n, m in methods_for(order).items() if m.default} == {
-        "random-orderings", "local-search", "genetic-algorithm"}
+        "opro", "random-orderings", "local-search", "genetic-algorithm"}
     with pytest.raises(ValueError, match="bits:N or permutation:N"):
         NumericProblem.from_options(function="llmopt.problems.functions:sphere", space="graph:5")
 

@@ -159,7 +159,7 @@ def test_a_real_run_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     assert browser, "chromium is missing: .ci/run installs it with apt-get"
     done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "tsp", "--cities", "10", "--steps", "3",
-                           "--html", "--json", "--out", str(tmp_path / "run"), "--methods", "nearest-neighbour",
+                           "--html", "--json", "--out", str(tmp_path / "run"), "--methods", "opro", "nearest-neighbour",
                            "local-search"], capture_output=True, text=True,
                           cwd=ROOT, timeout=900)
     assert done.returncode == 0, done.stderr

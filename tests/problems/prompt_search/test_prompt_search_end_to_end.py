@@ -43,7 +43,7 @@ def test_one_step_with_the_embedded_model(tmp_path: Path) -> None:
 
 def test_scorer_behind_an_openai_compatible_server(llama_server: str, tmp_path: Path) -> None:
     payload = run(*SMALL, "--scorer-model", "smollm2", "--scorer-base-url", llama_server,
-                  "--out", str(tmp_path / "run"), "--methods", "no-instruction")
+                  "--out", str(tmp_path / "run"), "--methods", "opro", "no-instruction")
     opro = payload["results"][0]
     assert opro["method"] == "opro" and opro["scorer_calls"] >= 4 and opro["scorer_tokens"] > 0
 
@@ -59,7 +59,7 @@ def test_a_scorer_that_dies_mid_run_leaves_failed_evaluations_that_resume_retrie
     server, url = serve(settings)
     args = [sys.executable, "-m", "llmopt.cli", "run", "prompt-search", *SMALL, "--steps", "2", "--proposals", "1",
             "--scorer-model", "stub", "--scorer-base-url", url, "--out", str(tmp_path / "run"), "--no-cache",
-            "--methods", "opro-no-history", "--scorer-max-retries", "1"]
+            "--methods", "opro", "opro-no-history", "--scorer-max-retries", "1"]
     try:
         first_run = subprocess.run([*args, "--max-failures", "1"], capture_output=True, text=True, cwd=ROOT,
                                    timeout=600)

@@ -1,0 +1,77 @@
+"""`compare`: a problem's methods at one evaluation budget, the first model-driven one journaled; the
+library function that the CLI's `run` and `baselines`, the notebooks and the README all call."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from llmopt.comparators import resolve, setup_for
+from llmopt.driver import UNREACHABLE
+from llmopt.errors import ServerUnreachable
+from llmopt.method import Method, Setup
+from llmopt.opro import OPROConfig
+from llmopt.problem import Problem
+from llmopt.result import Result
+
+if TYPE_CHECKING:
+    from llmopt.backends.base import Backend
+    from llmopt.comparators.store import ResultStore
+    from llmopt.driver import Driver
+    from llmopt.records import RunRecorder
+    from llmopt.stopping import StopRule
+
+
+def compare(problem: Problem, config: OPROConfig = OPROConfig(), methods: Sequence[str] | None = None,
+            backend: Backend | None = None, *, store: ResultStore | None = None, recorder: RunRecorder | None = None,
+            resume: bool = False, on_step: Callable[[Driver], None] | None = None,
+            stop: Sequence[StopRule] = ()) -> list[Result]:
+    """Run `methods` (by default the problem's default methods, OPRO first) under one Setup: the budget,
+    seed and start points of `config`. The Results come back in the methods' order.
+
+    The embedded model is loaded when no `backend` is given and a method samples one. With a `recorder`,
+    the first method that runs on the driver is journaled there (and with `resume`, continued from it),
+    with `stop` rules of the caller's and `on_step` called after each of its steps; a `store` replays
+    the Results of methods that sample no model. A model server gone stops everything at once
+    (`ServerUnreachable`); an interrupt (Ctrl-C) ends the journaled method as "interrupted" and the rest run.
+    """
+    chosen = resolve(problem, list(methods) if methods is not None else None)
+    if backend is None and any(m.samples_model for m in chosen):
+        from llmopt.backends.local import LocalBackend
+
+        backend = LocalBackend()
+    setup = setup_for(problem, config, backend)
+    journaled = journaled_method(chosen) if recorder is not None else None
+    done: dict[str, Result] = {}
+    if journaled is not None:
+        done[journaled.name] = _run_journaled(journaled, problem, setup, recorder, resume, on_step, stop)
+    for method in chosen:
+        if method.name not in done:
+            done[method.name] = _run(method, problem, setup, store)
+    return [done[method.name] for method in chosen]
+
+
+def journaled_method(methods: Sequence[Method]) -> Method | None:
+    """The method a run directory journals: the first that runs on the driver."""
+    return next((method for method in methods if method.proposer is not None), None)
+
+
+def _run_journaled(method: Method, problem: Problem, setup: Setup, recorder: Any, resume: bool,
+                   on_step: Callable[[Driver], None] | None, stop: Sequence[StopRule]) -> Result:
+    from llmopt.records import read_pending, read_steps
+
+    driver = method.driver(problem, setup, recorder, stop)
+    if resume:
+        driver.restore(read_steps(recorder.directory), read_pending(recorder.directory))
+    try:
+        result = driver.run(on_step=on_step)
+    except KeyboardInterrupt:
+        result = driver.finish("interrupted")
+    if result.stop_reason in UNREACHABLE:  # the other methods are not started against a server that is gone
+        raise ServerUnreachable(result.extra["error"])
+    return result
+
+
+def _run(method: Method, problem: Problem, setup: Setup, store: ResultStore | None) -> Result:
+    if store is None or method.samples_model:
+        return method.run(problem, setup)
+    return store.replay(method, problem, setup)

@@ -1,0 +1,87 @@
+"""Readers of the values a user types (command-line flags, sweep values): each returns the value or raises
+ValueError with a message that says what was expected."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+
+def selection(text: str) -> str:
+    """How LMX draws parents: uniform (at random from the population) or tournament (the better of two)."""
+    if text not in ("uniform", "tournament"):
+        raise ValueError(f"the selection is uniform or tournament, not {text!r}")
+    return text
+
+
+def order(text: str) -> str:
+    """A meta-prompt order: ascending (the paper's, best last), descending or random."""
+    if text not in ("ascending", "descending", "random"):
+        raise ValueError(f"the order is ascending, descending or random, not {text!r}")
+    return text
+
+
+def price(text: str) -> tuple[float, float]:
+    """Dollars per million prompt and completion tokens, written IN,OUT (e.g. 0.15,0.6)."""
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise ValueError(f"write the price as IN,OUT dollars per million prompt and completion tokens, not {text!r}")
+    return non_negative_float(parts[0]), non_negative_float(parts[1])
+
+
+def _number(read: Callable[[str], Any], text: str, what: str) -> Any:
+    try:
+        return read(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"must be {what}, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """An integer of at least 1."""
+    value = _number(int, text, "a positive integer")
+    if value < 1:
+        raise ValueError(f"must be a positive integer, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """A whole number of at least 0."""
+    value = _number(int, text, "a whole number of at least 0")
+    if value < 0:
+        raise ValueError(f"must be a whole number of at least 0, got {text}")
+    return value
+
+
+MAX_SEED = 2**32 - 1
+
+
+def seed(text: str) -> int:
+    """A seed: a whole number from 0 to 2**32 - 1 (what every generator and model server takes)."""
+    value = _number(int, text, f"a whole number from 0 to {MAX_SEED}")
+    if not 0 <= value <= MAX_SEED:
+        raise ValueError(f"must be a whole number from 0 to {MAX_SEED}, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number of at least 0 (a sampling temperature)."""
+    value = _number(float, text, "a number of at least 0")
+    if not 0 <= value < math.inf:
+        raise ValueError(f"must be a finite number of at least 0, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number above 0 (seconds)."""
+    value = _number(float, text, "a number above 0")
+    if not 0 < value < math.inf:
+        raise ValueError(f"must be a finite number above 0, got {text}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """Any finite number (a target value)."""
+    value = _number(float, text, "a number")
+    if not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {text}")
+    return value
