@@ -141,7 +141,7 @@ def main() -> None:
             found = problems(space)
             jobs = [(space, i, m, b, s) for i, (_, p) in enumerate(found) for b in args.budgets
                     for m, method in methods_for(p).items()
-                    if method.kind == "black-box" and not method.model_driven and m not in args.skip
+                    if method.kind == "black-box" and m not in args.skip
                     for s in range(args.seeds)]
             rows = list(pool.map(one_run, *zip(*jobs)))
             print(table(space, rows), flush=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from llmopt.backends import LocalBackend, OpenAIBackend, ScriptedBackend, make_backend
-from llmopt.comparators import Method, Setup, methods_for, run_methods, setup_for
+from llmopt.comparators import Method, Setup, compared_methods, methods_for, run_methods, setup_for
 from llmopt.comparison import compare
 from llmopt.driver import Driver
 from llmopt.errors import InvalidSolution, UsageError
@@ -21,6 +21,6 @@ __all__ = [
     "OPRO", "Ask", "Bits", "Box", "Counts", "Driver", "InvalidSolution", "LocalBackend", "MetaPromptConfig",
     "Method", "ModelProposer", "OPROConfig", "OPROProposer", "OpenAIBackend", "Option", "Permutation", "Problem",
     "Proposal", "Proposer", "Result", "ScriptedBackend", "Setup", "Space", "StopRule", "Text", "Trial",
-    "UsageError", "compare", "comparison_table", "evaluation_budget", "get_problem", "make_backend",
+    "UsageError", "compare", "compared_methods", "comparison_table", "evaluation_budget", "get_problem", "make_backend",
     "methods_for", "minimize", "registry", "render", "run_methods", "setup_for",
 ]

@@ -24,7 +24,7 @@ from llmopt.sweep import Axis, apply_options, apply_opro, crossings, model_label
 
 @dataclass(frozen=True)
 class Job:
-    """One run: a problem with its options, a method ('opro' or a compared method) and a seed.
+    """One run: a problem with its options, a method (by name; `settings` are the model-driven methods') and a seed.
 
     `name` is the method's row: the method and, when a sweep changed its settings, the `variant`.
     """
@@ -34,7 +34,7 @@ class Job:
     method: str
     seed: int
     label: str
-    opro: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
     target: float | None = None
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
@@ -51,8 +51,8 @@ class Job:
         """The most answers this job may draw from the model (0 for a method that samples none)."""
         if not self.samples_model:
             return 0
-        answers = self.opro.get("steps", 10) * self.opro.get("proposals", 8)
-        return min(answers, self.opro.get("max_llm_calls") or answers)
+        answers = self.settings.get("steps", 10) * self.settings.get("proposals", 8)
+        return min(answers, self.settings.get("max_llm_calls") or answers)
 
 
 def run_job(job: Job) -> dict[str, Any]:
@@ -64,7 +64,7 @@ def run_job(job: Job) -> dict[str, Any]:
 
     problem = build_problem(job.problem, job.options)
     target = job.target if job.target is not None else problem.optimum()
-    config = dataclasses.replace(OPROConfig.from_dict(job.opro), seed=job.seed, target=target)
+    config = dataclasses.replace(OPROConfig.from_dict(job.settings), seed=job.seed, target=target)
     method = resolve(problem, [job.method])[0]
     setup = setup_for(problem, config, make_backend(**job.model) if method.samples_model else None)
     result = method.run(problem, setup)
@@ -88,7 +88,7 @@ def _row(job: Job, problem: Any, setup: Any, result: Any, target: float | None, 
 
 
 def make_jobs(problem: str, options: dict[str, Any], methods: Iterable[str] | None, seeds: int,
-              opro: dict[str, Any], model: dict[str, Any], target: float | None = None, *,
+              settings: dict[str, Any], model: dict[str, Any], target: float | None = None, *,
               grid: dict[str, dict[str, Any]] | None = None, axes: Sequence[Axis] = (), first_seed: int = 0,
               max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> list[Job]:
     """Every (task, seed, method variant) job; a usage error, before anything runs, for a task that cannot
@@ -109,7 +109,7 @@ def make_jobs(problem: str, options: dict[str, Any], methods: Iterable[str] | No
             labels_in_order.append(label + suffix(task))
             for name, reads in _methods(built, methods, label + suffix(task)).items():
                 variants = crossings(axes, {"method", "model"}, reads | {"model"}) if reads is not None else [{}]
-                jobs += [Job(problem, task_options, name, seed, label + suffix(task), apply_opro(opro, variant),
+                jobs += [Job(problem, task_options, name, seed, label + suffix(task), apply_opro(settings, variant),
                              {**model, **_model(variant)}, target, max_concurrency, name + suffix(variant, labels),
                              variant, samples_model=reads is not None)
                          for seed in range(first_seed, first_seed + seeds) for variant in variants]
@@ -241,7 +241,7 @@ def _in_order(jobs: list[Job], futures: dict[int, Future], done: dict[Future, di
     return [done[futures[id(job)]] if id(job) in futures else next(local) for job in jobs]
 
 
-def ablation_study(problem: str, options: dict[str, Any], seeds: int, opro: dict[str, Any], model: dict[str, Any],
+def ablation_study(problem: str, options: dict[str, Any], seeds: int, settings: dict[str, Any], model: dict[str, Any],
                    target: float | None = None, executor: Executor | None = None,
                    also: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Rows of OPRO, each ablation, the methods in `also` that the problem has (e.g. lmx, lmx-no-model) and
@@ -260,10 +260,10 @@ def ablation_study(problem: str, options: dict[str, Any], seeds: int, opro: dict
     built = build_problem(problem, options)
     found = methods_for(built)
     black_box = [m for m in default_methods(built) if found[m].kind == "black-box"]
-    trial = execute(make_jobs(problem, options, black_box, seeds, opro, model, target, first_seed=seeds), executor)
+    trial = execute(make_jobs(problem, options, black_box, seeds, settings, model, target, first_seed=seeds), executor)
     best = best_by_median(summarize(trial))
     extra = [name for name in also if name in found and name != best]
-    return execute(make_jobs(problem, options, [NAME, *VARIANTS, *extra, best], seeds, opro, model, target),
+    return execute(make_jobs(problem, options, [NAME, *VARIANTS, *extra, best], seeds, settings, model, target),
                    executor)
 
 
@@ -302,12 +302,13 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = [_statistics(label, method, group) for (label, method), group in _groups(rows).items()]
     for label in dict.fromkeys(s["label"] for s in out):
         mine = [s for s in out if s["label"] == label]
-        opro = next((s for s in mine if s["under_study"]), None)
-        raw = {s["method"]: rank_sum_p(s["best"], opro["best"]) if opro is not None and s is not opro else math.nan
+        studied = next((s for s in mine if s["under_study"]), None)
+        raw = {s["method"]: rank_sum_p(s["best"], studied["best"]) if studied is not None and s is not studied
+               else math.nan
                for s in mine}
         adjusted = holm(raw)
         for s in mine:
-            s["p_vs_opro"], s["p_against"] = adjusted[s["method"]], opro["method"] if opro else None
+            s["p_vs_opro"], s["p_against"] = adjusted[s["method"]], studied["method"] if studied else None
     return out
 
 

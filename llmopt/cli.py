@@ -450,28 +450,10 @@ def _executor(args: argparse.Namespace) -> Any:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """OPRO and the compared methods over K seeds and the sweeps; statistics per method and variant."""
-    from llmopt.bench import execute, make_jobs, model_notes, paper_table, summarize, summary_table, worker_pool
-    from llmopt.sweep import model_settings, parse_models, parse_vary
+    from llmopt.bench import execute, worker_pool
 
     problem = _make_problem(args)
-    cls = type(problem)
-    if args.paper_grid and not cls.paper_grid:
-        with_grid = [name for name, c in registry().items() if c.paper_grid]
-        raise UsageError(f"--paper-grid: {problem.name} has no paper grid; {', '.join(with_grid)} have one")
-    axes = [parse_vary(text, cls.options) for text in args.vary]
-    models = parse_models(args.models) if args.models is not None else None
-    if len({axis.key for axis in axes}) != len(axes):
-        raise UsageError("--vary: each setting may be swept once")
-    base = _model_settings(args)
-    if models and (args.model != "local" or args.base_url or args.model_path):
-        raise UsageError("--models replaces --model, --base-url and --model-path; give the models in --models")
-    for spec in models.values if models else [None]:  # fail fast on a bad model before the workers start
-        make_backend(**(base | model_settings(spec) if spec else base))
-    opro = {k: v for k, v in _opro_config(args).to_dict().items() if k != "seed"}
-    settings = {**base, "check": False, "cache": _cache_setting(args)}
-    jobs = make_jobs(problem.name, _problem_options(args), args.methods, args.seeds, opro, settings, args.target,
-                     grid=cls.paper_grid if args.paper_grid else None, axes=[*axes, *([models] if models else [])],
-                     max_concurrency=args.max_concurrency)
+    jobs = _bench_jobs(args, problem)
     sampling = [job for job in jobs if job.samples_model]
     print(f"bench: {len(jobs)} jobs, {len(sampling)} of them sampling the model: at most "
           f"{sum(job.most_answers() for job in sampling)} model answers (steps x proposals each; repairs, a "
@@ -487,6 +469,37 @@ def cmd_bench(args: argparse.Namespace) -> int:
         executor.shutdown()  # after a failure, `execute` has cancelled the jobs not yet started
         if local_model is not None:
             local_model.shutdown()
+    return _bench_output(args, problem, rows)
+
+
+def _bench_jobs(args: argparse.Namespace, problem: Problem) -> list[Any]:
+    """The bench's jobs, every option checked (and every model reached) before one runs."""
+    from llmopt.bench import make_jobs
+    from llmopt.sweep import model_settings, parse_models, parse_vary
+
+    cls = type(problem)
+    if args.paper_grid and not cls.paper_grid:
+        with_grid = [name for name, c in registry().items() if c.paper_grid]
+        raise UsageError(f"--paper-grid: {problem.name} has no paper grid; {', '.join(with_grid)} have one")
+    axes = [parse_vary(text, cls.options) for text in args.vary]
+    models = parse_models(args.models) if args.models is not None else None
+    if len({axis.key for axis in axes}) != len(axes):
+        raise UsageError("--vary: each setting may be swept once")
+    base = _model_settings(args)
+    if models and (args.model != "local" or args.base_url or args.model_path):
+        raise UsageError("--models replaces --model, --base-url and --model-path; give the models in --models")
+    for spec in models.values if models else [None]:  # fail fast on a bad model before the workers start
+        make_backend(**(base | model_settings(spec) if spec else base))
+    settings = {k: v for k, v in _opro_config(args).to_dict().items() if k != "seed"}
+    return make_jobs(problem.name, _problem_options(args), args.methods, args.seeds, settings,
+                     {**base, "check": False}, args.target, grid=cls.paper_grid if args.paper_grid else None,
+                     axes=[*axes, *([models] if models else [])], max_concurrency=args.max_concurrency)
+
+
+def _bench_output(args: argparse.Namespace, problem: Problem, rows: list[dict[str, Any]]) -> int:
+    """The bench's table (or JSON), notes, figure and report; the exit status says whether the model failed."""
+    from llmopt.bench import model_notes, paper_table, summarize, summary_table
+
     notes = model_notes(rows)
     table = summary_table(rows)
     one_task = len({row["label"] for row in rows}) == 1

@@ -39,10 +39,12 @@ def check_evaluate_is_deterministic(problem: Problem, k: int = 5) -> None:
 
 
 def check_initial_is_seeded(problem: Problem) -> None:
-    """initial() gives the same points for the same seed."""
-    one = problem.initial(np.random.default_rng(3), 5)
-    two = problem.initial(np.random.default_rng(3), 5)
-    assert [problem.encode(s) for s in one] == [problem.encode(s) for s in two], "initial() ignores its rng"
+    """initial() gives the same points for the same seed, and other points (or another order) for another."""
+    def points(seed: int) -> list[str]:
+        return [problem.encode(s) for s in problem.initial(np.random.default_rng(seed), 5)]
+
+    assert points(3) == points(3), "initial() draws from something other than its rng"
+    assert points(3) != points(4), "initial() ignores its rng: two seeds gave the same points"
 
 
 def check_grammar_admits_every_encoding(problem: Problem, k: int = 30) -> None:

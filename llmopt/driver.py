@@ -3,6 +3,7 @@ duplicate rule, the journal and the stop rules, with an ask()/tell() core and a 
 
 from __future__ import annotations
 
+import math
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
@@ -16,12 +17,16 @@ from llmopt.result import Kind, Result, Status, Trial
 from llmopt.stopping import StopRule, first_reason, rules_for
 from llmopt.storage import Journal, Sink, replay
 
+# What scoring one proposal gave: its value (None when it failed), the reason it failed, and its status.
+Outcome = tuple[float | None, str | None, Status]
+
 # The stop reasons of a run whose model server (the optimizer's, or the one an evaluation asks) went away.
 UNREACHABLE = ("model_unreachable", "scorer_unreachable")
 
 
 class Driver:
-    """Runs a proposer. `ask()` takes a step's proposals, `tell()` scores and records them, `run()` loops.
+    """Runs a proposer. `ask()` takes a step's proposals, `evaluate()` scores them (or the caller does),
+    `tell()` records them, and `run()` loops over the three.
 
     `config` is an `OPROConfig` (seed, initial points, budgets); `stop` adds rules of the caller's own to
     those the config sets. Counts are derived from the trials as they are recorded, once.
@@ -40,7 +45,7 @@ class Driver:
         self.started = False
         self.known_initial: dict[int, float] = {}  # step 0's evaluations journaled before a crash
         self._history: dict[str, tuple[str, float]] = {}  # key -> (solution text, value)
-        self._pending: tuple[Ask, list[float | None]] | None = None
+        self._pending: tuple[Ask, list[Outcome | None]] | None = None
         self._to_retry: list[Trial] = []  # failed evaluations of a restored run
         self._model_gone = False  # the optimizer's server stopped answering (not an evaluation's)
         self._usage = problem.usage()
@@ -50,6 +55,10 @@ class Driver:
     def history(self) -> list[tuple[str, float]]:
         """Every evaluated (solution text, value), first seen first."""
         return list(self._history.values())
+
+    def prompt(self) -> str:
+        """The prompt the proposer would send now (OPRO's meta-prompt), for a reader; not every proposer writes one."""
+        return self.proposer.prompt(self)
 
     def value_of(self, solution: Any) -> float | None:
         """The value of a solution already evaluated, else None."""
@@ -101,18 +110,22 @@ class Driver:
         if self.result.best_value != best:
             self.best_step = trial.step or 0
 
-    def _scored(self, step: int, status: Status, solution: Any, value: float | None, index: int | None,
-                raw: str | None = None) -> Trial:
-        """Evaluate (unless the value is known) and make the trial, scored or failed; a value scored for the
-        pending step (`index` given) is journaled at once."""
-        text = self.problem.encode(solution)
-        evaluate = self.problem.evaluate if value is None else (lambda _: value)  # a told value passes the check too
+    def _score(self, solution: Any, value: float | None = None, index: int | None = None,
+               status: Status = "ok") -> Outcome:
+        """Evaluate `solution` (or check a value told for it, as strictly); a value scored for the pending
+        step (`index` given) is journaled the moment it is known."""
+        evaluate = self.problem.evaluate if value is None else (lambda _: value)
         value, reason, outcome = evaluate_safely(evaluate, solution)
         if reason is not None:  # failed, or infeasible by the objective's own word
-            return Trial(step, outcome, raw=raw, text=text, solution=solution, reason=reason)
+            return None, reason, outcome
         if self.journal is not None and index is not None:
             self.journal.evaluation(index, value)
-        return Trial(step, status, raw=raw, text=text, solution=solution, value=value)
+        return value, None, status
+
+    def _trial(self, step: int, solution: Any, outcome: Outcome, raw: str | None = None) -> Trial:
+        value, reason, status = outcome
+        return Trial(step, status, raw=raw, text=self.problem.encode(solution), solution=solution, value=value,
+                     reason=reason)
 
     # -- step 0 and retries ----------------------------------------------------------------
 
@@ -131,7 +144,8 @@ class Driver:
                     continue
                 if self.budget_spent:
                     break
-                trials.append(self._scored(0, "initial", solution, self.known_initial.get(index), index))
+                outcome = self._score(solution, self.known_initial.get(index), index, status="initial")
+                trials.append(self._trial(0, solution, outcome))
                 self.record(trials[-1])
             self.known_initial = {}
         self._finish_step(0, None, trials, None)
@@ -152,7 +166,7 @@ class Driver:
                 if self.budget_spent:
                     break
                 if self.problem.key(failed.solution) not in self._history:
-                    trials.append(self._scored(self.step, "ok", failed.solution, None, None, failed.raw))
+                    trials.append(self._trial(self.step, failed.solution, self._score(failed.solution), failed.raw))
                     self.record(trials[-1], retry=True)
             self._to_retry = []
         if self.journal is not None:
@@ -186,7 +200,7 @@ class Driver:
     def hold(self, ask: Ask, known: list[float | None]) -> None:
         """Make `ask` the pending step, with the values already known (a step resumed mid-way)."""
         self._mark_duplicates(ask.proposals)
-        self._pending = (ask, known)
+        self._pending = (ask, [None if value is None else (value, None, "ok") for value in known])
 
     def _mark_duplicates(self, proposals: list[Proposal]) -> None:
         seen = set(self._history)
@@ -196,21 +210,55 @@ class Driver:
                 proposal.duplicate = key in seen
                 seen.add(key)
 
+    def _needs_value(self, proposal: Proposal) -> bool:
+        return proposal.reason is None and not proposal.duplicate
+
+    def evaluate(self, ask: Ask) -> list[float | None]:
+        """Score the valid new proposals of the pending `ask` that the budget allows, each journaled the moment
+        it ends; `tell(ask)` then records them. The values, None where there is none (failed, not scored)."""
+        if self._pending is None or self._pending[0] is not ask:
+            raise ValueError("evaluate() takes the pending Ask, the one ask() returned")
+        known = self._pending[1]
+        with self._timed():
+            for index, proposal in enumerate(ask.proposals):
+                scored = sum(1 for item in known if item is not None and item[0] is not None)
+                if known[index] is not None or not self._needs_value(proposal):
+                    continue
+                if self.config.max_evals is not None and self.result.counts.evals + scored >= self.config.max_evals:
+                    break
+                known[index] = self._score(proposal.solution, index=index)
+        return [None if item is None else item[0] for item in known]
+
     def tell(self, ask: Ask, values: Sequence[float | None] | None = None) -> list[Trial]:
-        """Record the proposals of `ask`, scoring the valid new ones: with the given values where there
-        are some, else by evaluating them (as `run()` does)."""
-        values = list(values) if values is not None else [None] * len(ask.proposals)
-        if len(values) != len(ask.proposals):
-            raise ValueError(f"got {len(values)} values for {len(ask.proposals)} proposals")
-        if self._pending is not None and self._pending[0] is ask:
-            values = [known if given is None else given for known, given in zip(self._pending[1], values)]
+        """Record the proposals of `ask` with their values: the given ones (a caller's own scoring, checked as
+        strictly as the driver's), else those `evaluate(ask)` found. Telling never evaluates."""
+        outcomes = self._pending[1] if self._pending is not None and self._pending[0] is ask else \
+            [None] * len(ask.proposals)
+        if values is not None:
+            if len(values) != len(ask.proposals):
+                raise ValueError(f"got {len(values)} values for {len(ask.proposals)} proposals")
+            outcomes = [known if value is None else self._score(p.solution, value)
+                        for known, value, p in zip(outcomes, values, ask.proposals)]
+        self._check_told(ask, outcomes)
         self._pending = None
         with self._timed():
-            trials = [self._tell_one(ask.step, i, p, v) for i, (p, v) in enumerate(zip(ask.proposals, values))]
+            trials = [self._tell_one(ask.step, p, o) for p, o in zip(ask.proposals, outcomes)]
         self._finish_step(ask.step, ask.prompt, trials, ask.error)
         return trials
 
-    def _tell_one(self, step: int, index: int, proposal: Proposal, value: float | None) -> Trial:
+    def _check_told(self, ask: Ask, outcomes: list[Outcome | None]) -> None:
+        """Refuse a tell that leaves a valid new proposal without a value while the budget has room for it
+        (before anything is recorded, so the step can still be evaluated and told)."""
+        room = math.inf if self.config.max_evals is None else self.config.max_evals - self.result.counts.evals
+        for proposal, outcome in zip(ask.proposals, outcomes):
+            if room <= 0 or not self._needs_value(proposal):
+                continue
+            if outcome is None:
+                raise ValueError(f"proposal {proposal.raw!r} has no value: pass values to tell(), or call "
+                                 "evaluate(ask) first")
+            room -= outcome[0] is not None
+
+    def _tell_one(self, step: int, proposal: Proposal, outcome: Outcome | None) -> Trial:
         text = None if proposal.reason is not None else self.problem.encode(proposal.solution)
         if proposal.reason is not None:
             trial = Trial(step, "invalid", raw=proposal.raw, reason=proposal.reason)
@@ -220,7 +268,7 @@ class Driver:
             trial = Trial(step, "skipped", raw=proposal.raw, reason="evaluation budget spent", text=text,
                           solution=proposal.solution)
         else:
-            trial = self._scored(step, "ok", proposal.solution, value, index, raw=proposal.raw)
+            trial = self._trial(step, proposal.solution, outcome, raw=proposal.raw)
         trial.reasoning = proposal.reasoning or None  # kept apart from the answer, never shown to the model
         trial.first_attempt = proposal.first_attempt
         trial.prompt = proposal.prompt
@@ -254,7 +302,9 @@ class Driver:
             if self._pending is None:
                 self.retry_failed()
             while (reason := self.stop_reason()) is None:
-                self.tell(self.ask())
+                ask = self.ask()
+                self.evaluate(ask)
+                self.tell(ask)
                 if on_step is not None:
                     on_step(self)
         except ServerUnreachable as error:

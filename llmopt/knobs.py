@@ -17,7 +17,9 @@ def _temperature(opro: Settings, value: float) -> Settings:
 
 def _proposals(opro: Settings, value: int) -> Settings:
     """Proposals per step at an unchanged evaluation budget and number of samples: fewer proposals, more steps."""
-    budget = opro.get("max_evals") or opro["initial"] + opro["steps"] * opro["proposals"]
+    from llmopt.opro import OPROConfig
+
+    budget = OPROConfig.from_dict(opro).evaluation_budget()  # the one budget rule
     steps = max(1, math.ceil(opro["steps"] * opro["proposals"] / value))
     return {**opro, "proposals": value, "steps": steps, "max_evals": budget}
 

@@ -25,13 +25,13 @@ if TYPE_CHECKING:
 class Setup:
     """The shared terms of a comparison: the evaluation budget, the seed, the start points every method
     may begin from (OPRO's initial points), the target that ends a run early (if any), and, for
-    model-driven methods, the optimizer model and settings."""
+    model-driven methods, the optimizer model and their settings (`config`)."""
 
     max_evals: int
     seed: int = 0
     starts: tuple[Any, ...] = ()
     backend: Backend | None = None
-    opro: OPROConfig | None = None
+    config: OPROConfig | None = None
     target: float | None = None
     max_failures: int | None = None
 
@@ -43,7 +43,7 @@ class Setup:
         """The settings a model-driven method runs with: the comparison's, with its seed, budget and target."""
         from llmopt.opro import OPROConfig
 
-        config = self.opro or OPROConfig(seed=self.seed)
+        config = self.config or OPROConfig(seed=self.seed)
         return dataclasses.replace(config, seed=self.seed, max_evals=self.max_evals, target=self.target,
                                    max_failures=self.max_failures)
 

@@ -71,11 +71,6 @@ def plot_score_distribution(ax: Any, result: Result) -> None:
     ax.set_title(f"{result.problem}: values proposed per step")
 
 
-def plot_seed_bands(ax: Any, runs: dict[str, Sequence[Result]], optimum: float | None = None) -> None:
-    """Median and interquartile band of the best value so far against evaluations, per method over seeds."""
-    plot_bands(ax, {method: [r.best_so_far() for r in results] for method, results in runs.items()}, optimum)
-
-
 def plot_bands(ax: Any, curves: dict[str, Sequence[np.ndarray]], optimum: float | None = None) -> None:
     """Median and interquartile band of best-so-far curves, one per label; a short run keeps its last value."""
     for label, found in curves.items():

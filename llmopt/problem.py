@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal
 import numpy as np
 
 from llmopt.errors import ENDS_THE_RUN, InvalidSolution, UsageError
-from llmopt.result import better
 
 if TYPE_CHECKING:
     from llmopt.spaces import Space
@@ -106,10 +105,6 @@ class Problem(abc.ABC):
         """A GBNF grammar that forces well-formed answers, if the problem has one."""
         return None if self.space is None else self.space.grammar()
 
-    def final_evaluate(self, solution: Any) -> float:
-        """The held-out score where one exists; by default the same as `evaluate`."""
-        return self.evaluate(solution)
-
     def key(self, solution: Any) -> str:
         """Identity used for the duplicate check."""
         return self.encode(solution)
@@ -137,10 +132,6 @@ class Problem(abc.ABC):
     def draw(self, ax: Any, solution: Any, title: str) -> None:
         """Draw a solution on a matplotlib axis; only problems with `drawable = True` can."""
         raise NotImplementedError(f"{self.name} has no drawing of its solutions")
-
-    def better(self, a: float, b: float) -> bool:
-        """True when value a is strictly better than value b for this direction."""
-        return better(self.direction, a, b)
 
     def config(self) -> dict[str, Any]:
         """The options that define this instance, for run records."""

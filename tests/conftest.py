@@ -9,13 +9,14 @@ from typing import Iterator
 import pytest
 
 from llmopt.testing.llama_server import llama_server as serve
+from llmopt.testing.tiers import deselects
 
 MODEL_FIXTURES = {"local_backend", "llama_server", "model_path"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """The fast tier (`-m "not slow"`) forbids loading the model, in this process and every CLI it starts."""
-    if config.getoption("markexpr", "").replace(" ", "") == "notslow":
+    if deselects(config.getoption("markexpr", "")):
         from llmopt.backends.local import FORBID_ENV
 
         os.environ[FORBID_ENV] = "1"

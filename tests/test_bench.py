@@ -51,12 +51,12 @@ def test_sweeps_vary_the_model_driven_methods_and_run_the_others_once() -> None:
     assert len([n for n in names if n.startswith("opro[")]) == 8 and "random-search" in names
     assert len(jobs) == 2 * (8 + 8 + 1)
     one = next(j for j in jobs if j.name == "opro[temperature=1.5, proposals=1, model=qwen]")
-    assert one.opro["temperature"] == 1.5 and one.opro["proposals"] == 1
+    assert one.settings["temperature"] == 1.5 and one.settings["proposals"] == 1
     assert one.model == {"cache": None, "model": "qwen", "base_url": "http://127.0.0.1:9/v1", "model_path": None}
     # the same evaluation budget at every number of proposals: 3 + 1 x 2 = 5
-    assert {j.opro["max_evals"] for j in jobs if j.method != "random-search"} == {5}
-    assert {j.opro["steps"] for j in jobs if j.variant.get("proposals") == 1} == {2}
-    assert all(j.variant == {} and j.opro == OPRO for j in jobs if j.method == "random-search")
+    assert {j.settings["max_evals"] for j in jobs if j.method != "random-search"} == {5}
+    assert {j.settings["steps"] for j in jobs if j.variant.get("proposals") == 1} == {2}
+    assert all(j.variant == {} and j.settings == OPRO for j in jobs if j.method == "random-search")
 
 
 def test_a_sweep_leaves_alone_the_methods_that_do_not_read_its_setting() -> None:

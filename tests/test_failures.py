@@ -140,6 +140,7 @@ def test_asking_twice_before_telling_returns_the_same_step() -> None:
     opro = OPRO(Fragile(), backend, OPROConfig(steps=3, proposals=2, initial=1))
     first = opro.ask()
     assert opro.ask() is first and len(backend.requests) == 1
+    opro.evaluate(first)
     opro.tell(first)
     assert opro.ask().step == 2
 

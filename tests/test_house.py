@@ -43,6 +43,34 @@ def test_the_engine_never_imports_a_plugin() -> None:
         assert not plugins, f"{name} imports {sorted(plugins)}"
 
 
+def test_errors_import_nothing_of_llmopt_and_no_backend_imports_the_problem_module() -> None:
+    assert not {m for m in imported(ENGINE / "errors.py", top_level_only=False) if m.split(".")[0] == "llmopt"}
+    for path in (ENGINE / "backends").glob("*.py"):
+        found = {m for m in imported(path, top_level_only=False) if m == "llmopt.problem" or m.startswith("llmopt.problem.")}
+        assert not found, f"{path.name} imports {sorted(found)}"
+
+
+def test_only_opro_names_opro_and_the_methods_layer_imports_no_bench_or_cli() -> None:
+    """No code outside opro.py special-cases OPRO by name; methods read their knobs from llmopt.knobs."""
+    for name, path in engine_modules().items():
+        literal = [node.lineno for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                   if isinstance(node, ast.Constant) and node.value == "opro"]
+        assert name == "llmopt.opro" or not literal, f"{name} names 'opro' on lines {literal}"
+        if name.startswith(("llmopt.comparators", "llmopt.driver", "llmopt.method", "llmopt.opro")):
+            upward = {m for m in imported(path, top_level_only=False)
+                      if m.split(".")[:2] in (["llmopt", "bench"], ["llmopt", "cli"], ["llmopt", "sweep"])}
+            assert not upward, f"{name} imports {sorted(upward)}"
+
+
+def test_no_engine_function_is_longer_than_forty_lines() -> None:
+    for name, path in engine_modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                docstring = len((ast.get_docstring(node) or "").splitlines())
+                body = node.end_lineno - node.lineno + 1 - docstring
+                assert body <= 42, f"{name}.{node.name} is {body} lines"
+
+
 def test_engine_modules_import_each_other_without_cycles() -> None:
     modules = engine_modules()
     graph = {name: {m for m in imported(path, top_level_only=True) if m in modules and m != name}

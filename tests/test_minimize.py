@@ -34,5 +34,6 @@ def test_ask_tell_with_a_users_own_values() -> None:
     opro = llmopt.OPRO(problem, ScriptedBackend(["[0.5]", "[9]"]), llmopt.OPROConfig(proposals=2, initial=1))
     ask = opro.ask()
     assert "x1 in [-4, 4]" in ask.prompt
+    opro.evaluate(ask)
     trials = opro.tell(ask)
     assert [t.status for t in trials] == ["ok", "invalid"] and trials[1].reason == "out of bounds"

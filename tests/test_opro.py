@@ -84,6 +84,22 @@ def test_max_steps() -> None:
     assert opro.run().stop_reason == "max_steps"
 
 
+def test_tell_records_and_never_evaluates(tmp_path) -> None:
+    from llmopt.records import RunRecorder, read_pending
+
+    recorder = RunRecorder(tmp_path, {})
+    opro = OPRO(LinearRegression(), ScriptedBackend(["[1, 2]", "[3, 4]"]), OPROConfig(proposals=2, initial=1),
+                recorder)
+    ask = opro.ask()
+    evaluations = opro.result.counts.evals
+    with pytest.raises(ValueError, match="has no value"):
+        opro.tell(ask)
+    assert opro.result.counts.evals == evaluations and opro.ask() is ask, "the step is still pending, untouched"
+    values = opro.evaluate(ask)
+    assert read_pending(tmp_path)["evals"] == list(enumerate(values)), "each evaluation journaled as it ends"
+    assert [t.value for t in opro.tell(ask)] == values
+
+
 def test_tell_accepts_external_values() -> None:
     opro, _ = make(["[1, 2]", "[3, 4]"], proposals=2, initial=1)
     ask = opro.ask()
@@ -168,15 +184,15 @@ class TickingClock:
         return self.now
 
 
-@pytest.mark.parametrize("timeout, steps", [(2.5, 1), (4.5, 2), (6.5, 3)])
+@pytest.mark.parametrize("timeout, steps", [(2.5, 1), (5.5, 2), (8.5, 3)])
 def test_timeout_counts_the_run_and_stops_within_one_step(timeout: float, steps: int,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import llmopt.driver
 
-    monkeypatch.setattr(llmopt.driver, "time", TickingClock())  # start, each ask and each tell take 1 s
+    monkeypatch.setattr(llmopt.driver, "time", TickingClock())  # start, each ask, evaluate and tell take 1 s
     opro, _ = make([f"[{i}, 2]" for i in range(80)], steps=20, proposals=1, timeout=timeout)
     result = opro.run()
-    assert result.stop_reason == "timeout" and opro.step == steps and result.seconds == 1.0 + 2 * steps
+    assert result.stop_reason == "timeout" and opro.step == steps and result.seconds == 1.0 + 3 * steps
 
 
 def test_repair_sends_the_reason_back_once() -> None:
@@ -236,13 +252,13 @@ def test_seconds_and_timeout_count_across_a_resume(tmp_path, monkeypatch: pytest
     import llmopt.driver
     from llmopt.records import read_pending
 
-    monkeypatch.setattr(llmopt.driver, "time", TickingClock())  # start, each ask and each tell take 1 s
+    monkeypatch.setattr(llmopt.driver, "time", TickingClock())  # start, each ask, evaluate and tell take 1 s
     texts = [f"[{i}, 3]" for i in range(40)]
     config = OPROConfig(steps=2, proposals=1, initial=1)
     first = OPRO(LinearRegression(), ScriptedBackend(texts), config, RunRecorder(tmp_path, {})).run()
-    assert first.seconds == 1 + 2 * 2
-    longer = dataclasses.replace(config, steps=5, timeout=8.5)
+    assert first.seconds == 1 + 3 * 2
+    longer = dataclasses.replace(config, steps=5, timeout=11.5)
     resumed = OPRO(LinearRegression(), ScriptedBackend(texts[2:]), longer, RunRecorder(tmp_path, {}, resume=True))
     resumed.restore(read_steps(tmp_path), read_pending(tmp_path))
     result = resumed.run()
-    assert result.stop_reason == "timeout" and resumed.step == 4 and result.seconds == 1 + 2 * 4
+    assert result.stop_reason == "timeout" and resumed.step == 4 and result.seconds == 1 + 3 * 4

@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from llmopt.plots import plot_score_distribution, plot_seed_bands  # noqa: E402
+from llmopt.plots import plot_bands, plot_score_distribution  # noqa: E402
 from llmopt.result import Result, Trial  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +30,8 @@ def run_with(values: list[float], method: str = "opro") -> Result:
 
 def test_seed_bands_and_distribution_draw() -> None:
     fig, (left, right) = plt.subplots(1, 2)
-    plot_seed_bands(left, {"opro": [run_with([5, 4, 3]), run_with([6, 2])], "random": [run_with([9, 8, 7, 1])]},
-                    optimum=0.0)
+    runs = {"opro": [run_with([5, 4, 3]), run_with([6, 2])], "random": [run_with([9, 8, 7, 1])]}
+    plot_bands(left, {method: [r.best_so_far() for r in results] for method, results in runs.items()}, optimum=0.0)
     plot_score_distribution(right, run_with([5, 7, 3, 4, 2, 2]))
     assert len(left.lines) == 3 and len(left.collections) == 2
     line = left.lines[0].get_ydata()

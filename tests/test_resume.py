@@ -1,4 +1,4 @@
-"""kill -9 a real run at any moment, then --resume: nothing lost, nothing repeated, same result."""
+"""kill -9 a run at a known point, then --resume: nothing lost, nothing repeated, same result."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow  # every test here runs the embedded model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,36 +25,42 @@ def evaluated(run_dir: Path) -> list[tuple]:
     return [(t["step"], t["status"], t["text"], t["value"]) for t in rows]
 
 
-@pytest.mark.parametrize("kill_after_lines", [1, 3])
-def test_kill_9_then_resume(tmp_path: Path, kill_after_lines: int) -> None:
-    cache = tmp_path / "cache.sqlite"
-    reference = subprocess.run(command(tmp_path / "full", cache), capture_output=True, text=True, cwd=ROOT,
-                               timeout=900)
-    assert reference.returncode == 0, reference.stderr
+def stub_run(out: Path, url: str, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "llmopt.cli", "run", "linear-regression", "--steps", "5", "--proposals", "4",
+            "--seed", "11", "--model", "stub", "--base-url", url, "--no-cache", "--methods", "opro",
+            "--out", str(out), "--json", *extra]
 
-    # A second cache makes the killed run talk to the model for real, so it is slow enough to kill.
-    fresh_cache = tmp_path / "fresh.sqlite"
-    run_dir = tmp_path / "killed"
-    process = subprocess.Popen(command(run_dir, fresh_cache), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, cwd=ROOT)
-    steps = run_dir / "steps.jsonl"
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and process.poll() is None:
-        if steps.exists() and steps.read_text().count("\n") >= kill_after_lines:
-            break
-        time.sleep(0.05)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert not (run_dir / "results.json").exists(), "the run finished before it could be killed"
 
-    done = subprocess.run(command(run_dir, fresh_cache, "--resume", str(run_dir)), capture_output=True, text=True,
-                          cwd=ROOT, timeout=900)
-    assert done.returncode == 0, done.stderr
+@pytest.mark.parametrize("hold_at", [1, 3])
+def test_kill_9_then_resume(tmp_path: Path, hold_at: int) -> None:
+    """The run is killed while it waits for its `hold_at`-th model answer, a point the stub server holds it at."""
+    from llmopt.testing.stub_server import StubSettings, serve
+
+    held = StubSettings(hold_at=hold_at)
+    server, url = serve(held)  # the stub answers by the request's seed alone, so every run gets the same answers
+    try:
+        process = subprocess.Popen(stub_run(tmp_path / "killed", url), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, cwd=ROOT)
+        assert held.holding.wait(timeout=60), "the run never asked the model"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        held.release.set()
+        run_dir, steps = tmp_path / "killed", tmp_path / "killed" / "steps.jsonl"
+        assert len(steps.read_text().splitlines()) == hold_at, "steps 0 .. hold_at - 1 were journaled, no more"
+        assert not (run_dir / "results.json").exists()
+        done = subprocess.run(stub_run(run_dir, url, "--resume", str(run_dir)), capture_output=True, text=True,
+                              cwd=ROOT, timeout=120)
+        reference = subprocess.run(stub_run(tmp_path / "full", url), capture_output=True, text=True, cwd=ROOT,
+                                   timeout=120)
+    finally:
+        server.shutdown()
+    assert done.returncode == 0 and reference.returncode == 0, done.stderr + reference.stderr
     assert evaluated(run_dir) == evaluated(tmp_path / "full")
     lines = [json.loads(line) for line in steps.read_text().splitlines()]
     assert [line["step"] for line in lines] == list(range(6)), "a step was lost or written twice"
 
 
+@pytest.mark.slow  # it runs the embedded model
 def test_resume_with_other_options_is_refused(tmp_path: Path) -> None:
     run_dir = tmp_path / "r"
     first = subprocess.run(command(run_dir, tmp_path / "c.sqlite")[:-1] + ["--steps", "1"], capture_output=True,

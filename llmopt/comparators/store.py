@@ -9,6 +9,7 @@ import sys
 from functools import cache
 from importlib import metadata
 from pathlib import Path
+from typing import Any, Callable
 
 from llmopt.backends.cache import SQLiteStore
 from llmopt.comparators.base import Method, Setup
@@ -16,20 +17,63 @@ from llmopt.problem import Problem, digest
 from llmopt.result import Result
 
 
-LIBRARIES = ("numpy", "scipy", "cma", "elkai", "python-sat", "networkx")
+LIBRARIES = ("numpy", "scipy", "cma", "elkai", "python-sat", "networkx", "optuna", "nevergrad", "scikit-learn")
+ENGINE = "llmopt"
+PLUGINS = "llmopt.problems"  # a problem's code is keyed on its own (`_problem_code`)
 
 
-@cache
-def _engine_code() -> str:
-    """The engine's source and the numeric libraries' versions: a change in either replays nothing old."""
-    engine = Path(__file__).resolve().parents[1]
+def _libraries() -> list[str]:
     versions = []
     for name in LIBRARIES:
         try:
             versions.append(f"{name}={metadata.version(name)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{name}=-")
-    return digest(*(path.read_bytes() for path in sorted(engine.rglob("*.py"))), *versions)
+    return versions
+
+
+def _roots(function: Callable[..., Any]) -> set[str]:
+    """The engine modules a method's `run` is written in: its own, and those of the functions it closes over."""
+    found, todo, seen = set(), [function], set()
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        module = getattr(item, "__module__", None) or ""
+        if module.startswith(ENGINE + "."):
+            found.add(module)
+        for cell in getattr(item, "__closure__", None) or ():
+            value = cell.cell_contents
+            if callable(value):
+                todo.append(value)
+    return found
+
+
+def _imports(names: set[str]) -> set[str]:
+    """`names` and every engine module they import, at any depth (the code their results can depend on)."""
+    found, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name in found or name not in sys.modules:
+            continue
+        found.add(name)
+        for value in vars(sys.modules[name]).values():
+            module = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
+            if isinstance(module, str) and module.startswith(ENGINE + ".") and not module.startswith(PLUGINS):
+                todo.append(module)
+    return found
+
+
+@cache
+def _method_code(method: Method) -> str:
+    """The source of the engine modules that compute the method's Result, and the numeric libraries'
+    versions: a change in either replays nothing old, and an edit elsewhere (the CLI, reports) keeps it all."""
+    import llmopt.driver  # noqa: F401  (the loop of a method with a proposer, imported where it runs)
+
+    roots = _roots(method.run) | (_roots(method.proposer) | {"llmopt.driver"} if method.proposer else set())
+    files = sorted(Path(inspect.getsourcefile(sys.modules[name]) or "") for name in _imports(roots))
+    return digest(*(f"{f.name}:".encode() + f.read_bytes() for f in files if f.is_file()), *_libraries())
 
 
 @cache
@@ -42,7 +86,7 @@ def _problem_code(cls: type) -> str:
 
 
 class ResultStore:
-    """Results keyed by the method, the problem's fingerprint, the Setup, and the engine's and the problem's code."""
+    """Results keyed by the method, the problem's fingerprint, the Setup, and the code of the method and the problem."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self._store = SQLiteStore(path, "results")
@@ -53,7 +97,7 @@ class ResultStore:
         """A digest of everything that decides the method's Result."""
         terms = {"method": method.name, "problem": problem.fingerprint(), "max_evals": setup.max_evals,
                  "seed": setup.seed, "starts": [problem.encode(s) for s in setup.starts], "target": setup.target,
-                 "max_failures": setup.max_failures, "code": [_engine_code(), _problem_code(type(problem))]}
+                 "max_failures": setup.max_failures, "code": [_method_code(method), _problem_code(type(problem))]}
         return digest(json.dumps(terms, sort_keys=True))
 
     def replay(self, method: Method, problem: Problem, setup: Setup) -> Result:

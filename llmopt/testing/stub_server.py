@@ -63,12 +63,16 @@ class StubSettings:
     def __init__(self, latency: float = 0.0, honour_n: bool = True, *, failure_rate: float = 0.0,
                  faults: tuple[str, ...] = FAULTS, upstream: str | None = None, stall: float = 5.0,
                  seed: int = 0, family: str = "plain", die_after: int | None = None,
-                 capacity: int | None = None, fail_after: int | None = None) -> None:
+                 capacity: int | None = None, fail_after: int | None = None, hold_at: int | None = None) -> None:
         if family not in FAMILIES:
             raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
         self.latency, self.honour_n, self.upstream, self.stall = latency, honour_n, upstream, stall
         self.failure_rate, self.faults, self.family, self.die_after = failure_rate, faults, family, die_after
         self.fail_after = fail_after  # every request after this many answered gets the first fault
+        # The `hold_at`-th POST is held unanswered until `release` is set, with `holding` set meanwhile: a
+        # client is then at a known point of its work (a test kills it there).
+        self.hold_at, self.holding, self.release = hold_at, threading.Event(), threading.Event()
+        self.posts = 0
         if family == "thinking":
             self.honour_n = False
         # At most `capacity` requests are worked on at once (a server's batch); the rest queue for a place.
@@ -292,8 +296,13 @@ class StubHandler(BaseHTTPRequestHandler):
             if settings.keep_bodies:
                 settings.bodies.append(body)
             settings.grammars += _grammar_arrived(body, settings.family)
+            settings.posts += 1
+            held = settings.posts == settings.hold_at
             if settings.die_after is not None and settings.requests >= settings.die_after:
                 os._exit(0)  # the server is killed: deterministic, by the count of requests it served
+        if held:
+            settings.holding.set()
+            settings.release.wait()
         text = self.path.rstrip("/").endswith("/completions") and "/chat/" not in self.path
         refused = _refusal(body, settings.family, text)
         if refused is not None:

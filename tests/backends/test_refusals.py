@@ -47,7 +47,9 @@ def test_the_optimizer_gone_stops_opro_with_its_reason_and_an_intact_journal(tmp
     backend = OpenAIBackend("m", base_url=url, max_retries=1, backoff=0.01)
     recorder = RunRecorder(tmp_path / "run", {"opro": config.to_dict()})
     opro = OPRO(LinearRegression(), backend, config, recorder)
-    opro.tell(opro.ask())
+    ask = opro.ask()
+    opro.evaluate(ask)
+    opro.tell(ask)
     settings.failure_rate, settings.faults = 1.0, ("drop",)  # every connection dropped from now on
     try:
         result = opro.run()

@@ -4,6 +4,7 @@ over every registered problem (budget, target, seed)."""
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import subprocess
 import sys
@@ -29,7 +30,7 @@ def scripted(problem, seed: int = 9) -> ScriptedBackend:
 
 def setup(problem, backend, seed: int = 1, target: float | None = None, budget: int = 12) -> Setup:
     starts = tuple(problem.initial(np.random.default_rng(0), 3))
-    return Setup(max_evals=budget, seed=seed, starts=starts, backend=backend, opro=CONFIG, target=target)
+    return Setup(max_evals=budget, seed=seed, starts=starts, backend=backend, config=CONFIG, target=target)
 
 
 @pytest.fixture(params=sorted(registry()))
@@ -95,7 +96,7 @@ def test_a_better_child_replaces_the_worst_member(build_problem) -> None:
     problem = build_problem("linear-regression")  # (15, 14) is the optimum's neighbourhood
     backend = ScriptedBackend(["[15, 14]\n"] + ["[-100, -100]\n"] * 20)
     full = setup(problem, backend)  # a population as large as the start points: every child must earn a place
-    plan = dataclasses.replace(full, opro=dataclasses.replace(CONFIG, lmx_population=3))
+    plan = dataclasses.replace(full, config=dataclasses.replace(CONFIG, lmx_population=3))
     result = run_methods(problem, plan, ["lmx"])[0]
     assert result.best_solution == (15, 14)
     later = "\n".join(backend.prompts[1:])
@@ -123,12 +124,25 @@ def test_a_chat_only_server_gets_the_list_in_a_chat_message_and_says_so(build_pr
 @pytest.mark.parametrize("command", [["tsp", "--cities", "10"],
                                      ["function", "--function", "mymodule:pick", "--space", "bits:16"]],
                          ids=["tsp", "bits"])
-def test_lmx_runs_on_the_embedded_model(command: list[str], local_backend, tmp_path: Path) -> None:
+def test_lmx_runs_on_the_embedded_model_journaled_and_reported(command: list[str], local_backend,
+                                                                tmp_path: Path) -> None:
+    run_dir = tmp_path / "r"
     done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", *command, "--steps", "2", "--proposals", "4",
-                           "--methods", "opro", "lmx", "lmx-no-model", "--json", "--no-cache", "--out", str(tmp_path / "r")],
+                           "--methods", "lmx", "lmx-no-model", "--json", "--no-cache", "--html", "--out", str(run_dir)],
                           capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[2] / "examples")
     assert done.returncode == 0, done.stderr
     rows = {row["method"]: row for row in json.loads(done.stdout)["results"]}
-    assert rows["lmx"]["kind"] == rows["lmx-no-model"]["kind"] == "black-box"
+    assert set(rows) == {"lmx", "lmx-no-model"}, "--methods names every method the run runs"
+    assert (rows["lmx"]["kind"], rows["lmx-no-model"]["kind"]) == ("model", "ablation")
     assert rows["lmx"]["n_llm_calls"] >= 1 and rows["lmx"]["proposals"] <= 8
     assert all(1 <= rows[m]["n_evals"] <= 13 for m in ("lmx", "lmx-no-model"))
+    # LMX, the first method on the driver, is journaled step by step: each prompt with its continuations
+    assert json.loads((run_dir / "config.json").read_text())["journaled"] == "lmx"
+    steps = [json.loads(line) for line in (run_dir / "steps.jsonl").read_text().splitlines()]
+    asked = steps[1:]
+    assert [s["step"] for s in steps] == list(range(len(steps))) and asked
+    assert all(s["meta_prompt"].endswith("\n") and "loss" not in s["meta_prompt"] for s in asked)
+    assert sum(len(s["trials"]) for s in asked) == rows["lmx"]["proposals"]
+    page = (run_dir / "report.html").read_text()
+    continuation = next(t["raw"].strip() for s in asked for t in s["trials"] if t["raw"].strip())
+    assert "journaled method" in page and html.escape(continuation[:20]) in page

@@ -79,3 +79,15 @@ def test_a_result_with_failed_evaluations_is_not_stored(tmp_path: Path, monkeypa
     run_methods(problem, Setup(max_evals=10, seed=0), ["random-search"], store)
     run_methods(problem, Setup(max_evals=10, seed=0), ["random-search"], store)
     assert (store.hits, store.misses) == (0, 2)
+
+
+def test_a_stored_result_is_keyed_on_the_code_that_computes_it_and_no_other(build_problem) -> None:
+    from llmopt.comparators import methods_for
+    from llmopt.comparators.store import _imports, _roots
+
+    found = methods_for(build_problem("sphere"))
+    powell = _imports(_roots(found["powell"].run))
+    assert {"llmopt.comparators.box", "llmopt.comparators.base", "llmopt.problem", "llmopt.result"} <= powell
+    assert not {m for m in powell if m.startswith(("llmopt.cli", "llmopt.report", "llmopt.bench", "llmopt.plots"))}
+    assert "llmopt.comparators.library" in _imports(_roots(found["optuna-tpe"].run)) - powell
+    assert "llmopt.comparators.lmx" in _imports(_roots(found["lmx-no-model"].proposer))
