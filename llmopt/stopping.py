@@ -40,6 +40,7 @@ def rules_for(config: Any) -> list[StopRule]:
         "target", lambda d: reached(d.result.best_value, config.target, d.problem.direction))
     rules = [
         target,
+        at_most("max_steps", config.steps, lambda d: d.step),  # a run that took all its steps says so first
         at_most("max_evals", config.max_evals, lambda d: d.result.counts.evals),
         at_most("max_llm_calls", config.max_llm_calls, lambda d: d.result.counts.llm_calls),
         at_most("max_total_tokens", config.max_total_tokens, lambda d: d.result.counts.tokens),
@@ -47,7 +48,6 @@ def rules_for(config: Any) -> list[StopRule]:
         at_most("timeout", config.timeout, lambda d: d.clock),
         at_most("max_failures", config.max_failures, lambda d: d.result.counts.failed_evals),
         at_most("patience", config.patience, lambda d: d.step - d.best_step),
-        at_most("max_steps", config.steps, lambda d: d.step),
         at_most("max_answers", config.steps * config.proposals, lambda d: d.result.counts.asked),
     ]
     return [rule for rule in rules if rule is not None]

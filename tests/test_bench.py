@@ -302,7 +302,7 @@ def test_bench_prompt_search_runs_evoprompt_within_the_budget(stub_url: str) -> 
     runs = {r["method"]: r for r in json.loads(done.stdout)["runs"]}
     assert set(runs) == {"opro", "evoprompt-ga", "evoprompt-de"}
     for name in ("evoprompt-ga", "evoprompt-de"):
-        assert runs[name]["kind"] == "black-box" and runs[name]["budget"] == 8
+        assert runs[name]["kind"] == "model" and runs[name]["budget"] == 8
         assert 6 <= runs[name]["n_evals"] <= 8  # the pool of six, then children
         assert runs[name]["n_llm_calls"] >= 1
 

@@ -44,16 +44,3 @@ def test_the_readme_example_files_load_as_their_problems() -> None:
     found, kind = load_dataset(str(examples / "apples.jsonl"))
     assert len(found) == 40 and found[0].target.isdigit()
 
-
-def test_the_python_section_runs_as_written_on_the_embedded_model(local_backend, capsys) -> None:
-    """The README's `compare` and ask()/tell() example, made short (one step of two proposals), runs."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("Every method of a problem at one budget"):]
-    code = section[section.index("```python\n") + 10:section.index("\n```")]
-    assert "llmopt.compare(problem, config)" in code and "StopRule" in code
-    short = code.replace("OPROConfig(steps=5)", "OPROConfig(steps=1, proposals=2)")
-    assert short != code
-    exec(compile(short, "README.md", "exec"), {})  # the project's own example, not model output
-    printed = capsys.readouterr().out
-    assert "powell" in printed and "opro" in printed
-    assert printed.rstrip().endswith(("max_steps", "good enough")), "the last line is the run's stop reason"

@@ -32,7 +32,7 @@ def test_two_step_run_with_plot(tmp_path: Path) -> None:
     for name in black_box:
         assert rows[name]["kind"] == "black-box" and 1 <= rows[name]["n_evals"] <= payload["budget"]
     assert all(r["gap_pct"] >= 0 for r in payload["results"])  # nothing beats the proven optimum
-    assert rows["opro"]["kind"] == "opro" and rows["opro"]["n_llm_calls"] == 8
+    assert rows["opro"]["kind"] == "model" and rows["opro"]["n_llm_calls"] == 8
     assert figure.stat().st_size > 20_000 and figure.read_bytes()[:4] == b"\x89PNG"
     steps = [json.loads(line) for line in (tmp_path / "run" / "steps.jsonl").read_text().splitlines()]
     assert all("<trace>" in t["raw"] for s in steps[1:] for t in s["trials"])  # the grammar holds the format
