@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from llmopt import health
 from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY, request_limit
-from llmopt.errors import ServerUnreachable, UsageError
+from llmopt.errors import UsageError
 from llmopt.registry import build_problem
 from llmopt.result import gap_pct, reached, text_table, to_loss, worst
 from llmopt.stats import bootstrap_ci, ert, holm, quantiles, rank_sum_p
@@ -59,7 +59,7 @@ def run_job(job: Job) -> dict[str, Any]:
     """Run one job and return its raw numbers (plain data, so it travels between processes)."""
     from llmopt.backends import make_backend
     from llmopt.comparators import resolve, setup_for
-    from llmopt.driver import UNREACHABLE
+    from llmopt.driver import raise_if_unreachable
     from llmopt.opro import OPROConfig
 
     problem = build_problem(job.problem, job.options)
@@ -67,9 +67,7 @@ def run_job(job: Job) -> dict[str, Any]:
     config = dataclasses.replace(OPROConfig.from_dict(job.settings), seed=job.seed, target=target)
     method = resolve(problem, [job.method])[0]
     setup = setup_for(problem, config, make_backend(**job.model) if method.samples_model else None)
-    result = method.run(problem, setup)
-    if result.stop_reason in UNREACHABLE:  # a server gone is no result: the bench stops, as a run does
-        raise ServerUnreachable(result.extra.get("error", "the model server stopped answering"))
+    result = raise_if_unreachable(method.run(problem, setup))  # a server gone stops the bench, as a run
     return _row(job, problem, setup, result, target, method.under_study)
 
 

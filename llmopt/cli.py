@@ -19,7 +19,7 @@ from llmopt.comparison import compare, journaled_method
 from llmopt.driver import Driver
 from llmopt.errors import ENDS_THE_RUN, UsageError
 from llmopt.metaprompt import MetaPromptConfig
-from llmopt.opro import RECORD_KEY as SETTINGS, OPROConfig
+from llmopt.opro import NAME, RECORD_KEY as SETTINGS, OPROConfig
 from llmopt.problem import Problem
 from llmopt.registry import build_problem, get_problem, registry
 from llmopt.records import RunRecorder, default_run_dir, read_config
@@ -319,7 +319,7 @@ def _recorder(args: argparse.Namespace, config: dict[str, Any], settings: OPROCo
     if not (Path(args.resume) / "config.json").is_file():
         raise UsageError(f"{args.resume} is not a run directory (no config.json); check --resume")
     saved, current = read_config(args.resume), json.loads(json.dumps(config))  # compare as stored
-    if isinstance(saved.get("backend"), dict):
+    if isinstance(saved.get("backend"), dict) and isinstance(current["backend"], dict):
         added = {"reasoning_effort": None, "reasoning_tokens": DEFAULT_REASONING_TOKENS}
         saved["backend"] = {**{k: v for k, v in added.items() if k in current["backend"]}, **saved["backend"]}
     for key in ("problem", "problem_config", "backend"):
@@ -330,8 +330,9 @@ def _recorder(args: argparse.Namespace, config: dict[str, Any], settings: OPROCo
     if changed:
         raise UsageError(f"--resume {args.resume}: the run was made with other settings ({', '.join(changed)}); "
                          "repeat its original options (only steps and budgets may change)")
-    if saved.get("journaled", journaled) != journaled:
-        raise UsageError(f"--resume {args.resume}: the run journaled {saved['journaled']}; repeat its --methods")
+    if saved.get("journaled", NAME) != journaled:  # a record without the key journaled OPRO, the only one then
+        raise UsageError(f"--resume {args.resume}: the run journaled {saved.get('journaled', NAME)}; give --methods "
+                         "with that method first among those that sample the model")
     return RunRecorder(args.resume, config, resume=True)
 
 
@@ -367,7 +368,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     extra: dict[str, Any] = {"budget": config.evaluation_budget(), "run_dir": str(recorder.directory)}
     payload = _output(problem, results, args.json, extra, notes)
     recorder.write_results({**payload, "full_results": [r.to_dict() for r in results]})
-    _figures(args, problem, results, recorder.directory)
+    lead = journaled.name if journaled else None  # the figure draws the journaled method against the rest
+    _figures(args, problem, sorted(results, key=lambda r: r.method != lead), recorder.directory)
     _report_cache(backend, store, args.json)
     return health.EXIT_MODEL_FAILED if payload.get("model_failed") else 0
 
@@ -597,10 +599,13 @@ def _rebuilt_problem(config: dict[str, Any]) -> Problem | None:
 
 @contextmanager
 def _process_settings(args: argparse.Namespace) -> Iterator[None]:
-    """The command's request limit for this process, the previous one put back after."""
+    """The command's request limit and response cache (for backends a problem makes, such as a scorer),
+    the previous ones put back after."""
+    from llmopt.backends import response_cache
     from llmopt.backends.limit import request_limit
 
-    with request_limit(getattr(args, "max_concurrency", None)):
+    cache = _cache_setting(args) if hasattr(args, "no_cache") else None
+    with request_limit(getattr(args, "max_concurrency", None)), response_cache(cache):
         yield
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from llmopt.comparators import resolve, setup_for
-from llmopt.driver import UNREACHABLE
-from llmopt.errors import ServerUnreachable
+from llmopt.driver import raise_if_unreachable
 from llmopt.method import Method, Setup
 from llmopt.opro import OPROConfig
 from llmopt.problem import Problem
@@ -28,9 +27,10 @@ def compare(problem: Problem, config: OPROConfig = OPROConfig(), methods: Sequen
     """Run `methods` (by default the problem's default methods, OPRO first) under one Setup: the budget,
     seed and start points of `config`. The Results come back in the methods' order.
 
-    The embedded model is loaded when no `backend` is given and a method samples one. With a `recorder`,
-    the first method that runs on the driver is journaled there (and with `resume`, continued from it),
-    with `stop` rules of the caller's and `on_step` called after each of its steps; a `store` replays
+    The embedded model is loaded when no `backend` is given and a method samples one. The first method
+    that runs on the driver leads: it runs first, with `stop` rules of the caller's and `on_step` called
+    after each of its steps, journaled in `recorder` when there is one (and with `resume`, continued
+    from it); a `store` replays
     the Results of methods that sample no model. A model server gone stops everything at once
     (`ServerUnreachable`); an interrupt (Ctrl-C) ends the journaled method as "interrupted" and the rest run.
     """
@@ -40,10 +40,10 @@ def compare(problem: Problem, config: OPROConfig = OPROConfig(), methods: Sequen
 
         backend = LocalBackend()
     setup = setup_for(problem, config, backend)
-    journaled = journaled_method(chosen) if recorder is not None else None
+    lead = journaled_method(chosen)  # journaled when there is a recorder, and watched by `on_step` and `stop`
     done: dict[str, Result] = {}
-    if journaled is not None:
-        done[journaled.name] = _run_journaled(journaled, problem, setup, recorder, resume, on_step, stop)
+    if lead is not None:
+        done[lead.name] = _run_lead(lead, problem, setup, recorder, resume, on_step, stop)
     for method in chosen:
         if method.name not in done:
             done[method.name] = _run(method, problem, setup, store)
@@ -55,23 +55,27 @@ def journaled_method(methods: Sequence[Method]) -> Method | None:
     return next((method for method in methods if method.proposer is not None), None)
 
 
-def _run_journaled(method: Method, problem: Problem, setup: Setup, recorder: Any, resume: bool,
-                   on_step: Callable[[Driver], None] | None, stop: Sequence[StopRule]) -> Result:
+def _run_lead(method: Method, problem: Problem, setup: Setup, recorder: Any, resume: bool,
+              on_step: Callable[[Driver], None] | None, stop: Sequence[StopRule]) -> Result:
+    from llmopt.comparators.base import crashed
+    from llmopt.errors import UsageError
     from llmopt.records import read_pending, read_steps
 
     driver = method.driver(problem, setup, recorder, stop)
-    if resume:
+    if resume and recorder is not None:
         driver.restore(read_steps(recorder.directory), read_pending(recorder.directory))
     try:
         result = driver.run(on_step=on_step)
     except KeyboardInterrupt:
         result = driver.finish("interrupted")
-    if result.stop_reason in UNREACHABLE:  # the other methods are not started against a server that is gone
-        raise ServerUnreachable(result.extra["error"])
-    return result
+    except UsageError:
+        raise
+    except Exception as error:  # recorded as it stood (the journal keeps it), the other methods go on
+        result = driver.finish(crashed(error))
+    return raise_if_unreachable(result)  # the other methods are not started against a server that is gone
 
 
 def _run(method: Method, problem: Problem, setup: Setup, store: ResultStore | None) -> Result:
     if store is None or method.samples_model:
-        return method.run(problem, setup)
+        return raise_if_unreachable(method.run(problem, setup))
     return store.replay(method, problem, setup)

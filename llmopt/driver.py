@@ -4,6 +4,7 @@ duplicate rule, the journal and the stop rules, with an ask()/tell() core and a 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
@@ -22,6 +23,13 @@ Outcome = tuple[float | None, str | None, Status]
 
 # The stop reasons of a run whose model server (the optimizer's, or the one an evaluation asks) went away.
 UNREACHABLE = ("model_unreachable", "scorer_unreachable")
+
+
+def raise_if_unreachable(result: Result) -> Result:
+    """The Result, unless its model server went away: that is no result, so it stops the comparison."""
+    if result.stop_reason in UNREACHABLE:
+        raise ServerUnreachable(result.extra.get("error", "the model server stopped answering"))
+    return result
 
 
 class Driver:
@@ -49,6 +57,7 @@ class Driver:
         self._to_retry: list[Trial] = []  # failed evaluations of a restored run
         self._model_gone = False  # the optimizer's server stopped answering (not an evaluation's)
         self._usage = problem.usage()
+        self.lock = threading.Lock()  # for proposers whose requests run in threads (OPRO's repairs)
 
     # -- the study's state -----------------------------------------------------------------
 
@@ -56,9 +65,11 @@ class Driver:
         """Every evaluated (solution text, value), first seen first."""
         return list(self._history.values())
 
-    def prompt(self) -> str:
-        """The prompt the proposer would send now (OPRO's meta-prompt), for a reader; not every proposer writes one."""
-        return self.proposer.prompt(self)
+    def prompt(self) -> str | None:
+        """The prompt the proposer would send now (OPRO's meta-prompt), for a reader; None from a proposer
+        that writes none before it asks."""
+        write = getattr(self.proposer, "prompt", None)
+        return write(self) if write is not None else None
 
     def value_of(self, solution: Any) -> float | None:
         """The value of a solution already evaluated, else None."""
@@ -232,8 +243,9 @@ class Driver:
     def tell(self, ask: Ask, values: Sequence[float | None] | None = None) -> list[Trial]:
         """Record the proposals of `ask` with their values: the given ones (a caller's own scoring, checked as
         strictly as the driver's), else those `evaluate(ask)` found. Telling never evaluates."""
-        outcomes = self._pending[1] if self._pending is not None and self._pending[0] is ask else \
-            [None] * len(ask.proposals)
+        if self._pending is None or self._pending[0] is not ask:
+            raise ValueError("tell() takes the pending Ask, the one ask() returned, once")
+        outcomes = self._pending[1]
         if values is not None:
             if len(values) != len(ask.proposals):
                 raise ValueError(f"got {len(values)} values for {len(ask.proposals)} proposals")

@@ -89,7 +89,16 @@ def driven(name: str, make: MakeProposer, *, kind: Kind = "model", samples_model
     """A method that runs a proposer on the driver, at the comparison's budget, seed and target."""
 
     def run(problem: Problem, setup: Setup) -> Result:
-        return method.driver(problem, setup).run()
+        from llmopt.comparators.base import crashed
+        from llmopt.errors import UsageError
+
+        driver = method.driver(problem, setup)
+        try:
+            return driver.run()
+        except UsageError:  # the user's to mend (and a model server that refuses)
+            raise
+        except Exception as error:  # a method that cannot cope: data, not a crash of the comparison
+            return driver.finish(crashed(error))
 
     method = Method(name, kind, run, default=default, samples_model=samples_model, reads=reads, proposer=make,
                     under_study=under_study)

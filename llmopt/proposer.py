@@ -125,15 +125,21 @@ class ModelProposer:
         ask for, unless it is a `repair`); None when it failed in a way the run survives."""
         config = self.config
         send = self.backend.complete if raw else self.backend.generate
+        counts = driver.result.counts
         if not repair:
-            driver.result.counts.asked += n
+            with driver.lock:
+                counts.asked += n
         try:
             generation = send(prompt, n=n, temperature=config.temperature, max_tokens=config.answer_tokens,
                               seed=config.seed * 1_000_003 + seed_offset,
                               grammar=self.problem.grammar() if config.use_grammar else None)
+            if not generation.completions:
+                raise BackendError("the server answered with no completion")
         except BackendError as error:
-            driver.result.counts.failed_requests += 1
-            driver.result.extra["last_request_error"] = str(error)
+            with driver.lock:
+                counts.failed_requests += 1
+                driver.result.extra["last_request_error"] = str(error)
             return None
-        driver.result.counts.add_generation(generation)
+        with driver.lock:
+            counts.add_generation(generation)
         return generation

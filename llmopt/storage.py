@@ -86,6 +86,9 @@ def replay(driver: Driver, steps: list[dict[str, Any]], pending: dict[str, Any] 
     last = steps[-1]
     driver.started, driver.step, driver.clock = True, last["step"], last.get("clock", 0.0)
     _restore_state(driver, last)
+    if not any("first_attempt" in data for record in steps for data in record["trials"]):
+        # a journal written before trials kept a repaired answer's first attempt: its rejections are in the counts
+        driver.result.counts.invalid = Counts.from_dict(last["counts"]).invalid
     driver.queue_failed_for_retry()
     if pending is not None and pending["step"] == driver.step + 1:
         _resume_step(driver, pending)

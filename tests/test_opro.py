@@ -130,11 +130,23 @@ def test_torn_last_line_is_ignored(tmp_path) -> None:
     assert read_steps(tmp_path) == [{"step": 1}]
 
 
-def test_same_seed_same_run() -> None:
-    texts = [f"[{i % 7}, {i % 5}]" for i in range(40)]
-    one = make(texts, steps=4, proposals=3, seed=9)[0].run()
-    two = make(texts, steps=4, proposals=3, seed=9)[0].run()
-    assert [t.solution for t in one.trials] == [t.solution for t in two.trials]
+def test_same_seed_same_run_and_another_seed_another() -> None:
+    """On a server whose answers follow the request's seed (the stub), the run follows the run's seed."""
+    from llmopt.backends.openai_compat import OpenAIBackend
+    from llmopt.testing.stub_server import StubSettings, serve
+
+    server, url = serve(StubSettings())
+    try:
+        def run(seed: int) -> list:
+            backend = OpenAIBackend("stub", base_url=url, max_retries=0)
+            return [t.solution for t in OPRO(LinearRegression(), backend, OPROConfig(steps=3, proposals=3,
+                                                                                     seed=seed)).run().trials]
+
+        one, again, other = run(9), run(9), run(10)
+    finally:
+        server.shutdown()
+    assert one == again
+    assert one != other and one[5:] != other[5:], "another seed: other start points and other proposals"
 
 
 class FlakyBackend(ScriptedBackend):

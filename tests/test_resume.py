@@ -72,3 +72,49 @@ def test_resume_with_other_options_is_refused(tmp_path: Path) -> None:
     missing = subprocess.run(command(run_dir, tmp_path / "c.sqlite", "--resume", str(tmp_path / "nope")),
                              capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert missing.returncode == 2 and "not a run directory" in missing.stderr
+
+
+KILLER = '''
+import os, signal
+from pathlib import Path
+
+LOG = Path(__file__).with_name("calls.log")
+MARK = Path(__file__).with_name("killed")
+
+
+def bowl(x):
+    """(x - 1)^2 summed; the third call of the first run kills its own process, before it returns."""
+    with LOG.open("a") as log:
+        log.write(",".join(str(v) for v in x) + "\\n")
+    if len(LOG.read_text().splitlines()) == 3 and not MARK.exists():
+        MARK.write_text("")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return float(sum((v - 1) ** 2 for v in x))
+'''
+
+
+def test_kill_9_among_the_initial_points_repeats_no_finished_evaluation(tmp_path: Path) -> None:
+    """Killed while scoring its third initial point: the resumed run scores the third again, never the first two."""
+    from llmopt.testing.stub_server import StubSettings, serve
+
+    (tmp_path / "killer.py").write_text(KILLER)
+    server, url = serve(StubSettings())
+    try:
+        def run(*extra: str) -> subprocess.CompletedProcess:
+            return subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "function", "--function", "killer:bowl",
+                                   "--bounds=-4:4,-4:4", "--steps", "1", "--proposals", "2", "--model", "stub",
+                                   "--base-url", url, "--no-cache", "--methods", "opro", "--json",
+                                   "--out", str(tmp_path / "run"), *extra], capture_output=True, text=True,
+                                  cwd=tmp_path, timeout=120)
+
+        killed = run()
+        assert killed.returncode == -signal.SIGKILL and (tmp_path / "killed").exists()
+        done = run("--resume", str(tmp_path / "run"))
+    finally:
+        server.shutdown()
+    assert done.returncode == 0, done.stderr
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    assert calls[3] == calls[2], "the point being scored when the run was killed is scored again"
+    assert calls.count(calls[0]) == calls.count(calls[1]) == 1, "a finished evaluation is never repeated"
+    trials = json.loads((tmp_path / "run" / "results.json").read_text())["full_results"][0]["trials"]
+    assert [t["text"] for t in trials if t["status"] == "initial"][:3] == [f"[{c.replace(',', ', ')}]" for c in calls[:3]]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 from llmopt.backends.base import Backend, BackendError, Completion, Generation
 from llmopt.backends.cache import CachedBackend
 from llmopt.backends.limit import request_limit
@@ -13,21 +16,38 @@ from llmopt.backends.scripted import ScriptedBackend
 from llmopt.errors import UsageError
 
 __all__ = ["Backend", "BackendError", "CachedBackend", "Completion", "Generation", "LocalBackend",
-           "OpenAIBackend", "ScriptedBackend", "make_backend", "request_limit"]
+           "OpenAIBackend", "ScriptedBackend", "make_backend", "request_limit", "response_cache"]
+
+# The cache of backends made without one named (a problem's scorer, say), set for a block by `response_cache`.
+_scoped_cache: list[str | None] = [None]
+SCOPED = "scoped"  # `make_backend(cache=SCOPED)`: the cache `response_cache` set, if any
+
+
+@contextmanager
+def response_cache(setting: str | None) -> Iterator[None]:
+    """Inside the block, backends made without a cache of their own cache in `setting` (a path, "default"
+    for the per-user cache, or None for none); the previous setting is put back after."""
+    _scoped_cache.append(setting)
+    try:
+        yield
+    finally:
+        _scoped_cache.pop()
 
 
 def make_backend(model: str = "local", *, base_url: str | None = None, model_path: str | None = None,
-                 server_grammar: str = "auto", check: bool = True, cache: str | None = None,
+                 server_grammar: str = "auto", check: bool = True, cache: str | None = SCOPED,
                  reasoning_effort: str | None = None, reasoning_tokens: int = DEFAULT_REASONING_TOKENS,
                  flag_prefix: str = "--", max_retries: int = 4) -> Backend:
     """`local` (the embedded model or --model-path) or an OpenAI-compatible model by name.
 
-    `cache` is a path, "default" for the per-user cache, or None (the default) for none. `server_grammar` "auto" sends a grammar only to a server known to read one,
+    `cache` is a path, "default" for the per-user cache, None for none, or (by default) the one that
+    `response_cache` set for the block, none outside one. `server_grammar` "auto" sends a grammar only to a server known to read one,
     in the field it reads (see `llmopt.backends.probe`). `flag_prefix` names the flags in messages
     (`--scorer-` for prompt search's scorer).
     """
     backend = _make(model, base_url, model_path, server_grammar, check, reasoning_effort, reasoning_tokens,
                     flag_prefix, max_retries)
+    cache = _scoped_cache[-1] if cache == SCOPED else cache
     if cache is None:
         return backend
     return CachedBackend(backend, None if cache == "default" else cache)

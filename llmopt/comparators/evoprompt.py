@@ -91,8 +91,6 @@ class EvoPrompt(ModelProposer):
         space = self.problem.space
         prompt = template.format(label=space.label, tag=space.tag, **texts)
         generation = self.request(driver, prompt, 1, driver.step * 1000 + index)
-        if generation is not None and not generation.completions:  # answered with nothing: as good as failed
-            driver.result.counts.failed_requests += 1
         return self.read_generation(generation, prompt)[:1] if generation is not None else []
 
     def children(self, driver: Driver, make: Any) -> Ask:

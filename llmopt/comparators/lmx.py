@@ -126,12 +126,13 @@ class Classical(Evolve):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        operator = next(make for cls, make in CLASSICAL.items() if isinstance(self.problem.space, cls))
-        self.vary = operator(self.problem.space, np.random.default_rng((self.config.seed, 1)))  # apart from selection's
+        self.operator = next(make for cls, make in CLASSICAL.items() if isinstance(self.problem.space, cls))
 
     def propose(self, driver: Driver) -> Ask:
         """`proposals` children of this step's parents, with no model request."""
-        children = self.vary(self.parents(driver), self.config.proposals, driver.step)
+        # a generator apart from selection's, drawn anew each step so that a resumed run draws as this one
+        vary = self.operator(self.problem.space, np.random.default_rng((self.config.seed, 1, driver.step)))
+        children = vary(self.parents(driver), self.config.proposals, driver.step)
         return Ask(driver.step, None, [Proposal(self.problem.encode(c), solution=c) for c in children])
 
 

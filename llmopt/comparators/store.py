@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import os
@@ -69,7 +70,7 @@ def _imports(names: set[str]) -> set[str]:
 def _method_code(method: Method) -> str:
     """The source of the engine modules that compute the method's Result, and the numeric libraries'
     versions: a change in either replays nothing old, and an edit elsewhere (the CLI, reports) keeps it all."""
-    import llmopt.driver  # noqa: F401  (the loop of a method with a proposer, imported where it runs)
+    importlib.import_module("llmopt.driver")  # the loop of a method with a proposer, imported where it runs
 
     roots = _roots(method.run) | (_roots(method.proposer) | {"llmopt.driver"} if method.proposer else set())
     files = sorted(Path(inspect.getsourcefile(sys.modules[name]) or "") for name in _imports(roots))
@@ -97,7 +98,9 @@ class ResultStore:
         """A digest of everything that decides the method's Result."""
         terms = {"method": method.name, "problem": problem.fingerprint(), "max_evals": setup.max_evals,
                  "seed": setup.seed, "starts": [problem.encode(s) for s in setup.starts], "target": setup.target,
-                 "max_failures": setup.max_failures, "code": [_method_code(method), _problem_code(type(problem))]}
+                 "max_failures": setup.max_failures, "code": [_method_code(method), _problem_code(type(problem))],
+                 # a method on the driver reads the comparison's settings (steps, proposals, its own knobs)
+                 "settings": setup.driver_config().to_dict() if method.proposer is not None else None}
         return digest(json.dumps(terms, sort_keys=True))
 
     def replay(self, method: Method, problem: Problem, setup: Setup) -> Result:

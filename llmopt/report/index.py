@@ -14,7 +14,8 @@ from llmopt.result import format_value, gap_to
 
 def _row(record: RunRecord, report: Path, root: Path) -> str:
     results = record.results or {}
-    opro = (results.get("results") or [{}])[0]
+    rows = results.get("results") or [{}]
+    opro = next((row for row in rows if row.get("method") == record.journaled), rows[0])
     best = opro.get("best_value", record.journaled_result.best_value)
     model = record.config.get("backend") or {}
     stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime((record.directory / "config.json").stat().st_mtime))

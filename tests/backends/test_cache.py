@@ -104,3 +104,19 @@ def test_a_replay_keeps_reasoning_apart_and_where_the_limit_cut(tmp_path: Path) 
     again = CachedBackend(ScriptedBackend([]), tmp_path / "c.sqlite").generate("p", n=1, temperature=1.0,
                                                                              max_tokens=5, seed=1)
     assert again == first and again.completions[0] == answer and again.max_tokens == 5
+
+
+def test_a_response_cache_applies_inside_its_block_only_and_a_named_cache_wins(tmp_path) -> None:
+    from llmopt.backends import CachedBackend, make_backend, response_cache
+
+    def made(**kwargs):
+        return make_backend("stub", base_url="http://127.0.0.1:9/v1", check=False, server_grammar="none", **kwargs)
+
+    with response_cache(str(tmp_path / "outer.sqlite")):
+        with response_cache(None):
+            assert not isinstance(made(), CachedBackend)
+        inside = made()
+        named = made(cache=str(tmp_path / "mine.sqlite"))
+    assert isinstance(inside, CachedBackend) and inside.path == tmp_path / "outer.sqlite"
+    assert isinstance(named, CachedBackend) and named.path == tmp_path / "mine.sqlite"
+    assert not isinstance(made(), CachedBackend), "nothing of the block stays behind"

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from llmopt.backends.scripted import ScriptedBackend
-from llmopt.comparators import Setup, methods_for, run_methods
+from llmopt.comparators import Setup, methods_for, run_methods, setup_for
 from llmopt.comparators.lmx import few_shot
 from llmopt.opro import OPROConfig
 from llmopt.registry import registry
@@ -146,3 +146,32 @@ def test_lmx_runs_on_the_embedded_model_journaled_and_reported(command: list[str
     page = (run_dir / "report.html").read_text()
     continuation = next(t["raw"].strip() for s in asked for t in s["trials"] if t["raw"].strip())
     assert "journaled method" in page and html.escape(continuation[:20]) in page
+
+
+@pytest.mark.parametrize("method", ["lmx", "lmx-no-model"])
+def test_a_journaled_run_cut_short_resumes_by_replay_to_the_same_trials(method: str, build_problem,
+                                                                         tmp_path: Path) -> None:
+    """The population is rebuilt by replaying the journal, so a run stopped after two steps and resumed
+    to five ends as the run of five did (the stub server answers by the request's seed alone)."""
+    from llmopt.backends.openai_compat import OpenAIBackend
+    from llmopt.records import RunRecorder, read_pending, read_steps
+    from llmopt.testing.stub_server import StubSettings, serve
+
+    problem = build_problem("linear-regression")
+    server, url = serve(StubSettings())
+    try:
+        def driver(steps: int, directory: Path, resume: bool = False):
+            config = dataclasses.replace(CONFIG, steps=steps)
+            setup = setup_for(problem, config, OpenAIBackend("stub", base_url=url, max_retries=0))
+            recorder = RunRecorder(directory, {}, resume=resume)
+            return methods_for(problem)[method].driver(problem, setup, recorder)
+
+        whole = driver(5, tmp_path / "whole").run()
+        driver(2, tmp_path / "cut").run()
+        resumed = driver(5, tmp_path / "cut", resume=True)
+        resumed.restore(read_steps(tmp_path / "cut"), read_pending(tmp_path / "cut"))
+        result = resumed.run()
+    finally:
+        server.shutdown()
+    assert [t.text for t in result.trials] == [t.text for t in whole.trials] and len(whole.trials) > 12
+    assert result.counts == whole.counts
