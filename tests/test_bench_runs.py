@@ -81,7 +81,7 @@ def test_the_local_model_takes_the_processs_share(monkeypatch) -> None:
 
 
 def test_32_jobs_are_in_flight_against_a_server_that_takes_32(capsys) -> None:
-    settings = StubSettings(latency=1.5, capacity=32)
+    settings = StubSettings(latency=0.2, capacity=32, gather=32)
     settings.keep_bodies = False
     server, url = serve(settings)
     try:

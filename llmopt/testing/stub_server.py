@@ -63,7 +63,8 @@ class StubSettings:
     def __init__(self, latency: float = 0.0, honour_n: bool = True, *, failure_rate: float = 0.0,
                  faults: tuple[str, ...] = FAULTS, upstream: str | None = None, stall: float = 5.0,
                  seed: int = 0, family: str = "plain", die_after: int | None = None,
-                 capacity: int | None = None, fail_after: int | None = None, hold_at: int | None = None) -> None:
+                 capacity: int | None = None, fail_after: int | None = None, hold_at: int | None = None,
+                 gather: int | None = None) -> None:
         if family not in FAMILIES:
             raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
         self.latency, self.honour_n, self.upstream, self.stall = latency, honour_n, upstream, stall
@@ -73,6 +74,9 @@ class StubSettings:
         # client is then at a known point of its work (a test kills it there).
         self.hold_at, self.holding, self.release = hold_at, threading.Event(), threading.Event()
         self.posts = 0
+        # No POST is answered before `gather` are in flight at once (or 20 s went by): a client that can keep
+        # that many in flight is seen to, whatever the timing of its threads.
+        self.gather, self.gathered = gather, threading.Event()
         if family == "thinking":
             self.honour_n = False
         # At most `capacity` requests are worked on at once (a server's batch); the rest queue for a place.
@@ -303,6 +307,11 @@ class StubHandler(BaseHTTPRequestHandler):
         if held:
             settings.holding.set()
             settings.release.wait()
+        if settings.gather is not None:
+            with settings.lock:
+                if settings.in_flight >= settings.gather:
+                    settings.gathered.set()
+            settings.gathered.wait(timeout=20)
         text = self.path.rstrip("/").endswith("/completions") and "/chat/" not in self.path
         refused = _refusal(body, settings.family, text)
         if refused is not None:
