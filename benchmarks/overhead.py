@@ -36,7 +36,8 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
 def opro_with_history(size: int) -> OPRO:
     """An OPRO run whose history already holds `size` evaluated trials."""
     rng = np.random.default_rng(0)
-    texts = [f"[{w}, {b}]" for w, b in rng.integers(-10_000, 10_000, (size + 10_000, 2))]
+    # answers inside the problem's box, so that every one is a valid proposal
+    texts = [f"[{w}, {b}]" for w, b in rng.integers(-100, 101, (size + 10_000, 2))]
     opro = OPRO(LinearRegression(), ScriptedBackend(texts), OPROConfig(proposals=PROPOSALS, initial=1))
     while opro.result.counts.evals < size:
         step(opro)
