@@ -103,6 +103,18 @@ class StubSettings:
             return fault
 
 
+def _wait_as_told(settings: StubSettings, held: bool) -> None:
+    """Hold the request a test asked to hold, and every request until `gather` are in flight."""
+    if held:
+        settings.holding.set()
+        settings.release.wait()
+    if settings.gather is not None:
+        with settings.lock:
+            if settings.in_flight >= settings.gather:
+                settings.gathered.set()
+        settings.gathered.wait(timeout=20)
+
+
 def _reasoning(rng: random.Random) -> list[str]:
     words = []
     while len(words) < REASONING_WORDS:
@@ -304,14 +316,7 @@ class StubHandler(BaseHTTPRequestHandler):
             held = settings.posts == settings.hold_at
             if settings.die_after is not None and settings.requests >= settings.die_after:
                 os._exit(0)  # the server is killed: deterministic, by the count of requests it served
-        if held:
-            settings.holding.set()
-            settings.release.wait()
-        if settings.gather is not None:
-            with settings.lock:
-                if settings.in_flight >= settings.gather:
-                    settings.gathered.set()
-            settings.gathered.wait(timeout=20)
+        _wait_as_told(settings, held)
         text = self.path.rstrip("/").endswith("/completions") and "/chat/" not in self.path
         refused = _refusal(body, settings.family, text)
         if refused is not None:
