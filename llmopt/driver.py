@@ -77,14 +77,14 @@ class Driver:
         return None if known is None else known[1]
 
     @property
-    def budget_spent(self) -> bool:
-        """Whether the evaluation budget (`max_evals`) is used up."""
-        return self.config.max_evals is not None and self.result.counts.evals >= self.config.max_evals
+    def evals_left(self) -> int | float:
+        """How many more evaluations the budget (`max_evals`) allows; a proposer asks for no more children."""
+        return math.inf if self.config.max_evals is None else max(self.config.max_evals - self.result.counts.evals, 0)
 
     @property
-    def evals_left(self) -> int | float:
-        """How many more evaluations the budget allows (a proposer asks for no more children than that)."""
-        return float("inf") if self.config.max_evals is None else max(self.config.max_evals - self.result.counts.evals, 0)
+    def budget_spent(self) -> bool:
+        """Whether the evaluation budget is used up."""
+        return self.evals_left <= 0
 
     @property
     def answers_left(self) -> int:
@@ -235,7 +235,7 @@ class Driver:
                 scored = sum(1 for item in known if item is not None and item[0] is not None)
                 if known[index] is not None or not self._needs_value(proposal):
                     continue
-                if self.config.max_evals is not None and self.result.counts.evals + scored >= self.config.max_evals:
+                if scored >= self.evals_left:
                     break
                 known[index] = self._score(proposal.solution, index=index)
         return [None if item is None else item[0] for item in known]
@@ -261,7 +261,7 @@ class Driver:
     def _check_told(self, ask: Ask, outcomes: list[Outcome | None]) -> None:
         """Refuse a tell that leaves a valid new proposal without a value while the budget has room for it
         (before anything is recorded, so the step can still be evaluated and told)."""
-        room = math.inf if self.config.max_evals is None else self.config.max_evals - self.result.counts.evals
+        room = self.evals_left
         for proposal, outcome in zip(ask.proposals, outcomes):
             if room <= 0 or not self._needs_value(proposal):
                 continue
