@@ -274,3 +274,16 @@ def test_seconds_and_timeout_count_across_a_resume(tmp_path, monkeypatch: pytest
     resumed.restore(read_steps(tmp_path), read_pending(tmp_path))
     result = resumed.run()
     assert result.stop_reason == "timeout" and resumed.step == 4 and result.seconds == 1 + 3 * 4
+
+
+def test_a_users_stop_rule_stops_the_run_with_its_reason_in_opro_and_in_compare() -> None:
+    from llmopt import StopRule, compare
+
+    texts = [f"[{i % 30}, {i % 29}]" for i in range(200)]
+    enough = StopRule("enough", lambda driver: driver.step >= 2)
+    result = OPRO(LinearRegression(), ScriptedBackend(texts), OPROConfig(steps=6, proposals=2), stop=[enough]).run()
+    assert result.stop_reason == "enough" and max(t.step for t in result.trials) == 2
+    lead, other = compare(LinearRegression(), OPROConfig(steps=6, proposals=2), ["opro", "random-search"],
+                          ScriptedBackend(texts), stop=[enough])
+    assert lead.stop_reason == "enough", "the caller's rule watches the lead method, with no recorder too"
+    assert other.stop_reason == "max_evals", "and leaves the other methods to their own rules"
