@@ -3,6 +3,7 @@ library function that the CLI's `run` and `baselines`, the notebooks and the REA
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from llmopt.comparators import resolve, setup_for
@@ -27,23 +28,24 @@ def compare(problem: Problem, config: OPROConfig = OPROConfig(), methods: Sequen
     """Run `methods` (by default the problem's default methods, OPRO first) under one Setup: the budget,
     seed and start points of `config`. The Results come back in the methods' order.
 
-    The embedded model is loaded when no `backend` is given and a method samples one. The first method
-    that runs on the driver leads: it runs first, with `stop` rules of the caller's and `on_step` called
-    after each of its steps, journaled in `recorder` when there is one (and with `resume`, continued
-    from it); a `store` replays
-    the Results of methods that sample no model. A model server gone stops everything at once
-    (`ServerUnreachable`); an interrupt (Ctrl-C) ends the journaled method as "interrupted" and the rest run.
+    The embedded model is loaded when no `backend` is given and a method samples one. The caller's
+    `stop` rules stop every method, each with its reason. The first method that runs on the driver
+    leads: it runs first, with `on_step` called after each of its steps, journaled in `recorder` when
+    there is one (and with `resume`, continued from it); a `store` replays the Results of methods that
+    sample no model (not with `stop` rules, which no store can key). A model server gone stops everything
+    at once (`ServerUnreachable`); an interrupt (Ctrl-C) ends the journaled method as "interrupted",
+    journaled, and is raised again: no other method starts.
     """
     chosen = resolve(problem, list(methods) if methods is not None else None)
     if backend is None and any(m.samples_model for m in chosen):
         from llmopt.backends.local import LocalBackend
 
         backend = LocalBackend()
-    setup = setup_for(problem, config, backend)
+    setup = dataclasses.replace(setup_for(problem, config, backend), stop=tuple(stop))
     lead = journaled_method(chosen)  # journaled when there is a recorder, and watched by `on_step` and `stop`
     done: dict[str, Result] = {}
     if lead is not None:
-        done[lead.name] = _run_lead(lead, problem, setup, recorder, resume, on_step, stop)
+        done[lead.name] = _run_lead(lead, problem, setup, recorder, resume, on_step)
     for method in chosen:
         if method.name not in done:
             done[method.name] = _run(method, problem, setup, store)
@@ -56,18 +58,19 @@ def journaled_method(methods: Sequence[Method]) -> Method | None:
 
 
 def _run_lead(method: Method, problem: Problem, setup: Setup, recorder: Any, resume: bool,
-              on_step: Callable[[Driver], None] | None, stop: Sequence[StopRule]) -> Result:
+              on_step: Callable[[Driver], None] | None) -> Result:
     from llmopt.comparators.base import crashed
     from llmopt.errors import UsageError
     from llmopt.records import read_pending, read_steps
 
-    driver = method.driver(problem, setup, recorder, stop)
+    driver = method.driver(problem, setup, recorder)
     if resume and recorder is not None:
         driver.restore(read_steps(recorder.directory), read_pending(recorder.directory))
     try:
         result = driver.run(on_step=on_step)
     except KeyboardInterrupt:
-        result = driver.finish("interrupted")
+        driver.finish("interrupted")
+        raise
     except UsageError:
         raise
     except Exception as error:  # recorded as it stood (the journal keeps it), the other methods go on
@@ -76,6 +79,6 @@ def _run_lead(method: Method, problem: Problem, setup: Setup, recorder: Any, res
 
 
 def _run(method: Method, problem: Problem, setup: Setup, store: ResultStore | None) -> Result:
-    if store is None or method.samples_model:
+    if store is None or method.samples_model or setup.stop:
         return raise_if_unreachable(method.run(problem, setup))
     return store.replay(method, problem, setup)

@@ -1,21 +1,21 @@
-"""One driver for every model-driven method: a proposer's proposals under the evaluation budget, the
-duplicate rule, the journal and the stop rules, with an ask()/tell() core and a thin run() loop."""
+"""One driver for every model-driven method: a proposer's proposals scored, counted and stopped by the
+run's ledger (the evaluation budget, the duplicate rule, the stop rules) and journaled, with an
+ask()/evaluate()/tell() core and a thin run() loop."""
 
 from __future__ import annotations
 
-import math
 import threading
-import time
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from llmopt.errors import ServerUnreachable
+from llmopt.evaluation import Evaluation
+from llmopt.ledger import Ledger
 from llmopt.problem import Problem, evaluate_safely, usage_since
 from llmopt.proposer import Ask, Proposal, Proposer
 from llmopt.result import Kind, Result, Status, Trial
-from llmopt.stopping import StopRule, first_reason, rules_for
+from llmopt.stopping import StopRule, rules_for
 from llmopt.storage import Journal, Sink, replay
 
 # What scoring one proposal gave: its value (None when it failed), the reason it failed, and its status.
@@ -32,38 +32,75 @@ def raise_if_unreachable(result: Result) -> Result:
     return result
 
 
+def evaluation_of(config: Any) -> Evaluation:
+    """Where and how many evaluations of a run go at once, from its settings."""
+    return Evaluation(workers=getattr(config, "eval_workers", 1), where=getattr(config, "eval_in", "threads"),
+                      timeout=getattr(config, "eval_timeout", None), dask=getattr(config, "dask", None))
+
+
 class Driver:
     """Runs a proposer. `ask()` takes a step's proposals, `evaluate()` scores them (or the caller does),
     `tell()` records them, and `run()` loops over the three.
 
-    `config` is an `OPROConfig` (seed, initial points, budgets); `stop` adds rules of the caller's own to
-    those the config sets. Counts are derived from the trials as they are recorded, once.
+    `config` is an `OPROConfig` (seed, initial points, budgets, where evaluations run); `stop` adds rules
+    of the caller's own to those the config sets. The ledger keeps the Result and decides every stop.
     """
 
     def __init__(self, problem: Problem, proposer: Proposer, config: Any, *, name: str, kind: Kind = "model",
                  recorder: Sink | None = None, stop: Sequence[StopRule] = ()) -> None:
         self.problem, self.proposer, self.config = problem, proposer, config
         self.journal = Journal(recorder) if recorder is not None else None
-        self.stop_rules = [*rules_for(config), *proposer.stop_rules, *stop]
+        result = Result(method=name, problem=problem.name, direction=problem.direction, kind=kind,
+                        optimum=problem.optimum())
+        self.ledger = Ledger(problem, result, max_evals=config.max_evals, evaluation=evaluation_of(config),
+                             rules=[*rules_for(config), *proposer.stop_rules, *stop])
         self.rng = np.random.default_rng(config.seed)
-        self.result = Result(method=name, problem=problem.name, direction=problem.direction, kind=kind,
-                             optimum=problem.optimum())
-        self.step = self.best_step = 0
-        self.clock = 0.0
         self.started = False
         self.known_initial: dict[int, float] = {}  # step 0's evaluations journaled before a crash
-        self._history: dict[str, tuple[str, float]] = {}  # key -> (solution text, value)
         self._pending: tuple[Ask, list[Outcome | None]] | None = None
         self._to_retry: list[Trial] = []  # failed evaluations of a restored run
         self._model_gone = False  # the optimizer's server stopped answering (not an evaluation's)
         self._usage = problem.usage()
         self.lock = threading.Lock()  # for proposers whose requests run in threads (OPRO's repairs)
 
-    # -- the study's state -----------------------------------------------------------------
+    # -- the study's state (the ledger's) ----------------------------------------------------
+
+    @property
+    def result(self) -> Result:
+        """The run's Result as it stands."""
+        return self.ledger.result
+
+    @property
+    def step(self) -> int:
+        """The current step (0 until the first proposals)."""
+        return self.ledger.step
+
+    @step.setter
+    def step(self, value: int) -> None:
+        self.ledger.step = value
+
+    @property
+    def best_step(self) -> int:
+        """The step that found the best value so far."""
+        return self.ledger.best_step
+
+    @property
+    def clock(self) -> float:
+        """Seconds of the run's own work, resumes included."""
+        return self.ledger.clock
+
+    @clock.setter
+    def clock(self, seconds: float) -> None:
+        self.ledger.clock = seconds
+
+    @property
+    def stop_rules(self) -> list[StopRule]:
+        """The rules the ledger checks between steps, in the order their reasons take precedence."""
+        return self.ledger.rules
 
     def history(self) -> list[tuple[str, float]]:
         """Every evaluated (solution text, value), first seen first."""
-        return list(self._history.values())
+        return self.ledger.history()
 
     def prompt(self) -> str | None:
         """The prompt the proposer would send now (OPRO's meta-prompt), for a reader; None from a proposer
@@ -71,20 +108,15 @@ class Driver:
         write = getattr(self.proposer, "prompt", None)
         return write(self) if write is not None else None
 
-    def value_of(self, solution: Any) -> float | None:
-        """The value of a solution already evaluated, else None."""
-        known = self._history.get(self.problem.key(solution))
-        return None if known is None else known[1]
-
     @property
     def evals_left(self) -> int | float:
         """How many more evaluations the budget (`max_evals`) allows; a proposer asks for no more children."""
-        return math.inf if self.config.max_evals is None else max(self.config.max_evals - self.result.counts.evals, 0)
+        return self.ledger.evals_left
 
     @property
     def budget_spent(self) -> bool:
         """Whether the evaluation budget is used up."""
-        return self.evals_left <= 0
+        return self.ledger.budget_spent
 
     @property
     def answers_left(self) -> int:
@@ -95,43 +127,30 @@ class Driver:
             left = min(left, config.max_llm_calls - counts.llm_calls)
         return max(left, 0)
 
-    @contextmanager
-    def _timed(self) -> Iterator[None]:
-        began = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.clock += time.perf_counter() - began
-
     def record(self, trial: Trial, retry: bool = False) -> None:
-        """Add a trial to the Result and the history; the one place counts change (live and on replay)."""
-        counts, best = self.result.counts, self.result.best_value
-        if trial.step and not retry:
-            counts.proposals += 1
-        if trial.first_attempt is not None:
-            counts.add_invalid(trial.first_attempt["reason"])
-        if trial.status == "duplicate":
-            counts.duplicates += 1
-        if retry and trial.status == "ok":
-            counts.failed_evals -= 1  # a failure put right no longer counts against `max_failures`
-        self.result.add(trial)
-        if trial.eval_index is None:
-            return
-        self._history[self.problem.key(trial.solution)] = (trial.text or "", trial.value)
-        if self.result.best_value != best:
-            self.best_step = trial.step or 0
+        """Add a trial to the Result and the history (the ledger's one recording path, live and on replay)."""
+        self.ledger.record(trial, retry)
 
-    def _score(self, solution: Any, value: float | None = None, index: int | None = None,
-               status: Status = "ok") -> Outcome:
-        """Evaluate `solution` (or check a value told for it, as strictly); a value scored for the pending
-        step (`index` given) is journaled the moment it is known."""
-        evaluate = self.problem.evaluate if value is None else (lambda _: value)
-        value, reason, outcome = evaluate_safely(evaluate, solution)
-        if reason is not None:  # failed, or infeasible by the objective's own word
-            return None, reason, outcome
-        if self.journal is not None and index is not None:
-            self.journal.evaluation(index, value)
-        return value, None, status
+    def _scored(self, solutions: list[Any], on_result: Callable[[int, Outcome], None] | None = None,
+                room: int | float | None = None) -> list[Outcome | None]:
+        """The ledger's round of evaluations of `solutions` (see `Ledger.score`)."""
+        return self.ledger.score(solutions, on_result, room)
+
+    def _journal_values(self, position: Callable[[int], int]) -> Callable[[int, Outcome], None] | None:
+        """What journals each value of the pending step the moment it lands, by its index there."""
+        if self.journal is None:
+            return None
+        journal = self.journal
+
+        def write(index: int, outcome: Outcome) -> None:
+            if outcome[0] is not None:
+                journal.evaluation(position(index), outcome[0])
+
+        return write
+
+    def _told(self, solution: Any, value: float) -> Outcome:
+        """A value a caller told for `solution`, checked as strictly as an evaluation."""
+        return evaluate_safely(lambda _: value, solution)
 
     def _trial(self, step: int, solution: Any, outcome: Outcome, raw: str | None = None) -> Trial:
         value, reason, status = outcome
@@ -141,45 +160,56 @@ class Driver:
     # -- step 0 and retries ----------------------------------------------------------------
 
     def start(self) -> None:
-        """Evaluate the proposer's initial points (step 0); `ask()` calls this when needed."""
+        """Evaluate the proposer's initial points (step 0) in one round; `ask()` calls this when needed."""
         if self.started:
             return
         self.started = True
-        with self._timed():
+        with self.ledger.timed():
             initial = self.proposer.initial(self.rng)
             if self.journal is not None:
                 self.journal.pending(self, Ask(0, None, []))
             trials = []
-            for index, solution in enumerate(initial):
-                if self.problem.key(solution) in self._history:
-                    continue
-                if self.budget_spent:
-                    break
-                outcome = self._score(solution, self.known_initial.get(index), index, status="initial")
-                trials.append(self._trial(0, solution, outcome))
+            for index, outcome in self._initial_outcomes(initial):
+                value, reason, status = outcome
+                trials.append(self._trial(0, initial[index], (value, reason, "initial" if value is not None else status)))
                 self.record(trials[-1])
             self.known_initial = {}
         self._finish_step(0, None, trials, None)
 
+    def _initial_outcomes(self, initial: list[Any]) -> list[tuple[int, Outcome]]:
+        """(index, outcome) of each initial point scored, in order: the first of each, not evaluated before,
+        within the budget; those journaled before a crash (`known_initial`) keep their values."""
+        fresh: dict[str, int] = {}
+        for index, solution in enumerate(initial):
+            key = self.problem.key(solution)
+            if key not in fresh and not self.ledger.known(solution):
+                fresh[key] = index
+        order = list(fresh.values())
+        known = {index: (self.known_initial[index], None, "ok") for index in order if index in self.known_initial}
+        rest = [index for index in order if index not in known]
+        scored = self._scored([initial[index] for index in rest], self._journal_values(lambda j: rest[j]),
+                              self.ledger.evals_left - len(known))
+        outcomes = {**known, **{index: outcome for index, outcome in zip(rest, scored) if outcome is not None}}
+        return [(index, outcomes[index]) for index in order if index in outcomes]
+
     def queue_failed_for_retry(self) -> None:
         """After a replay: the failed evaluations not put right since, to evaluate again."""
         failed = {self.problem.key(t.solution): t for t in self.result.trials if t.status == "failed"}
-        self._to_retry = [t for key, t in failed.items() if key not in self._history]
+        self._to_retry = [t for t in failed.values() if not self.ledger.known(t.solution)]
 
     def retry_failed(self) -> list[Trial]:
-        """Evaluate again the failed evaluations of a restored run (once the scorer or objective is back),
-        within the evaluation budget."""
+        """Evaluate again, in one round, the failed evaluations of a restored run (once the scorer or
+        objective is back), within the evaluation budget."""
         if not self._to_retry:
             return []
-        trials = []
-        with self._timed():
-            for failed in self._to_retry:
-                if self.budget_spent:
-                    break
-                if self.problem.key(failed.solution) not in self._history:
-                    trials.append(self._trial(self.step, failed.solution, self._score(failed.solution), failed.raw))
-                    self.record(trials[-1], retry=True)
+        with self.ledger.timed():
+            failed = [t for t in self._to_retry if not self.ledger.known(t.solution)]
             self._to_retry = []
+            trials = []
+            for old, outcome in zip(failed, self._scored([t.solution for t in failed])):
+                if outcome is not None:
+                    trials.append(self._trial(self.step, old.solution, outcome, old.raw))
+                    self.record(trials[-1], retry=True)
         if self.journal is not None:
             self.journal.step(self, self.step, None, trials, None, retry=True)
         return trials
@@ -195,7 +225,7 @@ class Driver:
         if self._pending is not None:
             return self._pending[0]
         self.retry_failed()  # only between steps: a step in progress keeps its own journal
-        with self._timed():
+        with self.ledger.timed():
             self.step += 1
             try:
                 ask = self.proposer.propose(self)
@@ -214,30 +244,29 @@ class Driver:
         self._pending = (ask, [None if value is None else (value, None, "ok") for value in known])
 
     def _mark_duplicates(self, proposals: list[Proposal]) -> None:
-        seen = set(self._history)
+        seen: set[str] = set()
         for proposal in proposals:
             if proposal.reason is None:
                 key = self.problem.key(proposal.solution)
-                proposal.duplicate = key in seen
+                proposal.duplicate = key in seen or self.ledger.known(proposal.solution)
                 seen.add(key)
 
     def _needs_value(self, proposal: Proposal) -> bool:
         return proposal.reason is None and not proposal.duplicate
 
     def evaluate(self, ask: Ask) -> list[float | None]:
-        """Score the valid new proposals of the pending `ask` that the budget allows, each journaled the moment
-        it ends; `tell(ask)` then records them. The values, None where there is none (failed, not scored)."""
+        """Score the valid new proposals of the pending `ask` that the budget allows, side by side on the
+        run's evaluator (one round), each journaled the moment it ends; `tell(ask)` then records them.
+        The values, None where there is none (failed, not scored)."""
         if self._pending is None or self._pending[0] is not ask:
             raise ValueError("evaluate() takes the pending Ask, the one ask() returned")
         known = self._pending[1]
-        with self._timed():
-            for index, proposal in enumerate(ask.proposals):
-                scored = sum(1 for item in known if item is not None and item[0] is not None)
-                if known[index] is not None or not self._needs_value(proposal):
-                    continue
-                if scored >= self.evals_left:
-                    break
-                known[index] = self._score(proposal.solution, index=index)
+        todo = [i for i, p in enumerate(ask.proposals) if known[i] is None and self._needs_value(p)]
+        done = sum(1 for item in known if item is not None and item[0] is not None)
+        scored = self._scored([ask.proposals[i].solution for i in todo], self._journal_values(lambda j: todo[j]),
+                              self.ledger.evals_left - done)
+        for index, outcome in zip(todo, scored):
+            known[index] = outcome
         return [None if item is None else item[0] for item in known]
 
     def tell(self, ask: Ask, values: Sequence[float | None] | None = None) -> list[Trial]:
@@ -249,11 +278,11 @@ class Driver:
         if values is not None:
             if len(values) != len(ask.proposals):
                 raise ValueError(f"got {len(values)} values for {len(ask.proposals)} proposals")
-            outcomes = [known if value is None else self._score(p.solution, value)
+            outcomes = [known if value is None else self._told(p.solution, value)
                         for known, value, p in zip(outcomes, values, ask.proposals)]
         self._check_told(ask, outcomes)
         self._pending = None
-        with self._timed():
+        with self.ledger.timed():
             trials = [self._tell_one(ask.step, p, o) for p, o in zip(ask.proposals, outcomes)]
         self._finish_step(ask.step, ask.prompt, trials, ask.error)
         return trials
@@ -300,7 +329,7 @@ class Driver:
 
     def stop_reason(self) -> str | None:
         """Why the run should stop now (the first stop rule that fires), or None to go on."""
-        return None if self._pending is not None else first_reason(self.stop_rules, self)
+        return None if self._pending is not None else self.ledger.stop_reason()
 
     def run(self, on_step: Callable[[Driver], None] | None = None) -> Result:
         """ask/tell until a stop rule fires; `on_step` is called after every step.
@@ -326,6 +355,7 @@ class Driver:
 
     def finish(self, reason: str) -> Result:
         """Stamp the stop reason and time on the Result and return it."""
+        self.ledger.close()
         self.result.stop_reason = reason
         self.result.seconds = self.clock
         self.result.extra["usage"] = usage_since(self.problem, self._usage)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
+from llmopt.evaluation import Evaluation
 from llmopt.result import Kind, Result
 
 if TYPE_CHECKING:
@@ -24,8 +25,10 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Setup:
     """The shared terms of a comparison: the evaluation budget, the seed, the start points every method
-    may begin from (OPRO's initial points), the target that ends a run early (if any), and, for
-    model-driven methods, the optimizer model and their settings (`config`)."""
+    may begin from (OPRO's initial points), the target that ends a run early (if any), the failures and
+    seconds a method may spend, where evaluations run (`evaluation`), the caller's own stop rules
+    (`stop`, over the ledger), and, for model-driven methods, the optimizer model and their settings
+    (`config`)."""
 
     max_evals: int
     seed: int = 0
@@ -34,6 +37,9 @@ class Setup:
     config: OPROConfig | None = None
     target: float | None = None
     max_failures: int | None = None
+    timeout: float | None = None
+    evaluation: Evaluation = Evaluation()
+    stop: tuple[StopRule, ...] = ()
 
     def generator(self, stream: int = 0) -> np.random.Generator:
         """A new generator for the comparison's seed; each `stream` number draws a sequence of its own."""
@@ -45,7 +51,9 @@ class Setup:
 
         config = self.config or OPROConfig(seed=self.seed)
         return dataclasses.replace(config, seed=self.seed, max_evals=self.max_evals, target=self.target,
-                                   max_failures=self.max_failures)
+                                   max_failures=self.max_failures, timeout=self.timeout,
+                                   eval_workers=self.evaluation.workers, eval_in=self.evaluation.where,
+                                   eval_timeout=self.evaluation.timeout, dask=self.evaluation.dask)
 
 
 MakeProposer = Callable[["Problem", "Setup", "OPROConfig"], "Proposer"]
@@ -81,7 +89,8 @@ class Method:
         config = setup.driver_config()
         proposer = self.proposer(problem, setup, config)
         proposer.starts = tuple(setup.starts)
-        return Driver(problem, proposer, config, name=self.name, kind=self.kind, recorder=recorder, stop=stop)
+        return Driver(problem, proposer, config, name=self.name, kind=self.kind, recorder=recorder,
+                      stop=[*setup.stop, *stop])
 
 
 def driven(name: str, make: MakeProposer, *, kind: Kind = "model", samples_model: bool = True,

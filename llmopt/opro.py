@@ -59,11 +59,17 @@ class OPROConfig:
     lmx_parents: int = 4
     lmx_population: int = 8
     lmx_selection: str = "uniform"
+    # where evaluations run: how many at once, in threads or processes (or on a Dask scheduler), each cut
+    # after `eval_timeout` seconds; the model-driven methods find the same whatever these are (README)
+    eval_workers: int = 1
+    eval_in: str = "threads"
+    eval_timeout: float | None = None
+    dask: str | None = None
     metaprompt: metaprompt.MetaPromptConfig = field(default_factory=metaprompt.MetaPromptConfig)
 
     # the settings a resumed run may change: how long it goes on, never how it proposes
     RESUMABLE = frozenset({"steps", "max_evals", "max_llm_calls", "max_total_tokens", "max_cost", "timeout",
-                           "target", "patience", "max_failures"})
+                           "target", "patience", "max_failures", "eval_workers", "eval_in", "eval_timeout", "dask"})
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for run records."""

@@ -26,7 +26,8 @@ class Trial:
 
     `step` is the driver's step (0 for the initial points; None for methods without steps);
     `eval_index` counts evaluations from 1 and is set by `Result.add` for evaluated trials;
-    `first_attempt` keeps the rejected answer of a repaired proposal, `prompt` a proposal's own request.
+    `first_attempt` keeps the rejected answer of a repaired proposal, `prompt` a proposal's own request;
+    `round` is the batch of evaluations it was scored in (from 1).
     """
 
     step: int | None
@@ -40,6 +41,7 @@ class Trial:
     reasoning: str | None = None
     first_attempt: dict[str, str] | None = None
     prompt: str | None = None
+    round: int | None = None
 
 
 @dataclass
@@ -60,6 +62,7 @@ class Counts:
     requests: int = 0
     reasoning_tokens: int = 0
     asked: int = 0  # answers asked of the model by a method's own requests (repairs apart), answered or not
+    rounds: int = 0  # batches of evaluations: with evaluations side by side, the wall-clock measure
 
     @property
     def tokens(self) -> int:

@@ -199,9 +199,9 @@ class TickingClock:
 @pytest.mark.parametrize("timeout, steps", [(2.5, 1), (5.5, 2), (8.5, 3)])
 def test_timeout_counts_the_run_and_stops_within_one_step(timeout: float, steps: int,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    import llmopt.driver
+    import llmopt.ledger
 
-    monkeypatch.setattr(llmopt.driver, "time", TickingClock())  # start, each ask, evaluate and tell take 1 s
+    monkeypatch.setattr(llmopt.ledger, "time", TickingClock())  # start, each ask, evaluate and tell take 1 s
     opro, _ = make([f"[{i}, 2]" for i in range(80)], steps=20, proposals=1, timeout=timeout)
     result = opro.run()
     assert result.stop_reason == "timeout" and opro.step == steps and result.seconds == 1.0 + 3 * steps
@@ -261,10 +261,10 @@ def test_resume_after_a_crash_mid_step_repeats_nothing(tmp_path) -> None:
 def test_seconds_and_timeout_count_across_a_resume(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
-    import llmopt.driver
+    import llmopt.ledger
     from llmopt.records import read_pending
 
-    monkeypatch.setattr(llmopt.driver, "time", TickingClock())  # start, each ask, evaluate and tell take 1 s
+    monkeypatch.setattr(llmopt.ledger, "time", TickingClock())  # start, each ask, evaluate and tell take 1 s
     texts = [f"[{i}, 3]" for i in range(40)]
     config = OPROConfig(steps=2, proposals=1, initial=1)
     first = OPRO(LinearRegression(), ScriptedBackend(texts), config, RunRecorder(tmp_path, {})).run()

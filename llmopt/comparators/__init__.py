@@ -14,7 +14,7 @@ import numpy as np
 
 from llmopt import opro
 from llmopt.comparators import ablations, bits, box, library, lmx, permutation, text
-from llmopt.comparators.base import BudgetSpent, Method, Objective, Setup, black_box, reference
+from llmopt.comparators.base import Method, Objective, Setup, Stop, black_box, reference
 from llmopt.comparators.store import ResultStore
 from llmopt.errors import UsageError
 from llmopt.problem import Problem
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from llmopt.backends.base import Backend
     from llmopt.opro import OPROConfig
 
-__all__ = ["BudgetSpent", "Method", "Objective", "ResultStore", "Setup", "black_box", "compared_methods",
+__all__ = ["Method", "Stop", "Objective", "ResultStore", "Setup", "black_box", "compared_methods",
            "methods_for", "reference", "resolve", "run_methods", "setup_for", "SPACE_METHODS"]
 
 SPACE_METHODS: dict[type[Space], Callable[[Any], dict[str, Method]]] = {
@@ -100,6 +100,8 @@ def run_methods(problem: Problem, setup: Setup, names: list[str] | None = None,
 
 def setup_for(problem: Problem, config: OPROConfig, backend: Backend | None = None) -> Setup:
     """The Setup of a comparison with an OPRO run of `config`: its budget, seed and initial points."""
+    from llmopt.driver import evaluation_of
+
     starts = tuple(problem.initial(np.random.default_rng(config.seed), config.initial))
     return Setup(config.evaluation_budget(), config.seed, starts, backend, config, config.target,
-                 config.max_failures)
+                 config.max_failures, config.timeout, evaluation_of(config))

@@ -4,77 +4,91 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from llmopt.errors import UsageError
+from llmopt.ledger import Ledger, Stop
 from llmopt.method import Method, Setup
 from llmopt.problem import Problem, evaluate_safely, usage_since
-from llmopt.result import Kind, Result, Trial, reached, to_loss, worst
+from llmopt.result import Kind, Result, Trial, to_loss, worst
+from llmopt.stopping import black_box_rules
 
-__all__ = ["BudgetSpent", "Method", "Objective", "Setup", "Stalled", "TargetReached", "TooManyFailures",
-           "black_box", "best_start", "crashed", "random_sampling", "reference"]
-
-
-class BudgetSpent(Exception):
-    """Raised inside a black-box method when it asks for one evaluation more than its budget."""
-
-
-class Stalled(Exception):
-    """Raised inside a black-box method that has only revisited old solutions for a long time."""
-
-
-class TargetReached(Exception):
-    """Raised inside a black-box method once a solution reaches the comparison's target."""
-
-
-class TooManyFailures(Exception):
-    """Raised inside a black-box method once its failed evaluations reach the limit."""
+__all__ = ["Method", "Objective", "Setup", "Stop", "black_box", "best_start", "crashed", "random_sampling",
+           "reference"]
 
 
 class Objective:
-    """A black-box method's only access to a problem: evaluates, records, and stops at the budget.
+    """A black-box method's only access to a problem: every point it asks about goes to the run's ledger.
 
-    A repeated solution costs no evaluation (as OPRO's duplicates cost none); a search that asks for
-    fifty times its budget has stalled and is stopped. A failed evaluation (an exception, a NaN) or
-    a solution the objective calls infeasible (`InvalidSolution`, counted as invalid, as OPRO's
-    rejected proposals are) is recorded with its reason, costs no evaluation, and looks to the search
-    like the worst possible value; `max_failures` failed evaluations (by default as many as the
-    budget) stop the method.
+    A repeated solution costs no evaluation (as OPRO's duplicates cost none). A failed evaluation (an
+    exception, a NaN, a time limit) or a solution the objective calls infeasible (`InvalidSolution`,
+    counted as invalid, as OPRO's rejected proposals are) is recorded with its reason, costs no
+    evaluation, and looks to the search like the worst possible value. `batch` asks for several points
+    at once, evaluated side by side on the run's evaluator; once the ledger says the method must stop
+    (its budget, target, time, failures, a stall or a rule of the caller's), asking raises `Stop`.
     """
 
-    def __init__(self, problem: Problem, result: Result, setup: Setup) -> None:
-        self.problem, self.result, self.max_evals, self.target = problem, result, setup.max_evals, setup.target
-        self.max_failures = setup.max_failures if setup.max_failures is not None else setup.max_evals
+    def __init__(self, problem: Problem, ledger: Ledger) -> None:
+        self.problem, self.ledger = problem, ledger
+        self.result, self.max_evals = ledger.result, ledger.max_evals
         self._seen: dict[str, float] = {}
-        self._calls = 0
+
+    @classmethod
+    def on_terms(cls, problem: Problem, setup: Setup, result: Result) -> Objective:
+        """The Objective of a black-box run on the Setup's terms, with a ledger of its own recording in `result`."""
+        rules = black_box_rules(setup.max_evals, setup.target, setup.max_failures, setup.timeout)
+        return cls(problem, Ledger(problem, result, max_evals=setup.max_evals, evaluation=setup.evaluation,
+                                   rules=[*rules, *setup.stop]))
+
+    @property
+    def workers(self) -> int:
+        """How many evaluations run at once: the batch a method that can ask several points should ask."""
+        return self.ledger.evaluation.workers
 
     def __call__(self, solution: Any) -> float:
         """The value of `solution`."""
-        self._calls += 1
-        if self._calls > 50 * self.max_evals + 100:
-            raise Stalled
-        key = self.problem.key(solution)
-        if key in self._seen:
-            return self._seen[key]
-        if self.spent:
-            raise BudgetSpent
-        value, reason, outcome = evaluate_safely(self.problem.evaluate, solution)
-        if reason is not None:  # failed, or infeasible (recorded as invalid): no evaluation spent
-            self.result.add(Trial(None, outcome, text=self.problem.encode(solution), solution=solution, reason=reason))
-            if self.result.counts.failed_evals >= self.max_failures:
-                raise TooManyFailures
-            self._seen[key] = value = worst(self.problem.direction)
-            return value
+        return self.batch([solution])[0]
+
+    def batch(self, solutions: Sequence[Any]) -> list[float]:
+        """The values of `solutions`, the new ones evaluated in one round (cut to the budget left)."""
+        ledger = self.ledger
+        ledger.asks += len(solutions)
+        self._stop_if_done()
+        keys = [self.problem.key(s) for s in solutions]
+        fresh: dict[str, Any] = {}
+        for key, solution in zip(keys, solutions):
+            if key not in self._seen:
+                fresh.setdefault(key, solution)
+        outcomes = ledger.score(list(fresh.values())) if fresh else []
+        for (key, solution), outcome in zip(fresh.items(), outcomes):
+            if outcome is not None:
+                self._record(key, solution, outcome)
+        self._stop_if_done()
+        if any(key not in self._seen for key in keys):  # the budget had no room for them
+            raise Stop(ledger.stop_reason() or "max_evals")
+        return [self._seen[key] for key in keys]
+
+    def _record(self, key: str, solution: Any, outcome: tuple[float | None, str | None, str]) -> None:
+        value, reason, status = outcome
+        text = self.problem.encode(solution)
+        if reason is None:
+            self.ledger.record(Trial(None, "ok", text=text, solution=solution, value=value))
+            self.ledger.fruitless = 0
+        else:  # failed, or infeasible (recorded as invalid): no evaluation spent
+            self.ledger.record(Trial(None, status, text=text, solution=solution, reason=reason))
+            self.ledger.fruitless += 1
+            value = worst(self.problem.direction)
         self._seen[key] = value
-        self.result.add(Trial(None, "ok", text=self.problem.encode(solution), solution=solution, value=value))
-        if self.target is not None and reached(value, self.target, self.problem.direction):
-            raise TargetReached
-        return value
+
+    def _stop_if_done(self) -> None:
+        reason = self.ledger.stop_reason()
+        if reason is not None:
+            raise Stop(reason)
 
     @property
     def spent(self) -> bool:
         """Whether the evaluation budget is used up."""
-        return self.result.counts.evals >= self.max_evals
+        return self.ledger.budget_spent
 
     @property
     def distinct(self) -> int:
@@ -85,34 +99,36 @@ class Objective:
         """The value to minimise: the value itself, or its negation for a maximisation problem."""
         return to_loss(self(solution), self.problem.direction)
 
+    def losses(self, solutions: Sequence[Any]) -> list[float]:
+        """`loss` of each solution, the new ones evaluated side by side in one round."""
+        return [to_loss(value, self.problem.direction) for value in self.batch(solutions)]
+
 
 Search = Callable[[Any, Objective, Setup], "str | None"]
 
 
 def black_box(name: str, search: Search, default: bool = True) -> Method:
-    """A black-box method from a search over the problem's space that only calls the Objective."""
+    """A black-box method from a search over the problem's space that only calls the Objective; it stops
+    when the ledger says so (with the ledger's reason), or "converged" when the search ends by itself."""
 
     def run(problem: Problem, setup: Setup) -> Result:
         result = _empty(problem, name, "black-box")
-        began, usage = time.perf_counter(), problem.usage()
+        usage = problem.usage()
+        objective = Objective.on_terms(problem, setup, result)
+        ledger = objective.ledger
         try:
-            objective = Objective(problem, result, setup)
-            with warnings.catch_warnings():  # scipy warns about the infinite values failures stand for
+            with ledger.timed(), warnings.catch_warnings():  # scipy warns about the infinite values failures stand for
                 warnings.simplefilter("ignore", RuntimeWarning)
                 result.stop_reason = search(problem.space, objective, setup) or "converged"
-        except BudgetSpent:
-            result.stop_reason = "max_evals"
-        except Stalled:
-            result.stop_reason = "stalled"
-        except TargetReached:
-            result.stop_reason = "target"
-        except TooManyFailures:
-            result.stop_reason = "max_failures"
+        except Stop as stop:
+            result.stop_reason = stop.reason
         except UsageError:  # the user's to mend (and a model server that refuses or is gone)
             raise
         except Exception as error:  # a library that cannot cope (e.g. with nothing but failures): data, not a crash
             result.stop_reason = crashed(error)
-        result.seconds = time.perf_counter() - began
+        finally:
+            ledger.close()
+        result.seconds = ledger.clock
         result.extra["usage"] = usage_since(problem, usage)
         return result
 
@@ -159,13 +175,15 @@ def _empty(problem: Problem, method: str, kind: Kind) -> Result:
 
 
 def random_sampling(space: Any, f: Objective, setup: Setup) -> None:
-    """Uniform random solutions of the space until the budget is spent."""
+    """Uniform random solutions of the space until the budget is spent, as many at once as evaluations run
+    (drawn one by one, so the points are the same whatever that number)."""
     rng = setup.generator()
     while True:
-        f(space.sample(rng, 1)[0])
+        f.batch([space.sample(rng, 1)[0] for _ in range(f.workers)])
 
 
 def best_start(space: Any, f: Objective, setup: Setup, k: int = 5) -> Any:
     """Evaluate the shared start points (or k random ones) and return the best."""
     starts = list(setup.starts) or space.sample(setup.generator(stream=1), k)
-    return min(starts, key=f.loss)
+    losses = f.losses(starts)  # one round
+    return starts[losses.index(min(losses))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llmopt.comparators import Setup, methods_for, resolve
-from llmopt.comparators.base import BudgetSpent, Objective, black_box, reference
+from llmopt.comparators.base import Objective, Stop, black_box, reference
 from llmopt.problem import Problem, UsageError
 from llmopt.result import Result
 from llmopt.spaces import Box
@@ -35,17 +35,17 @@ class Counting(Problem):
 def test_objective_charges_new_solutions_only_and_stops_at_the_budget() -> None:
     problem = Counting()
     result = Result("m", problem.name, problem.direction, kind="black-box")
-    f = Objective(problem, result, Setup(max_evals=2))
+    f = Objective.on_terms(problem, Setup(max_evals=3), result)
     assert f((1, 2)) == 3.0 and f((1, 2)) == 3.0 and f((0, 0)) == 0.0
-    with pytest.raises(BudgetSpent):
-        f((5, 5))
-    assert problem.calls == 2 and result.counts.evals == 2
-    assert [t.eval_index for t in result.trials] == [1, 2] and result.best_value == 0.0
+    with pytest.raises(Stop, match="max_evals"):
+        f.batch([(0, 1), (5, 5), (6, 6)])  # the last round is cut to the one evaluation left
+    assert problem.calls == 3 and result.counts.evals == 3
+    assert [t.eval_index for t in result.trials] == [1, 2, 3] and result.best_value == 0.0
 
 
 def test_loss_negates_for_maximisation() -> None:
     problem = Counting("max")
-    f = Objective(problem, Result("m", problem.name, "max"), Setup(max_evals=5))
+    f = Objective.on_terms(problem, Setup(max_evals=5), Result("m", problem.name, "max"))
     assert f.loss((2, 3)) == -5.0
 
 
