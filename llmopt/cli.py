@@ -18,6 +18,7 @@ from llmopt.comparators.base import CRASHED
 from llmopt.comparison import compare, journaled_method
 from llmopt.driver import Driver
 from llmopt.errors import ENDS_THE_RUN, UsageError
+from llmopt.evaluation import WHERE, dask_client
 from llmopt.metaprompt import MetaPromptConfig
 from llmopt.opro import NAME, RECORD_KEY as SETTINGS, OPROConfig
 from llmopt.problem import Problem
@@ -27,6 +28,7 @@ from llmopt.result import Result, comparison_table
 from llmopt.values import finite_float, non_negative_float, non_negative_int, positive_float, positive_int, price, seed
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -148,6 +150,21 @@ def _add_opro_options(parser: argparse.ArgumentParser) -> None:
     budgets.add_argument("--patience", type=_positive, help="stop after K steps without improvement")
     budgets.add_argument("--max-failures", type=_positive,
                          help="stop after this many failed evaluations (an exception or NaN from the objective)")
+    evaluations = parser.add_argument_group("evaluations (for an expensive objective)")
+    evaluations.add_argument("--eval-workers", type=_positive, default=1, metavar="N",
+                             help="evaluations that run at once: a step's proposals, a generation, a batch "
+                                  "(default: 1)")
+    evaluations.add_argument("--eval-in", choices=WHERE, default="threads",
+                             help="threads, for an objective that waits (a subprocess, a remote call); processes, "
+                                  "for one that computes in Python (default: threads)")
+    evaluations.add_argument("--eval-timeout", type=_checked(positive_float), metavar="SECONDS",
+                             help="an evaluation still running then is cut and recorded as failed (in processes it "
+                                  "is killed; a thread cannot be, and runs on unseen)")
+
+
+def _add_eval_dask(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dask", dest="eval_dask", metavar="ADDRESS",
+                        help="run the evaluations on this Dask scheduler's workers (tcp://HOST:PORT)")
 
 
 def _add_run_outputs(parser: argparse.ArgumentParser) -> None:
@@ -199,9 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write RUN_DIR/report.html (a run, finished or not) or FOLDER/index.html (every run)")
     for command, help_text, adders in (
             ("run", "run OPRO on a problem and compare it with every method at the same budget",
-             (_add_seed, _add_json, _add_opro_options, _add_run_outputs, _add_methods)),
+             (_add_seed, _add_json, _add_opro_options, _add_eval_dask, _add_run_outputs, _add_methods)),
             ("baselines", "run the compared methods alone, at the budget an OPRO run would have",
-             (_add_seed, _add_json, _add_opro_options, _add_methods)),
+             (_add_seed, _add_json, _add_opro_options, _add_eval_dask, _add_methods)),
             ("bench", "OPRO and the compared methods over several seeds at the same evaluation budget",
              (_add_json, _add_opro_options, _add_bench_options))):
         sub = commands.add_parser(command, help=help_text)
@@ -299,8 +316,15 @@ def _opro_config(args: argparse.Namespace) -> OPROConfig:
         seed=getattr(args, "seed", 0), answer_tokens=args.answer_tokens, max_evals=args.max_evals, target=args.target,
         patience=args.patience, use_grammar=not args.no_grammar, max_llm_calls=args.max_llm_calls,
         max_total_tokens=args.max_total_tokens, max_failures=args.max_failures, timeout=args.timeout,
-        repair=args.repair, price=args.price, max_cost=args.max_cost,
+        repair=args.repair, price=args.price, max_cost=args.max_cost, eval_workers=args.eval_workers,
+        eval_in=args.eval_in, eval_timeout=args.eval_timeout, dask=getattr(args, "eval_dask", None),
         metaprompt=MetaPromptConfig(top_k=args.top_k, order=args.order))
+
+
+def _check_evaluations(config: OPROConfig) -> None:
+    """A Dask scheduler that cannot be reached is the user's to mend, before any work starts."""
+    if config.dask is not None:
+        dask_client(config.dask)
 
 
 def _recorder(args: argparse.Namespace, config: dict[str, Any], settings: OPROConfig,
@@ -343,6 +367,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     methods = resolve(problem, args.methods)
     backend = make_backend(**_model_settings(args)) if any(m.samples_model for m in methods) else None
     config = _opro_config(args)
+    _check_evaluations(config)
     journaled = journaled_method(methods)
     options = {option.dest: getattr(args, option.dest) for option in type(problem).options}
     recorder = _recorder(args, {"problem": problem.name, "problem_config": problem.config(),
@@ -358,10 +383,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                           resume=bool(args.resume), on_step=update)
     except ENDS_THE_RUN as error:  # the compared methods are not started against a server that is gone
         raise UsageError(f"{error}; {saved}") from None
+    except KeyboardInterrupt:  # no comparison is printed or saved: the journal holds what was done
+        print(f"llmopt: interrupted; continue with --resume {recorder.directory}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     finally:
         close()
-    if any(r.stop_reason == "interrupted" for r in results):
-        print(f"llmopt: interrupted; continue with --resume {recorder.directory}", file=sys.stderr)
     notes = health.adaptations(backend)
     if notes:
         recorder.amend_config({"adaptations": notes})
@@ -420,6 +446,7 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     methods = resolve(problem, names)
     backend = make_backend(**_model_settings(args)) if any(m.samples_model for m in methods) else None
     config = _opro_config(args)
+    _check_evaluations(config)
     store = _result_store(args)
     payload = _output(problem, compare(problem, config, names, backend, store=store), args.json,
                       {"budget": config.evaluation_budget()}, health.adaptations(backend))
@@ -624,7 +651,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("llmopt: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (`| head`): what it wanted was written
         import os
 

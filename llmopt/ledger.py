@@ -45,7 +45,7 @@ class Ledger:
         self.problem, self.result, self.max_evals = problem, result, max_evals
         self.rules = list(rules)
         self.evaluation = evaluation
-        self.step = self.best_step = 0
+        self.step = self.best_step = 0  # a model-driven method's step; a black-box method's round
         self.rounds = 0  # batches that went to the evaluator: the wall-clock measure of an expensive objective
         self.asks = 0  # what a black-box search asked for, repeats included
         self.fruitless = 0  # new points asked in a row that gave no evaluation (infeasible or failed)
@@ -122,24 +122,25 @@ class Ledger:
         if trial.eval_index is None:
             return
         self._history[self.problem.key(trial.solution)] = (trial.text or "", trial.value)
-        if self.result.best_value != best:
-            self.best_step = trial.step or 0
+        if self.result.best_value != best:  # a method without steps counts its rounds
+            self.best_step = trial.step if trial.step is not None else (trial.round or 0)
 
     # -- scoring -----------------------------------------------------------------------------
 
     def score(self, solutions: Sequence[Any], on_result: OnResult | None = None,
               room: int | float | None = None) -> list[Scored | None]:
-        """Evaluate `solutions` (distinct, none evaluated before) as one round, as many at once as the
+        """Evaluate `solutions` (distinct, none evaluated before) side by side, as many at once as the
         evaluator runs, in order, and no more than `room` (the budget left) of them successfully: a
         failure leaves its place to the next. Each outcome goes to `on_result(index, outcome)` as it
-        lands; None stands where the budget left no room."""
+        lands; None stands where the budget left no room.
+
+        The evaluations take `ceil(started / workers)` rounds: one per batch when it fits the workers,
+        one per evaluation with one worker; the k-th started is in the batch's round k // workers.
+        """
         room = self.evals_left if room is None else room
         outcomes: list[Scored | None] = [None] * len(solutions)
         if not solutions or room <= 0:
             return outcomes
-        self.rounds += 1
-        for solution in solutions:
-            self._round_of[self.problem.key(solution)] = self.rounds
         with self.timed():
             self._score_all(list(solutions), outcomes, on_result, room)
         return outcomes
@@ -148,13 +149,17 @@ class Ledger:
                    room: int | float) -> None:
         evaluator, waiting = self._start(), iter(range(len(solutions)))
         running: dict[Future, tuple[int, float | None]] = {}
-        good = 0
+        good = started = 0
+        first_round = self.rounds + 1
         try:
             while True:
                 while len(running) < evaluator.workers and good + len(running) < room:
                     index = next(waiting, None)
                     if index is None:
                         break
+                    in_round = first_round + started // evaluator.workers
+                    self._round_of[self.problem.key(solutions[index])] = in_round
+                    self.rounds, started = max(self.rounds, in_round), started + 1
                     running[evaluator.submit(solutions[index])] = (index, self._deadline())
                 if not running:
                     return

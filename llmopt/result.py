@@ -235,6 +235,7 @@ class Result:
             "best_value": self.best_value,
             "best_solution": self.best_solution,
             "n_evals": None if self.kind == "reference" else counts.evals,
+            "rounds": None if self.kind == "reference" else counts.rounds,
             "proposals": counts.proposals if model_driven else None,
             "duplicates": counts.duplicates if model_driven else None,
             "invalid": counts.n_invalid if model_driven or counts.invalid else None,
@@ -321,7 +322,7 @@ def format_value(value: Any) -> str:
     return f"{value:.6g}"
 
 
-COLUMN_NAMES = {"n_evals": "evals", "failed_evals": "failed", "proposals": "proposals", "duplicates": "duplicates",
+COLUMN_NAMES = {"n_evals": "evals", "rounds": "rounds", "failed_evals": "failed", "proposals": "proposals", "duplicates": "duplicates",
                 "invalid": "invalid", "n_llm_calls": "LLM calls", "tokens": "tokens",
                 "reasoning_tokens": "reasoning tokens", "failed_requests": "failed requests", "cost_usd": "cost $"}
 # Shown only when some result has a non-zero value there.
@@ -339,6 +340,8 @@ def comparison_table(results: list[Result], optimum: float | None = None,
     counted = ["n_evals", "proposals", "duplicates", "invalid", "n_llm_calls", "tokens"]
     if any(r.counts.failed_evals for r in results):
         counted.insert(1, "failed_evals")
+    if any(r.kind != "reference" and r.counts.rounds < r.counts.evals for r in results):
+        counted.insert(1, "rounds")  # evaluations ran side by side: the rounds are the wall-clock measure
     summaries = [r.summary() for r in results]
     counted += [key for key in OPTIONAL_COLUMNS if any(row[key] for row in summaries)]
     header = ["method", "kind", "best value", "gap", *extra_keys, *(COLUMN_NAMES[k] for k in counted), "seconds"]

@@ -21,7 +21,8 @@ def flip_bits(bits: Bitvector, rng: np.random.Generator) -> Bitvector:
 
 
 def one_plus_one(space: Bits, f: Objective, setup: Setup) -> None:
-    """The (1+1) evolutionary algorithm: keep the child when it is at least as good as its parent."""
+    """The (1+1) evolutionary algorithm: keep the child when it is at least as good as its parent
+    (sequential: each child comes from the last parent)."""
     rng = setup.generator()
     parent = best_start(space, f, setup)
     while True:
@@ -40,6 +41,7 @@ def genetic_algorithm(space: Bits, f: Objective, setup: Setup) -> None:
         return min(population[a], population[b], key=f.loss)
 
     while True:
+        f.losses(population)  # the generation's new members, evaluated side by side in one round
         children = [min(population, key=f.loss)]
         while len(children) < len(population):
             mother, father = pick(), pick()
@@ -51,7 +53,7 @@ def genetic_algorithm(space: Bits, f: Objective, setup: Setup) -> None:
 
 def simulated_annealing(space: Bits, f: Objective, setup: Setup) -> None:
     """Single bit flips accepted by the Metropolis rule; the temperature falls geometrically with the
-    evaluations spent, from the spread of the start values to a hundredth of it."""
+    evaluations spent, from the spread of the start values to a hundredth of it (sequential)."""
     rng = setup.generator()
     current = best_start(space, f, setup)
     finite = [loss for loss in (f.loss(s) for s in (setup.starts or [current])) if math.isfinite(loss)]

@@ -14,7 +14,8 @@ def _loss(space: Box, f: Objective):
 
 
 def nelder_mead(space: Box, f: Objective, setup: Setup) -> None:
-    """scipy's Nelder-Mead from the best start point, its simplex spanning 5 % of each side."""
+    """scipy's Nelder-Mead from the best start point, its simplex spanning 5 % of each side (sequential:
+    each point depends on the last)."""
     from scipy import optimize
 
     x0 = np.array(best_start(space, f, setup), dtype=float)
@@ -27,7 +28,7 @@ def nelder_mead(space: Box, f: Objective, setup: Setup) -> None:
 
 
 def powell(space: Box, f: Objective, setup: Setup) -> None:
-    """scipy's Powell from the best start point."""
+    """scipy's Powell from the best start point (sequential: each line search depends on the last point)."""
     from scipy import optimize
 
     x0 = np.array(best_start(space, f, setup), dtype=float)
@@ -36,15 +37,20 @@ def powell(space: Box, f: Objective, setup: Setup) -> None:
 
 
 def differential_evolution(space: Box, f: Objective, setup: Setup) -> None:
-    """scipy's differential evolution, its population sized to the budget."""
+    """scipy's differential evolution, its population sized to the budget; each generation is one round
+    (scipy's deferred updating, its `workers` given the Objective's batch)."""
     from scipy import optimize
 
+    def generation(_one: object, points: object) -> list[float]:  # scipy's map-like `workers`
+        return f.losses([space.snap(x) for x in points])  # type: ignore[attr-defined]
+
     optimize.differential_evolution(_loss(space, f), space.bounds, seed=setup.seed, maxiter=10**6, tol=0,
-                                    polish=False, popsize=max(2, min(15, f.max_evals // 10)))
+                                    polish=False, popsize=max(2, min(15, f.max_evals // 10)), updating="deferred",
+                                    workers=generation)
 
 
 def dual_annealing(space: Box, f: Objective, setup: Setup) -> None:
-    """scipy's dual annealing."""
+    """scipy's dual annealing (sequential)."""
     from scipy import optimize
 
     optimize.dual_annealing(_loss(space, f), space.bounds, seed=setup.seed, maxfun=10 * f.max_evals,
@@ -64,7 +70,7 @@ def cma_es(space: Box, f: Objective, setup: Setup) -> None:
                                                     "seed": setup.seed + 1, "verbose": -9})
     while not strategy.stop():
         candidates = strategy.ask()
-        strategy.tell(candidates, [f.loss(space.snap(c[:space.dim])) for c in candidates])
+        strategy.tell(candidates, f.losses([space.snap(c[:space.dim]) for c in candidates]))  # a generation, one round
 
 
 def methods(space: Box) -> dict[str, Method]:

@@ -53,7 +53,8 @@ def _optuna_bits(space: Bits) -> dict[str, Any]:
 
 
 def optuna_tpe(distributions: Callable[[Any], dict[str, Any]]) -> Callable[[Any, Objective, Setup], None]:
-    """Optuna's multivariate TPE over the space's variables, the start points enqueued first."""
+    """Optuna's multivariate TPE over the space's variables, the start points enqueued first; with several
+    evaluations at once it asks that many trials per round, the running ones lied about (`constant_liar`)."""
 
     def search(space: Any, f: Objective, setup: Setup) -> None:
         import optuna
@@ -61,15 +62,16 @@ def optuna_tpe(distributions: Callable[[Any], dict[str, Any]]) -> Callable[[Any,
 
         with _quiet():
             params = distributions(space)
-            sampler = optuna.samplers.TPESampler(seed=setup.seed, multivariate=True)
+            sampler = optuna.samplers.TPESampler(seed=setup.seed, multivariate=True, constant_liar=f.workers > 1)
             study = optuna.create_study(sampler=sampler, direction="minimize")
             for start in setup.starts:
                 study.enqueue_trial(dict(zip(params, start)))
             while True:
-                trial = study.ask(params)
-                loss = f.loss(space.snap([trial.params[name] for name in params]))
-                study.tell(trial, loss if math.isfinite(loss) else None,
-                           state=TrialState.COMPLETE if math.isfinite(loss) else TrialState.FAIL)
+                trials = [study.ask(params) for _ in range(f.workers)]
+                losses = f.losses([space.snap([trial.params[name] for name in params]) for trial in trials])
+                for trial, loss in zip(trials, losses):
+                    study.tell(trial, loss if math.isfinite(loss) else None,
+                               state=TrialState.COMPLETE if math.isfinite(loss) else TrialState.FAIL)
 
     return search
 
@@ -98,19 +100,22 @@ def _nevergrad_bits(space: Bits, setup: Setup) -> Any:
 
 
 def nevergrad(optimizer: str, parametrization: Callable[[Any, Setup], Any]) -> Callable[[Any, Objective, Setup], None]:
-    """A Nevergrad optimizer by name, its budget the Objective's, the start points suggested first."""
+    """A Nevergrad optimizer by name, its budget the Objective's and its `num_workers` the evaluations that
+    run at once (one round asks that many), the start points suggested first."""
 
     def search(space: Any, f: Objective, setup: Setup) -> None:
         import nevergrad as ng
 
         with _quiet():
             variable = parametrization(space, setup)
-            chosen = ng.optimizers.registry[optimizer](parametrization=variable, budget=f.max_evals, num_workers=1)
+            chosen = ng.optimizers.registry[optimizer](parametrization=variable, budget=f.max_evals,
+                                                       num_workers=f.workers)
             for start in reversed(setup.starts):  # Nevergrad asks the last suggestion first
                 chosen.suggest(np.asarray(start, dtype=float))
             while True:
-                candidate = chosen.ask()
-                chosen.tell(candidate, f.loss(space.snap(candidate.value)))
+                candidates = [chosen.ask() for _ in range(f.workers)]
+                for candidate, loss in zip(candidates, f.losses([space.snap(c.value) for c in candidates])):
+                    chosen.tell(candidate, loss)
 
     return search
 

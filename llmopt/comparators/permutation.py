@@ -43,7 +43,8 @@ def _double_bridge(space: Permutation, tour: Tour, rng: np.random.Generator) -> 
 
 
 def local_search(space: Permutation, f: Objective, setup: Setup) -> None:
-    """First-improvement 2-opt + Or-opt from the best start, kicked by a double bridge at each local optimum."""
+    """First-improvement 2-opt + Or-opt from the best start, kicked by a double bridge at each local optimum
+    (sequential: the first improving move is taken)."""
     rng = setup.generator()
     best = current = best_start(space, f, setup)
     while True:
@@ -83,6 +84,7 @@ def genetic_algorithm(space: Permutation, f: Objective, setup: Setup) -> None:
         return list(min(population[a], population[b], key=f.loss)[len(head):])
 
     while True:
+        f.losses(population)  # the generation's new members, evaluated side by side in one round
         children = [min(population, key=f.loss)]
         while len(children) < len(population):
             child = order_crossover(pick(), pick(), rng)
