@@ -170,7 +170,7 @@ def dask_client(address: str) -> Any:
     except ImportError:
         raise UsageError("--dask needs the distributed package: pip install 'llmopt[dask]'") from None
     try:
-        return Client(address, timeout=10, set_as_default=False)
+        return Client(address, timeout="3s", set_as_default=False)
     except OSError:
         raise UsageError(f"cannot reach the Dask scheduler at {address}; start it or fix --dask") from None
 

@@ -1,0 +1,190 @@
+"""Evaluations side by side through the CLI and on real workers: kill -9 and Ctrl-C in the middle of a
+round, Dask workers, the embedded model, and a 200-item knapsack that every default method gets through."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from llmopt import OPROConfig, compare
+from llmopt.problems.numeric import NumericProblem
+from llmopt.stopping import STALL_FLOOR
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A bowl that logs each call; in step 1 (read from the run's pending journal) the first call to take the
+# lock becomes the victim: it waits until another evaluation of that round is journaled, then `ACTION`.
+OBJECTIVE = '''
+import json, os, signal, time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+RUN = Path(os.environ["RUN_DIR"])
+
+
+def _in_step_one():
+    try:
+        return json.loads((RUN / "pending.jsonl").read_text().splitlines()[0])["step"] == 1
+    except (OSError, IndexError, ValueError):
+        return False
+
+
+def bowl(x):
+    with (HERE / "calls.log").open("a") as log:
+        log.write(",".join(str(v) for v in x) + "\\n")
+    if os.environ.get("ACTION") and _in_step_one():
+        try:
+            os.close(os.open(HERE / "victim", os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return float(sum((v - 3) ** 2 for v in x))
+        for _ in range(2000):
+            if len((RUN / "pending.jsonl").read_text().splitlines()) > 1:
+                break
+            time.sleep(0.01)
+        (HERE / "victim").write_text(",".join(str(v) for v in x))
+        if os.environ["ACTION"] == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(600)  # hung: Ctrl-C must end the run anyway
+    return float(sum((v - 3) ** 2 for v in x))
+'''
+
+
+@pytest.fixture
+def stub_url():
+    from llmopt.testing.stub_server import StubSettings, serve
+
+    server, url = serve(StubSettings())  # answers by the request's seed alone: every run gets the same answers
+    yield url
+    server.shutdown()
+
+
+def cli(tmp_path: Path, url: str, run_dir: Path, *extra: str, action: str = "", wait: bool = True):
+    command = [sys.executable, "-m", "llmopt.cli", "run", "function", "--function", "objective:bowl",
+               "--bounds=0:30,0:30", "--integer", "--steps", "3", "--proposals", "4", "--model", "stub",
+               "--base-url", url, "--no-cache", "--eval-workers", "4", "--json", "--out", str(run_dir), *extra]
+    env = {**os.environ, "RUN_DIR": str(run_dir), "ACTION": action, "PYTHONPATH": str(tmp_path)}
+    if wait:
+        return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+
+
+def trials(run_dir: Path) -> list[tuple]:
+    rows = json.loads((run_dir / "results.json").read_text())["full_results"][0]["trials"]
+    return [(t["step"], t["status"], t["text"], t["value"]) for t in rows]
+
+
+def journaled_before(run_dir: Path) -> list[str]:
+    """The texts of the evaluations of the pending step that were journaled when the run died."""
+    lines = [json.loads(line) for line in (run_dir / "pending.jsonl").read_text().splitlines()]
+    raws = [p["raw"] for p in lines[0]["proposals"]]
+    return [raws[line["index"]] for line in lines[1:]]
+
+
+def test_kill_9_in_the_middle_of_a_round_loses_and_repeats_nothing(tmp_path: Path, stub_url: str) -> None:
+    (tmp_path / "objective.py").write_text(OBJECTIVE)
+    run_dir, full = tmp_path / "run", tmp_path / "full"
+    killed = cli(tmp_path, stub_url, run_dir, action="kill")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    victim = (tmp_path / "victim").read_text()
+    kept = journaled_before(run_dir)
+    assert kept, "the round was in its middle: another evaluation of it had been journaled"
+    before = (tmp_path / "calls.log").read_text().splitlines()
+    done = cli(tmp_path, stub_url, run_dir, "--resume", str(run_dir))
+    assert done.returncode == 0, done.stderr
+    after = (tmp_path / "calls.log").read_text().splitlines()[len(before):]
+    assert victim in after, "the evaluation that was cut off is scored again"
+    as_calls = {raw.strip("[] ").replace(" ", "") for raw in kept}
+    assert not as_calls & set(after), "an evaluation journaled before the kill was repeated"
+    reference = cli(tmp_path, stub_url, full)
+    assert reference.returncode == 0 and trials(run_dir) == trials(full), "the resumed run is the uninterrupted one"
+
+
+def test_ctrl_c_in_the_middle_of_a_round_stops_the_run_resumable_and_starts_no_other_method(
+        tmp_path: Path, stub_url: str) -> None:
+    (tmp_path / "objective.py").write_text(OBJECTIVE)
+    run_dir = tmp_path / "run"
+    process = cli(tmp_path, stub_url, run_dir, "--methods", "opro", "random-search", action="hang", wait=False)
+    for _ in range(1000):
+        if (tmp_path / "victim").exists() and (tmp_path / "victim").read_text():
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert out == "" and f"interrupted; continue with --resume {run_dir}" in err, "nothing reads like a comparison"
+    assert not (run_dir / "results.json").exists()
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    assert len(calls) <= 5 + 4, "random search never started"
+    done = cli(tmp_path, stub_url, run_dir, "--methods", "opro", "random-search", "--resume", str(run_dir))
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["results"]
+    assert [r["method"] for r in rows] == ["opro", "random-search"] and rows[0]["stop_reason"] == "max_steps"
+
+
+def test_the_cli_runs_evaluations_in_processes_and_reports_rounds(tmp_path: Path, stub_url: str) -> None:
+    (tmp_path / "objective.py").write_text(OBJECTIVE.replace("def bowl(x):", "def bowl(x):\n    x = list(x) + [os.getpid()]"))
+    done = cli(tmp_path, stub_url, tmp_path / "run", "--eval-in", "processes", "--methods", "opro", "cma-es")
+    assert done.returncode == 0, done.stderr
+    pids = {int(line.split(",")[-1]) for line in (tmp_path / "calls.log").read_text().splitlines()}
+    assert pids and not pids & {os.getpid()}, "evaluated in worker processes"
+    opro, cma = json.loads(done.stdout)["results"]
+    assert opro["rounds"] == 2 + 3 < opro["n_evals"], "two rounds of start points, one per step"
+    assert cma["rounds"] < cma["n_evals"], "CMA-ES's generations are rounds"
+
+
+def test_an_unreachable_dask_scheduler_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "baselines", "sphere", "--dask", "tcp://127.0.0.1:9",
+                           "--methods", "random-search"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Dask scheduler" in done.stderr
+
+
+@pytest.mark.slow  # starts a real Dask scheduler and two worker processes
+def test_evaluations_run_on_real_dask_workers() -> None:
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        workers = set(client.run(os.getpid).values())
+        problem = NumericProblem(lambda x: float(os.getpid()) + 0 * x[0], [(-5, 5)])
+        result, = compare(problem, OPROConfig(steps=2, proposals=4, eval_workers=2, dask=cluster.scheduler_address),
+                          ["random-search"])
+    values = {t.value for t in result.evaluated()}
+    assert result.counts.evals == 13 and values <= {float(pid) for pid in workers} and os.getpid() not in values
+
+
+@pytest.mark.slow  # runs the embedded model
+def test_opro_on_the_embedded_model_evaluates_a_step_in_processes() -> None:
+    parent = os.getpid()
+    problem = NumericProblem(lambda x: float(np.sum(np.square(x))) + (1000.0 if os.getpid() == parent else 0.0),
+                             [(-5, 5), (-5, 5)], integer=True)
+    result, = compare(problem, OPROConfig(steps=1, proposals=4, eval_workers=4, eval_in="processes"), ["opro"])
+    assert all(t.value < 1000 for t in result.evaluated()), "every value came from a worker process"
+    scored = len([t for t in result.evaluated() if t.step == 1])
+    assert result.counts.rounds == 2 + (scored > 0), "five start points in two rounds of four, the step in one"
+
+
+def test_a_200_item_knapsack_gets_through_every_default_black_box_method(tmp_path: Path) -> None:
+    """The held-out case: random bit vectors are all over capacity, so a method that proposes only those
+    is stopped after STALL_FLOOR asks instead of thousands."""
+    from llmopt.problems.knapsack import Knapsack
+    from llmopt.comparators import compared_methods
+
+    rng = np.random.default_rng(7)
+    items = rng.integers(10, 100, size=(200, 2))
+    path = tmp_path / "k200.txt"
+    path.write_text(f"200 {items[:, 1].sum() // 10}\n" + "".join(f"{v} {w}\n" for v, w in items))
+    problem = Knapsack.from_options(instance=str(path))
+    names = [n for n in compared_methods(problem) if n not in problem.references()]
+    results = compare(problem, OPROConfig(), names)
+    reasons = {r.method: r.stop_reason for r in results}
+    assert set(reasons) == set(names) and all(reasons.values()), reasons
+    search = next(r for r in results if r.method == "random-search")
+    assert search.stop_reason == "stalled" and search.counts.n_invalid == STALL_FLOOR
