@@ -24,3 +24,11 @@ def schedule(order: np.ndarray) -> float:
 def loss(x: np.ndarray) -> float:
     """A bowl with its minimum 0 at (1, 3)."""
     return float((x[0] - 1) ** 2 + (x[1] - 3) ** 2)
+
+
+def slow(x: np.ndarray) -> float:
+    """The bowl of `loss` as an expensive objective: half a second per evaluation, as a simulation takes."""
+    import time
+
+    time.sleep(0.5)
+    return loss(x)
