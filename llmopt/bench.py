@@ -18,7 +18,7 @@ from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY, request_limit
 from llmopt.errors import UsageError
 from llmopt.registry import build_problem
 from llmopt.result import gap_pct, reached, text_table, to_loss, worst
-from llmopt.stats import bootstrap_ci, ert, holm, quantiles, rank_sum_p
+from llmopt.stats import bootstrap_ci, ert, holm, median, quantiles, rank_sum_p
 from llmopt.sweep import Axis, apply_options, apply_opro, crossings, model_labels, model_settings, suffix
 
 
@@ -81,8 +81,20 @@ def _row(job: Job, problem: Any, setup: Any, result: Any, target: float | None, 
             "target": target, "reached": target is not None and reached(result.best_value, target, problem.direction),
             "evals_to_target": hit.eval_index if hit else None,
             "steps_to_target": hit.step if hit else None, "best_so_far": result.best_so_far().tolist(),
+            "rounds": result.counts.rounds, "best_by_round": best_by_round(result),
             "counts": dataclasses.asdict(result.counts), "last_request_error": result.extra.get("last_request_error"),
             "adaptations": health.adaptations(setup.backend), "cost_usd": result.summary()["cost_usd"]}
+
+
+def best_by_round(result: Any) -> list[float | None]:
+    """The best value after each round of evaluations (index r - 1 for round r), carried over a round that
+    evaluated nothing (None before the first evaluation)."""
+    by_round = {trial.round: float(best) for trial, best in zip(result.evaluated(), result.best_so_far())
+                if trial.round is not None}
+    curve: list[float | None] = []
+    for number in range(1, max(by_round, default=0) + 1):
+        curve.append(by_round.get(number, curve[-1] if curve else None))
+    return curve
 
 
 def make_jobs(problem: str, options: dict[str, Any], methods: Iterable[str] | None, seeds: int,
@@ -300,6 +312,7 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = [_statistics(label, method, group) for (label, method), group in _groups(rows).items()]
     for label in dict.fromkeys(s["label"] for s in out):
         mine = [s for s in out if s["label"] == label]
+        _at_equal_rounds(mine, [row for row in rows if row["label"] == label])
         studied = next((s for s in mine if s["under_study"]), None)
         raw = {s["method"]: rank_sum_p(s["best"], studied["best"]) if studied is not None and s is not studied
                else math.nan
@@ -336,6 +349,20 @@ def _statistics(label: str, method: str, group: list[dict[str, Any]]) -> dict[st
         "cost_usd": [r["cost_usd"] for r in group if r.get("cost_usd") is not None]}
 
 
+def _at_equal_rounds(summary: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+    """Each method's median best after R rounds, R the fewest rounds any evaluating run of the label used:
+    the comparison at equal wall-clock time when evaluations ran side by side (None when none did)."""
+    curves = [row.get("best_by_round") or [] for row in rows if row["kind"] != "reference"]
+    parallel = any(row.get("rounds", 0) and row["rounds"] < row["n_evals"] for row in rows)
+    at = min((len(curve) for curve in curves if curve), default=0) if parallel else 0
+    for s in summary:
+        group = [row for row in rows if row["method"] == s["method"]]
+        values = [row["best_by_round"][at - 1] for row in group if at and len(row.get("best_by_round") or []) >= at]
+        values = [value for value in values if value is not None]
+        s["at_rounds"] = at or None
+        s["median_at_rounds"] = median(values) if values and s["kind"] != "reference" else None
+
+
 def best_by_median(summary: list[dict[str, Any]]) -> str:
     """The method of `summarize`'s rows with the best median final value (a run with none ranks last)."""
     def key(s: dict[str, Any]) -> float:
@@ -361,11 +388,14 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     priced = any(s["cost_usd"] for s in summary)
     if priced:
         header.append("cost $ (mean ± sd)")
+    rounds = next((s["at_rounds"] for s in summary if s.get("at_rounds")), None)
+    if rounds:  # evaluations ran side by side: the comparison at equal wall-clock time too
+        header.insert(4, f"median @ {rounds} rounds")
     lines = [header]
     for s in summary:
         low, high = s["median_ci95"]
         lines.append([s["label"], s["method"], s["kind"], f"{_g(s['median'])} [{_g(s['q1'])}, {_g(s['q3'])}]",
-                      _mean_sd([b for b in s["best"] if math.isfinite(b)]), f"[{_g(low)}, {_g(high)}]",
+                      *([_g(s["median_at_rounds"])] if rounds else []), _mean_sd([b for b in s["best"] if math.isfinite(b)]), f"[{_g(low)}, {_g(high)}]",
                       "-" if s["success_rate"] is None else f"{round(s['success_rate'] * s['runs'])}/{s['runs']}",
                       _g(s["ert"]), _g(s["p_vs_opro"]),
                       _mean_sd(s["steps_to_target"]),

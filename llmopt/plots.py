@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-from llmopt.result import to_loss
+from llmopt.result import side_by_side, to_loss
 
 if TYPE_CHECKING:
     from llmopt.result import Result
@@ -52,6 +52,30 @@ def plot_convergence(ax: Any, result: Result, baselines: Sequence[Result] = (),
     ax.set_xlabel("step")
     ax.set_ylabel("value")
     ax.set_title(f"{result.problem}: convergence")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+
+
+def plot_rounds(ax: Any, results: Sequence[Result], optimum: float | None = None) -> None:
+    """Best so far against rounds (the wall-clock measure of an expensive objective) for every method that
+    evaluated; references, which evaluate nothing, as dotted lines labelled as references."""
+    for result in results:
+        if result.kind == "reference":
+            if result.best_value is not None:
+                ax.axhline(result.best_value, linestyle=":", linewidth=1, color="grey",
+                           label=f"{result.method} (reference)")
+            continue
+        rounds = [t.round for t in result.evaluated() if t.round is not None]
+        if rounds:
+            best = result.best_so_far()[-len(rounds):]
+            ax.step(rounds, best, where="post", linewidth=1.5, label=f"{result.method} ({result.kind})")
+    if optimum is not None:
+        ax.axhline(optimum, color="black", linewidth=1, label="optimum")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("round (evaluations side by side)")
+    ax.set_ylabel("best value so far")
+    ax.set_title("best so far against rounds")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 
 
@@ -179,9 +203,13 @@ def plot_run(problem: Any, results: Sequence[Result], path: str | Path) -> Path:
     """Convergence of the first result against the rest; tours too when the problem can draw."""
     opro, baselines = results[0], list(results[1:])
     drawable = problem.drawable and opro.best_solution is not None
-    fig = _new_figure(figsize=(16 if drawable else 8, 4.8))
-    axes = fig.subplots(1, 3 if drawable else 1, squeeze=False)
-    plot_convergence(axes[0][-1], opro, baselines, problem.optimum())
+    rounds = side_by_side(results)
+    panels = (2 if drawable else 0) + 1 + rounds
+    fig = _new_figure(figsize=(8 * panels if panels > 1 else 8, 4.8))
+    axes = fig.subplots(1, panels, squeeze=False)
+    plot_convergence(axes[0][2 if drawable else 0], opro, baselines, problem.optimum())
+    if rounds:
+        plot_rounds(axes[0][-1], results, problem.optimum())
     if drawable:
         problem.draw(axes[0][0], opro.best_solution, f"{opro.method}: {opro.best_value:.6g}")
         scored = [b for b in baselines if b.best_value is not None and b.best_solution is not None]

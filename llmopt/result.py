@@ -340,7 +340,7 @@ def comparison_table(results: list[Result], optimum: float | None = None,
     counted = ["n_evals", "proposals", "duplicates", "invalid", "n_llm_calls", "tokens"]
     if any(r.counts.failed_evals for r in results):
         counted.insert(1, "failed_evals")
-    if any(r.kind != "reference" and r.counts.rounds < r.counts.evals for r in results):
+    if side_by_side(results):
         counted.insert(1, "rounds")  # evaluations ran side by side: the rounds are the wall-clock measure
     summaries = [r.summary() for r in results]
     counted += [key for key in OPTIONAL_COLUMNS if any(row[key] for row in summaries)]
@@ -355,6 +355,11 @@ def comparison_table(results: list[Result], optimum: float | None = None,
                      *(format_value(row[k]) for k in counted),
                      f"{row['seconds']:.2f}"])
     return text_table(rows, right_align=True)
+
+
+def side_by_side(results: Sequence[Result]) -> bool:
+    """Whether some method evaluated side by side (fewer rounds than evaluations): then rounds are the clock."""
+    return any(r.kind != "reference" and 0 < r.counts.rounds < r.counts.evals for r in results)
 
 
 def kind_rank(kind: str | None) -> int:

@@ -131,8 +131,11 @@ def test_ctrl_c_in_the_middle_of_a_round_stops_the_run_resumable_and_starts_no_o
 
 def test_the_cli_runs_evaluations_in_processes_and_reports_rounds(tmp_path: Path, stub_url: str) -> None:
     (tmp_path / "objective.py").write_text(OBJECTIVE.replace("def bowl(x):", "def bowl(x):\n    x = list(x) + [os.getpid()]"))
-    done = cli(tmp_path, stub_url, tmp_path / "run", "--eval-in", "processes", "--methods", "opro", "cma-es")
+    done = cli(tmp_path, stub_url, tmp_path / "run", "--eval-in", "processes", "--methods", "opro", "cma-es",
+               "--plot", str(tmp_path / "run.png"), "--html")
     assert done.returncode == 0, done.stderr
+    assert (tmp_path / "run.png").is_file()
+    assert "best so far against rounds" in (tmp_path / "run" / "report.html").read_text()
     pids = {int(line.split(",")[-1]) for line in (tmp_path / "calls.log").read_text().splitlines()}
     assert pids and not pids & {os.getpid()}, "evaluated in worker processes"
     opro, cma = json.loads(done.stdout)["results"]
@@ -188,3 +191,38 @@ def test_a_200_item_knapsack_gets_through_every_default_black_box_method(tmp_pat
     assert set(reasons) == set(names) and all(reasons.values()), reasons
     search = next(r for r in results if r.method == "random-search")
     assert search.stop_reason == "stalled" and search.counts.n_invalid == STALL_FLOOR
+
+
+def test_the_rounds_figure_draws_each_method_against_its_rounds_and_labels_references() -> None:
+    from matplotlib.figure import Figure
+
+    from llmopt import setup_for
+    from llmopt.comparators import reference
+    from llmopt.plots import plot_rounds
+    from llmopt.result import side_by_side
+
+    problem = NumericProblem(lambda x: float(x[0] ** 2), [(-5, 5)])
+    config = OPROConfig(steps=3, proposals=4, eval_workers=4)
+    results = compare(problem, config, ["random-search"])
+    results.append(reference("exact", lambda: (0.0,)).run(problem, setup_for(problem, config)))
+    assert side_by_side(results)
+    ax = Figure().subplots()
+    plot_rounds(ax, results)
+    line, exact = ax.get_lines()
+    assert list(line.get_xdata()) == [t.round for t in results[0].evaluated()] and max(line.get_xdata()) == 5
+    assert exact.get_label() == "exact (reference)" and list(exact.get_ydata()) == [0.0, 0.0]
+
+
+def test_the_bench_ranks_at_equal_rounds_when_evaluations_ran_side_by_side() -> None:
+    from llmopt.bench import execute, make_jobs, summarize, summary_table
+
+    settings = {"steps": 3, "proposals": 4, "eval_workers": 4}
+    rows = execute(make_jobs("sphere", {}, ["random-search", "powell"], 2, settings, {"model": "local"}))
+    search, powell = summarize(rows)
+    assert search["at_rounds"] == powell["at_rounds"] == min(r["rounds"] for r in rows) < 17
+    at = search["at_rounds"]
+    expected = sorted(r["best_by_round"][at - 1] for r in rows if r["method"] == "random-search")[0]
+    assert search["median_at_rounds"] == expected, "the lower of two, as the bench's median takes it"
+    assert f"median @ {at} rounds" in summary_table(rows)
+    sequential = execute(make_jobs("sphere", {}, ["powell"], 1, {**settings, "eval_workers": 1}, {"model": "local"}))
+    assert "rounds" not in summary_table(sequential), "one worker: rounds are evaluations, no second ranking"

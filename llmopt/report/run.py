@@ -133,10 +133,19 @@ def _convergence(record: RunRecord) -> str:
 
     from llmopt.plots import plot_convergence
 
+    from llmopt.plots import plot_rounds
+    from llmopt.result import side_by_side
+
     fig = Figure(figsize=(9, 4))
     optimum = (record.results or {}).get("optimum")
     plot_convergence(fig.subplots(), record.journaled_result, _others(record), optimum)
-    return "<h2>Convergence</h2>" + figure(fig, "convergence: every proposal, best so far, each method")
+    html = "<h2>Convergence</h2>" + figure(fig, "convergence: every proposal, best so far, each method")
+    everyone = [record.journaled_result, *_others(record)]
+    if side_by_side(everyone):
+        rounds = Figure(figsize=(9, 4))
+        plot_rounds(rounds.subplots(), everyone, optimum)
+        html += figure(rounds, "best so far against rounds of evaluations side by side")
+    return html
 
 
 def _counts(record: RunRecord) -> str:
