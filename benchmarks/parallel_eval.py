@@ -18,18 +18,8 @@ from llmopt import OPROConfig, compare, make_backend
 from llmopt.comparators import compared_methods
 from llmopt.problems.numeric import NumericProblem
 from llmopt.result import text_table
+from llmopt.testing.objectives import Slow
 from llmopt.testing.stub_server import StubSettings, serve
-
-
-class Slow:
-    """A quadratic that takes `seconds` per call (sleeps, as a simulation waits); picklable for processes."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-
-    def __call__(self, x) -> float:
-        time.sleep(self.seconds)
-        return float((x[0] - 3) ** 2 + (x[1] - 7) ** 2)
 
 
 def main() -> None:

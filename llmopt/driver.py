@@ -10,16 +10,15 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from llmopt.errors import ServerUnreachable
-from llmopt.evaluation import Evaluation
+from llmopt.evaluation import Evaluation, Scored
 from llmopt.ledger import Ledger
 from llmopt.problem import Problem, evaluate_safely, usage_since
 from llmopt.proposer import Ask, Proposal, Proposer
-from llmopt.result import Kind, Result, Status, Trial
+from llmopt.result import Kind, Result, Trial
 from llmopt.stopping import StopRule, rules_for
 from llmopt.storage import Journal, Sink, replay
 
-# What scoring one proposal gave: its value (None when it failed), the reason it failed, and its status.
-Outcome = tuple[float | None, str | None, Status]
+Outcome = Scored  # what scoring one proposal gave: its value (None when it failed), why it failed, its status
 
 # The stop reasons of a run whose model server (the optimizer's, or the one an evaluation asks) went away.
 UNREACHABLE = ("model_unreachable", "scorer_unreachable")
@@ -57,6 +56,7 @@ class Driver:
         self.rng = np.random.default_rng(config.seed)
         self.started = False
         self.known_initial: dict[int, float] = {}  # step 0's evaluations journaled before a crash
+        self.known_rounds: dict[int, int] = {}  # and the rounds they were made in
         self._pending: tuple[Ask, list[Outcome | None]] | None = None
         self._to_retry: list[Trial] = []  # failed evaluations of a restored run
         self._model_gone = False  # the optimizer's server stopped answering (not an evaluation's)
@@ -131,22 +131,17 @@ class Driver:
         """Add a trial to the Result and the history (the ledger's one recording path, live and on replay)."""
         self.ledger.record(trial, retry)
 
-    def _scored(self, solutions: list[Any], on_result: Callable[[int, Outcome], None] | None = None,
-                room: int | float | None = None) -> list[Outcome | None]:
-        """The ledger's round of evaluations of `solutions` (see `Ledger.score`)."""
-        return self.ledger.score(solutions, on_result, room)
+    def _scored(self, solutions: list[Any], position: Callable[[int], int] | None = None,
+                room: int | float | None = None, known: list[Outcome | None] | None = None) -> list[Outcome | None]:
+        """The ledger's round of evaluations of `solutions`; with `position` (an index of the pending step
+        for each), each value is journaled, and put in `known`, the moment it lands."""
+        def landed(index: int, outcome: Outcome) -> None:
+            if known is not None:
+                known[position(index)] = outcome
+            if self.journal is not None and outcome[0] is not None:
+                self.journal.evaluation(position(index), outcome[0], self.ledger.round_of(solutions[index]))
 
-    def _journal_values(self, position: Callable[[int], int]) -> Callable[[int, Outcome], None] | None:
-        """What journals each value of the pending step the moment it lands, by its index there."""
-        if self.journal is None:
-            return None
-        journal = self.journal
-
-        def write(index: int, outcome: Outcome) -> None:
-            if outcome[0] is not None:
-                journal.evaluation(position(index), outcome[0])
-
-        return write
+        return self.ledger.score(solutions, landed=landed if position is not None else None, room=room)
 
     def _told(self, solution: Any, value: float) -> Outcome:
         """A value a caller told for `solution`, checked as strictly as an evaluation."""
@@ -173,22 +168,18 @@ class Driver:
                 value, reason, status = outcome
                 trials.append(self._trial(0, initial[index], (value, reason, "initial" if value is not None else status)))
                 self.record(trials[-1])
-            self.known_initial = {}
+            self.known_initial, self.known_rounds = {}, {}
         self._finish_step(0, None, trials, None)
 
     def _initial_outcomes(self, initial: list[Any]) -> list[tuple[int, Outcome]]:
         """(index, outcome) of each initial point scored, in order: the first of each, not evaluated before,
         within the budget; those journaled before a crash (`known_initial`) keep their values."""
-        fresh: dict[str, int] = {}
-        for index, solution in enumerate(initial):
-            key = self.problem.key(solution)
-            if key not in fresh and not self.ledger.known(solution):
-                fresh[key] = index
-        order = list(fresh.values())
+        order = self.ledger.new_among(initial)
         known = {index: (self.known_initial[index], None, "ok") for index in order if index in self.known_initial}
+        for index in known:
+            self.ledger.note_round(initial[index], self.known_rounds.get(index))
         rest = [index for index in order if index not in known]
-        scored = self._scored([initial[index] for index in rest], self._journal_values(lambda j: rest[j]),
-                              self.ledger.evals_left - len(known))
+        scored = self._scored([initial[index] for index in rest], lambda j: rest[j], self.ledger.evals_left - len(known))
         outcomes = {**known, **{index: outcome for index, outcome in zip(rest, scored) if outcome is not None}}
         return [(index, outcomes[index]) for index in order if index in outcomes]
 
@@ -244,12 +235,10 @@ class Driver:
         self._pending = (ask, [None if value is None else (value, None, "ok") for value in known])
 
     def _mark_duplicates(self, proposals: list[Proposal]) -> None:
-        seen: set[str] = set()
-        for proposal in proposals:
+        new = set(self.ledger.new_among([p.solution if p.reason is None else None for p in proposals]))
+        for index, proposal in enumerate(proposals):
             if proposal.reason is None:
-                key = self.problem.key(proposal.solution)
-                proposal.duplicate = key in seen or self.ledger.known(proposal.solution)
-                seen.add(key)
+                proposal.duplicate = index not in new
 
     def _needs_value(self, proposal: Proposal) -> bool:
         return proposal.reason is None and not proposal.duplicate
@@ -263,10 +252,8 @@ class Driver:
         known = self._pending[1]
         todo = [i for i, p in enumerate(ask.proposals) if known[i] is None and self._needs_value(p)]
         done = sum(1 for item in known if item is not None and item[0] is not None)
-        scored = self._scored([ask.proposals[i].solution for i in todo], self._journal_values(lambda j: todo[j]),
-                              self.ledger.evals_left - done)
-        for index, outcome in zip(todo, scored):
-            known[index] = outcome
+        self._scored([ask.proposals[i].solution for i in todo], lambda j: todo[j], self.ledger.evals_left - done,
+                     known)
         return [None if item is None else item[0] for item in known]
 
     def tell(self, ask: Ask, values: Sequence[float | None] | None = None) -> list[Trial]:

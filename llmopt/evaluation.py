@@ -2,8 +2,8 @@
 
 An evaluator hands out `concurrent.futures` futures of `evaluate_safely` outcomes, so the ledger waits on
 them the same way wherever they run. Processes come from pebble, whose pool kills the worker of a task
-that is cancelled (a hung evaluation past its time limit) and starts a new one; a thread or a Dask task
-cannot be killed, so there a timed-out evaluation is abandoned (recorded as failed) and runs on.
+past its time limit (or cancelled) and starts a new one; a thread or a Dask task cannot be killed, so
+there a timed-out evaluation is abandoned (recorded as failed) and runs on.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from llmopt.errors import UsageError
-from llmopt.problem import Problem, evaluate_safely
+from llmopt.problem import Problem, evaluate_safely, one_line
 
 # What scoring one solution gave: its value (None when it failed), the reason it failed, and its status.
 Scored = tuple["float | None", "str | None", str]
@@ -41,6 +41,8 @@ class Evaluation:
             raise UsageError(f"eval_in must be one of {', '.join(WHERE)}, got {self.where!r}")
         if self.timeout is not None and not self.timeout > 0:
             raise UsageError(f"eval_timeout must be a positive number of seconds, got {self.timeout}")
+        if self.dask is not None and self.where == "processes":
+            raise UsageError("--dask runs the evaluations on the cluster's workers; drop --eval-in processes")
 
     def start(self, problem: Problem) -> Evaluator:
         """An evaluator of `problem.evaluate` on these terms; `close()` it after."""
@@ -54,11 +56,13 @@ class Evaluation:
 
 
 class Evaluator(Protocol):
-    """Runs evaluations, `workers` at a time."""
+    """Runs evaluations, `workers` at a time; `kills_late` when it stops an evaluation at its time limit
+    itself (else the ledger abandons it there)."""
 
     workers: int
+    kills_late: bool
 
-    def submit(self, solution: Any) -> Future:
+    def submit(self, solution: Any, timeout: float | None = None) -> Future:
         """A future of the solution's outcome: (value, reason, status)."""
         ...
 
@@ -70,12 +74,12 @@ class Evaluator(Protocol):
 class InlineEvaluator:
     """One evaluation at a time, in the calling thread (the default: no pool, and Ctrl-C lands in it)."""
 
-    workers = 1
+    workers, kills_late = 1, False
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
 
-    def submit(self, solution: Any) -> Future:
+    def submit(self, solution: Any, timeout: float | None = None) -> Future:
         """The outcome, computed now."""
         future: Future = Future()
         try:
@@ -95,10 +99,12 @@ class ThreadEvaluator:
     that was abandoned never keeps the process from exiting, as a pool's joined threads would.
     """
 
+    kills_late = False
+
     def __init__(self, problem: Problem, workers: int) -> None:
         self.problem, self.workers = problem, workers
 
-    def submit(self, solution: Any) -> Future:
+    def submit(self, solution: Any, timeout: float | None = None) -> Future:
         """The outcome, computed in a thread of its own."""
         future: Future = Future()
         future.set_running_or_notify_cancel()
@@ -140,21 +146,31 @@ def _evaluate_installed(solution: Any) -> Scored:
 class ProcessEvaluator:
     """Evaluations in worker processes (pebble's pool), for objectives that compute in Python.
 
-    The workers fork from this process, so the objective needs no pickling (a lambda or a closure works)
-    and is installed once per worker; only solutions and outcomes travel. A cancelled evaluation's
-    worker is killed and replaced.
+    The workers start clean from a fork server (never forked from a process that holds a model's
+    threads or a server's connections), and the problem reaches each once, as multiprocessing sends
+    it: its objective must be importable by name (a module-level function or class, not a lambda or
+    a closure). An evaluation past its time limit has its worker killed and replaced.
     """
 
+    kills_late = True
+
     def __init__(self, problem: Problem, workers: int) -> None:
+        from multiprocessing.reduction import ForkingPickler
+
         from pebble import ProcessPool
 
+        try:
+            ForkingPickler.dumps(problem)  # what the pool will send: fail now, with the fix, not in a worker
+        except Exception as error:
+            raise UsageError(f"--eval-in processes cannot send the problem to worker processes ({one_line(error)}); "
+                             "define the objective at module level, or use --eval-in threads") from None
         self.workers = workers
         self.pool = ProcessPool(max_workers=workers, initializer=_install, initargs=(problem,),
-                                context=multiprocessing.get_context("fork"))
+                                context=multiprocessing.get_context("forkserver"))
 
-    def submit(self, solution: Any) -> Future:
-        """The outcome, computed in a worker process."""
-        return self.pool.schedule(_evaluate_installed, args=(solution,))
+    def submit(self, solution: Any, timeout: float | None = None) -> Future:
+        """The outcome, computed in a worker process, which is killed at `timeout`."""
+        return self.pool.schedule(_evaluate_installed, args=(solution,), timeout=timeout)
 
     def close(self) -> None:
         """Kill the workers, and any evaluation still running in them."""
@@ -176,13 +192,16 @@ def dask_client(address: str) -> Any:
 
 
 class DaskEvaluator:
-    """Evaluations on a Dask cluster's workers; the problem travels once, scattered to them."""
+    """Evaluations on a Dask cluster's workers; the problem is scattered to them once per method run.
+    A time limit counts from the submission, and a task past it is abandoned (Dask cannot stop it)."""
+
+    kills_late = False
 
     def __init__(self, problem: Problem, workers: int, address: str) -> None:
         self.workers, self.client = workers, dask_client(address)
         self.problem = self.client.scatter(problem, broadcast=True, hash=False)
 
-    def submit(self, solution: Any) -> Future:
+    def submit(self, solution: Any, timeout: float | None = None) -> Future:
         """The outcome, computed on a Dask worker."""
         future: Future = Future()
         task = self.client.submit(evaluate, self.problem, solution, pure=False)

@@ -14,15 +14,25 @@ import time
 from time import monotonic  # deadlines; `time.perf_counter` is the run's clock
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Container, Iterator, Sequence
 
 from llmopt.evaluation import Evaluation, Evaluator, Scored
 from llmopt.errors import ENDS_THE_RUN
-from llmopt.problem import Problem
+from llmopt.problem import Problem, one_line
 from llmopt.result import Result, Trial
 from llmopt.stopping import first_reason
 
 OnResult = Callable[[int, Scored], None]
+Commit = Callable[[int, Scored], bool]
+
+
+def first_new(keys: Sequence[str | None], known: Container[str]) -> dict[str, int]:
+    """key -> index of its first occurrence, for the keys not `known` (None stands for no solution)."""
+    fresh: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        if key is not None and key not in known and key not in fresh:
+            fresh[key] = index
+    return fresh
 
 
 class Stop(Exception):
@@ -63,6 +73,11 @@ class Ledger:
     def known(self, solution: Any) -> bool:
         """Whether `solution` was evaluated already (the duplicate rule)."""
         return self.problem.key(solution) in self._history
+
+    def new_among(self, solutions: Sequence[Any]) -> list[int]:
+        """The indices of the first occurrence of each solution not evaluated before (None: no solution)."""
+        keys = [None if solution is None else self.problem.key(solution) for solution in solutions]
+        return list(first_new(keys, self._history).values())
 
     @property
     def evals_left(self) -> int | float:
@@ -127,70 +142,23 @@ class Ledger:
 
     # -- scoring -----------------------------------------------------------------------------
 
-    def score(self, solutions: Sequence[Any], on_result: OnResult | None = None,
+    def score(self, solutions: Sequence[Any], *, landed: OnResult | None = None, commit: Commit | None = None,
               room: int | float | None = None) -> list[Scored | None]:
         """Evaluate `solutions` (distinct, none evaluated before) side by side, as many at once as the
-        evaluator runs, in order, and no more than `room` (the budget left) of them successfully: a
-        failure leaves its place to the next. Each outcome goes to `on_result(index, outcome)` as it
-        lands; None stands where the budget left no room.
+        evaluator runs, started in order, no more than `room` (the budget left) of them successfully: a
+        failure leaves its place to the next. None stands where no evaluation was made.
 
-        The evaluations take `ceil(started / workers)` rounds: one per batch when it fits the workers,
-        one per evaluation with one worker; the k-th started is in the batch's round k // workers.
+        `landed(index, outcome)` hears each outcome the moment it lands (the journal). `commit(index,
+        outcome)` hears them in the order given, each once every earlier one is known, and returns True
+        to stop there: nothing more starts, what still runs is cancelled, and the later outcomes are
+        dropped, so that a stop falls where it falls with one worker. The evaluations take
+        `ceil(started / workers)` rounds; the k-th started is in the round's k // workers.
         """
         room = self.evals_left if room is None else room
-        outcomes: list[Scored | None] = [None] * len(solutions)
         if not solutions or room <= 0:
-            return outcomes
+            return [None] * len(solutions)
         with self.timed():
-            self._score_all(list(solutions), outcomes, on_result, room)
-        return outcomes
-
-    def _score_all(self, solutions: list[Any], outcomes: list[Scored | None], on_result: OnResult | None,
-                   room: int | float) -> None:
-        evaluator, waiting = self._start(), iter(range(len(solutions)))
-        running: dict[Future, tuple[int, float | None]] = {}
-        good = started = 0
-        first_round = self.rounds + 1
-        try:
-            while True:
-                while len(running) < evaluator.workers and good + len(running) < room:
-                    index = next(waiting, None)
-                    if index is None:
-                        break
-                    in_round = first_round + started // evaluator.workers
-                    self._round_of[self.problem.key(solutions[index])] = in_round
-                    self.rounds, started = max(self.rounds, in_round), started + 1
-                    running[evaluator.submit(solutions[index])] = (index, self._deadline())
-                if not running:
-                    return
-                for future, outcome in self._landed(running):
-                    index, _ = running.pop(future)
-                    outcomes[index] = outcome
-                    good += outcome[0] is not None
-                    if on_result is not None:
-                        on_result(index, outcome)
-        except BaseException:  # Ctrl-C, or a scorer's server gone: nothing more runs, nothing is waited for
-            for future in running:
-                future.cancel()
-            self.close()
-            raise
-
-    def _deadline(self) -> float | None:
-        timeout = self.evaluation.timeout
-        return None if timeout is None else monotonic() + timeout
-
-    def _landed(self, running: dict[Future, tuple[int, float | None]]) -> list[tuple[Future, Scored]]:
-        """The evaluations that ended (or ran past their time limit), in the order they were started."""
-        deadlines = [deadline for _, deadline in running.values() if deadline is not None]
-        wait_for = max(0.0, min(deadlines) - monotonic()) if deadlines else None
-        done, _ = wait(list(running), timeout=wait_for, return_when=FIRST_COMPLETED)
-        landed = [(future, _outcome(future)) for future in done]
-        now = monotonic()
-        for future, (_, deadline) in running.items():
-            if future not in done and deadline is not None and deadline <= now:
-                future.cancel()  # a process is killed; a thread or a Dask task is abandoned
-                landed.append((future, (None, f"timed out after {self.evaluation.timeout:g} s", "failed")))
-        return sorted(landed, key=lambda item: running[item[0]][0])
+            return _Round(self, list(solutions), room, landed, commit).run()
 
     def _start(self) -> Evaluator:
         if self._evaluator is None:
@@ -203,14 +171,105 @@ class Ledger:
             evaluator, self._evaluator = self._evaluator, None
             evaluator.close()
 
+    def round_of(self, solution: Any) -> int | None:
+        """The round `solution` was evaluated in (None if it was not)."""
+        return self._round_of.get(self.problem.key(solution))
 
-def _outcome(future: Future) -> Scored:
-    """A landed evaluation's outcome; a worker that died is a failed evaluation, a scorer gone ends the run."""
+    def note_round(self, solution: Any, number: int | None) -> None:
+        """The round a journaled evaluation was made in (a run resumed mid-step)."""
+        if number is not None:
+            self._round_of[self.problem.key(solution)] = number
+            self.rounds = max(self.rounds, number)
+
+
+class _Round:
+    """One `Ledger.score` call: starts evaluations within the workers and the room, hears them land."""
+
+    def __init__(self, ledger: Ledger, solutions: list[Any], room: int | float, landed: OnResult | None,
+                 commit: Commit | None) -> None:
+        self.ledger, self.solutions, self.room, self.landed, self.commit = ledger, solutions, room, landed, commit
+        self.evaluator = ledger._start()
+        self.outcomes: list[Scored | None] = [None] * len(solutions)
+        self.running: dict[Future, tuple[int, float | None]] = {}
+        self.started = self.good = self.committed = 0
+        self.first = ledger.rounds + 1
+
+    def run(self) -> list[Scored | None]:
+        """Evaluate until the room, the solutions or a commit's stop ends the round."""
+        try:
+            while self._start_more() or self.running:
+                for future, outcome in self._wait():
+                    self._land(future, outcome)
+                if self._commit_ready():
+                    self._drop_the_rest()
+                    break
+        except BaseException:  # Ctrl-C, or a scorer's server gone: nothing more runs, nothing is waited for
+            self._cancel_running()
+            self.ledger.close()
+            raise
+        return self.outcomes
+
+    def _start_more(self) -> bool:
+        workers, timeout = self.evaluator.workers, self.ledger.evaluation.timeout
+        begun = False
+        while len(self.running) < workers and self.good + len(self.running) < self.room \
+                and self.started < len(self.solutions):
+            index, solution = self.started, self.solutions[self.started]
+            self.ledger.note_round(solution, self.first + index // workers)
+            deadline = None if timeout is None or self.evaluator.kills_late else monotonic() + timeout
+            self.running[self.evaluator.submit(solution, timeout)] = (index, deadline)
+            self.started, begun = self.started + 1, True
+        return begun
+
+    def _wait(self) -> list[tuple[Future, Scored]]:
+        """The evaluations that ended, or ran past their deadline, in the order they were started."""
+        deadlines = [deadline for _, deadline in self.running.values() if deadline is not None]
+        wait_for = max(0.0, min(deadlines) - monotonic()) if deadlines else None
+        wait(list(self.running), timeout=wait_for, return_when=FIRST_COMPLETED)
+        timeout, now, ended = self.ledger.evaluation.timeout, monotonic(), []
+        for future, (index, deadline) in self.running.items():
+            if future.done():
+                ended.append((index, future, _outcome(future, timeout)))
+            elif deadline is not None and deadline <= now:
+                future.cancel()  # a thread or a Dask task cannot be stopped: it is abandoned
+                ended.append((index, future, (None, f"timed out after {timeout:g} s", "failed")))
+        return [(future, outcome) for _, future, outcome in sorted(ended, key=lambda item: item[0])]
+
+    def _land(self, future: Future, outcome: Scored) -> None:
+        index, _ = self.running.pop(future)
+        self.outcomes[index] = outcome
+        self.good += outcome[0] is not None
+        if self.landed is not None:
+            self.landed(index, outcome)
+
+    def _commit_ready(self) -> bool:
+        """Hand on, in order, every outcome whose predecessors are known; True once a commit says stop."""
+        while self.committed < self.started and self.outcomes[self.committed] is not None:
+            index, self.committed = self.committed, self.committed + 1
+            if self.commit is not None and self.commit(index, self.outcomes[index]):
+                return True
+        return False
+
+    def _drop_the_rest(self) -> None:
+        self._cancel_running()
+        self.running.clear()
+        for index in range(self.committed, len(self.outcomes)):
+            self.outcomes[index] = None
+
+    def _cancel_running(self) -> None:
+        for future in self.running:
+            future.cancel()  # a process is killed
+
+
+def _outcome(future: Future, timeout: float | None) -> Scored:
+    """A landed evaluation's outcome; a worker that died or was killed at its time limit is a failed
+    evaluation, a scorer's server gone ends the run."""
     try:
         return future.result()
     except ENDS_THE_RUN:
         raise
+    except TimeoutError:  # the process pool killed the worker at the time limit
+        return None, f"timed out after {timeout:g} s", "failed"
     except Exception as error:  # the worker process died (a crash, os._exit, a kill): that one trial failed
-        text = " ".join(str(error).split())[:200]
-        return None, f"the evaluation's worker died ({type(error).__name__}{': ' + text if text else ''})", "failed"
+        return None, f"the evaluation's worker died ({one_line(error)})", "failed"
 

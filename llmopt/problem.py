@@ -161,11 +161,16 @@ def evaluate_safely(evaluate: Callable[[Any], float], solution: Any) -> tuple[fl
     except ENDS_THE_RUN:  # the scorer's server refuses or is gone: no trial's fault, the run stops
         raise
     except Exception as error:  # the objective is user code or a remote scorer: its failure is data
-        text = " ".join(str(error).split())[:200]
-        return None, f"{type(error).__name__}: {text}" if text else type(error).__name__, "failed"
+        return None, one_line(error), "failed"
     if not math.isfinite(value):
         return None, f"not a finite value: {value}", "failed"
     return value, None, "ok"
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one line: its type, and its message cut to 200 characters."""
+    text = " ".join(str(error).split())[:200]
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def digest(*parts: bytes | str) -> str:

@@ -50,9 +50,9 @@ class RunRecorder:
         """Start the journal of a step whose proposals are known but not yet evaluated."""
         self.pending_path.write_text(json.dumps(record, default=_jsonable) + "\n", encoding="utf-8")
 
-    def write_eval(self, index: int, value: float) -> None:
-        """Journal one finished evaluation of the pending step."""
-        _append(self.pending_path, {"index": index, "value": value})
+    def write_eval(self, index: int, value: float, round: int | None = None) -> None:
+        """Journal one finished evaluation of the pending step, with the round it was made in."""
+        _append(self.pending_path, {"index": index, "value": value, **({"round": round} if round else {})})
 
     def amend_config(self, fields: dict[str, Any]) -> None:
         """Add what the run learned (e.g. how requests were adapted to the server) to `config.json`."""
@@ -104,6 +104,7 @@ def read_pending(directory: str | Path) -> dict[str, Any] | None:
         return None
     pending = dict(records[0])
     pending["evals"] = [(r["index"], r["value"]) for r in records[1:]]
+    pending["rounds"] = {r["index"]: r["round"] for r in records[1:] if r.get("round")}
     return pending
 
 

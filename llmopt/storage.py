@@ -34,8 +34,8 @@ class Sink(Protocol):
         """Journal a step whose proposals are known but not yet evaluated."""
         ...
 
-    def write_eval(self, index: int, value: float) -> None:
-        """Journal one evaluation of the pending step."""
+    def write_eval(self, index: int, value: float, round: int | None = None) -> None:
+        """Journal one evaluation of the pending step (and the round it was made in)."""
         ...
 
 
@@ -60,9 +60,9 @@ class Journal:
                            "cut_off_at": p.cut_off_at, **({"prompt": p.prompt} if p.prompt else {})}
                           for p in ask.proposals], **_state(driver)})
 
-    def evaluation(self, index: int, value: float) -> None:
-        """One evaluation of the pending step, the moment it ends."""
-        self.sink.write_eval(index, value)
+    def evaluation(self, index: int, value: float, round: int | None = None) -> None:
+        """One evaluation of the pending step, the moment it ends, with the round it was made in."""
+        self.sink.write_eval(index, value, round)
 
 
 def _state(driver: Driver) -> dict[str, Any]:
@@ -76,6 +76,7 @@ def replay(driver: Driver, steps: list[dict[str, Any]], pending: dict[str, Any] 
     if not steps:
         if pending is not None and pending["step"] == 0:  # killed while scoring the initial points
             driver.known_initial = dict(pending.get("evals", []))
+            driver.known_rounds = dict(pending.get("rounds", {}))
         return
     for record in steps:
         trials = [_trial(driver, data) for data in record["trials"]]
@@ -120,4 +121,6 @@ def _resume_step(driver: Driver, pending: dict[str, Any]) -> None:
     known: list[float | None] = [None] * len(proposals)
     for index, value in pending.get("evals", []):
         known[index] = value
+    for index, number in pending.get("rounds", {}).items():
+        driver.ledger.note_round(proposals[index].solution, number)
     driver.hold(Ask(driver.step, pending["meta_prompt"], proposals, pending.get("error")), known)

@@ -49,7 +49,7 @@ def bowl(x):
             if len((RUN / "pending.jsonl").read_text().splitlines()) > 1:
                 break
             time.sleep(0.01)
-        (HERE / "victim").write_text(",".join(str(v) for v in x))
+        (HERE / "victim").write_text(",".join(str(v) for v in x) + "|" + str(os.getpid()))
         if os.environ["ACTION"] == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
         time.sleep(600)  # hung: Ctrl-C must end the run anyway
@@ -93,7 +93,7 @@ def test_kill_9_in_the_middle_of_a_round_loses_and_repeats_nothing(tmp_path: Pat
     run_dir, full = tmp_path / "run", tmp_path / "full"
     killed = cli(tmp_path, stub_url, run_dir, action="kill")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    victim = (tmp_path / "victim").read_text()
+    victim = (tmp_path / "victim").read_text().split("|")[0]
     kept = journaled_before(run_dir)
     assert kept, "the round was in its middle: another evaluation of it had been journaled"
     before = (tmp_path / "calls.log").read_text().splitlines()
@@ -105,21 +105,31 @@ def test_kill_9_in_the_middle_of_a_round_loses_and_repeats_nothing(tmp_path: Pat
     assert not as_calls & set(after), "an evaluation journaled before the kill was repeated"
     reference = cli(tmp_path, stub_url, full)
     assert reference.returncode == 0 and trials(run_dir) == trials(full), "the resumed run is the uninterrupted one"
+    rounds = {run: {t["raw"]: t["round"] for t in json.loads((run / "results.json").read_text())["full_results"][0]
+                    ["trials"] if t["raw"]} for run in (run_dir, full)}
+    assert all(rounds[run_dir][raw] == rounds[full][raw] for raw in kept), "a journaled value keeps its round"
 
 
 def test_ctrl_c_in_the_middle_of_a_round_stops_the_run_resumable_and_starts_no_other_method(
         tmp_path: Path, stub_url: str) -> None:
     (tmp_path / "objective.py").write_text(OBJECTIVE)
     run_dir = tmp_path / "run"
-    process = cli(tmp_path, stub_url, run_dir, "--methods", "opro", "random-search", action="hang", wait=False)
+    process = cli(tmp_path, stub_url, run_dir, "--methods", "opro", "random-search", "--eval-in", "processes",
+                  action="hang", wait=False)
     for _ in range(1000):
         if (tmp_path / "victim").exists() and (tmp_path / "victim").read_text():
             break
         time.sleep(0.05)
+    else:
+        process.kill()
+        pytest.fail("no evaluation ever hung")
+    victim_pid = int((tmp_path / "victim").read_text().split("|")[1])
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert out == "" and f"interrupted; continue with --resume {run_dir}" in err, "nothing reads like a comparison"
+    with pytest.raises(ProcessLookupError):  # the hung evaluation's worker process was killed, not left behind
+        os.kill(victim_pid, 0)
     assert not (run_dir / "results.json").exists()
     calls = (tmp_path / "calls.log").read_text().splitlines()
     assert len(calls) <= 5 + 4, "random search never started"
@@ -165,11 +175,11 @@ def test_evaluations_run_on_real_dask_workers() -> None:
 
 @pytest.mark.slow  # runs the embedded model
 def test_opro_on_the_embedded_model_evaluates_a_step_in_processes() -> None:
-    parent = os.getpid()
-    problem = NumericProblem(lambda x: float(np.sum(np.square(x))) + (1000.0 if os.getpid() == parent else 0.0),
-                             [(-5, 5), (-5, 5)], integer=True)
+    from llmopt.testing import objectives
+
+    problem = NumericProblem(objectives.pid, [(-5, 5), (-5, 5)], integer=True)  # the value: who evaluated
     result, = compare(problem, OPROConfig(steps=1, proposals=4, eval_workers=4, eval_in="processes"), ["opro"])
-    assert all(t.value < 1000 for t in result.evaluated()), "every value came from a worker process"
+    assert all(t.value != os.getpid() for t in result.evaluated()), "every value came from a worker process"
     scored = len([t for t in result.evaluated() if t.step == 1])
     assert result.counts.rounds == 2 + (scored > 0), "five start points in two rounds of four, the step in one"
 

@@ -7,9 +7,10 @@ import warnings
 from typing import Any, Callable, Sequence
 
 from llmopt.errors import UsageError
-from llmopt.ledger import Ledger, Stop
+from llmopt.evaluation import Scored
+from llmopt.ledger import Ledger, Stop, first_new
 from llmopt.method import Method, Setup
-from llmopt.problem import Problem, evaluate_safely, usage_since
+from llmopt.problem import Problem, evaluate_safely, one_line, usage_since
 from llmopt.result import Kind, Result, Trial, to_loss, worst
 from llmopt.stopping import black_box_rules
 
@@ -50,26 +51,28 @@ class Objective:
         return self.batch([solution])[0]
 
     def batch(self, solutions: Sequence[Any]) -> list[float]:
-        """The values of `solutions`, the new ones evaluated in one round (cut to the budget left)."""
+        """The values of `solutions`, the new ones evaluated side by side in one round, each recorded in
+        the order asked; once the ledger says stop (after any of them), the rest is not evaluated."""
         ledger = self.ledger
         ledger.asks += len(solutions)
         self._stop_if_done()
         keys = [self.problem.key(s) for s in solutions]
-        fresh: dict[str, Any] = {}
-        for key, solution in zip(keys, solutions):
-            if key not in self._seen:
-                fresh.setdefault(key, solution)
-        outcomes = ledger.score(list(fresh.values())) if fresh else []
-        ledger.step = ledger.rounds  # what a stop rule reads as the step of a method that has none
-        for (key, solution), outcome in zip(fresh.items(), outcomes):
-            if outcome is not None:
-                self._record(key, solution, outcome)
+        fresh = first_new(keys, self._seen)
+        names, new = list(fresh), [solutions[index] for index in fresh.values()]
+
+        def commit(index: int, outcome: Scored) -> bool:
+            self._record(names[index], new[index], outcome)
+            ledger.step = ledger.round_of(new[index]) or ledger.step  # a stop rule's step is the round
+            return ledger.stop_reason() is not None
+
+        if new:
+            ledger.score(new, commit=commit)
         self._stop_if_done()
         if any(key not in self._seen for key in keys):  # the budget had no room for them
             raise Stop(ledger.stop_reason() or "max_evals")
         return [self._seen[key] for key in keys]
 
-    def _record(self, key: str, solution: Any, outcome: tuple[float | None, str | None, str]) -> None:
+    def _record(self, key: str, solution: Any, outcome: Scored) -> None:
         value, reason, status = outcome
         text = self.problem.encode(solution)
         if reason is None:
@@ -85,16 +88,6 @@ class Objective:
         reason = self.ledger.stop_reason()
         if reason is not None:
             raise Stop(reason)
-
-    @property
-    def spent(self) -> bool:
-        """Whether the evaluation budget is used up."""
-        return self.ledger.budget_spent
-
-    @property
-    def distinct(self) -> int:
-        """How many different solutions have been asked about (evaluated, failed or infeasible)."""
-        return len(self._seen)
 
     def loss(self, solution: Any) -> float:
         """The value to minimise: the value itself, or its negation for a maximisation problem."""
@@ -166,8 +159,7 @@ CRASHED = "crashed"
 
 def crashed(error: BaseException) -> str:
     """The stop reason of a method that raised: what it raised, in one line."""
-    text = " ".join(str(error).split())[:200]
-    return f"{CRASHED}: {type(error).__name__}" + (f": {text}" if text else "")
+    return f"{CRASHED}: {one_line(error)}"
 
 
 def _empty(problem: Problem, method: str, kind: Kind) -> Result:

@@ -99,6 +99,8 @@ class ResultStore:
         terms = {"method": method.name, "problem": problem.fingerprint(), "max_evals": setup.max_evals,
                  "seed": setup.seed, "starts": [problem.encode(s) for s in setup.starts], "target": setup.target,
                  "max_failures": setup.max_failures, "code": [_method_code(method), _problem_code(type(problem))],
+                 # a round's size shapes Nevergrad's and Optuna's search and every method's rounds
+                 "timeout": setup.timeout, "workers": setup.evaluation.workers, "eval_timeout": setup.evaluation.timeout,
                  # a method on the driver reads the comparison's settings (steps, proposals, its own knobs)
                  "settings": setup.driver_config().to_dict() if method.proposer is not None else None}
         return digest(json.dumps(terms, sort_keys=True))
