@@ -1,0 +1,32 @@
+"""The README's "What changed in 0.3": with one worker, every black-box method but differential evolution
+(and, past a generation, the genetic algorithms) finds what it found before the ledger. The values
+below were computed by llmopt 0.2's code (commit 0ad864f) with the same settings and libraries."""
+
+from __future__ import annotations
+
+import pytest
+
+from llmopt import OPROConfig
+from llmopt.comparators import run_methods, setup_for
+from llmopt.registry import build_problem
+
+BEFORE = {
+    ("sphere", "nelder-mead"): 0.00060253, ("sphere", "powell"): 0.0, ("sphere", "dual-annealing"): 1.12679354,
+    ("sphere", "cma-es"): 0.23208497, ("sphere", "random-search"): 1.2699284, ("sphere", "optuna-tpe"): 0.02497093,
+    ("sphere", "nevergrad-ngopt"): 1.21e-06, ("rosenbrock", "cma-es"): 8.500435013971366,
+    ("rosenbrock", "nevergrad-ngopt"): 0.0343405625, ("knapsack", "random-search"): 5419.0,
+    ("knapsack", "one-plus-one-ea"): 7167.0, ("knapsack", "genetic-algorithm"): 6374.0,
+    ("knapsack", "simulated-annealing"): 7170.0, ("knapsack", "optuna-tpe"): 6338.0,
+    ("knapsack", "nevergrad-ngopt"): 7021.0, ("tsp", "random-orderings"): 721.6280486454275,
+    ("tsp", "local-search"): 729.8818462024033, ("tsp", "genetic-algorithm"): 721.6280486454275,
+}
+OPTIONS = {"tsp": {"cities": 10}}
+
+
+@pytest.mark.parametrize("name", sorted({problem for problem, _ in BEFORE}))
+def test_one_worker_finds_what_the_code_before_the_ledger_found(name: str) -> None:
+    problem = build_problem(name, OPTIONS.get(name, {}))
+    methods = [method for problem_name, method in BEFORE if problem_name == name]
+    for result in run_methods(problem, setup_for(problem, OPROConfig(steps=4, proposals=8, seed=3)), methods):
+        assert result.best_value == pytest.approx(BEFORE[(name, result.method)], rel=1e-9, abs=1e-12), result.method
+        assert result.counts.evals == 37 and result.stop_reason == "max_evals"
