@@ -165,8 +165,9 @@ class ProcessEvaluator:
             raise UsageError(f"--eval-in processes cannot send the problem to worker processes ({one_line(error)}); "
                              "define the objective at module level, or use --eval-in threads") from None
         self.workers = workers
-        self.pool = ProcessPool(max_workers=workers, initializer=_install, initargs=(problem,),
-                                context=multiprocessing.get_context("forkserver"))
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])  # each worker forks with the engine and numpy imported
+        self.pool = ProcessPool(max_workers=workers, initializer=_install, initargs=(problem,), context=context)
 
     def submit(self, solution: Any, timeout: float | None = None) -> Future:
         """The outcome, computed in a worker process, which is killed at `timeout`."""

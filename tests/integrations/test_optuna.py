@@ -1,0 +1,248 @@
+"""OPRO and LMX as Optuna samplers, checked for the behaviours Optuna's own sampler tests check: every
+distribution kind, determinism, reseeding, enqueued trials, n_jobs, failed and pruned trials,
+after_trial, pickling, multi-objective studies, and many processes on one storage."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from llmopt import ScriptedBackend
+from llmopt.optuna import LMXSampler, OPROSampler, StudySpace
+from llmopt.problem import InvalidSolution
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def every_kind(trial: optuna.Trial) -> float:
+    x = trial.suggest_float("x", -5, 5)
+    lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+    q = trial.suggest_float("q", 0, 1, step=0.25)
+    layers = trial.suggest_int("layers", 1, 9, step=2)
+    width = trial.suggest_int("width", 8, 512, log=True)
+    opt = trial.suggest_categorical("opt", ["adam", "sgd", 3])
+    return (x - 1) ** 2 + abs(lr - 0.01) + q + (layers - 3) ** 2 + width / 512 + (opt == "sgd")
+
+
+GOOD = '{"layers": 3, "lr": 0.01, "opt": "adam", "q": 0.5, "width": 64, "x": 1.5}'
+BAD = ['{"layers": 4, "lr": 0.01, "opt": "adam", "q": 0.5, "width": 64, "x": 1.5}',  # off its step
+       '{"layers": 3, "lr": 0.5, "opt": "adam", "q": 0.5, "width": 64, "x": 1.5}',  # outside
+       '{"layers": 3, "lr": 0.01, "opt": "adam", "q": 0.3, "width": 64, "x": 1.5}',  # off its float step
+       '{"layers": 3, "lr": 0.01, "opt": "rmsprop", "q": 0.5, "width": 64, "x": 1.5}',  # no such choice
+       '{"layers": 3, "lr": 0.01, "opt": "3", "q": 0.5, "width": 64, "x": 1.5}',  # "3" is not 3
+       '{"layers": 2.5, "lr": 0.01, "opt": "adam", "q": 0.5, "width": 64, "x": 1.5}',  # not an integer
+       '{"lr": 0.01, "opt": "adam", "q": 0.5, "width": 64, "x": 1.5}', "no object at all"]
+
+
+def answers(count: int = 400) -> list[str]:
+    """Valid, distinct answers with the invalid ones in between."""
+    out = []
+    for i in range(count):
+        out.append(BAD[i % len(BAD)] if i % 3 == 2 else
+                   json.dumps({"layers": 1 + 2 * (i % 5), "lr": 0.001 * (1 + i % 50), "opt": ["adam", "sgd", 3][i % 3],
+                               "q": 0.25 * (i % 5), "width": 8 + i % 500, "x": round(-5 + (i * 0.37) % 10, 3)}))
+    return out
+
+
+def run(sampler: optuna.samplers.BaseSampler, n_trials: int = 20, objective=every_kind, **kwargs) -> optuna.Study:
+    study = optuna.create_study(sampler=sampler, **kwargs)
+    study.optimize(objective, n_trials=n_trials)
+    return study
+
+
+def assert_within(study: optuna.Study) -> None:
+    for trial in study.trials:
+        for name, value in trial.params.items():
+            dist = trial.distributions[name]
+            assert dist._contains(dist.to_internal_repr(value)), (name, value)
+            if isinstance(dist, optuna.distributions.IntDistribution):
+                assert type(value) is int
+
+
+@pytest.mark.parametrize("kind", [OPROSampler, LMXSampler])
+def test_every_distribution_kind_stays_within_its_bounds_steps_and_choices(kind) -> None:
+    sampler = kind(seed=1, backend=ScriptedBackend(answers()), proposals=6)
+    study = run(sampler)
+    assert_within(study)
+    from_model = [t for t in study.trials if "llmopt_answer" in t.user_attrs]
+    assert len(from_model) >= 10 and sampler.rejected >= 4, "the model gave most trials, its bad answers counted"
+    assert all(json.loads(t.user_attrs["llmopt_answer"])["layers"] % 2 == 1 for t in from_model)
+
+
+def test_the_same_seed_and_script_give_the_same_trials_and_reseeding_changes_them() -> None:
+    first, second = (run(OPROSampler(seed=3, backend=ScriptedBackend(answers()))) for _ in range(2))
+    assert [t.params for t in first.trials] == [t.params for t in second.trials]
+    reseeded = OPROSampler(seed=3, backend=ScriptedBackend(answers()))
+    reseeded.reseed_rng()
+    assert [t.params for t in run(reseeded, 5).trials] != [t.params for t in first.trials[:5]]
+
+
+def test_an_enqueued_trial_is_honoured_and_takes_no_proposal() -> None:
+    sampler = OPROSampler(seed=0, backend=ScriptedBackend(answers()), n_startup_trials=0)
+    study = optuna.create_study(sampler=sampler)
+    fixed = {"x": 0.5, "lr": 0.02, "q": 0.75, "layers": 5, "width": 100, "opt": 3}
+    study.enqueue_trial(fixed)
+    study.optimize(every_kind, n_trials=3)
+    assert study.trials[0].params == fixed and "llmopt_answer" not in study.trials[0].user_attrs
+
+
+def test_n_jobs_two_gives_every_trial_a_valid_distinct_proposal() -> None:
+    study = optuna.create_study(sampler=OPROSampler(seed=0, backend=ScriptedBackend(answers())))
+    study.optimize(every_kind, n_trials=24, n_jobs=2)
+    assert len(study.trials) == 24 and all(t.state == TrialState.COMPLETE for t in study.trials)
+    assert_within(study)
+    given = [json.dumps(t.params, sort_keys=True) for t in study.trials if "llmopt_answer" in t.user_attrs]
+    assert len(given) == len(set(given)), "no proposal went to two trials"
+
+
+def test_failed_and_pruned_trials_are_left_out_of_the_history_the_model_sees() -> None:
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -5, 5)
+        if trial.number % 4 == 1:
+            raise ValueError("the simulation crashed")
+        if trial.number % 4 == 2:
+            raise optuna.TrialPruned()
+        return x * x
+
+    texts = [f'{{"x": {(-4.9 + 0.37 * i) % 9.8 - 4.9:.3f}}}' for i in range(300)]
+    study = optuna.create_study(sampler=OPROSampler(seed=0, backend=ScriptedBackend(texts), proposals=4))
+    study.optimize(objective, n_trials=20, catch=(ValueError,))
+    steps = [v for k, v in study.user_attrs.items() if k.startswith("llmopt:")]
+    done = {t.number for t in study.trials if t.state == TrialState.COMPLETE}
+    assert steps and all(set(step["seen"]) <= done for step in steps), "only finished trials are shown"
+    shown = steps[-1]["prompt"]
+    finished = {t.params["x"] for t in study.trials if t.state == TrialState.COMPLETE}
+    left_out = [t for t in study.trials if t.state != TrialState.COMPLETE and t.params["x"] not in finished]
+    assert left_out and all(f'{{"x": {t.params["x"]:.6g}}}' not in shown for t in left_out)
+    assert all(f'{{"x": {t.params["x"]:.6g}}}' in shown for t in study.trials if t.state == TrialState.COMPLETE
+               and t.number in steps[-1]["seen"]), "and every finished one is (20 fit in the meta-prompt)"
+
+
+class Spy(optuna.samplers.RandomSampler):
+    """A fallback that counts the trials it is told of."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(seed=seed)
+        self.told = 0
+
+    def after_trial(self, study, trial, state, values):
+        self.told += 1
+        super().after_trial(study, trial, state, values)
+
+
+def test_after_trial_reaches_the_fallback_and_the_sampler_pickles() -> None:
+    sampler = OPROSampler(seed=0, backend=ScriptedBackend(answers()), fallback=Spy(seed=0))
+    run(sampler, 8)
+    assert sampler._fallback.told == 8
+    local = OPROSampler(seed=0, proposals=3)
+    copy = pickle.loads(pickle.dumps(local))
+    assert copy._settings == local._settings and copy._queue == []
+    given = pickle.loads(pickle.dumps(sampler))
+    with pytest.raises(Exception, match="does not travel"):
+        run(given, 7)
+
+
+def test_a_multi_objective_study_is_a_clear_error() -> None:
+    study = optuna.create_study(sampler=OPROSampler(seed=0, backend=ScriptedBackend([])), directions=["minimize"] * 2)
+    with pytest.raises(ValueError, match="multi-objective"):
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
+
+
+def test_the_space_writes_and_reads_every_kind_and_its_grammar_parses() -> None:
+    from llama_cpp import LlamaGrammar
+
+    study = run(optuna.samplers.RandomSampler(seed=0), 1)
+    names = tuple(sorted(study.trials[0].distributions))
+    space = StudySpace(names, tuple(study.trials[0].distributions[n] for n in names))
+    for solution in space.sample(np.random.default_rng(0), 20):
+        assert space.decode(space.encode(solution)) == solution
+    for bad in BAD:
+        with pytest.raises(InvalidSolution):
+            space.decode(bad)
+    LlamaGrammar.from_string(space.grammar(), verbose=False)
+
+
+WORKER = '''
+import json, sys
+import optuna
+from llmopt import ScriptedBackend
+from llmopt.optuna import OPROSampler
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+storage, worker = sys.argv[1], int(sys.argv[2])
+if storage.endswith(".log"):
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+    storage = JournalStorage(JournalFileBackend(storage))
+texts = [json.dumps({"x": round(-5 + ((worker * 977 + i * 37) % 1000) / 100, 2)}) for i in range(500)]
+study = optuna.load_study(study_name="shared", storage=storage,
+                          sampler=OPROSampler(seed=worker, backend=ScriptedBackend(texts), proposals=3))
+study.optimize(lambda t: (t.suggest_float("x", -5, 5) - 1) ** 2, n_trials=8)
+'''
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_three_processes_share_one_study_and_each_request_reads_the_others_trials(tmp_path: Path, kind: str) -> None:
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'study.db'}"
+        storage = url
+    else:
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        url = str(tmp_path / "study.log")
+        storage = JournalStorage(JournalFileBackend(url))
+    optuna.create_study(study_name="shared", storage=storage)
+    (tmp_path / "worker.py").write_text(WORKER)
+    workers = [subprocess.Popen([sys.executable, str(tmp_path / "worker.py"), url, str(i)], cwd=tmp_path)
+               for i in range(3)]
+    assert [w.wait(timeout=120) for w in workers] == [0, 0, 0]
+    study = optuna.load_study(study_name="shared", storage=storage)
+    assert len(study.trials) == 24 and all(t.state == TrialState.COMPLETE for t in study.trials), "none lost"
+    by_number = {t.number: t.user_attrs.get("llmopt_sampler") for t in study.trials}
+    steps = {key: value for key, value in study.user_attrs.items() if key.startswith("llmopt:")}
+    samplers = {t.user_attrs["llmopt_sampler"] for t in study.trials if "llmopt_sampler" in t.user_attrs}
+    assert len(samplers) == 3, "every worker's model gave trials"
+    crossed = [key for key, step in steps.items()
+               if any(by_number[n] not in (None, key.split(":")[1]) for n in step["seen"])]
+    assert crossed, "a model request read trials that another worker had finished"
+    finished = {t.number: t.datetime_complete for t in study.trials}
+    for key, step in steps.items():  # every request read every trial that had finished before it
+        read_at = datetime.datetime.fromisoformat(step["read_at"])
+        assert {n for n, at in finished.items() if at < read_at} <= set(step["seen"]), key
+
+
+def test_the_models_limits_end_its_part_and_the_fallback_samples_the_rest() -> None:
+    from llmopt import OPROConfig
+
+    sampler = OPROSampler(seed=0, backend=ScriptedBackend(answers()), config=OPROConfig(max_llm_calls=2), proposals=3)
+    with pytest.warns(UserWarning, match="max_llm_calls reached"):
+        study = run(sampler, 20)
+    assert sampler.counts.llm_calls == 2 and len(study.trials) == 20
+    assert len([t for t in study.trials if "llmopt_answer" in t.user_attrs]) <= 2 * 3
+
+
+def test_a_server_that_cannot_be_reached_stops_the_study_loudly() -> None:
+    from llmopt.errors import UsageError
+
+    sampler = OPROSampler(seed=0, model="stub", base_url="http://127.0.0.1:9/v1", n_startup_trials=1)
+    with pytest.raises(UsageError, match="cannot reach http://127.0.0.1:9/v1"):
+        run(sampler, 3)
+
+
+@pytest.mark.slow  # runs the embedded model
+def test_an_optuna_study_runs_offline_on_the_embedded_model() -> None:
+    sampler = OPROSampler(seed=0, proposals=4)
+    study = run(sampler, 10)
+    assert_within(study)
+    assert sampler.counts.llm_calls >= 1 and any("llmopt_answer" in t.user_attrs for t in study.trials)
