@@ -209,8 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("problems", help="list registered problems")
     report = commands.add_parser("report", help="print a finished run's table and write a PNG summary, or HTML")
-    report.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `llmopt run`, or with "
-                                                           "--html a folder of them")
+    report.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="a run directory written by `llmopt run`, or "
+                                                                      "with --html a folder of them")
+    report.add_argument("--optuna-storage", metavar="URL",
+                        help="instead, an Optuna storage (e.g. sqlite:///study.db) whose study llmopt's samplers "
+                             "took part in: writes STUDY.html, its transcript")
+    report.add_argument("--study", metavar="NAME", help="the study's name in --optuna-storage")
     report.add_argument("--out", type=_figure_file, help="PNG file (default: RUN_DIR/report.png)")
     report.add_argument("--html", action="store_true",
                         help="write RUN_DIR/report.html (a run, finished or not) or FOLDER/index.html (every run)")
@@ -581,6 +585,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     from llmopt.plots import report_figure
     from llmopt.records import read_results
 
+    if args.optuna_storage or args.study:
+        return _study_report(args)
+    if args.run_dir is None:
+        raise UsageError("name a RUN_DIR, or give --optuna-storage URL --study NAME")
     run_dir = Path(args.run_dir)
     if args.html:
         return _html_report(run_dir)
@@ -598,6 +606,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(table)
     path = report_figure(results, table, args.out or run_dir / "report.png")
     print(f"report: {path}")
+    return 0
+
+
+def _study_report(args: argparse.Namespace) -> int:
+    """The HTML transcript of an Optuna study, written to NAME.html here."""
+    from llmopt.report.study import write_study_report
+
+    if not (args.optuna_storage and args.study):
+        raise UsageError("--optuna-storage URL and --study NAME go together")
+    try:
+        written = write_study_report(args.optuna_storage, args.study, f"{args.study}.html")
+    except KeyError:
+        raise UsageError(f"no study {args.study!r} in {args.optuna_storage}; check --study") from None
+    except Exception as error:  # a storage URL the database layer cannot open
+        raise UsageError(f"cannot read {args.optuna_storage}: {type(error).__name__}: {error}") from None
+    print(f"report: {written}")
     return 0
 
 

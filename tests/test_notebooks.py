@@ -10,9 +10,9 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-SMALL = {"STEPS": 1, "PROPOSALS": 2, "TRAIN": 3, "TEST": 2, "CITIES": 6, "SEEDS": 2}
+SMALL = {"STEPS": 1, "PROPOSALS": 2, "TRAIN": 3, "TEST": 2, "CITIES": 6, "SEEDS": 2, "TRIALS": 8}
 # 05 runs every ablation and a baseline trial on two problems: one seed keeps it within the suite's 30 s
-SMALLER = {"05_ablations": {"SEEDS": 1}}
+SMALLER = {"05_ablations": {"SEEDS": 1}, "07_use_it_from_optuna": {"SEEDS": 1}}
 
 
 def shrink(book: nbformat.NotebookNode, name: str = "") -> None:
@@ -32,8 +32,8 @@ def shrink(book: nbformat.NotebookNode, name: str = "") -> None:
     cells[0].source = "\n".join(lines)
 
 
-def test_there_are_six_notebooks() -> None:
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+def test_there_are_seven_notebooks() -> None:
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
