@@ -258,13 +258,15 @@ class Driver:
 
     def tell(self, ask: Ask, values: Sequence[float | None] | None = None) -> list[Trial]:
         """Record the proposals of `ask` with their values: the given ones (a caller's own scoring, checked as
-        strictly as the driver's), else those `evaluate(ask)` found. Telling never evaluates."""
+        strictly as the driver's), else those `evaluate(ask)` found. Telling never evaluates.
+
+        `values` holds one value per proposal (None for the invalid and repeated ones), or one per valid new
+        proposal (`ask.to_evaluate`), in their order."""
         if self._pending is None or self._pending[0] is not ask:
             raise ValueError("tell() takes the pending Ask, the one ask() returned, once")
         outcomes = self._pending[1]
         if values is not None:
-            if len(values) != len(ask.proposals):
-                raise ValueError(f"got {len(values)} values for {len(ask.proposals)} proposals")
+            values = self._per_proposal(ask, list(values))
             outcomes = [known if value is None else self._told(p.solution, value)
                         for known, value, p in zip(outcomes, values, ask.proposals)]
         self._check_told(ask, outcomes)
@@ -273,6 +275,19 @@ class Driver:
             trials = [self._tell_one(ask.step, p, o) for p, o in zip(ask.proposals, outcomes)]
         self._finish_step(ask.step, ask.prompt, trials, ask.error)
         return trials
+
+    def _per_proposal(self, ask: Ask, values: list[float | None]) -> list[float | None]:
+        if len(values) == len(ask.proposals):
+            return values
+        wanted = [i for i, p in enumerate(ask.proposals) if self._needs_value(p)]
+        if len(values) != len(wanted):
+            raise ValueError(f"got {len(values)} values: give one per proposal ({len(ask.proposals)}, None for the "
+                             f"invalid and repeated ones) or one per valid new proposal ({len(wanted)}, "
+                             "ask.to_evaluate)")
+        spread: list[float | None] = [None] * len(ask.proposals)
+        for index, value in zip(wanted, values):
+            spread[index] = value
+        return spread
 
     def _check_told(self, ask: Ask, outcomes: list[Outcome | None]) -> None:
         """Refuse a tell that leaves a valid new proposal without a value while the budget has room for it

@@ -42,6 +42,11 @@ class Ask:
     proposals: list[Proposal]
     error: str | None = None
 
+    @property
+    def to_evaluate(self) -> list[Any]:
+        """The solutions that want a value: the valid proposals that repeat no evaluated solution."""
+        return [p.solution for p in self.proposals if p.reason is None and not p.duplicate]
+
 
 class Proposer(Protocol):
     """A model-driven method: it proposes solutions from the history; the driver scores and journals them.

@@ -214,3 +214,23 @@ def test_nevergrad_and_optuna_run_with_several_workers() -> None:
     for result in compare(problem, OPROConfig(steps=5, proposals=8, eval_workers=4), ["nevergrad-ngopt", "optuna-tpe"]):
         assert result.stop_reason == "max_evals" and result.counts.evals == 45, (result.method, result.stop_reason)
         assert result.counts.rounds < 45
+
+
+def test_tell_takes_values_for_the_valid_new_proposals_alone() -> None:
+    from llmopt import OPRO
+    from llmopt.problems.linear_regression import LinearRegression
+
+    opro = OPRO(LinearRegression(), ScriptedBackend(["[1, 2]", "oops", "[3, 4]", "[1, 2]"]),
+                OPROConfig(steps=1, proposals=4, initial=1))
+    ask = opro.ask()
+    assert ask.to_evaluate == [(1, 2), (3, 4)], "the invalid and the repeated answers want no value"
+    with pytest.raises(ValueError, match=r"one per proposal \(4.*one per valid new proposal \(2"):
+        opro.tell(ask, [1.0, 2.0, 3.0])
+    trials = opro.tell(ask, [5.0, 7.0])
+    assert [(t.status, t.value) for t in trials] == [("ok", 5.0), ("invalid", None), ("ok", 7.0), ("duplicate", None)]
+
+
+def test_the_time_limit_stops_a_compared_method_too() -> None:
+    problem = NumericProblem(objectives.Slow(0.2), [(-5, 5), (-5, 5)])
+    result, = compare(problem, OPROConfig(steps=5, proposals=8, timeout=1.0), ["random-search"])
+    assert result.stop_reason == "timeout" and result.counts.evals < 45
