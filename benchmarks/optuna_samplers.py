@@ -1,5 +1,6 @@
 """OPRO and LMX as Optuna samplers against Optuna's TPE and random sampling, inside Optuna, at the same
-number of trials, on the registered test functions, over several seeds.
+number of trials, on the registered test functions (each seed moved and rotated, `--shift SEED`), over
+several seeds.
 
 Each run is `optuna.create_study(sampler=...).optimize(objective, n_trials)` with the user's kind of
 objective (`trial.suggest_float` per variable). Per function and sampler it prints the median final
@@ -56,12 +57,12 @@ def main() -> None:
     model = {"model": args.model, "base_url": args.base_url}
     rows = [["function", "sampler", "median [IQR]", "reached", "p vs OPROSampler (Holm)", "seconds/run"]]
     for name in args.functions:
-        problem = build_problem(name, {})
         best: dict[str, list[float]] = {}
         seconds: dict[str, float] = {}
         for sampler_name, make in SAMPLERS.items():
             began = time.perf_counter()
-            for seed in range(args.seeds):
+            for seed in range(args.seeds):  # each seed its own instance: moved and rotated (--shift SEED)
+                problem = build_problem(name, {"shift": seed})
                 study = optuna.create_study(sampler=make(seed, model))
                 study.optimize(objective_of(problem), n_trials=args.trials)
                 best.setdefault(sampler_name, []).append(study.best_value)

@@ -615,11 +615,13 @@ def _study_report(args: argparse.Namespace) -> int:
 
     if not (args.optuna_storage and args.study):
         raise UsageError("--optuna-storage URL and --study NAME go together")
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         written = write_study_report(args.optuna_storage, args.study, f"{args.study}.html")
     except KeyError:
         raise UsageError(f"no study {args.study!r} in {args.optuna_storage}; check --study") from None
-    except Exception as error:  # a storage URL the database layer cannot open
+    except (SQLAlchemyError, ValueError, OSError) as error:  # a storage the database layer cannot open
         raise UsageError(f"cannot read {args.optuna_storage}: {type(error).__name__}: {error}") from None
     print(f"report: {written}")
     return 0

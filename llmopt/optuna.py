@@ -73,15 +73,10 @@ class StudySpace:
 
     def decode(self, text: str) -> Params:
         """The last JSON object in `text`, each value checked against its distribution."""
-        start = text.rfind("{")
-        end = text.find("}", start)
-        if start < 0 or end < 0:
+        data = _last_object(text)
+        if data is None:
             raise InvalidSolution("no {...} parameter set found")
-        try:
-            data = json.loads(text[start:end + 1])
-        except ValueError:
-            raise InvalidSolution("not a JSON object") from None
-        if not isinstance(data, dict) or set(data) != set(self.names):
+        if set(data) != set(self.names):
             raise InvalidSolution(f"wrong keys: give exactly {', '.join(self.names)}")
         return tuple(_checked(name, data[name], dist) for name, dist in zip(self.names, self.distributions))
 
@@ -102,9 +97,25 @@ class StudySpace:
                 rules.append(f"v{index} ::= " + " | ".join(_literal(json.dumps(c)) for c in dist.choices))
             else:
                 integer = isinstance(dist, IntDistribution)
-                rules.append(f"v{index} ::= " + ('"-"? [0-9]{1,12}' if integer else
-                                                 '"-"? [0-9]{1,12} ("." [0-9]{1,12})? ([eE] [-+]? [0-9]{1,3})?'))
+                whole = '"-"? ("0" | [1-9] [0-9]{0,17})'  # JSON numbers: no leading zeros
+                rules.append(f"v{index} ::= " + (whole if integer else
+                                                 whole + ' ("." [0-9]{1,17})? ([eE] [-+]? [0-9]{1,3})?'))
         return "root ::= " + " ".join(parts) + ' "}"\n' + "\n".join(rules) + "\n"
+
+
+def _last_object(text: str) -> dict[str, Any] | None:
+    """The last JSON object that parses in `text` (braces inside its strings are fine)."""
+    decoder = json.JSONDecoder()
+    start = text.rfind("{")
+    while start >= 0:
+        try:
+            found, _ = decoder.raw_decode(text, start)
+        except ValueError:
+            found = None
+        if isinstance(found, dict):
+            return found
+        start = text.rfind("{", 0, start)
+    return None
 
 
 def _literal(text: str) -> str:
@@ -116,7 +127,7 @@ def _text(value: Any, dist: BaseDistribution) -> str:
         return json.dumps(value)
     if isinstance(dist, IntDistribution):
         return str(int(value))
-    return f"{float(value):.6g}"
+    return repr(float(value))  # the shortest exact form: a key tells every distinct value apart
 
 
 def _checked(name: str, value: Any, dist: BaseDistribution) -> Any:
@@ -166,8 +177,8 @@ def _range(name: str, dist: BaseDistribution) -> str:
     if isinstance(dist, CategoricalDistribution):
         return f"- {name}: one of {', '.join(json.dumps(c) for c in dist.choices)}"
     kind = "an integer" if isinstance(dist, IntDistribution) else "a real number"
-    notes = [f"in steps of {dist.step:g}" if dist.step not in (None, 1) else "", "on a log scale" if dist.log else ""]
-    return f"- {name}: {kind} from {dist.low:g} to {dist.high:g}" + "".join(f", {n}" for n in notes if n)
+    notes = [f"in steps of {dist.step!r}" if dist.step not in (None, 1) else "", "on a log scale" if dist.log else ""]
+    return f"- {name}: {kind} from {dist.low!r} to {dist.high!r}" + "".join(f", {n}" for n in notes if n)
 
 
 class StudyProblem(Problem):
@@ -214,12 +225,12 @@ class ModelSampler(BaseSampler):
                  model_path: str | None = None, backend: Backend | None = None, cache: str | None = None,
                  proposals: int = 8, n_startup_trials: int = 5, fallback: BaseSampler | None = None,
                  config: OPROConfig | None = None) -> None:
-        self._seed = seed
+        self._seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
         self._settings = {"model": model, "base_url": base_url, "model_path": model_path, "cache": cache}
         self._backend, self._backend_given = backend, backend is not None
         base = config if config is not None else OPROConfig()
-        self._config = dataclasses.replace(base, proposals=proposals, seed=0 if seed is None else seed,
-                                           steps=10**9, max_evals=None, target=None, patience=None, timeout=None)
+        self._config = dataclasses.replace(base, proposals=proposals, seed=self._seed, steps=10**9, max_evals=None,
+                                           target=None, patience=None, timeout=None)
         self._fallback = fallback if fallback is not None else RandomSampler(seed=seed)
         self._startup = n_startup_trials
         self._id = uuid.uuid4().hex[:8]
@@ -228,14 +239,19 @@ class ModelSampler(BaseSampler):
     def _fresh(self) -> None:
         self._lock = threading.RLock()
         self._queue: list[tuple[Params, str, str]] = []
-        self._state: tuple[StudySpace, Any] | None = None
+        self._state: tuple[Any, StudySpace, Any] | None = None  # (study, space, driver)
         self._synced: set[int] = set()
+        self._handed: set[str] = set()  # keys given to trials, so two running trials never get the same one
+        self._steps = 0  # this sampler's model requests, across search spaces
+        self._spent: Any = None  # what earlier drivers' requests cost, carried to the next
+        self._fruitless_at: int | None = None  # finished trials when a refill last gave nothing new
         self.fallbacks = self.rejected = self.repeats = 0
         self._warned = False
 
     def __getstate__(self) -> dict[str, Any]:
         """For process-based workers: the settings travel, the model and the queue are made anew there."""
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_queue", "_state", "_synced")}
+        fresh = ("_lock", "_queue", "_state", "_synced", "_handed", "_steps", "_spent", "_fruitless_at")
+        state = {k: v for k, v in self.__dict__.items() if k not in fresh}
         state["_backend"] = None
         return state
 
@@ -246,10 +262,14 @@ class ModelSampler(BaseSampler):
         self._fresh()
 
     def reseed_rng(self) -> None:
-        """New random streams (Optuna calls this in each worker of `n_jobs`)."""
-        self._fallback.reseed_rng()
-        self._config = dataclasses.replace(self._config, seed=int(np.random.SeedSequence().generate_state(1)[0]))
-        self._state = None
+        """New random streams for the fallback and the model's request seeds (Optuna calls this before each
+        trial of `n_jobs`); the queue, the history and the counts stay."""
+        with self._lock:
+            self._fallback.reseed_rng()
+            self._seed = int(np.random.SeedSequence().generate_state(1)[0])
+            self._config = dataclasses.replace(self._config, seed=self._seed)
+            if self._state is not None:
+                self._state[2].proposer.config = self._config
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         """Every parameter all finished trials share (single-valued ones aside)."""
@@ -259,18 +279,17 @@ class ModelSampler(BaseSampler):
 
     def sample_relative(self, study: Study, trial: FrozenTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
-        """One proposal of the model's for this trial; {} (the fallback) for the first trials, an enqueued
-        trial, or when the model gave nothing usable."""
-        if not search_space or "fixed_params" in trial.system_attrs:
+        """One proposal of the model's for this trial; {} (the fallback) for the first trials, or when the model
+        gave nothing usable. (A fully enqueued trial never asks; a partly enqueued one keeps its fixed values,
+        as Optuna does for every sampler.)"""
+        if not search_space:
             return {}
         if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) < self._startup:
             return {}
         with self._lock:
             found = self._next(study, trial, search_space)
-        if found is None:
-            self.fallbacks += 1
-            return {}
-        return found
+            self.fallbacks += found is None
+        return found or {}
 
     def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
@@ -287,35 +306,48 @@ class ModelSampler(BaseSampler):
 
     @property
     def counts(self) -> Any:
-        """What the model requests cost (`llmopt.Counts`: calls, tokens, failed requests); None before any."""
-        return None if self._state is None else self._state[1].result.counts
+        """What the model requests cost (`llmopt.Counts`: calls, tokens, failed requests), across the study's
+        search spaces; None before any."""
+        return None if self._state is None else self._state[2].result.counts
 
     # -- the queue ---------------------------------------------------------------------------
 
     def _next(self, study: Study, trial: FrozenTrial, search: dict[str, BaseDistribution]) -> dict[str, Any] | None:
         space, driver = self._state_for(search, study)
-        taken = {space.key(tuple(t.params[n] for n in space.names)) for t in study.get_trials(deepcopy=False)
-                 if all(n in t.params for n in space.names)}
+        taken = self._handed | {space.key(tuple(t.params[n] for n in space.names))
+                                for t in study.get_trials(deepcopy=False) if all(n in t.params for n in space.names)}
         for _ in range(REFILLS):
             while self._queue:
                 solution, answer, step = self._queue.pop(0)
                 if space.key(solution) in taken:
                     self.repeats += 1
                     continue
+                self._handed.add(space.key(solution))
                 self._note(study, trial, step, answer)
                 return dict(zip(space.names, solution))
+            finished = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+            if self._fruitless_at == finished:  # nothing new since a request that gave nothing new: no re-ask
+                return None
             if not self._refill(study, space, driver):
                 return None
+            self._fruitless_at = finished if all(space.key(q[0]) in taken for q in self._queue) else None
         return None
 
     def _state_for(self, search: dict[str, BaseDistribution], study: Study) -> tuple[StudySpace, Any]:
         names = tuple(sorted(search))
         space = StudySpace(names, tuple(search[n] for n in names))
-        if self._state is None or self._state[0] != space:  # a new study or a search space that changed
+        which = (id(study._storage), study._study_id)
+        if self._state is None or self._state[:2] != (which, space):  # a new study, or its search space changed
             direction = "min" if study.direction == StudyDirection.MINIMIZE else "max"
-            problem = StudyProblem(space, direction)
-            self._state, self._queue, self._synced = (space, self._driver(problem)), [], set()
-        return self._state
+            if self._state is not None:  # the model's spending and steps go on across search spaces
+                self._spent = self._state[2].result.counts
+            driver = self._driver(StudyProblem(space, direction))
+            if self._spent is not None:
+                _carry(self._spent, driver.result.counts)
+            if self._state is not None and self._state[0] != which:
+                self._handed = set()
+            self._state, self._queue, self._synced, self._fruitless_at = (which, space, driver), [], set(), None
+        return self._state[1], self._state[2]
 
     def _driver(self, problem: StudyProblem) -> Any:
         from llmopt.driver import Driver
@@ -342,9 +374,10 @@ class ModelSampler(BaseSampler):
                               "study is sampled by the fallback", stacklevel=3)
                 self._warned = True
             return False
-        driver.step += 1
+        self._steps += 1
+        driver.step = self._steps
         ask = driver.proposer.propose(driver)  # a refusal or a server gone raises, as in `llmopt run`
-        step = f"llmopt:{self._id}:{driver.step}"
+        step = f"llmopt:{self._id}:{self._steps}"
         study.set_user_attr(step, {"prompt": ask.prompt, "seen": seen, "read_at": read_at, "error": ask.error})
         for proposal in ask.proposals:
             if proposal.reason is None:
@@ -373,6 +406,14 @@ class ModelSampler(BaseSampler):
         storage = study._storage  # a sampler writes attributes through the storage, as Optuna's own do
         for key, value in (("llmopt_step", step), ("llmopt_answer", answer), ("llmopt_sampler", self._id)):
             storage.set_trial_user_attr(trial._trial_id, key, value)
+
+
+def _carry(spent: Any, counts: Any) -> None:
+    """The model's spending of an earlier driver, onto a new one's counts (its limits count it too)."""
+    from llmopt.storage import SPENDING
+
+    for name in SPENDING:
+        setattr(counts, name, getattr(spent, name))
 
 
 class OPROSampler(ModelSampler):

@@ -44,7 +44,7 @@ def _steps(study: Any) -> str:
 def _convergence(study: Any) -> str:
     from matplotlib.figure import Figure
 
-    done = [t for t in study.trials if t.value is not None]
+    done = [t for t in study.trials if t.state.name == "COMPLETE"]  # a pruned trial's value is an intermediate one
     if not done:
         return ""
     sign = 1 if study.direction.name == "MINIMIZE" else -1
@@ -71,16 +71,24 @@ def render_study(study: Any) -> str:
         counts[state] = counts.get(state, 0) + 1
     model = sum("llmopt_answer" in t.user_attrs for t in study.trials)
     rows = [["trials", len(study.trials)], ["from the model", model], *([k, v] for k, v in counts.items())]
-    best = format_value(study.best_value) if any(t.value is not None for t in study.trials) else "-"
+    best = format_value(study.best_value) if any(t.state.name == "COMPLETE" for t in study.trials) else "-"
     body = [f"<h1>{esc(title)}</h1>", f"<p>direction {esc(study.direction.name.lower())}, best value {esc(best)}</p>",
             table(["", "count"], rows), _convergence(study), _steps(study)]
     return page(title, body)
 
 
 def write_study_report(storage: Any, study_name: str, path: str | Path) -> Path:
-    """Read the study from its storage (a URL, or an Optuna storage) and write its report to `path`."""
+    """Read the study from its storage (an RDB URL, a journal file `*.log`, or an Optuna storage) and write
+    its report to `path`."""
     import optuna
 
+    if isinstance(storage, str) and "://" not in storage:  # a journal file, as the workers shared it
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        if not Path(storage).is_file():
+            raise OSError(f"no journal file {storage}")
+        storage = JournalStorage(JournalFileBackend(storage))
     study = optuna.load_study(study_name=study_name, storage=storage)
     path = Path(path)
     path.write_text(render_study(study), encoding="utf-8")

@@ -62,12 +62,17 @@ def run(sampler: optuna.samplers.BaseSampler, n_trials: int = 20, objective=ever
 
 
 def assert_within(study: optuna.Study) -> None:
+    """Every value inside its distribution, and every model trial's values the ones its answer wrote (Optuna
+    would quietly resample a relative value outside its distribution: that must never be needed)."""
     for trial in study.trials:
         for name, value in trial.params.items():
             dist = trial.distributions[name]
             assert dist._contains(dist.to_internal_repr(value)), (name, value)
             if isinstance(dist, optuna.distributions.IntDistribution):
                 assert type(value) is int
+        if "llmopt_answer" in trial.user_attrs:
+            written = json.loads(trial.user_attrs["llmopt_answer"])
+            assert {k: pytest.approx(v) for k, v in written.items()} == {k: trial.params[k] for k in written}
 
 
 @pytest.mark.parametrize("kind", [OPROSampler, LMXSampler])
@@ -81,11 +86,15 @@ def test_every_distribution_kind_stays_within_its_bounds_steps_and_choices(kind)
 
 
 def test_the_same_seed_and_script_give_the_same_trials_and_reseeding_changes_them() -> None:
-    first, second = (run(OPROSampler(seed=3, backend=ScriptedBackend(answers()))) for _ in range(2))
+    backends = [ScriptedBackend(answers()) for _ in range(3)]
+    first, second = (run(OPROSampler(seed=3, backend=backend)) for backend in backends[:2])
     assert [t.params for t in first.trials] == [t.params for t in second.trials]
-    reseeded = OPROSampler(seed=3, backend=ScriptedBackend(answers()))
+    assert [r["seed"] for r in backends[0].requests] == [r["seed"] for r in backends[1].requests]
+    reseeded = OPROSampler(seed=3, backend=backends[2])
     reseeded.reseed_rng()
-    assert [t.params for t in run(reseeded, 5).trials] != [t.params for t in first.trials[:5]]
+    again = run(reseeded)
+    assert [t.params for t in again.trials[:5]] != [t.params for t in first.trials[:5]], "the fallback's stream"
+    assert backends[2].requests[0]["seed"] != backends[0].requests[0]["seed"], "and the model's request seeds"
 
 
 def test_an_enqueued_trial_is_honoured_and_takes_no_proposal() -> None:
@@ -97,13 +106,18 @@ def test_an_enqueued_trial_is_honoured_and_takes_no_proposal() -> None:
     assert study.trials[0].params == fixed and "llmopt_answer" not in study.trials[0].user_attrs
 
 
-def test_n_jobs_two_gives_every_trial_a_valid_distinct_proposal() -> None:
-    study = optuna.create_study(sampler=OPROSampler(seed=0, backend=ScriptedBackend(answers())))
+def test_n_jobs_two_gives_every_trial_a_valid_distinct_proposal_from_one_queue() -> None:
+    backend = ScriptedBackend(answers())
+    sampler = OPROSampler(seed=0, backend=backend, proposals=8)
+    study = optuna.create_study(sampler=sampler)
     study.optimize(every_kind, n_trials=24, n_jobs=2)
     assert len(study.trials) == 24 and all(t.state == TrialState.COMPLETE for t in study.trials)
     assert_within(study)
     given = [json.dumps(t.params, sort_keys=True) for t in study.trials if "llmopt_answer" in t.user_attrs]
     assert len(given) == len(set(given)), "no proposal went to two trials"
+    steps = [k for k in study.user_attrs if k.startswith("llmopt:")]
+    assert len(steps) == len(backend.prompts) == sampler.counts.llm_calls, "one record per request, none overwritten"
+    assert len(backend.prompts) * 3 <= len(given) + 3 * 2, "a request's answers serve several trials"
 
 
 def test_failed_and_pruned_trials_are_left_out_of_the_history_the_model_sees() -> None:
@@ -124,8 +138,8 @@ def test_failed_and_pruned_trials_are_left_out_of_the_history_the_model_sees() -
     shown = steps[-1]["prompt"]
     finished = {t.params["x"] for t in study.trials if t.state == TrialState.COMPLETE}
     left_out = [t for t in study.trials if t.state != TrialState.COMPLETE and t.params["x"] not in finished]
-    assert left_out and all(f'{{"x": {t.params["x"]:.6g}}}' not in shown for t in left_out)
-    assert all(f'{{"x": {t.params["x"]:.6g}}}' in shown for t in study.trials if t.state == TrialState.COMPLETE
+    assert left_out and all(f'{{"x": {t.params["x"]!r}}}' not in shown for t in left_out)
+    assert all(f'{{"x": {t.params["x"]!r}}}' in shown for t in study.trials if t.state == TrialState.COMPLETE
                and t.number in steps[-1]["seen"]), "and every finished one is (20 fit in the meta-prompt)"
 
 
@@ -145,12 +159,58 @@ def test_after_trial_reaches_the_fallback_and_the_sampler_pickles() -> None:
     sampler = OPROSampler(seed=0, backend=ScriptedBackend(answers()), fallback=Spy(seed=0))
     run(sampler, 8)
     assert sampler._fallback.told == 8
-    local = OPROSampler(seed=0, proposals=3)
-    copy = pickle.loads(pickle.dumps(local))
-    assert copy._settings == local._settings and copy._queue == []
     given = pickle.loads(pickle.dumps(sampler))
     with pytest.raises(Exception, match="does not travel"):
         run(given, 7)
+
+
+def test_a_pickled_sampler_makes_its_own_model_in_the_other_process() -> None:
+    from llmopt.testing.stub_server import StubSettings, serve
+
+    settings = StubSettings()
+    server, url = serve(settings)
+    try:
+        copy = pickle.loads(pickle.dumps(OPROSampler(seed=0, model="stub", base_url=url, proposals=2)))
+        study = run(copy, 7)
+    finally:
+        server.shutdown()
+    assert settings.requests >= 1 and copy.counts.llm_calls >= 1, "the copy built its backend from the settings"
+    assert_within(study)  # the stub's [w, b] answers are no parameter sets: rejected, and the fallback samples
+    assert copy.rejected >= 1 and copy.fallbacks >= 1
+
+
+def test_a_conditional_parameter_comes_from_the_fallback_and_a_space_change_keeps_the_counts() -> None:
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -5, 5)
+        if trial.number >= 10:  # a parameter every trial has from here on: the relative space grows
+            return x * x + trial.suggest_int("n", 1, 4)
+        return x * x + (trial.suggest_float("y", 0, 1) if x > 0 else 0.0)
+
+    texts = [f'{{"x": {(-4.9 + 0.37 * i) % 9.8 - 4.9:.3f}}}' for i in range(300)]
+    backend = ScriptedBackend(texts)
+    sampler = OPROSampler(seed=0, backend=backend, proposals=3, config=__import__("llmopt").OPROConfig(max_llm_calls=4))
+    with pytest.warns(UserWarning, match="max_llm_calls"):
+        study = run(sampler, 24, objective=objective)
+    assert_within(study)
+    assert sampler.counts.llm_calls == 4 == len(backend.prompts), "the limit counts every request, across spaces"
+    assert len([k for k in study.user_attrs if k.startswith("llmopt:")]) == 4
+
+
+def test_a_sampler_reused_on_a_second_study_shows_the_model_that_study_alone() -> None:
+    sampler = OPROSampler(seed=0, backend=ScriptedBackend(answers()), proposals=4)
+    first = run(sampler, 10)
+    second = run(sampler, 10)
+    steps = [v for k, v in second.user_attrs.items() if k.startswith("llmopt:")]
+    assert steps and all(max(step["seen"]) < len(second.trials) for step in steps)
+    shown = steps[0]["prompt"]
+    assert not any(f'"x": {t.params["x"]!r}}}' in shown for t in first.trials)
+    assert any(f'"x": {t.params["x"]!r}}}' in shown for t in second.trials if t.number in steps[0]["seen"])
+
+
+def test_a_maximised_study_asks_for_the_highest_value() -> None:
+    study = run(OPROSampler(seed=0, backend=ScriptedBackend(answers()), proposals=4), 8, direction="maximize")
+    prompt = next(v["prompt"] for k, v in study.user_attrs.items() if k.startswith("llmopt:"))
+    assert "the highest objective value" in prompt
 
 
 def test_a_multi_objective_study_is_a_clear_error() -> None:
@@ -280,3 +340,29 @@ def test_llmopt_report_writes_a_studys_transcript_from_its_storage(tmp_path: Pat
     missing = subprocess.run([sys.executable, "-m", "llmopt.cli", "report", "--optuna-storage", url, "--study", "nope"],
                              capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert missing.returncode == 2 and "no study 'nope'" in missing.stderr and step
+
+
+def test_a_server_that_refuses_stops_the_study_loudly() -> None:
+    from llmopt.errors import ModelRefused
+    from llmopt.testing.stub_server import StubSettings, serve
+
+    server, url = serve(StubSettings(family="refuse-401"))
+    try:
+        with pytest.raises(ModelRefused):
+            run(OPROSampler(seed=0, model="stub", base_url=url, n_startup_trials=1), 3)
+    finally:
+        server.shutdown()
+
+
+def test_llmopt_report_reads_a_journal_file_too(tmp_path: Path) -> None:
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    path = tmp_path / "study.log"
+    study = optuna.create_study(study_name="tune", storage=JournalStorage(JournalFileBackend(str(path))),
+                                sampler=OPROSampler(seed=0, backend=ScriptedBackend(answers()), proposals=4))
+    study.optimize(every_kind, n_trials=8)
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "report", "--optuna-storage", str(path), "--study",
+                           "tune"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "model step 1" in (tmp_path / "tune.html").read_text()

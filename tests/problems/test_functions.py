@@ -54,8 +54,9 @@ def test_coordinate_search_solves_the_unmoved_rastrigin_and_not_the_moved_ones()
 
 
 def test_the_cli_takes_shift_and_records_it(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "baselines", "rosenbrock", "--shift", "7", "--dim", "3",
-                           "--methods", "random-search", "--json", "--no-cache"], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "rosenbrock", "--shift", "7", "--dim", "3",
+                           "--methods", "random-search", "--json", "--no-cache", "--out", str(tmp_path / "r")],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["results"][0]["best_value"] > 0
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert config["problem_config"]["shift"] == 7 and config["problem_options"]["shift"] == 7
