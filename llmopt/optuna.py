@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from decimal import Decimal
 import json
 import math
 import threading
@@ -127,7 +128,21 @@ def _text(value: Any, dist: BaseDistribution) -> str:
         return json.dumps(value)
     if isinstance(dist, IntDistribution):
         return str(int(value))
-    return repr(float(value))  # the shortest exact form: a key tells every distinct value apart
+    return _float_text(float(value), dist)
+
+
+def _float_text(value: float, dist: FloatDistribution) -> str:
+    """As many digits as tell apart what the distribution holds: a step's own decimals; on a log scale six
+    significant digits; else four below the range's width (a key tells such values apart, a prompt stays
+    short)."""
+    if dist.step is not None:
+        decimals = max(0, -Decimal(repr(dist.step)).as_tuple().exponent)
+    elif dist.log:
+        return f"{value:.6g}"
+    else:
+        decimals = max(0, 4 - math.floor(math.log10(dist.high - dist.low)))
+    text = f"{value:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _checked(name: str, value: Any, dist: BaseDistribution) -> Any:
