@@ -190,6 +190,19 @@ def test_a_stop_falls_where_it_falls_with_one_worker(terms: dict) -> None:
             (b.stop_reason, b.counts.evals, b.counts.failed_evals, b.best_value), a.method
 
 
+@pytest.mark.parametrize("name, options, methods", [
+    ("knapsack", {}, ["random-search", "genetic-algorithm", "one-plus-one-ea", "simulated-annealing"]),
+    ("tsp", {"cities": 9}, ["random-orderings", "local-search", "genetic-algorithm"]),
+])
+def test_bit_vector_and_ordering_methods_find_the_same_whatever_the_number_of_workers(name, options, methods) -> None:
+    from llmopt.registry import build_problem
+
+    problem = build_problem(name, options)
+    one, four = (compare(problem, OPROConfig(steps=4, proposals=8, eval_workers=w), methods) for w in (1, 4))
+    for a, b in zip(one, four):
+        assert [(t.status, t.text, t.value) for t in a.trials] == [(t.status, t.text, t.value) for t in b.trials], a.method
+
+
 def test_a_users_stop_rule_stops_a_black_box_method_with_its_reason() -> None:
     enough = StopRule("enough", lambda view: view.result.counts.evals >= 7)
     problem = NumericProblem(lambda x: float(x[0] ** 2), [(-5, 5)])

@@ -236,3 +236,16 @@ def test_the_bench_ranks_at_equal_rounds_when_evaluations_ran_side_by_side() -> 
     assert f"median @ {at} rounds" in summary_table(rows)
     sequential = execute(make_jobs("sphere", {}, ["powell"], 1, {**settings, "eval_workers": 1}, {"model": "local"}))
     assert "rounds" not in summary_table(sequential), "one worker: rounds are evaluations, no second ranking"
+
+
+def test_a_hung_evaluation_in_a_thread_is_cut_and_the_run_finishes_and_exits(tmp_path: Path, stub_url: str) -> None:
+    (tmp_path / "objective.py").write_text(  # the first evaluation of the run never ends
+        "import time\nfrom pathlib import Path\n\nMARK = Path(__file__).with_name('hung')\n\n"
+        "def bowl(x):\n    if not MARK.exists():\n        MARK.write_text('')\n        time.sleep(600)\n"
+        "    return float((x[0] - 3) ** 2 + (x[1] - 7) ** 2)\n")
+    done = cli(tmp_path, stub_url, tmp_path / "run", "--eval-timeout", "1", "--methods", "opro", "random-search")
+    assert done.returncode == 0, done.stderr  # and the process exited, its hung thread abandoned
+    rows = json.loads(done.stdout)["results"]
+    assert [r["stop_reason"] for r in rows] == ["max_steps", "max_evals"] and rows[0]["failed_evals"] == 1
+    trials = json.loads((tmp_path / "run" / "results.json").read_text())["full_results"][0]["trials"]
+    assert [t["reason"] for t in trials if t["status"] == "failed"] == ["timed out after 1 s"]
