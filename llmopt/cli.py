@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, NoReturn, Sequence
@@ -17,7 +18,7 @@ from llmopt.comparators import compared_methods, resolve
 from llmopt.comparators.base import CRASHED
 from llmopt.comparison import compare, journaled_method
 from llmopt.driver import Driver
-from llmopt.errors import ENDS_THE_RUN, UsageError
+from llmopt.errors import ENDS_THE_RUN, UsageError, did_you_mean
 from llmopt.evaluation import WHERE, dask_client
 from llmopt.metaprompt import MetaPromptConfig
 from llmopt.opro import NAME, RECORD_KEY as SETTINGS, OPROConfig
@@ -38,6 +39,9 @@ class _Parser(argparse.ArgumentParser):
         """Turn argparse's complaint into a one-line usage error (exit code 2)."""
         if "expected one argument" in message:  # argparse reads a value such as -5:5 as a flag
             message += "; a value that starts with '-' goes after '=', e.g. --bounds=-5:5,0:10"
+        wrong = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if wrong:  # a mistyped problem or command
+            message += did_you_mean(wrong.group(1), re.findall(r"'([^']*)'", wrong.group(2)))
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
     def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> argparse.Namespace:  # type: ignore[override]
@@ -352,11 +356,11 @@ def _recorder(args: argparse.Namespace, config: dict[str, Any], settings: OPROCo
         saved["backend"] = {**{k: v for k, v in added.items() if k in current["backend"]}, **saved["backend"]}
     for key in ("problem", "problem_config", "backend"):
         if saved.get(key) != current[key]:
-            raise UsageError(f"--resume {args.resume}: the run was made with other {key.replace('_', ' ')}; "
+            raise UsageError(f"--resume {args.resume}: the run was made with a different {key.replace('_', ' ')}; "
                              "repeat its original options")
     changed = settings.changes_on_resume(OPROConfig.from_dict(saved.get(SETTINGS, {})))
     if changed:
-        raise UsageError(f"--resume {args.resume}: the run was made with other settings ({', '.join(changed)}); "
+        raise UsageError(f"--resume {args.resume}: the run was made with different settings ({', '.join(changed)}); "
                          "repeat its original options (only steps and budgets may change)")
     if saved.get("journaled", NAME) != journaled:  # a record without the key journaled OPRO, the only one then
         raise UsageError(f"--resume {args.resume}: the run journaled {saved.get('journaled', NAME)}; give --methods "

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """" (did you mean X?)" for the choice closest to a mistyped `name`, or "" when none is close."""
+    import difflib
+
+    found = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {found[0]}?)" if found else ""
+
 
 class UsageError(ValueError):
     """A user mistake (bad option, missing file, unreachable server); the CLI prints it and exits with 2."""

@@ -8,6 +8,7 @@ from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
+from llmopt.errors import did_you_mean
 from llmopt.problem import Problem, UsageError
 
 ENTRY_POINT_GROUP = "llmopt.problems"
@@ -45,7 +46,8 @@ def get_problem(name: str) -> type[Problem]:
     """The problem class registered under `name`, or a usage error listing the choices."""
     problems = registry()
     if name not in problems:
-        raise UsageError(f"unknown problem {name!r}; choose from {', '.join(problems)} (`llmopt problems` lists them)")
+        raise UsageError(f"unknown problem {name!r}{did_you_mean(name, problems)}; choose from {', '.join(problems)} "
+                         "(`llmopt problems` lists them)")
     return problems[name]
 
 

@@ -138,3 +138,24 @@ def test_a_closed_pipe_ends_quietly() -> None:
                           timeout=120)
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
     assert len(done.stdout) == 20
+
+
+@pytest.mark.parametrize("args, hint", [
+    (["run", "tps"], "(did you mean tsp?)"),
+    (["run", "sphere", "--methods", "powel"], "(did you mean powell?)"),
+    (["run", "sphere", "--model", "m", "--base-url", "127.0.0.1:8765/v1"], "names no scheme; write http://127.0.0.1:8765/v1"),
+])
+def test_a_mistyped_name_or_a_url_without_scheme_gets_the_fix_in_one_line(args, hint, capsys) -> None:
+    from llmopt.cli import main
+
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert hint in err and err.count("\n") == 1
+
+
+def test_an_unknown_problem_from_python_is_suggested_too() -> None:
+    from llmopt.errors import UsageError
+    from llmopt.registry import get_problem
+
+    with pytest.raises(UsageError, match=r"unknown problem 'rosenbrok' \(did you mean rosenbrock\?\)"):
+        get_problem("rosenbrok")

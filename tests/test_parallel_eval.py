@@ -239,10 +239,11 @@ def test_the_bench_ranks_at_equal_rounds_when_evaluations_ran_side_by_side() -> 
 
 
 def test_a_hung_evaluation_in_a_thread_is_cut_and_the_run_finishes_and_exits(tmp_path: Path, stub_url: str) -> None:
-    (tmp_path / "objective.py").write_text(  # the first evaluation of the run never ends
-        "import time\nfrom pathlib import Path\n\nMARK = Path(__file__).with_name('hung')\n\n"
-        "def bowl(x):\n    if not MARK.exists():\n        MARK.write_text('')\n        time.sleep(600)\n"
-        "    return float((x[0] - 3) ** 2 + (x[1] - 7) ** 2)\n")
+    (tmp_path / "objective.py").write_text(  # the first evaluation to take the mark never ends
+        "import os, time\nfrom pathlib import Path\n\nMARK = Path(__file__).with_name('hung')\n\n"
+        "def bowl(x):\n    try:\n        os.close(os.open(MARK, os.O_CREAT | os.O_EXCL))\n"
+        "    except FileExistsError:\n        return float((x[0] - 3) ** 2 + (x[1] - 7) ** 2)\n"
+        "    time.sleep(600)\n")
     done = cli(tmp_path, stub_url, tmp_path / "run", "--eval-timeout", "1", "--methods", "opro", "random-search")
     assert done.returncode == 0, done.stderr  # and the process exited, its hung thread abandoned
     rows = json.loads(done.stdout)["results"]

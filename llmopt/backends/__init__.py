@@ -64,6 +64,8 @@ def _make(model: str, base_url: str | None, model_path: str | None, server_gramm
     if model_path:
         raise UsageError(f"{flag_prefix}model-path is for the local backend; drop {flag_prefix}model or use "
                          f"{flag_prefix}model local")
+    if base_url and "://" not in base_url:  # the client would read it as a path and report the server gone
+        raise UsageError(f"{flag_prefix}base-url {base_url} names no scheme; write http://{base_url}")
     if server_grammar not in ("auto", *GRAMMAR_FIELDS):
         raise UsageError(f"--server-grammar must be one of auto, {', '.join(GRAMMAR_FIELDS)}")
     if reasoning_effort is not None and reasoning_effort not in REASONING_EFFORTS:

@@ -16,7 +16,7 @@ from llmopt import opro
 from llmopt.comparators import ablations, bits, box, library, lmx, permutation, text
 from llmopt.comparators.base import Method, Objective, Setup, Stop, black_box, reference
 from llmopt.comparators.store import ResultStore
-from llmopt.errors import UsageError
+from llmopt.errors import UsageError, did_you_mean
 from llmopt.problem import Problem
 from llmopt.result import Result
 from llmopt.spaces import Bits, Box, Permutation, Space, Text
@@ -80,7 +80,8 @@ def resolve(problem: Problem, names: list[str] | None = None, label: str | None 
     names = default_methods(problem) if names is None else names
     unknown = [name for name in names if name not in available]
     if unknown:
-        raise UsageError(f"unknown method {', '.join(unknown)} for {label or problem.name}; "
+        hint = did_you_mean(unknown[0], available)
+        raise UsageError(f"unknown method {', '.join(unknown)}{hint} for {label or problem.name}; "
                          f"choose from {', '.join(available)}")
     return [available[name] for name in names]
 
