@@ -266,15 +266,17 @@ def _output(problem: Problem, results: list[Result], as_json: bool, extra: dict[
     """Print the comparison (table or JSON) with what it says about the model; returns the JSON payload."""
     columns = [problem.extra_columns(r) for r in results]
     failed = health.failed_models((r.method, r.counts, r.extra.get("last_request_error")) for r in results)
+    warnings_, broken = health.failed_evaluations(results)
     cut = health.cut_off_warning(r.counts for r in results if r.kind != "reference")
     payload = {"problem": problem.name, "optimum": problem.optimum(),
                "results": [{**r.summary(), **more} for r, more in zip(results, columns)], **extra,
                **({"adaptations": list(notes)} if notes else {}), **({"model_failed": failed} if failed else {}),
+               **({"evaluations_failed": broken} if broken else {}),
                **({"warning": cut} if cut else {})}
     if as_json:
         print(json.dumps(payload))
     else:
-        for line in failed:
+        for line in [*failed, *([broken] if broken else [])]:
             print(f"NOT A COMPARISON: {line}")
         print(comparison_table(results, problem.optimum(), columns))
         for key, value in extra.items():
@@ -285,6 +287,8 @@ def _output(problem: Problem, results: list[Result], as_json: bool, extra: dict[
         if result.stop_reason.startswith(CRASHED):
             print(f"warning: {result.method} {result.stop_reason}; recorded as it stood, the others went on",
                   file=sys.stderr)
+    for line in warnings_:
+        print(line, file=sys.stderr)
     beaten = _beaten(problem, results)
     if beaten:
         print(beaten, file=sys.stderr)
@@ -405,7 +409,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     lead = journaled.name if journaled else None  # the figure draws the journaled method against the rest
     _figures(args, problem, sorted(results, key=lambda r: r.method != lead), recorder.directory)
     _report_cache(backend, store, args.json)
-    return health.EXIT_MODEL_FAILED if payload.get("model_failed") else 0
+    return _exit_code(payload)
+
+
+def _exit_code(payload: dict[str, Any]) -> int:
+    """3 when the run is no comparison (its model mostly failed, or every evaluation did), else 0."""
+    return health.EXIT_MODEL_FAILED if payload.get("model_failed") or payload.get("evaluations_failed") else 0
 
 
 def _figures(args: argparse.Namespace, problem: Problem, results: list[Result], run_dir: Any) -> None:
@@ -459,7 +468,7 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     payload = _output(problem, compare(problem, config, names, backend, store=store), args.json,
                       {"budget": config.evaluation_budget()}, health.adaptations(backend))
     _report_cache(backend, store, args.json)
-    return health.EXIT_MODEL_FAILED if payload.get("model_failed") else 0
+    return _exit_code(payload)
 
 
 def _model_settings(args: argparse.Namespace) -> dict[str, Any]:

@@ -30,6 +30,23 @@ def failed_models(rows: Iterable[tuple[str, Counts, str | None]]) -> list[str]:
     return lines
 
 
+def failed_evaluations(results: Iterable[Any]) -> tuple[list[str], str | None]:
+    """A warning line per method some of whose evaluations failed, with the first reason; and the
+    not-a-comparison line when every evaluation of every evaluating method failed (None otherwise)."""
+    lines, evaluating, first = [], [], None
+    for result in results:
+        if result.kind == "reference":
+            continue
+        evaluating.append(result)
+        failed = [t for t in result.trials if t.status == "failed"]
+        if failed:
+            first = first or failed[0].reason
+            lines.append(f"warning: {result.method}: {result.counts.failed_evals} evaluations failed, the first: "
+                         f"{failed[0].reason}")
+    broken = bool(evaluating) and all(r.counts.evals == 0 and r.counts.failed_evals for r in evaluating)
+    return lines, (f"every evaluation of every method failed (the first: {first})" if broken else None)
+
+
 def cut_off_warning(counts: Iterable[Counts]) -> str | None:
     """The warning line when the token limit cut answers off, or None."""
     counts = list(counts)

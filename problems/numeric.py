@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import numbers
 import os
 import sys
 from pathlib import Path
@@ -90,8 +91,18 @@ class NumericProblem(Problem):
         return WORDING[type(self.space)](self.space)[1]
 
     def evaluate(self, solution: Point) -> float:
-        """f at the point, as a float (a NaN or an exception is recorded by the engine as a failed evaluation)."""
-        return float(self.fun(np.asarray(solution, dtype=float)))
+        """f at the point, as a float. A NaN, an exception or a value that is no real number (a string, None,
+        a list, a complex number: the reason names its type) is recorded by the engine as a failed evaluation."""
+        try:
+            value = self.fun(np.asarray(solution, dtype=float))
+        except IndexError as error:
+            if isinstance(self.space, Box):
+                raise IndexError(f"{error}; does f take more variables than the {self.space.dim} --bounds "
+                                 "gives?") from None
+            raise
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"the function returned {type(value).__name__} {str(value)[:40]!r}, not a real number")
+        return float(value)
 
     def optimum(self) -> float | None:
         """The known minimum, if given."""

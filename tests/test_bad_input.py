@@ -99,8 +99,10 @@ def test_a_method_that_crashes_on_failures_is_recorded_and_the_others_go_on(scra
                  "--methods", "opro", "powell", "nelder-mead", "random-search", "--json", "--no-cache",
                  "--out", str(scratch / "run")])
     captured = capsys.readouterr()
-    assert code == 0 and "Traceback" not in captured.err
-    rows = {row["method"]: row for row in json.loads(captured.out)["results"]}
+    assert code == 3 and "Traceback" not in captured.err, "every evaluation failed: no comparison"
+    payload = json.loads(captured.out)
+    assert payload["evaluations_failed"].startswith("every evaluation of every method failed (the first: RuntimeError")
+    rows = {row["method"]: row for row in payload["results"]}
     assert set(rows) == {"opro", "powell", "nelder-mead", "random-search"}
     assert all(row["best_value"] is None for row in rows.values())
     crashed = [m for m, row in rows.items() if row["stop_reason"].startswith("crashed: ")]

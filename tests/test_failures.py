@@ -182,3 +182,51 @@ def test_cli_run_survives_a_raising_objective_with_the_embedded_model(tmp_path: 
     failed = [t for s in steps for t in s["trials"] if t["status"] == "failed"]
     assert all(t["reason"] == "ValueError: simulation diverged" for t in failed)
     assert np.isfinite(rows["opro"]["best_value"])
+
+
+NOT_NUMBERS = '''
+
+def none(x):
+    return None
+
+def text(x):
+    return "1.5"
+
+def pair(x):
+    return [1.0, 2.0]
+
+def complex_(x):
+    return 1 + 2j
+
+def three(x):
+    return float(x[0] + x[1] + x[2])
+
+def fine(x):
+    return np.float64(x[0] ** 2)
+'''
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("none", "returned NoneType 'None', not a real number"), ("text", "returned str '1.5', not a real number"),
+    ("pair", "returned list"), ("complex_", "returned complex"),
+    ("three", "does f take more variables than the 2 --bounds gives?")])
+def test_a_run_whose_every_evaluation_failed_says_so_and_exits_3(name: str, reason: str, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "objs.py").write_text(NOT_NUMBERS)
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "function", "--function", f"objs:{name}",
+                           "--bounds=-5:5,-5:5", "--steps", "1", "--methods", "powell", "random-search", "--no-cache",
+                           "--out", str(tmp_path / "run")], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert done.stdout.startswith("NOT A COMPARISON: every evaluation of every method failed") and reason in done.stdout
+    assert f"warning: powell: 13 evaluations failed, the first: " in done.stderr and reason in done.stderr
+
+
+def test_a_numpy_number_is_a_value_and_a_string_is_not() -> None:
+    from llmopt.problem import evaluate_safely
+    from llmopt.problems.numeric import NumericProblem
+
+    assert NumericProblem(lambda x: np.float64(2.5), [(0, 1)]).evaluate((0.5,)) == 2.5
+    value, reason, status = evaluate_safely(NumericProblem(lambda x: "1.5", [(0, 1)]).evaluate, (0.5,))
+    assert value is None and status == "failed" and "returned str '1.5'" in reason
