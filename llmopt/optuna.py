@@ -299,10 +299,11 @@ class ModelSampler(BaseSampler):
         as Optuna does for every sampler.)"""
         if not search_space:
             return {}
-        if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) < self._startup:
+        finished = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        if finished < self._startup:
             return {}
         with self._lock:
-            found = self._next(study, trial, search_space)
+            found = self._next(study, trial, search_space, finished)
             self.fallbacks += found is None
         return found or {}
 
@@ -327,7 +328,8 @@ class ModelSampler(BaseSampler):
 
     # -- the queue ---------------------------------------------------------------------------
 
-    def _next(self, study: Study, trial: FrozenTrial, search: dict[str, BaseDistribution]) -> dict[str, Any] | None:
+    def _next(self, study: Study, trial: FrozenTrial, search: dict[str, BaseDistribution],
+              finished: int) -> dict[str, Any] | None:
         space, driver = self._state_for(search, study)
         taken = self._handed | {space.key(tuple(t.params[n] for n in space.names))
                                 for t in study.get_trials(deepcopy=False) if all(n in t.params for n in space.names)}
@@ -340,7 +342,6 @@ class ModelSampler(BaseSampler):
                 self._handed.add(space.key(solution))
                 self._note(study, trial, step, answer)
                 return dict(zip(space.names, solution))
-            finished = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
             if self._fruitless_at == finished:  # nothing new since a request that gave nothing new: no re-ask
                 return None
             if not self._refill(study, space, driver):

@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from llmopt.report.page import esc, figure, page, table
 from llmopt.report.run import _answers, _prompt_change
-from llmopt.result import format_value
+from llmopt.result import best_of, format_value
 
 STATUS = {"COMPLETE": "ok", "FAIL": "failed", "PRUNED": "pruned", "RUNNING": "running", "WAITING": "waiting"}
 
@@ -47,11 +49,8 @@ def _convergence(study: Any) -> str:
     done = [t for t in study.trials if t.state.name == "COMPLETE"]  # a pruned trial's value is an intermediate one
     if not done:
         return ""
-    sign = 1 if study.direction.name == "MINIMIZE" else -1
-    best, curve = None, []
-    for trial in done:
-        best = trial.value if best is None or sign * trial.value < sign * best else best
-        curve.append(best)
+    direction = "min" if study.direction.name == "MINIMIZE" else "max"
+    curve = best_of(np.array([t.value for t in done], dtype=float), direction)
     fig = Figure(figsize=(8, 3.5))
     ax = fig.subplots()
     ax.scatter([t.number for t in done], [t.value for t in done], s=10, alpha=0.4, label="trials")
