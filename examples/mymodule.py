@@ -7,12 +7,13 @@ VALUES = np.array([5, 9, 2, 10, 4, 9, 1, 7, 6, 8, 3, 5, 9, 2, 7, 1])
 
 
 def pick(bits: np.ndarray) -> float:
-    """A 16-item knapsack written as a function to minimise: minus the value, infinite over capacity 30."""
+    """A 16-item knapsack to maximise (--maximize): the value of the items picked; over capacity 30 it is
+    infeasible."""
     if WEIGHTS @ bits > 30:
         from llmopt import InvalidSolution
 
         raise InvalidSolution("over capacity")
-    return -float(VALUES @ bits)
+    return float(VALUES @ bits)
 
 
 def schedule(order: np.ndarray) -> float:

@@ -8,7 +8,7 @@ from llmopt.comparison import compare
 from llmopt.driver import Driver
 from llmopt.errors import InvalidSolution, UsageError
 from llmopt.metaprompt import MetaPromptConfig, render
-from llmopt.minimize import minimize
+from llmopt.minimize import maximize, minimize
 from llmopt.opro import OPRO, OPROConfig, OPROProposer, evaluation_budget
 from llmopt.problem import Option, Problem
 from llmopt.proposer import Ask, ModelProposer, Proposal, Proposer
@@ -22,5 +22,5 @@ __all__ = [
     "Method", "ModelProposer", "OPROConfig", "OPROProposer", "OpenAIBackend", "Option", "Permutation", "Problem",
     "Proposal", "Proposer", "Result", "ScriptedBackend", "Setup", "Space", "StopRule", "Text", "Trial",
     "UsageError", "compare", "compared_methods", "comparison_table", "evaluation_budget", "get_problem", "make_backend",
-    "methods_for", "minimize", "registry", "render", "run_methods", "setup_for",
+    "maximize", "methods_for", "minimize", "registry", "render", "run_methods", "setup_for",
 ]

@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator, NoReturn, Sequence
 from llmopt import health
 from llmopt.backends import make_backend
 from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY
+from llmopt.backends.local import THREADS_ENV
 from llmopt.backends.openai_compat import GRAMMAR_FIELDS, REASONING_EFFORTS
 from llmopt.backends.reasoning import DEFAULT_REASONING_TOKENS
 from llmopt.comparators import compared_methods, resolve
@@ -48,10 +49,23 @@ class _Parser(argparse.ArgumentParser):
         """As argparse does, but an unknown flag points to the help of the sub-command it was given to."""
         parsed, extra = self.parse_known_args(args, namespace)
         if extra:
-            where = " ".join(part for part in (self.prog, getattr(parsed, "command", None),
-                                                getattr(parsed, "problem", None)) if part)
-            raise UsageError(f"unrecognized arguments: {' '.join(extra)} (see `{where} --help`)")
+            path = [part for part in (getattr(parsed, "command", None), getattr(parsed, "problem", None)) if part]
+            flag = next((word.partition("=")[0] for word in extra if word.startswith("--")), "")
+            hint = did_you_mean(flag, _flags(self, path)) if flag else ""
+            raise UsageError(f"unrecognized arguments: {' '.join(extra)}{hint} (see `{' '.join([self.prog, *path])} "
+                             "--help`)")
         return parsed
+
+
+def _flags(parser: argparse.ArgumentParser, path: list[str]) -> list[str]:
+    """The long flags of the sub-command that `path` (command, problem) names."""
+    for name in path:
+        found = next((action.choices[name] for action in parser._actions
+                      if isinstance(action, argparse._SubParsersAction) and name in action.choices), None)
+        if found is None:
+            break
+        parser = found
+    return [flag for action in parser._actions for flag in action.option_strings if flag.startswith("--")]
 
 
 def _checked(read: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -123,6 +137,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-concurrency", type=_positive, default=DEFAULT_MAX_CONCURRENCY,
                        help="requests in flight to model servers per process, optimizer, repairs and scorer "
                             "together (default: 64, for a GPU server; lower it for a small one)")
+    group.add_argument("--threads", type=_positive, metavar="N",
+                       help=f"CPU threads of the embedded model (default: ${THREADS_ENV}, else every core); fewer "
+                            "when other work shares the machine, which otherwise slows it many times over")
     group.add_argument("--cache", metavar="PATH", help="response cache file (default: per-user cache directory)")
     group.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
 
@@ -250,15 +267,37 @@ def _problem_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _progress(name: str, total: int, quiet: bool) -> tuple[Callable[[Driver], None], Callable[[], None]]:
+    """A bar over the steps with the best so far; between steps, what the model is doing (loading, requests
+    in flight, answers and tokens so far) every half second, so a slow model shows life."""
+    import threading
+
     from tqdm import tqdm
 
+    from llmopt.backends.activity import ACTIVITY
+
     bar = tqdm(total=total, desc=name, unit="step", file=sys.stderr, disable=quiet, leave=False)
+    best: dict[str, Any] = {}
+    done = threading.Event()
+
+    def show() -> None:
+        bar.set_postfix({**best, **ACTIVITY.status()}, refresh=True)
+
+    def tick() -> None:
+        while not done.wait(0.5):
+            show()
 
     def update(driver: Driver) -> None:
-        bar.set_postfix(best=driver.result.best_value, refresh=False)
+        best["best"] = driver.result.best_value
+        show()
         bar.update(1)
 
-    return update, bar.close
+    def close() -> None:
+        done.set()
+        bar.close()
+
+    if not quiet:
+        threading.Thread(target=tick, name="llmopt-progress", daemon=True).start()
+    return update, close
 
 
 def _output(problem: Problem, results: list[Result], as_json: bool, extra: dict[str, Any],
@@ -671,8 +710,29 @@ def _process_settings(args: argparse.Namespace) -> Iterator[None]:
     from llmopt.backends.limit import request_limit
 
     cache = _cache_setting(args) if hasattr(args, "no_cache") else None
-    with request_limit(getattr(args, "max_concurrency", None)), response_cache(cache):
+    with request_limit(getattr(args, "max_concurrency", None)), response_cache(cache), \
+            _environment(THREADS_ENV, getattr(args, "threads", None)):
         yield
+
+
+@contextmanager
+def _environment(name: str, value: Any) -> Iterator[None]:
+    """`name` set to `value` inside the block (and in the processes it starts), as it was after; None
+    leaves it alone."""
+    import os
+
+    if value is None:
+        yield
+        return
+    before = os.environ.get(name)
+    os.environ[name] = str(value)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -122,12 +122,14 @@ class Ledger:
         counts, best = self.result.counts, self.result.best_value
         if trial.step and not retry:
             counts.proposals += 1
+        elif trial.step == 0 and not retry:
+            counts.starts += 1
         if trial.first_attempt is not None:
             counts.add_invalid(trial.first_attempt["reason"])
         if trial.status == "duplicate":
             counts.duplicates += 1
-        if retry and trial.status == "ok":
-            counts.failed_evals -= 1  # a failure put right no longer counts against `max_failures`
+        if retry:  # the retry's outcome replaces the failure: one that failed again counts once, not twice
+            counts.failed_evals -= 1
         if trial.solution is not None and trial.round is None and trial.status not in ("duplicate", "skipped"):
             trial.round = self._round_of.get(self.problem.key(trial.solution))
         if trial.round is not None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 from llmopt.result import side_by_side, to_loss
+from llmopt.stats import quantiles
 
 if TYPE_CHECKING:
     from llmopt.result import Result
@@ -22,60 +23,88 @@ def _new_figure(**kwargs: Any) -> Any:
     return Figure(**kwargs)
 
 
-def plot_convergence(ax: Any, result: Result, baselines: Sequence[Result] = (),
+# Each kind its own line style, and each method its own end marker: a line that lies on another (a
+# method that found the optimum, under the optimum's line) still shows where it ends.
+KIND_STYLES: dict[str, dict[str, Any]] = {
+    "model": {"linestyle": "-", "linewidth": 2.0},
+    "ablation": {"linestyle": "--", "linewidth": 1.6},
+    "black-box": {"linestyle": "-.", "linewidth": 1.3},
+}
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive",
+           "tab:cyan")
+
+
+def plot_convergence(ax: Any, result: Result, others: Sequence[Result] = (),
                      optimum: float | None = None) -> None:
-    """Best value per step, every evaluated proposal as a dot, baselines and the optimum as lines."""
-    points = [(t.step, t.value) for t in result.evaluated()]
-    if points:
-        steps, values = zip(*points)
-        ax.scatter(steps, values, s=10, alpha=0.35, color="tab:blue", label="proposals")
-    curve = result.best_per_step()
-    last_step = max((t.step for t in result.trials if t.step is not None), default=0)
-    if curve and curve[-1][0] < last_step:
-        curve.append((last_step, curve[-1][1]))
-    if curve:
-        ax.step(*zip(*curve), where="post", color="tab:blue", linewidth=2, label=f"{result.method} best")
-    colours = iter(["tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
-                    "tab:olive", "tab:cyan"])
-    for baseline in baselines:
-        if baseline.best_value is not None:
-            ax.axhline(baseline.best_value, linestyle="--", linewidth=1, color=next(colours, "grey"),
-                       label=baseline.method)
-    if optimum is not None:
-        ax.axhline(optimum, color="black", linewidth=1, label="optimum")
-    values = [v for _, v in points] + [b.best_value for b in baselines if b.best_value is not None]
+    """Best so far against evaluations (the budget every method spends): each evaluation of `result` as a
+    dot, every evaluating method's best so far in its kind's style, and the references and the optimum
+    as labelled horizontal lines."""
+    evaluated = result.evaluated()
+    if evaluated:
+        ax.scatter([t.eval_index for t in evaluated], [t.value for t in evaluated], s=10, alpha=0.35,
+                   color=COLOURS[0], label=f"{result.method}: each evaluation")
+    def by_evaluation(r: Result) -> tuple[Any, Any]:
+        curve = r.best_so_far()
+        return np.arange(1, curve.size + 1), curve
+
+    _curves(ax, [result, *others], by_evaluation)
+    _levels(ax, [result, *others], optimum)
+    values = [t.value for t in evaluated] + [r.best_value for r in others if r.best_value is not None]
     if values and min(values) > 0 and max(values) / min(values) > 100:
         ax.set_yscale("log")
-    from matplotlib.ticker import MaxNLocator
-
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("step")
-    ax.set_ylabel("value")
-    ax.set_title(f"{result.problem}: convergence")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    _axes(ax, "evaluations", "best value so far", f"{result.problem}: best so far against evaluations")
 
 
 def plot_rounds(ax: Any, results: Sequence[Result], optimum: float | None = None) -> None:
     """Best so far against rounds (the wall-clock measure of an expensive objective) for every method that
-    evaluated; references, which evaluate nothing, as dotted lines labelled as references."""
+    evaluated, in the styles of `plot_convergence`; references and the optimum as labelled lines."""
+    def by_round(result: Result) -> tuple[Any, Any]:
+        rounds, curve = [t.round for t in result.evaluated() if t.round is not None], result.best_so_far()
+        return np.array(rounds), curve[curve.size - len(rounds):]
+
+    _curves(ax, results, by_round)
+    _levels(ax, results, optimum)
+    _axes(ax, "round (evaluations side by side)", "best value so far", "best so far against rounds")
+
+
+def _curves(ax: Any, results: Sequence[Result], xy: Any) -> None:
+    """The best-so-far step line of each evaluating result, its kind's style, its own colour and end marker."""
+    drawn = 0
     for result in results:
-        if result.kind == "reference":
-            if result.best_value is not None:
-                ax.axhline(result.best_value, linestyle=":", linewidth=1, color="grey",
-                           label=f"{result.method} (reference)")
+        x, y = xy(result) if result.kind != "reference" else ((), ())
+        if not len(x):
             continue
-        rounds = [t.round for t in result.evaluated() if t.round is not None]
-        if rounds:
-            best = result.best_so_far()[-len(rounds):]
-            ax.step(rounds, best, where="post", linewidth=1.5, label=f"{result.method} ({result.kind})")
+        ax.plot(x, y, drawstyle="steps-post", color=COLOURS[drawn % len(COLOURS)],
+                marker=MARKERS[drawn % len(MARKERS)], markevery=[len(x) - 1], markersize=7,
+                label=f"{result.method} ({result.kind})", zorder=3, **KIND_STYLES.get(result.kind, {}))
+        drawn += 1
+
+
+def _levels(ax: Any, results: Sequence[Result], optimum: float | None) -> None:
+    """The optimum and the references' values as horizontal lines under the curves; the methods at one
+    value share one line and one label, so none hides another."""
+    levels: dict[float, list[str]] = {}
     if optimum is not None:
-        ax.axhline(optimum, color="black", linewidth=1, label="optimum")
+        levels[float(optimum)] = ["optimum"]
+    for result in results:
+        if result.kind == "reference" and result.best_value is not None:
+            levels.setdefault(float(result.best_value), []).append(result.method)
+    for value, names in levels.items():
+        methods = [n for n in names if n != "optimum"]
+        said = f"{', '.join(methods)} (reference{'s' * (len(methods) > 1)})" if methods else ""
+        label = " = ".join(part for part in ("optimum" if "optimum" in names else "", said) if part)
+        ax.axhline(value, color="black" if "optimum" in names else "grey", linewidth=1,
+                   linestyle="-" if "optimum" in names else ":", label=label, zorder=2)
+
+
+def _axes(ax: Any, xlabel: str, ylabel: str, title: str) -> None:
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("round (evaluations side by side)")
-    ax.set_ylabel("best value so far")
-    ax.set_title("best so far against rounds")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 
 
@@ -96,16 +125,17 @@ def plot_score_distribution(ax: Any, result: Result) -> None:
 
 
 def plot_bands(ax: Any, curves: dict[str, Sequence[np.ndarray]], optimum: float | None = None) -> None:
-    """Median and interquartile band of best-so-far curves, one per label; a short run keeps its last value."""
+    """Median and interquartile band of best-so-far curves, one per label, by the same `stats.quantiles` as
+    the bench table, so a line ends at the table's median; a short run keeps its last value."""
     for label, found in curves.items():
         found = [c for c in found if c.size]
         if not found:
             continue
         length = max(c.size for c in found)
         padded = np.array([np.pad(c, (0, length - c.size), mode="edge") for c in found])
-        low, median, high = np.percentile(padded, [25, 50, 75], axis=0)
+        low, median, high = np.array([quantiles(column, [0.25, 0.5, 0.75]) for column in padded.T]).T
         x = np.arange(1, length + 1)
-        ax.plot(x, median, label=f"{label} (n={len(found)})")
+        ax.plot(x, median, label=f"{label}: median, IQR shaded (n={len(found)})")
         ax.fill_between(x, low, high, alpha=0.2)
     logarithmic = _wide_and_positive([c for found in curves.values() for c in found if c.size])
     if logarithmic:
@@ -215,7 +245,8 @@ def plot_run(problem: Any, results: Sequence[Result], path: str | Path) -> Path:
         scored = [b for b in baselines if b.best_value is not None and b.best_solution is not None]
         if scored:
             best = min(scored, key=lambda b: to_loss(b.best_value, problem.direction))
-            problem.draw(axes[0][1], best.best_solution, f"best baseline, {best.method}: {best.best_value:.6g}")
+            problem.draw(axes[0][1], best.best_solution,
+                         f"best of the others: {best.method} ({best.kind}), {best.best_value:.6g}")
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)

@@ -63,6 +63,8 @@ class Counts:
     reasoning_tokens: int = 0
     asked: int = 0  # answers asked of the model by a method's own requests (repairs apart), answered or not
     rounds: int = 0  # batches of evaluations: with evaluations side by side, the wall-clock measure
+    starts: int = 0  # a model-driven method's start points (step 0) scored or refused, apart from its proposals
+    skipped: int = 0  # valid new proposals left unscored because the evaluation budget was spent
 
     @property
     def tokens(self) -> int:
@@ -158,6 +160,8 @@ class Result:
         """
         if trial.status == "failed":
             self.counts.failed_evals += 1
+        elif trial.status == "skipped":
+            self.counts.skipped += 1
         elif trial.status == "invalid":
             self.counts.add_invalid(trial.reason or "invalid")
         elif trial.status in EVALUATED and trial.value is not None:
@@ -236,9 +240,12 @@ class Result:
             "best_solution": self.best_solution,
             "n_evals": None if self.kind == "reference" else counts.evals,
             "rounds": None if self.kind == "reference" else counts.rounds,
+            "starts": counts.starts if model_driven else None,
             "proposals": counts.proposals if model_driven else None,
             "duplicates": counts.duplicates if model_driven else None,
             "invalid": counts.n_invalid if model_driven or counts.invalid else None,
+            "skipped": counts.skipped if model_driven else None,
+            "repaired": counts.repairs_valid if model_driven else None,
             "failed_evals": counts.failed_evals,
             "n_llm_calls": counts.llm_calls if model_driven else None,
             "tokens": counts.tokens if model_driven else None,
@@ -322,11 +329,31 @@ def format_value(value: Any) -> str:
     return f"{value:.6g}"
 
 
-COLUMN_NAMES = {"n_evals": "evals", "rounds": "rounds", "failed_evals": "failed", "proposals": "proposals", "duplicates": "duplicates",
-                "invalid": "invalid", "n_llm_calls": "LLM calls", "tokens": "tokens",
+COLUMN_NAMES = {"n_evals": "evals", "rounds": "rounds", "failed_evals": "failed", "starts": "starts",
+                "proposals": "proposals", "duplicates": "duplicates", "invalid": "invalid", "skipped": "skipped",
+                "repaired": "repaired", "n_llm_calls": "LLM calls", "tokens": "tokens",
                 "reasoning_tokens": "reasoning tokens", "failed_requests": "failed requests", "cost_usd": "cost $"}
-# Shown only when some result has a non-zero value there.
-OPTIONAL_COLUMNS = ("reasoning_tokens", "failed_requests", "cost_usd")
+# Always shown, in this order; the others only where some row has a non-zero value.
+ALWAYS_COLUMNS = ("n_evals", "starts", "proposals", "duplicates", "invalid", "n_llm_calls", "tokens")
+# The keys of a summary row that are no count column: a problem's own columns are the rest.
+ROW_KEYS = ("method", "kind", "best_value", "best_solution", "seconds", "stop_reason")
+
+
+def count_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The count columns of a comparison of summary rows, in the order every table (text or HTML) shows
+    them: a column that is zero or absent in every row is left out, except the always-shown ones."""
+    def shown(key: str) -> bool:
+        if key == "rounds":  # evaluations ran side by side: the rounds are the wall-clock measure
+            return rows_side_by_side(rows)
+        return key in ALWAYS_COLUMNS or any(row.get(key) for row in rows)
+
+    return [key for key in COLUMN_NAMES if shown(key)]
+
+
+def problem_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The problem's own columns of summary rows (e.g. TSP's `gap_pct`), in first-seen order."""
+    known = {*ROW_KEYS, *COLUMN_NAMES}
+    return list(dict.fromkeys(key for row in rows for key in row if key not in known))
 
 
 def comparison_table(results: list[Result], optimum: float | None = None,
@@ -336,30 +363,35 @@ def comparison_table(results: list[Result], optimum: float | None = None,
     `extra` holds one dict per result with problem-specific columns (e.g. `gap_pct`).
     """
     extra = extra or [{} for _ in results]
-    extra_keys = list(dict.fromkeys(key for row in extra for key in row))
-    counted = ["n_evals", "proposals", "duplicates", "invalid", "n_llm_calls", "tokens"]
-    if any(r.counts.failed_evals for r in results):
-        counted.insert(1, "failed_evals")
-    if side_by_side(results):
-        counted.insert(1, "rounds")  # evaluations ran side by side: the rounds are the wall-clock measure
-    summaries = [r.summary() for r in results]
-    counted += [key for key in OPTIONAL_COLUMNS if any(row[key] for row in summaries)]
-    header = ["method", "kind", "best value", "gap", *extra_keys, *(COLUMN_NAMES[k] for k in counted), "seconds"]
-    rows = [header]
-    order = sorted(range(len(results)), key=lambda i: kind_rank(results[i].kind))
-    for i in order:
-        row = summaries[i]
-        rows.append([row["method"], row["kind"], format_value(row["best_value"]),
-                     format_value(gap_to(row["best_value"], optimum)),
-                     *(format_value(extra[i].get(k)) for k in extra_keys),
-                     *(format_value(row[k]) for k in counted),
-                     f"{row['seconds']:.2f}"])
-    return text_table(rows, right_align=True)
+    rows = [{**r.summary(), **more} for r, more in zip(results, extra)]
+    header, body = comparison_rows(rows, optimum)
+    return text_table([header, *body], right_align=True)
+
+
+def comparison_rows(rows: Sequence[dict[str, Any]], optimum: float | None,
+                    stop: bool = False) -> tuple[list[str], list[list[str]]]:
+    """The header and cells of a comparison of summary rows (the `--json` rows), grouped by kind: the one
+    layout of the text table and the HTML report; `stop` adds the stop reason."""
+    mine, counted = problem_columns(rows), count_columns(rows)
+    header = ["method", "kind", "best value", "gap", *mine, *(COLUMN_NAMES[k] for k in counted), "seconds",
+              *(["stop"] if stop else [])]
+    body = [[str(row["method"]), str(row.get("kind")), format_value(row.get("best_value")),
+             format_value(gap_to(row.get("best_value"), optimum)), *(format_value(row.get(k)) for k in mine),
+             *(format_value(row.get(k)) for k in counted), f"{row.get('seconds') or 0:.2f}",
+             *([str(row.get("stop_reason"))] if stop else [])]
+            for row in sorted(rows, key=lambda r: kind_rank(r.get("kind")))]
+    return header, body
 
 
 def side_by_side(results: Sequence[Result]) -> bool:
     """Whether some method evaluated side by side (fewer rounds than evaluations): then rounds are the clock."""
-    return any(r.kind != "reference" and 0 < r.counts.rounds < r.counts.evals for r in results)
+    return rows_side_by_side([r.summary() for r in results])
+
+
+def rows_side_by_side(rows: Sequence[dict[str, Any]]) -> bool:
+    """`side_by_side` of summary rows."""
+    return any(row.get("kind") != "reference" and 0 < (row.get("rounds") or 0) < (row.get("n_evals") or 0)
+               for row in rows)
 
 
 def kind_rank(kind: str | None) -> int:

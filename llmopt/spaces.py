@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from llmopt.parsing import format_number, last_bracketed, last_tagged, parse_decimal
-from llmopt.problem import InvalidSolution
+from llmopt.errors import InvalidSolution, did_you_mean
 
 Point = tuple[float, ...]
 Tour = tuple[int, ...]
@@ -291,7 +291,8 @@ def parse_space(text: str) -> Bits | Permutation:
     """`bits:16` → Bits(16); `permutation:8` → orderings of 8 items (no fixed start)."""
     kind, _, size = text.partition(":")
     if kind not in ("bits", "permutation") or not size.isdigit() or int(size) < 2:
-        raise ValueError(f"a combinatorial space is bits:N or permutation:N with N >= 2, not {text!r}")
+        raise ValueError(f"a combinatorial space is bits:N or permutation:N with N >= 2, not {text!r}"
+                         + did_you_mean(kind, ("bits", "permutation")))
     if kind == "bits":
         return Bits(int(size))
     return Permutation(int(size), start=None, tag="order", item="item", items="items")

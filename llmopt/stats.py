@@ -19,15 +19,25 @@ def ert(evals_used: Sequence[int], evals_to_target: Sequence[int | None]) -> flo
 
 
 def quantiles(values: Sequence[float], levels: Sequence[float]) -> list[float]:
-    """Quantiles that are always sample values (no interpolation), so a run that failed (±inf) ranks
-    last instead of turning the statistic into NaN."""
-    with np.errstate(invalid="ignore"):  # numpy subtracts infinities even where it picks a sample value
-        found = np.percentile(np.asarray(values, dtype=float), [100 * q for q in levels], method="inverted_cdf")
-    return found.tolist()
+    """Quantiles as textbooks and numpy's default take them (linear between order statistics, so the
+    median of an even count is the midpoint of the middle two); a failed run (±inf) beside a finite one
+    gives that infinity, never NaN, so it ranks last instead of poisoning the statistic."""
+    ordered = sorted(float(v) for v in values)
+    if not ordered:
+        return [math.nan for _ in levels]
+    found = []
+    for q in levels:
+        position = (len(ordered) - 1) * q
+        low, high = ordered[math.floor(position)], ordered[math.ceil(position)]
+        if low == high or math.isinf(low) or math.isinf(high):
+            found.append(high if math.isinf(high) and high > 0 else low)
+        else:
+            found.append(low + (high - low) * (position - math.floor(position)))
+    return found
 
 
 def median(values: Sequence[float]) -> float:
-    """The sample median as `quantiles` takes it."""
+    """The sample median: the middle value, or the midpoint of the middle two."""
     return quantiles(values, [0.5])[0]
 
 

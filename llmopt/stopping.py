@@ -73,8 +73,8 @@ def black_box_rules(max_evals: int, target: float | None, max_failures: int | No
         target_rule(target),
         at_most("max_evals", max_evals, lambda v: v.result.counts.evals),
         at_most("timeout", timeout, lambda v: v.clock),
-        at_most("max_failures", max_failures if max_failures is not None else max_evals,
-                lambda v: v.result.counts.failed_evals),
+        at_most("max_failures" if max_failures is not None else f"max_failures (the default: the budget, {max_evals})",
+                max_failures if max_failures is not None else max_evals, lambda v: v.result.counts.failed_evals),
         StopRule("stalled", lambda v: v.fruitless >= fruitless or v.asks > asks),
     ]
     return [rule for rule in rules if rule is not None]

@@ -1,4 +1,4 @@
-"""Numeric black-box minimisation over a box: a user's function or a classic test function."""
+"""Numeric black-box optimisation over a box, bit vectors or orderings: a user's function or a classic test function."""
 
 from __future__ import annotations
 
@@ -22,11 +22,13 @@ MAX_DIM = 10
 
 
 class NumericProblem(Problem):
-    """Minimise f(x) for x in a box of 1–10 dimensions (continuous or integer), or over bit vectors or
-    orderings of n items (`space=Bits(n)` or `Permutation(n)`): f receives the solution as a numpy array."""
+    """Minimise (or, with `maximize=True`, maximise) f(x) for x in a box of 1–10 dimensions (continuous or
+    integer), or over bit vectors or orderings of n items (`space=Bits(n)` or `Permutation(n)`): f receives
+    the solution as a numpy array."""
 
     name = "function"
-    summary = "minimise your own Python function: --function module:callable --bounds LO:HI,... or --space"
+    summary = ("minimise your own Python function (or maximise it, --maximize): --function module:callable "
+               "with --bounds LO:HI,... (a box) or --space bits:N|permutation:N")
     direction = "min"
     solution_label = "point"
     value_label = "value"
@@ -36,13 +38,17 @@ class NumericProblem(Problem):
                "LO:HI for each variable, comma-separated (default -5:5,-5:5); write --bounds=-5:5,... when a "
                "bound is negative"),
         Option("--integer", bool, False, "integer variables"),
-        Option("--optimum", float, None, "the known minimum value, if any"),
+        Option("--optimum", float, None, "the known best value (the minimum, or the maximum with --maximize), "
+                                         "if any"),
+        Option("--maximize", bool, False, "maximise f: higher values are better, and the model sees them as "
+                                          "they are"),
         Option("--space", str, None, "bits:N (subsets, yes/no choices) or permutation:N (orderings of N items) "
                                      "instead of the box of --bounds"),
     )
 
     def __init__(self, fun: Callable[[np.ndarray], float], bounds: Bounds | None = None, *, integer: bool = False,
-                 optimum: float | None = None, label: str = "f", space: Bits | Permutation | None = None) -> None:
+                 optimum: float | None = None, label: str = "f", space: Bits | Permutation | None = None,
+                 maximize: bool = False) -> None:
         if space is None:
             if bounds is None or not 1 <= len(bounds) <= MAX_DIM:
                 raise ValueError(f"need 1 to {MAX_DIM} variables, got {0 if bounds is None else len(bounds)}")
@@ -51,10 +57,11 @@ class NumericProblem(Problem):
         self.space: Box | Bits | Permutation = space
         self.solution_label = SOLUTION_LABELS[type(space)]
         self.fun, self.integer, self.known_optimum, self.label = fun, integer, optimum, label
+        self.direction = "max" if maximize else "min"  # type: ignore[misc]  # the instance's own goal
 
     @classmethod
     def from_options(cls, function: str | None = None, bounds: str | None = None, integer: bool = False,
-                     optimum: float | None = None, space: str | None = None) -> NumericProblem:
+                     optimum: float | None = None, space: str | None = None, maximize: bool = False) -> NumericProblem:
         """`--function module:callable` with `--bounds`, or with `--space bits:N|permutation:N`."""
         if not function:
             raise ValueError("--function module:callable is required")
@@ -62,13 +69,14 @@ class NumericProblem(Problem):
         if found is not None and (bounds is not None or integer):
             raise ValueError("--bounds and --integer describe a box; with --space there is none, drop them")
         return cls(load_callable(function), None if found else parse_bounds(bounds or DEFAULT_BOUNDS),
-                   integer=integer, optimum=optimum, label=function, space=found)
+                   integer=integer, optimum=optimum, label=function, space=found, maximize=maximize)
 
     def config(self) -> dict[str, Any]:
-        """What defines this problem."""
+        """What defines this problem (the goal only when it is to maximise, so earlier records still match)."""
+        goal = {"maximize": True} if self.direction == "max" else {}
         if isinstance(self.space, Box):
-            return {"function": self.label, "bounds": self.bounds, "integer": self.integer}
-        return {"function": self.label, "space": space_text(self.space)}
+            return {"function": self.label, "bounds": self.bounds, "integer": self.integer, **goal}
+        return {"function": self.label, "space": space_text(self.space), **goal}
 
     def fingerprint(self) -> str:
         """The config plus the function's code and the source file it lives in; a closure or a callable
@@ -84,11 +92,11 @@ class NumericProblem(Problem):
 
     def describe(self) -> str:
         """What f takes: the variables and their bounds, the bits, or the items to order."""
-        return WORDING[type(self.space)](self.space)[0]
+        return WORDING[type(self.space)](self.space, *GOALS[self.direction])[0]
 
     def format_hint(self) -> str:
         """The answer format of the space."""
-        return WORDING[type(self.space)](self.space)[1]
+        return WORDING[type(self.space)](self.space, *GOALS[self.direction])[1]
 
     def evaluate(self, solution: Point) -> float:
         """f at the point, as a float. A NaN, an exception or a value that is no real number (a string, None,
@@ -105,38 +113,40 @@ class NumericProblem(Problem):
         return float(value)
 
     def optimum(self) -> float | None:
-        """The known minimum, if given."""
+        """The known best value, if given."""
         return self.known_optimum
 
 
-def _box_wording(space: Box) -> tuple[str, str]:
+def _box_wording(space: Box, verb: str, than: str) -> tuple[str, str]:
     kind = "integers" if space.integer else "real numbers"
     box = ", ".join(f"x{i + 1} in [{lo:g}, {hi:g}]" for i, (lo, hi) in enumerate(space.bounds))
     names = ", ".join(space.names)
-    return (f"Help me minimize a function f of {space.dim} variable{'s' * (space.dim > 1)}, which are {kind}: "
+    return (f"Help me {verb} a function f of {space.dim} variable{'s' * (space.dim > 1)}, which are {kind}: "
             f"{box}. I will show you points I have tried and the value of f at each.",
-            f"Propose a new point that differs from every point above and has a lower value than all of them, "
+            f"Propose a new point that differs from every point above and has a {than} value than all of them, "
             f"within the bounds. End your answer with the point as [{names}], {space.dim} "
             f"{'integers' if space.integer else 'numbers'}.")
 
 
-def _bits_wording(space: Bits) -> tuple[str, str]:
-    return (f"Help me minimize a function f of a vector of {space.n} bits, each 0 or 1. I will show you "
+def _bits_wording(space: Bits, verb: str, than: str) -> tuple[str, str]:
+    return (f"Help me {verb} a function f of a vector of {space.n} bits, each 0 or 1. I will show you "
             "vectors I have tried and the value of f at each.",
-            f"Propose a new vector that differs from every vector above and has a lower value than all of them. "
+            f"Propose a new vector that differs from every vector above and has a {than} value than all of them. "
             f"Write its {space.n} bits, one after the other, between <{space.tag}> and </{space.tag}>, for example "
             f"{space.encode(tuple(i % 2 for i in range(space.n)))}.")
 
 
-def _permutation_wording(space: Permutation) -> tuple[str, str]:
-    return (f"Help me minimize a function f of an ordering of the items 0 to {space.n - 1}. I will show you "
+def _permutation_wording(space: Permutation, verb: str, than: str) -> tuple[str, str]:
+    return (f"Help me {verb} a function f of an ordering of the items 0 to {space.n - 1}. I will show you "
             "orderings I have tried and the value of f at each.",
-            f"Propose a new ordering that differs from every ordering above and has a lower value than all of "
+            f"Propose a new ordering that differs from every ordering above and has a {than} value than all of "
             f"them. Write each item from 0 to {space.n - 1} exactly once, separated by commas, between "
             f"<{space.tag}> and </{space.tag}>, for example {space.encode(tuple(range(space.n)))}.")
 
 
-WORDING: dict[type, Callable[[Any], tuple[str, str]]] = {
+# The goal's verb and comparative, by direction: the model sees the true values with the goal they serve.
+GOALS = {"min": ("minimize", "lower"), "max": ("maximize", "higher")}
+WORDING: dict[type, Callable[..., tuple[str, str]]] = {
     Box: _box_wording, Bits: _bits_wording, Permutation: _permutation_wording}
 SOLUTION_LABELS = {Box: "point", Bits: "vector", Permutation: "ordering"}
 

@@ -82,7 +82,8 @@ def test_a_function_in_the_current_folder_is_found(scratch: Path, capsys) -> Non
     (scratch / "my_objective.py").write_text("def pick(x):\n    return float(sum(v * v for v in x))\n")
     assert main(["baselines", "function", "--function", "my_objective:pick", "--methods", "random-search",
                  "--json", "--no-cache"]) == 0
-    assert json.loads(capsys.readouterr().out)["results"][0]["best_value"] >= 0
+    row = json.loads(capsys.readouterr().out)["results"][0]
+    assert row["best_value"] == pytest.approx(sum(v * v for v in row["best_solution"]))  # the folder's f scored it
 
 
 @pytest.fixture
@@ -145,6 +146,9 @@ def test_a_closed_pipe_ends_quietly() -> None:
 @pytest.mark.parametrize("args, hint", [
     (["run", "tps"], "(did you mean tsp?)"),
     (["run", "sphere", "--methods", "powel"], "(did you mean powell?)"),
+    (["run", "sphere", "--stesp", "3"], "unrecognized arguments: --stesp 3 (did you mean --steps?)"),
+    (["bench", "sphere", "--sedes=3"], "(did you mean --seeds?)"),
+    (["run", "function", "--function", "m:f", "--space", "bitz:8"], "(did you mean bits?)"),
     (["run", "sphere", "--model", "m", "--base-url", "127.0.0.1:8765/v1"], "names no scheme; write http://127.0.0.1:8765/v1"),
 ])
 def test_a_mistyped_name_or_a_url_without_scheme_gets_the_fix_in_one_line(args, hint, capsys) -> None:

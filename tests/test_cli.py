@@ -100,3 +100,115 @@ def test_not_a_gguf_file(tmp_path) -> None:
     fake.write_text("hello")
     done = run_cli("run", "linear-regression", "--model-path", str(fake), "--out", str(tmp_path / "r"))
     assert done.returncode == 2 and "not a GGUF" in done.stderr
+
+
+EXAMPLES = __import__("pathlib").Path(__file__).parents[1] / "examples"
+
+
+def test_maximize_from_the_cli_finds_high_values_and_says_higher_is_better(monkeypatch, capsys) -> None:
+    monkeypatch.chdir(EXAMPLES)
+    assert main(["baselines", "function", "--function", "mymodule:pick", "--space", "bits:16", "--maximize",
+                 "--steps", "3", "--methods", "one-plus-one-ea", "random-search", "--json", "--no-cache"]) == 0
+    rows = json.loads(capsys.readouterr().out)["results"]
+    assert all(row["best_value"] > 0 for row in rows)  # minimising the value would pick nothing (0)
+    from llmopt.problems.numeric import NumericProblem, load_callable
+
+    problem = NumericProblem(load_callable("mymodule:pick"), space=__import__("llmopt").Bits(16), maximize=True)
+    assert problem.direction == "max" and problem.config()["maximize"] is True
+    assert "maximize" in problem.describe() and "higher value" in problem.format_hint()
+    assert "maximize" not in NumericProblem(load_callable("mymodule:loss"), [(0, 1)]).config()
+
+
+def test_problems_prints_each_summary_whole(capsys) -> None:
+    from llmopt.registry import registry
+
+    assert main(["problems"]) == 0
+    out = capsys.readouterr().out
+    for name, cls in registry().items():
+        assert f"{name}  " in out or f"{name} " in out
+        assert cls.summary in out.replace("\n", " ")
+    assert "--space bits:N|permutation:N" in out
+
+
+OBJECTIVE = '''
+from llmopt import InvalidSolution
+
+
+def f(x):
+    if x[0] < -3:
+        raise InvalidSolution("too far left")
+    if x[1] > 8:
+        raise ValueError("the simulation diverged")
+    return float((x[0] - 1) ** 2 + (x[1] - 3) ** 2)
+'''
+
+
+def identity_holds(row: dict) -> bool:
+    """The README's identity of a model-driven row's counts."""
+    return (row["starts"] + row["proposals"] + row["repaired"]
+            == row["n_evals"] + row["failed_evals"] + row["duplicates"] + row["invalid"] + row["skipped"])
+
+
+def test_the_counts_of_every_model_driven_row_add_up(tmp_path, monkeypatch, capsys) -> None:
+    from llmopt.testing.stub_server import StubSettings, serve
+
+    (tmp_path / "objective.py").write_text(OBJECTIVE)
+    monkeypatch.chdir(tmp_path)
+    server, url = serve(StubSettings())
+    driven = []
+    try:
+        for budget in ("12", "6"):  # the second cuts a step at the budget: skipped proposals
+            assert main(["run", "function", "--function", "objective:f", "--bounds=-5:5,0:10", "--integer",
+                         "--initial", "8", "--model", "stub", "--base-url", url, "--steps", "4", "--repair",
+                         "--max-evals", budget, "--methods", "opro", "opro-no-history", "lmx", "random-search",
+                         "--json", "--no-cache", "--out", str(tmp_path / budget)]) == 0
+            rows = json.loads(capsys.readouterr().out)["results"]
+            black_box = next(row for row in rows if row["kind"] == "black-box")
+            assert black_box["starts"] is None and black_box["proposals"] is None
+            driven += [row for row in rows if row["kind"] in ("model", "ablation")]
+    finally:
+        server.shutdown()
+    assert len(driven) == 6 and all(identity_holds(row) for row in driven), driven
+    for key in ("starts", "duplicates", "invalid", "skipped", "repaired", "failed_evals"):
+        assert any(row[key] for row in driven), (f"the runs never exercised {key}", driven)
+
+
+def test_help_names_the_thread_setting_of_the_embedded_model() -> None:
+    done = run_cli("run", "sphere", "--help")
+    assert "--threads N" in done.stdout and "LLMOPT_THREADS" in done.stdout
+
+
+def test_the_progress_bar_shows_life_while_the_model_answers(tmp_path) -> None:
+    from llmopt.testing.stub_server import StubSettings, serve
+
+    server, url = serve(StubSettings(latency=2.0))
+    try:
+        done = run_cli("run", "linear-regression", "--model", "stub", "--base-url", url, "--steps", "1",
+                       "--proposals", "2", "--methods", "opro", "--no-cache", "--out", str(tmp_path / "run"))
+    finally:
+        server.shutdown()
+    assert done.returncode == 0, done.stderr
+    assert "in_flight=1" in done.stderr  # during the two seconds the only request was out
+    assert "answers=2" in done.stderr
+
+
+def test_threads_are_set_for_the_command_alone(monkeypatch) -> None:
+    import os
+
+    from llmopt.backends.local import THREADS_ENV, thread_share
+    from llmopt.cli import _environment
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    with _environment(THREADS_ENV, 1):
+        assert thread_share() == 1
+    assert THREADS_ENV not in os.environ
+
+
+@pytest.mark.slow
+def test_threads_reach_the_embedded_model(tmp_path, capsys) -> None:
+    from llmopt.backends import local
+
+    assert main(["run", "linear-regression", "--steps", "1", "--proposals", "2", "--methods", "opro", "--threads", "1",
+                 "--no-cache", "--json", "--out", str(tmp_path / "run")]) == 0
+    assert any(key[2] == 1 and pool.created for key, pool in local._pools.items())
+    assert json.loads(capsys.readouterr().out)["results"][0]["n_llm_calls"] == 2

@@ -88,8 +88,8 @@ def test_resume_retries_only_what_failed(tmp_path: Path) -> None:
     resumed.restore(read_steps(tmp_path / "run"), read_pending(tmp_path / "run"))
     result = resumed.run()
     assert sorted(again.calls) == [(-5, 2), (-2, 1), (9, 9)]  # nothing that was scored is scored again
-    # two failures put right no longer count; the NaN point failed once more
-    assert result.counts.failed_evals == 3 - 2 + 1 and result.counts.evals == done.counts.evals + 2
+    # each retry's outcome replaces its failure: two were put right, the NaN point failed again and counts once
+    assert result.counts.failed_evals == 1 and result.counts.evals == done.counts.evals + 2
     assert [s.get("retry") for s in read_steps(tmp_path / "run")][-1] is True
 
 
@@ -149,7 +149,7 @@ def test_asking_twice_before_telling_returns_the_same_step() -> None:
 def test_black_box_methods_go_on_past_failures(method: str) -> None:
     problem = Fragile()
     (result,) = run_methods(problem, Setup(max_evals=30, seed=0, starts=((-3, -3), (5, 5))), [method])
-    assert result.stop_reason in ("max_evals", "converged", "stalled", "max_failures")
+    assert result.stop_reason in ("max_evals", "converged", "stalled", "max_failures (the default: the budget, 30)")
     assert result.counts.failed_evals >= 1  # the failures really happened, and the method went on
     assert all(t.value is None for t in result.trials if t.status == "failed")
     assert result.best_value is not None and math.isfinite(result.best_value)
@@ -230,3 +230,10 @@ def test_a_numpy_number_is_a_value_and_a_string_is_not() -> None:
     assert NumericProblem(lambda x: np.float64(2.5), [(0, 1)]).evaluate((0.5,)) == 2.5
     value, reason, status = evaluate_safely(NumericProblem(lambda x: "1.5", [(0, 1)]).evaluate, (0.5,))
     assert value is None and status == "failed" and "returned str '1.5'" in reason
+
+
+def test_a_black_box_stop_by_the_default_failure_bound_says_it_was_the_default() -> None:
+    problem = Fragile()
+    problem.space = Box(((-9, -1), (-9, 9)), integer=True)
+    (result,) = run_methods(problem, Setup(max_evals=6, seed=0), ["random-search"])
+    assert result.stop_reason == "max_failures (the default: the budget, 6)" and result.counts.failed_evals == 6

@@ -37,3 +37,29 @@ def test_ask_tell_with_a_users_own_values() -> None:
     opro.evaluate(ask)
     trials = opro.tell(ask)
     assert [t.status for t in trials] == ["ok", "invalid"] and trials[1].reason == "out of bounds"
+
+
+def hill(x) -> float:
+    """A hill with its top, 0, at (1, -2)."""
+    return -float((x[0] - 1) ** 2 + (x[1] + 2) ** 2)
+
+
+def test_maximize_shows_the_model_the_true_values_with_higher_is_better() -> None:
+    backend = ScriptedBackend(["[1, -2]", "[0, 0]"])
+    result = llmopt.maximize(hill, [(-4, 4), (-4, 4)], model=backend, steps=1, proposals=2, integer=True)
+    assert result.direction == "max" and result.best_solution == (1, -2) and result.best_value == 0.0
+    prompt = backend.prompts[0]
+    assert "Help me maximize a function f" in prompt and "a higher value is better" in prompt
+    assert "has a higher value than all of them" in prompt
+    shown = [float(line.rsplit(" ", 1)[-1]) for line in prompt.splitlines() if line.startswith("value:")]
+    starts = [t.value for t in result.trials if t.status == "initial"]
+    assert shown and all(v <= 0 for v in shown) and sorted(shown) == sorted(starts)  # never negated
+    assert llmopt.minimize(hill, [(-4, 4), (-4, 4)], model=ScriptedBackend(["[1, -2]"]), steps=1, proposals=1,
+                           integer=True, maximize=True).direction == "max"
+
+
+@pytest.mark.slow
+def test_maximize_with_the_embedded_model() -> None:
+    result = llmopt.maximize(hill, [(-4, 4), (-4, 4)], steps=1, proposals=4, seed=2)
+    assert result.direction == "max" and result.stop_reason == "max_steps" and result.counts.llm_calls == 4
+    assert result.best_value == max(t.value for t in result.trials if t.value is not None)

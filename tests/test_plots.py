@@ -42,7 +42,7 @@ def test_seed_bands_and_distribution_draw() -> None:
 
 def test_result_plot_returns_a_figure() -> None:
     fig = run_with([3, 2, 1]).plot(baselines=[run_with([1.5], "nelder-mead")], optimum=1.0)
-    assert fig.axes[0].get_title() == "p: convergence"
+    assert fig.axes[0].get_title() == "p: best so far against evaluations"
     plt.close(fig)
 
 
@@ -86,3 +86,97 @@ def test_the_bench_figure_has_a_row_of_panels_per_task_with_its_own_optimum(tmp_
     two = bench_figure(rows("n=10", 100.0) + rows("n=20", 500.0), tmp_path / "two.png")
     height = {path.name: plt.imread(path).shape[0] for path in (one, two)}
     assert height["two.png"] == 2 * height["one.png"] == 900
+
+
+def test_the_bench_figure_draws_the_statistic_the_bench_table_prints() -> None:
+    from llmopt.bench import summarize
+    from llmopt.plots import bench_curves
+
+    def row(seed: int, curve: list[float]) -> dict:
+        return {"label": "sphere", "method": "powell", "base_method": "powell", "under_study": False,
+                "kind": "black-box", "direction": "min", "optimum": 0.0, "budget": 3, "target": None,
+                "best_value": curve[-1], "best_so_far": curve, "reached": False, "evals_to_target": None,
+                "steps_to_target": None, "n_evals": len(curve), "seed": seed}
+
+    rows = [row(0, [9.0, 4.0, 0.6164]), row(1, [9.0, 7.0, 5.58])]
+    median = summarize(rows)[0]["median"]
+    fig, ax = plt.subplots()
+    plot_bands(ax, {k.partition(": ")[2]: v for k, v in bench_curves(rows).items()})
+    line = ax.get_lines()[0]
+    assert line.get_ydata()[-1] == pytest.approx(median) == pytest.approx(3.0982)
+    assert "median" in line.get_label() and "IQR" in line.get_label()
+    plt.close(fig)
+
+
+def of_kind(method: str, kind: str, values: list[float]) -> Result:
+    result = run_with(values, method)
+    result.kind = kind  # type: ignore[assignment]
+    return result
+
+
+def solved(method: str, value: float) -> Result:
+    result = Result(method, "p", "min", kind="reference", best_value=value)
+    return result
+
+
+def test_convergence_draws_every_method_against_evaluations_each_kind_in_its_style() -> None:
+    fig, ax = plt.subplots()
+    from llmopt.plots import plot_convergence
+
+    others = [of_kind("powell", "black-box", [9, 4, 1]), of_kind("opro-no-history", "ablation", [8, 7]),
+              solved("least-squares", 1.0)]
+    plot_convergence(ax, of_kind("opro", "model", [5, 3, 2, 2]), others, optimum=1.0)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert ax.get_xlabel() == "evaluations"
+    styles = {lines[f"{m} ({k})"].get_linestyle() for m, k in
+              (("opro", "model"), ("opro-no-history", "ablation"), ("powell", "black-box"))}
+    assert len(styles) == 3, "each kind has its own line style"
+    powell = lines["powell (black-box)"]
+    assert list(powell.get_xdata()) == [1, 2, 3], "a black-box row is drawn against its evaluations"
+    # Powell ends on the optimum: it is drawn above that line and ends in a marker of its own
+    assert powell.get_zorder() > lines["optimum = least-squares (reference)"].get_zorder()
+    assert powell.get_marker() not in ("None", None, "") and powell.get_marker() != lines["opro (model)"].get_marker()
+    plt.close(fig)
+
+
+def test_references_at_one_value_share_one_labelled_line() -> None:
+    fig, ax = plt.subplots()
+    from llmopt.plots import plot_convergence
+
+    names = ["nearest-neighbour", "farthest-insertion", "christofides", "lkh", "held-karp"]
+    plot_convergence(ax, of_kind("opro", "model", [3100, 3050]), [solved(n, 2992.0) for n in names] +
+                     [solved("greedy", 3010.0)])
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert f"{', '.join(names)} (references)" in labels and "greedy (reference)" in labels
+    assert sum("reference" in label for label in labels) == 2
+    plt.close(fig)
+
+
+def test_the_tour_panel_of_a_reference_says_reference(tmp_path: Path, build_problem, monkeypatch) -> None:
+    from llmopt.plots import plot_run
+
+    problem = build_problem("tsp")
+    tour = tuple(range(problem.n))
+    opro = Result("opro", "tsp", "min", best_solution=tour, best_value=problem.evaluate(tour))
+    lkh = Result("lkh", "tsp", "min", kind="reference", best_solution=tour, best_value=problem.evaluate(tour))
+    titles: list[str] = []
+    original = type(problem).draw
+    monkeypatch.setattr(type(problem), "draw", lambda self, ax, solution, title: (titles.append(title),
+                                                                                   original(self, ax, solution, title)))
+    plot_run(problem, [opro, lkh], tmp_path / "t.png")
+    assert any("lkh (reference)" in t for t in titles) and not any("baseline" in t for t in titles)
+
+
+def test_a_tour_on_an_explicit_matrix_says_its_positions_are_invented(tmp_path: Path) -> None:
+    from llmopt.registry import build_problem
+
+    path = tmp_path / "m.tsp"
+    path.write_text("NAME: m\nTYPE: TSP\nDIMENSION: 4\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
+                    "EDGE_WEIGHT_SECTION\n0 1 2 1\n1 0 1 2\n2 1 0 1\n1 2 1 0\nEOF\n")
+    explicit = build_problem("tsp", {"instance": str(path)})
+    fig, (ax, plain) = plt.subplots(1, 2)
+    explicit.draw(ax, (0, 1, 2, 3), "t")
+    assert "invented" in ax.get_xlabel()
+    build_problem("tsp", {"cities": 5}).draw(plain, (0, 1, 2, 3, 4), "t")
+    assert plain.get_xlabel() == ""
+    plt.close(fig)

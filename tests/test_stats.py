@@ -42,3 +42,19 @@ def test_fixed_target_ecdf_counts_run_target_pairs() -> None:
     assert shares.tolist() == pytest.approx([1 / 6, 2 / 6, 3 / 6])
     assert log_targets(100.0, 0.0, "min", count=3, decades=2).tolist() == pytest.approx([100.0, 10.0, 1.0])
     assert log_targets(0.0, 100.0, "max", count=2, decades=1).tolist() == pytest.approx([0.0, 90.0])
+
+
+def test_the_median_of_an_even_count_is_the_midpoint_as_users_know_it() -> None:
+    from llmopt.stats import median, quantiles
+
+    assert median([0.6164, 5.58]) == pytest.approx(3.0982)  # two seeds: not the lower value
+    values = [4.0, 1.0, 3.0, 2.0]
+    assert quantiles(values, [0.25, 0.5, 0.75]) == pytest.approx(list(np.percentile(values, [25, 50, 75])))
+
+
+def test_a_failed_run_makes_a_quantile_infinite_never_nan() -> None:
+    from llmopt.stats import quantiles
+
+    assert quantiles([1.0, 2.0, math.inf], [0.5, 1.0]) == [2.0, math.inf]
+    assert quantiles([1.0, math.inf], [0.5]) == [math.inf]  # between a value and a failure: the failure
+    assert quantiles([-math.inf, 1.0], [0.5]) == [-math.inf]

@@ -13,6 +13,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from llmopt.backends.activity import ACTIVITY
 from llmopt.backends.base import Completion, Generation
 from llmopt.backends.reasoning import ReasoningBudget, split_reasoning, with_room_for_reasoning
 from llmopt.errors import UsageError
@@ -68,7 +69,8 @@ def _load(path: str, n_ctx: int, n_threads: int) -> Any:
     if os.environ.get(FORBID_ENV):
         raise RuntimeError(f"{FORBID_ENV} is set: this process may not load {path}")
 
-    model = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+    with ACTIVITY.load():
+        model = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
     _loaded.append(model)
     return model
 
@@ -196,8 +198,10 @@ class LocalBackend:
         def sample(llama: Any) -> list[Completion]:
             completions = []
             for i in range(n):
-                content, out = ask(llama, limit, None if seed is None else seed + i, compiled)
+                with ACTIVITY.request():
+                    content, out = ask(llama, limit, None if seed is None else seed + i, compiled)
                 usage = out.get("usage") or {}
+                ACTIVITY.answered(1, int(usage.get("completion_tokens", 0)))
                 answer, reasoning = split_reasoning(content)
                 completions.append(Completion(
                     text=answer, reasoning=reasoning, finish_reason=out["choices"][0].get("finish_reason"),

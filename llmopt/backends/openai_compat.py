@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from llmopt.backends.base import Completion, Generation
+from llmopt.backends.activity import ACTIVITY
 from llmopt.backends.limit import REQUESTS
 from llmopt.backends.reasoning import (DEFAULT_REASONING_TOKENS, ReasoningBudget, split_reasoning,
                                        with_room_for_reasoning)
@@ -112,7 +113,7 @@ class OpenAIBackend:
             body = self._body(prompt, n, temperature, max_tokens, seed, grammar, text)
             endpoint = self._client.completions if text else self._client.chat.completions
             try:
-                with REQUESTS:  # the process-wide limit, shared with every other backend and thread
+                with REQUESTS, ACTIVITY.request():  # the process-wide limit, shared with every backend and thread
                     response = endpoint.create(**body)
             except openai.APIConnectionError as error:  # refused, dropped or timed out
                 connection_failures += 1
@@ -131,6 +132,8 @@ class OpenAIBackend:
                 continue
             if getattr(response, "choices", None):
                 self._down = None
+                usage = getattr(response, "usage", None)
+                ACTIVITY.answered(len(response.choices), int(getattr(usage, "completion_tokens", 0) or 0))
                 return response
             last = "response without choices"
         if connection_failures == attempt:

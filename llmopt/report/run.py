@@ -12,11 +12,10 @@ from typing import Any
 from llmopt.records import read_pending, read_steps
 from llmopt.report.page import esc, figure, page, table
 from llmopt.opro import NAME, RECORD_KEY
-from llmopt.result import COLUMN_NAMES, Counts, Result, Trial, better, format_value, gap_to, kind_rank, to_loss
+from llmopt.result import Counts, Result, Trial, better, comparison_rows, format_value, to_loss
 
 # Drawings of the step's best solution are kept to this many steps, so large runs stay small.
 MAX_DRAWINGS = 30
-COLUMNS = ["n_evals", "failed_evals", "proposals", "duplicates", "invalid", "n_llm_calls", "tokens"]
 
 
 @dataclass
@@ -115,16 +114,7 @@ def _stop_reason(record: RunRecord) -> str:
 
 def _comparison(record: RunRecord) -> str:
     rows = (record.results or {}).get("results") or [record.journaled_result.summary()]
-    optimum = (record.results or {}).get("optimum")
-    counted = [k for k in COLUMNS if k != "failed_evals" or any(r.get(k) for r in rows)]
-    core = {"method", "kind", "best_value", "best_solution", *COLUMNS, "seconds", "stop_reason"}
-    extra = list(dict.fromkeys(k for row in rows for k in row if k not in core))
-    ordered = sorted(rows, key=lambda r: kind_rank(r.get("kind")))
-    header = ["method", "kind", "best value", "gap", *extra, *(COLUMN_NAMES[k] for k in counted), "seconds", "stop"]
-    body = [[r["method"], r.get("kind"), format_value(r.get("best_value")),
-             format_value(gap_to(r.get("best_value"), optimum)), *(format_value(r.get(k)) for k in extra),
-             *(format_value(r.get(k)) for k in counted), f"{r.get('seconds') or 0:.2f}", r.get("stop_reason")]
-            for r in ordered]
+    header, body = comparison_rows(rows, (record.results or {}).get("optimum"), stop=True)
     return "<h2>Comparison at the same budget</h2>" + table(header, body, sortable=True, left=2)
 
 
@@ -139,7 +129,7 @@ def _convergence(record: RunRecord) -> str:
     fig = Figure(figsize=(9, 4))
     optimum = (record.results or {}).get("optimum")
     plot_convergence(fig.subplots(), record.journaled_result, _others(record), optimum)
-    html = "<h2>Convergence</h2>" + figure(fig, "convergence: every proposal, best so far, each method")
+    html = "<h2>Convergence</h2>" + figure(fig, "best so far against evaluations: every evaluation, each method, references and the optimum")
     everyone = [record.journaled_result, *_others(record)]
     if side_by_side(everyone):
         rounds = Figure(figsize=(9, 4))

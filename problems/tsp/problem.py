@@ -166,3 +166,5 @@ class TSP(Problem):
         ax.set_aspect("equal", adjustable="datalim")
         ax.set_xticks([])
         ax.set_yticks([])
+        if self.instance.coords is None:  # an explicit matrix has no map: say the drawing made one up
+            ax.set_xlabel("positions invented (MDS of the distances): the instance has no coordinates", fontsize=7)

@@ -122,7 +122,7 @@ def test_a_chat_only_server_gets_the_list_in_a_chat_message_and_says_so(build_pr
 
 
 @pytest.mark.parametrize("command", [["tsp", "--cities", "10"],
-                                     ["function", "--function", "mymodule:pick", "--space", "bits:16"]],
+                                     ["function", "--function", "mymodule:pick", "--space", "bits:16", "--maximize"]],
                          ids=["tsp", "bits"])
 def test_lmx_runs_on_the_embedded_model_journaled_and_reported(command: list[str], local_backend,
                                                                 tmp_path: Path) -> None:

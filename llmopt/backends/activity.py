@@ -1,0 +1,53 @@
+"""What the model is doing in this process right now: loading, requests in flight, answers and tokens so
+far; the progress bar reads it so that a slow model shows life between steps."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+
+class Activity:
+    """Counts that only grow (answers, tokens) and what is under way (models loading, requests in flight)."""
+
+    def __init__(self) -> None:
+        self.loading = self.in_flight = self.answers = self.tokens = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def load(self) -> Iterator[None]:
+        """A model file being loaded inside the block."""
+        with self._lock:
+            self.loading += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.loading -= 1
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """A request to a model in flight inside the block."""
+        with self._lock:
+            self.in_flight += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def answered(self, answers: int, tokens: int) -> None:
+        """Count answers that arrived and their completion tokens."""
+        with self._lock:
+            self.answers += answers
+            self.tokens += tokens
+
+    def status(self) -> dict[str, object]:
+        """What a progress bar shows: "loading" while a model loads, else requests in flight, answers and tokens."""
+        if self.loading:
+            return {"model": "loading"}
+        return {"in_flight": self.in_flight, "answers": self.answers, "tokens": self.tokens}
+
+
+ACTIVITY = Activity()
