@@ -26,7 +26,7 @@ from llmopt.opro import NAME, RECORD_KEY as SETTINGS, OPROConfig
 from llmopt.problem import Problem
 from llmopt.registry import build_problem, get_problem, registry
 from llmopt.records import RunRecorder, default_run_dir, read_config
-from llmopt.result import Result, comparison_table
+from llmopt.result import Result, comparison_table, strict_json
 from llmopt.values import finite_float, non_negative_float, non_negative_int, positive_float, positive_int, price, seed
 
 EXIT_USAGE = 2
@@ -313,7 +313,7 @@ def _output(problem: Problem, results: list[Result], as_json: bool, extra: dict[
                **({"evaluations_failed": broken} if broken else {}),
                **({"warning": cut} if cut else {})}
     if as_json:
-        print(json.dumps(payload))
+        print(strict_json(payload))
     else:
         for line in [*failed, *([broken] if broken else [])]:
             print(f"NOT A COMPARISON: {line}")
@@ -590,8 +590,8 @@ def _bench_output(args: argparse.Namespace, problem: Problem, rows: list[dict[st
     one_task = len({row["label"] for row in rows}) == 1
     optimum = problem.optimum() if one_task else None  # with several tasks, each row carries its own
     if args.json:
-        print(json.dumps({"problem": problem.name, "optimum": optimum, "budget": rows[0]["budget"],
-                          "summary": summarize(rows), "runs": rows, **notes}, default=str))
+        print(strict_json({"problem": problem.name, "optimum": optimum, "budget": rows[0]["budget"],
+                           "summary": summarize(rows), "runs": rows, **notes}))
     else:
         for line in notes.get("model_failed", []):
             print(f"NOT A COMPARISON: {line}")

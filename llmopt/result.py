@@ -278,6 +278,23 @@ class Result:
         return cls.from_dict(json.loads(text))
 
 
+def strict_json(data: Any) -> str:
+    """`data` as strict JSON, as every JSON reader takes it: an infinite number becomes the string "inf" or
+    "-inf", one that is not a number becomes null (docs/output.schema.json)."""
+    def finite(value: Any) -> Any:
+        if isinstance(value, (np.ndarray, np.generic)):
+            value = value.tolist()
+        if isinstance(value, float) and not math.isfinite(value):
+            return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+        if isinstance(value, dict):
+            return {k: finite(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [finite(v) for v in value]
+        return value
+
+    return json.dumps(finite(data), allow_nan=False, default=str)
+
+
 _TUPLE = "__tuple__"
 
 

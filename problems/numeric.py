@@ -24,7 +24,8 @@ MAX_DIM = 10
 class NumericProblem(Problem):
     """Minimise (or, with `maximize=True`, maximise) f(x) for x in a box of 1–10 dimensions (continuous or
     integer), or over bit vectors or orderings of n items (`space=Bits(n)` or `Permutation(n)`): f receives
-    the solution as a numpy array."""
+    the solution as a numpy array, of floats for a box and of integers for bits and orderings (an
+    ordering indexes arrays)."""
 
     name = "function"
     summary = ("minimise your own Python function (or maximise it, --maximize): --function module:callable "
@@ -102,7 +103,7 @@ class NumericProblem(Problem):
         """f at the point, as a float. A NaN, an exception or a value that is no real number (a string, None,
         a list, a complex number: the reason names its type) is recorded by the engine as a failed evaluation."""
         try:
-            value = self.fun(np.asarray(solution, dtype=float))
+            value = self.fun(np.asarray(solution, dtype=float if isinstance(self.space, Box) else int))
         except IndexError as error:
             if isinstance(self.space, Box):
                 raise IndexError(f"{error}; does f take more variables than the {self.space.dim} --bounds "

@@ -212,3 +212,11 @@ def test_threads_reach_the_embedded_model(tmp_path, capsys) -> None:
                  "--no-cache", "--json", "--out", str(tmp_path / "run")]) == 0
     assert any(key[2] == 1 and pool.created for key, pool in local._pools.items())
     assert json.loads(capsys.readouterr().out)["results"][0]["n_llm_calls"] == 2
+
+
+def test_an_ordering_reaches_the_function_as_integers_it_can_index_with(monkeypatch, capsys) -> None:
+    monkeypatch.chdir(EXAMPLES)
+    assert main(["baselines", "function", "--function", "mymodule:schedule", "--space", "permutation:8",
+                 "--steps", "2", "--json", "--no-cache"]) == 0
+    rows = json.loads(capsys.readouterr().out)["results"]
+    assert rows and all(row["failed_evals"] == 0 and row["best_value"] >= 94 for row in rows)  # 94: shortest first

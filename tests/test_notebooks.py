@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import nbformat
@@ -9,6 +10,9 @@ import pytest
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("notebooks_execute", ROOT / "notebooks" / "execute.py")
+EXECUTE = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(EXECUTE)  # the script that runs the notebooks and stamps them
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SMALL = {"STEPS": 1, "PROPOSALS": 2, "TRAIN": 3, "TEST": 2, "CITIES": 6, "SEEDS": 2, "TRIALS": 8}
 # 05 runs every ablation and a baseline trial on two problems: one seed keeps it within the suite's 30 s
@@ -37,11 +41,32 @@ def test_there_are_seven_notebooks() -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_committed_without_outputs(path: Path) -> None:
+def test_shipped_with_the_outputs_of_a_real_run_of_their_current_code(path: Path) -> None:
     book = nbformat.read(path, as_version=4)
-    for cell in book.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, f"{path.name} has outputs"
+    stamp = book.metadata.get(EXECUTE.STAMP, {})
+    assert stamp.get("code_sha256") == EXECUTE.code_hash(book), \
+        f"{path.name} was changed after its outputs were made: run .venv/bin/python notebooks/execute.py {path.name[:2]}"
+    code = [cell for cell in book.cells if cell.cell_type == "code"]
+    assert all(cell.execution_count is not None for cell in code), f"{path.name}: a cell never ran"
+    assert images_of(book), f"{path.name} ships no figure"
+    assert not warnings_of(book), f"{path.name} shows: {warnings_of(book)[:1]}"
+
+
+def images_of(book: nbformat.NotebookNode) -> list:
+    """The PNG outputs of a notebook's cells."""
+    return [o for c in book.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+
+
+def warnings_of(book: nbformat.NotebookNode) -> list[str]:
+    """What a reader would take for a fault: error outputs, and warnings written to stderr."""
+    found = []
+    for cell in (c for c in book.cells if c.cell_type == "code"):
+        for output in cell.outputs:
+            if output.output_type == "error":
+                found.append(f"{output.ename}: {output.evalue}")
+            elif output.get("name") == "stderr" and "Warning" in output.get("text", ""):
+                found.append(output.text.strip().splitlines()[0])
+    return found
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -50,8 +75,8 @@ def test_notebook_runs_and_draws(path: Path, tmp_path: Path) -> None:
     book = nbformat.read(path, as_version=4)
     shrink(book, path.stem)
     NotebookClient(book, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    images = [o for c in book.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
-    assert images, f"{path.name} drew no figure"
+    assert images_of(book), f"{path.name} drew no figure"
+    assert not warnings_of(book), f"{path.name} shows: {warnings_of(book)[:1]}"
 
 
 @pytest.mark.slow

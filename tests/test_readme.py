@@ -24,8 +24,9 @@ def test_ci_runs_the_readme_commands_verbatim() -> None:
         assert command in ci_lines
 
 
-def test_every_file_the_readme_names_under_examples_is_shipped() -> None:
-    named = set(re.findall(r"examples/[\w.-]+", (ROOT / "README.md").read_text()))
+def test_every_file_the_readme_and_docs_name_under_examples_is_shipped() -> None:
+    text = "".join(path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
+    named = set(re.findall(r"examples/[\w.-]+", text))
     assert named, "the README's examples name their files"
     for path in named:
         assert (ROOT / path).is_file(), path
