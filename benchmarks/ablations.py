@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 from llmopt.bench import ablation_study, summarize
 from llmopt.opro import OPROConfig
-from llmopt.result import text_table
+from llmopt.report.tables import text_table
 
 BACKENDS = ["in-process", "llama.cpp-server"]
 

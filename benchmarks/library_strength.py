@@ -19,7 +19,7 @@ import numpy as np
 from llmopt import OPROConfig, compare
 from llmopt.comparators import setup_for
 from llmopt.problems.numeric import NumericProblem
-from llmopt.result import text_table
+from llmopt.report.tables import text_table
 
 FUNCTIONS = {1: "sphere", 8: "rosenbrock", 10: "rotated ellipsoid", 15: "rotated rastrigin", 20: "schwefel"}
 

@@ -23,7 +23,7 @@ import optuna
 
 from llmopt.optuna import LMXSampler, OPROSampler
 from llmopt.registry import build_problem
-from llmopt.result import text_table
+from llmopt.report.tables import text_table
 from llmopt.stats import holm, quantiles, rank_sum_p
 
 SAMPLERS: dict[str, Callable[..., optuna.samplers.BaseSampler]] = {

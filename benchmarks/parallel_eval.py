@@ -17,7 +17,7 @@ import time
 from llmopt import OPROConfig, compare, make_backend
 from llmopt.comparators import compared_methods
 from llmopt.problems.numeric import NumericProblem
-from llmopt.result import text_table
+from llmopt.report.tables import text_table
 from llmopt.testing.objectives import Slow
 from llmopt.testing.stub_server import StubSettings, serve
 

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from llmopt.result import text_table
+from llmopt.report.tables import text_table
 from llmopt.testing.docs import Command, commands
 
 ROOT = Path(__file__).resolve().parents[1]

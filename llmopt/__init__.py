@@ -13,7 +13,8 @@ from llmopt.opro import OPRO, OPROConfig, OPROProposer, evaluation_budget
 from llmopt.problem import Option, Problem
 from llmopt.proposer import Ask, ModelProposer, Proposal, Proposer
 from llmopt.registry import get_problem, registry
-from llmopt.result import Counts, Result, Trial, comparison_table
+from llmopt.result import Counts, Result, Trial
+from llmopt.report.tables import comparison_table
 from llmopt.spaces import Bits, Box, Permutation, Space, Text
 from llmopt.stopping import StopRule
 

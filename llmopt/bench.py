@@ -17,7 +17,8 @@ from llmopt import health
 from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY, request_limit
 from llmopt.errors import UsageError
 from llmopt.registry import build_problem
-from llmopt.result import gap_pct, reached, text_table, to_loss, worst
+from llmopt.direction import gap_pct, reached, to_loss, worst
+from llmopt.report.tables import text_table
 from llmopt.stats import bootstrap_ci, ert, holm, median, quantiles, rank_sum_p
 from llmopt.sweep import Axis, apply_options, apply_opro, crossings, model_labels, model_settings, suffix
 
@@ -59,7 +60,7 @@ def run_job(job: Job) -> dict[str, Any]:
     """Run one job and return its raw numbers (plain data, so it travels between processes)."""
     from llmopt.backends import make_backend
     from llmopt.comparators import resolve, setup_for
-    from llmopt.driver import raise_if_unreachable
+    from llmopt.errors import raise_if_unreachable
     from llmopt.opro import OPROConfig
 
     problem = build_problem(job.problem, job.options)

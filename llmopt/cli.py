@@ -16,18 +16,19 @@ from llmopt.backends.local import THREADS_ENV
 from llmopt.backends.openai_compat import GRAMMAR_FIELDS, REASONING_EFFORTS
 from llmopt.backends.reasoning import DEFAULT_REASONING_TOKENS
 from llmopt.comparators import compared_methods, resolve
-from llmopt.comparators.base import CRASHED
+from llmopt.method import CRASHED
 from llmopt.comparison import compare, journaled_method
 from llmopt.driver import Driver
 from llmopt.errors import ENDS_THE_RUN, UsageError, did_you_mean
-from llmopt.evaluation import WHERE, dask_client
-from llmopt.metaprompt import MetaPromptConfig
-from llmopt.opro import NAME, RECORD_KEY as SETTINGS, OPROConfig
+from llmopt.evaluation import dask_client
+from llmopt.opro import NAME, RECORD_KEY as SETTINGS
+from llmopt.settings import OPROConfig, Setting, with_defaults
 from llmopt.problem import Problem
 from llmopt.registry import build_problem, get_problem, registry
 from llmopt.records import RunRecorder, default_run_dir, read_config
-from llmopt.result import Result, comparison_table, strict_json
-from llmopt.values import finite_float, non_negative_float, non_negative_int, positive_float, positive_int, price, seed
+from llmopt.result import Result
+from llmopt.report.tables import comparison_table, strict_json
+from llmopt.values import non_negative_int, positive_int, seed
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -111,7 +112,7 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
-def _add_model_options(parser: argparse.ArgumentParser) -> None:
+def _add_model_options(parser: argparse.ArgumentParser) -> Any:
     group = parser.add_argument_group("optimizer model")
     group.add_argument("--model", default="local",
                        help="'local' for the embedded model, else a model name on an OpenAI-compatible server")
@@ -130,10 +131,6 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-retries", type=_checked(non_negative_int), default=4,
                        help="attempts after the first for a request that failed in a way that may pass (429, 5xx, "
                             "time-outs, dropped connections), with backoff from 0.5 s (default: 4)")
-    group.add_argument("--price", type=_checked(price), metavar="IN,OUT",
-                       help="dollars per million prompt and completion tokens: a cost column, and --max-cost")
-    group.add_argument("--temperature", type=_checked(non_negative_float), default=1.0,
-                       help="sampling temperature (default: 1.0)")
     group.add_argument("--max-concurrency", type=_positive, default=DEFAULT_MAX_CONCURRENCY,
                        help="requests in flight to model servers per process, optimizer, repairs and scorer "
                             "together (default: 64, for a GPU server; lower it for a small one)")
@@ -142,45 +139,31 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                             "when other work shares the machine, which otherwise slows it many times over")
     group.add_argument("--cache", metavar="PATH", help="response cache file (default: per-user cache directory)")
     group.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
+    return group
 
 
 def _add_opro_options(parser: argparse.ArgumentParser) -> None:
-    _add_model_options(parser)
-    group = parser.add_argument_group("OPRO")
-    group.add_argument("--no-grammar", action="store_true", help="do not constrain answers with a grammar")
-    group.add_argument("--steps", type=_positive, default=10, help="optimization steps (default: 10)")
-    group.add_argument("--proposals", type=_positive, default=8, help="proposals per step (default: 8)")
-    group.add_argument("--initial", type=_positive, default=5, help="initial random points (default: 5)")
-    group.add_argument("--top-k", type=_positive, default=20, help="solutions shown in the meta-prompt")
-    group.add_argument("--order", choices=["ascending", "descending", "random"], default="ascending",
-                       help="ascending puts the best solution last, as in the paper")
-    group.add_argument("--answer-tokens", type=_positive, default=128,
-                       help="token limit of one proposal (default: 128)")
-    group.add_argument("--repair", action="store_true",
-                       help="send each rejection's reason back to the model once and decode the new answer")
-    budgets = parser.add_argument_group("stop rules and budgets (checked between steps)")
-    budgets.add_argument("--max-evals", type=_positive,
-                         help="the evaluation budget of every method (default: initial + steps x proposals)")
-    budgets.add_argument("--max-llm-calls", type=_positive, help="stop after this many model calls")
-    budgets.add_argument("--max-total-tokens", type=_positive,
-                         help="stop after this many prompt + completion tokens in all")
-    budgets.add_argument("--max-cost", type=_checked(non_negative_float), metavar="DOLLARS",
-                         help="stop once the optimizer model has cost this much (needs --price)")
-    budgets.add_argument("--timeout", type=_checked(positive_float), help="stop after this many seconds")
-    budgets.add_argument("--target", type=_checked(finite_float), help="stop once this value is reached")
-    budgets.add_argument("--patience", type=_positive, help="stop after K steps without improvement")
-    budgets.add_argument("--max-failures", type=_positive,
-                         help="stop after this many failed evaluations (an exception or NaN from the objective)")
-    evaluations = parser.add_argument_group("evaluations (for an expensive objective)")
-    evaluations.add_argument("--eval-workers", type=_positive, default=1, metavar="N",
-                             help="evaluations that run at once: a step's proposals, a generation, a batch "
-                                  "(default: 1)")
-    evaluations.add_argument("--eval-in", choices=WHERE, default="threads",
-                             help="threads, for an objective that waits (a subprocess, a remote call); processes, "
-                                  "for one that computes in Python (default: threads)")
-    evaluations.add_argument("--eval-timeout", type=_checked(positive_float), metavar="SECONDS",
-                             help="an evaluation still running then is cut and recorded as failed (in processes it "
-                                  "is killed; a thread cannot be, and runs on unseen)")
+    """The model's options, then every declared setting (the run's own and each method family's), as flags."""
+    from llmopt.comparators import declared_settings
+
+    groups = {"optimizer model": _add_model_options(parser)}
+    for setting in declared_settings():
+        if setting.group not in groups:
+            groups[setting.group] = parser.add_argument_group(setting.group)
+        _add_setting(groups[setting.group], setting)
+
+
+def _add_setting(group: Any, setting: Setting) -> None:
+    """One declared setting as a flag: a switch for a yes/no setting (one that is on by default is switched
+    off by its flag), else a value read by the setting's own reader."""
+    flag = setting.flag or f"--{setting.name}"
+    if setting.read is bool:
+        group.add_argument(flag, dest=setting.key, action="store_false" if setting.default else "store_true",
+                           help=setting.help)
+        return
+    reader = None if setting.read is str else _checked(setting.read)
+    group.add_argument(flag, dest=setting.key, type=reader, default=setting.default, metavar=setting.metavar,
+                       choices=list(setting.choices) if setting.choices else None, help=setting.help)
 
 
 def _add_eval_dask(parser: argparse.ArgumentParser) -> None:
@@ -338,7 +321,7 @@ def _output(problem: Problem, results: list[Result], as_json: bool, extra: dict[
 
 def _beaten(problem: Problem, results: list[Result]) -> str | None:
     """A warning when a method beat the optimum the problem was given: the given value is wrong."""
-    from llmopt.result import better
+    from llmopt.direction import better
 
     optimum = problem.optimum()
     found = [r for r in results if optimum is not None and r.best_value is not None
@@ -360,16 +343,15 @@ def cmd_problems(args: argparse.Namespace) -> int:
 
 
 def _opro_config(args: argparse.Namespace) -> OPROConfig:
+    """The run's settings from the flags of every declared setting, the seed and the Dask scheduler."""
+    from llmopt.comparators import declared_settings
+
     if args.max_cost is not None and args.price is None:
         raise UsageError("--max-cost needs --price IN,OUT (dollars per million prompt and completion tokens)")
-    return OPROConfig(
-        steps=args.steps, proposals=args.proposals, temperature=args.temperature, initial=args.initial,
-        seed=getattr(args, "seed", 0), answer_tokens=args.answer_tokens, max_evals=args.max_evals, target=args.target,
-        patience=args.patience, use_grammar=not args.no_grammar, max_llm_calls=args.max_llm_calls,
-        max_total_tokens=args.max_total_tokens, max_failures=args.max_failures, timeout=args.timeout,
-        repair=args.repair, price=args.price, max_cost=args.max_cost, eval_workers=args.eval_workers,
-        eval_in=args.eval_in, eval_timeout=args.eval_timeout, dask=getattr(args, "eval_dask", None),
-        metaprompt=MetaPromptConfig(top_k=args.top_k, order=args.order))
+    data: dict[str, Any] = {"seed": getattr(args, "seed", 0), "dask": getattr(args, "eval_dask", None)}
+    for setting in declared_settings():
+        data = setting.put(data, getattr(args, setting.key))
+    return OPROConfig.from_dict(data)
 
 
 def _check_evaluations(config: OPROConfig) -> None:
@@ -401,7 +383,10 @@ def _recorder(args: argparse.Namespace, config: dict[str, Any], settings: OPROCo
         if saved.get(key) != current[key]:
             raise UsageError(f"--resume {args.resume}: the run was made with a different {key.replace('_', ' ')}; "
                              "repeat its original options")
-    changed = settings.changes_on_resume(OPROConfig.from_dict(saved.get(SETTINGS, {})))
+    from llmopt.comparators import declared_settings
+
+    changed = settings.changes_on_resume(OPROConfig.from_dict(with_defaults(saved.get(SETTINGS, {}),
+                                                                             declared_settings())))
     if changed:
         raise UsageError(f"--resume {args.resume}: the run was made with different settings ({', '.join(changed)}); "
                          "repeat its original options (only steps and budgets may change)")

@@ -7,9 +7,9 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from llmopt.comparators import resolve, setup_for
-from llmopt.driver import raise_if_unreachable
-from llmopt.method import Method, Setup
-from llmopt.opro import OPROConfig
+from llmopt.errors import UsageError, raise_if_unreachable
+from llmopt.method import Method, Setup, crashed, run_method
+from llmopt.settings import OPROConfig
 from llmopt.problem import Problem
 from llmopt.result import Result
 
@@ -48,7 +48,7 @@ def compare(problem: Problem, config: OPROConfig = OPROConfig(), methods: Sequen
         done[lead.name] = _run_lead(lead, problem, setup, recorder, resume, on_step)
     for method in chosen:
         if method.name not in done:
-            done[method.name] = _run(method, problem, setup, store)
+            done[method.name] = run_method(method, problem, setup, store)
     return [done[method.name] for method in chosen]
 
 
@@ -59,8 +59,6 @@ def journaled_method(methods: Sequence[Method]) -> Method | None:
 
 def _run_lead(method: Method, problem: Problem, setup: Setup, recorder: Any, resume: bool,
               on_step: Callable[[Driver], None] | None) -> Result:
-    from llmopt.comparators.base import crashed
-    from llmopt.errors import UsageError
     from llmopt.records import read_pending, read_steps
 
     driver = method.driver(problem, setup, recorder)
@@ -76,9 +74,3 @@ def _run_lead(method: Method, problem: Problem, setup: Setup, recorder: Any, res
     except Exception as error:  # recorded as it stood (the journal keeps it), the other methods go on
         result = driver.finish(crashed(error))
     return raise_if_unreachable(result)  # the other methods are not started against a server that is gone
-
-
-def _run(method: Method, problem: Problem, setup: Setup, store: ResultStore | None) -> Result:
-    if store is None or method.samples_model or setup.stop:
-        return raise_if_unreachable(method.run(problem, setup))
-    return store.replay(method, problem, setup)

@@ -1,4 +1,5 @@
-"""The plugin contract as checks anyone can run on a problem (the test suite runs them on every plugin)."""
+"""The plugin contract as checks anyone can run on a problem or a method (the test suite runs them on every
+registered one, a plugin's too)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import math
 
 import numpy as np
 
+from llmopt.direction import better
 from llmopt.grammar import to_regex
+from llmopt.method import CRASHED, Method, Setup
 from llmopt.problem import InvalidSolution, Problem
 
 GARBAGE = ["", "I am not sure.", "]]][[[", "\x00\x01", "[" * 1000, "NaN", "the answer is 42", "🙂" * 50]
@@ -80,4 +83,25 @@ def check_problem(problem: Problem) -> list[str]:
             check(problem)
         except Exception as error:  # report every broken rule, not only the first
             failures.append(f"{check.__name__}: {type(error).__name__}: {error}")
+    return failures
+
+
+def check_method(method: Method, problem: Problem, setup: Setup) -> list[str]:
+    """What every method owes a comparison, checked on one run of it under `setup`: its name and kind on the
+    Result, a stop reason that is no crash, no more evaluations than the budget, each value the problem's own,
+    and a best value that is the best of them. Returns the failures (an empty list means it passes)."""
+    result = method.run(problem, setup)
+    failures = []
+    if (result.method, result.kind) != (method.name, method.kind):
+        failures.append(f"the Result names {result.method} ({result.kind}), not {method.name} ({method.kind})")
+    if not result.stop_reason or result.stop_reason.startswith(CRASHED):
+        failures.append(f"stop reason {result.stop_reason!r}")
+    evaluated = result.evaluated()
+    if method.kind != "reference" and result.counts.evals > setup.max_evals:
+        failures.append(f"{result.counts.evals} evaluations for a budget of {setup.max_evals}")
+    for trial in evaluated[:5]:
+        if problem.evaluate(trial.solution) != trial.value:
+            failures.append(f"{trial.text} was recorded as {trial.value}, not its value")
+    if evaluated and any(better(problem.direction, t.value, result.best_value) for t in evaluated):
+        failures.append(f"best value {result.best_value} is not the best of its evaluations")
     return failures

@@ -4,12 +4,11 @@ ask()/evaluate()/tell() core and a thin run() loop."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from llmopt.errors import ServerUnreachable
+from llmopt.errors import UNREACHABLE, ServerUnreachable
 from llmopt.evaluation import Evaluation, Scored
 from llmopt.ledger import Ledger
 from llmopt.problem import Problem, evaluate_safely, usage_since
@@ -20,21 +19,6 @@ from llmopt.storage import Journal, Sink, replay
 
 Outcome = Scored  # what scoring one proposal gave: its value (None when it failed), why it failed, its status
 
-# The stop reasons of a run whose model server (the optimizer's, or the one an evaluation asks) went away.
-UNREACHABLE = ("model_unreachable", "scorer_unreachable")
-
-
-def raise_if_unreachable(result: Result) -> Result:
-    """The Result, unless its model server went away: that is no result, so it stops the comparison."""
-    if result.stop_reason in UNREACHABLE:
-        raise ServerUnreachable(result.extra.get("error", "the model server stopped answering"))
-    return result
-
-
-def evaluation_of(config: Any) -> Evaluation:
-    """Where and how many evaluations of a run go at once, from its settings."""
-    return Evaluation(workers=getattr(config, "eval_workers", 1), where=getattr(config, "eval_in", "threads"),
-                      timeout=getattr(config, "eval_timeout", None), dask=getattr(config, "dask", None))
 
 
 class Driver:
@@ -51,7 +35,7 @@ class Driver:
         self.journal = Journal(recorder) if recorder is not None else None
         result = Result(method=name, problem=problem.name, direction=problem.direction, kind=kind,
                         optimum=problem.optimum())
-        self.ledger = Ledger(problem, result, max_evals=config.max_evals, evaluation=evaluation_of(config),
+        self.ledger = Ledger(problem, result, max_evals=config.max_evals, evaluation=Evaluation.of(config),
                              rules=[*rules_for(config), *proposer.stop_rules, *stop])
         self.rng = np.random.default_rng(config.seed)
         self.started = False
@@ -61,7 +45,6 @@ class Driver:
         self._to_retry: list[Trial] = []  # failed evaluations of a restored run
         self._model_gone = False  # the optimizer's server stopped answering (not an evaluation's)
         self._usage = problem.usage()
-        self.lock = threading.Lock()  # for proposers whose requests run in threads (OPRO's repairs)
 
     # -- the study's state (the ledger's) ----------------------------------------------------
 
@@ -224,6 +207,7 @@ class Driver:
                 self.step -= 1
                 self._model_gone = isinstance(error, ServerUnreachable)
                 raise
+            self.ledger.spend(ask.spent)
             self.hold(ask, [None] * len(ask.proposals))
             if self.journal is not None:
                 self.journal.pending(self, ask)
@@ -326,8 +310,18 @@ class Driver:
     # -- stopping and the loop -------------------------------------------------------------
 
     def restore(self, steps: list[dict[str, Any]], pending: dict[str, Any] | None = None) -> None:
-        """Continue a journaled run (see `llmopt.storage.replay`)."""
+        """Continue a journaled run (see `llmopt.storage.replay`): its trials and spending go through the
+        ledger's recording path, as they did live."""
         replay(self, steps, pending)
+
+    def resume_at(self, step: int, clock: float, rng_state: dict[str, Any]) -> None:
+        """Take up a replayed run after its last journaled step: the step, the run's seconds, the generator."""
+        self.started, self.step, self.clock = True, step, clock
+        self.rng.bit_generator.state = rng_state
+
+    def resume_initial(self, evals: dict[int, float], rounds: dict[int, int]) -> None:
+        """The evaluations of step 0 journaled before a crash (and their rounds), kept when it is scored again."""
+        self.known_initial, self.known_rounds = dict(evals), dict(rounds)
 
     def stop_reason(self) -> str | None:
         """Why the run should stop now (the first stop rule that fires), or None to go on."""

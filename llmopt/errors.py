@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
@@ -46,3 +46,14 @@ class ServerUnreachable(UsageError):
 
 # Raised inside an evaluation (a scorer model's server), these end the run instead of failing one trial.
 ENDS_THE_RUN: tuple[type[Exception], ...] = (ModelRefused, ServerUnreachable)
+
+
+# The stop reasons of a run whose model server (the optimizer's, or the one an evaluation asks) went away.
+UNREACHABLE = ("model_unreachable", "scorer_unreachable")
+
+
+def raise_if_unreachable(result: Any) -> Any:
+    """The Result, unless its model server went away: that is no result, so it stops the comparison."""
+    if result.stop_reason in UNREACHABLE:
+        raise ServerUnreachable(result.extra.get("error", "the model server stopped answering"))
+    return result

@@ -44,6 +44,12 @@ class Evaluation:
         if self.dask is not None and self.where == "processes":
             raise UsageError("--dask runs the evaluations on the cluster's workers; drop --eval-in processes")
 
+    @classmethod
+    def of(cls, config: Any) -> Evaluation:
+        """Where and how many evaluations of a run go at once, from its settings (an `OPROConfig`)."""
+        return cls(workers=getattr(config, "eval_workers", 1), where=getattr(config, "eval_in", "threads"),
+                   timeout=getattr(config, "eval_timeout", None), dask=getattr(config, "dask", None))
+
     def start(self, problem: Problem) -> Evaluator:
         """An evaluator of `problem.evaluate` on these terms; `close()` it after."""
         if self.dask is not None:

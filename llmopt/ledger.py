@@ -19,7 +19,7 @@ from typing import Any, Callable, Container, Iterator, Sequence
 from llmopt.evaluation import Evaluation, Evaluator, Scored
 from llmopt.errors import ENDS_THE_RUN
 from llmopt.problem import Problem, one_line
-from llmopt.result import Result, Trial
+from llmopt.result import Result, Spent, Trial
 from llmopt.stopping import first_reason
 
 OnResult = Callable[[int, Scored], None]
@@ -141,6 +141,12 @@ class Ledger:
         self._history[self.problem.key(trial.solution)] = (trial.text or "", trial.value)
         if self.result.best_value != best:  # a method without steps counts its rounds
             self.best_step = trial.step if trial.step is not None else (trial.round or 0)
+
+    def spend(self, spent: Spent) -> None:
+        """Add what a step's model requests cost to the Result's counts (live, and on replay)."""
+        self.result.counts.add_spent(spent)
+        if spent.last_error is not None:
+            self.result.extra["last_request_error"] = spent.last_error
 
     # -- scoring -----------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, Sequence
 
 import numpy as np
-from llmopt.result import to_loss
+from llmopt.direction import to_loss
 
 Order = Literal["ascending", "descending", "random"]
 Scores = Literal["shown", "hidden", "shuffled", "bucketed"]

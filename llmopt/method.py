@@ -1,5 +1,6 @@
-"""What a comparison hands every method (a Setup) and what a method is (a Method), the model-driven ones
-included; this module imports no method, so each registers itself where it is written."""
+"""What a comparison hands every method (a Setup), what a method is (a Method, the model-driven ones
+included), how one runs (`run_method`, `crashed`) and what a plugin registers (`Methods`); this module
+imports no method, so each registers itself where it is written."""
 
 from __future__ import annotations
 
@@ -9,17 +10,28 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
+from llmopt.errors import UsageError, raise_if_unreachable
 from llmopt.evaluation import Evaluation
+from llmopt.problem import one_line
 from llmopt.result import Kind, Result
+from llmopt.settings import OPROConfig, Setting
 
 if TYPE_CHECKING:
     from llmopt.backends.base import Backend
     from llmopt.driver import Driver
-    from llmopt.opro import OPROConfig
     from llmopt.problem import Problem
     from llmopt.proposer import Proposer
     from llmopt.stopping import StopRule
     from llmopt.storage import Sink
+
+CRASHED = "crashed"
+
+
+def crashed(error: BaseException) -> str:
+    """The stop reason of a method that raised: what it raised, in one line."""
+    return f"{CRASHED}: {one_line(error)}"
+
+
 
 
 @dataclass(frozen=True)
@@ -47,8 +59,6 @@ class Setup:
 
     def driver_config(self) -> OPROConfig:
         """The settings a model-driven method runs with: the comparison's, with its seed, budget and target."""
-        from llmopt.opro import OPROConfig
-
         config = self.config or OPROConfig(seed=self.seed)
         return dataclasses.replace(config, seed=self.seed, max_evals=self.max_evals, target=self.target,
                                    max_failures=self.max_failures, timeout=self.timeout,
@@ -64,10 +74,10 @@ class Method:
     """A named way to optimize a problem.
 
     `default` methods run in every comparison; `samples_model` marks one that asks the optimizer model
-    (and so needs `Setup.backend`); `reads` names the settings it reads (`llmopt.knobs.KNOBS` keys), so a
-    sweep of any other leaves it alone; `proposer` makes the proposer of a method that runs on the driver
-    (journaled and resumable); `under_study` marks the method a comparison is about, which `baselines`
-    leaves out.
+    (and so needs `Setup.backend`); `reads` names the settings it reads (their `--vary` names), so a sweep
+    of any other leaves it alone; `settings` declares its own (flags, defaults, help); `proposer` makes
+    the proposer of a method that runs on the driver (journaled and resumable); `under_study` marks the
+    method a comparison is about, which `baselines` leaves out.
     """
 
     name: str
@@ -78,6 +88,7 @@ class Method:
     reads: frozenset[str] = frozenset()
     proposer: MakeProposer | None = None
     under_study: bool = False
+    settings: tuple[Setting, ...] = ()
 
     def driver(self, problem: Problem, setup: Setup, recorder: Sink | None = None,
                stop: Sequence[StopRule] = ()) -> Driver:
@@ -94,13 +105,12 @@ class Method:
 
 
 def driven(name: str, make: MakeProposer, *, kind: Kind = "model", samples_model: bool = True,
-           reads: frozenset[str] = frozenset(), default: bool = False, under_study: bool = False) -> Method:
-    """A method that runs a proposer on the driver, at the comparison's budget, seed and target."""
+           reads: frozenset[str] = frozenset(), default: bool = False, under_study: bool = False,
+           settings: tuple[Setting, ...] = ()) -> Method:
+    """A method that runs a proposer on the driver, at the comparison's budget, seed and target; it reads
+    the run's sampling settings (temperature, proposals), `reads` and its own `settings`."""
 
     def run(problem: Problem, setup: Setup) -> Result:
-        from llmopt.comparators.base import crashed
-        from llmopt.errors import UsageError
-
         driver = method.driver(problem, setup)
         try:
             return driver.run()
@@ -109,6 +119,32 @@ def driven(name: str, make: MakeProposer, *, kind: Kind = "model", samples_model
         except Exception as error:  # a method that cannot cope: data, not a crash of the comparison
             return driver.finish(crashed(error))
 
-    method = Method(name, kind, run, default=default, samples_model=samples_model, reads=reads, proposer=make,
-                    under_study=under_study)
+    own = frozenset(setting.name for setting in settings)
+    method = Method(name, kind, run, default=default, samples_model=samples_model, reads=frozenset(reads) | own,
+                    proposer=make, under_study=under_study, settings=settings)
     return method
+
+
+def run_method(method: Method, problem: Problem, setup: Setup, store: Any = None) -> Result:
+    """Run one method under a Setup; with a `store` (`ResultStore`), a method that samples no model replays
+    its stored Result for the same task, Setup and code. A model server gone raises `ServerUnreachable`."""
+    if store is None or method.samples_model or setup.stop:
+        return raise_if_unreachable(method.run(problem, setup))
+    return store.replay(method, problem, setup)
+
+
+@dataclass(frozen=True)
+class Methods:
+    """What a `llmopt.methods` entry point names: `make(space)` gives the methods it has for a space (none
+    where it has none; `space` is None for a problem without one), and `settings` declares their own
+    settings, which become flags of `llmopt run` whatever the problem."""
+
+    make: Callable[[Any], dict[str, Method]]
+    settings: tuple[Setting, ...] = ()
+    rank: int = 100  # where its methods are listed (lower first; a plugin's after the built-ins)
+
+    @classmethod
+    def of_space(cls, space_type: type, make: Callable[[Any], dict[str, Method]],
+                 settings: tuple[Setting, ...] = (), rank: int = 100) -> Methods:
+        """A family whose methods are written for one kind of space (and its subclasses): none for any other."""
+        return cls(lambda space: make(space) if isinstance(space, space_type) else {}, settings, rank)

@@ -53,7 +53,7 @@ from llmopt.backends.base import Backend
 from llmopt.errors import InvalidSolution, UsageError
 from llmopt.opro import NAME as OPRO_NAME, OPROConfig, OPROProposer
 from llmopt.problem import Problem
-from llmopt.result import Trial
+from llmopt.result import Spent, Trial
 
 REFILLS = 3  # requests in a row that may yield nothing usable before a trial falls back
 MODEL_LIMITS = ("max_llm_calls", "max_total_tokens", "max_cost")
@@ -358,8 +358,8 @@ class ModelSampler(BaseSampler):
             if self._state is not None:  # the model's spending and steps go on across search spaces
                 self._spent = self._state[2].result.counts
             driver = self._driver(StudyProblem(space, direction))
-            if self._spent is not None:
-                _carry(self._spent, driver.result.counts)
+            if self._spent is not None:  # the model's spending of an earlier driver: its limits count it too
+                driver.ledger.spend(Spent.between(self._spent, None))
             if self._state is not None and self._state[0] != which:
                 self._handed = set()
             self._state, self._queue, self._synced, self._fruitless_at = (which, space, driver), [], set(), None
@@ -393,6 +393,7 @@ class ModelSampler(BaseSampler):
         self._steps += 1
         driver.step = self._steps
         ask = driver.proposer.propose(driver)  # a refusal or a server gone raises, as in `llmopt run`
+        driver.ledger.spend(ask.spent)
         step = f"llmopt:{self._id}:{self._steps}"
         study.set_user_attr(step, {"prompt": ask.prompt, "seen": seen, "read_at": read_at, "error": ask.error})
         for proposal in ask.proposals:
@@ -422,14 +423,6 @@ class ModelSampler(BaseSampler):
         storage = study._storage  # a sampler writes attributes through the storage, as Optuna's own do
         for key, value in (("llmopt_step", step), ("llmopt_answer", answer), ("llmopt_sampler", self._id)):
             storage.set_trial_user_attr(trial._trial_id, key, value)
-
-
-def _carry(spent: Any, counts: Any) -> None:
-    """The model's spending of an earlier driver, onto a new one's counts (its limits count it too)."""
-    from llmopt.storage import SPENDING
-
-    for name in SPENDING:
-        setattr(counts, name, getattr(spent, name))
 
 
 class OPROSampler(ModelSampler):

@@ -6,14 +6,37 @@ Every curve comes from the Result's own best-so-far; a problem draws its solutio
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
-from llmopt.result import side_by_side, to_loss
+
+from llmopt.direction import to_loss
 from llmopt.stats import quantiles
 
-if TYPE_CHECKING:
-    from llmopt.result import Result
+
+class Result(Protocol):
+    """What a figure reads of a run (`llmopt.result.Result` is one): this module draws, it imports no model."""
+
+    method: str
+    problem: str
+    direction: str
+    kind: str
+    best_value: float | None
+    best_solution: Any
+    optimum: float | None
+    side_by_side: bool
+
+    def evaluated(self) -> list[Any]:
+        """The evaluated trials, in order."""
+        ...
+
+    def best_so_far(self) -> np.ndarray:
+        """The best value after each evaluation."""
+        ...
+
+    def best_per_step(self) -> list[tuple[int, float]]:
+        """(step, best so far) after every step that evaluated something."""
+        ...
 
 
 def _new_figure(**kwargs: Any) -> Any:
@@ -233,7 +256,7 @@ def plot_run(problem: Any, results: Sequence[Result], path: str | Path) -> Path:
     """Convergence of the first result against the rest; tours too when the problem can draw."""
     opro, baselines = results[0], list(results[1:])
     drawable = problem.drawable and opro.best_solution is not None
-    rounds = side_by_side(results)
+    rounds = any(result.side_by_side for result in results)
     panels = (2 if drawable else 0) + 1 + rounds
     fig = _new_figure(figsize=(8 * panels if panels > 1 else 8, 4.8))
     axes = fig.subplots(1, panels, squeeze=False)

@@ -10,12 +10,42 @@ import numpy as np
 from llmopt.answers import read_answer, read_completion
 from llmopt.backends.base import Backend, Generation
 from llmopt.errors import BackendError, UsageError
-from llmopt.result import Trial
+from llmopt.result import Result, Spent, Trial
+from llmopt.settings import OPROConfig
 
 if TYPE_CHECKING:
-    from llmopt.driver import Driver
-    from llmopt.opro import OPROConfig
     from llmopt.stopping import StopRule
+
+
+class Study(Protocol):
+    """What a proposer reads of the run it proposes for (the driver is one): the step, the history, how many
+    answers and evaluations are left, the Result so far, and the run's generator (which it may draw from)."""
+
+    rng: np.random.Generator
+
+    @property
+    def step(self) -> int:
+        """The step being proposed (0 for the initial points)."""
+        ...
+
+    @property
+    def answers_left(self) -> int:
+        """How many more model answers the run may draw."""
+        ...
+
+    @property
+    def evals_left(self) -> int | float:
+        """How many more evaluations the budget allows."""
+        ...
+
+    @property
+    def result(self) -> Result:
+        """The run's Result as it stands (to read, never to write)."""
+        ...
+
+    def history(self) -> list[tuple[str, float]]:
+        """Every evaluated (solution text, value), first seen first."""
+        ...
 
 
 @dataclass
@@ -35,12 +65,14 @@ class Proposal:
 
 @dataclass
 class Ask:
-    """What `Driver.ask()` hands out: the step, its prompt (if the step had one) and decoded proposals."""
+    """What `Driver.ask()` hands out: the step, its prompt (if the step had one), decoded proposals, the error
+    of a request that failed, and what the step's requests cost (`spent`, which the driver counts)."""
 
     step: int
     prompt: str | None
     proposals: list[Proposal]
     error: str | None = None
+    spent: Spent = field(default_factory=Spent)
 
     @property
     def to_evaluate(self) -> list[Any]:
@@ -61,8 +93,9 @@ class Proposer(Protocol):
         """The solutions of step 0, scored before the first proposal."""
         ...
 
-    def propose(self, driver: Driver) -> Ask:
-        """This step's proposals, decoded (the driver marks duplicates and scores them)."""
+    def propose(self, study: Study) -> Ask:
+        """This step's proposals, decoded, with what their requests cost (the driver marks duplicates, scores
+        them and counts the spending)."""
         ...
 
     def observe(self, trials: list[Trial]) -> None:
@@ -124,16 +157,14 @@ class ModelProposer:
         """The part of an answer that holds the solution (all of it, unless a proposer reads less)."""
         return raw
 
-    def request(self, driver: Driver, prompt: str, n: int, seed_offset: int, raw: bool = False,
+    def request(self, prompt: str, n: int, seed_offset: int, spent: Spent, raw: bool = False,
                 repair: bool = False) -> Generation | None:
-        """One model request, counted on the driver's Result (its n answers against the answers a run may
-        ask for, unless it is a `repair`); None when it failed in a way the run survives."""
+        """One model request, its cost added to `spent` (its n answers against the answers a run may ask for,
+        unless it is a `repair`); None when it failed in a way the run survives (its error in `spent`)."""
         config = self.config
         send = self.backend.complete if raw else self.backend.generate
-        counts = driver.result.counts
         if not repair:
-            with driver.lock:
-                counts.asked += n
+            spent.asked += n
         try:
             generation = send(prompt, n=n, temperature=config.temperature, max_tokens=config.answer_tokens,
                               seed=config.seed * 1_000_003 + seed_offset,
@@ -141,10 +172,8 @@ class ModelProposer:
             if not generation.completions:
                 raise BackendError("the server answered with no completion")
         except BackendError as error:
-            with driver.lock:
-                counts.failed_requests += 1
-                driver.result.extra["last_request_error"] = str(error)
+            spent.failed_requests += 1
+            spent.last_error = str(error)
             return None
-        with driver.lock:
-            counts.add_generation(generation)
+        spent.add_generation(generation)
         return generation

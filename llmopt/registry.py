@@ -2,44 +2,28 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
-from functools import lru_cache
-from importlib import metadata
 from typing import Any
 
 from llmopt.errors import did_you_mean
+from llmopt.plugins import entry_points
 from llmopt.problem import Problem, UsageError
 
 ENTRY_POINT_GROUP = "llmopt.problems"
-BUILTIN = "llmopt.problems."
 
 
 def registry() -> dict[str, type[Problem]]:
-    """Every registered problem class by name, sorted; a plugin that fails to load is skipped with a warning.
-
-    Read once per search path: scanning every installed package's entry points costs a hundred file
-    reads, which hundreds of bench jobs in threads would pay in turn.
-    """
-    return dict(_registry(tuple(sys.path)))
-
-
-@lru_cache(maxsize=8)
-def _registry(search_path: tuple[str, ...]) -> dict[str, type[Problem]]:
+    """Every registered problem class by its name, sorted; a plugin that fails to load is skipped with a warning."""
+    classes = entry_points(ENTRY_POINT_GROUP, _is_problem, "problem")
     found: dict[str, type[Problem]] = {}
-    # built-ins first, so that a plugin cannot shadow one by taking its name
-    entries = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: not e.value.startswith(BUILTIN))
-    for entry in entries:
-        try:
-            cls = entry.load()
-        except Exception as error:  # a broken plugin must not take the others down
-            warnings.warn(f"skipping problem plugin {entry.name!r}: {error}", stacklevel=2)
-            continue
-        if not (isinstance(cls, type) and issubclass(cls, Problem)):
-            warnings.warn(f"skipping problem plugin {entry.name!r}: not a Problem subclass", stacklevel=2)
-        elif found.setdefault(getattr(cls, "name", entry.name), cls) is not cls:
-            warnings.warn(f"skipping problem plugin {entry.name!r}: its name is taken", stacklevel=2)
+    for entry, cls in classes.items():
+        if found.setdefault(getattr(cls, "name", entry), cls) is not cls:
+            warnings.warn(f"skipping problem plugin {entry!r}: its name is taken", stacklevel=2)
     return dict(sorted(found.items()))
+
+
+def _is_problem(loaded: Any) -> bool:
+    return isinstance(loaded, type) and issubclass(loaded, Problem)
 
 
 def get_problem(name: str) -> type[Problem]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Sequence
 
 import numpy as np
+
+from llmopt.direction import TARGET_TOLERANCE, best_of, better, gap_pct, reached, to_loss, worst  # noqa: F401  (their home before)
 
 Status = Literal["initial", "ok", "invalid", "duplicate", "skipped", "failed"]
 # "model": a method whose proposals come from the optimizer model (OPRO, LMX, EvoPrompt); "ablation": one
@@ -16,8 +17,6 @@ Kind = Literal["model", "ablation", "black-box", "reference"]
 KINDS: tuple[Kind, ...] = ("model", "ablation", "black-box", "reference")
 MODEL_KINDS: tuple[Kind, ...] = ("model", "ablation")
 EVALUATED: tuple[Status, ...] = ("initial", "ok")
-# "Target reached" allows this relative slack, so a printed optimum counts as reached.
-TARGET_TOLERANCE = 1e-9
 
 
 @dataclass
@@ -42,6 +41,48 @@ class Trial:
     first_attempt: dict[str, str] | None = None
     prompt: str | None = None
     round: int | None = None
+
+
+# What model requests cost, counted apart from what became of the proposals (a step record's counts carry them).
+SPENDING = ("llm_calls", "prompt_tokens", "completion_tokens", "reasoning_tokens", "requests", "failed_requests",
+            "repairs", "repairs_valid", "asked")
+
+
+@dataclass
+class Spent:
+    """What a proposer's requests cost in one step: answers asked of the model (repairs apart), requests
+    answered with their calls and tokens, failed requests (and the last one's error), repairs made and
+    those that decoded. A proposer returns it with its proposals; the driver adds it to the run's counts."""
+
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    requests: int = 0
+    failed_requests: int = 0
+    repairs: int = 0
+    repairs_valid: int = 0
+    asked: int = 0
+    last_error: str | None = None
+
+    def add_generation(self, generation: Any) -> None:
+        """Count one answered request: its calls and tokens (a backend `Generation`)."""
+        self.requests += 1
+        self.llm_calls += generation.calls
+        self.prompt_tokens += generation.prompt_tokens
+        self.completion_tokens += generation.completion_tokens
+        self.reasoning_tokens += generation.reasoning_tokens
+
+    def add(self, other: Spent) -> None:
+        """Add another's spending (a request made on a thread of its own)."""
+        for name in SPENDING:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.last_error = other.last_error or self.last_error
+
+    @classmethod
+    def between(cls, after: Counts, before: Counts | None) -> Spent:
+        """What was spent from `before` to `after` (a journal's consecutive counts)."""
+        return cls(**{name: getattr(after, name) - (getattr(before, name) if before else 0) for name in SPENDING})
 
 
 @dataclass
@@ -85,13 +126,10 @@ class Counts:
         """Rebuild from `dataclasses.asdict` output (a journal's counts)."""
         return cls(**{**data, "invalid": dict(data.get("invalid", {}))})
 
-    def add_generation(self, generation: Any) -> None:
-        """Add the calls and tokens of one backend `Generation` (one answered request of the method's)."""
-        self.requests += 1
-        self.llm_calls += generation.calls
-        self.prompt_tokens += generation.prompt_tokens
-        self.completion_tokens += generation.completion_tokens
-        self.reasoning_tokens += generation.reasoning_tokens
+    def add_spent(self, spent: Spent) -> None:
+        """Add what a step's model requests cost (the ledger's, the one place counts change)."""
+        for name in SPENDING:
+            setattr(self, name, getattr(self, name) + getattr(spent, name))
 
     def cost(self, price: Sequence[float] | None) -> float | None:
         """Dollars at `price` (dollars per million prompt and completion tokens), or None without one."""
@@ -104,35 +142,6 @@ class Counts:
         """The share of model requests that failed after every retry (0 when none were made)."""
         made = self.requests + self.failed_requests
         return self.failed_requests / made if made else 0.0
-
-
-def reached(value: float | None, target: float, direction: str) -> bool:
-    """Whether `value` meets `target` (the one definition, with a relative tolerance of 1e-9)."""
-    if value is None or math.isnan(value):
-        return False
-    slack = TARGET_TOLERANCE * max(1.0, abs(target))
-    return value <= target + slack if direction == "min" else value >= target - slack
-
-
-def better(direction: str, a: float, b: float) -> bool:
-    """True when a is strictly better than b for `direction`."""
-    return to_loss(a, direction) < to_loss(b, direction)
-
-
-# The one place the direction's sign lives: a maximised value is minimised as its negation.
-def to_loss(value: float, direction: str) -> float:
-    """The value to minimise: the value itself, or its negation for a maximisation problem."""
-    return value if direction == "min" else -value
-
-
-def worst(direction: str) -> float:
-    """A value worse than any other: +inf when minimising, -inf when maximising."""
-    return to_loss(math.inf, direction)
-
-
-def best_of(values: Any, direction: str) -> Any:
-    """The best value so far after each of `values` (an array)."""
-    return (np.minimum if direction == "min" else np.maximum).accumulate(values)
 
 
 @dataclass
@@ -223,6 +232,11 @@ class Result:
         """Why it stopped (scipy's name for the stop reason)."""
         return self.stop_reason
 
+    @property
+    def side_by_side(self) -> bool:
+        """Whether this method evaluated side by side (fewer rounds than evaluations; never a reference)."""
+        return self.kind != "reference" and 0 < self.counts.rounds < self.counts.evals
+
     def plot(self, baselines: list[Result] | None = None, optimum: float | None = None) -> Any:
         """A matplotlib figure of the convergence, with the other results as lines."""
         from llmopt.plots import figure_for
@@ -278,23 +292,6 @@ class Result:
         return cls.from_dict(json.loads(text))
 
 
-def strict_json(data: Any) -> str:
-    """`data` as strict JSON, as every JSON reader takes it: an infinite number becomes the string "inf" or
-    "-inf", one that is not a number becomes null (docs/output.schema.json)."""
-    def finite(value: Any) -> Any:
-        if isinstance(value, (np.ndarray, np.generic)):
-            value = value.tolist()
-        if isinstance(value, float) and not math.isfinite(value):
-            return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
-        if isinstance(value, dict):
-            return {k: finite(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [finite(v) for v in value]
-        return value
-
-    return json.dumps(finite(data), allow_nan=False, default=str)
-
-
 _TUPLE = "__tuple__"
 
 
@@ -322,104 +319,11 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
-def gap_to(value: float | None, optimum: float | None) -> float | None:
-    """|value - optimum|, or None when either is unknown."""
-    return None if value is None or optimum is None else abs(value - optimum)
-
-
-def gap_pct(value: float | None, reference: float | None, direction: str) -> float | None:
-    """How far `value` falls short of `reference`, in percent of it (0 when it is as good or better)."""
-    if value is None or not reference:
-        return None
-    short = to_loss(value, direction) - to_loss(reference, direction)
-    return round(100.0 * short / abs(reference), 4)
-
-
-def format_value(value: Any) -> str:
-    """Compact, readable number for tables ('-' when absent)."""
-    if value is None:
-        return "-"
-    if isinstance(value, str):
-        return value
-    if value == int(value) and abs(value) < 1e12:
-        return str(int(value))
-    return f"{value:.6g}"
-
-
-COLUMN_NAMES = {"n_evals": "evals", "rounds": "rounds", "failed_evals": "failed", "starts": "starts",
-                "proposals": "proposals", "duplicates": "duplicates", "invalid": "invalid", "skipped": "skipped",
-                "repaired": "repaired", "n_llm_calls": "LLM calls", "tokens": "tokens",
-                "reasoning_tokens": "reasoning tokens", "failed_requests": "failed requests", "cost_usd": "cost $"}
-# Always shown, in this order; the others only where some row has a non-zero value.
-ALWAYS_COLUMNS = ("n_evals", "starts", "proposals", "duplicates", "invalid", "n_llm_calls", "tokens")
-# The keys of a summary row that are no count column: a problem's own columns are the rest.
-ROW_KEYS = ("method", "kind", "best_value", "best_solution", "seconds", "stop_reason")
-
-
-def count_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """The count columns of a comparison of summary rows, in the order every table (text or HTML) shows
-    them: a column that is zero or absent in every row is left out, except the always-shown ones."""
-    def shown(key: str) -> bool:
-        if key == "rounds":  # evaluations ran side by side: the rounds are the wall-clock measure
-            return rows_side_by_side(rows)
-        return key in ALWAYS_COLUMNS or any(row.get(key) for row in rows)
-
-    return [key for key in COLUMN_NAMES if shown(key)]
-
-
-def problem_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """The problem's own columns of summary rows (e.g. TSP's `gap_pct`), in first-seen order."""
-    known = {*ROW_KEYS, *COLUMN_NAMES}
-    return list(dict.fromkeys(key for row in rows for key in row if key not in known))
-
-
-def comparison_table(results: list[Result], optimum: float | None = None,
-                     extra: list[dict[str, Any]] | None = None) -> str:
-    """A plain-text table grouped by kind: best value, gap, evaluations, proposals, calls, tokens, seconds.
-
-    `extra` holds one dict per result with problem-specific columns (e.g. `gap_pct`).
-    """
-    extra = extra or [{} for _ in results]
-    rows = [{**r.summary(), **more} for r, more in zip(results, extra)]
-    header, body = comparison_rows(rows, optimum)
-    return text_table([header, *body], right_align=True)
-
-
-def comparison_rows(rows: Sequence[dict[str, Any]], optimum: float | None,
-                    stop: bool = False) -> tuple[list[str], list[list[str]]]:
-    """The header and cells of a comparison of summary rows (the `--json` rows), grouped by kind: the one
-    layout of the text table and the HTML report; `stop` adds the stop reason."""
-    mine, counted = problem_columns(rows), count_columns(rows)
-    header = ["method", "kind", "best value", "gap", *mine, *(COLUMN_NAMES[k] for k in counted), "seconds",
-              *(["stop"] if stop else [])]
-    body = [[str(row["method"]), str(row.get("kind")), format_value(row.get("best_value")),
-             format_value(gap_to(row.get("best_value"), optimum)), *(format_value(row.get(k)) for k in mine),
-             *(format_value(row.get(k)) for k in counted), f"{row.get('seconds') or 0:.2f}",
-             *([str(row.get("stop_reason"))] if stop else [])]
-            for row in sorted(rows, key=lambda r: kind_rank(r.get("kind")))]
-    return header, body
-
-
-def side_by_side(results: Sequence[Result]) -> bool:
-    """Whether some method evaluated side by side (fewer rounds than evaluations): then rounds are the clock."""
-    return rows_side_by_side([r.summary() for r in results])
-
-
-def rows_side_by_side(rows: Sequence[dict[str, Any]]) -> bool:
-    """`side_by_side` of summary rows."""
-    return any(row.get("kind") != "reference" and 0 < (row.get("rounds") or 0) < (row.get("n_evals") or 0)
-               for row in rows)
-
-
 def kind_rank(kind: str | None) -> int:
     """Where a kind's rows go in a table; a kind this version does not know (an older record's) goes first."""
     return KINDS.index(kind) if kind in KINDS else -1
 
 
-def text_table(rows: list[list[str]], *, right_align: bool = False) -> str:
-    """Aligned plain-text table; the first row is the header. `right_align` applies past column 0."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.rjust(w) if right_align and i else cell.ljust(w)
-                       for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+def side_by_side(results: Sequence[Result]) -> bool:
+    """Whether some method evaluated side by side (fewer rounds than evaluations): then rounds are the clock."""
+    return any(result.side_by_side for result in results)

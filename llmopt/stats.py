@@ -7,7 +7,7 @@ import math
 from typing import Callable, Sequence
 
 import numpy as np
-from llmopt.result import to_loss, worst
+from llmopt.direction import to_loss, worst
 
 
 def ert(evals_used: Sequence[int], evals_to_target: Sequence[int | None]) -> float:

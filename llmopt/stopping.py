@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from llmopt.result import reached
+from llmopt.direction import reached
 
 # A black-box search that asks this many new points in a row (and at least STALL_FLOOR) and gets no
 # evaluation from any (each infeasible or failed), or asks STALL_ASKS_PER_EVAL times its budget in all

@@ -10,8 +10,15 @@ from dataclasses import dataclass
 from typing import Any, Collection, Sequence
 
 from llmopt.errors import UsageError
-from llmopt.knobs import OPRO_KNOBS, Settings
 from llmopt.problem import Option
+from llmopt.settings import Data as Settings, Setting
+
+
+def knobs() -> dict[str, Setting]:
+    """The settings a bench may sweep (`--vary NAME=...`): the run's and every method family's, by name."""
+    from llmopt.comparators import declared_settings
+
+    return {setting.name: setting for setting in declared_settings() if setting.sweep}
 
 
 @dataclass(frozen=True)
@@ -33,20 +40,22 @@ def _boolean(text: str) -> bool:
 
 
 def parse_vary(text: str, options: Sequence[Option]) -> Axis:
-    """`KEY=V1,V2,...` for an OPRO knob (temperature, proposals, order, top-k) or a problem option."""
+    """`KEY=V1,V2,...` for a setting a bench may sweep (temperature, proposals, order, top-k, a method's own)
+    or a problem option."""
     key, _, listed = text.partition("=")
     values = [v.strip() for v in listed.split(",") if v.strip()]
     if not key or not values:
         raise UsageError(f"--vary takes KEY=V1,V2,..., not {text!r}")
     by_name = {o.flag.lstrip("-"): o for o in options}
-    if key in OPRO_KNOBS:
-        read, changes, choices, dest = OPRO_KNOBS[key][0], "method", None, ""
+    swept = knobs()
+    if key in swept:
+        read, changes, choices, dest = swept[key].read, "method", swept[key].choices, ""
     elif key in by_name:
         option = by_name[key]
         read, changes, choices, dest = (_boolean if option.type is bool else option.type, "problem", option.choices,
                                         option.dest)
     else:
-        raise UsageError(f"--vary: unknown setting {key!r}; choose from {', '.join(OPRO_KNOBS)} "
+        raise UsageError(f"--vary: unknown setting {key!r}; choose from {', '.join(swept)} "
                          f"or an option of the problem ({', '.join(by_name) or 'it has none'})")
     try:
         parsed = tuple(read(v) for v in values)
@@ -106,10 +115,11 @@ def suffix(variant: dict[str, Any], labels: dict[str, str] | None = None) -> str
 
 
 def apply_opro(opro: Settings, variant: dict[str, Any]) -> Settings:
-    """OPRO's settings with a variant's knobs set."""
+    """The run's settings with a variant's swept values set."""
+    swept = knobs()
     for key, value in variant.items():
-        if key in OPRO_KNOBS:
-            opro = OPRO_KNOBS[key][1](opro, value)
+        if key in swept:
+            opro = swept[key].swept(opro, value)
     return opro
 
 

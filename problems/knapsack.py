@@ -15,7 +15,8 @@ from typing import Any, Callable
 import numpy as np
 
 from llmopt.problem import InvalidSolution, Option, Problem, digest
-from llmopt.result import Result, gap_pct
+from llmopt.result import Result
+from llmopt.direction import gap_pct
 from llmopt.spaces import Bits, Bitvector
 
 KINDS = ("uncorrelated", "weakly", "strongly")

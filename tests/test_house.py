@@ -51,7 +51,7 @@ def test_errors_import_nothing_of_llmopt_and_no_backend_imports_the_problem_modu
 
 
 def test_only_opro_names_opro_and_the_methods_layer_imports_no_bench_or_cli() -> None:
-    """No code outside opro.py special-cases OPRO by name; methods read their knobs from llmopt.knobs."""
+    """No code outside opro.py special-cases OPRO by name; the methods layer imports no bench or CLI."""
     for name, path in engine_modules().items():
         literal = [node.lineno for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
                    if isinstance(node, ast.Constant) and node.value == "opro"]
@@ -71,24 +71,88 @@ def test_no_engine_function_is_longer_than_forty_lines() -> None:
                 assert body <= 42, f"{name}.{node.name} is {body} lines"
 
 
-def test_engine_modules_import_each_other_without_cycles() -> None:
+def import_graph() -> dict[str, set[str]]:
+    """Engine module -> the engine modules it imports anywhere: at the top, under TYPE_CHECKING or inside a
+    function (a package's __init__ importing its own submodules is how packages work, not an edge)."""
     modules = engine_modules()
-    graph = {name: {m for m in imported(path, top_level_only=True) if m in modules and m != name}
-             for name, path in modules.items()}
-    # a package's own __init__ importing its submodules is how packages work, not a cycle
-    graph = {name: {m for m in deps if not name.startswith(m + ".")} for name, deps in graph.items()}
-    done: set[str] = set()
 
-    def visit(name: str, path: tuple[str, ...]) -> None:
-        assert name not in path, f"import cycle: {' -> '.join(path + (name,))}"
-        if name in done:
-            return
-        for dep in graph[name]:
-            visit(dep, path + (name,))
-        done.add(name)
+    def resolve(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
 
-    for name in graph:
-        visit(name, ())
+    graph = {}
+    for name, path in modules.items():
+        found = {resolve(m) for m in imported(path, top_level_only=False)} - {None, name}
+        graph[name] = {m for m in found if not m.startswith(name + ".") or not path.name == "__init__.py"}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for dep in graph.get(node, ()):
+            if dep not in index:
+                visit(dep)
+                low[node] = min(low[node], low[dep])
+            elif dep in stack:
+                low[node] = min(low[node], index[dep])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_engine_modules_import_each_other_without_cycles_reading_every_import() -> None:
+    assert cycles(import_graph()) == []
+
+
+PROPOSER_MODULES = ("proposer.py", "opro.py", "comparators/ablations.py", "comparators/evoprompt.py",
+                    "comparators/lmx.py")
+
+
+def writes_to_counts_or_locks(path: Path) -> list[int]:
+    """Lines that take a lock or write a field of something called `counts` (`counts.x += 1`, `x.counts.y = 2`)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
+            if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        for target in targets:
+            owner = target.value if isinstance(target, ast.Attribute) else None
+            if owner is not None and "counts" in ast.unparse(owner).split("."):
+                found.append(node.lineno)
+        if isinstance(node, ast.Attribute) and node.attr in ("lock", "Lock", "RLock"):
+            found.append(node.lineno)
+    return found
+
+
+def test_no_proposer_takes_a_lock_or_writes_a_count() -> None:
+    """A proposer returns what it spent with its proposals; the driver's ledger counts it."""
+    for name in PROPOSER_MODULES:
+        assert writes_to_counts_or_locks(ENGINE / name) == [], name
+    assert writes_to_counts_or_locks(ENGINE / "ledger.py"), "the finder sees the ledger's own writes"
+
+
+def test_the_cycle_finder_sees_an_import_hidden_in_a_function() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
 
 
 @pytest.mark.slow

@@ -58,7 +58,7 @@ def test_the_schema_refuses_what_it_does_not_document() -> None:
 
 
 def test_infinities_are_written_as_strings_and_nan_as_null() -> None:
-    from llmopt.result import strict_json
+    from llmopt.report.tables import strict_json
 
     assert strict(strict_json({"ert": float("inf"), "p": float("nan"), "low": [-float("inf")]})) == \
         {"ert": "inf", "p": None, "low": ["-inf"]}

@@ -6,7 +6,9 @@ import math
 
 import pytest
 
-from llmopt.result import Counts, Result, Trial, comparison_table, reached
+from llmopt.result import Counts, Result, Trial
+from llmopt.report.tables import comparison_table
+from llmopt.direction import reached
 
 
 def sample() -> Result:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 from llmopt.backends.base import Backend, BackendError, Completion, Generation
 from llmopt.backends.cache import CachedBackend
 from llmopt.backends.limit import request_limit
 from llmopt.backends.local import LocalBackend
-from llmopt.backends.openai_compat import GRAMMAR_FIELDS, REASONING_EFFORTS, OpenAIBackend
-from llmopt.backends.probe import grammar_support
+from llmopt.backends.openai_compat import OpenAIBackend
 from llmopt.backends.reasoning import DEFAULT_REASONING_TOKENS
 from llmopt.backends.scripted import ScriptedBackend
-from llmopt.errors import UsageError
+from llmopt.plugins import entry_points
 
 __all__ = ["Backend", "BackendError", "CachedBackend", "Completion", "Generation", "LocalBackend",
            "OpenAIBackend", "ScriptedBackend", "make_backend", "request_limit", "response_cache"]
@@ -53,28 +52,21 @@ def make_backend(model: str = "local", *, base_url: str | None = None, model_pat
     return CachedBackend(backend, None if cache == "default" else cache)
 
 
+ENTRY_POINT_GROUP = "llmopt.backends"
+
+
+def backends() -> dict[str, Any]:
+    """Every registered backend factory by name (`llmopt.backends` entry points): `local`, `openai` and plugins."""
+    return entry_points(ENTRY_POINT_GROUP, callable, "backend")
+
+
 def _make(model: str, base_url: str | None, model_path: str | None, server_grammar: str, check: bool,
           reasoning_effort: str | None, reasoning_tokens: int, flag_prefix: str, max_retries: int) -> Backend:
-    if model == "local":
-        if base_url:
-            raise UsageError(f"{flag_prefix}base-url needs {flag_prefix}model NAME (the model the server serves)")
-        if reasoning_effort is not None:
-            raise UsageError("--reasoning-effort is for model servers; the embedded model takes none")
-        return LocalBackend(model_path)
-    if model_path:
-        raise UsageError(f"{flag_prefix}model-path is for the local backend; drop {flag_prefix}model or use "
-                         f"{flag_prefix}model local")
-    if base_url and "://" not in base_url:  # the client would read it as a path and report the server gone
-        raise UsageError(f"{flag_prefix}base-url {base_url} names no scheme; write http://{base_url}")
-    if server_grammar not in ("auto", *GRAMMAR_FIELDS):
-        raise UsageError(f"--server-grammar must be one of auto, {', '.join(GRAMMAR_FIELDS)}")
-    if reasoning_effort is not None and reasoning_effort not in REASONING_EFFORTS:
-        raise UsageError(f"--reasoning-effort must be one of {', '.join(REASONING_EFFORTS)}")
-    backend = OpenAIBackend(model, base_url=base_url, reasoning_effort=reasoning_effort,
-                            reasoning_tokens=reasoning_tokens, flag_prefix=flag_prefix, max_retries=max_retries)
-    if check:
-        backend.check()
-    if server_grammar == "auto":
-        server_grammar = grammar_support(base_url) if base_url else "none"
-    backend.grammar_field = GRAMMAR_FIELDS[server_grammar]
-    return backend
+    """The backend a registered factory makes: `model` names one (`local`, or a plugin's name), or the scheme of
+    `base_url` does (a plugin's `NAME://...`); any other model is one on an OpenAI-compatible server."""
+    factories = backends()
+    scheme = base_url.partition("://")[0] if base_url and "://" in base_url else None
+    name = model if model in factories else scheme if scheme in factories else "openai"
+    return factories[name](model, base_url=base_url, model_path=model_path, server_grammar=server_grammar,
+                           check=check, reasoning_effort=reasoning_effort, reasoning_tokens=reasoning_tokens,
+                           flag_prefix=flag_prefix, max_retries=max_retries)

@@ -221,3 +221,13 @@ class LocalBackend:
         """Identity for run records."""
         return {"backend": self.name, "model": self.model_path.name, "bytes": self.model_path.stat().st_size,
                 "n_ctx": self.n_ctx}
+
+
+def make(model: str = "local", *, base_url: str | None = None, model_path: str | None = None,
+         reasoning_effort: str | None = None, flag_prefix: str = "--", **_: Any) -> LocalBackend:
+    """The `local` backend factory (entry point `llmopt.backends`): the embedded model, or `model_path`."""
+    if base_url:
+        raise UsageError(f"{flag_prefix}base-url needs {flag_prefix}model NAME (the model the server serves)")
+    if reasoning_effort is not None:
+        raise UsageError("--reasoning-effort is for model servers; the embedded model takes none")
+    return LocalBackend(model_path)

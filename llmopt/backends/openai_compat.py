@@ -311,3 +311,29 @@ def _retry_after(error: Any) -> float:
         return min(float(error.response.headers.get("retry-after", 0)), _MAX_RETRY_AFTER)
     except (AttributeError, TypeError, ValueError):
         return 0.0
+
+
+def make(model: str, *, base_url: str | None = None, model_path: str | None = None, server_grammar: str = "auto",
+         check: bool = True, reasoning_effort: str | None = None, reasoning_tokens: int = DEFAULT_REASONING_TOKENS,
+         flag_prefix: str = "--", max_retries: int = 4) -> OpenAIBackend:
+    """The `openai` backend factory (entry point `llmopt.backends`): a model on OpenAI or any OpenAI-compatible
+    server at `base_url`, reached once (`check`) and its grammar field found (`server_grammar` "auto")."""
+    from llmopt.backends.probe import grammar_support
+
+    if model_path:
+        raise UsageError(f"{flag_prefix}model-path is for the local backend; drop {flag_prefix}model or use "
+                         f"{flag_prefix}model local")
+    if base_url and "://" not in base_url:  # the client would read it as a path and report the server gone
+        raise UsageError(f"{flag_prefix}base-url {base_url} names no scheme; write http://{base_url}")
+    if server_grammar not in ("auto", *GRAMMAR_FIELDS):
+        raise UsageError(f"--server-grammar must be one of auto, {', '.join(GRAMMAR_FIELDS)}")
+    if reasoning_effort is not None and reasoning_effort not in REASONING_EFFORTS:
+        raise UsageError(f"--reasoning-effort must be one of {', '.join(REASONING_EFFORTS)}")
+    backend = OpenAIBackend(model, base_url=base_url, reasoning_effort=reasoning_effort,
+                            reasoning_tokens=reasoning_tokens, flag_prefix=flag_prefix, max_retries=max_retries)
+    if check:
+        backend.check()
+    if server_grammar == "auto":
+        server_grammar = grammar_support(base_url) if base_url else "none"
+    backend.grammar_field = GRAMMAR_FIELDS[server_grammar]
+    return backend

@@ -8,34 +8,34 @@ references are the problem's own white-box methods.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Callable
+import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from llmopt import opro
-from llmopt.comparators import ablations, bits, box, library, lmx, permutation, text
 from llmopt.comparators.base import Method, Objective, Setup, Stop, black_box, reference
 from llmopt.comparators.store import ResultStore
 from llmopt.errors import UsageError, did_you_mean
+from llmopt.evaluation import Evaluation
+from llmopt.method import Methods, run_method
+from llmopt.plugins import builtin_names, entry_points
 from llmopt.problem import Problem
 from llmopt.result import Result
-from llmopt.spaces import Bits, Box, Permutation, Space, Text
+from llmopt.settings import RUN_SETTINGS, Setting
+from llmopt.spaces import Bits, Box, Permutation, Space
 
 if TYPE_CHECKING:
     from llmopt.backends.base import Backend
-    from llmopt.opro import OPROConfig
+    from llmopt.settings import OPROConfig
 
 __all__ = ["Method", "Stop", "Objective", "ResultStore", "Setup", "black_box", "compared_methods",
-           "methods_for", "reference", "resolve", "run_methods", "setup_for", "SPACE_METHODS"]
+           "methods_for", "reference", "resolve", "run_methods", "setup_for", "SPACE_DEFAULTS"]
 
-SPACE_METHODS: dict[type[Space], Callable[[Any], dict[str, Method]]] = {
-    Box: lambda space: {**box.methods(space), **library.box_methods(space)}, Permutation: permutation.methods,
-    Bits: lambda space: {**bits.methods(space), **library.bits_methods(space)}, Text: text.methods}
-
+ENTRY_POINT_GROUP = "llmopt.methods"
 
 # The black-box methods a comparison runs when none are named: the strongest at OPRO's budgets (50 and
-# 100 evaluations) by median gap in benchmarks/baselines.py (the README has the table). Every other
-# method of the space is there by name.
+# 100 evaluations) by median gap in benchmarks/baselines.py (docs/comparison.md has the table). Every
+# other black-box method of the space, a plugin's too, is there by name.
 SPACE_DEFAULTS: dict[type[Space], tuple[str, ...]] = {
     Box: ("powell", "gp-bo", "nevergrad-ngopt", "optuna-tpe", "nelder-mead", "random-search"),
     Bits: ("one-plus-one-ea", "simulated-annealing", "nevergrad-ngopt", "optuna-tpe", "random-search"),
@@ -43,21 +43,47 @@ SPACE_DEFAULTS: dict[type[Space], tuple[str, ...]] = {
 }
 
 
-def _space_methods(space: Space | None) -> dict[str, Method]:
-    for cls in type(space).__mro__:
-        if cls in SPACE_METHODS:
-            found = SPACE_METHODS[cls](space)
-            if cls not in SPACE_DEFAULTS:
-                return found
-            return {name: dataclasses.replace(method, default=name in SPACE_DEFAULTS[cls])
-                    for name, method in found.items()}
-    return {}
+def families() -> dict[str, Methods]:
+    """Every registered family of methods (`llmopt.methods` entry points), by rank: the method under study
+    first, then the ablations, the classical methods and the other model-driven ones; plugins after."""
+    found = entry_points(ENTRY_POINT_GROUP, _is_family, "methods")
+    return dict(sorted(found.items(), key=lambda item: (item[1].rank, item[0])))
+
+
+def _is_family(loaded: object) -> bool:
+    return isinstance(loaded, Methods)
+
+
+def declared_settings() -> list[Setting]:
+    """The run's settings and every family's own, each once: what `llmopt run` makes its flags from."""
+    found = {setting.key: setting for setting in RUN_SETTINGS}
+    for family in families().values():
+        for setting in family.settings:
+            found.setdefault(setting.key, setting)
+    return list(found.values())
+
+
+def _defaults(space: Space | None, found: dict[str, Method]) -> dict[str, Method]:
+    """The space's default black-box methods marked as such (the others by name only)."""
+    chosen = next((names for cls, names in SPACE_DEFAULTS.items() if isinstance(space, cls)), None)
+    if chosen is None:
+        return found
+    return {name: dataclasses.replace(method, default=name in chosen) if method.kind == "black-box" else method
+            for name, method in found.items()}
 
 
 def methods_for(problem: Problem) -> dict[str, Method]:
-    """Every method available for `problem`: OPRO, its space's black-box methods, ablations, its references."""
-    found = {**opro.methods(), **ablations.methods(), **_space_methods(problem.space),
-             **(lmx.methods(problem.space) if problem.space is not None else {})}
+    """Every method available for `problem`: OPRO, the ablations, every family's methods for its space (a
+    plugin's too), and its references."""
+    found: dict[str, Method] = {}
+    builtin = builtin_names(ENTRY_POINT_GROUP)
+    for family_name, family in families().items():
+        for name, method in family.make(problem.space).items():
+            if name in found and family_name not in builtin:
+                warnings.warn(f"skipping method {name!r} of a plugin: its name is taken", stacklevel=2)
+                continue
+            found[name] = method  # a later built-in family may refine an earlier one's (text's no-history ablation)
+    found = _defaults(problem.space, found)
     found.update({name: reference(name, solve) for name, solve in problem.references().items()})
     return found
 
@@ -93,16 +119,12 @@ def run_methods(problem: Problem, setup: Setup, names: list[str] | None = None,
     With a `store`, a method that samples no model replays its stored Result for the same task,
     Setup and method code instead of running again.
     """
-    from llmopt.comparison import _run
-
     names = compared_methods(problem) if names is None else names
-    return [_run(method, problem, setup, store) for method in resolve(problem, names)]
+    return [run_method(method, problem, setup, store) for method in resolve(problem, names)]
 
 
 def setup_for(problem: Problem, config: OPROConfig, backend: Backend | None = None) -> Setup:
     """The Setup of a comparison with an OPRO run of `config`: its budget, seed and initial points."""
-    from llmopt.driver import evaluation_of
-
     starts = tuple(problem.initial(np.random.default_rng(config.seed), config.initial))
     return Setup(config.evaluation_budget(), config.seed, starts, backend, config, config.target,
-                 config.max_failures, config.timeout, evaluation_of(config))
+                 config.max_failures, config.timeout, Evaluation.of(config))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from llmopt.knobs import METAPROMPT_KEYS, OPRO_READS
-from llmopt.method import Method, driven
-from llmopt.opro import OPROProposer
+from typing import Any
+
+from llmopt.method import Method, Methods, driven
+from llmopt.opro import READS, SETTINGS, OPROProposer
 
 # name -> how the ablation changes the meta-prompt settings
 VARIANTS: dict[str, dict[str, object]] = {
@@ -22,10 +23,13 @@ def _ablation(name: str, change: dict[str, object]) -> Method:
         changed = dataclasses.replace(config, metaprompt=dataclasses.replace(config.metaprompt, **change))
         return OPROProposer(problem, setup.backend, changed, name=name)
 
-    fixed = {knob for knob, key in METAPROMPT_KEYS.items() if key in change}
-    return driven(name, make, kind="ablation", reads=OPRO_READS - fixed)
+    fixed = {s.name for s in SETTINGS if s.where[0] == "metaprompt" and s.where[-1] in change}
+    return driven(name, make, kind="ablation", reads=READS - fixed)
 
 
-def methods() -> dict[str, Method]:
+def methods(space: Any = None) -> dict[str, Method]:
     """Every ablation, for any problem; none runs unless asked for (or listed by a space)."""
     return {name: _ablation(name, change) for name, change in VARIANTS.items()}
+
+
+METHODS = Methods(methods, rank=10)

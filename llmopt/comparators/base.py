@@ -9,9 +9,10 @@ from typing import Any, Callable, Sequence
 from llmopt.errors import UsageError
 from llmopt.evaluation import Scored
 from llmopt.ledger import Ledger, Stop, first_new
-from llmopt.method import Method, Setup
-from llmopt.problem import Problem, evaluate_safely, one_line, usage_since
-from llmopt.result import Kind, Result, Trial, to_loss, worst
+from llmopt.method import CRASHED, Method, Setup, crashed  # noqa: F401  (their home before)
+from llmopt.problem import Problem, evaluate_safely, usage_since
+from llmopt.result import Kind, Result, Trial
+from llmopt.direction import to_loss, worst
 from llmopt.stopping import black_box_rules
 
 __all__ = ["Method", "Objective", "Setup", "Stop", "black_box", "best_start", "crashed", "random_sampling",
@@ -152,14 +153,6 @@ def reference(name: str, solve: Callable[[], Any]) -> Method:
         return result
 
     return Method(name, "reference", run)
-
-
-CRASHED = "crashed"
-
-
-def crashed(error: BaseException) -> str:
-    """The stop reason of a method that raised: what it raised, in one line."""
-    return f"{CRASHED}: {one_line(error)}"
 
 
 def _empty(problem: Problem, method: str, kind: Kind) -> Result:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from llmopt.comparators.base import Method, Objective, Setup, best_start, black_box, random_sampling
+from llmopt.method import Methods
 from llmopt.spaces import Bits, Bitvector
 
 POPULATION = 20
@@ -73,3 +74,6 @@ def methods(space: Bits) -> dict[str, Method]:
     searches = {"random-search": random_sampling, "one-plus-one-ea": one_plus_one,
                 "genetic-algorithm": genetic_algorithm, "simulated-annealing": simulated_annealing}
     return {name: black_box(name, search) for name, search in searches.items()}
+
+
+METHODS = Methods.of_space(Bits, methods, rank=21)

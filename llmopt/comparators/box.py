@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from llmopt.comparators.base import Method, Objective, Setup, best_start, black_box, random_sampling
+from llmopt.method import Methods
 from llmopt.spaces import Box
 
 
@@ -78,3 +79,6 @@ def methods(space: Box) -> dict[str, Method]:
     searches = {"nelder-mead": nelder_mead, "powell": powell, "differential-evolution": differential_evolution,
                 "dual-annealing": dual_annealing, "cma-es": cma_es, "random-search": random_sampling}
     return {name: black_box(name, search) for name, search in searches.items()}
+
+
+METHODS = Methods.of_space(Box, methods, rank=20)

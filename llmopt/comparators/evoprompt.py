@@ -11,18 +11,16 @@ children from the population at its start (synchronous DE), so each generation i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from llmopt.errors import UsageError
 from llmopt.method import Method, driven
-from llmopt.proposer import Ask, ModelProposer
-from llmopt.result import Trial, to_loss
+from llmopt.proposer import Ask, ModelProposer, Study
+from llmopt.result import Spent, Trial
+from llmopt.direction import to_loss
 from llmopt.stopping import StopRule
-
-if TYPE_CHECKING:
-    from llmopt.driver import Driver
 
 POPULATION = 10
 
@@ -86,19 +84,20 @@ class EvoPrompt(ModelProposer):
         """The trial's value as a loss (a repeat's as first scored), or None when it has none."""
         return self.known.get(trial.text) if trial.text is not None else None
 
-    def ask_model(self, driver: Driver, template: str, index: int, **texts: str) -> list:
+    def ask_model(self, study: Study, spent: Spent, template: str, index: int, **texts: str) -> list:
         """One child: one answer to `template` filled with the parents' texts (none if the request failed)."""
         space = self.problem.space
         prompt = template.format(label=space.label, tag=space.tag, **texts)
-        generation = self.request(driver, prompt, 1, driver.step * 1000 + index)
+        generation = self.request(prompt, 1, study.step * 1000 + index, spent)
         return self.read_generation(generation, prompt)[:1] if generation is not None else []
 
-    def children(self, driver: Driver, make: Any) -> Ask:
-        """Up to a generation's children (no more than the answers and evaluations left), one request each."""
-        proposals = []
-        for index in range(int(min(len(self.population), driver.answers_left, driver.evals_left))):
-            proposals += make(index)
-        return Ask(driver.step, None, proposals)
+    def children(self, study: Study, make: Any) -> Ask:
+        """Up to a generation's children (no more than the answers and evaluations left), one request each:
+        `make(index, spent)` gives one child and counts its request in `spent`."""
+        proposals, spent = [], Spent()
+        for index in range(int(min(len(self.population), study.answers_left, study.evals_left))):
+            proposals += make(index, spent)
+        return Ask(study.step, None, proposals, spent=spent)
 
     def observe(self, trials: list[Trial]) -> None:
         """Step 0 is the population; a later step stalls the search when its answers brought nothing new."""
@@ -119,10 +118,10 @@ class GeneticAlgorithm(EvoPrompt):
     """EvoPrompt-GA: per generation, one child per member from two roulette-chosen parents; the best of
     parents and children survive."""
 
-    def propose(self, driver: Driver) -> Ask:
+    def propose(self, study: Study) -> Ask:
         """One crossover-and-mutation child per member."""
-        return self.children(driver, lambda i: self.ask_model(driver, CROSSOVER, i,
-                                                              **dict(zip("ab", roulette(self.population, driver.rng)))))
+        return self.children(study, lambda i, spent: self.ask_model(
+            study, spent, CROSSOVER, i, **dict(zip("ab", roulette(self.population, study.rng)))))
 
     def update(self, trials: list[Trial]) -> None:
         """Parents and children together; the best len(population) survive."""
@@ -140,15 +139,15 @@ class DifferentialEvolution(EvoPrompt):
 
     least = 3
 
-    def propose(self, driver: Driver) -> Ask:
+    def propose(self, study: Study) -> Ask:
         """One child per member, the member its base."""
-        def child(i: int) -> list:
+        def child(i: int, spent: Spent) -> list:
             others = [j for j in range(len(self.population)) if j != i]
-            r1, r2 = driver.rng.choice(others, size=2, replace=False)
-            return self.ask_model(driver, DIFFERENTIAL, i, a=self.population[r1][1], b=self.population[r2][1],
-                                  best=min(self.population)[1], base=self.population[i][1])
+            r1, r2 = study.rng.choice(others, size=2, replace=False)
+            return self.ask_model(study, spent, DIFFERENTIAL, i, a=self.population[r1][1],
+                                  b=self.population[r2][1], best=min(self.population)[1], base=self.population[i][1])
 
-        return self.children(driver, child)
+        return self.children(study, child)
 
     def update(self, trials: list[Trial]) -> None:
         """A child better than its base takes the base's place (the base read from the child's own request,

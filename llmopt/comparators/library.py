@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from llmopt.comparators.base import Method, Objective, Setup, black_box
+from llmopt.method import Methods
 from llmopt.spaces import Bits, Box
 
 
@@ -134,3 +135,13 @@ def bits_methods(space: Bits) -> dict[str, Method]:
     """Optuna's TPE and Nevergrad's NGOpt (which picks its discrete optimizer for the budget) for bit vectors."""
     return {"optuna-tpe": black_box("optuna-tpe", optuna_tpe(_optuna_bits)),
             "nevergrad-ngopt": black_box("nevergrad-ngopt", nevergrad("NGOpt", _nevergrad_bits))}
+
+
+def methods(space: Any) -> dict[str, Method]:
+    """The library methods for a box or bit vectors (none for other spaces)."""
+    if isinstance(space, Box):
+        return box_methods(space)
+    return bits_methods(space) if isinstance(space, Bits) else {}
+
+
+METHODS = Methods(methods, rank=30)

@@ -16,24 +16,30 @@ with its continuations, like OPRO.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from llmopt.comparators.bits import flip_bits
 from llmopt.comparators.permutation import order_crossover, swap_or_reverse
-from llmopt.method import Method, driven
-from llmopt.proposer import Ask, ModelProposer, Proposal
-from llmopt.result import Trial, to_loss
+from llmopt import values
+from llmopt.method import Method, Methods, driven
+from llmopt.proposer import Ask, ModelProposer, Proposal, Study
+from llmopt.result import Spent, Trial
+from llmopt.direction import to_loss
+from llmopt.settings import Setting
 from llmopt.spaces import Bits, Box, Permutation
-
-if TYPE_CHECKING:
-    from llmopt.driver import Driver
 
 Member = tuple[float, Any]  # (loss, solution)
 Vary = Callable[[list[Any], int, int], list[Any]]  # (parents, children wanted, step) -> children
-# The settings LMX reads, so a sweep of any other leaves it alone.
-READS = frozenset({"temperature", "proposals", "lmx-parents", "lmx-population", "lmx-selection"})
+_GROUP = "language-model crossover (lmx, lmx-no-model)"
+PARENTS = Setting("lmx_parents", values.positive_int, 4, "parents in each few-shot list (default: 4)", group=_GROUP,
+                  sweep=True)
+POPULATION = Setting("lmx_population", values.positive_int, 8, "the best solutions parents are drawn from "
+                     "(default: 8)", group=_GROUP, sweep=True)
+SELECTION = Setting("lmx_selection", values.selection, "uniform", "how parents are drawn (default: uniform)",
+                    group=_GROUP, sweep=True, choices=("uniform", "tournament"))
+SETTINGS = (PARENTS, POPULATION, SELECTION)
 
 
 def few_shot(problem: Any, parents: list[Any]) -> str:
@@ -79,20 +85,21 @@ class Evolve(ModelProposer):
     """The loop `lmx` and `lmx-no-model` share: select parents, vary them, keep the better children."""
 
     def __post_init__(self) -> None:  # no model check here: `lmx-no-model` has none
-        self.population = Population(self.config.lmx_population, self.problem.direction)
+        self.size, self.k, self.how = (self.config.option(s) for s in SETTINGS)
+        self.population = Population(self.size, self.problem.direction)
 
     def observe(self, trials: list[Trial]) -> None:
         """Step 0's points start the population (all of them); later children compete for a place."""
         if trials and trials[0].step == 0:
-            self.population.size = max(self.config.lmx_population, len(trials))
+            self.population.size = max(self.size, len(trials))
             self.population.take(trials)
-            self.population.size = self.config.lmx_population
+            self.population.size = self.size
             return
         self.population.take(trials)
 
-    def parents(self, driver: Driver) -> list[Any]:
+    def parents(self, study: Study) -> list[Any]:
         """This step's parents, drawn from the population."""
-        return select(self.population.members, self.config.lmx_parents, self.config.lmx_selection, driver.rng)
+        return select(self.population.members, self.k, self.how, study.rng)
 
 
 class Continuation(Evolve):
@@ -102,14 +109,14 @@ class Continuation(Evolve):
         ModelProposer.__post_init__(self)
         super().__post_init__()
 
-    def propose(self, driver: Driver) -> Ask:
+    def propose(self, study: Study) -> Ask:
         """Up to `proposals` children from one raw-completion request."""
-        prompt = few_shot(self.problem, self.parents(driver))
-        n = int(min(self.config.proposals, driver.answers_left, driver.evals_left))
-        generation = self.request(driver, prompt, n, driver.step * n, raw=True)
+        prompt = few_shot(self.problem, self.parents(study))
+        n, spent = int(min(self.config.proposals, study.answers_left, study.evals_left)), Spent()
+        generation = self.request(prompt, n, study.step * n, spent, raw=True)
         if generation is None:
-            return Ask(driver.step, prompt, [], error=driver.result.extra["last_request_error"])
-        return Ask(driver.step, prompt, self.read_generation(generation))
+            return Ask(study.step, prompt, [], error=spent.last_error, spent=spent)
+        return Ask(study.step, prompt, self.read_generation(generation), spent=spent)
 
     def answer_text(self, raw: str) -> str:
         """The continuation's first non-blank line."""
@@ -128,12 +135,12 @@ class Classical(Evolve):
         super().__post_init__()
         self.operator = next(make for cls, make in CLASSICAL.items() if isinstance(self.problem.space, cls))
 
-    def propose(self, driver: Driver) -> Ask:
+    def propose(self, study: Study) -> Ask:
         """`proposals` children of this step's parents, with no model request."""
         # a generator apart from selection's, drawn anew each step so that a resumed run draws as this one
-        vary = self.operator(self.problem.space, np.random.default_rng((self.config.seed, 1, driver.step)))
-        children = vary(self.parents(driver), self.config.proposals, driver.step)
-        return Ask(driver.step, None, [Proposal(self.problem.encode(c), solution=c) for c in children])
+        vary = self.operator(self.problem.space, np.random.default_rng((self.config.seed, 1, study.step)))
+        children = vary(self.parents(study), self.config.proposals, study.step)
+        return Ask(study.step, None, [Proposal(self.problem.encode(c), solution=c) for c in children])
 
 
 def _box_children(space: Box, rng: np.random.Generator) -> Vary:
@@ -186,10 +193,16 @@ CLASSICAL: dict[type, Callable[[Any, np.random.Generator], Vary]] = {
 
 def methods(space: Any) -> dict[str, Method]:
     """`lmx` for every space; `lmx-no-model` where the space has a classical operator (not free text)."""
+    if space is None:
+        return {}
     found = {"lmx": driven("lmx", lambda problem, setup, config: Continuation(problem, setup.backend, config,
-                                                                              name="lmx"), reads=READS)}
+                                                                              name="lmx"),
+                           reads=frozenset({"temperature", "proposals"}), settings=SETTINGS)}
     if any(isinstance(space, cls) for cls in CLASSICAL):
         found["lmx-no-model"] = driven(
             "lmx-no-model", lambda problem, setup, config: Classical(problem, None, config, name="lmx-no-model"),
-            kind="ablation", samples_model=False)
+            kind="ablation", samples_model=False, settings=SETTINGS)
     return found
+
+
+METHODS = Methods(methods, SETTINGS, rank=50)

@@ -7,6 +7,7 @@ from typing import Iterator
 import numpy as np
 
 from llmopt.comparators.base import Method, Objective, Setup, best_start, black_box, random_sampling
+from llmopt.method import Methods
 from llmopt.spaces import Permutation, Tour
 
 POPULATION = 20
@@ -99,3 +100,6 @@ def methods(space: Permutation) -> dict[str, Method]:
     searches = {"random-orderings": random_sampling, "local-search": local_search,
                 "genetic-algorithm": genetic_algorithm}
     return {name: black_box(name, search) for name, search in searches.items()}
+
+
+METHODS = Methods.of_space(Permutation, methods, rank=22)

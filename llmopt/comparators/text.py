@@ -7,6 +7,7 @@ import dataclasses
 
 from llmopt.comparators import ablations, evoprompt
 from llmopt.comparators.base import Method, Objective, Setup, black_box
+from llmopt.method import Methods
 from llmopt.spaces import Text
 
 
@@ -23,3 +24,6 @@ def methods(space: Text) -> dict[str, Method]:
     found = {name: black_box(name, _fixed(text)) for name, text in space.handwritten.items()}
     no_history = dataclasses.replace(ablations.methods()["opro-no-history"], default=True)
     return {**found, no_history.name: no_history, **evoprompt.methods(space)}
+
+
+METHODS = Methods.of_space(Text, methods, rank=40)

@@ -9,7 +9,7 @@ from typing import Any
 
 from llmopt.report.page import esc, figure, page
 from llmopt.report.run import RunRecord, read_run, write_run_report
-from llmopt.result import format_value, gap_to
+from llmopt.report.tables import format_value, gap_to
 
 
 def _row(record: RunRecord, report: Path, root: Path) -> str:

@@ -12,7 +12,9 @@ from typing import Any
 from llmopt.records import read_pending, read_steps
 from llmopt.report.page import esc, figure, page, table
 from llmopt.opro import NAME, RECORD_KEY
-from llmopt.result import Counts, Result, Trial, better, comparison_rows, format_value, to_loss
+from llmopt.result import Counts, Result, Trial
+from llmopt.direction import better, to_loss
+from llmopt.report.tables import comparison_rows, format_value
 
 # Drawings of the step's best solution are kept to this many steps, so large runs stay small.
 MAX_DRAWINGS = 30

@@ -11,7 +11,8 @@ import numpy as np
 
 from llmopt.report.page import esc, figure, page, table
 from llmopt.report.run import _answers, _prompt_change
-from llmopt.result import best_of, format_value
+from llmopt.direction import best_of
+from llmopt.report.tables import format_value
 
 STATUS = {"COMPLETE": "ok", "FAIL": "failed", "PRUNED": "pruned", "RUNNING": "running", "WAITING": "waiting"}
 

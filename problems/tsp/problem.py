@@ -9,7 +9,8 @@ from typing import Any, Callable
 import numpy as np
 
 from llmopt.problem import Option, Problem, digest
-from llmopt.result import Result, gap_pct
+from llmopt.result import Result
+from llmopt.direction import gap_pct
 from llmopt.spaces import Permutation
 from llmopt.problems.tsp import heuristics, solvers
 from llmopt.problems.tsp.instance import Instance, format_coord, random_instance

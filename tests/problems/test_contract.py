@@ -7,7 +7,7 @@ import pytest
 
 from llmopt import contract
 from llmopt.problem import Problem
-from llmopt.result import better
+from llmopt.direction import better
 from llmopt.registry import registry
 
 @pytest.fixture(params=sorted(registry()), name="problem")

@@ -19,7 +19,7 @@ from llmopt.cli import main
 from llmopt.opro import OPRO, OPROConfig
 from llmopt.records import RunRecorder, read_steps
 from llmopt.report import write_index, write_run_report
-from llmopt.result import format_value
+from llmopt.report.tables import format_value
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = ["<script>alert(1)</script>[3, 4]", "<img src=x onerror=alert(2)> [5, 5]"]
