@@ -1,7 +1,7 @@
-"""The README's "What changed in 0.3": with one worker, every black-box method but differential evolution
-(and, past a generation, the genetic algorithms) and Nevergrad's on a box (built as its documentation
-builds a box now) finds what it found before the ledger. The values below were computed by llmopt
-0.2's code (commit 0ad864f) with the same settings and libraries."""
+"""CHANGELOG.md's 0.3.0: with one worker, every black-box method but differential evolution (and, past a
+generation, the genetic algorithms) finds what it found before the ledger; the library methods are left out
+since 0.4.0, which runs them from their own initial design. The values below were computed by llmopt 0.2's
+code (commit 0ad864f) with the same settings and libraries."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from llmopt.registry import build_problem
 
 BEFORE = {
     ("sphere", "nelder-mead"): 0.00060253, ("sphere", "powell"): 0.0, ("sphere", "dual-annealing"): 1.12679354,
-    ("sphere", "cma-es"): 0.23208497, ("sphere", "random-search"): 1.2699284, ("sphere", "optuna-tpe"): 0.02497093,
+    ("sphere", "cma-es"): 0.23208497, ("sphere", "random-search"): 1.2699284,
     ("rosenbrock", "cma-es"): 8.500435013971366, ("knapsack", "random-search"): 5419.0,
     ("knapsack", "one-plus-one-ea"): 7167.0, ("knapsack", "genetic-algorithm"): 6374.0,
-    ("knapsack", "simulated-annealing"): 7170.0, ("knapsack", "optuna-tpe"): 6338.0,
-    ("knapsack", "nevergrad-ngopt"): 7021.0, ("tsp", "random-orderings"): 721.6280486454275,
+    ("knapsack", "simulated-annealing"): 7170.0, ("tsp", "random-orderings"): 721.6280486454275,
     ("tsp", "local-search"): 729.8818462024033, ("tsp", "genetic-algorithm"): 721.6280486454275,
 }
 OPTIONS = {"tsp": {"cities": 10}}
