@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from llmopt.backends.reasoning import DEFAULT_REASONING_TOKENS
 from llmopt.result import Result
 
 
@@ -111,6 +112,29 @@ def read_pending(directory: str | Path) -> dict[str, Any] | None:
 def read_config(directory: str | Path) -> dict[str, Any]:
     """The run's `config.json`."""
     return json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
+
+
+def resume_refusal(saved: dict[str, Any], current: dict[str, Any], changed_settings: list[str],
+                   default_journaled: str) -> str | None:
+    """Why the run recorded as `saved` (its config.json) cannot go on with the `current` one, or None when it
+    can: another problem, problem definition or backend, settings that may not change on resume
+    (`changed_settings`, `OPROConfig.changes_on_resume`), or another journaled method (a record without the
+    key journaled `default_journaled`, the only method that could be then)."""
+    current = json.loads(json.dumps(current))  # compared as stored
+    if isinstance(saved.get("backend"), dict) and isinstance(current["backend"], dict):
+        added = {"reasoning_effort": None, "reasoning_tokens": DEFAULT_REASONING_TOKENS}
+        saved = {**saved, "backend": {**{k: v for k, v in added.items() if k in current["backend"]},
+                                      **saved["backend"]}}
+    for key in ("problem", "problem_config", "backend"):
+        if saved.get(key) != current[key]:
+            return f"the run was made with a different {key.replace('_', ' ')}; repeat its original options"
+    if changed_settings:
+        return (f"the run was made with different settings ({', '.join(changed_settings)}); repeat its original "
+                "options (only steps and budgets may change)")
+    if saved.get("journaled", default_journaled) != current["journaled"]:
+        return (f"the run journaled {saved.get('journaled', default_journaled)}; give --methods with that method "
+                "first among those that sample the model")
+    return None
 
 
 def read_results(directory: str | Path) -> list[Result]:

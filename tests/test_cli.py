@@ -64,7 +64,8 @@ def test_tsp_baselines_split_references_from_black_box_methods(capsys) -> None:
 
 
 def test_token_limits_reach_their_own_settings() -> None:
-    from llmopt.cli import _opro_config, build_parser
+    from llmopt.cli import build_parser
+    from llmopt.cli.options import opro_config as _opro_config
 
     args = build_parser().parse_args(["run", "sphere", "--answer-tokens", "17", "--max-total-tokens", "900"])
     config = _opro_config(args)
