@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from llmopt.comparators import Setup, methods_for
+from llmopt.methods import Setup, methods_for
 from llmopt.problem import Problem
 from llmopt.registry import build_problem
 from llmopt.direction import reached

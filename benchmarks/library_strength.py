@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from llmopt import OPROConfig, compare
-from llmopt.comparators import setup_for
+from llmopt.methods import setup_for
 from llmopt.problems.numeric import NumericProblem
 from llmopt.report.tables import text_table
 

@@ -15,7 +15,7 @@ import argparse
 import time
 
 from llmopt import OPROConfig, compare, make_backend
-from llmopt.comparators import compared_methods
+from llmopt.methods import compared_methods
 from llmopt.problems.numeric import NumericProblem
 from llmopt.report.tables import text_table
 from llmopt.testing.objectives import Slow

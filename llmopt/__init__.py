@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from llmopt.backends import LocalBackend, OpenAIBackend, ScriptedBackend, make_backend
-from llmopt.comparators import Method, Setup, compared_methods, methods_for, run_methods, setup_for
+from llmopt.methods import Method, Setup, compared_methods, methods_for, run_methods, setup_for
 from llmopt.comparison import compare
 from llmopt.driver import Driver
 from llmopt.errors import InvalidSolution, UsageError
 from llmopt.metaprompt import MetaPromptConfig, render
 from llmopt.minimize import maximize, minimize
-from llmopt.opro import OPRO, OPROConfig, OPROProposer, evaluation_budget
+from llmopt.methods.model.opro import OPRO, OPROConfig, OPROProposer, evaluation_budget
 from llmopt.problem import Option, Problem
 from llmopt.proposer import Ask, ModelProposer, Proposal, Proposer
 from llmopt.registry import get_problem, registry

@@ -6,16 +6,16 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from llmopt.comparators import resolve, setup_for
+from llmopt.methods import resolve, setup_for
 from llmopt.errors import UsageError, raise_if_unreachable
-from llmopt.method import Method, Setup, crashed, run_method
+from llmopt.methods.method import Method, Setup, crashed, run_method
 from llmopt.settings import OPROConfig
 from llmopt.problem import Problem
 from llmopt.result import Result
 
 if TYPE_CHECKING:
     from llmopt.backends.base import Backend
-    from llmopt.comparators.store import ResultStore
+    from llmopt.methods.store import ResultStore
     from llmopt.driver import Driver
     from llmopt.records import RunRecorder
     from llmopt.stopping import StopRule

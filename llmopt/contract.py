@@ -9,7 +9,7 @@ import numpy as np
 
 from llmopt.direction import better
 from llmopt.grammar import to_regex
-from llmopt.method import CRASHED, Method, Setup
+from llmopt.methods.method import CRASHED, Method, Setup
 from llmopt.problem import InvalidSolution, Problem
 
 GARBAGE = ["", "I am not sure.", "]]][[[", "\x00\x01", "[" * 1000, "NaN", "the answer is 42", "🙂" * 50]

@@ -51,7 +51,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from llmopt.backends.base import Backend
 from llmopt.errors import InvalidSolution, UsageError
-from llmopt.opro import NAME as OPRO_NAME, OPROConfig, OPROProposer
+from llmopt.methods.model.opro import NAME as OPRO_NAME, OPROConfig, OPROProposer
 from llmopt.problem import Problem
 from llmopt.result import Spent, Trial
 
@@ -440,6 +440,6 @@ class LMXSampler(ModelSampler):
     method = "lmx"
 
     def _proposer(self, problem: StudyProblem, backend: Backend) -> Any:
-        from llmopt.comparators.lmx import Continuation
+        from llmopt.methods.model.lmx import Continuation
 
         return Continuation(problem, backend, self._config, name=self.method)

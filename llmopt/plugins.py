@@ -1,5 +1,5 @@
 """Plugins: the objects other packages (and llmopt's own built-ins) register under an entry-point group:
-`llmopt.problems` (problem classes), `llmopt.methods` (`llmopt.method.Methods`) and `llmopt.backends`
+`llmopt.problems` (problem classes), `llmopt.methods` (`llmopt.methods.method.Methods`) and `llmopt.backends`
 (backend factories)."""
 
 from __future__ import annotations

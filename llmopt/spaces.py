@@ -1,6 +1,6 @@
 """Solution spaces: where a problem's solutions live, with their text form, grammar and sampling.
 
-A problem declares its space; every method written for that space (`llmopt.comparators`) then
+A problem declares its space; every method written for that space (`llmopt.methods`) then
 applies to it, and the problem's encoder, decoder, grammar and random start points come with it.
 """
 

@@ -16,7 +16,7 @@ from llmopt.settings import Data as Settings, Setting
 
 def knobs() -> dict[str, Setting]:
     """The settings a bench may sweep (`--vary NAME=...`): the run's and every method family's, by name."""
-    from llmopt.comparators import declared_settings
+    from llmopt.methods import declared_settings
 
     return {setting.name: setting for setting in declared_settings() if setting.sweep}
 

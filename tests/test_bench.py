@@ -294,7 +294,7 @@ def test_the_paper_grid_prints_a_table_in_the_papers_shape() -> None:
 
 @pytest.mark.slow
 def test_bench_prompt_search_runs_evoprompt_within_the_budget(stub_url: str) -> None:
-    # the optimizer and the scorer are the stub server; EvoPrompt on the real model: tests/comparators
+    # the optimizer and the scorer are the stub server; EvoPrompt on the real model: tests/methods
     done = bench("prompt-search", "--methods", "opro", "evoprompt-ga", "evoprompt-de", "--seeds", "1", "--steps", "2",
                  "--proposals", "3", "--initial", "2", "--train-size", "2", "--test-size", "2", "--json", "--no-cache",
                  "--model", "stub", "--base-url", stub_url, "--scorer-model", "stub", "--scorer-base-url", stub_url)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from llmopt.backends.scripted import ScriptedBackend
-from llmopt.comparators import Setup, run_methods
+from llmopt.methods import Setup, run_methods
 from llmopt.opro import OPRO, OPROConfig
 from llmopt.problem import Problem
 from llmopt.records import RunRecorder, read_pending, read_steps

@@ -55,8 +55,9 @@ def test_only_opro_names_opro_and_the_methods_layer_imports_no_bench_or_cli() ->
     for name, path in engine_modules().items():
         literal = [node.lineno for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
                    if isinstance(node, ast.Constant) and node.value == "opro"]
-        assert name == "llmopt.opro" or not literal, f"{name} names 'opro' on lines {literal}"
-        if name.startswith(("llmopt.comparators", "llmopt.driver", "llmopt.method", "llmopt.opro")):
+        assert name in ("llmopt.opro", "llmopt.methods.model.opro") or not literal, \
+            f"{name} names 'opro' on lines {literal}"
+        if name.startswith(("llmopt.methods", "llmopt.driver", "llmopt.opro")):
             upward = {m for m in imported(path, top_level_only=False)
                       if m.split(".")[:2] in (["llmopt", "bench"], ["llmopt", "cli"], ["llmopt", "sweep"])}
             assert not upward, f"{name} imports {sorted(upward)}"
@@ -124,8 +125,8 @@ def test_engine_modules_import_each_other_without_cycles_reading_every_import() 
     assert cycles(import_graph()) == []
 
 
-PROPOSER_MODULES = ("proposer.py", "opro.py", "comparators/ablations.py", "comparators/evoprompt.py",
-                    "comparators/lmx.py")
+PROPOSER_MODULES = ("proposer.py", "methods/model/opro.py", "methods/model/ablations.py",
+                    "methods/model/evoprompt.py", "methods/model/lmx.py")
 
 
 def writes_to_counts_or_locks(path: Path) -> list[int]:
@@ -225,7 +226,7 @@ def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_an_installed_plugin_passes_the_contract_and_gets_every_box_method(
         installed_plugin: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from llmopt import contract
-    from llmopt.comparators import Setup, run_methods
+    from llmopt.methods import Setup, run_methods
     from llmopt.registry import registry
 
     monkeypatch.syspath_prepend(str(installed_plugin))
@@ -262,3 +263,11 @@ def test_the_fast_tier_forbids_loading_the_model(monkeypatch: pytest.MonkeyPatch
         backend.generate("hi", n=1, temperature=0.0, max_tokens=2)
     with pytest.raises(RuntimeError, match=FORBID_ENV):  # and a second caller is told again, not left waiting
         backend.generate("hi", n=1, temperature=0.0, max_tokens=2)
+
+
+def test_the_old_name_of_the_methods_package_works_for_one_release_and_warns() -> None:
+    code = "from llmopt.comparators import run_methods, Setup, Stop, ResultStore; print(run_methods.__module__)"
+    done = subprocess.run([sys.executable, "-W", "always::DeprecationWarning", "-c", code], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "llmopt.methods", done.stderr
+    assert "llmopt.comparators is now llmopt.methods" in done.stderr

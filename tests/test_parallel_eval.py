@@ -188,7 +188,7 @@ def test_a_200_item_knapsack_gets_through_every_default_black_box_method(tmp_pat
     """The held-out case: random bit vectors are all over capacity, so a method that proposes only those
     is stopped after STALL_FLOOR asks instead of thousands."""
     from llmopt.problems.knapsack import Knapsack
-    from llmopt.comparators import compared_methods
+    from llmopt.methods import compared_methods
 
     rng = np.random.default_rng(7)
     items = rng.integers(10, 100, size=(200, 2))
@@ -207,7 +207,7 @@ def test_the_rounds_figure_draws_each_method_against_its_rounds_and_labels_refer
     from matplotlib.figure import Figure
 
     from llmopt import setup_for
-    from llmopt.comparators import reference
+    from llmopt.methods import reference
     from llmopt.plots import plot_rounds
     from llmopt.result import side_by_side
 

@@ -59,7 +59,7 @@ def test_llmopt_run_finds_a_plugins_methods_and_backend(installed: Path, tmp_pat
 
 def test_compare_finds_them_and_the_contract_holds(installed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import llmopt
-    from llmopt.comparators import methods_for, setup_for
+    from llmopt.methods import methods_for, setup_for
     from llmopt.contract import check_method
     from llmopt.registry import build_problem
 

@@ -45,3 +45,15 @@ def test_the_readme_example_files_load_as_their_problems() -> None:
     found, kind = load_dataset(str(examples / "apples.jsonl"))
     assert len(found) == 40 and found[0].target.isdigit()
 
+
+
+def test_the_version_is_the_changelogs_newest() -> None:
+    version = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), flags=re.M).group(1)
+    newest = re.search(r"^## (\S+)", (ROOT / "CHANGELOG.md").read_text(), flags=re.M).group(1)
+    assert version == newest
+
+
+def test_the_readme_is_an_on_ramp() -> None:
+    lines = (ROOT / "README.md").read_text().splitlines()
+    assert len(lines) < 250
+    assert next(i for i, line in enumerate(lines) if line.startswith("```python")) < 80

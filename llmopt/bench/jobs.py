@@ -54,9 +54,9 @@ class Job:
 def run_job(job: Job) -> dict[str, Any]:
     """Run one job and return its raw numbers (plain data, so it travels between processes)."""
     from llmopt.backends import make_backend
-    from llmopt.comparators import resolve, setup_for
+    from llmopt.methods import resolve, setup_for
     from llmopt.errors import raise_if_unreachable
-    from llmopt.opro import OPROConfig
+    from llmopt.methods.model.opro import OPROConfig
 
     problem = build_problem(job.problem, job.options)
     target = job.target if job.target is not None else problem.optimum()
@@ -137,7 +137,7 @@ def _refuse_conflicts(target: float | None, grid: dict[str, dict[str, Any]] | No
 
 def _methods(problem: Any, names: Iterable[str] | None, label: str) -> dict[str, frozenset[str] | None]:
     """Each method to run on `problem`, with the settings it reads (None: it samples no model)."""
-    from llmopt.comparators import resolve
+    from llmopt.methods import resolve
 
     chosen = resolve(problem, list(names) if names is not None else None, label)
     return {method.name: method.reads if method.samples_model else None for method in chosen}
@@ -257,9 +257,9 @@ def ablation_study(problem: str, options: dict[str, Any], seeds: int, settings: 
     The best baseline (by median, among the default black-box methods that sample no model) is chosen
     on `seeds` other seeds, so that the choice does not favour it on the seeds it is tested on.
     """
-    from llmopt.comparators import default_methods, methods_for
-    from llmopt.comparators.ablations import VARIANTS
-    from llmopt.opro import NAME
+    from llmopt.methods import default_methods, methods_for
+    from llmopt.methods.model.ablations import VARIANTS
+    from llmopt.methods.model.opro import NAME
     from llmopt.registry import get_problem
 
     options = {o.dest: o.default for o in get_problem(problem).options} | options

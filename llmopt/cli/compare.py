@@ -8,15 +8,15 @@ from typing import Any, Callable
 
 from llmopt import health
 from llmopt.backends import make_backend
-from llmopt.comparators import compared_methods, resolve
-from llmopt.method import CRASHED
+from llmopt.methods import compared_methods, resolve
+from llmopt.methods.method import CRASHED
 from llmopt.comparison import compare, journaled_method
 from llmopt.driver import Driver
 from llmopt.errors import ENDS_THE_RUN, UsageError
-from llmopt.opro import NAME, RECORD_KEY as SETTINGS
+from llmopt.methods.model.opro import NAME, RECORD_KEY as SETTINGS
 from llmopt.settings import OPROConfig, with_defaults
 from llmopt.problem import Problem
-from llmopt.comparators import declared_settings
+from llmopt.methods import declared_settings
 from llmopt.records import RunRecorder, default_run_dir, read_config, resume_refusal
 from llmopt.result import Result
 from llmopt.report.tables import comparison_table, strict_json

@@ -100,7 +100,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> Any:
 
 def add_opro_options(parser: argparse.ArgumentParser) -> None:
     """The model's options, then every declared setting (the run's own and each method family's), as flags."""
-    from llmopt.comparators import declared_settings
+    from llmopt.methods import declared_settings
 
     groups = {"optimizer model": add_model_options(parser)}
     for setting in declared_settings():
@@ -173,7 +173,7 @@ def problem_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def opro_config(args: argparse.Namespace) -> OPROConfig:
     """The run's settings from the flags of every declared setting, the seed and the Dask scheduler."""
-    from llmopt.comparators import declared_settings
+    from llmopt.methods import declared_settings
 
     if args.max_cost is not None and args.price is None:
         raise UsageError("--max-cost needs --price IN,OUT (dollars per million prompt and completion tokens)")
@@ -194,7 +194,7 @@ def cache_setting(args: argparse.Namespace) -> str | None:
 
 
 def result_store(args: argparse.Namespace) -> Any:
-    from llmopt.comparators import ResultStore
+    from llmopt.methods import ResultStore
 
     return None if args.no_cache else ResultStore(args.cache)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from llmopt.records import read_pending, read_steps
 from llmopt.report.page import esc, figure, page, table
-from llmopt.opro import NAME, RECORD_KEY
+from llmopt.methods.model.opro import NAME, RECORD_KEY
 from llmopt.result import Counts, Result, Trial
 from llmopt.direction import better, to_loss
 from llmopt.report.tables import comparison_rows, format_value

@@ -11,8 +11,8 @@ import numpy as np
 
 from llmopt import values
 from llmopt.backends.base import Completion, Generation
-from llmopt.comparators.base import black_box
-from llmopt.method import Methods, driven
+from llmopt.methods.classical.base import black_box
+from llmopt.methods.method import Methods, driven
 from llmopt.proposer import Ask, ModelProposer, Study
 from llmopt.result import Spent
 from llmopt.settings import Setting

@@ -33,7 +33,7 @@ def test_check_problem_reports_every_broken_rule() -> None:
 
 
 def test_every_method_keeps_to_the_budget_and_never_beats_the_optimum(problem: Problem, local_backend) -> None:
-    from llmopt.comparators import run_methods, setup_for
+    from llmopt.methods import run_methods, setup_for
     from llmopt.opro import OPROConfig
 
     setup = setup_for(problem, OPROConfig(steps=1, proposals=2, initial=2, answer_tokens=24), local_backend)

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from llmopt.comparators import Setup, run_methods
+from llmopt.methods import Setup, run_methods
 from llmopt.problem import InvalidSolution
 from llmopt.problems.linear_regression import LinearRegression
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from llmopt.comparators import Setup, run_methods
+from llmopt.methods import Setup, run_methods
 from llmopt.problem import InvalidSolution, UsageError
 from llmopt.registry import registry
 from llmopt.problems.functions import TEST_FUNCTIONS, ackley, branin, himmelblau, rastrigin, rosenbrock, sphere
@@ -112,7 +112,7 @@ def test_cli_function_baselines_json(tmp_path: Path) -> None:
 
 
 def test_combinatorial_spaces_for_a_users_function() -> None:
-    from llmopt.comparators import methods_for
+    from llmopt.methods import methods_for
     from llmopt.spaces import Bits, Permutation
 
     bits = NumericProblem.from_options(function="llmopt.problems.functions:sphere", space="bits:6")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from llmopt.backends.scripted import ScriptedBackend
-from llmopt.comparators import methods_for, run_methods, setup_for
-from llmopt.comparators.base import Setup
-from llmopt.comparators.evoprompt import POPULATION, roulette
+from llmopt.methods import methods_for, run_methods, setup_for
+from llmopt.methods.classical.base import Setup
+from llmopt.methods.model.evoprompt import POPULATION, roulette
 from llmopt.opro import OPROConfig
 from llmopt.problem import Problem, UsageError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llmopt.backends.scripted import ScriptedBackend
-from llmopt.comparators import methods_for, run_methods, setup_for
+from llmopt.methods import methods_for, run_methods, setup_for
 from llmopt.opro import OPROConfig
 from llmopt.problems.linear_regression import LinearRegression
 

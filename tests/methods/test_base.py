@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from llmopt.comparators import Setup, methods_for, resolve
-from llmopt.comparators.base import Objective, Stop, black_box, reference
+from llmopt.methods import Setup, methods_for, resolve
+from llmopt.methods.classical.base import Objective, Stop, black_box, reference
 from llmopt.problem import Problem, UsageError
 from llmopt.result import Result
 from llmopt.spaces import Box

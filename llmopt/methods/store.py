@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from llmopt.backends.cache import SQLiteStore
-from llmopt.comparators.base import Method, Setup
+from llmopt.methods.classical.base import Method, Setup
 from llmopt.problem import Problem, digest
 from llmopt.result import Result
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from llmopt.backends.scripted import ScriptedBackend
-from llmopt.comparators import Setup, methods_for, run_methods, setup_for
-from llmopt.comparators.lmx import few_shot
+from llmopt.methods import Setup, methods_for, run_methods, setup_for
+from llmopt.methods.model.lmx import few_shot
 from llmopt.opro import OPROConfig
 from llmopt.registry import registry
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from llmopt.comparators import ResultStore, Setup, run_methods
+from llmopt.methods import ResultStore, Setup, run_methods
 from llmopt.problem import UsageError
 
 
@@ -53,7 +53,7 @@ def test_a_broken_store_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_every_term_of_the_setup_is_in_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from llmopt.comparators import methods_for
+    from llmopt.methods import methods_for
 
     problem, _ = bowl_problem(tmp_path, "float(((x - 1) ** 2).sum())", monkeypatch)
     store, method = ResultStore(tmp_path / "cache.sqlite"), methods_for(problem)["powell"]
@@ -82,12 +82,12 @@ def test_a_result_with_failed_evaluations_is_not_stored(tmp_path: Path, monkeypa
 
 
 def test_a_stored_result_is_keyed_on_the_code_that_computes_it_and_no_other(build_problem) -> None:
-    from llmopt.comparators import methods_for
-    from llmopt.comparators.store import _imports, _roots
+    from llmopt.methods import methods_for
+    from llmopt.methods.store import _imports, _roots
 
     found = methods_for(build_problem("sphere"))
     powell = _imports(_roots(found["powell"].run))
-    assert {"llmopt.comparators.box", "llmopt.comparators.base", "llmopt.problem", "llmopt.result"} <= powell
+    assert {"llmopt.methods.classical.box", "llmopt.methods.classical.base", "llmopt.problem", "llmopt.result"} <= powell
     assert not {m for m in powell if m.startswith(("llmopt.cli", "llmopt.report", "llmopt.bench", "llmopt.plots"))}
-    assert "llmopt.comparators.library" in _imports(_roots(found["optuna-tpe"].run)) - powell
-    assert "llmopt.comparators.lmx" in _imports(_roots(found["lmx-no-model"].proposer))
+    assert "llmopt.methods.classical.library" in _imports(_roots(found["optuna-tpe"].run)) - powell
+    assert "llmopt.methods.model.lmx" in _imports(_roots(found["lmx-no-model"].proposer))

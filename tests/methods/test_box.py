@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmopt.comparators import Setup, run_methods
+from llmopt.methods import Setup, run_methods
 from llmopt.problem import Problem
 from llmopt.spaces import Box
 

@@ -20,10 +20,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from llmopt.comparators.bits import flip_bits
-from llmopt.comparators.permutation import order_crossover, swap_or_reverse
+from llmopt.methods.classical.bits import flip_bits
+from llmopt.methods.classical.permutation import order_crossover, swap_or_reverse
 from llmopt import values
-from llmopt.method import Method, Methods, driven
+from llmopt.methods.method import Method, Methods, driven
 from llmopt.proposer import Ask, ModelProposer, Proposal, Study
 from llmopt.result import Spent, Trial
 from llmopt.direction import to_loss

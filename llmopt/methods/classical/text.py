@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from llmopt.comparators import ablations, evoprompt
-from llmopt.comparators.base import Method, Objective, Setup, black_box
-from llmopt.method import Methods
+from llmopt.methods.model import ablations, evoprompt
+from llmopt.methods.classical.base import Method, Objective, Setup, black_box
+from llmopt.methods.method import Methods
 from llmopt.spaces import Text
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmopt.comparators import methods_for, run_methods, setup_for
+from llmopt.methods import methods_for, run_methods, setup_for
 from llmopt.opro import OPROConfig
 
 

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
-from llmopt.comparators import run_methods, setup_for
+from llmopt.methods import run_methods, setup_for
 from llmopt.registry import build_problem
 from llmopt.settings import OPROConfig
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmopt.comparators import Setup, methods_for, run_methods
+from llmopt.methods import Setup, methods_for, run_methods
 from llmopt.problem import InvalidSolution, Problem
 from llmopt.spaces import Bits
 

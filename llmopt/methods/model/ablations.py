@@ -6,8 +6,8 @@ import dataclasses
 
 from typing import Any
 
-from llmopt.method import Method, Methods, driven
-from llmopt.opro import READS, SETTINGS, OPROProposer
+from llmopt.methods.method import Method, Methods, driven
+from llmopt.methods.model.opro import READS, SETTINGS, OPROProposer
 
 # name -> how the ablation changes the meta-prompt settings
 VARIANTS: dict[str, dict[str, object]] = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from llmopt import OPROConfig
-from llmopt.comparators import run_methods, setup_for
+from llmopt.methods import run_methods, setup_for
 from llmopt.registry import build_problem
 
 BEFORE = {

@@ -17,8 +17,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from llmopt.comparators.base import Method, Objective, Setup, black_box
-from llmopt.method import Methods
+from llmopt.methods.classical.base import Method, Objective, Setup, black_box
+from llmopt.methods.method import Methods
 from llmopt.spaces import Bits, Box
 
 
@@ -110,7 +110,7 @@ def nevergrad(optimizer: str, parametrization: Callable[[Any, Setup], Any]) -> C
     NGOpt worse on 12 of 18 BBOB (function, dimension) pairs and better on 3 (f1, f8, f10, f15, f20, f21 in 2, 5,
     10-D, 5 instances x 2 seeds, 100 evaluations, median gap) and BO worse on 4 of 6 in 2-D; for Optuna's TPE
     they were better on 6 of 12 BBOB pairs and worse on 2, but worse on the moved sphere and Rastrigin in 5-D
-    (tests/comparators/test_library_strength.py): no gain worth a library that is not the library."""
+    (tests/methods/test_library_strength.py): no gain worth a library that is not the library."""
 
     def search(space: Any, f: Objective, setup: Setup) -> None:
         import nevergrad as ng

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from llmopt.comparators import Setup, methods_for, run_methods
-from llmopt.comparators.library import bits_methods, box_methods
+from llmopt.methods import Setup, methods_for, run_methods
+from llmopt.methods.classical.library import bits_methods, box_methods
 from llmopt.registry import registry
 from llmopt.spaces import Bits, Box
 

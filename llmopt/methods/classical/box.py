@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from llmopt.comparators.base import Method, Objective, Setup, best_start, black_box, random_sampling
-from llmopt.method import Methods
+from llmopt.methods.classical.base import Method, Objective, Setup, best_start, black_box, random_sampling
+from llmopt.methods.method import Methods
 from llmopt.spaces import Box
 
 

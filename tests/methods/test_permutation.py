@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from llmopt.comparators import Setup, run_methods
-from llmopt.comparators.permutation import _double_bridge, _neighbours, order_crossover
+from llmopt.methods import Setup, run_methods
+from llmopt.methods.classical.permutation import _double_bridge, _neighbours, order_crossover
 from llmopt.problem import Problem
 from llmopt.spaces import Permutation
 

@@ -9,7 +9,7 @@ from typing import Any, Callable, Sequence
 from llmopt.errors import UsageError
 from llmopt.evaluation import Scored
 from llmopt.ledger import Ledger, Stop, first_new
-from llmopt.method import CRASHED, Method, Setup, crashed  # noqa: F401  (their home before)
+from llmopt.methods.method import CRASHED, Method, Setup, crashed  # noqa: F401  (their home before)
 from llmopt.problem import Problem, evaluate_safely, usage_since
 from llmopt.result import Kind, Result, Trial
 from llmopt.direction import to_loss, worst

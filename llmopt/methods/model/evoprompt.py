@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from llmopt.errors import UsageError
-from llmopt.method import Method, driven
+from llmopt.methods.method import Method, driven
 from llmopt.proposer import Ask, ModelProposer, Study
 from llmopt.result import Spent, Trial
 from llmopt.direction import to_loss

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from llmopt.comparators.base import Method, Objective, Setup, best_start, black_box, random_sampling
-from llmopt.method import Methods
+from llmopt.methods.classical.base import Method, Objective, Setup, best_start, black_box, random_sampling
+from llmopt.methods.method import Methods
 from llmopt.spaces import Bits, Bitvector
 
 POPULATION = 20

@@ -1,0 +1,131 @@
+"""The methods' registry: every method a problem can be compared with, from the families registered under
+the `llmopt.methods` entry-point group (the built-ins too), by the space the problem declares.
+
+OPRO comes first; the model-driven methods (`llmopt.methods.model`: OPRO, its ablations, EvoPrompt, LMX) run
+on the driver; the classical ones (`llmopt.methods.classical`) are written once per solution space and see
+only the objective; references are the problem's own white-box methods.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from llmopt.methods.classical.base import Method, Objective, Setup, Stop, black_box, reference
+from llmopt.methods.store import ResultStore
+from llmopt.errors import UsageError, did_you_mean
+from llmopt.evaluation import Evaluation
+from llmopt.methods.method import Methods, run_method
+from llmopt.plugins import builtin_names, entry_points
+from llmopt.problem import Problem
+from llmopt.result import Result
+from llmopt.settings import RUN_SETTINGS, Setting
+from llmopt.spaces import Bits, Box, Permutation, Space
+
+if TYPE_CHECKING:
+    from llmopt.backends.base import Backend
+    from llmopt.settings import OPROConfig
+
+__all__ = ["Method", "Stop", "Objective", "ResultStore", "Setup", "black_box", "compared_methods",
+           "methods_for", "reference", "resolve", "run_methods", "setup_for", "SPACE_DEFAULTS"]
+
+ENTRY_POINT_GROUP = "llmopt.methods"
+
+# The black-box methods a comparison runs when none are named: the strongest at OPRO's budgets (50 and
+# 100 evaluations) by median gap in benchmarks/baselines.py (docs/comparison.md has the table). Every
+# other black-box method of the space, a plugin's too, is there by name.
+SPACE_DEFAULTS: dict[type[Space], tuple[str, ...]] = {
+    Box: ("powell", "gp-bo", "nevergrad-ngopt", "optuna-tpe", "nelder-mead", "random-search"),
+    Bits: ("one-plus-one-ea", "simulated-annealing", "nevergrad-ngopt", "optuna-tpe", "random-search"),
+    Permutation: ("local-search", "genetic-algorithm", "random-orderings"),
+}
+
+
+def families() -> dict[str, Methods]:
+    """Every registered family of methods (`llmopt.methods` entry points), by rank: the method under study
+    first, then the ablations, the classical methods and the other model-driven ones; plugins after."""
+    found = entry_points(ENTRY_POINT_GROUP, _is_family, "methods")
+    return dict(sorted(found.items(), key=lambda item: (item[1].rank, item[0])))
+
+
+def _is_family(loaded: object) -> bool:
+    return isinstance(loaded, Methods)
+
+
+def declared_settings() -> list[Setting]:
+    """The run's settings and every family's own, each once: what `llmopt run` makes its flags from."""
+    found = {setting.key: setting for setting in RUN_SETTINGS}
+    for family in families().values():
+        for setting in family.settings:
+            found.setdefault(setting.key, setting)
+    return list(found.values())
+
+
+def _defaults(space: Space | None, found: dict[str, Method]) -> dict[str, Method]:
+    """The space's default black-box methods marked as such (the others by name only)."""
+    chosen = next((names for cls, names in SPACE_DEFAULTS.items() if isinstance(space, cls)), None)
+    if chosen is None:
+        return found
+    return {name: dataclasses.replace(method, default=name in chosen) if method.kind == "black-box" else method
+            for name, method in found.items()}
+
+
+def methods_for(problem: Problem) -> dict[str, Method]:
+    """Every method available for `problem`: OPRO, the ablations, every family's methods for its space (a
+    plugin's too), and its references."""
+    found: dict[str, Method] = {}
+    builtin = builtin_names(ENTRY_POINT_GROUP)
+    for family_name, family in families().items():
+        for name, method in family.make(problem.space).items():
+            if name in found and family_name not in builtin:
+                warnings.warn(f"skipping method {name!r} of a plugin: its name is taken", stacklevel=2)
+                continue
+            found[name] = method  # a later built-in family may refine an earlier one's (text's no-history ablation)
+    found = _defaults(problem.space, found)
+    found.update({name: reference(name, solve) for name, solve in problem.references().items()})
+    return found
+
+
+def default_methods(problem: Problem) -> list[str]:
+    """The methods a comparison runs when none are named."""
+    return [name for name, method in methods_for(problem).items() if method.default]
+
+
+def compared_methods(problem: Problem) -> list[str]:
+    """The default methods but the one under study (OPRO): what `llmopt baselines` runs."""
+    found = methods_for(problem)
+    return [name for name in default_methods(problem) if not found[name].under_study]
+
+
+def resolve(problem: Problem, names: list[str] | None = None, label: str | None = None) -> list[Method]:
+    """The named methods (the defaults when None); an unknown name is a usage error listing the choices
+    (for the task `label`, the problem's name unless given)."""
+    available = methods_for(problem)
+    names = default_methods(problem) if names is None else names
+    unknown = [name for name in names if name not in available]
+    if unknown:
+        hint = did_you_mean(unknown[0], available)
+        raise UsageError(f"unknown method {', '.join(unknown)}{hint} for {label or problem.name}; "
+                         f"choose from {', '.join(available)}")
+    return [available[name] for name in names]
+
+
+def run_methods(problem: Problem, setup: Setup, names: list[str] | None = None,
+                store: ResultStore | None = None) -> list[Result]:
+    """Run the named methods (the compared ones when None), each under the same Setup.
+
+    With a `store`, a method that samples no model replays its stored Result for the same task,
+    Setup and method code instead of running again.
+    """
+    names = compared_methods(problem) if names is None else names
+    return [run_method(method, problem, setup, store) for method in resolve(problem, names)]
+
+
+def setup_for(problem: Problem, config: OPROConfig, backend: Backend | None = None) -> Setup:
+    """The Setup of a comparison with an OPRO run of `config`: its budget, seed and initial points."""
+    starts = tuple(problem.initial(np.random.default_rng(config.seed), config.initial))
+    return Setup(config.evaluation_budget(), config.seed, starts, backend, config, config.target,
+                 config.max_failures, config.timeout, Evaluation.of(config))

@@ -1,0 +1,1 @@
+"""Methods whose proposals come from the optimizer model: OPRO, its ablations, EvoPrompt and LMX."""

@@ -1,0 +1,113 @@
+"""OPRO (Yang et al. 2023): the proposer that shows the model its scored history in a meta-prompt, its own
+settings (the meta-prompt's top-k and order, repairs), and `OPRO(...)`, a driver that runs it."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from llmopt import metaprompt
+from llmopt.backends.base import Backend
+from llmopt import values
+from llmopt.methods.method import Methods, driven
+from llmopt.problem import Problem
+from llmopt.proposer import Ask, ModelProposer, Proposal, Study
+from llmopt.result import Spent
+from llmopt.settings import OPROConfig, Setting, evaluation_budget  # noqa: F401  (their home before)
+
+if TYPE_CHECKING:
+    from llmopt.driver import Driver
+    from llmopt.records import RunRecorder
+    from llmopt.stopping import StopRule
+
+NAME = "opro"
+RECORD_KEY = NAME  # config.json's key for the settings of a run's methods (OPRO's, when there was only OPRO)
+REPAIR_SEED_OFFSET = 500_000
+
+
+class OPROProposer(ModelProposer):
+    """One request per step for `proposals` answers to the meta-prompt; rejected answers repaired once when asked."""
+
+    def prompt(self, study: Study) -> str:
+        """The meta-prompt for the study's current step."""
+        config = self.config.metaprompt
+        exemplars = self.problem.exemplars(study.rng) if config.show_exemplars else None
+        # a generator of its own, so that a random variant changes the meta-prompt and nothing else
+        shuffle = np.random.default_rng((self.config.seed, study.step)) if config.random else None
+        return metaprompt.render(self.problem, study.history(), config, exemplars, shuffle)
+
+    def propose(self, study: Study) -> Ask:
+        """This step's answers to the meta-prompt, decoded (and repaired when asked)."""
+        prompt = self.prompt(study)
+        n, spent = self.config.proposals, Spent()
+        generation = self.request(prompt, n, study.step * n, spent)
+        if generation is None:
+            return Ask(study.step, prompt, [], error=spent.last_error, spent=spent)
+        ask = Ask(study.step, prompt, self.read_generation(generation), spent=spent)
+        if self.config.repair:
+            self._repair(ask)
+        return ask
+
+    def _repair(self, ask: Ask) -> None:
+        """Send each rejection's reason back once, all concurrently, and decode the new answers."""
+        broken = [p for p in ask.proposals if p.reason is not None]
+        if not broken:
+            return
+
+        def fix(index: int, proposal: Proposal) -> tuple[str | None, Spent]:
+            prompt = (f"{ask.prompt}\nYour answer was:\n{proposal.raw}\n\nIt was rejected: {proposal.reason}. "
+                      "Answer again, in the required format.")
+            spent = Spent()  # each thread its own; they are added up once all are back
+            generation = self.request(prompt, 1, REPAIR_SEED_OFFSET + ask.step * 1000 + index, spent, repair=True)
+            return (generation.completions[0].text if generation and generation.completions else None), spent
+
+        with ThreadPoolExecutor(max_workers=len(broken)) as pool:
+            answers = list(pool.map(fix, range(len(broken)), broken))
+        for proposal, (answer, spent) in zip(broken, answers):
+            ask.spent.add(spent)
+            ask.spent.repairs += 1
+            fixed = self.read(answer) if answer is not None else None
+            if fixed is not None and fixed.reason is None:
+                ask.spent.repairs_valid += 1
+                proposal.first_attempt = {"raw": proposal.raw, "reason": proposal.reason or ""}
+                proposal.raw, proposal.solution, proposal.reason = fixed.raw, fixed.solution, None
+
+
+_GROUP = "OPRO (and its ablations)"
+SETTINGS = (
+    Setting("top_k", values.positive_int, 20, "solutions shown in the meta-prompt (default: 20)", group=_GROUP,
+            sweep=True, path=("metaprompt", "top_k")),
+    Setting("order", values.order, "ascending", "ascending puts the best solution last, as in the paper",
+            group=_GROUP, sweep=True, path=("metaprompt", "order"), choices=("ascending", "descending", "random")),
+    Setting("repair", bool, False, "send each rejection's reason back to the model once and decode the new answer",
+            group=_GROUP),
+)
+# What OPRO reads: the run's sampling settings and its own.
+READS = frozenset({"temperature", "proposals", *(setting.name for setting in SETTINGS)})
+
+
+def methods(space: Any = None) -> dict[str, Any]:
+    """OPRO as a method of every comparison: the one a comparison is about, run first by default."""
+    def make(problem: Problem, setup: Any, config: OPROConfig) -> OPROProposer:
+        return OPROProposer(problem, setup.backend, config, name=NAME)
+
+    return {NAME: driven(NAME, make, reads=READS, default=True, under_study=True, settings=SETTINGS)}
+
+
+METHODS = Methods(methods, SETTINGS, rank=0)
+
+
+def OPRO(problem: Problem, backend: Backend | None = None, config: OPROConfig = OPROConfig(),
+         recorder: RunRecorder | None = None, stop: Sequence[StopRule] = (), name: str = NAME,
+         kind: str = "model") -> Driver:
+    """An OPRO run: the driver with the OPRO proposer (the embedded model when no backend is given)."""
+    from llmopt.driver import Driver
+
+    if backend is None:
+        from llmopt.backends.local import LocalBackend
+
+        backend = LocalBackend()
+    return Driver(problem, OPROProposer(problem, backend, config, name=name), config, name=name, kind=kind,
+                  recorder=recorder, stop=stop)
