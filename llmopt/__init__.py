@@ -9,7 +9,7 @@ from llmopt.driver import Driver
 from llmopt.errors import InvalidSolution, UsageError
 from llmopt.metaprompt import MetaPromptConfig, render
 from llmopt.minimize import maximize, minimize
-from llmopt.methods.model.opro import OPRO, OPROConfig, OPROProposer, evaluation_budget
+from llmopt.opro import OPRO, OPROConfig, OPROProposer, evaluation_budget
 from llmopt.problem import Option, Problem
 from llmopt.proposer import Ask, ModelProposer, Proposal, Proposer
 from llmopt.registry import get_problem, registry

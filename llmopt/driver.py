@@ -8,7 +8,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from llmopt.errors import UNREACHABLE, ServerUnreachable
+from llmopt.errors import UNREACHABLE, ServerUnreachable, raise_if_unreachable  # noqa: F401  (its home before)
 from llmopt.evaluation import Evaluation, Scored
 from llmopt.ledger import Ledger
 from llmopt.problem import Problem, evaluate_safely, usage_since

@@ -9,7 +9,8 @@ import numpy as np
 
 from llmopt.backends import make_backend
 from llmopt.backends.base import Backend
-from llmopt.methods.model.opro import OPRO, OPROConfig, evaluation_budget
+from llmopt.methods.model.opro import OPRO
+from llmopt.settings import OPROConfig, evaluation_budget
 from llmopt.result import Result
 from llmopt.spaces import Bits, Permutation, parse_space
 

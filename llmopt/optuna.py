@@ -51,7 +51,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from llmopt.backends.base import Backend
 from llmopt.errors import InvalidSolution, UsageError
-from llmopt.methods.model.opro import NAME as OPRO_NAME, OPROConfig, OPROProposer
+from llmopt.methods.model.opro import NAME as OPRO_NAME, OPROProposer
+from llmopt.settings import OPROConfig
 from llmopt.problem import Problem
 from llmopt.result import Spent, Trial
 

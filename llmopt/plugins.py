@@ -43,4 +43,9 @@ def _load(group: str, search_path: tuple[str, ...], accept: Callable[[Any], bool
 
 def builtin_names(group: str) -> frozenset[str]:
     """The names under `group` that llmopt itself registers."""
+    return _builtin_names(group, tuple(sys.path))
+
+
+@lru_cache(maxsize=32)
+def _builtin_names(group: str, search_path: tuple[str, ...]) -> frozenset[str]:
     return frozenset(e.name for e in metadata.entry_points(group=group) if e.value.startswith(BUILTIN))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Sequence
 
 import numpy as np
@@ -43,11 +43,6 @@ class Trial:
     round: int | None = None
 
 
-# What model requests cost, counted apart from what became of the proposals (a step record's counts carry them).
-SPENDING = ("llm_calls", "prompt_tokens", "completion_tokens", "reasoning_tokens", "requests", "failed_requests",
-            "repairs", "repairs_valid", "asked")
-
-
 @dataclass
 class Spent:
     """What a proposer's requests cost in one step: answers asked of the model (repairs apart), requests
@@ -83,6 +78,10 @@ class Spent:
     def between(cls, after: Counts, before: Counts | None) -> Spent:
         """What was spent from `before` to `after` (a journal's consecutive counts)."""
         return cls(**{name: getattr(after, name) - (getattr(before, name) if before else 0) for name in SPENDING})
+
+
+# What model requests cost (a Spent's counts, which Counts has too), apart from what became of the proposals.
+SPENDING = tuple(f.name for f in fields(Spent) if f.name != "last_error")
 
 
 @dataclass
@@ -283,7 +282,11 @@ class Result:
         """Rebuild from `to_dict` output."""
         data = _unpack(dict(data))
         data["trials"] = [Trial(**t) for t in data.get("trials", [])]
-        data["counts"] = Counts.from_dict(data.get("counts", {}))
+        counts = data.get("counts", {})
+        data["counts"] = Counts.from_dict(counts)
+        if "starts" not in counts:  # a record written before 0.4 counted them apart from nothing: its trials tell
+            data["counts"].starts = sum(t.step == 0 for t in data["trials"])
+            data["counts"].skipped = sum(t.status == "skipped" for t in data["trials"])
         return cls(**data)
 
     @classmethod

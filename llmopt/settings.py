@@ -1,6 +1,6 @@
 """Settings declared once. The run's own (steps, proposals, budgets, where evaluations run) are declared
 here; each method declares its own beside its code. The CLI's flags, `config.json`, what a resumed run
-may change and the bench's `--vary` knobs are all made from these declarations."""
+may change and what the bench's `--vary` sweeps are all made from these declarations."""
 
 from __future__ import annotations
 
@@ -107,7 +107,11 @@ class OPROConfig:
     eval_timeout: float | None = None
     dask: str | None = None
     metaprompt: MetaPromptConfig = field(default_factory=MetaPromptConfig)
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.options, Mapping):  # kept as sorted pairs, so that a config hashes as it always did
+            object.__setattr__(self, "options", tuple(sorted(self.options.items())))
 
     def to_dict(self) -> Data:
         """Plain data for run records: a method's own settings stand beside the run's, as they always did."""
@@ -125,7 +129,7 @@ class OPROConfig:
             data["price"] = tuple(data["price"])
         known = {f.name for f in dataclasses.fields(cls)} - {"options"}
         data["metaprompt"] = MetaPromptConfig(**data.get("metaprompt", {}))
-        options = {**data.pop("options", {}), **{k: v for k, v in data.items() if k not in known}}
+        options = {**dict(data.pop("options", ())), **{k: v for k, v in data.items() if k not in known}}
         return cls(**{k: v for k, v in data.items() if k in known}, options=options)
 
     def option(self, setting: Setting) -> Any:
@@ -134,7 +138,7 @@ class OPROConfig:
 
     def with_options(self, **options: Any) -> OPROConfig:
         """This config with some of the methods' own settings set, by key."""
-        return dataclasses.replace(self, options={**self.options, **options})
+        return dataclasses.replace(self, options={**dict(self.options), **options})
 
     def changes_on_resume(self, saved: OPROConfig, resumable: frozenset[str] | None = None) -> list[str]:
         """The settings that differ from the recorded run's and may not change when it resumes."""

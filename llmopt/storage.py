@@ -13,7 +13,7 @@ import dataclasses
 from typing import Any, Protocol
 
 from llmopt.proposer import Ask
-from llmopt.result import SPENDING, Counts, Spent, Trial  # noqa: F401  (SPENDING: its home before)
+from llmopt.result import Counts, Spent, Trial
 
 
 class Sink(Protocol):

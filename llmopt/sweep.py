@@ -14,7 +14,7 @@ from llmopt.problem import Option
 from llmopt.settings import Data as Settings, Setting
 
 
-def knobs() -> dict[str, Setting]:
+def sweepable() -> dict[str, Setting]:
     """The settings a bench may sweep (`--vary NAME=...`): the run's and every method family's, by name."""
     from llmopt.methods import declared_settings
 
@@ -47,9 +47,10 @@ def parse_vary(text: str, options: Sequence[Option]) -> Axis:
     if not key or not values:
         raise UsageError(f"--vary takes KEY=V1,V2,..., not {text!r}")
     by_name = {o.flag.lstrip("-"): o for o in options}
-    swept = knobs()
+    swept = sweepable()
     if key in swept:
-        read, changes, choices, dest = swept[key].read, "method", swept[key].choices, ""
+        setting = swept[key]
+        read, changes, choices, dest = _boolean if setting.read is bool else setting.read, "method", setting.choices, ""
     elif key in by_name:
         option = by_name[key]
         read, changes, choices, dest = (_boolean if option.type is bool else option.type, "problem", option.choices,
@@ -114,9 +115,9 @@ def suffix(variant: dict[str, Any], labels: dict[str, str] | None = None) -> str
     return "[" + ", ".join(f"{k}={v}" for k, v in shown.items()) + "]"
 
 
-def apply_opro(opro: Settings, variant: dict[str, Any]) -> Settings:
+def apply_settings(opro: Settings, variant: dict[str, Any]) -> Settings:
     """The run's settings with a variant's swept values set."""
-    swept = knobs()
+    swept = sweepable()
     for key, value in variant.items():
         if key in swept:
             opro = swept[key].swept(opro, value)

@@ -130,16 +130,26 @@ PROPOSER_MODULES = ("proposer.py", "methods/model/opro.py", "methods/model/ablat
 
 
 def writes_to_counts_or_locks(path: Path) -> list[int]:
-    """Lines that take a lock or write a field of something called `counts` (`counts.x += 1`, `x.counts.y = 2`)."""
+    """Lines that take a lock or write a field of something called `counts` (`counts.x += 1`, `x.counts.y = 2`,
+    `setattr(x.counts, ...)`)."""
+    return writes_to_counts_or_locks_in(path.read_text(encoding="utf-8"))
+
+
+def writes_to_counts_or_locks_in(source: str) -> list[int]:
+    """`writes_to_counts_or_locks` of a module's source."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(ast.parse(source)):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
             if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
         for target in targets:
             owner = target.value if isinstance(target, ast.Attribute) else None
             if owner is not None and "counts" in ast.unparse(owner).split("."):
                 found.append(node.lineno)
-        if isinstance(node, ast.Attribute) and node.attr in ("lock", "Lock", "RLock"):
+        if isinstance(node, ast.Attribute) and node.attr in ("lock", "Lock", "RLock") or \
+                isinstance(node, ast.Name) and node.id in ("Lock", "RLock"):
+            found.append(node.lineno)
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "setattr" and node.args and \
+                "counts" in ast.unparse(node.args[0]).split("."):
             found.append(node.lineno)
     return found
 
@@ -149,6 +159,8 @@ def test_no_proposer_takes_a_lock_or_writes_a_count() -> None:
     for name in PROPOSER_MODULES:
         assert writes_to_counts_or_locks(ENGINE / name) == [], name
     assert writes_to_counts_or_locks(ENGINE / "ledger.py"), "the finder sees the ledger's own writes"
+    seeded = "from threading import Lock\nLock()\nsetattr(result.counts, 'asked', 3)\nx.counts.asked += 1\n"
+    assert sorted(writes_to_counts_or_locks_in(seeded)) == [2, 3, 4]
 
 
 def test_the_cycle_finder_sees_an_import_hidden_in_a_function() -> None:
@@ -266,8 +278,9 @@ def test_the_fast_tier_forbids_loading_the_model(monkeypatch: pytest.MonkeyPatch
 
 
 def test_the_old_name_of_the_methods_package_works_for_one_release_and_warns() -> None:
-    code = "from llmopt.comparators import run_methods, Setup, Stop, ResultStore; print(run_methods.__module__)"
+    code = ("from llmopt.comparators import run_methods, Setup, Stop, ResultStore; from llmopt.comparators.base import "
+            "black_box; from llmopt.method import driven; print(run_methods.__module__)")
     done = subprocess.run([sys.executable, "-W", "always::DeprecationWarning", "-c", code], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "llmopt.methods", done.stderr
-    assert "llmopt.comparators is now llmopt.methods" in done.stderr
+    assert "llmopt.comparators is now llmopt.methods" in done.stderr and "llmopt.method is now" in done.stderr

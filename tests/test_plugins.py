@@ -70,8 +70,23 @@ def test_compare_finds_them_and_the_contract_holds(installed: Path, monkeypatch:
     assert type(backend).__name__ == "Echo"
     results = llmopt.compare(problem, config, ["best-of-k", "grid-search"], backend)
     assert [r.method for r in results] == ["best-of-k", "grid-search"] and all(r.counts.evals for r in results)
-    methods = methods_for(problem)
-    assert not methods["grid-search"].default, "a plugin's black-box method runs by name only"
+    with pytest.warns(UserWarning, match="skipping method 'powell' of plugin 'demo-methods': its name is taken"):
+        methods = methods_for(problem)
+    searches = [c.cell_contents for c in methods["powell"].run.__closure__ if callable(c.cell_contents)]
+    assert list(methods)[0] == "opro" and [s.__module__ for s in searches] == ["llmopt.methods.classical.box"]
+    assert not methods["grid-search"].default and not methods["best-of-k"].default, "a plugin's runs by name only"
     for name in ("best-of-k", "grid-search"):
         assert check_method(methods[name], problem, setup_for(problem, config, backend)) == []
+    sys.modules.pop("llmopt_plugin_demo", None)
+
+
+def test_a_backend_plugin_is_picked_by_its_name_alone_never_for_a_web_address(installed: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmopt.backends import make_backend
+    from llmopt.errors import UsageError
+
+    monkeypatch.syspath_prepend(str(installed))
+    assert type(make_backend("echo")).__name__ == "Echo"
+    with pytest.raises(UsageError, match="cannot reach"):  # a model called echo on a server: the openai client's
+        make_backend("echo", base_url="http://127.0.0.1:9/v1", max_retries=0)
     sys.modules.pop("llmopt_plugin_demo", None)

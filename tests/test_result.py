@@ -97,3 +97,16 @@ def test_table_shows_failed_evaluations_only_when_there_are_some() -> None:
     broken.add(Trial(3, "failed", text="d", solution=(9, 9), reason="ValueError: boom"))
     header, _, row = comparison_table([broken]).splitlines()
     assert header.split()[5:7] == ["evals", "failed"] and row.split()[4:6] == ["3", "1"]
+
+
+def test_a_record_from_before_starts_were_counted_reads_them_from_its_trials() -> None:
+    from llmopt.result import Result, Trial
+
+    result = Result("opro", "p", "min")
+    for trial in [Trial(0, "initial", value=3.0), Trial(0, "invalid", reason="x"), Trial(1, "ok", value=2.0),
+                  Trial(1, "skipped", reason="evaluation budget spent")]:
+        result.add(trial)
+    data = result.to_dict()
+    del data["counts"]["starts"], data["counts"]["skipped"]
+    counts = Result.from_dict(data).counts
+    assert (counts.starts, counts.skipped) == (2, 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llmopt.problem import Option, UsageError
-from llmopt.sweep import (Axis, apply_options, apply_opro, crossings, model_labels, model_settings, parse_models,
+from llmopt.sweep import (Axis, apply_options, apply_settings, crossings, model_labels, model_settings, parse_models,
                           parse_vary, suffix)
 
 OPTIONS = (Option("--exemplars", int, 3, "shown examples"), Option("--position", str, "q_begin", "where",
@@ -15,7 +15,7 @@ OPRO = {"steps": 10, "proposals": 8, "initial": 5, "max_evals": None, "temperatu
         "metaprompt": {"top_k": 20, "order": "ascending"}}
 
 
-def test_opro_knobs_and_problem_options_are_read_with_their_types() -> None:
+def test_swept_settings_and_problem_options_are_read_with_their_types() -> None:
     assert parse_vary("temperature=0,0.5,2", OPTIONS) == Axis("temperature", "method", (0.0, 0.5, 2.0))
     assert parse_vary("order=ascending,random", OPTIONS) == Axis("order", "method", ("ascending", "random"))
     assert parse_vary("exemplars=0,3,10", OPTIONS) == Axis("exemplars", "problem", (0, 3, 10), "exemplars")
@@ -34,16 +34,16 @@ def test_a_bad_sweep_is_a_usage_error(text: str, message: str) -> None:
 
 def test_proposals_keep_the_evaluation_budget_and_the_number_of_samples() -> None:
     for proposals in (1, 2, 3, 8, 16):
-        changed = apply_opro(OPRO, {"proposals": proposals})
+        changed = apply_settings(OPRO, {"proposals": proposals})
         assert changed["max_evals"] == 85 and changed["proposals"] == proposals
         steps = changed["steps"]
         assert steps * proposals >= 80 > (steps - 1) * proposals  # OPRO's 10 steps x 8 proposals
-    fixed = apply_opro({**OPRO, "max_evals": 30}, {"proposals": 4})
+    fixed = apply_settings({**OPRO, "max_evals": 30}, {"proposals": 4})
     assert fixed["max_evals"] == 30 and fixed["steps"] == 20
 
 
-def test_metaprompt_knobs_change_only_their_own_setting() -> None:
-    changed = apply_opro(OPRO, {"order": "random", "top-k": 3, "temperature": 0.5})
+def test_metaprompt_settings_change_only_their_own_setting() -> None:
+    changed = apply_settings(OPRO, {"order": "random", "top-k": 3, "temperature": 0.5})
     assert changed["metaprompt"] == {"top_k": 3, "order": "random"} and changed["temperature"] == 0.5
     assert OPRO["metaprompt"]["top_k"] == 20  # the base settings are left alone
     axes = [Axis("real-valued", "problem", (True, False), "real_valued"), Axis("temperature", "method", (0.5,))]

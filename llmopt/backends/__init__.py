@@ -53,6 +53,7 @@ def make_backend(model: str = "local", *, base_url: str | None = None, model_pat
 
 
 ENTRY_POINT_GROUP = "llmopt.backends"
+WEB_SCHEMES = ("http", "https")
 
 
 def backends() -> dict[str, Any]:
@@ -62,11 +63,14 @@ def backends() -> dict[str, Any]:
 
 def _make(model: str, base_url: str | None, model_path: str | None, server_grammar: str, check: bool,
           reasoning_effort: str | None, reasoning_tokens: int, flag_prefix: str, max_retries: int) -> Backend:
-    """The backend a registered factory makes: `model` names one (`local`, or a plugin's name), or the scheme of
-    `base_url` does (a plugin's `NAME://...`); any other model is one on an OpenAI-compatible server."""
+    """The backend a registered factory makes: `model` names one (`local`; a plugin's name, when no base URL
+    is given), or the scheme of `base_url` does (a plugin's `NAME://...`; http and https always mean an
+    OpenAI-compatible server); any other model is one on an OpenAI-compatible server."""
     factories = backends()
     scheme = base_url.partition("://")[0] if base_url and "://" in base_url else None
-    name = model if model in factories else scheme if scheme in factories else "openai"
+    by_model = model == "local" or (model in factories and base_url is None)
+    by_scheme = scheme in factories and scheme not in WEB_SCHEMES
+    name = model if by_model else scheme if by_scheme else "openai"
     return factories[name](model, base_url=base_url, model_path=model_path, server_grammar=server_grammar,
                            check=check, reasoning_effort=reasoning_effort, reasoning_tokens=reasoning_tokens,
                            flag_prefix=flag_prefix, max_retries=max_retries)

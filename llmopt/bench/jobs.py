@@ -15,7 +15,7 @@ from llmopt.registry import build_problem
 from llmopt.bench.statistics import best_by_median, summarize
 from llmopt import health
 from llmopt.direction import reached
-from llmopt.sweep import Axis, apply_options, apply_opro, crossings, model_labels, model_settings, suffix
+from llmopt.sweep import Axis, apply_options, apply_settings, crossings, model_labels, model_settings, suffix
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def run_job(job: Job) -> dict[str, Any]:
     from llmopt.backends import make_backend
     from llmopt.methods import resolve, setup_for
     from llmopt.errors import raise_if_unreachable
-    from llmopt.methods.model.opro import OPROConfig
+    from llmopt.settings import OPROConfig
 
     problem = build_problem(job.problem, job.options)
     target = job.target if job.target is not None else problem.optimum()
@@ -115,7 +115,7 @@ def make_jobs(problem: str, options: dict[str, Any], methods: Iterable[str] | No
             labels_in_order.append(label + suffix(task))
             for name, reads in _methods(built, methods, label + suffix(task)).items():
                 variants = crossings(axes, {"method", "model"}, reads | {"model"}) if reads is not None else [{}]
-                jobs += [Job(problem, task_options, name, seed, label + suffix(task), apply_opro(settings, variant),
+                jobs += [Job(problem, task_options, name, seed, label + suffix(task), apply_settings(settings, variant),
                              {**model, **_model(variant)}, target, max_concurrency, name + suffix(variant, labels),
                              variant, samples_model=reads is not None)
                          for seed in range(first_seed, first_seed + seeds) for variant in variants]
@@ -148,12 +148,13 @@ def _model(variant: dict[str, Any]) -> dict[str, Any]:
 
 
 def worker_setup(threads: int) -> None:
-    """Start a bench worker process with its share of the cores for llama.cpp."""
+    """Start a bench worker process with its share of the cores for llama.cpp, unless the user set the
+    threads (`--threads`, or `LLMOPT_THREADS` in the environment the workers inherit)."""
     import os
 
     from llmopt.backends.local import THREADS_ENV
 
-    os.environ[THREADS_ENV] = str(threads)
+    os.environ.setdefault(THREADS_ENV, str(threads))
 
 
 def worker_pool(workers: int) -> Executor:

@@ -5,6 +5,7 @@ One module per command; this one parses and dispatches."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from contextlib import contextmanager
@@ -13,7 +14,6 @@ from typing import Any, Callable, Iterator, NoReturn, Sequence
 from llmopt.backends.local import THREADS_ENV
 from llmopt.errors import UsageError, did_you_mean
 from llmopt.registry import registry
-import os
 from llmopt.cli.options import EXIT_INTERRUPTED, EXIT_USAGE, add_bench_options, add_eval_dask, add_json, add_methods, add_opro_options, add_run_outputs, add_seed, cache_setting, figure_file
 from llmopt.cli.bench import cmd_bench
 from llmopt.cli.compare import cmd_baselines, cmd_run

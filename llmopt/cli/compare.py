@@ -14,14 +14,15 @@ from llmopt.comparison import compare, journaled_method
 from llmopt.driver import Driver
 from llmopt.errors import ENDS_THE_RUN, UsageError
 from llmopt.methods.model.opro import NAME, RECORD_KEY as SETTINGS
-from llmopt.settings import OPROConfig, with_defaults
+from llmopt.settings import RESUMABLE, OPROConfig, with_defaults
 from llmopt.problem import Problem
 from llmopt.methods import declared_settings
 from llmopt.records import RunRecorder, default_run_dir, read_config, resume_refusal
 from llmopt.result import Result
 from llmopt.report.tables import comparison_table, strict_json
 from pathlib import Path
-from llmopt.cli.options import EXIT_INTERRUPTED, backend_settings, check_evaluations, make_problem, opro_config, report_cache, result_store, write
+from llmopt.cli.options import (EXIT_INTERRUPTED, backend_settings, check_evaluations, make_problem, opro_config,
+                                problem_options, report_cache, result_store, write)
 
 
 def _progress(name: str, total: int, quiet: bool) -> tuple[Callable[[Driver], None], Callable[[], None]]:
@@ -124,8 +125,10 @@ def _recorder(args: argparse.Namespace, config: dict[str, Any], settings: OPROCo
     if not (Path(args.resume) / "config.json").is_file():
         raise UsageError(f"{args.resume} is not a run directory (no config.json); check --resume")
     saved = read_config(args.resume)
-    changed = settings.changes_on_resume(OPROConfig.from_dict(with_defaults(saved.get(SETTINGS, {}),
-                                                                             declared_settings())))
+    declared = declared_settings()
+    resumable = RESUMABLE | {setting.key for setting in declared if setting.resumable}
+    changed = settings.changes_on_resume(OPROConfig.from_dict(with_defaults(saved.get(SETTINGS, {}), declared)),
+                                         resumable)
     refusal = resume_refusal(saved, config, changed, NAME)
     if refusal:
         raise UsageError(f"--resume {args.resume}: {refusal}")
@@ -188,8 +191,7 @@ def _compare(args: argparse.Namespace, journal: bool) -> int:
 def _record(args: argparse.Namespace, problem: Problem, config: OPROConfig, backend: Any, lead: Any) -> dict[str, Any]:
     """What config.json holds: the problem (its name, definition and options), the settings, the journaled
     method and the backend."""
-    options = {option.dest: getattr(args, option.dest) for option in type(problem).options}
-    return {"problem": problem.name, "problem_config": problem.config(), "problem_options": options,
+    return {"problem": problem.name, "problem_config": problem.config(), "problem_options": problem_options(args),
             "direction": problem.direction, SETTINGS: config.to_dict(), "journaled": lead and lead.name,
             "backend": backend.describe() if backend else None}
 

@@ -112,7 +112,7 @@ def add_opro_options(parser: argparse.ArgumentParser) -> None:
 def add_setting(group: Any, setting: Setting) -> None:
     """One declared setting as a flag: a switch for a yes/no setting (one that is on by default is switched
     off by its flag), else a value read by the setting's own reader."""
-    flag = setting.flag or f"--{setting.name}"
+    flag = setting.flag or f"--{'no-' if setting.read is bool and setting.default else ''}{setting.name}"
     if setting.read is bool:
         group.add_argument(flag, dest=setting.key, action="store_false" if setting.default else "store_true",
                            help=setting.help)

@@ -48,7 +48,8 @@ def families() -> dict[str, Methods]:
     """Every registered family of methods (`llmopt.methods` entry points), by rank: the method under study
     first, then the ablations, the classical methods and the other model-driven ones; plugins after."""
     found = entry_points(ENTRY_POINT_GROUP, _is_family, "methods")
-    return dict(sorted(found.items(), key=lambda item: (item[1].rank, item[0])))
+    builtin = builtin_names(ENTRY_POINT_GROUP)
+    return dict(sorted(found.items(), key=lambda item: (item[0] not in builtin, item[1].rank, item[0])))
 
 
 def _is_family(loaded: object) -> bool:
@@ -74,15 +75,19 @@ def _defaults(space: Space | None, found: dict[str, Method]) -> dict[str, Method
 
 
 def methods_for(problem: Problem) -> dict[str, Method]:
-    """Every method available for `problem`: OPRO, the ablations, every family's methods for its space (a
-    plugin's too), and its references."""
+    """Every method available for `problem`: OPRO, the ablations, every family's methods for its space, and
+    its references. A plugin's methods come after the built-ins, never take a built-in's name, and run by
+    name only (the defaults are chosen by benchmark)."""
     found: dict[str, Method] = {}
     builtin = builtin_names(ENTRY_POINT_GROUP)
-    for family_name, family in families().items():
+    for family_name, family in families().items():  # the built-ins first: a plugin never shadows one
         for name, method in family.make(problem.space).items():
-            if name in found and family_name not in builtin:
-                warnings.warn(f"skipping method {name!r} of a plugin: its name is taken", stacklevel=2)
-                continue
+            if family_name not in builtin:
+                if name in found:
+                    warnings.warn(f"skipping method {name!r} of plugin {family_name!r}: its name is taken",
+                                  stacklevel=2)
+                    continue
+                method = dataclasses.replace(method, default=False, under_study=False)  # by name only
             found[name] = method  # a later built-in family may refine an earlier one's (text's no-history ablation)
     found = _defaults(problem.space, found)
     found.update({name: reference(name, solve) for name, solve in problem.references().items()})

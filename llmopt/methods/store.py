@@ -101,7 +101,7 @@ class ResultStore:
                  "max_failures": setup.max_failures, "code": [_method_code(method), _problem_code(type(problem))],
                  # a round's size shapes Nevergrad's and Optuna's search and every method's rounds
                  "timeout": setup.timeout, "workers": setup.evaluation.workers, "eval_timeout": setup.evaluation.timeout,
-                 # a method on the driver reads the comparison's settings (steps, proposals, its own knobs)
+                 # a method on the driver reads the comparison's settings (steps, proposals, its own settings)
                  "settings": setup.driver_config().to_dict() if method.proposer is not None else None}
         return digest(json.dumps(terms, sort_keys=True))
 

@@ -15,7 +15,7 @@ from llmopt.methods.method import Methods, driven
 from llmopt.problem import Problem
 from llmopt.proposer import Ask, ModelProposer, Proposal, Study
 from llmopt.result import Spent
-from llmopt.settings import OPROConfig, Setting, evaluation_budget  # noqa: F401  (their home before)
+from llmopt.settings import OPROConfig, Setting
 
 if TYPE_CHECKING:
     from llmopt.driver import Driver
