@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 
 class Activity:
@@ -15,27 +15,23 @@ class Activity:
         self.loading = self.in_flight = self.answers = self.tokens = 0
         self._lock = threading.Lock()
 
-    @contextmanager
-    def load(self) -> Iterator[None]:
+    def load(self) -> Any:
         """A model file being loaded inside the block."""
-        with self._lock:
-            self.loading += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self.loading -= 1
+        return self._under_way("loading")
+
+    def request(self) -> Any:
+        """A request to a model in flight inside the block."""
+        return self._under_way("in_flight")
 
     @contextmanager
-    def request(self) -> Iterator[None]:
-        """A request to a model in flight inside the block."""
+    def _under_way(self, what: str) -> Iterator[None]:
         with self._lock:
-            self.in_flight += 1
+            setattr(self, what, getattr(self, what) + 1)
         try:
             yield
         finally:
             with self._lock:
-                self.in_flight -= 1
+                setattr(self, what, getattr(self, what) - 1)
 
     def answered(self, answers: int, tokens: int) -> None:
         """Count answers that arrived and their completion tokens."""

@@ -22,19 +22,19 @@ def problem_of(name: str):
     return build_problem(name, {"dim": DIM, "integer": False, "shift": 7})
 
 
-def ngopt_direct(problem, seed: int) -> float:
-    """NGOpt over `Array(shape, lower, upper)` with the budget, asked and told by hand."""
+def nevergrad_direct(optimizer: str, problem, seed: int, budget: int = BUDGET) -> float:
+    """A Nevergrad optimizer over `Array(shape, lower, upper)` with the budget, asked and told by hand."""
     import nevergrad as ng
 
     lows, highs = zip(*problem.space.bounds)
-    box = ng.p.Array(shape=(DIM,), lower=np.array(lows), upper=np.array(highs))
+    box = ng.p.Array(shape=(len(lows),), lower=np.array(lows), upper=np.array(highs))
     box.random_state = np.random.RandomState(seed)
-    optimizer = ng.optimizers.NGOpt(parametrization=box, budget=BUDGET)
+    chosen = ng.optimizers.registry[optimizer](parametrization=box, budget=budget)
     best = np.inf
-    for _ in range(BUDGET):
-        candidate = optimizer.ask()
+    for _ in range(budget):
+        candidate = chosen.ask()
         value = problem.evaluate(problem.space.snap(candidate.value))
-        optimizer.tell(candidate, value)
+        chosen.tell(candidate, value)
         best = min(best, value)
     return best
 
@@ -61,7 +61,7 @@ def test_nevergrad_ngopt_is_ngopt_called_directly(name: str) -> None:
     problem = problem_of(name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        direct = [ngopt_direct(problem, seed) for seed in SEEDS]
+        direct = [nevergrad_direct("NGOpt", problem, seed) for seed in SEEDS]
     assert [wrapped(problem, "nevergrad-ngopt", seed) for seed in SEEDS] == pytest.approx(direct, rel=1e-9)
 
 
@@ -72,27 +72,10 @@ def test_optuna_tpe_is_tpe_called_directly(name: str) -> None:
     assert [wrapped(problem, "optuna-tpe", seed) for seed in SEEDS] == pytest.approx(direct, rel=1e-9)
 
 
-def bo_direct(problem, seed: int, budget: int) -> float:
-    """Nevergrad's BO over the same box, asked and told by hand."""
-    import nevergrad as ng
-
-    lows, highs = zip(*problem.space.bounds)
-    box = ng.p.Array(shape=(len(lows),), lower=np.array(lows), upper=np.array(highs))
-    box.random_state = np.random.RandomState(seed)
-    optimizer = ng.optimizers.BO(parametrization=box, budget=budget)
-    best = np.inf
-    for _ in range(budget):
-        candidate = optimizer.ask()
-        value = problem.evaluate(problem.space.snap(candidate.value))
-        optimizer.tell(candidate, value)
-        best = min(best, value)
-    return best
-
-
 def test_gp_bo_is_nevergrads_bo_called_directly() -> None:
     problem = build_problem("rosenbrock", {"dim": 2, "integer": False, "shift": 7})
     setup = setup_for(problem, OPROConfig(max_evals=8, seed=4))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        direct = bo_direct(problem, 4, 8)
+        direct = nevergrad_direct("BO", problem, 4, 8)
     assert run_methods(problem, setup, ["gp-bo"])[0].best_value == pytest.approx(direct, rel=1e-9)
