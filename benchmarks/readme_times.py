@@ -20,7 +20,7 @@ from llmopt.report.tables import text_table
 from llmopt.testing.docs import Command, commands
 
 ROOT = Path(__file__).resolve().parents[1]
-MAIN_JOB = Command("llmopt run linear-regression --steps 3", ".", 15.0)  # the set-up command's run
+MAIN_JOB = Command("llmopt run linear-regression --steps 3", ".", 10.0)  # the set-up command's run
 
 
 def measure(command: Command, scratch: Path) -> tuple[float, int]:

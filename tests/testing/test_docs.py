@@ -19,7 +19,7 @@ def test_every_readme_command_on_the_embedded_model_states_its_time_under_two_mi
 
 
 def test_the_main_job_states_its_time_too() -> None:
-    assert "llmopt run linear-regression --steps 3" in README and "about 15 s once installed" in README
+    assert "llmopt run linear-regression --steps 3" in README and "about 10 s once installed" in README
 
 
 def test_commands_are_read_with_their_folder_and_time() -> None:
