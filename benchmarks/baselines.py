@@ -114,11 +114,11 @@ class Pbo(PseudoBoolean):
 DIMS = (2, 5, 10)
 
 
-def problems(space: str, dims: tuple[int, ...] = DIMS) -> list[tuple[str, Problem]]:
-    """The (label, problem) pairs of one space (boxes in `dims` dimensions)."""
+def problems(space: str, dims: tuple[int, ...] = DIMS, instances: tuple[int, ...] = INSTANCES) -> list[tuple[str, Problem]]:
+    """The (label, problem) pairs of one space (boxes in `dims` dimensions, BBOB's `instances`)."""
     if space == "box":
         return [(f"f{fid} {name} i{instance} {dim}-D", Bbob(fid, instance, dim)) for dim in dims
-                for fid, name in BBOB.items() for instance in INSTANCES]
+                for fid, name in BBOB.items() for instance in instances]
     if space == "bits":
         return [("onemax 32", Pbo(1, 32)), ("leadingones 32", Pbo(2, 32)), ("trap 32", Trap(32)),
                 ("maxsat 20 vars", build_problem("maxsat", {})), ("knapsack 20 items", build_problem("knapsack", {}))]
@@ -133,9 +133,10 @@ def target_of(problem: Problem) -> float:
     return optimum + slack if problem.direction == "min" else optimum - slack
 
 
-def one_run(space: str, index: int, method: str, budget: int, seed: int, dims: tuple[int, ...] = DIMS) -> dict[str, Any]:
+def one_run(space: str, index: int, method: str, budget: int, seed: int, dims: tuple[int, ...] = DIMS,
+            instances: tuple[int, ...] = INSTANCES) -> dict[str, Any]:
     """One method on one problem at one budget and seed (in a worker process)."""
-    label, problem = problems(space, dims)[index]
+    label, problem = problems(space, dims, instances)[index]
     starts = tuple(problem.initial(np.random.default_rng(seed), 5))
     target = target_of(problem)
     result = methods_for(problem)[method].run(problem, Setup(max_evals=budget, seed=seed, starts=starts,
@@ -180,13 +181,14 @@ def main() -> None:
     parser.add_argument("--budgets", type=int, nargs="+", default=[50, 100])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--dims", type=int, nargs="+", default=list(DIMS), help="dimensions of the boxes")
+    parser.add_argument("--instances", type=int, nargs="+", default=list(INSTANCES), help="BBOB instances")
     parser.add_argument("--skip", nargs="*", default=[], help="methods to leave out (e.g. gp-bo, the slowest)")
     args = parser.parse_args()
     with ProcessPoolExecutor(args.workers) as pool:
         for space in args.spaces:
-            dims = tuple(args.dims)
-            found = problems(space, dims)
-            jobs = [(space, i, m, b, s, dims) for i, (_, p) in enumerate(found) for b in args.budgets
+            dims, instances = tuple(args.dims), tuple(args.instances)
+            found = problems(space, dims, instances)
+            jobs = [(space, i, m, b, s, dims, instances) for i, (_, p) in enumerate(found) for b in args.budgets
                     for m, method in methods_for(p).items()
                     if method.kind == "black-box" and m not in args.skip
                     for s in range(args.seeds)]
