@@ -35,8 +35,8 @@ __all__ = ["Method", "Stop", "Objective", "ResultStore", "Setup", "black_box", "
 ENTRY_POINT_GROUP = "llmopt.methods"
 
 # The black-box methods a comparison runs when none are named: the strongest at OPRO's budgets (50 and
-# 100 evaluations) by median gap in benchmarks/baselines.py (docs/comparison.md has the table). Every
-# other black-box method of the space, a plugin's too, is there by name.
+# 100 evaluations) by median gap in benchmarks/baselines.py on BBOB, PBO and TSP (docs/comparison.md has
+# the table). Every other black-box method of the space, a plugin's too, is there by name.
 SPACE_DEFAULTS: dict[type[Space], tuple[str, ...]] = {
     Box: ("powell", "gp-bo", "nevergrad-ngopt", "optuna-tpe", "nelder-mead", "random-search"),
     Bits: ("one-plus-one-ea", "simulated-annealing", "nevergrad-ngopt", "optuna-tpe", "random-search"),
