@@ -110,3 +110,14 @@ def test_a_record_from_before_starts_were_counted_reads_them_from_its_trials() -
     del data["counts"]["starts"], data["counts"]["skipped"]
     counts = Result.from_dict(data).counts
     assert (counts.starts, counts.skipped) == (2, 1)
+
+
+def test_a_count_that_is_zero_in_every_row_is_left_out_of_the_table() -> None:
+    from llmopt.report.tables import count_columns
+
+    rows = [{"kind": "model", "n_evals": 9, "rounds": 9, "starts": 5, "proposals": 8, "failed_evals": 0,
+             "skipped": 0, "repaired": 0, "duplicates": 1, "invalid": 0, "n_llm_calls": 8, "tokens": 90}]
+    shown = count_columns(rows)
+    assert not {"failed_evals", "skipped", "repaired", "rounds"} & set(shown)
+    assert {"starts", "proposals", "invalid"} <= set(shown)  # always shown, zero or not
+    assert "skipped" in count_columns([*rows, {**rows[0], "skipped": 2}])
