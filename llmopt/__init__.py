@@ -6,7 +6,7 @@ from llmopt.backends import LocalBackend, OpenAIBackend, ScriptedBackend, make_b
 from llmopt.methods import Method, Setup, compared_methods, methods_for, run_methods, setup_for
 from llmopt.comparison import compare
 from llmopt.driver import Driver
-from llmopt.errors import InvalidSolution, UsageError
+from llmopt.errors import InvalidSolution, ObjectiveError, UsageError
 from llmopt.metaprompt import MetaPromptConfig, render
 from llmopt.minimize import maximize, minimize
 from llmopt.opro import OPRO, OPROConfig, OPROProposer, evaluation_budget
@@ -20,7 +20,7 @@ from llmopt.stopping import StopRule
 
 __all__ = [
     "OPRO", "Ask", "Bits", "Box", "Counts", "Driver", "InvalidSolution", "LocalBackend", "MetaPromptConfig",
-    "Method", "ModelProposer", "OPROConfig", "OPROProposer", "OpenAIBackend", "Option", "Permutation", "Problem",
+    "Method", "ModelProposer", "OPROConfig", "ObjectiveError", "OPROProposer", "OpenAIBackend", "Option", "Permutation", "Problem",
     "Proposal", "Proposer", "Result", "ScriptedBackend", "Setup", "Space", "StopRule", "Text", "Trial",
     "UsageError", "compare", "compared_methods", "comparison_table", "evaluation_budget", "get_problem", "make_backend",
     "maximize", "methods_for", "minimize", "registry", "render", "run_methods", "setup_for",

@@ -8,7 +8,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from llmopt.errors import UNREACHABLE, ServerUnreachable, raise_if_unreachable  # noqa: F401  (its home before)
+from llmopt.errors import UNREACHABLE, ObjectiveError, ServerUnreachable, raise_if_unreachable  # noqa: F401
 from llmopt.evaluation import Evaluation, Scored
 from llmopt.ledger import Ledger
 from llmopt.problem import Problem, evaluate_safely, usage_since
@@ -19,6 +19,15 @@ from llmopt.storage import Journal, Sink, replay
 
 Outcome = Scored  # what scoring one proposal gave: its value (None when it failed), why it failed, its status
 
+
+
+def _refuse_broken_objective(trials: list[Trial]) -> None:
+    """Stop before the model is asked when every start point failed for the same reason: the objective is
+    broken (it returns a tuple, imports a missing module, ...), and no proposal can mend that."""
+    reasons = {trial.reason for trial in trials}
+    if trials and all(trial.status == "failed" for trial in trials) and len(reasons) == 1:
+        raise ObjectiveError(f"the objective failed on every start point ({len(trials)}) with the same reason: "
+                             f"{reasons.pop()}; mend it, then run again (the model was not asked)")
 
 
 class Driver:
@@ -141,9 +150,17 @@ class Driver:
         """Evaluate the proposer's initial points (step 0) in one round; `ask()` calls this when needed."""
         if self.started:
             return
-        self.started = True
         with self.ledger.timed():
+            state = self.rng.bit_generator.state
             initial = self.proposer.initial(self.rng)
+            preflight = getattr(self.proposer, "preflight", None)
+            if preflight is not None:  # a prompt that cannot fit the model is refused before any evaluation
+                try:
+                    preflight(initial)
+                except BaseException:
+                    self.rng.bit_generator.state = state  # refused: a second start() begins as the first did
+                    raise
+            self.started = True
             if self.journal is not None:
                 self.journal.pending(self, Ask(0, None, []))
             trials = []
@@ -153,6 +170,7 @@ class Driver:
                 self.record(trials[-1])
             self.known_initial, self.known_rounds = {}, {}
         self._finish_step(0, None, trials, None)
+        _refuse_broken_objective(trials)
 
     def _initial_outcomes(self, initial: list[Any]) -> list[tuple[int, Outcome]]:
         """(index, outcome) of each initial point scored, in order: the first of each, not evaluated before,

@@ -44,6 +44,15 @@ class ServerUnreachable(UsageError):
     """The model server stopped answering (connections refused or timed out, request after request)."""
 
 
+class ObjectiveError(UsageError):
+    """The objective failed on every start point for one and the same reason: a bug to mend before any model
+    is asked (the CLI exits with 2, as for any usage error)."""
+
+
+class PromptTooLong(UsageError):
+    """A prompt and its answer cannot fit the model's context window; asking again cannot mend that."""
+
+
 # Raised inside an evaluation (a scorer model's server), these end the run instead of failing one trial.
 ENDS_THE_RUN: tuple[type[Exception], ...] = (ModelRefused, ServerUnreachable)
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from llmopt.answers import CUT_OFF
-from llmopt.result import Counts
+from llmopt.methods.method import CRASHED
+from llmopt.result import MODEL_KINDS, Counts
 
 # Past this share of failed model requests, a method's numbers say nothing about the method.
 MOST_FAILED = 0.5
@@ -30,9 +31,17 @@ def failed_models(rows: Iterable[tuple[str, Counts, str | None]]) -> list[str]:
     return lines
 
 
+def crashed_models(rows: Iterable[tuple[str, str, str]]) -> list[str]:
+    """One line per model-driven method (name, kind, stop reason) that crashed: its row shows where it stood,
+    not what the method can do."""
+    return [f"{method} {reason}; its row shows where it stood, not a result" for method, kind, reason in rows
+            if kind in MODEL_KINDS and reason.startswith(CRASHED)]
+
+
 def failed_evaluations(results: Iterable[Any]) -> tuple[list[str], str | None]:
     """A warning line per method some of whose evaluations failed, with the first reason; and the
-    not-a-comparison line when every evaluation of every evaluating method failed (None otherwise)."""
+    not-a-comparison line when no evaluating method has anything to show: each crashed, or every
+    evaluation it made failed (None otherwise)."""
     lines, evaluating, first = [], [], None
     for result in results:
         if result.kind == "reference":
@@ -43,8 +52,15 @@ def failed_evaluations(results: Iterable[Any]) -> tuple[list[str], str | None]:
             first = first or failed[0].reason
             lines.append(f"warning: {result.method}: {result.counts.failed_evals} evaluations failed, the first: "
                          f"{failed[0].reason}")
-    broken = bool(evaluating) and all(r.counts.evals == 0 and r.counts.failed_evals for r in evaluating)
-    return lines, (f"every evaluation of every method failed (the first: {first})" if broken else None)
+        elif result.stop_reason.startswith(CRASHED):
+            first = first or result.stop_reason
+    broken = bool(evaluating) and all(_nothing_to_show(r) for r in evaluating)
+    return lines, (f"no method has a result: each crashed or every evaluation it made failed (the first: {first})"
+                   if broken else None)
+
+
+def _nothing_to_show(result: Any) -> bool:
+    return result.stop_reason.startswith(CRASHED) or (result.counts.evals == 0 and result.counts.failed_evals > 0)
 
 
 def cut_off_warning(counts: Iterable[Counts]) -> str | None:

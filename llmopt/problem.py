@@ -41,8 +41,9 @@ class Option:
             parser.add_argument(self.flag, dest=self.dest, action=argparse.BooleanOptionalAction,
                                 default=self.default, help=self.help)
             return
-        parser.add_argument(self.flag, dest=self.dest, type=self.type, default=self.default,
-                            choices=self.choices, help=f"{self.help} (default: {self.default})")
+        stated = self.default is None or "(default" in self.help  # no default, or the help states its own
+        parser.add_argument(self.flag, dest=self.dest, type=self.type, default=self.default, choices=self.choices,
+                            help=self.help if stated else f"{self.help} (default: {self.default})")
 
 
 class Problem(abc.ABC):
@@ -152,8 +153,9 @@ Outcome = Literal["ok", "invalid", "failed"]
 
 def evaluate_safely(evaluate: Callable[[Any], float], solution: Any) -> tuple[float | None, str | None, Outcome]:
     """(value, None, "ok"); (None, reason, "invalid") when the objective calls the solution infeasible
-    (it raised `InvalidSolution`); (None, a one-line reason, "failed") when it raised anything else or
-    gave no finite number. A model server that refuses or stopped answering ends the run instead."""
+    (it raised `InvalidSolution`); (None, a one-line reason, "failed") when it raised anything else (a
+    `SystemExit` included) or gave no finite number. A model server that refuses or stopped answering
+    ends the run instead."""
     try:
         value = float(evaluate(solution))
     except InvalidSolution as error:
@@ -162,6 +164,8 @@ def evaluate_safely(evaluate: Callable[[Any], float], solution: Any) -> tuple[fl
         raise
     except Exception as error:  # the objective is user code or a remote scorer: its failure is data
         return None, one_line(error), "failed"
+    except SystemExit as error:  # a script's sys.exit() ends that evaluation, never the run (Ctrl-C still does)
+        return None, f"SystemExit({error.code!r})", "failed"
     if not math.isfinite(value):
         return None, f"not a finite value: {value}", "failed"
     return value, None, "ok"

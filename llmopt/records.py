@@ -125,6 +125,8 @@ def resume_refusal(saved: dict[str, Any], current: dict[str, Any], changed_setti
         added = {"reasoning_effort": None, "reasoning_tokens": DEFAULT_REASONING_TOKENS}
         saved = {**saved, "backend": {**{k: v for k, v in added.items() if k in current["backend"]},
                                       **saved["backend"]}}
+    if isinstance(saved.get("backend"), dict):  # 0.4's records name the context size, which no answer depends on
+        saved = {**saved, "backend": {k: v for k, v in saved["backend"].items() if k != "n_ctx"}}
     for key in ("problem", "problem_config", "backend"):
         if saved.get(key) != current[key]:
             return f"the run was made with a different {key.replace('_', ' ')}; repeat its original options"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from llmopt import values
+from llmopt.errors import UsageError
 from llmopt.evaluation import WHERE
 from llmopt.metaprompt import MetaPromptConfig
 
@@ -112,6 +113,14 @@ class OPROConfig:
     def __post_init__(self) -> None:
         if isinstance(self.options, Mapping):  # kept as sorted pairs, so that a config hashes as it always did
             object.__setattr__(self, "options", tuple(sorted(self.options.items())))
+        for setting in RUN_SETTINGS:  # the rules of the flags, for a config made in Python too
+            value = getattr(self, setting.key)
+            if value is None or setting.read in (bool, str) or isinstance(value, (bool, tuple)):
+                continue
+            try:
+                setting.read(str(value))
+            except ValueError as error:
+                raise UsageError(f"{setting.key} {error}") from None
 
     def to_dict(self) -> Data:
         """Plain data for run records: a method's own settings stand beside the run's, as they always did."""

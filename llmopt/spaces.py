@@ -290,9 +290,14 @@ class Text(Space):
 def parse_space(text: str) -> Bits | Permutation:
     """`bits:16` → Bits(16); `permutation:8` → orderings of 8 items (no fixed start)."""
     kind, _, size = text.partition(":")
-    if kind not in ("bits", "permutation") or not size.isdigit() or int(size) < 2:
-        raise ValueError(f"a combinatorial space is bits:N or permutation:N with N >= 2, not {text!r}"
-                         + did_you_mean(kind, ("bits", "permutation")))
+    kinds = ("bits", "permutation")
+    if kind not in kinds:
+        near = [k for k in kinds if kind and k.startswith(kind)]
+        hint = f" (did you mean {near[0]}:{size or 'N'}?)" if near else did_you_mean(kind, kinds)
+        raise ValueError(f"a combinatorial space is bits:N or permutation:N with N >= 2, not {text!r}{hint}")
+    if not size.isdigit() or int(size) < 2:
+        raise ValueError(f"{kind}:N needs a whole number N >= 2 (the {'bits' if kind == 'bits' else 'items'}), "
+                         f"not {size!r}")
     if kind == "bits":
         return Bits(int(size))
     return Permutation(int(size), start=None, tag="order", item="item", items="items")

@@ -82,14 +82,14 @@ class TestFunction(NumericProblem):
     box: ClassVar[tuple[float, float] | tuple[tuple[float, float], ...]]
     minimum: ClassVar[float] = 0.0
     centre: ClassVar[float] = 0.0  # where the unmoved function's minimiser is, in every coordinate
-    options = (Option("--dim", int, 2, "number of variables (1 to 10)"),
+    options = (Option("--dim", int, 2, "number of variables (1 or more)"),
                Option("--integer", bool, False, "integer variables"),
                Option("--shift", int, None, "a seed: move the minimiser to a random point and rotate the axes "
                                             "(integer variables: moved, not rotated); unmoved by default"))
 
     def __init__(self, dim: int = 2, integer: bool = False, shift: int | None = None) -> None:
-        if not 1 <= dim <= 10:
-            raise ValueError(f"--dim must be from 1 to 10, got {dim}")
+        if dim < 1:
+            raise ValueError(f"--dim must be 1 or more, got {dim}")
         box = self.box if isinstance(self.box[0], tuple) else (self.box,) * dim
         fun = type(self).fun_ref if shift is None else moved(type(self).fun_ref, box, shift, self.centre, integer)
         super().__init__(fun, box, integer=integer, optimum=self.minimum, label=self.name)

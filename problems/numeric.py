@@ -18,11 +18,9 @@ from llmopt.spaces import Bits, Box, Permutation, parse_space, space_text
 Point = tuple[float, ...]
 Bounds = Sequence[tuple[float, float]]
 
-MAX_DIM = 10
-
 
 class NumericProblem(Problem):
-    """Minimise (or, with `maximize=True`, maximise) f(x) for x in a box of 1–10 dimensions (continuous or
+    """Minimise (or, with `maximize=True`, maximise) f(x) for x in a box of any dimension (continuous or
     integer), or over bit vectors or orderings of n items (`space=Bits(n)` or `Permutation(n)`): f receives
     the solution as a numpy array, of floats for a box and of integers for bits and orderings (an
     ordering indexes arrays)."""
@@ -36,8 +34,8 @@ class NumericProblem(Problem):
     options = (
         Option("--function", str, None, "the function to minimise, as module:callable"),
         Option("--bounds", str, None,
-               "LO:HI for each variable, comma-separated (default -5:5,-5:5); write --bounds=-5:5,... when a "
-               "bound is negative"),
+               "LO:HI for each variable, comma-separated; write --bounds=-5:5,... when a bound is negative "
+               "(default: -5:5,-5:5 without --space)"),
         Option("--integer", bool, False, "integer variables"),
         Option("--optimum", float, None, "the known best value (the minimum, or the maximum with --maximize), "
                                          "if any"),
@@ -51,8 +49,8 @@ class NumericProblem(Problem):
                  optimum: float | None = None, label: str = "f", space: Bits | Permutation | None = None,
                  maximize: bool = False) -> None:
         if space is None:
-            if bounds is None or not 1 <= len(bounds) <= MAX_DIM:
-                raise ValueError(f"need 1 to {MAX_DIM} variables, got {0 if bounds is None else len(bounds)}")
+            if not bounds:
+                raise ValueError("need at least one variable: give its bounds")
             space = Box(tuple(bounds), integer=integer)
             self.bounds, self.dim = list(space.bounds), space.dim
         self.space: Box | Bits | Permutation = space
@@ -109,6 +107,8 @@ class NumericProblem(Problem):
                 raise IndexError(f"{error}; does f take more variables than the {self.space.dim} --bounds "
                                  "gives?") from None
             raise
+        if isinstance(value, np.ndarray) and value.size == 1:  # f(x) = x @ x or a (1,)-shaped result: a number
+            value = value.item()
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             raise TypeError(f"the function returned {type(value).__name__} {str(value)[:40]!r}, not a real number")
         return float(value)

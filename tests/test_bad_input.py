@@ -26,7 +26,7 @@ BAD_INPUT = [
     (["run", "linear-regression", "--target", "nan"], "--target: must be a finite number, got nan"),
     (["run", "linear-regression", "--max-evals", "abc"], "--max-evals: must be a positive integer, got 'abc'"),
     (["run", "linear-regression", "--w-true", "inf"], "--w-true must be a finite number"),
-    (["run", "sphere", "--dim", "-1"], "--dim must be from 1 to 10, got -1"),
+    (["run", "sphere", "--dim", "-1"], "--dim must be 1 or more, got -1"),
     (["run", "prompt-search", "--exemplars", "-1"], "--exemplars must be 0 or more, got -1"),
     (["run", "prompt-search", "--dataset", "{tmp}/data.jsonl", "--task", "word_sorting"],
      "--dataset and --task name two sources"),
@@ -51,6 +51,9 @@ BAD_INPUT = [
     (["bench", "linear-regression", "--models", "a@"], "give the server's URL after '@'"),
     (["run", "linear-regression", "--max-cost", "1"], "--max-cost needs --price IN,OUT"),
     (["run", "linear-regression", "--price", "1"], "write the price as IN,OUT"),
+    (["run", "function", "--function", "math:fsum", "--space", "bits:0"], "bits:N needs a whole number N >= 2"),
+    (["run", "function", "--function", "math:fsum", "--space", "perm:5"], "(did you mean permutation:5?)"),
+    (["run", "function", "--function", "math:fsum", "--space", "bitz:8"], "(did you mean bits?)"),
 ]
 
 
@@ -95,14 +98,15 @@ def optimizer():
 
 def test_a_method_that_crashes_on_failures_is_recorded_and_the_others_go_on(scratch: Path, optimizer: str,
                                                                              capsys) -> None:
-    (scratch / "always_fails.py").write_text("def f(x):\n    raise RuntimeError('no value')\n")
+    (scratch / "always_fails.py").write_text("def f(x):\n    raise RuntimeError(f'no value at {x[0]}')\n")
     code = main(["run", "function", "--function", "always_fails:f", "--model", "stub", "--base-url", optimizer,
                  "--methods", "opro", "powell", "nelder-mead", "random-search", "--json", "--no-cache",
                  "--out", str(scratch / "run")])
     captured = capsys.readouterr()
     assert code == 3 and "Traceback" not in captured.err, "every evaluation failed: no comparison"
     payload = json.loads(captured.out)
-    assert payload["evaluations_failed"].startswith("every evaluation of every method failed (the first: RuntimeError")
+    assert payload["evaluations_failed"].startswith("no method has a result: each crashed or every evaluation it "
+                                                    "made failed (the first: RuntimeError")
     rows = {row["method"]: row for row in payload["results"]}
     assert set(rows) == {"opro", "powell", "nelder-mead", "random-search"}
     assert all(row["best_value"] is None for row in rows.values())
@@ -165,3 +169,37 @@ def test_an_unknown_problem_from_python_is_suggested_too() -> None:
 
     with pytest.raises(UsageError, match=r"unknown problem 'rosenbrok' \(did you mean rosenbrock\?\)"):
         get_problem("rosenbrok")
+
+
+@pytest.mark.parametrize("key, value", [("steps", 0), ("proposals", 0), ("initial", 0), ("max_evals", 0)])
+def test_python_refuses_what_the_cli_refuses(key: str, value: int) -> None:
+    import llmopt
+
+    assert main(["run", "linear-regression", "--" + key.replace("_", "-"), str(value)]) == 2
+    with pytest.raises(llmopt.UsageError, match=f"^{key} must be a positive integer, got {value}$"):
+        llmopt.minimize(lambda x: 0.0, [(0, 1)], model=llmopt.ScriptedBackend([]), **{key: value})
+    with pytest.raises(llmopt.UsageError, match="temperature must be a finite number of at least 0"):
+        llmopt.OPROConfig(temperature=-1)
+
+
+def test_every_problem_option_states_one_default_at_most() -> None:
+    import argparse
+
+    from llmopt.registry import registry
+
+    for cls in registry().values():
+        parser = argparse.ArgumentParser()
+        for option in cls.options:
+            option.add_to(parser)
+        for action in parser._actions:
+            assert (action.help or "").count("default") <= 1, action.help
+            assert "(default: None)" not in (action.help or ""), action.help
+
+
+def test_a_box_of_twenty_variables_runs(scratch: Path, capsys) -> None:
+    (scratch / "wide.py").write_text("def f(x):\n    return float(sum(v * v for v in x))\n")
+    bounds = ",".join(["-1:1"] * 20)
+    assert main(["baselines", "function", "--function", "wide:f", f"--bounds={bounds}", "--methods", "random-search",
+                 "--json", "--no-cache"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["results"][0]["best_solution"]) == 20
+    assert main(["baselines", "rosenbrock", "--dim", "20", "--methods", "random-search", "--json", "--no-cache"]) == 0

@@ -191,6 +191,8 @@ def test_the_progress_bar_shows_life_while_the_model_answers(tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     assert "in_flight=1" in done.stderr  # during the two seconds the only request was out
     assert "answers=2" in done.stderr
+    table_tokens = int(done.stdout.splitlines()[2].split()[-2])  # opro's row: ... tokens seconds
+    assert f"tokens={table_tokens}]" in done.stderr, "the bar and the table count tokens alike"
 
 
 def test_threads_are_set_for_the_command_alone(monkeypatch) -> None:

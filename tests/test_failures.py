@@ -219,7 +219,7 @@ def test_a_run_whose_every_evaluation_failed_says_so_and_exits_3(name: str, reas
                            "--bounds=-5:5,-5:5", "--steps", "1", "--methods", "powell", "random-search", "--no-cache",
                            "--out", str(tmp_path / "run")], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert done.returncode == 3, done.stderr
-    assert done.stdout.startswith("NOT A COMPARISON: every evaluation of every method failed") and reason in done.stdout
+    assert done.stdout.startswith("NOT A COMPARISON: no method has a result") and reason in done.stdout
     assert f"warning: powell: 13 evaluations failed, the first: " in done.stderr and reason in done.stderr
 
 
@@ -237,3 +237,151 @@ def test_a_black_box_stop_by_the_default_failure_bound_says_it_was_the_default()
     problem.space = Box(((-9, -1), (-9, 9)), integer=True)
     (result,) = run_methods(problem, Setup(max_evals=6, seed=0), ["random-search"])
     assert result.stop_reason == "max_failures (the default: the budget, 6)" and result.counts.failed_evals == 6
+
+
+EXITS = '''
+import sys
+
+def exits(x):
+    if x[0] > 0:
+        sys.exit(1)
+    return float(x[0] ** 2 + x[1] ** 2)
+
+def chatty(x):
+    for line in range(200):
+        print("step", line, "of the simulation")
+    return float(x[0] ** 2 + x[1] ** 2)
+'''
+
+
+@pytest.mark.parametrize("where", ["threads", "processes"])
+def test_an_objective_that_calls_sys_exit_fails_that_evaluation_and_the_run_goes_on(where: str, tmp_path) -> None:
+    (tmp_path / "objs.py").write_text(EXITS)
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "function", "--function", "objs:exits",
+                           "--bounds=-5:5,-5:5", "--max-evals", "12", "--methods", "random-search", "nelder-mead",
+                           "--eval-in", where, "--eval-workers", "2", "--no-cache", "--json",
+                           "--out", str(tmp_path / "run")], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = {row["method"]: row for row in json.loads(done.stdout)["results"]}
+    assert rows["random-search"]["failed_evals"] > 0 and rows["random-search"]["best_value"] is not None
+    assert "evaluations failed, the first: SystemExit(1)" in done.stderr
+
+
+def test_sys_exit_in_python_fails_the_evaluation_and_ctrl_c_still_stops() -> None:
+    from llmopt.problem import evaluate_safely
+
+    def leaves(x):
+        raise SystemExit("bye")
+
+    assert evaluate_safely(leaves, (1,)) == (None, "SystemExit('bye')", "failed")
+
+    def interrupted(x):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_safely(interrupted, (1,))
+
+
+def test_json_stdout_holds_one_object_whatever_the_objective_prints(tmp_path) -> None:
+    (tmp_path / "objs.py").write_text(EXITS)
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "function", "--function", "objs:chatty",
+                           "--bounds=-5:5,-5:5", "--max-evals", "6", "--methods", "random-search", "--no-cache",
+                           "--json", "--eval-in", "processes", "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["results"][0]["n_evals"] == 6
+    assert done.stderr.count("step 199 of the simulation") == 6, "the objective's prints go to stderr, none lost"
+
+
+@pytest.mark.parametrize("value", [np.array([2.5]), np.array([[2.5]]), np.array(2.5)])
+def test_a_size_one_array_is_a_number(value) -> None:
+    from llmopt.problems.numeric import NumericProblem
+
+    assert NumericProblem(lambda x: value, [(0, 1)]).evaluate((0.5,)) == 2.5
+
+
+def test_an_objective_failing_on_every_start_for_one_reason_stops_before_the_model_is_asked() -> None:
+    import llmopt
+
+    backend = ScriptedBackend(["[1, 1]"] * 8)
+    with pytest.raises(llmopt.ObjectiveError, match=r"every start point \(5\) with the same reason: TypeError: "
+                                                    r"the function returned tuple"):
+        llmopt.minimize(lambda x: (1.0, 2.0), [(-2, 2), (-2, 2)], model=backend, steps=2, proposals=4)
+    assert backend.prompts == [], "the model was not asked"
+
+
+def test_the_cli_refuses_an_objective_broken_on_every_start_with_exit_2(tmp_path) -> None:
+    from llmopt.testing.stub_server import StubSettings, serve
+
+    (tmp_path / "objs.py").write_text("def pair(x):\n    return (1.0, 2.0)\n")
+    server, url = serve(StubSettings())
+    try:
+        done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "function", "--function", "objs:pair",
+                               "--bounds=-5:5,-5:5", "--steps", "1", "--model", "stub", "--base-url", url,
+                               "--no-cache", "--out", str(tmp_path / "run")],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    finally:
+        server.shutdown()
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "the objective failed on every start point (5) with the same reason" in done.stderr
+    assert (tmp_path / "run" / "config.json").is_file(), "the run folder stays, as for any refusal"
+
+
+def test_different_reasons_on_the_starts_let_the_run_go_on() -> None:
+    import llmopt
+
+    def fails_everywhere_differently(x):
+        raise ValueError(f"diverged at {x[0]:.3f}")
+
+    result = llmopt.minimize(fails_everywhere_differently, [(-2, 2), (-2, 2)], model=ScriptedBackend(["[1, 1]"] * 8),
+                             steps=1, proposals=4)
+    assert result.counts.failed_evals == 6 and result.best_value is None
+
+
+def test_a_black_box_search_that_saw_only_failures_never_says_converged() -> None:
+    problem = Fragile()
+    problem.space = Box(((-9, -1), (-9, 9)), integer=True)
+    (result,) = run_methods(problem, Setup(max_evals=40, seed=0, max_failures=1000), ["nelder-mead"])
+    assert result.counts.evals == 0 and result.counts.failed_evals > 0
+    assert result.stop_reason == "every evaluation failed"
+
+
+class CrashesOnSecondPrompt(Fragile):
+    """Fragile, whose description breaks once the model has been asked once: OPRO crashes mid-run."""
+
+    described = 0
+
+    def describe(self) -> str:
+        self.described += 1
+        if self.described > 2:  # the fit check before step 0, then step 1's prompt
+            raise RuntimeError("the description broke")
+        return super().describe()
+
+
+def test_a_model_driven_method_that_crashed_makes_the_run_no_comparison(capsys) -> None:
+    from llmopt.cli.compare import _output, exit_code
+    from llmopt.comparison import compare
+
+    problem = CrashesOnSecondPrompt()
+    backend = ScriptedBackend(["[1, 1]", "[2, 2]"] * 4)
+    results = compare(problem, OPROConfig(steps=3, proposals=2, initial=2), ["opro", "random-search"], backend)
+    assert results[0].stop_reason == "crashed: RuntimeError: the description broke"
+    payload = _output(problem, results, True, {})
+    capsys.readouterr()
+    assert exit_code(payload) == 3
+    assert payload["model_failed"] == ["opro crashed: RuntimeError: the description broke; its row shows where it "
+                                       "stood, not a result"]
+    _output(problem, results, False, {})
+    assert capsys.readouterr().out.startswith("NOT A COMPARISON: opro crashed")
+
+
+def test_a_run_in_which_every_method_crashed_is_no_comparison() -> None:
+    from llmopt.cli.compare import _output, exit_code
+    from llmopt.comparison import compare
+
+    problem = CrashesOnSecondPrompt()
+    problem.described = 10  # the fit check crashes at once, as a broken problem would
+    results = compare(problem, OPROConfig(steps=3, proposals=2, initial=2), ["opro"], ScriptedBackend([]))
+    assert results[0].stop_reason.startswith("crashed")
+    payload = _output(problem, results, True, {})
+    assert exit_code(payload) == 3 and payload["evaluations_failed"].startswith("no method has a result")

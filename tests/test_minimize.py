@@ -63,3 +63,16 @@ def test_maximize_with_the_embedded_model() -> None:
     result = llmopt.maximize(hill, [(-4, 4), (-4, 4)], steps=1, proposals=4, seed=2)
     assert result.direction == "max" and result.stop_reason == "max_steps" and result.counts.llm_calls == 4
     assert result.best_value == max(t.value for t in result.trials if t.value is not None)
+
+
+@pytest.mark.slow
+def test_minimize_leaks_no_file(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import llmopt\nfrom llmopt.problems.functions import rosenbrock\n"
+            "llmopt.minimize(rosenbrock, [(-2, 2), (-2, 2)], steps=1, proposals=2, seed=1)\n")
+    done = subprocess.run([sys.executable, "-W", "always::ResourceWarning", "-c", code], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "ResourceWarning" not in done.stderr, done.stderr

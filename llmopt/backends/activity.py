@@ -34,7 +34,7 @@ class Activity:
                 setattr(self, what, getattr(self, what) - 1)
 
     def answered(self, answers: int, tokens: int) -> None:
-        """Count answers that arrived and their completion tokens."""
+        """Count answers that arrived and their tokens (prompt and completion, as every table counts them)."""
         with self._lock:
             self.answers += answers
             self.tokens += tokens

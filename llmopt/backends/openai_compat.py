@@ -133,7 +133,7 @@ class OpenAIBackend:
             if getattr(response, "choices", None):
                 self._down = None
                 usage = getattr(response, "usage", None)
-                ACTIVITY.answered(len(response.choices), int(getattr(usage, "completion_tokens", 0) or 0))
+                ACTIVITY.answered(len(response.choices), int(getattr(usage, "total_tokens", 0) or 0))
                 return response
             last = "response without choices"
         if connection_failures == attempt:

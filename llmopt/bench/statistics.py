@@ -19,7 +19,9 @@ def model_notes(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
     counts = [(f"{row['method']} (seed {row['seed']})", Counts.from_dict(row["counts"]), row.get("last_request_error"))
               for row in rows if "counts" in row]
-    failed = health.failed_models(counts)
+    failed = [*health.failed_models(counts),
+              *health.crashed_models((f"{row['method']} (seed {row['seed']})", row.get("kind", ""),
+                                      row.get("stop_reason") or "") for row in rows if "counts" in row)]
     cut = health.cut_off_warning(c for _, c, _ in counts)
     notes = list(dict.fromkeys(note for row in rows for note in row.get("adaptations", [])))
     return {**({"model_failed": failed} if failed else {}), **({"warning": cut} if cut else {}),

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator, NoReturn, Sequence
 from llmopt.backends.local import THREADS_ENV
 from llmopt.errors import UsageError, did_you_mean
 from llmopt.registry import registry
-from llmopt.cli.options import EXIT_INTERRUPTED, EXIT_USAGE, add_bench_options, add_eval_dask, add_json, add_methods, add_opro_options, add_run_outputs, add_seed, cache_setting, figure_file
+from llmopt.cli.options import EXIT_INTERRUPTED, EXIT_USAGE, stdout_for_json_only, add_bench_options, add_eval_dask, add_json, add_methods, add_opro_options, add_run_outputs, add_seed, cache_setting, figure_file
 from llmopt.cli.bench import cmd_bench
 from llmopt.cli.compare import cmd_baselines, cmd_run
 from llmopt.cli.report import cmd_report
@@ -107,7 +107,8 @@ def _process_settings(args: argparse.Namespace) -> Iterator[None]:
 
     cache = cache_setting(args) if hasattr(args, "no_cache") else None
     with request_limit(getattr(args, "max_concurrency", None)), response_cache(cache), \
-            _environment(THREADS_ENV, getattr(args, "threads", None)):
+            _environment(THREADS_ENV, getattr(args, "threads", None)), \
+            stdout_for_json_only(bool(getattr(args, "json", False))):
         yield
 
 

@@ -12,7 +12,7 @@ from llmopt.errors import UsageError
 from llmopt.problem import Problem
 from llmopt.registry import registry
 from llmopt.report.tables import strict_json
-from llmopt.cli.options import backend_settings, make_problem, opro_config, problem_options, write
+from llmopt.cli.options import backend_settings, make_problem, opro_config, print_json, problem_options, write
 
 
 def _executor(args: argparse.Namespace) -> Any:
@@ -88,7 +88,7 @@ def _bench_output(args: argparse.Namespace, problem: Problem, rows: list[dict[st
     one_task = len({row["label"] for row in rows}) == 1
     optimum = problem.optimum() if one_task else None  # with several tasks, each row carries its own
     if args.json:
-        print(strict_json({"problem": problem.name, "optimum": optimum, "budget": rows[0]["budget"],
+        print_json(strict_json({"problem": problem.name, "optimum": optimum, "budget": rows[0]["budget"],
                            "summary": summarize(rows), "runs": rows, **notes}))
     else:
         for line in notes.get("model_failed", []):

@@ -22,7 +22,7 @@ from llmopt.result import Result
 from llmopt.report.tables import comparison_table, strict_json
 from pathlib import Path
 from llmopt.cli.options import (EXIT_INTERRUPTED, backend_settings, check_evaluations, make_problem, opro_config,
-                                problem_options, report_cache, result_store, write)
+                                print_json, problem_options, report_cache, result_store, write)
 
 
 def _progress(name: str, total: int, quiet: bool) -> tuple[Callable[[Driver], None], Callable[[], None]]:
@@ -63,7 +63,8 @@ def _output(problem: Problem, results: list[Result], as_json: bool, extra: dict[
             notes: list[str] = ()) -> dict[str, Any]:
     """Print the comparison (table or JSON) with what it says about the model; returns the JSON payload."""
     columns = [problem.extra_columns(r) for r in results]
-    failed = health.failed_models((r.method, r.counts, r.extra.get("last_request_error")) for r in results)
+    failed = [*health.failed_models((r.method, r.counts, r.extra.get("last_request_error")) for r in results),
+              *health.crashed_models((r.method, r.kind, r.stop_reason) for r in results)]
     warnings_, broken = health.failed_evaluations(results)
     cut = health.cut_off_warning(r.counts for r in results if r.kind != "reference")
     payload = {"problem": problem.name, "optimum": problem.optimum(),
@@ -72,7 +73,7 @@ def _output(problem: Problem, results: list[Result], as_json: bool, extra: dict[
                **({"evaluations_failed": broken} if broken else {}),
                **({"warning": cut} if cut else {})}
     if as_json:
-        print(strict_json(payload))
+        print_json(strict_json(payload))
     else:
         for line in [*failed, *([broken] if broken else [])]:
             print(f"NOT A COMPARISON: {line}")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY
 from llmopt.backends.local import THREADS_ENV
@@ -202,9 +204,9 @@ def result_store(args: argparse.Namespace) -> Any:
 def report_cache(backend: Any, store: Any, quiet: bool) -> None:
     if quiet or store is None:
         return
-    hits, misses = getattr(backend, "hits", 0), getattr(backend, "misses", 0)
-    print(f"cache: {hits} replayed, {misses} sent to the model ({store.path}); compared methods: "
-          f"{store.hits} replayed, {store.misses} computed", file=sys.stderr)
+    hits, misses, calls = (getattr(backend, name, 0) for name in ("hits", "misses", "calls"))
+    print(f"cache: {hits} requests replayed, {misses} sent to the model ({calls} LLM calls; {store.path}); "
+          f"compared methods: {store.hits} replayed, {store.misses} computed", file=sys.stderr)
 
 
 def backend_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -221,3 +223,45 @@ def write(what: str, write: Callable[[], Any]) -> None:
     except Exception as error:
         print(f"warning: the {what} was not written ({type(error).__name__}: {error}); the results are saved",
               file=sys.stderr)
+
+
+_json_targets: list[Any] = []
+
+
+@contextmanager
+def stdout_for_json_only(enabled: bool) -> Iterator[None]:
+    """With `--json`, standard output holds the one JSON object: whatever else is printed inside the block
+    (an objective's own prints, a library's, a worker process's) goes to standard error."""
+    if not enabled:
+        yield
+        return
+    original = target = sys.stdout
+    saved = None
+    target.flush()
+    try:
+        real = target.fileno() == 1
+    except (AttributeError, OSError, ValueError):  # a captured stream (a test's): the Python level suffices
+        real = False
+    if real:  # file descriptor 1 itself, for C code and child processes
+        saved = os.dup(1)
+        os.dup2(2, 1)
+        target = os.fdopen(saved, "w", encoding="utf-8", closefd=False)
+    _json_targets.append(target)
+    sys.stdout = sys.stderr
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        _json_targets.pop()
+        sys.stdout = original
+        if saved is not None:
+            target.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def print_json(text: str) -> None:
+    """Print the command's JSON object on standard output (the real one, inside `stdout_for_json_only`)."""
+    target = _json_targets[-1] if _json_targets else sys.stdout
+    print(text, file=target)
+    target.flush()

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from llmopt.storage import Sink
 
 CRASHED = "crashed"
+# The stop reason of a search that ended by itself having seen nothing but failed evaluations.
+EVERY_EVALUATION_FAILED = "every evaluation failed"
 
 
 def crashed(error: BaseException) -> str:

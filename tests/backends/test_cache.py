@@ -74,7 +74,7 @@ def test_rerun_with_the_embedded_model_is_an_exact_replay(tmp_path: Path) -> Non
     first = run([*common, "--out", str(tmp_path / "one")])
     second = run([*common, "--out", str(tmp_path / "two")])
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
-    assert "0 replayed, 2 sent" in first.stderr and "2 replayed, 0 sent" in second.stderr
+    assert "0 requests replayed, 2 sent" in first.stderr and "2 requests replayed, 0 sent" in second.stderr
     assert "compared methods: 0 replayed, 7 computed" in first.stderr
     assert "compared methods: 7 replayed, 0 computed" in second.stderr
     assert results(tmp_path / "one") == results(tmp_path / "two")

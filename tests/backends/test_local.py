@@ -35,3 +35,40 @@ def test_same_seed_same_samples(local_backend) -> None:
 def test_without_grammar_text_is_free(local_backend) -> None:
     generation = local_backend.generate(PROMPT, n=2, temperature=0.0, max_tokens=32, seed=0)
     assert all(isinstance(c.text, str) and c.text for c in generation.completions)
+
+
+def test_the_context_is_the_one_the_model_was_trained_for(local_backend) -> None:
+    import struct
+
+    # the GGUF header's own value, read here by hand: key "llama.context_length", a uint32
+    data = local_backend.model_path.read_bytes()[:1 << 20]
+    key = b"llama.context_length"
+    at = data.index(struct.pack("<Q", len(key)) + key) + 8 + len(key)
+    assert struct.unpack("<I", data[at:at + 4]) == (4,)  # the value's type: uint32
+    assert local_backend.context_window() == struct.unpack("<I", data[at + 4:at + 8])[0] == 8192
+
+
+def test_a_prompt_that_cannot_fit_is_refused_with_the_fix(local_backend) -> None:
+    import pytest
+
+    from llmopt.errors import PromptTooLong
+
+    long_prompt = "0 1 " * 5000
+    with pytest.raises(PromptTooLong, match=r"do not fit the model's context of 8192 tokens; show fewer solutions "
+                                            r"\(--top-k\)"):
+        local_backend.generate(long_prompt, n=1, temperature=1.0, max_tokens=16, seed=0)
+    fits = local_backend.generate("Say yes.", n=1, temperature=1.0, max_tokens=4, seed=0)
+    assert len(fits.completions) == 1, "the model still answers after a refusal"
+
+
+def test_a_run_whose_fullest_prompt_cannot_fit_is_refused_before_any_evaluation(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "objs.py").write_text("calls = []\ndef bitsum(x):\n    return float(sum(x))\n")
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "function", "--function", "objs:bitsum",
+                           "--space", "bits:800", "--steps", "3", "--methods", "opro", "random-search", "--no-cache",
+                           "--out", str(tmp_path / "run")], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "do not fit the model's context of 8192 tokens; show fewer solutions (--top-k)" in done.stderr
+    assert not (tmp_path / "run" / "steps.jsonl").exists(), "refused before anything was evaluated"

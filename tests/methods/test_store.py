@@ -31,7 +31,25 @@ def test_a_rerun_replays_without_evaluating(tmp_path: Path, monkeypatch: pytest.
     spent = len(calls)
     again = run_methods(problem, setup, ["nelder-mead", "random-search"], ResultStore(tmp_path / "cache.sqlite"))
     assert spent > 0 and len(calls) == spent
-    assert again == first
+    assert [r.trials for r in again] == [r.trials for r in first]
+    assert [{**r.summary(), "seconds": 0} for r in again] == [{**r.summary(), "seconds": 0} for r in first]
+
+
+def test_a_replayed_result_shows_the_seconds_this_run_spent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    problem, _ = bowl_problem(tmp_path, "float(((x - 1) ** 2).sum())", monkeypatch)
+    store = ResultStore(tmp_path / "cache.sqlite")
+    (first,) = run_methods(problem, Setup(max_evals=20, seed=4), ["random-search"], store)
+    first.seconds = 30.0  # as if the first run had been slow: stored as such
+    store._store.put(store.key(*_method_problem_setup(problem)), first.to_json())
+    (again,) = run_methods(problem, Setup(max_evals=20, seed=4), ["random-search"], store)
+    assert again.seconds < 5 and again.extra["seconds_computed"] == 30.0, "seconds: what this run spent"
+
+
+def _method_problem_setup(problem):
+    from llmopt.methods import resolve
+
+    (method,) = resolve(problem, ["random-search"])
+    return method, problem, Setup(max_evals=20, seed=4)
 
 
 def test_another_seed_or_changed_code_is_computed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ from typing import Any, Callable, Sequence
 from llmopt.errors import UsageError
 from llmopt.evaluation import Scored
 from llmopt.ledger import Ledger, Stop, first_new
-from llmopt.methods.method import CRASHED, Method, Setup, crashed  # noqa: F401  (their home before)
+from llmopt.methods.method import CRASHED, EVERY_EVALUATION_FAILED, Method, Setup, crashed  # noqa: F401
 from llmopt.problem import Problem, evaluate_safely, usage_since
 from llmopt.result import Kind, Result, Trial
 from llmopt.direction import to_loss, worst
@@ -114,7 +114,7 @@ def black_box(name: str, search: Search, default: bool = True) -> Method:
         try:
             with ledger.timed(), warnings.catch_warnings():  # scipy warns about the infinite values failures stand for
                 warnings.simplefilter("ignore", RuntimeWarning)
-                result.stop_reason = search(problem.space, objective, setup) or "converged"
+                result.stop_reason = search(problem.space, objective, setup) or _converged(result)
         except Stop as stop:
             result.stop_reason = stop.reason
         except UsageError:  # the user's to mend (and a model server that refuses or is gone)
@@ -128,6 +128,12 @@ def black_box(name: str, search: Search, default: bool = True) -> Method:
         return result
 
     return Method(name, "black-box", run, default=default)
+
+
+def _converged(result: Result) -> str:
+    """"converged" for a search that ended by itself, unless nothing it evaluated ever gave a value: a search
+    that saw only failures found nothing to converge to."""
+    return EVERY_EVALUATION_FAILED if result.counts.failed_evals and not result.counts.evals else "converged"
 
 
 def reference(name: str, solve: Callable[[], Any]) -> Method:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 NAME = "opro"
 RECORD_KEY = NAME  # config.json's key for the settings of a run's methods (OPRO's, when there was only OPRO)
 REPAIR_SEED_OFFSET = 500_000
+PREFLIGHT_VALUE = -123456.789012  # a score as long as most a meta-prompt shows, for the fullest prompt's length
 
 
 class OPROProposer(ModelProposer):
@@ -37,6 +38,20 @@ class OPROProposer(ModelProposer):
         # a generator of its own, so that a random variant changes the meta-prompt and nothing else
         shuffle = np.random.default_rng((self.config.seed, study.step)) if config.random else None
         return metaprompt.render(self.problem, study.history(), config, exemplars, shuffle)
+
+    def preflight(self, starts: list[Any]) -> None:
+        """Refuse, before anything is evaluated, a run whose fullest meta-prompt (as many solutions as it will
+        ever show, each as long as the longest start point) cannot fit the model's context window."""
+        check = getattr(self.backend, "check_fits", None)
+        if check is None or not starts:
+            return
+        config = self.config
+        shown = min(config.metaprompt.top_k, len(starts) + max(config.steps - 1, 0) * config.proposals)
+        longest = max((self.problem.encode(start) for start in starts), key=len)
+        history = [(longest, PREFLIGHT_VALUE)] * shown
+        exemplars = self.problem.exemplars(np.random.default_rng(0)) if config.metaprompt.show_exemplars else None
+        shuffle = np.random.default_rng(0) if config.metaprompt.random else None
+        check(metaprompt.render(self.problem, history, config.metaprompt, exemplars, shuffle), config.answer_tokens)
 
     def propose(self, study: Study) -> Ask:
         """This step's answers to the meta-prompt, decoded (and repaired when asked)."""
