@@ -7,6 +7,20 @@ from typing import Any, Callable
 from llmopt.errors import InvalidSolution
 
 CUT_OFF = "answer cut off"
+# The default answer limit: the longest answer a space can hold, plus room for a few words around it, and
+# never below the limit every answer had before it was sized (so small spaces answer as they always did).
+ANSWER_ROOM = 64
+MIN_ANSWER_TOKENS = 128
+
+
+def answer_tokens_for(longest: str | None, count: Callable[[str], int] | None = None) -> int:
+    """The token limit that fits the `longest` answer text: counted with the model's tokenizer (`count`)
+    where one is at hand, else one token per byte (no tokenizer makes more tokens than bytes); plus
+    ANSWER_ROOM, at least MIN_ANSWER_TOKENS."""
+    if not longest:
+        return MIN_ANSWER_TOKENS
+    tokens = count(longest) if count is not None else len(longest.encode())
+    return max(MIN_ANSWER_TOKENS, tokens + ANSWER_ROOM)
 
 
 def cut_off_reason(limit: int | None, inside_reasoning: bool) -> str:

@@ -375,4 +375,7 @@ class Driver:
         self.result.extra["usage"] = usage_since(self.problem, self._usage)
         if self.config.price is not None:
             self.result.extra["price"] = list(self.config.price)
+        limit = getattr(self.proposer, "answer_limit", None)
+        if limit is not None and getattr(self.proposer, "backend", None) is not None:
+            self.result.extra["answer_tokens"] = limit()  # the limit the run used, sized or given
         return self.result

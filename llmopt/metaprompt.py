@@ -10,6 +10,10 @@ from llmopt.direction import to_loss
 
 Order = Literal["ascending", "descending", "random"]
 Scores = Literal["shown", "hidden", "shuffled", "bucketed"]
+Layout = Literal["paper", "cache"]
+LAYOUTS = ("paper", "cache")
+# The cache layout's last line, after the history: the answer format stands above it, in the fixed part.
+ANSWER_NOW = "Now answer: a new one, different from each listed here, in the format given before the list."
 
 
 class Describable(Protocol):
@@ -36,7 +40,9 @@ class MetaPromptConfig:
     `"descending"` puts the best first, `"random"` shuffles them. `decimals` rounds shown values
     (None: as is). `scores` are `"shown"`, `"hidden"`, `"shuffled"` among the shown solutions, or
     `"bucketed"` into `buckets` levels between the worst and the best shown. Random orders and
-    scores need the `rng` that `render` is given.
+    scores need the `rng` that `render` is given. `layout="paper"` is the paper's order (problem, history,
+    exemplars, answer format); `"cache"` puts what never changes within a run first (problem, exemplars,
+    answer format) and the history last, so that consecutive prompts share a prefix a server can cache.
     """
 
     top_k: int = 20
@@ -45,6 +51,7 @@ class MetaPromptConfig:
     show_exemplars: bool = True
     scores: Scores = "shown"
     buckets: int = 20
+    layout: Layout = "paper"
 
     @property
     def random(self) -> bool:
@@ -104,17 +111,25 @@ def render(problem: Describable, history: Sequence[tuple[str, float]],
            config: MetaPromptConfig = MetaPromptConfig(), exemplars: str | None = None,
            rng: np.random.Generator | None = None) -> str:
     """Build the meta-prompt text from the problem, the scored history and the config (pure, given `rng`)."""
-    parts = [problem.describe().strip()]
-    shown = select_history(history, problem.direction, config, rng)
-    if shown:
-        lines = [_order_sentence(problem, config), ""]
-        for (text, _), score in zip(shown, shown_scores([v for _, v in shown], config, rng)):
-            lines.append(f"{problem.solution_label}: {text}")
-            if score:
-                lines.append(f"{problem.value_label}: {score}")
-            lines.append("")
-        parts.append("\n".join(lines).rstrip())
-    if exemplars and config.show_exemplars:
-        parts.append(exemplars.strip())
-    parts.append(problem.format_hint().strip())
+    shown = _history_block(problem, history, config, rng)
+    fixed = [*([exemplars.strip()] if exemplars and config.show_exemplars else []), problem.format_hint().strip()]
+    if config.layout == "cache":
+        parts = [problem.describe().strip(), *fixed, *([shown, ANSWER_NOW] if shown else [])]
+    else:
+        parts = [problem.describe().strip(), *([shown] if shown else []), *fixed]
     return "\n\n".join(parts) + "\n"
+
+
+def _history_block(problem: Describable, history: Sequence[tuple[str, float]], config: MetaPromptConfig,
+                   rng: np.random.Generator | None) -> str:
+    """The shown solutions with their scores, under the sentence that says how they are ordered ("" for none)."""
+    shown = select_history(history, problem.direction, config, rng)
+    if not shown:
+        return ""
+    lines = [_order_sentence(problem, config), ""]
+    for (text, _), score in zip(shown, shown_scores([v for _, v in shown], config, rng)):
+        lines.append(f"{problem.solution_label}: {text}")
+        if score:
+            lines.append(f"{problem.value_label}: {score}")
+        lines.append("")
+    return "\n".join(lines).rstrip()

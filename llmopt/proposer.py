@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from llmopt.answers import read_answer, read_completion
+from llmopt.answers import answer_tokens_for, read_answer, read_completion
 from llmopt.backends.base import Backend, Generation
 from llmopt.errors import BackendError, UsageError
 from llmopt.result import Result, Spent, Trial
@@ -117,10 +117,22 @@ class ModelProposer:
     name: str = "model"
     stop_rules: list[StopRule] = field(default_factory=list)
     starts: tuple[Any, ...] = ()  # a comparison's shared start points, when it has them
+    _answer_limit: int | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.backend is None:
             raise UsageError(f"{self.name} samples from the optimizer model; give the comparison a backend")
+
+    def answer_limit(self) -> int:
+        """The token limit of one answer: `answer_tokens` when set, else sized on the problem's space (its
+        longest answer in the model's tokens, see `answer_tokens_for`), worked out once."""
+        if self.config.answer_tokens is not None:
+            return self.config.answer_tokens
+        if self._answer_limit is None:
+            space = getattr(self.problem, "space", None)
+            longest = self.problem.encode(space.longest()) if space is not None else None
+            self._answer_limit = answer_tokens_for(longest, getattr(self.backend, "count_tokens", None))
+        return self._answer_limit
 
     def initial(self, rng: np.random.Generator) -> list[Any]:
         """The comparison's start points, else the problem's own initial points (drawn either way, so the
@@ -145,7 +157,7 @@ class ModelProposer:
 
     def read_generation(self, generation: Generation, prompt: str | None = None) -> list[Proposal]:
         """Each completion of a generation as a Proposal, naming the token limit when it cut one off."""
-        limit = generation.max_tokens or self.config.answer_tokens
+        limit = generation.max_tokens or self.answer_limit()
         proposals = []
         for answer in generation.completions:
             solution, reason = read_completion(self.problem.decode, answer, limit, self.answer_text(answer.text))
@@ -166,7 +178,7 @@ class ModelProposer:
         if not repair:
             spent.asked += n
         try:
-            generation = send(prompt, n=n, temperature=config.temperature, max_tokens=config.answer_tokens,
+            generation = send(prompt, n=n, temperature=config.temperature, max_tokens=self.answer_limit(),
                               seed=config.seed * 1_000_003 + seed_offset,
                               grammar=self.problem.grammar() if config.use_grammar else None)
             if not generation.completions:

@@ -58,6 +58,7 @@ class Spent:
     repairs: int = 0
     repairs_valid: int = 0
     asked: int = 0
+    cached_tokens: int = 0
     last_error: str | None = None
 
     def add_generation(self, generation: Any) -> None:
@@ -67,6 +68,7 @@ class Spent:
         self.prompt_tokens += generation.prompt_tokens
         self.completion_tokens += generation.completion_tokens
         self.reasoning_tokens += generation.reasoning_tokens
+        self.cached_tokens += generation.cached_tokens
 
     def add(self, other: Spent) -> None:
         """Add another's spending (a request made on a thread of its own)."""
@@ -105,6 +107,7 @@ class Counts:
     rounds: int = 0  # batches of evaluations: with evaluations side by side, the wall-clock measure
     starts: int = 0  # a model-driven method's start points (step 0) scored or refused, apart from its proposals
     skipped: int = 0  # valid new proposals left unscored because the evaluation budget was spent
+    cached_tokens: int = 0  # prompt tokens the server took from its prompt cache (part of prompt_tokens)
 
     @property
     def tokens(self) -> int:
@@ -131,10 +134,13 @@ class Counts:
             setattr(self, name, getattr(self, name) + getattr(spent, name))
 
     def cost(self, price: Sequence[float] | None) -> float | None:
-        """Dollars at `price` (dollars per million prompt and completion tokens), or None without one."""
+        """Dollars at `price`: dollars per million prompt and completion tokens (IN, OUT), or per million
+        uncached prompt, cached prompt and completion tokens (IN, CACHED, OUT); None without one."""
         if price is None:
             return None
-        return (self.prompt_tokens * price[0] + self.completion_tokens * price[1]) / 1e6
+        cached_price = price[1] if len(price) == 3 else price[0]
+        uncached = self.prompt_tokens - self.cached_tokens
+        return (uncached * price[0] + self.cached_tokens * cached_price + self.completion_tokens * price[-1]) / 1e6
 
     @property
     def failed_share(self) -> float:
@@ -263,6 +269,7 @@ class Result:
             "n_llm_calls": counts.llm_calls if model_driven else None,
             "tokens": counts.tokens if model_driven else None,
             "reasoning_tokens": counts.reasoning_tokens if model_driven else None,
+            "cached_tokens": counts.cached_tokens if model_driven else None,
             "failed_requests": counts.failed_requests if model_driven else None,
             "cost_usd": _round(counts.cost(self.extra.get("price"))) if model_driven else None,
             "seconds": round(self.seconds, 4),

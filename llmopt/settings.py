@@ -79,7 +79,8 @@ class OPROConfig:
     (prompt + completion tokens of the whole run), `max_cost` (dollars at `price`: dollars per
     million prompt and completion tokens) and `timeout` (seconds of the run's own work, resumes
     included). Budgets are checked between steps, so a run overshoots one by at most a step.
-    `answer_tokens` limits one proposal's answer (a backend whose model reasons adds room for that).
+    `answer_tokens` limits one proposal's answer (a backend whose model reasons adds room for that); None
+    sizes it on the problem's space (`ModelProposer.answer_limit`).
     `options` holds the settings methods declare for themselves (`lmx_parents`, ...), by key;
     `setting.get(config.to_dict())` reads one with its default.
     """
@@ -89,7 +90,7 @@ class OPROConfig:
     temperature: float = 1.0
     initial: int = 5
     seed: int = 0
-    answer_tokens: int = 128
+    answer_tokens: int | None = None
     max_evals: int | None = None
     target: float | None = None
     patience: int | None = None
@@ -99,7 +100,7 @@ class OPROConfig:
     timeout: float | None = None
     max_failures: int | None = None
     repair: bool = False
-    price: tuple[float, float] | None = None
+    price: tuple[float, ...] | None = None
     max_cost: float | None = None
     # where evaluations run: how many at once, in threads or processes (or on a Dask scheduler), each cut
     # after `eval_timeout` seconds; the model-driven methods find the same whatever these are
@@ -152,6 +153,8 @@ class OPROConfig:
     def changes_on_resume(self, saved: OPROConfig, resumable: frozenset[str] | None = None) -> list[str]:
         """The settings that differ from the recorded run's and may not change when it resumes."""
         ours, theirs = json.loads(json.dumps(self.to_dict())), json.loads(json.dumps(saved.to_dict()))
+        if ours.get("answer_tokens") is None:  # sized on the space: 0.4's records hold the 128 it sizes small spaces to
+            ours["answer_tokens"] = theirs.get("answer_tokens")
         allowed = RESUMABLE if resumable is None else resumable
         return sorted(k for k in ours if k not in allowed and ours[k] != theirs.get(k))
 
@@ -182,12 +185,14 @@ _MODEL, _BUDGETS, _EVALUATIONS = "optimizer model", "stop rules and budgets (che
 RUN_SETTINGS: tuple[Setting, ...] = (
     Setting("temperature", values.non_negative_float, 1.0, "sampling temperature (default: 1.0)", group=_MODEL,
             sweep=True),
-    Setting("price", values.price, None, "dollars per million prompt and completion tokens: a cost column, and "
-            "--max-cost", group=_MODEL, metavar="IN,OUT"),
+    Setting("price", values.price, None, "dollars per million prompt and completion tokens, IN,OUT, or with the "
+            "cached prompt tokens' price, IN,CACHED,OUT: a cost column, and --max-cost", group=_MODEL,
+            metavar="IN,[CACHED,]OUT"),
     Setting("steps", values.positive_int, 10, "optimization steps (default: 10)", resumable=True),
     Setting("proposals", values.positive_int, 8, "proposals per step (default: 8)", sweep=True, change=_proposals),
     Setting("initial", values.positive_int, 5, "initial random points (default: 5)"),
-    Setting("answer_tokens", values.positive_int, 128, "token limit of one proposal (default: 128)"),
+    Setting("answer_tokens", values.positive_int, None, "token limit of one proposal (default: the longest answer "
+            "the problem's space holds, in the model's tokens, plus 64; at least 128)"),
     Setting("use_grammar", bool, True, "do not constrain answers with a grammar", flag="--no-grammar"),
     Setting("max_evals", values.positive_int, None, "the evaluation budget of every method (default: initial + "
             "steps x proposals)", group=_BUDGETS, resumable=True),

@@ -45,6 +45,11 @@ class Space(abc.ABC):
         """A GBNF grammar that admits exactly the well-formed answers, or None."""
         return None
 
+    def longest(self) -> Any:
+        """A solution whose text is as long as any solution's can be (the answer limit is sized on it);
+        every ordering or bit vector of a space is as long as another."""
+        return self.sample(np.random.default_rng(0), 1)[0]
+
 
 def _tagged(tag: str, body: str) -> str:
     return f"<{tag}>{body}</{tag}>"
@@ -100,6 +105,15 @@ class Box(Space):
             rounded = np.clip(np.round(clipped), np.ceil(self.lows), np.floor(self.highs))
             return tuple(int(v) for v in rounded)
         return tuple(float(round(v, DECIMALS)) + 0.0 for v in clipped)
+
+    def longest(self) -> Point:
+        """Each coordinate at its widest: the bound with the most digits (and a sign), moved inside by a
+        fraction with every decimal written."""
+        def widest(lo: float, hi: float) -> float:
+            edge, inward = (lo, 1) if len(format_number(int(lo))) >= len(format_number(int(hi))) else (hi, -1)
+            return edge + inward * min(0.1235, (hi - lo) / 2) if not self.integer else edge
+
+        return self.snap([widest(lo, hi) for lo, hi in self.bounds])
 
     def sample(self, rng: np.random.Generator, k: int) -> list[Point]:
         """k points drawn uniformly from the box, snapped."""
@@ -263,6 +277,10 @@ class Text(Space):
             raise ValueError("this text space has no pool of starting texts")
         order = rng.permutation(len(self.pool))
         return [self.pool[i] for i in order[:k]]
+
+    def longest(self) -> str:
+        """Words up to the longest text the space takes."""
+        return ("word " * (self.max_length // 5)).strip()
 
     def encode(self, solution: str) -> str:
         """`<INS>text</INS>`."""

@@ -21,12 +21,21 @@ def order(text: str) -> str:
     return text
 
 
-def price(text: str) -> tuple[float, float]:
-    """Dollars per million prompt and completion tokens, written IN,OUT (e.g. 0.15,0.6)."""
+def layout(text: str) -> str:
+    """A meta-prompt layout: paper (the paper's order) or cache (what never changes first, the history last)."""
+    if text not in ("paper", "cache"):
+        raise ValueError(f"the layout is paper or cache, not {text!r}")
+    return text
+
+
+def price(text: str) -> tuple[float, ...]:
+    """Dollars per million tokens: IN,OUT (prompt and completion, e.g. 0.15,0.6) or IN,CACHED,OUT (a cached
+    prompt token's price in the middle, e.g. 1.25,0.125,10)."""
     parts = text.split(",")
-    if len(parts) != 2:
-        raise ValueError(f"write the price as IN,OUT dollars per million prompt and completion tokens, not {text!r}")
-    return non_negative_float(parts[0]), non_negative_float(parts[1])
+    if len(parts) not in (2, 3):
+        raise ValueError("write the price as IN,OUT or IN,CACHED,OUT dollars per million prompt (cached prompt) and "
+                         f"completion tokens, not {text!r}")
+    return tuple(non_negative_float(part) for part in parts)
 
 
 def _number(read: Callable[[str], Any], text: str, what: str) -> Any:

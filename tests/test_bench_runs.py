@@ -61,14 +61,31 @@ def test_server_bound_jobs_are_threads_of_this_process_and_the_rest_go_to_the_po
     assert len(rows) == 6
 
 
-def test_each_worker_process_gets_its_share_of_the_cores() -> None:
-    from llmopt.backends.local import thread_share
+def test_each_worker_process_gets_its_share_of_the_cores(monkeypatch) -> None:
+    from llmopt.backends.local import THREADS_ENV, thread_share
 
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))  # a quiet machine
     cores = os.cpu_count() or 1
     with worker_pool(2) as pool:
         assert pool.submit(thread_share).result() == max(1, cores // 2)
     with worker_pool(1) as pool:
         assert pool.submit(thread_share).result() == cores
+
+
+def test_a_busy_machine_gives_the_model_the_cores_its_load_leaves_free(monkeypatch) -> None:
+    from llmopt.backends.local import THREADS_ENV, thread_share
+
+    cores = os.cpu_count() or 1
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 3.0, 1.0, 1.0))  # others keep every core busy
+    assert thread_share() == 1
+    with worker_pool(1) as pool:
+        assert pool.submit(thread_share).result() == 1, "a bench's model process spins on no busy core"
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.6, 1.0, 1.0))  # less than one core's worth of work
+    assert thread_share() == cores
+    monkeypatch.setenv(THREADS_ENV, "2")
+    assert thread_share() == 2, "the user's count stands whatever the load"
 
 
 def test_the_local_model_takes_the_processs_share(monkeypatch) -> None:

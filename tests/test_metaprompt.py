@@ -52,6 +52,7 @@ def test_exemplars_can_be_switched_off() -> None:
     ("linear_regression_default", MetaPromptConfig(), {}),
     ("linear_regression_top2_descending", MetaPromptConfig(top_k=2, order="descending", decimals=0), {}),
     ("linear_regression_real_empty", MetaPromptConfig(), {"real_valued": True}),
+    ("linear_regression_cache_layout", MetaPromptConfig(layout="cache"), {}),
 ])
 def test_golden(name: str, config: MetaPromptConfig, problem_kwargs: dict) -> None:
     history = [] if "empty" in name else HISTORY
@@ -87,3 +88,17 @@ def test_random_variants_need_an_rng_and_are_pure_given_one() -> None:
         render(problem, HISTORY, config)
     assert render(problem, HISTORY, config, rng=np.random.default_rng(5)) == \
         render(problem, HISTORY, config, rng=np.random.default_rng(5))
+
+
+def test_the_cache_layout_shares_every_fixed_part_and_ends_with_the_history() -> None:
+    from llmopt.metaprompt import ANSWER_NOW
+
+    problem = LinearRegression()
+    config = MetaPromptConfig(layout="cache")
+    before, after = render(problem, HISTORY[:2], config), render(problem, HISTORY, config)
+    fixed = f"{problem.describe().strip()}\n\n{problem.format_hint().strip()}\n\n"
+    assert before.startswith(fixed) and after.startswith(fixed)
+    assert after.endswith(ANSWER_NOW + "\n") and "[15, 14]" in after.split(fixed)[1]
+    paper = render(problem, HISTORY, MetaPromptConfig())
+    assert sorted(paper.split("\n")) == sorted(after.replace("\n\n" + ANSWER_NOW + "\n", "\n").split("\n")), \
+        "the same lines, in another order"

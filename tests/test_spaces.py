@@ -98,3 +98,27 @@ def test_bits_reasons_and_grammar() -> None:
     pattern = to_regex(space.grammar())
     assert pattern.fullmatch("<bits>0110</bits>") and not pattern.fullmatch("<bits>011</bits>")
     assert space.encode((0, 1, 1, 0)) == "<bits>0110</bits>" and space.decode("<bits>0 1 1 0</bits>") == (0, 1, 1, 0)
+
+
+def test_the_longest_solution_of_each_space_writes_the_longest_text() -> None:
+    import numpy as np
+
+    from llmopt.spaces import Bits, Box, Permutation, Text
+
+    rng = np.random.default_rng(3)
+    for space in [Box(((-5, 5), (0, 1000))), Box(((-12, 3),), integer=True), Permutation(30), Bits(40),
+                  Text(max_length=60)]:
+        longest = len(space.encode(space.longest()))
+        others = space.sample(rng, 50) if not isinstance(space, Text) else ["short", "a b c d e f"]
+        assert all(len(space.encode(other)) <= longest for other in others), space
+        assert space.decode(space.encode(space.longest())) == space.longest(), "a solution of the space"
+    assert Box(((-5, 5), (0, 1000))).encode(Box(((-5, 5), (0, 1000))).longest()) == "[-4.8765, 999.8765]"
+
+
+def test_the_answer_limit_fits_the_longest_answer() -> None:
+    from llmopt.answers import answer_tokens_for
+
+    assert answer_tokens_for("[1, 2]") == 128, "small spaces keep the limit they always had"
+    assert answer_tokens_for("<bits>" + "1" * 200 + "</bits>") == 213 + 64, "one token per byte without a tokenizer"
+    assert answer_tokens_for("x" * 500, count=lambda text: len(text) // 4) == 125 + 64
+    assert answer_tokens_for(None) == 128

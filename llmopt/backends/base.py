@@ -16,7 +16,8 @@ class Completion:
 
     `text` is the answer alone; the model's reasoning, from a think block or a field of its own, is
     `reasoning`, and `reasoning_tokens` counts what the server reports of hidden reasoning. A
-    `finish_reason` of "length" means the token limit cut the answer off.
+    `finish_reason` of "length" means the token limit cut the answer off. `cached_tokens` are the
+    prompt tokens the server reports it took from its prompt cache (billed at the cached price).
     """
 
     text: str
@@ -25,6 +26,7 @@ class Completion:
     reasoning: str = ""
     reasoning_tokens: int = 0
     finish_reason: str | None = None
+    cached_tokens: int = 0  # of `prompt_tokens`, those the server read from its prompt cache
 
     @property
     def cut_off(self) -> bool:
@@ -54,6 +56,11 @@ class Generation:
     def reasoning_tokens(self) -> int:
         """Hidden reasoning tokens over all calls (part of the completion tokens)."""
         return sum(c.reasoning_tokens for c in self.completions)
+
+    @property
+    def cached_tokens(self) -> int:
+        """Prompt tokens the server took from its prompt cache, over all calls (part of the prompt tokens)."""
+        return sum(c.cached_tokens for c in self.completions)
 
 
 @runtime_checkable

@@ -134,7 +134,7 @@ def _switch_to_wal(connection: sqlite3.Connection, attempts: int = 100) -> None:
 def _encode(generation: Generation) -> str:
     return json.dumps({"calls": generation.calls, "max_tokens": generation.max_tokens,
                        "completions": [[c.text, c.prompt_tokens, c.completion_tokens, c.reasoning, c.reasoning_tokens,
-                                        c.finish_reason] for c in generation.completions]})
+                                        c.finish_reason, c.cached_tokens] for c in generation.completions]})
 
 
 def _decode(text: str) -> Generation:

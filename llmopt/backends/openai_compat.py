@@ -269,6 +269,7 @@ def _completions(responses: list[Any]) -> list[Completion]:
         usage = response.usage
         details = getattr(usage, "completion_tokens_details", None) if usage else None
         hidden = int(getattr(details, "reasoning_tokens", 0) or 0)
+        cached = int(getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", 0) or 0) if usage else 0
         for i, choice in enumerate(response.choices):
             message = getattr(choice, "message", None)  # a chat answer; a raw completion has `text`
             content = (message.content or "") if message else (getattr(choice, "text", None) or "")
@@ -280,7 +281,8 @@ def _completions(responses: list[Any]) -> list[Completion]:
                 text=answer, reasoning="\n".join(t for t in (field, thought) if isinstance(t, str) and t),
                 prompt_tokens=usage.prompt_tokens if first else 0,
                 completion_tokens=usage.completion_tokens if first else 0,
-                reasoning_tokens=hidden if first else 0, finish_reason=choice.finish_reason))
+                reasoning_tokens=hidden if first else 0, finish_reason=choice.finish_reason,
+                cached_tokens=cached if first else 0))
     return out
 
 

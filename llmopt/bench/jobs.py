@@ -159,13 +159,14 @@ def worker_setup(threads: int) -> None:
 
 def worker_pool(workers: int) -> Executor:
     """Worker processes for the jobs that need the CPU, which together run no more llama.cpp threads than
-    there are cores."""
-    import os
+    the machine's load leaves cores free."""
     from concurrent.futures import ProcessPoolExecutor
 
     import multiprocessing
 
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    from llmopt.backends.local import free_cores
+
+    threads = max(1, free_cores() // workers)  # a busy machine's cores are not ours to spin on
     # forkserver: a worker started while this process's threads are busy inherits none of their locks
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
                                initializer=worker_setup, initargs=(threads,))

@@ -178,7 +178,8 @@ def opro_config(args: argparse.Namespace) -> OPROConfig:
     from llmopt.methods import declared_settings
 
     if args.max_cost is not None and args.price is None:
-        raise UsageError("--max-cost needs --price IN,OUT (dollars per million prompt and completion tokens)")
+        raise UsageError("--max-cost needs --price IN,OUT (dollars per million prompt and completion tokens; "
+                         "IN,CACHED,OUT with a cached prompt token's price)")
     data: dict[str, Any] = {"seed": getattr(args, "seed", 0), "dask": getattr(args, "eval_dask", None)}
     for setting in declared_settings():
         data = setting.put(data, getattr(args, setting.key))

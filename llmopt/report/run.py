@@ -145,6 +145,7 @@ def _counts(record: RunRecord) -> str:
     rows = [["proposals", counts.proposals], ["evaluations", counts.evals], ["duplicates", counts.duplicates],
             ["failed evaluations", counts.failed_evals], ["failed model requests", counts.failed_requests],
             ["model calls", counts.llm_calls], ["tokens", counts.tokens],
+            *([["cached prompt tokens", counts.cached_tokens]] if counts.cached_tokens else []),
             ["repairs (valid)", f"{counts.repairs} ({counts.repairs_valid})"],
             ["seconds", f"{record.journaled_result.seconds:.2f}"]]
     by_count = sorted(counts.invalid.items(), key=lambda kv: -kv[1])

@@ -33,7 +33,8 @@ def format_value(value: Any) -> str:
 COLUMN_NAMES = {"n_evals": "evals", "rounds": "rounds", "failed_evals": "failed", "starts": "starts",
                 "proposals": "proposals", "duplicates": "duplicates", "invalid": "invalid", "skipped": "skipped",
                 "repaired": "repaired", "n_llm_calls": "LLM calls", "tokens": "tokens",
-                "reasoning_tokens": "reasoning tokens", "failed_requests": "failed requests", "cost_usd": "cost $"}
+                "reasoning_tokens": "reasoning tokens", "cached_tokens": "cached", "failed_requests": "failed requests",
+                "cost_usd": "cost $"}
 # Always shown, in this order; the others only where some row has a non-zero value.
 ALWAYS_COLUMNS = ("n_evals", "starts", "proposals", "duplicates", "invalid", "n_llm_calls", "tokens")
 # The keys of a summary row that are no count column: a problem's own columns are the rest.

@@ -64,7 +64,7 @@ class StubSettings:
                  faults: tuple[str, ...] = FAULTS, upstream: str | None = None, stall: float = 5.0,
                  seed: int = 0, family: str = "plain", die_after: int | None = None,
                  capacity: int | None = None, fail_after: int | None = None, hold_at: int | None = None,
-                 gather: int | None = None) -> None:
+                 gather: int | None = None, prefix_cache: bool = False) -> None:
         if family not in FAMILIES:
             raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
         self.latency, self.honour_n, self.upstream, self.stall = latency, honour_n, upstream, stall
@@ -81,6 +81,9 @@ class StubSettings:
             self.honour_n = False
         # At most `capacity` requests are worked on at once (a server's batch); the rest queue for a place.
         self.capacity = threading.BoundedSemaphore(capacity) if capacity else None
+        # With `prefix_cache`, a prompt's words that start as the previous prompt's did are reported as
+        # cached (`usage.prompt_tokens_details.cached_tokens`), as OpenAI, vLLM and llama.cpp's server do.
+        self.prefix_cache, self.last_prompt = prefix_cache, []
         self.keep_bodies = True
         self.bodies: list[dict[str, Any]] = []  # every chat request body as it came
         self.grammars = 0  # requests whose grammar arrived in the field this family reads
@@ -149,10 +152,22 @@ def _completion(body: dict[str, Any], settings: StubSettings) -> dict[str, Any]:
     completion_tokens, hidden = sum(m[1] for m in made), sum(m[2] for m in made)
     usage: dict[str, Any] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                              "total_tokens": prompt_tokens + completion_tokens}
+    if settings.prefix_cache:
+        usage["prompt_tokens_details"] = {"cached_tokens": _cached_words(body, settings)}
     if settings.family == "openai-reasoning":
         usage["completion_tokens_details"] = {"reasoning_tokens": hidden}
     return {"id": "stub", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "stub"), "choices": [m[0] for m in made], "usage": usage}
+
+
+def _cached_words(body: dict[str, Any], settings: StubSettings) -> int:
+    """The prompt's leading words that the previous prompt began with (the stub's prefix cache)."""
+    words = " ".join(str(m.get("content", "")) for m in body.get("messages", [])).split()
+    with settings.lock:
+        shared = next((i for i, (a, b) in enumerate(zip(words, settings.last_prompt)) if a != b),
+                      min(len(words), len(settings.last_prompt)))
+        settings.last_prompt = words
+    return shared
 
 
 def _as_text(chat: dict[str, Any]) -> dict[str, Any]:

@@ -72,3 +72,23 @@ def test_a_run_whose_fullest_prompt_cannot_fit_is_refused_before_any_evaluation(
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "do not fit the model's context of 8192 tokens; show fewer solutions (--top-k)" in done.stderr
     assert not (tmp_path / "run" / "steps.jsonl").exists(), "refused before anything was evaluated"
+
+
+def _no_answer_cut_off(local_backend, name: str, options: dict) -> None:
+    from llmopt import OPRO, OPROConfig
+    from llmopt.registry import build_problem
+
+    problem = build_problem(name, options)
+    result = OPRO(problem, local_backend, OPROConfig(steps=1, proposals=2, seed=0)).run()
+    assert result.counts.proposals == 2
+    assert not [reason for reason in result.counts.invalid if reason.startswith("answer cut off")], result.counts.invalid
+    longest = local_backend.count_tokens(problem.encode(problem.space.longest()))
+    assert result.extra["answer_tokens"] == max(128, longest + 64) > longest, "the limit the run used is recorded"
+
+
+def test_a_200_item_knapsack_answer_is_never_cut_off_at_the_default(local_backend) -> None:
+    _no_answer_cut_off(local_backend, "knapsack", {"items": 200})
+
+
+def test_a_100_city_tour_is_never_cut_off_at_the_default(local_backend) -> None:
+    _no_answer_cut_off(local_backend, "tsp", {"cities": 100})

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 NAME = "opro"
 RECORD_KEY = NAME  # config.json's key for the settings of a run's methods (OPRO's, when there was only OPRO)
 REPAIR_SEED_OFFSET = 500_000
+EXEMPLAR_STREAM = 7  # the cache layout's own generator of exemplars (the run's stream is left as it was)
 PREFLIGHT_VALUE = -123456.789012  # a score as long as most a meta-prompt shows, for the fullest prompt's length
 
 
@@ -34,7 +35,9 @@ class OPROProposer(ModelProposer):
     def prompt(self, study: Study) -> str:
         """The meta-prompt for the study's current step."""
         config = self.config.metaprompt
-        exemplars = self.problem.exemplars(study.rng) if config.show_exemplars else None
+        # the cache layout keeps the exemplars of the first step, so that every step's prompt starts alike
+        source = np.random.default_rng((self.config.seed, EXEMPLAR_STREAM)) if config.layout == "cache" else study.rng
+        exemplars = self.problem.exemplars(source) if config.show_exemplars else None
         # a generator of its own, so that a random variant changes the meta-prompt and nothing else
         shuffle = np.random.default_rng((self.config.seed, study.step)) if config.random else None
         return metaprompt.render(self.problem, study.history(), config, exemplars, shuffle)
@@ -51,7 +54,7 @@ class OPROProposer(ModelProposer):
         history = [(longest, PREFLIGHT_VALUE)] * shown
         exemplars = self.problem.exemplars(np.random.default_rng(0)) if config.metaprompt.show_exemplars else None
         shuffle = np.random.default_rng(0) if config.metaprompt.random else None
-        check(metaprompt.render(self.problem, history, config.metaprompt, exemplars, shuffle), config.answer_tokens)
+        check(metaprompt.render(self.problem, history, config.metaprompt, exemplars, shuffle), self.answer_limit())
 
     def propose(self, study: Study) -> Ask:
         """This step's answers to the meta-prompt, decoded (and repaired when asked)."""
@@ -96,6 +99,9 @@ SETTINGS = (
             sweep=True, path=("metaprompt", "top_k")),
     Setting("order", values.order, "ascending", "ascending puts the best solution last, as in the paper",
             group=_GROUP, sweep=True, path=("metaprompt", "order"), choices=("ascending", "descending", "random")),
+    Setting("layout", values.layout, "paper", "paper: the paper's order; cache: the problem, exemplars and answer "
+            "format first and the history last, a prefix a server can cache (default: paper)", group=_GROUP,
+            sweep=True, path=("metaprompt", "layout"), choices=("paper", "cache")),
     Setting("repair", bool, False, "send each rejection's reason back to the model once and decode the new answer",
             group=_GROUP),
 )
