@@ -5,6 +5,7 @@ Every curve comes from the Result's own best-so-far; a problem draws its solutio
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
@@ -40,10 +41,11 @@ class Result(Protocol):
 
 
 def _new_figure(**kwargs: Any) -> Any:
-    """A figure for a file: matplotlib's object API, no pyplot, so no display or backend switch."""
+    """A figure for a file: matplotlib's object API, no pyplot, so no display or backend switch; constrained
+    layout, which makes room for a legend beside its axes."""
     from matplotlib.figure import Figure
 
-    return Figure(**kwargs)
+    return Figure(layout="constrained", **kwargs)
 
 
 # Each kind its own line style, and each method its own end marker: a line that lies on another (a
@@ -128,7 +130,27 @@ def _axes(ax: Any, xlabel: str, ylabel: str, title: str) -> None:
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    _legend_beside(ax)
+
+
+# Characters a legend line holds before it wraps: a long list of references at one value stays narrow.
+LEGEND_WIDTH = 40
+
+
+def _legend_beside(ax: Any) -> Any:
+    """The legend right of the axes, long labels wrapped, in as many columns as keep it within the axes'
+    height: with the figure's constrained layout (matplotlib's way to fit a legend outside its axes), no
+    entry is cut at the figure's edge however many methods ran."""
+    handles, labels = ax.get_legend_handles_labels()
+    wrapped = [textwrap.fill(label, LEGEND_WIDTH, subsequent_indent="  ", break_on_hyphens=False)
+               for label in labels]
+    height = ax.get_window_extent().height  # before the layout, which only makes the axes taller
+    for columns in range(1, max(len(labels), 1) + 1):
+        legend = ax.legend(handles, wrapped, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                           borderaxespad=0, ncols=columns)
+        if legend.get_window_extent().height <= height:
+            break
+    return legend
 
 
 def plot_score_distribution(ax: Any, result: Result) -> None:
@@ -222,7 +244,6 @@ def bench_figure(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
             if finals else 0.0
         start = float(np.median(starts)) if starts else best
         plot_ecdf(right, curves, log_targets(start, best, direction), direction)
-    fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=100)
     return path
@@ -232,9 +253,8 @@ def figure_for(result: Result, baselines: Sequence[Result] = (), optimum: float 
     """A new figure with the convergence plot of `result` (what `Result.plot()` returns)."""
     import matplotlib.pyplot as plt  # pyplot, so notebooks show it inline
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
     plot_convergence(ax, result, baselines, optimum if optimum is not None else result.optimum)
-    fig.tight_layout()
     return fig
 
 
@@ -246,7 +266,6 @@ def report_figure(results: Sequence[Result], table: str, path: str | Path) -> Pa
     plot_convergence(top, results[0], list(results[1:]), results[0].optimum)
     bottom.axis("off")
     bottom.text(0.0, 1.0, table, family="monospace", fontsize=8, va="top")
-    fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
     return path
@@ -270,7 +289,6 @@ def plot_run(problem: Any, results: Sequence[Result], path: str | Path) -> Path:
             best = min(scored, key=lambda b: to_loss(b.best_value, problem.direction))
             problem.draw(axes[0][1], best.best_solution,
                          f"best of the others: {best.method} ({best.kind}), {best.best_value:.6g}")
-    fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
     return path

@@ -180,3 +180,39 @@ def test_a_tour_on_an_explicit_matrix_says_its_positions_are_invented(tmp_path: 
     build_problem("tsp", {"cities": 5}).draw(plain, (0, 1, 2, 3, 4), "t")
     assert plain.get_xlabel() == ""
     plt.close(fig)
+
+
+def crowded(problem) -> list[Result]:
+    """A run beside 30 other methods and seven references at the optimum: a legend taller than its axes in
+    one column, and a label longer than a line."""
+    rng = np.random.default_rng(0)
+    tour = tuple(range(problem.n))
+    runs = [of_kind(f"method-number-{i}", "black-box", list(700 + 100 * rng.random(20))) for i in range(31)]
+    for result in runs[:2]:
+        result.best_solution, result.best_value = tour, problem.evaluate(tour)
+    names = ["nearest-neighbour", "farthest-insertion", "christofides", "2-opt+or-opt", "lkh", "held-karp",
+             "integer-programme"]
+    return runs + [solved(name, 600.0) for name in names]
+
+
+def test_every_legend_entry_lies_within_the_figure_however_many_methods_ran(tmp_path: Path, build_problem,
+                                                                             monkeypatch) -> None:
+    import llmopt.plots as plots
+
+    made: list = []
+    new_figure = plots._new_figure
+    monkeypatch.setattr(plots, "_new_figure", lambda **kwargs: made.append(new_figure(**kwargs)) or made[-1])
+    problem = build_problem("tsp")
+    results = crowded(problem)
+    plots.plot_run(problem, results, tmp_path / "plot.png")  # --plot
+    plots.report_figure(results, "table\n" * 40, tmp_path / "report.png")  # llmopt report
+    made.append(results[0].plot(baselines=results[1:], optimum=600.0))  # Result.plot in a notebook
+    assert len(made) == 3
+    for fig in made:
+        fig.draw_without_rendering()  # the layout as it is saved
+        ((ax, legend),) = [(ax, ax.get_legend()) for ax in fig.axes if ax.get_legend()]
+        box, page = legend.get_window_extent(), fig.bbox
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1, \
+            f"legend {box.bounds} outside the figure {page.bounds}"
+        assert len(legend.get_texts()) == len(ax.get_legend_handles_labels()[1]) > 31, "an entry per line"
+    plt.close(made[-1])

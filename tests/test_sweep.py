@@ -72,3 +72,21 @@ def test_models_are_named_by_their_name_unless_two_share_it() -> None:
         parse_models("local,local")
     with pytest.raises(UsageError, match="a name before '@'"):
         parse_models("local,@http://a:1/v1")
+
+
+def test_the_layout_is_swept_as_an_ablation(capsys) -> None:
+    import json
+
+    from llmopt.cli import main
+    from llmopt.testing.stub_server import StubSettings, serve
+
+    assert parse_vary("layout=paper,cache", OPTIONS) == Axis("layout", "method", ("paper", "cache"))
+    server, url = serve(StubSettings())
+    try:
+        code = main(["bench", "linear-regression", "--seeds", "1", "--steps", "2", "--proposals", "2", "--methods",
+                     "opro", "--vary", "layout=paper,cache", "--model", "stub", "--base-url", url, "--json",
+                     "--no-cache", "--workers", "1"])
+    finally:
+        server.shutdown()
+    runs = json.loads(capsys.readouterr().out)["runs"]
+    assert code == 0 and sorted(row["variant"]["layout"] for row in runs) == ["cache", "paper"]

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from llmopt.report.page import esc, figure, page
+from llmopt.report.page import counted, esc, figure, page, wide
 from llmopt.report.run import RunRecord, read_run, write_run_report
 from llmopt.report.tables import format_value, gap_to
 
@@ -42,8 +42,8 @@ def write_index(root: str | Path, problem_for: Any = None) -> Path:
         raise ValueError(f"{root} holds no run directory (no */config.json)")
     header = "".join(f"<th class=l>{h}</th>" for h in ("run", "date", "problem", "model", "best value", "gap",
                                                         "steps", "stop reason"))
-    body = [f"<h1>llmopt runs in {esc(root)}</h1>", f"<p>{len(rows)} runs; click a column to sort.</p>",
-            f"<table class='sortable'><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"]
+    body = [f"<h1>llmopt runs in {esc(root)}</h1>", f"<p>{counted(len(rows), 'run')}; click a column to sort.</p>",
+            wide(f"<table class='sortable'><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>")]
     if broken:
         body.append(f"<h2>Run directories that could not be read</h2><ul>{''.join(broken)}</ul>")
     path = root / "index.html"
@@ -58,7 +58,7 @@ def write_bench_report(path: str | Path, problem: str, table_text: str, rows: li
 
     from llmopt.plots import bench_curves, plot_bands
 
-    fig = Figure(figsize=(9, 4.5))
+    fig = Figure(figsize=(9, 4.5), layout="constrained")
     plot_bands(fig.subplots(), bench_curves(rows), optimum)
     body = [f"<h1>llmopt bench: {esc(problem)}</h1>", f"<pre>{esc(table_text)}</pre>",
             figure(fig, "median and interquartile band of the best value so far, per method"),

@@ -7,8 +7,10 @@ import html
 import io
 from typing import Any, Iterable
 
+# A figure shrinks to the page, and a table wider than the page scrolls inside its own box (.wide), so the
+# page itself never scrolls sideways.
 STYLE = """
-body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}
+body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1240px;color:#222;padding:0 16px}
 h1{font-size:22px}h2{font-size:18px;margin-top:28px}table{border-collapse:collapse;margin:8px 0}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;vertical-align:top}th{background:#f2f2f2}
 td.l,th.l{text-align:left}table.sortable td{white-space:nowrap}
@@ -17,6 +19,7 @@ details{margin:4px 0}summary{cursor:pointer}.add{background:#dfd}.del{background
 .ok{color:#060}.invalid{color:#a00}.duplicate{color:#777}.failed{color:#b50}.skipped{color:#777}.best{font-weight:bold}
 .note{background:#fff6d6;border:1px solid #e6cf73;padding:6px 10px}.kind{color:#555}
 table.sortable th{cursor:pointer}
+img{max-width:100%;height:auto}.wide{overflow-x:auto}
 """
 
 # Sorting by a header click: the only script of any page, and it reads nothing the model wrote.
@@ -36,6 +39,11 @@ def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+def counted(count: int, noun: str) -> str:
+    """A count and its noun, singular for one: "1 trial", "2 trials"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def page(title: str, body: Iterable[str], *, sortable: bool = False) -> str:
     """A whole HTML document with no external resource."""
     script = f"<script>{SORT_SCRIPT}</script>" if sortable else ""
@@ -50,7 +58,12 @@ def table(header: list[str], rows: Iterable[list[Any]], *, sortable: bool = Fals
 
     body = "".join(f"<tr>{cells(row, 'td')}</tr>" for row in rows)
     kind = " class='sortable'" if sortable else ""
-    return f"<table{kind}><thead><tr>{cells(header, 'th')}</tr></thead><tbody>{body}</tbody></table>"
+    return wide(f"<table{kind}><thead><tr>{cells(header, 'th')}</tr></thead><tbody>{body}</tbody></table>")
+
+
+def wide(html_table: str) -> str:
+    """A table in a box that scrolls sideways when the table is wider than the page."""
+    return f"<div class='wide'>{html_table}</div>"
 
 
 def figure(fig: Any, alt: str, dpi: int = 90) -> str:

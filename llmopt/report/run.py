@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from llmopt.records import read_pending, read_steps
-from llmopt.report.page import esc, figure, page, table
+from llmopt.report.page import counted, esc, figure, page, table, wide
 from llmopt.methods.model.opro import NAME, RECORD_KEY
 from llmopt.result import Counts, Result, Trial
 from llmopt.direction import better, to_loss
@@ -92,7 +92,7 @@ def _status_note(record: RunRecord) -> str:
                      f"{' and a step was in progress' if record.pending else ''}. "
                      f"Continue it with <code>llmopt run … --resume {esc(record.directory)}</code>.")
     if record.resumes:
-        notes.append(f"This run was resumed {record.resumes} time{'s' * (record.resumes > 1)}.")
+        notes.append(f"This run was resumed {counted(record.resumes, 'time')}.")
     return "".join(f"<p class='note'>{note}</p>" for note in notes)
 
 
@@ -128,13 +128,13 @@ def _convergence(record: RunRecord) -> str:
     from llmopt.plots import plot_rounds
     from llmopt.result import side_by_side
 
-    fig = Figure(figsize=(9, 4))
+    fig = Figure(figsize=(9, 4), layout="constrained")
     optimum = (record.results or {}).get("optimum")
     plot_convergence(fig.subplots(), record.journaled_result, _others(record), optimum)
     html = "<h2>Convergence</h2>" + figure(fig, "best so far against evaluations: every evaluation, each method, references and the optimum")
     everyone = [record.journaled_result, *_others(record)]
     if side_by_side(everyone):
-        rounds = Figure(figsize=(9, 4))
+        rounds = Figure(figsize=(9, 4), layout="constrained")
         plot_rounds(rounds.subplots(), everyone, optimum)
         html += figure(rounds, "best so far against rounds of evaluations side by side")
     return html
@@ -188,7 +188,7 @@ def _answers(trials: list[dict[str, Any]], best_texts: set[str]) -> str:
                     f"<td class='l'>{_reasoning(trial)}<pre>{esc(trial.get('raw') or '')}</pre></td></tr>")
     head = "<tr><th>#</th><th class=l>status</th><th>value</th><th class=l>solution</th><th class=l>reason</th>" \
            "<th class=l>answer as written</th></tr>"
-    return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+    return wide(f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>")
 
 
 def _drawing(problem: Any, text: str, title: str) -> str:
@@ -225,8 +225,8 @@ def _steps(record: RunRecord, problem: Any) -> str:
     for index, (step, (top, improved, best)) in enumerate(zip(record.steps, bests)):
         label = _step_label(step)
         scored = sum(t.get("value") is not None for t in step["trials"])
-        summary = (f"{label}: {len(step['trials'])} answers, {scored} scored, best so far {format_value(best)}"
-                   f"{' — new best' if improved else ''}")
+        summary = (f"{label}: {counted(len(step['trials']), 'answer')}, {scored} scored, "
+                   f"best so far {format_value(best)}{' — new best' if improved else ''}")
         inner = [_prompt_change(previous, step.get("meta_prompt"))]
         if step.get("error"):
             inner.append(f"<p class='failed'>model request failed: {esc(step['error'])}</p>")

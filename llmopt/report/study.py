@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from llmopt.report.page import esc, figure, page, table
+from llmopt.report.page import counted, esc, figure, page, table
 from llmopt.report.run import _answers, _prompt_change
 from llmopt.direction import best_of
 from llmopt.report.tables import format_value
@@ -37,9 +37,10 @@ def _steps(study: Any) -> str:
         if step.get("error"):
             inner.append(f"<p class='failed'>model request failed: {esc(step['error'])}</p>")
         if step.get("seen") is not None:
-            inner.append(f"<p>the request read {len(step['seen'])} finished trials</p>")
+            inner.append(f"<p>the request read {counted(len(step['seen']), 'finished trial')}</p>")
         inner.append(_answers([_trial_row(t) for t in trials], set()))
-        parts.append(f"<details><summary>{esc(label)}: {len(trials)} trials</summary>{''.join(inner)}</details>")
+        parts.append(f"<details><summary>{esc(label)}: {counted(len(trials), 'trial')}</summary>{''.join(inner)}"
+                     "</details>")
         previous = step.get("prompt") or previous
     return "".join(parts)
 

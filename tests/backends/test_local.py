@@ -61,7 +61,7 @@ def test_a_prompt_that_cannot_fit_is_refused_with_the_fix(local_backend) -> None
     assert len(fits.completions) == 1, "the model still answers after a refusal"
 
 
-def test_a_run_whose_fullest_prompt_cannot_fit_is_refused_before_any_evaluation(tmp_path) -> None:
+def test_a_run_whose_fullest_prompt_cannot_fit_is_refused_before_any_evaluation(model_path, tmp_path) -> None:
     import subprocess
     import sys
 

@@ -358,6 +358,17 @@ def test_llmopt_report_writes_a_studys_transcript_from_its_storage(tmp_path: Pat
     assert missing.returncode == 2 and "no study 'nope'" in missing.stderr and step
 
 
+def test_the_report_of_a_one_trial_study_counts_in_the_singular(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = optuna.create_study(study_name="once", storage=url)
+    study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=1)
+    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "report", "--optuna-storage", url, "--study", "once"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "once.html").read_text()
+    assert "(start-up, enqueued, or no usable answer): 1 trial</summary>" in html and "1 trials" not in html
+
+
 def test_a_server_that_refuses_stops_the_study_loudly() -> None:
     from llmopt.errors import ModelRefused
     from llmopt.testing.stub_server import StubSettings, serve

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -172,14 +173,35 @@ def test_a_real_run_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert len([t for t in page.tables if t and t[0][:2] == ["#", "status"]]) == 4
     assert page.tags.count("img") >= 2  # the convergence figure and at least one drawn tour
     shot = tmp_path / "shot.png"
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,900",
-                    f"--screenshot={shot}", report.as_uri()], capture_output=True, timeout=120)
+    headless(browser, tmp_path, "--window-size=1200,900", f"--screenshot={shot}", report.as_uri())
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1200, 900) and len(data) > 20_000  # a page of the size asked, not a blank one
+    # In a window narrower than the figure and the comparison, every step opened, the page never scrolls
+    # sideways: figures shrink to the page, wide tables scroll in their own box.
+    probe = tmp_path / "run" / "probe.html"
+    probe.write_text(report.read_text().replace("</body>", f"{WIDTH_PROBE}</body>"))
+    dom = headless(browser, tmp_path, "--window-size=700,900", "--virtual-time-budget=5000", "--dump-dom",
+                   probe.as_uri())
+    scroll, client = map(int, re.search(r'data-fit="(\d+) (\d+)"', dom).groups())
+    assert 0 < client < 700 and scroll <= client, f"the page is {scroll} px wide in a {client} px window"
+
+
+# Measured once the page and its images have loaded, every folded step opened.
+WIDTH_PROBE = ("<script>window.addEventListener('load',function(){"
+               "document.querySelectorAll('details').forEach(function(d){d.open=true;});"
+               "var page=document.documentElement;"
+               "document.body.setAttribute('data-fit',page.scrollWidth+' '+page.clientWidth);});</script>")
+
+
+def headless(browser: str, tmp_path: Path, *arguments: str) -> str:
+    """Run headless Chromium offline with a scratch profile; returns what it printed."""
+    done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                           f"--user-data-dir={tmp_path / 'profile'}", *arguments], capture_output=True, text=True,
+                          timeout=120)
+    return done.stdout
 
 
 def test_bench_writes_its_table_and_bands_as_one_page(tmp_path: Path) -> None:
