@@ -295,22 +295,24 @@ class ModelSampler(BaseSampler):
 
     def sample_relative(self, study: Study, trial: FrozenTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
-        """One proposal of the model's for this trial; {} (the fallback) for the first trials, or when the model
-        gave nothing usable. (A fully enqueued trial never asks; a partly enqueued one keeps its fixed values,
-        as Optuna does for every sampler.)"""
-        if not search_space:
-            return {}
+        """A value for every parameter of `search_space`: one proposal of the model's for this trial, or the
+        fallback's values for the first trials and when the model gave nothing usable. (A fully enqueued trial
+        never asks; a partly enqueued one keeps its fixed values, as Optuna does for every sampler.)"""
         finished = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-        if finished < self._startup:
-            return {}
-        with self._lock:
-            found = self._next(study, trial, search_space, finished)
-            self.fallbacks += found is None
-        return found or {}
+        found: dict[str, Any] | None = None
+        if search_space and finished >= self._startup:
+            with self._lock:
+                found = self._next(study, trial, search_space, finished)
+                self.fallbacks += found is None
+        found = found or {}
+        # every name, whatever the model gave: Optuna's sampler suite reads them all
+        return {name: found[name] if name in found else self.sample_independent(study, trial, name, dist)
+                for name, dist in search_space.items()}
 
     def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
-        """The fallback sampler's value."""
+        """The fallback sampler's value (a single-objective study only, as for the model's)."""
+        self._raise_error_if_multi_objective(study)
         return self._fallback.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
