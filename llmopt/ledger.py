@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
 from typing import Any, Callable, Container, Iterator, Sequence
 
-from llmopt.evaluation import Evaluation, Evaluator, Scored
+from llmopt.evaluation import Evaluation, Evaluator, Scored, WorkerDied
 from llmopt.errors import ENDS_THE_RUN
 from llmopt.problem import Problem, one_line
 from llmopt.result import Result, Spent, Trial
@@ -278,6 +278,8 @@ def _outcome(future: Future, timeout: float | None) -> Scored:
         raise
     except TimeoutError:  # the process pool killed the worker at the time limit
         return None, f"timed out after {timeout:g} s", "failed"
-    except Exception as error:  # the worker process died (a crash, os._exit, a kill): that one trial failed
+    except WorkerDied as error:  # a crash, os._exit, a kill: that one trial failed
+        return None, f"the evaluation's worker died ({error})", "failed"
+    except Exception as error:  # a Dask worker lost, or the evaluator broken: that one trial failed
         return None, f"the evaluation's worker died ({one_line(error)})", "failed"
 

@@ -155,6 +155,16 @@ def test_processes_evaluate_a_module_level_objective_and_refuse_a_lambda_with_th
         ledger(NumericProblem(lambda x: 0.0, [(0, 9)]), Evaluation(where="processes")).score([(1,)])
 
 
+def test_workers_that_die_while_starting_fail_the_evaluations_waiting_for_them() -> None:
+    problem = NumericProblem(objectives.DiesOnArrival(), [(0, 9)], integer=True)  # unpickling it ends the worker
+    book = ledger(problem, Evaluation(workers=2, where="processes"))
+    try:
+        outcomes = book.score([(1,), (2,), (3,)])
+    finally:
+        book.close()
+    assert outcomes == [(None, "the evaluation's worker died (exit code 3, while it started)", "failed")] * 3
+
+
 def test_the_same_seed_finds_the_same_whatever_the_number_of_workers() -> None:
     """Every method whose batch does not follow the worker count (Nevergrad and Optuna build theirs from it)."""
     problem = NumericProblem(lambda x: float((x[0] - 1.3) ** 2 + (x[1] + 0.4) ** 2), [(-5, 5), (-5, 5)])

@@ -1,5 +1,6 @@
 """Evaluations side by side through the CLI and on real workers: kill -9 and Ctrl-C in the middle of a
-round, Dask workers, the embedded model, and a 200-item knapsack that every default method gets through."""
+round, worker processes that die, Dask workers, the embedded model, and a 200-item knapsack that every
+default method gets through."""
 
 from __future__ import annotations
 
@@ -151,6 +152,51 @@ def test_the_cli_runs_evaluations_in_processes_and_reports_rounds(tmp_path: Path
     opro, cma = json.loads(done.stdout)["results"]
     assert opro["rounds"] == 2 + 3 < opro["n_evals"], "two rounds of start points, one per step"
     assert cma["rounds"] < cma["n_evals"], "CMA-ES's generations are rounds"
+
+
+# Random search on an objective whose every evaluation ends its worker process (os._exit(1)), two workers at a
+# time, 41 deaths. A thread keeps the GIL in 20 ms stretches, as a busy parent does: the pool's own threads
+# then see a death before they read the worker's last message, the moment a shared task queue mishandles.
+DEATHS = """
+import ctypes, json, threading, time
+from llmopt import OPROConfig, compare
+from llmopt.problems.numeric import NumericProblem
+from llmopt.testing import objectives
+
+def stall():
+    usleep = ctypes.PyDLL(None).usleep  # a PyDLL call holds the GIL while it sleeps
+    while True:
+        usleep(20000)
+        time.sleep(0.002)
+
+threading.Thread(target=stall, daemon=True).start()
+result, = compare(NumericProblem(objectives.die, [(-5, 5), (-5, 5)]),
+                  OPROConfig(steps=9, proposals=4, eval_workers=2, eval_in="processes"), ["random-search"])
+print(json.dumps({"stop": result.stop_reason, "failed": result.counts.failed_evals,
+                  "reasons": sorted({t.reason for t in result.trials if t.status == "failed"})}))
+"""
+
+
+def test_forty_worker_deaths_each_fail_their_evaluation_and_the_run_never_hangs() -> None:
+    try:  # a lost evaluation would make the run wait forever: the time limit turns that into a failure
+        done = subprocess.run([sys.executable, "-c", DEATHS], capture_output=True, text=True, timeout=25)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the run hung after a worker process died")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"stop": "max_failures (the default: the budget, 41)", "failed": 41,
+                                       "reasons": ["the evaluation's worker died (exit code 1)"]}
+
+
+def test_worker_processes_import_the_objective_from_the_current_folder(tmp_path: Path) -> None:
+    (tmp_path / "mymodule.py").write_text("def square(x):\n    return float(x[0] ** 2 + x[1] ** 2)\n")
+    # -P leaves the current folder off the path, as the installed `llmopt` command does
+    done = subprocess.run([sys.executable, "-P", "-m", "llmopt.cli", "run", "function", "--function", "mymodule:square",
+                           "--bounds=-5:5,-5:5", "--steps", "2", "--methods", "random-search", "--eval-in", "processes",
+                           "--eval-workers", "2", "--no-cache", "--json", "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    row, = json.loads(done.stdout)["results"]
+    assert row["n_evals"] > 0 and row["failed_evals"] == 0, "every evaluation imported mymodule in its worker"
 
 
 def test_an_unreachable_dask_scheduler_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -37,3 +37,19 @@ class Slow:
         """The value, after the wait."""
         time.sleep(self.seconds)
         return bowl(x)
+
+
+def die(x: Any) -> float:
+    """Ends its process at once, as a crash in C code or a user's `os._exit(1)` does: no exception, no answer."""
+    os._exit(1)
+
+
+class DiesOnArrival:
+    """An objective whose unpickling ends the process (exit code 3): a worker that dies while it starts."""
+
+    def __call__(self, x: Any) -> float:
+        """Never called in a worker: it dies first."""
+        return 0.0
+
+    def __reduce__(self) -> tuple:
+        return os._exit, (3,)
