@@ -12,7 +12,6 @@ import atexit
 import functools
 import multiprocessing
 import os
-import pickle
 import signal
 import sys
 import threading
@@ -175,11 +174,12 @@ class _Worker:
     """One worker process and its own pipe; it runs one evaluation at a time, so the evaluation a death
     cuts off is always known."""
 
-    def __init__(self, context: Any, problem: bytes, path: list[str]) -> None:
+    def __init__(self, context: Any, problem: Problem, path: list[str]) -> None:
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, problem, path), name="llmopt-eval-worker")
+        self.process = context.Process(target=_serve, args=(child, path), name="llmopt-eval-worker")
         self.process.start()
         child.close()
+        self.conn.send(problem)  # through the pipe, read once the worker's path is set: it can import the objective
         self.ready = False
         self.job: _Job | None = None
         self.deadline: float | None = None
@@ -211,11 +211,11 @@ def search_path() -> list[str]:
     return list(sys.path) if here in sys.path or "" in sys.path else [*sys.path, here]
 
 
-def _serve(conn: Connection, problem: bytes, path: list[str]) -> None:
+def _serve(conn: Connection, path: list[str]) -> None:
     """A worker process: load the problem, say it is ready, then answer each solution the pipe brings."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it kills the workers
     sys.path[:] = path
-    score = _loaded(problem)
+    score = _loaded(conn)
     conn.send(_READY)
     while True:
         try:
@@ -234,10 +234,13 @@ def _serve(conn: Connection, problem: bytes, path: list[str]) -> None:
             conn.send((False, RuntimeError(one_line(answer[1] if not answer[0] else error))))
 
 
-def _loaded(problem: bytes) -> Callable[[Any], Scored]:
-    """The worker's evaluate; when the problem cannot be loaded here, each evaluation fails saying why."""
+def _loaded(conn: Connection) -> Callable[[Any], Scored]:
+    """The worker's evaluate, of the problem the pipe brings first; when it cannot be loaded here (its
+    objective does not import), each evaluation fails saying why."""
     try:
-        return functools.partial(evaluate, pickle.loads(problem))
+        return functools.partial(evaluate, conn.recv())
+    except (EOFError, OSError):  # the parent is gone
+        raise SystemExit(0) from None
     except Exception as error:
         reason = f"the worker process cannot load the problem ({one_line(error)})"
         return lambda solution: (None, reason, "failed")
@@ -272,14 +275,14 @@ class ProcessEvaluator:
         from multiprocessing.reduction import ForkingPickler
 
         try:
-            pickled = bytes(ForkingPickler.dumps(problem))  # fail now, with the fix, not in a worker
+            ForkingPickler.dumps(problem)  # what each worker gets: fail now, with the fix, not in a worker
         except Exception as error:
             raise UsageError(f"--eval-in processes cannot send the problem to worker processes ({one_line(error)}); "
                              "define the objective at module level, or use --eval-in threads") from None
         self.workers = workers
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload([__name__])  # each worker forks with the engine and numpy imported
-        self._start_args = (pickled, search_path())
+        self._start_args = (problem, search_path())
         self._pool: list[_Worker] = []
         self._queue: deque[_Job] = deque()
         self._lock = threading.Lock()

@@ -53,6 +53,7 @@ from llmopt.backends.base import Backend
 from llmopt.errors import InvalidSolution, UsageError
 from llmopt.methods.model.opro import NAME as OPRO_NAME, OPROProposer
 from llmopt.settings import OPROConfig
+from llmopt.spaces import longest_sampled
 from llmopt.problem import Problem
 from llmopt.result import Spent, Trial
 
@@ -85,6 +86,10 @@ class StudySpace:
     def key(self, solution: Params) -> str:
         """Identity for the duplicate rule: the text form."""
         return self.encode(solution)
+
+    def longest(self) -> Params:
+        """The longest-written of a few samples: what the answer limit is sized on."""
+        return longest_sampled(self)
 
     def sample(self, rng: np.random.Generator, k: int) -> list[Params]:
         """k solutions drawn uniformly (log-uniformly for `log`) from each distribution, as written."""

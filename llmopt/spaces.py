@@ -46,9 +46,14 @@ class Space(abc.ABC):
         return None
 
     def longest(self) -> Any:
-        """A solution whose text is as long as any solution's can be (the answer limit is sized on it);
-        every ordering or bit vector of a space is as long as another."""
-        return self.sample(np.random.default_rng(0), 1)[0]
+        """A solution whose text is as long as any solution's can be (the answer limit is sized on it): here
+        the longest of a few samples, exact where every solution's text is as long (orderings, bit vectors)."""
+        return longest_sampled(self)
+
+
+def longest_sampled(space: Any, k: int = 16) -> Any:
+    """The solution with the longest text among `k` seeded samples of `space`."""
+    return max(space.sample(np.random.default_rng(0), k), key=lambda solution: len(space.encode(solution)))
 
 
 def _tagged(tag: str, body: str) -> str:
