@@ -21,13 +21,20 @@ Outcome = Scored  # what scoring one proposal gave: its value (None when it fail
 
 
 
+# Failures that say the objective's code is broken, not that a solution was bad.
+BROKEN_CODE = ("TypeError", "AttributeError", "NameError", "ImportError", "ModuleNotFoundError", "SyntaxError",
+               "UnboundLocalError", "the worker process cannot load the problem")
+
+
 def _refuse_broken_objective(trials: list[Trial]) -> None:
-    """Stop before the model is asked when every start point failed for the same reason: the objective is
-    broken (it returns a tuple, imports a missing module, ...), and no proposal can mend that."""
-    reasons = {trial.reason for trial in trials}
-    if trials and all(trial.status == "failed" for trial in trials) and len(reasons) == 1:
+    """Stop before the model is asked when every start point (two or more) failed for one and the same reason
+    that says the code is broken (it returns a tuple, imports a missing module, ...): no proposal can mend
+    that. A failure of another kind (a simulation that diverges) is data, and the run goes on."""
+    reasons = {trial.reason or "" for trial in trials}
+    reason = reasons.pop() if len(reasons) == 1 else ""
+    if len(trials) > 1 and all(trial.status == "failed" for trial in trials) and reason.startswith(BROKEN_CODE):
         raise ObjectiveError(f"the objective failed on every start point ({len(trials)}) with the same reason: "
-                             f"{reasons.pop()}; mend it, then run again (the model was not asked)")
+                             f"{reason}; the model was not asked")
 
 
 class Driver:

@@ -50,7 +50,15 @@ class ObjectiveError(UsageError):
 
 
 class PromptTooLong(UsageError):
-    """A prompt and its answer cannot fit the model's context window; asking again cannot mend that."""
+    """A prompt and its answer cannot fit the model's context window; asking again cannot mend that.
+    `needed` and `window` are the tokens the request needs and those the model holds."""
+
+    def __init__(self, message: str, needed: int = 0, window: int = 0) -> None:
+        super().__init__(message)
+        self.needed, self.window = needed, window
+
+    def __reduce__(self) -> tuple:  # travels between processes with its numbers
+        return type(self), (str(self), self.needed, self.window)
 
 
 # Raised inside an evaluation (a scorer model's server), these end the run instead of failing one trial.

@@ -179,7 +179,13 @@ class _Worker:
         self.process = context.Process(target=_serve, args=(child, path), name="llmopt-eval-worker")
         self.process.start()
         child.close()
-        self.conn.send(problem)  # through the pipe, read once the worker's path is set: it can import the objective
+        try:  # through the pipe, read once the worker's path is set: it can import the objective
+            self.conn.send(problem)
+        except OSError:  # it died before it read the problem
+            self.process.join()
+            code = self.process.exitcode
+            self.kill()
+            raise WorkerDied(code, starting=True) from None
         self.ready = False
         self.job: _Job | None = None
         self.deadline: float | None = None
@@ -377,6 +383,9 @@ class ProcessEvaluator:
                 job, message = worker.job, worker.take()
             except (EOFError, OSError):
                 return self._lost(worker)
+            except Exception as error:  # an outcome this process cannot unpickle: that evaluation fails
+                self._retire(worker)
+                return self._resolve(job, False, error) if job is not None else None
             if message == _READY:
                 worker.ready = True
             elif job is not None:

@@ -3,7 +3,7 @@ requests adapted to what the server takes. A run whose model mostly failed is no
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from llmopt.answers import CUT_OFF
 from llmopt.methods.method import CRASHED
@@ -19,48 +19,65 @@ def cut_off(counts: Counts) -> int:
     return sum(n for reason, n in counts.invalid.items() if reason.startswith(CUT_OFF))
 
 
-def failed_models(rows: Iterable[tuple[str, Counts, str | None]]) -> list[str]:
-    """One line per method (name, counts, last error) whose model requests mostly failed."""
+class Row(NamedTuple):
+    """What the not-a-comparison rule reads of one method's outcome (a Result, or a bench's run)."""
+
+    method: str
+    kind: str
+    stop_reason: str
+    counts: Counts
+    last_error: str | None = None
+    first_failure: str | None = None
+
+
+def row_of(result: Any, label: str | None = None) -> Row:
+    """A Result as the rule reads it (`label` names it, e.g. with its seed)."""
+    failed = next((t.reason for t in result.trials if t.status == "failed"), None)
+    return Row(label or result.method, result.kind, result.stop_reason or "", result.counts,
+               result.extra.get("last_request_error"), failed)
+
+
+def not_a_comparison(rows: Iterable[Row]) -> tuple[list[str], str | None]:
+    """The one rule that makes a run no comparison (exit status 3): a line per model-driven method whose
+    model requests mostly failed or that crashed; and a line when no evaluating method has a result, each
+    having crashed or seen every evaluation it made fail (None when some has one)."""
+    rows = list(rows)
+    models = [*_failed_models(rows), *_crashed_models(rows)]
+    evaluating = [row for row in rows if row.kind != "reference"]
+    if not evaluating or not all(row.stop_reason.startswith(CRASHED) or row.counts.nothing_scored
+                                 for row in evaluating):
+        return models, None
+    first = next((row.first_failure or row.stop_reason for row in evaluating
+                  if row.first_failure or row.stop_reason.startswith(CRASHED)), "")
+    return models, f"no method has a result: each crashed or every evaluation it made failed (the first: {first})"
+
+
+def _failed_models(rows: list[Row]) -> list[str]:
     lines = []
-    for method, counts, error in rows:
-        if counts.failed_share > MOST_FAILED:
-            made = counts.requests + counts.failed_requests
-            why = f" (last: {error})" if error else ""
-            lines.append(f"{method}: {counts.failed_requests} of {made} model requests failed{why}; "
+    for row in rows:
+        if row.counts.failed_share > MOST_FAILED:
+            made = row.counts.requests + row.counts.failed_requests
+            why = f" (last: {row.last_error})" if row.last_error else ""
+            lines.append(f"{row.method}: {row.counts.failed_requests} of {made} model requests failed{why}; "
                          "its numbers are not a comparison")
     return lines
 
 
-def crashed_models(rows: Iterable[tuple[str, str, str]]) -> list[str]:
-    """One line per model-driven method (name, kind, stop reason) that crashed: its row shows where it stood,
-    not what the method can do."""
-    return [f"{method} {reason}; its row shows where it stood, not a result" for method, kind, reason in rows
-            if kind in MODEL_KINDS and reason.startswith(CRASHED)]
+def _crashed_models(rows: list[Row]) -> list[str]:
+    """A model-driven method that crashed: its row shows where it stood, not what the method can do."""
+    return [f"{row.method} {row.stop_reason}; its row shows where it stood, not a result" for row in rows
+            if row.kind in MODEL_KINDS and row.stop_reason.startswith(CRASHED)]
 
 
-def failed_evaluations(results: Iterable[Any]) -> tuple[list[str], str | None]:
-    """A warning line per method some of whose evaluations failed, with the first reason; and the
-    not-a-comparison line when no evaluating method has anything to show: each crashed, or every
-    evaluation it made failed (None otherwise)."""
-    lines, evaluating, first = [], [], None
+def failed_evaluations(results: Iterable[Any]) -> list[str]:
+    """A warning line per method some of whose evaluations failed, with the first reason."""
+    lines = []
     for result in results:
-        if result.kind == "reference":
-            continue
-        evaluating.append(result)
         failed = [t for t in result.trials if t.status == "failed"]
-        if failed:
-            first = first or failed[0].reason
+        if failed and result.kind != "reference":
             lines.append(f"warning: {result.method}: {result.counts.failed_evals} evaluations failed, the first: "
                          f"{failed[0].reason}")
-        elif result.stop_reason.startswith(CRASHED):
-            first = first or result.stop_reason
-    broken = bool(evaluating) and all(_nothing_to_show(r) for r in evaluating)
-    return lines, (f"no method has a result: each crashed or every evaluation it made failed (the first: {first})"
-                   if broken else None)
-
-
-def _nothing_to_show(result: Any) -> bool:
-    return result.stop_reason.startswith(CRASHED) or (result.counts.evals == 0 and result.counts.failed_evals > 0)
+    return lines
 
 
 def cut_off_warning(counts: Iterable[Counts]) -> str | None:

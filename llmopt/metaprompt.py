@@ -53,6 +53,12 @@ class MetaPromptConfig:
     buckets: int = 20
     layout: Layout = "paper"
 
+    def __post_init__(self) -> None:
+        for name, allowed in (("order", ("ascending", "descending", "random")), ("layout", LAYOUTS),
+                              ("scores", ("shown", "hidden", "shuffled", "bucketed"))):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"the meta-prompt's {name} is one of {', '.join(allowed)}, not {getattr(self, name)!r}")
+
     @property
     def random(self) -> bool:
         """Whether rendering draws from a random generator."""

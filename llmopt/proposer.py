@@ -130,7 +130,7 @@ class ModelProposer:
             return self.config.answer_tokens
         if self._answer_limit is None:
             space = getattr(self.problem, "space", None)
-            longest = self.problem.encode(space.longest()) if space is not None else None
+            longest = self.problem.encode(space.longest()) if hasattr(space, "longest") else None
             self._answer_limit = answer_tokens_for(longest, getattr(self.backend, "count_tokens", None))
         return self._answer_limit
 

@@ -143,6 +143,11 @@ class Counts:
         return (uncached * price[0] + self.cached_tokens * cached_price + self.completion_tokens * price[-1]) / 1e6
 
     @property
+    def nothing_scored(self) -> bool:
+        """Whether every evaluation made failed (some were made, none gave a value)."""
+        return self.failed_evals > 0 and self.evals == 0
+
+    @property
     def failed_share(self) -> float:
         """The share of model requests that failed after every retry (0 when none were made)."""
         made = self.requests + self.failed_requests

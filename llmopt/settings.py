@@ -114,14 +114,16 @@ class OPROConfig:
     def __post_init__(self) -> None:
         if isinstance(self.options, Mapping):  # kept as sorted pairs, so that a config hashes as it always did
             object.__setattr__(self, "options", tuple(sorted(self.options.items())))
+        if isinstance(self.price, list):
+            object.__setattr__(self, "price", tuple(self.price))
         for setting in RUN_SETTINGS:  # the rules of the flags, for a config made in Python too
             value = getattr(self, setting.key)
-            if value is None or setting.read in (bool, str) or isinstance(value, (bool, tuple)):
+            if value is None or setting.read in (bool, str) or isinstance(value, bool):
                 continue
             try:
-                setting.read(str(value))
+                setting.read(",".join(map(str, value)) if isinstance(value, tuple) else str(value))
             except ValueError as error:
-                raise UsageError(f"{setting.key} {error}") from None
+                raise UsageError(f"{setting.key}: {error}") from None
 
     def to_dict(self) -> Data:
         """Plain data for run records: a method's own settings stand beside the run's, as they always did."""
@@ -153,8 +155,6 @@ class OPROConfig:
     def changes_on_resume(self, saved: OPROConfig, resumable: frozenset[str] | None = None) -> list[str]:
         """The settings that differ from the recorded run's and may not change when it resumes."""
         ours, theirs = json.loads(json.dumps(self.to_dict())), json.loads(json.dumps(saved.to_dict()))
-        if ours.get("answer_tokens") is None:  # sized on the space: 0.4's records hold the 128 it sizes small spaces to
-            ours["answer_tokens"] = theirs.get("answer_tokens")
         allowed = RESUMABLE if resumable is None else resumable
         return sorted(k for k in ours if k not in allowed and ours[k] != theirs.get(k))
 

@@ -284,8 +284,8 @@ class Text(Space):
         return [self.pool[i] for i in order[:k]]
 
     def longest(self) -> str:
-        """Words up to the longest text the space takes."""
-        return ("word " * (self.max_length // 5)).strip()
+        """The longest text the space takes, written densely (digits and signs cost a tokenizer most)."""
+        return ("x=3.14; " * (self.max_length // 8 + 1))[:self.max_length].strip()
 
     def encode(self, solution: str) -> str:
         """`<INS>text</INS>`."""

@@ -176,10 +176,13 @@ def test_python_refuses_what_the_cli_refuses(key: str, value: int) -> None:
     import llmopt
 
     assert main(["run", "linear-regression", "--" + key.replace("_", "-"), str(value)]) == 2
-    with pytest.raises(llmopt.UsageError, match=f"^{key} must be a positive integer, got {value}$"):
+    with pytest.raises(llmopt.UsageError, match=f"^{key}: must be a positive integer, got {value}$"):
         llmopt.minimize(lambda x: 0.0, [(0, 1)], model=llmopt.ScriptedBackend([]), **{key: value})
-    with pytest.raises(llmopt.UsageError, match="temperature must be a finite number of at least 0"):
+    with pytest.raises(llmopt.UsageError, match="temperature: must be a finite number of at least 0"):
         llmopt.OPROConfig(temperature=-1)
+    with pytest.raises(llmopt.UsageError, match="price: write the price as IN,OUT or IN,CACHED,OUT"):
+        llmopt.OPROConfig(price=(1.0,))
+    assert llmopt.OPROConfig(price=[0.15, 0.6]).price == (0.15, 0.6), "a list, as Python users write it"
 
 
 def test_every_problem_option_states_one_default_at_most() -> None:

@@ -334,3 +334,17 @@ def test_a_bench_says_what_it_will_ask_the_model_and_when_the_model_mostly_faile
     assert done.returncode == 3, done.stderr
     failed = [line for line in done.stdout.splitlines() if line.startswith("NOT A COMPARISON: ")]
     assert len(failed) == 2 and "opro (seed 0): 1 of 1 model requests failed" in failed[0]
+
+
+def test_the_bench_applies_the_same_not_a_comparison_rule() -> None:
+    from llmopt.bench import model_notes
+    from llmopt.result import Counts
+
+    crashed = {"method": "opro", "seed": 0, "kind": "model", "stop_reason": "crashed: ValueError: x",
+               "counts": Counts(evals=3).__dict__}
+    failed = {"method": "powell", "seed": 0, "kind": "black-box", "stop_reason": "every evaluation failed",
+              "counts": Counts(failed_evals=4).__dict__}
+    notes = model_notes([crashed, failed])
+    assert notes["model_failed"] == ["opro (seed 0) crashed: ValueError: x; its row shows where it stood, not a result"]
+    assert notes["evaluations_failed"].startswith("no method has a result")
+    assert "evaluations_failed" not in model_notes([{**failed, "counts": Counts(evals=2, failed_evals=4).__dict__}])

@@ -74,17 +74,21 @@ def test_each_worker_process_gets_its_share_of_the_cores(monkeypatch) -> None:
 
 
 def test_a_busy_machine_gives_the_model_the_cores_its_load_leaves_free(monkeypatch) -> None:
+    from llmopt.backends import local
     from llmopt.backends.local import THREADS_ENV, thread_share
 
     cores = os.cpu_count() or 1
     monkeypatch.delenv(THREADS_ENV, raising=False)
     monkeypatch.setattr(os, "getloadavg", lambda: (cores + 3.0, 1.0, 1.0))  # others keep every core busy
+    local._free_cores_at_start.cache_clear()
     assert thread_share() == 1
     with worker_pool(1) as pool:
         assert pool.submit(thread_share).result() == 1, "a bench's model process spins on no busy core"
     monkeypatch.setattr(os, "getloadavg", lambda: (0.6, 1.0, 1.0))  # less than one core's worth of work
+    assert thread_share() == 1, "read once per process: every backend shares one copy of the model"
+    local._free_cores_at_start.cache_clear()
     assert thread_share() == cores
-    monkeypatch.setenv(THREADS_ENV, "2")
+    local._free_cores_at_start.cache_clear()  # the next test's process reads its own    monkeypatch.setenv(THREADS_ENV, "2")
     assert thread_share() == 2, "the user's count stands whatever the load"
 
 

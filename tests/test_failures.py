@@ -324,7 +324,7 @@ def test_the_cli_refuses_an_objective_broken_on_every_start_with_exit_2(tmp_path
         server.shutdown()
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "the objective failed on every start point (5) with the same reason" in done.stderr
-    assert (tmp_path / "run" / "config.json").is_file(), "the run folder stays, as for any refusal"
+    assert f"continue with --resume {tmp_path / 'run'}" in done.stderr, "nothing evaluated is lost"
 
 
 def test_different_reasons_on_the_starts_let_the_run_go_on() -> None:
@@ -347,13 +347,15 @@ def test_a_black_box_search_that_saw_only_failures_never_says_converged() -> Non
 
 
 class CrashesOnSecondPrompt(Fragile):
-    """Fragile, whose description breaks once the model has been asked once: OPRO crashes mid-run."""
+    """Fragile, whose description breaks after `works` meta-prompts: OPRO crashes mid-run."""
 
-    described = 0
+    def __init__(self, works: int) -> None:
+        super().__init__()
+        self.works = works
 
     def describe(self) -> str:
-        self.described += 1
-        if self.described > 2:  # the fit check before step 0, then step 1's prompt
+        self.works -= 1
+        if self.works < 0:
             raise RuntimeError("the description broke")
         return super().describe()
 
@@ -362,7 +364,7 @@ def test_a_model_driven_method_that_crashed_makes_the_run_no_comparison(capsys) 
     from llmopt.cli.compare import _output, exit_code
     from llmopt.comparison import compare
 
-    problem = CrashesOnSecondPrompt()
+    problem = CrashesOnSecondPrompt(works=1)
     backend = ScriptedBackend(["[1, 1]", "[2, 2]"] * 4)
     results = compare(problem, OPROConfig(steps=3, proposals=2, initial=2), ["opro", "random-search"], backend)
     assert results[0].stop_reason == "crashed: RuntimeError: the description broke"
@@ -379,9 +381,25 @@ def test_a_run_in_which_every_method_crashed_is_no_comparison() -> None:
     from llmopt.cli.compare import _output, exit_code
     from llmopt.comparison import compare
 
-    problem = CrashesOnSecondPrompt()
-    problem.described = 10  # the fit check crashes at once, as a broken problem would
+    problem = CrashesOnSecondPrompt(works=0)  # the first meta-prompt crashes, as a broken problem's would
     results = compare(problem, OPROConfig(steps=3, proposals=2, initial=2), ["opro"], ScriptedBackend([]))
     assert results[0].stop_reason.startswith("crashed")
     payload = _output(problem, results, True, {})
     assert exit_code(payload) == 3 and payload["evaluations_failed"].startswith("no method has a result")
+
+
+@pytest.mark.parametrize("initial, message", [(1, "TypeError: broken"), (5, "ValueError: simulation diverged")])
+def test_a_failing_start_that_is_data_lets_the_run_go_on(initial: int, message: str) -> None:
+    """One start is no evidence; and a failure of the kind a bad solution gives is data, whatever its count."""
+    import llmopt
+
+    kind, text = message.split(": ")
+
+    def objective(x):
+        if x[0] > -1.9:
+            raise {"TypeError": TypeError, "ValueError": ValueError}[kind](text)
+        return float(x[0] ** 2)
+
+    result = llmopt.minimize(objective, [(-2, 2), (-2, 2)], model=ScriptedBackend(["[-1.95, 0]"] * 8), steps=1,
+                             proposals=2, initial=initial)
+    assert result.counts.failed_evals >= initial and result.best_value == pytest.approx(1.95 ** 2)

@@ -65,9 +65,15 @@ def free_cores() -> int:
 
 def thread_share() -> int:
     """The llama.cpp threads one copy of a model gets in this process: `LLMOPT_THREADS`, else the cores the
-    machine's load leaves free when the model loads (the answers are the same whatever the count)."""
+    machine's load left free when this process first asked (once: every backend then shares one copy;
+    the answers are the same whatever the count)."""
     given = os.environ.get(THREADS_ENV, "")
-    return max(1, int(given)) if given.isdigit() else free_cores()
+    return max(1, int(given)) if given.isdigit() else _free_cores_at_start()
+
+
+@lru_cache(maxsize=1)
+def _free_cores_at_start() -> int:
+    return free_cores()
 
 
 # The chat template's tokens around a user message (SmolLM2's adds 10; a margin for other templates).
@@ -102,6 +108,36 @@ def _close_models() -> None:
         for name in ("outnull_file", "errnull_file"):
             getattr(utils, name).close()
     _loaded.clear()
+
+
+# A model's own context when its file names none; and the most a model gets by default: a GGUF's trained
+# context can be 131,072 tokens (Llama 3.1), whose KV cache alone would take gigabytes.
+DEFAULT_CONTEXT = 4096
+MAX_DEFAULT_CONTEXT = 8192
+
+
+_tokenizers: dict[str, Any] = {}
+_tokenizers_lock = threading.Lock()
+
+
+def _tokenizer(path: str) -> Any:
+    """The model file's vocabulary alone (a tenth of a second, no weights): tokenizer and metadata."""
+    from llama_cpp import Llama
+    from llama_cpp._utils import suppress_stdout_stderr
+
+    with _tokenizers_lock:
+        if path not in _tokenizers:
+            with suppress_stdout_stderr(disable=False):  # llama.cpp warns of the vocabulary's empty context
+                _tokenizers[path] = Llama(model_path=path, vocab_only=True, verbose=False)
+            _loaded.append(_tokenizers[path])  # closed at exit with the models
+        return _tokenizers[path]
+
+
+def trained_context(path: str) -> int | None:
+    """The context the model was trained for, from the GGUF file's metadata (`<architecture>.context_length`)."""
+    metadata = _tokenizer(path).metadata
+    found = metadata.get(f"{metadata.get('general.architecture', 'llama')}.context_length")
+    return int(found) if found and str(found).isdigit() else None
 
 
 @lru_cache(maxsize=32)
@@ -171,9 +207,10 @@ class LocalBackend:
 
     name = "local"
 
-    def __init__(self, model_path: str | os.PathLike[str] | None = None, *, n_ctx: int = 0,
+    def __init__(self, model_path: str | os.PathLike[str] | None = None, *, n_ctx: int | None = None,
                  instances: int = 1) -> None:
         self.model_path = check_model_file(model_path) if model_path else default_model_path()
+        n_ctx = n_ctx or min(trained_context(str(self.model_path)) or DEFAULT_CONTEXT, MAX_DEFAULT_CONTEXT)
         self.n_ctx = n_ctx
         self.instances = max(1, instances)
         self.n_threads = max(1, thread_share() // self.instances)
@@ -189,15 +226,14 @@ class LocalBackend:
             self._pool.release(copy)
 
     def context_window(self) -> int:
-        """The tokens the loaded model holds at once: the context it was trained for (read from the GGUF
-        file) unless `n_ctx` set another."""
-        with self._copy() as copy:
-            return int(copy.run(lambda llama: llama.n_ctx()))
+        """The tokens the model holds at once: the context it was trained for (read from the GGUF file), at
+        most MAX_DEFAULT_CONTEXT, unless `n_ctx` set another."""
+        return self.n_ctx
 
     def count_tokens(self, text: str) -> int:
-        """The tokens of `text` in the model's own tokenizer."""
-        with self._copy() as copy:
-            return len(copy.run(lambda llama: llama.tokenize(text.encode(), add_bos=False, special=False)))
+        """The tokens of `text` in the model's own tokenizer (its vocabulary alone is loaded for this, so a
+        run replayed from the response cache never loads the model)."""
+        return len(_tokenizer(str(self.model_path)).tokenize(text.encode(), add_bos=False, special=False))
 
     def check_fits(self, prompt: str, max_tokens: int) -> None:
         """Refuse a prompt that, with an answer of `max_tokens`, cannot fit the model's context window (the
@@ -207,7 +243,7 @@ class LocalBackend:
             raise PromptTooLong(
                 f"the prompt ({needed} tokens) and an answer of up to {max_tokens} tokens do not fit the model's "
                 f"context of {window} tokens; show fewer solutions (--top-k), shorten the answers "
-                "(--answer-tokens), or use a model with a larger context")
+                "(--answer-tokens), or use a model with a larger context", needed + max_tokens, window)
 
     def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
                  seed: int | None = None, grammar: str | None = None) -> Generation:

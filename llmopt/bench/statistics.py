@@ -14,17 +14,17 @@ from llmopt.stats import bootstrap_ci, ert, holm, median, quantiles, rank_sum_p
 
 
 def model_notes(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the rows say about the model: runs whose requests mostly failed, answers cut off, adaptations."""
+    """What the rows say about the model and the comparison (`health.not_a_comparison`): runs whose model
+    requests mostly failed or that crashed, no method with a result; answers cut off; adaptations."""
     from llmopt.result import Counts
 
-    counts = [(f"{row['method']} (seed {row['seed']})", Counts.from_dict(row["counts"]), row.get("last_request_error"))
-              for row in rows if "counts" in row]
-    failed = [*health.failed_models(counts),
-              *health.crashed_models((f"{row['method']} (seed {row['seed']})", row.get("kind", ""),
-                                      row.get("stop_reason") or "") for row in rows if "counts" in row)]
-    cut = health.cut_off_warning(c for _, c, _ in counts)
+    runs = [health.Row(f"{row['method']} (seed {row['seed']})", row.get("kind", ""), row.get("stop_reason") or "",
+                       Counts.from_dict(row["counts"]), row.get("last_request_error")) for row in rows if "counts" in row]
+    failed, broken = health.not_a_comparison(runs)
+    cut = health.cut_off_warning(run.counts for run in runs)
     notes = list(dict.fromkeys(note for row in rows for note in row.get("adaptations", [])))
-    return {**({"model_failed": failed} if failed else {}), **({"warning": cut} if cut else {}),
+    return {**({"model_failed": failed} if failed else {}), **({"evaluations_failed": broken} if broken else {}),
+            **({"warning": cut} if cut else {}),
             **({"adaptations": notes} if notes else {})}
 
 

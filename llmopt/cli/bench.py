@@ -91,7 +91,8 @@ def _bench_output(args: argparse.Namespace, problem: Problem, rows: list[dict[st
         print_json(strict_json({"problem": problem.name, "optimum": optimum, "budget": rows[0]["budget"],
                            "summary": summarize(rows), "runs": rows, **notes}))
     else:
-        for line in notes.get("model_failed", []):
+        for line in [*notes.get("model_failed", []), *([notes["evaluations_failed"]] if "evaluations_failed" in notes
+                                                        else [])]:
             print(f"NOT A COMPARISON: {line}")
         print(table)
         if args.paper_grid:
@@ -108,7 +109,7 @@ def _bench_output(args: argparse.Namespace, problem: Problem, rows: list[dict[st
         from llmopt.report import write_bench_report
 
         write("report", lambda: write_bench_report(args.html, problem.name, table, rows, optimum))
-    return health.EXIT_MODEL_FAILED if notes.get("model_failed") else 0
+    return health.EXIT_MODEL_FAILED if notes.get("model_failed") or notes.get("evaluations_failed") else 0
 
 
 def _bench_progress(total: int, quiet: bool) -> tuple[Callable[[list[dict[str, Any]]], None], Callable[[], None]]:

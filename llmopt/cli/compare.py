@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Any, Callable
 
@@ -12,7 +13,7 @@ from llmopt.methods import compared_methods, resolve
 from llmopt.methods.method import CRASHED
 from llmopt.comparison import compare, journaled_method
 from llmopt.driver import Driver
-from llmopt.errors import ENDS_THE_RUN, UsageError
+from llmopt.errors import ENDS_THE_RUN, ObjectiveError, UsageError
 from llmopt.methods.model.opro import NAME, RECORD_KEY as SETTINGS
 from llmopt.settings import RESUMABLE, OPROConfig, with_defaults
 from llmopt.problem import Problem
@@ -63,9 +64,8 @@ def _output(problem: Problem, results: list[Result], as_json: bool, extra: dict[
             notes: list[str] = ()) -> dict[str, Any]:
     """Print the comparison (table or JSON) with what it says about the model; returns the JSON payload."""
     columns = [problem.extra_columns(r) for r in results]
-    failed = [*health.failed_models((r.method, r.counts, r.extra.get("last_request_error")) for r in results),
-              *health.crashed_models((r.method, r.kind, r.stop_reason) for r in results)]
-    warnings_, broken = health.failed_evaluations(results)
+    failed, broken = health.not_a_comparison(health.row_of(r) for r in results)
+    warnings_ = health.failed_evaluations(results)
     cut = health.cut_off_warning(r.counts for r in results if r.kind != "reference")
     payload = {"problem": problem.name, "optimum": problem.optimum(),
                "results": [{**r.summary(), **more} for r, more in zip(results, columns)], **extra,
@@ -154,7 +154,7 @@ def _compare(args: argparse.Namespace, journal: bool) -> int:
     names = args.methods if args.methods is not None or journal else compared_methods(problem)
     methods = resolve(problem, names)
     backend = make_backend(**backend_settings(args)) if any(m.samples_model for m in methods) else None
-    config = opro_config(args)
+    config = _resumed_limit(args, opro_config(args))
     check_evaluations(config)
     lead = journaled_method(methods) if journal else None
     recorder = _recorder(args, _record(args, problem, config, backend, lead), config, lead and lead.name) \
@@ -164,7 +164,7 @@ def _compare(args: argparse.Namespace, journal: bool) -> int:
     try:
         results = compare(problem, config, [m.name for m in methods], backend, store=store, recorder=recorder,
                           resume=bool(journal and args.resume), on_step=update)
-    except ENDS_THE_RUN as error:  # the compared methods are not started against a server that is gone
+    except (*ENDS_THE_RUN, ObjectiveError) as error:  # no compared method is started against a server gone
         saved = f"; the run is saved: once that is mended, continue with --resume {recorder.directory}" if recorder else ""
         raise UsageError(f"{error}{saved}") from None
     except KeyboardInterrupt:  # no comparison is printed or saved: the journal holds what was done
@@ -189,6 +189,16 @@ def _compare(args: argparse.Namespace, journal: bool) -> int:
     return exit_code(payload)
 
 
+def _resumed_limit(args: argparse.Namespace, config: OPROConfig) -> OPROConfig:
+    """A resumed run keeps the answer limit it was recorded with, unless --answer-tokens gives one (0.4's
+    records hold 128, the limit every answer had then)."""
+    resume = getattr(args, "resume", None)
+    if not resume or config.answer_tokens is not None or not (Path(resume) / "config.json").is_file():
+        return config
+    limit = read_config(resume).get(SETTINGS, {}).get("answer_tokens")
+    return dataclasses.replace(config, answer_tokens=limit) if isinstance(limit, int) else config
+
+
 def _record(args: argparse.Namespace, problem: Problem, config: OPROConfig, backend: Any, lead: Any) -> dict[str, Any]:
     """What config.json holds: the problem (its name, definition and options), the settings, the journaled
     method and the backend."""
@@ -198,7 +208,8 @@ def _record(args: argparse.Namespace, problem: Problem, config: OPROConfig, back
 
 
 def exit_code(payload: dict[str, Any]) -> int:
-    """3 when the run is no comparison (its model mostly failed, or every evaluation did), else 0."""
+    """3 when the run is no comparison (`health.not_a_comparison`: a model-driven method crashed or its
+    requests mostly failed, or no method has a result), else 0."""
     return health.EXIT_MODEL_FAILED if payload.get("model_failed") or payload.get("evaluations_failed") else 0
 
 

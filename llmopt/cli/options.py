@@ -233,7 +233,7 @@ _json_targets: list[Any] = []
 def stdout_for_json_only(enabled: bool) -> Iterator[None]:
     """With `--json`, standard output holds the one JSON object: whatever else is printed inside the block
     (an objective's own prints, a library's, a worker process's) goes to standard error."""
-    if not enabled:
+    if not enabled or _json_targets:  # off, or inside an outer block that already keeps stdout
         yield
         return
     original = target = sys.stdout

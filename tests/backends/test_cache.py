@@ -56,15 +56,18 @@ def test_several_processes_write_at_once(tmp_path: Path) -> None:
     assert check.misses == 0
 
 
-def run(args: list[str]) -> subprocess.CompletedProcess:
+def run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    import os
+
     return subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "linear-regression", *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=900)
+                          capture_output=True, text=True, cwd=ROOT, timeout=900, env={**os.environ, **(env or {})})
 
 
 def results(run_dir: Path) -> list[dict]:
     rows = json.loads((run_dir / "results.json").read_text())["full_results"]
-    for row in rows:
+    for row in rows:  # seconds are what each run spent (a replay's keep the first run's as seconds_computed)
         row.pop("seconds")
+        row["extra"].pop("seconds_computed", None)
     return rows
 
 
@@ -72,7 +75,9 @@ def results(run_dir: Path) -> list[dict]:
 def test_rerun_with_the_embedded_model_is_an_exact_replay(tmp_path: Path) -> None:
     common = ["--steps", "2", "--proposals", "4", "--seed", "3", "--cache", str(tmp_path / "c.sqlite")]
     first = run([*common, "--out", str(tmp_path / "one")])
-    second = run([*common, "--out", str(tmp_path / "two")])
+    from llmopt.backends.local import FORBID_ENV
+
+    second = run([*common, "--out", str(tmp_path / "two")], env={FORBID_ENV: "1"})  # a replay never loads the model
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     assert "0 requests replayed, 2 sent" in first.stderr and "2 requests replayed, 0 sent" in second.stderr
     assert "compared methods: 0 replayed, 7 computed" in first.stderr

@@ -69,8 +69,11 @@ def test_a_run_whose_fullest_prompt_cannot_fit_is_refused_before_any_evaluation(
     done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "function", "--function", "objs:bitsum",
                            "--space", "bits:800", "--steps", "3", "--methods", "opro", "random-search", "--no-cache",
                            "--out", str(tmp_path / "run")], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    import re
+
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
-    assert "do not fit the model's context of 8192 tokens; show fewer solutions (--top-k)" in done.stderr
+    assert "(20 solutions shown)" in done.stderr and "more than the model's context of 8192" in done.stderr
+    assert re.search(r"show at most ([1-9]|1[0-9]) \(--top-k \1\)", done.stderr), done.stderr
     assert not (tmp_path / "run" / "steps.jsonl").exists(), "refused before anything was evaluated"
 
 

@@ -133,7 +133,7 @@ def black_box(name: str, search: Search, default: bool = True) -> Method:
 def _converged(result: Result) -> str:
     """"converged" for a search that ended by itself, unless nothing it evaluated ever gave a value: a search
     that saw only failures found nothing to converge to."""
-    return EVERY_EVALUATION_FAILED if result.counts.failed_evals and not result.counts.evals else "converged"
+    return EVERY_EVALUATION_FAILED if result.counts.nothing_scored else "converged"
 
 
 def reference(name: str, solve: Callable[[], Any]) -> Method:

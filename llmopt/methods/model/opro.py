@@ -3,6 +3,7 @@ settings (the meta-prompt's top-k and order, repairs), and `OPRO(...)`, a driver
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from llmopt import metaprompt
 from llmopt.backends.base import Backend
+from llmopt.errors import PromptTooLong
 from llmopt import values
 from llmopt.methods.method import Methods, driven
 from llmopt.problem import Problem
@@ -34,27 +36,44 @@ class OPROProposer(ModelProposer):
 
     def prompt(self, study: Study) -> str:
         """The meta-prompt for the study's current step."""
-        config = self.config.metaprompt
+        return self._render(study.history(), study.rng, study.step)
+
+    def _render(self, history: list[tuple[str, float]], rng: np.random.Generator, step: int,
+                top_k: int | None = None) -> str:
+        """The meta-prompt of `history` at `step`, its exemplars drawn from `rng` (`top_k` to show fewer)."""
+        config = self.config.metaprompt if top_k is None else dataclasses.replace(self.config.metaprompt, top_k=top_k)
         # the cache layout keeps the exemplars of the first step, so that every step's prompt starts alike
-        source = np.random.default_rng((self.config.seed, EXEMPLAR_STREAM)) if config.layout == "cache" else study.rng
+        source = np.random.default_rng((self.config.seed, EXEMPLAR_STREAM)) if config.layout == "cache" else rng
         exemplars = self.problem.exemplars(source) if config.show_exemplars else None
         # a generator of its own, so that a random variant changes the meta-prompt and nothing else
-        shuffle = np.random.default_rng((self.config.seed, study.step)) if config.random else None
-        return metaprompt.render(self.problem, study.history(), config, exemplars, shuffle)
+        shuffle = np.random.default_rng((self.config.seed, step)) if config.random else None
+        return metaprompt.render(self.problem, history, config, exemplars, shuffle)
 
     def preflight(self, starts: list[Any]) -> None:
         """Refuse, before anything is evaluated, a run whose fullest meta-prompt (as many solutions as it will
-        ever show, each as long as the longest start point) cannot fit the model's context window."""
+        ever show, each as long as the space's longest) cannot fit the model's context window (a backend that
+        knows its window: the embedded model), naming the most solutions that fit."""
         check = getattr(self.backend, "check_fits", None)
         if check is None or not starts:
             return
-        config = self.config
-        shown = min(config.metaprompt.top_k, len(starts) + max(config.steps - 1, 0) * config.proposals)
-        longest = max((self.problem.encode(start) for start in starts), key=len)
-        history = [(longest, PREFLIGHT_VALUE)] * shown
-        exemplars = self.problem.exemplars(np.random.default_rng(0)) if config.metaprompt.show_exemplars else None
-        shuffle = np.random.default_rng(0) if config.metaprompt.random else None
-        check(metaprompt.render(self.problem, history, config.metaprompt, exemplars, shuffle), self.answer_limit())
+        config, limit = self.config, self.answer_limit()
+        most = min(config.metaprompt.top_k, len(starts) + max(config.steps - 1, 0) * config.proposals)
+        space = getattr(self.problem, "space", None)
+        longest = self.problem.encode(space.longest()) if hasattr(space, "longest") else \
+            max((self.problem.encode(start) for start in starts), key=len)
+
+        def fullest(shown: int) -> str:
+            return self._render([(longest, PREFLIGHT_VALUE)] * shown, np.random.default_rng(0), 1, top_k=shown)
+
+        try:
+            check(fullest(most), limit)
+        except PromptTooLong as error:
+            fits = next((k for k in range(most - 1, 0, -1) if _fits(check, fullest(k), limit)), 0)
+            fix = f"show at most {fits} (--top-k {fits})" if fits else "no history fits at all"
+            raise PromptTooLong(f"this run's fullest meta-prompt ({most} solutions shown) and an answer of up to "
+                                f"{limit} tokens need {error.needed} tokens, more than the model's context of "
+                                f"{error.window}; {fix}, or use a model with a larger context",
+                                error.needed, error.window) from None
 
     def propose(self, study: Study) -> Ask:
         """This step's answers to the meta-prompt, decoded (and repaired when asked)."""
@@ -91,6 +110,14 @@ class OPROProposer(ModelProposer):
                 ask.spent.repairs_valid += 1
                 proposal.first_attempt = {"raw": proposal.raw, "reason": proposal.reason or ""}
                 proposal.raw, proposal.solution, proposal.reason = fixed.raw, fixed.solution, None
+
+
+def _fits(check: Any, prompt: str, limit: int) -> bool:
+    try:
+        check(prompt, limit)
+    except PromptTooLong:
+        return False
+    return True
 
 
 _GROUP = "OPRO (and its ablations)"
