@@ -275,12 +275,3 @@ def test_the_fast_tier_forbids_loading_the_model(monkeypatch: pytest.MonkeyPatch
         backend.generate("hi", n=1, temperature=0.0, max_tokens=2)
     with pytest.raises(RuntimeError, match=FORBID_ENV):  # and a second caller is told again, not left waiting
         backend.generate("hi", n=1, temperature=0.0, max_tokens=2)
-
-
-def test_the_old_name_of_the_methods_package_works_for_one_release_and_warns() -> None:
-    code = ("from llmopt.comparators import run_methods, Setup, Stop, ResultStore; from llmopt.comparators.base import "
-            "black_box; from llmopt.method import driven; print(run_methods.__module__)")
-    done = subprocess.run([sys.executable, "-W", "always::DeprecationWarning", "-c", code], capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0 and done.stdout.strip() == "llmopt.methods", done.stderr
-    assert "llmopt.comparators is now llmopt.methods" in done.stderr and "llmopt.method is now" in done.stderr
