@@ -80,6 +80,7 @@ def _free_cores_at_start() -> int:
 CHAT_MARKUP_TOKENS = 16
 
 _loaded: list[Any] = []
+_decoders: list[Any] = []
 # Set, no model file is ever loaded in this process or its children: the fast test tier sets it, so a
 # test that loads the model without being marked slow fails there instead of slowing it down.
 FORBID_ENV = "LLMOPT_FORBID_MODEL_LOAD"
@@ -100,13 +101,14 @@ def _load(path: str, n_ctx: int, n_threads: int) -> Any:
 @atexit.register
 def _close_models() -> None:
     # llama-cpp-python's finaliser fails noisily once the interpreter tears modules down; close first.
-    for model in _loaded:
-        model.close()
+    for item in [*_decoders, *_loaded]:
+        item.close()
     if _loaded:  # llama-cpp-python opens /dev/null twice at import and never closes it (a ResourceWarning)
         import llama_cpp._utils as utils
 
         for name in ("outnull_file", "errnull_file"):
             getattr(utils, name).close()
+    _decoders.clear()
     _loaded.clear()
 
 
@@ -157,10 +159,26 @@ class _Copy:
     def __init__(self, path: str, n_ctx: int, n_threads: int) -> None:
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self.model = self.thread.submit(_load, path, n_ctx, n_threads).result()
+        self._decoder: Any = None
 
     def run(self, work: Callable[[Any], Any]) -> Any:
         """Call `work(model)` on this copy's own thread and wait for it."""
         return self.thread.submit(work, self.model).result()
+
+    def forget(self) -> None:
+        """Empty the prompt caches of the model and of its batch decoder; call on this copy's thread."""
+        self.model.reset()
+        if self._decoder is not None:
+            self._decoder.forget()
+
+    def decoder(self) -> Any:
+        """The copy's batch decoder (a second context over the same weights), made the first time it is asked for."""
+        if self._decoder is None:
+            from llmopt.backends.batch import BatchDecoder
+
+            self._decoder = BatchDecoder(self.model)
+            _decoders.append(self._decoder)
+        return self._decoder
 
 
 class _Pool:
@@ -196,7 +214,7 @@ def _pool(path: str, n_ctx: int, n_threads: int) -> _Pool:
 
 
 class LocalBackend:
-    """Samples from a GGUF model in-process; the n samples of one call share the prompt's KV cache.
+    """Samples from a GGUF model in-process; the n samples of one call decode together, sharing the prompt.
 
     Every backend on the same file shares one loaded copy that uses all cores and is only ever called
     from its own thread: measured here, a second llama.cpp thread team in the process (another copy,
@@ -208,10 +226,13 @@ class LocalBackend:
     name = "local"
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None, *, n_ctx: int | None = None,
-                 instances: int = 1) -> None:
+                 instances: int = 1, batched: bool = True) -> None:
         self.model_path = check_model_file(model_path) if model_path else default_model_path()
         n_ctx = n_ctx or min(trained_context(str(self.model_path)) or DEFAULT_CONTEXT, MAX_DEFAULT_CONTEXT)
         self.n_ctx = n_ctx
+        # False: generate() samples through create_chat_completion, one answer after another, as before
+        # batches; its answers then depend on what the model evaluated last (see llmopt.backends.batch).
+        self.batched = batched
         self.instances = max(1, instances)
         self.n_threads = max(1, thread_share() // self.instances)
         self._pool = _pool(str(self.model_path), n_ctx, self.n_threads)
@@ -247,7 +268,9 @@ class LocalBackend:
 
     def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
                  seed: int | None = None, grammar: str | None = None) -> Generation:
-        """Sample n completions one after another; llama.cpp reuses the evaluated prompt prefix."""
+        """Sample n completions, answer i with seed `seed + i`, decoded together as one llama.cpp batch
+        (`llmopt.backends.batch`); through `create_chat_completion`, one after another, with `batched=False`
+        or when the model's chat handler asks for what the batch decoder does not do."""
         self.check_fits(prompt, self.budget.limit(max_tokens))
         messages = [{"role": "user", "content": prompt}]
 
@@ -256,8 +279,15 @@ class LocalBackend:
                                                seed=index_seed, grammar=compiled)
             return out["choices"][0]["message"].get("content") or "", out
 
-        return with_room_for_reasoning(
-            lambda: self._sample(ask, n, self.budget.limit(max_tokens), seed, grammar), self.budget)
+        def sample() -> Generation:
+            limit = self.budget.limit(max_tokens)
+            if self.batched:
+                together = self._sample_together(messages, n, temperature, limit, seed, grammar)
+                if together is not None:
+                    return together
+            return self._sample(ask, n, limit, seed, grammar)
+
+        return with_room_for_reasoning(sample, self.budget)
 
     def complete(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
                  seed: int | None = None, grammar: str | None = None) -> Generation:
@@ -293,10 +323,37 @@ class LocalBackend:
         with self._copy() as copy:
             return Generation(copy.run(sample), calls=n, max_tokens=limit)
 
-    def reset(self) -> None:
-        """Forget a copy's prompt cache (benchmarks use this to time a cold start)."""
+    def _sample_together(self, messages: list[dict[str, str]], n: int, temperature: float, limit: int,
+                         seed: int | None, grammar: str | None) -> Generation | None:
+        """n answers decoded side by side on this backend's copy; None when the model's chat handler asks
+        for something the batch decoder does not do (it then samples one answer after another)."""
+        from llmopt.backends.batch import chat_request
+
+        compiled = _grammar(grammar) if grammar else None
+
+        def sample(copy: _Copy) -> list[Completion] | None:
+            request = chat_request(copy.model, messages, temperature=temperature, max_tokens=limit, grammar=compiled)
+            if request is None:
+                return None
+            with ACTIVITY.request():
+                ACTIVITY.answered(0, len(request.tokens))  # the prompt, evaluated once for all the answers
+                answers = copy.decoder().sample(request, n, seed, lambda a: ACTIVITY.answered(1, a.completion_tokens))
+            completions = []
+            for i, answer in enumerate(answers):
+                text, reasoning = split_reasoning(answer.text)
+                completions.append(Completion(
+                    text=text, reasoning=reasoning, finish_reason=answer.finish_reason,
+                    prompt_tokens=len(request.tokens) if i == 0 else 0, completion_tokens=answer.completion_tokens))
+            return completions
+
         with self._copy() as copy:
-            copy.run(lambda llama: llama.reset())
+            completions = copy.run(lambda _: sample(copy))
+        return None if completions is None else Generation(completions, calls=n, max_tokens=limit)
+
+    def reset(self) -> None:
+        """Forget a copy's prompt caches (benchmarks use this to time a cold start)."""
+        with self._copy() as copy:
+            copy.run(lambda _: copy.forget())
 
     def describe(self) -> dict[str, object]:
         """Identity for run records."""
