@@ -269,8 +269,11 @@ def test_the_cli_lists_and_runs_an_installed_plugin(installed_plugin: Path) -> N
 def test_the_fast_tier_forbids_loading_the_model(monkeypatch: pytest.MonkeyPatch, model_path) -> None:
     from llmopt.backends.local import FORBID_ENV, LocalBackend
 
+    from llmopt.backends import local
+
     monkeypatch.setenv(FORBID_ENV, "1")
-    backend = LocalBackend(model_path, n_ctx=256)  # a pool of its own: nothing loaded yet
+    monkeypatch.setattr(local, "_pools", {})  # no copy another test loaded: this backend must load its own
+    backend = LocalBackend(model_path, n_ctx=256)
     with pytest.raises(RuntimeError, match=FORBID_ENV):
         backend.generate("hi", n=1, temperature=0.0, max_tokens=2)
     with pytest.raises(RuntimeError, match=FORBID_ENV):  # and a second caller is told again, not left waiting
