@@ -30,10 +30,10 @@ class Row(NamedTuple):
     first_failure: str | None = None
 
 
-def row_of(result: Any, label: str | None = None) -> Row:
-    """A Result as the rule reads it (`label` names it, e.g. with its seed)."""
+def row_of(result: Any) -> Row:
+    """A Result as the rule reads it."""
     failed = next((t.reason for t in result.trials if t.status == "failed"), None)
-    return Row(label or result.method, result.kind, result.stop_reason or "", result.counts,
+    return Row(result.method, result.kind, result.stop_reason or "", result.counts,
                result.extra.get("last_request_error"), failed)
 
 
