@@ -35,9 +35,11 @@ def shared_tokens(before: str, after: str, count: Any) -> int:
 
 
 def measure(name: str, layout: str, steps: int, backend: Any, count: Any) -> list[str]:
-    """One OPRO run: the mean share of each prompt that the previous one began with, and the cached tokens."""
+    """One OPRO run: the mean share of each prompt that the previous one began with, and the cached tokens
+    (`layout` is a layout, or `cache+found`: the cache layout with the history in the order found)."""
     problem = build_problem(name, PROBLEMS[name])
-    config = OPROConfig(steps=steps, seed=0, metaprompt=MetaPromptConfig(layout=layout))
+    shape, _, order = layout.partition("+")
+    config = OPROConfig(steps=steps, seed=0, metaprompt=MetaPromptConfig(layout=shape, order=order or "ascending"))
     driver = OPRO(problem, backend, config)
     prompts = []
     while (reason := driver.stop_reason()) is None:
@@ -67,7 +69,7 @@ def main() -> None:
     rows = [["problem", "layout", "steps", "shared with the step before (mean)", "(least)", "prompt tokens",
              "server cached", "best"]]
     for name in args.problems:
-        for layout in ("paper", "cache"):
+        for layout in ("paper", "cache", "cache+found"):
             rows.append(measure(name, layout, args.steps, backend, tokenizer.count_tokens))
     print(text_table(rows))
     print(f"model: {args.model}{' at ' + args.base_url if args.base_url else ''}; {os.cpu_count()} cores")

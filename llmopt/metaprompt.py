@@ -8,7 +8,8 @@ from typing import Literal, Protocol, Sequence
 import numpy as np
 from llmopt.direction import to_loss
 
-Order = Literal["ascending", "descending", "random"]
+Order = Literal["ascending", "descending", "random", "found"]
+ORDERS = ("ascending", "descending", "random", "found")
 Scores = Literal["shown", "hidden", "shuffled", "bucketed"]
 Layout = Literal["paper", "cache"]
 LAYOUTS = ("paper", "cache")
@@ -37,7 +38,7 @@ class MetaPromptConfig:
     """Knobs of the meta-prompt, so the paper's ablations can be rerun.
 
     `order="ascending"` lists the worst first and the best last (the paper's choice);
-    `"descending"` puts the best first, `"random"` shuffles them. `decimals` rounds shown values
+    `"descending"` puts the best first, `"random"` shuffles them, `"found"` keeps the order they were found in. `decimals` rounds shown values
     (None: as is). `scores` are `"shown"`, `"hidden"`, `"shuffled"` among the shown solutions, or
     `"bucketed"` into `buckets` levels between the worst and the best shown. Random orders and
     scores need the `rng` that `render` is given. `layout="paper"` is the paper's order (problem, history,
@@ -54,7 +55,7 @@ class MetaPromptConfig:
     layout: Layout = "paper"
 
     def __post_init__(self) -> None:
-        for name, allowed in (("order", ("ascending", "descending", "random")), ("layout", LAYOUTS),
+        for name, allowed in (("order", ORDERS), ("layout", LAYOUTS),
                               ("scores", ("shown", "hidden", "shuffled", "bucketed"))):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"the meta-prompt's {name} is one of {', '.join(allowed)}, not {getattr(self, name)!r}")
@@ -68,6 +69,9 @@ class MetaPromptConfig:
 def select_history(history: Sequence[tuple[str, float]], direction: str, config: MetaPromptConfig,
                    rng: np.random.Generator | None = None) -> list[tuple[str, float]]:
     """The top-k (text, value) pairs, ordered as the config says."""
+    if config.order == "found":  # the top-k in the order found: a newcomer joins the end, what stood stays put
+        ranked = sorted(range(len(history)), key=lambda i: to_loss(history[i][1], direction))
+        return [history[i] for i in sorted(ranked[: max(config.top_k, 0)])]
     best_first = sorted(history, key=lambda item: to_loss(item[1], direction))
     top = best_first[: max(config.top_k, 0)]
     if config.order == "random":
@@ -108,7 +112,7 @@ def _order_sentence(problem: Describable, config: MetaPromptConfig) -> str:
         return f"Below are previous {problem.solution_label}s."
     goal = "lower" if problem.direction == "min" else "higher"
     place = {"ascending": ", and the best one is listed last", "descending": ", and the best one is listed first",
-             "random": ""}[config.order]
+             "random": "", "found": ", listed in the order they were found"}[config.order]
     return (f"Below are previous {problem.solution_label}s with their {problem.value_label}; "
             f"a {goal} {problem.value_label} is better{place}.")
 

@@ -15,9 +15,9 @@ def selection(text: str) -> str:
 
 
 def order(text: str) -> str:
-    """A meta-prompt order: ascending (the paper's, best last), descending or random."""
-    if text not in ("ascending", "descending", "random"):
-        raise ValueError(f"the order is ascending, descending or random, not {text!r}")
+    """A meta-prompt order: ascending (the paper's, best last), descending, random or found (first found first)."""
+    if text not in ("ascending", "descending", "random", "found"):
+        raise ValueError(f"the order is ascending, descending, random or found, not {text!r}")
     return text
 
 

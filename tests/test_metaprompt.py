@@ -102,3 +102,12 @@ def test_the_cache_layout_shares_every_fixed_part_and_ends_with_the_history() ->
     paper = render(problem, HISTORY, MetaPromptConfig())
     assert sorted(paper.split("\n")) == sorted(after.replace("\n\n" + ANSWER_NOW + "\n", "\n").split("\n")), \
         "the same lines, in another order"
+
+
+def test_the_found_order_keeps_the_best_in_the_order_they_came() -> None:
+    shown = select_history(HISTORY, "min", MetaPromptConfig(top_k=3, order="found"))
+    assert shown == [("[15, 14]", 42.34), ("[19, 17]", 714565.36), ("[15, 12]", 268.139)]
+    grown = select_history([*HISTORY, ("[15, 13]", 50.0)], "min", MetaPromptConfig(top_k=3, order="found"))
+    assert grown == [("[15, 14]", 42.34), ("[15, 12]", 268.139), ("[15, 13]", 50.0)], "the newcomer joins the end"
+    text = render(LinearRegression(), HISTORY, MetaPromptConfig(order="found", layout="cache"))
+    assert "listed in the order they were found" in text
