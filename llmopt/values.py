@@ -14,18 +14,14 @@ def selection(text: str) -> str:
     return text
 
 
-def order(text: str) -> str:
-    """A meta-prompt order: ascending (the paper's, best last), descending, random or found (first found first)."""
-    if text not in ("ascending", "descending", "random", "found"):
-        raise ValueError(f"the order is ascending, descending, random or found, not {text!r}")
-    return text
+def one_of(what: str, allowed: tuple[str, ...]) -> Callable[[str], str]:
+    """A reader of one of the `allowed` words (a meta-prompt's order, its layout), naming them when refused."""
+    def read(text: str) -> str:
+        if text not in allowed:
+            raise ValueError(f"the {what} is one of {', '.join(allowed)}, not {text!r}")
+        return text
 
-
-def layout(text: str) -> str:
-    """A meta-prompt layout: paper (the paper's order) or cache (what never changes first, the history last)."""
-    if text not in ("paper", "cache"):
-        raise ValueError(f"the layout is paper or cache, not {text!r}")
-    return text
+    return read
 
 
 def price(text: str) -> tuple[float, ...]:

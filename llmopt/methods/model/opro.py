@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from llmopt import metaprompt
+from llmopt.metaprompt import LAYOUTS, ORDERS
 from llmopt.backends.base import Backend
 from llmopt.errors import PromptTooLong
 from llmopt import values
@@ -124,12 +125,12 @@ _GROUP = "OPRO (and its ablations)"
 SETTINGS = (
     Setting("top_k", values.positive_int, 20, "solutions shown in the meta-prompt (default: 20)", group=_GROUP,
             sweep=True, path=("metaprompt", "top_k")),
-    Setting("order", values.order, "ascending", "ascending puts the best solution last, as in the paper; found lists the best "
-            "solutions in the order they were found (with --layout cache, the longest prefix a server can cache)",
-            group=_GROUP, sweep=True, path=("metaprompt", "order"), choices=("ascending", "descending", "random", "found")),
-    Setting("layout", values.layout, "paper", "paper: the paper's order; cache: the problem, exemplars and answer "
-            "format first and the history last, a prefix a server can cache (default: paper)", group=_GROUP,
-            sweep=True, path=("metaprompt", "layout"), choices=("paper", "cache")),
+    Setting("order", values.one_of("order", ORDERS), "ascending", "ascending puts the best solution last, as in the "
+            "paper; found lists the best solutions in the order they were found (with --layout cache, the longest "
+            "prefix a server can cache)", group=_GROUP, sweep=True, path=("metaprompt", "order"), choices=ORDERS),
+    Setting("layout", values.one_of("layout", LAYOUTS), "paper", "paper: the paper's order; cache: the problem, "
+            "exemplars and answer format first and the history last, a prefix a server can cache (default: paper)",
+            group=_GROUP, sweep=True, path=("metaprompt", "layout"), choices=LAYOUTS),
     Setting("repair", bool, False, "send each rejection's reason back to the model once and decode the new answer",
             group=_GROUP),
 )
