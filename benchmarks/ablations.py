@@ -17,9 +17,10 @@ import contextlib
 import json
 import math
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from llmopt.bench import ablation_study, summarize
 from llmopt.opro import OPROConfig
@@ -36,32 +37,60 @@ PROBLEMS: dict[str, tuple[str, dict[str, Any], dict[str, Any], float | None]] = 
     "maxsat 20 vars (bits)": ("maxsat", {}, {}, None),
     "knapsack 20 items": ("knapsack", {}, {}, None),
     # prompt search scores each instruction with the model, so it gets fewer, smaller steps
-    "prompt search next_number": ("prompt-search", {"task": "next_number", "train_size": 4, "test_size": 4},
-                                  {"proposals": 4}, 100.0),  # every training question right
+    "prompt search next_number": (
+        "prompt-search",
+        {"task": "next_number", "train_size": 4, "test_size": 4},
+        {"proposals": 4},
+        100.0,
+    ),  # every training question right
 }
 
 
-def run_problem(label: str, model: dict[str, Any], seeds: int, steps: int, proposals: int, scorer: dict[str, Any],
-                executor: Any) -> list[dict[str, Any]]:
+def run_problem(
+    label: str, model: dict[str, Any], seeds: int, steps: int, proposals: int, scorer: dict[str, Any], executor: Any
+) -> list[dict[str, Any]]:
     """OPRO, each ablation and the best black-box baseline (chosen on other seeds) on one problem."""
     name, options, settings, target = PROBLEMS[label]
     options = options | (scorer if name == "prompt-search" else {})
-    opro = {k: v for k, v in OPROConfig(**{"steps": steps, "proposals": proposals, **settings}).to_dict().items()
-            if k != "seed"}
+    opro = {
+        k: v
+        for k, v in OPROConfig(**{"steps": steps, "proposals": proposals, **settings}).to_dict().items()
+        if k != "seed"
+    }
     found = ablation_study(name, options, seeds, opro, model, target, executor, also=("lmx", "lmx-no-model"))
     return [{**row, "label": label} for row in found]
 
 
 def table(rows: list[dict[str, Any]], backend: str) -> str:
     """One line per problem and method: median best, success rate, ERT and p against OPRO."""
-    lines = [["backend", "problem", "method", "kind", "median best [IQR]", "success", "ERT", "p vs opro (Holm)",
-              "evals (budget)"]]
+    lines = [
+        [
+            "backend",
+            "problem",
+            "method",
+            "kind",
+            "median best [IQR]",
+            "success",
+            "ERT",
+            "p vs opro (Holm)",
+            "evals (budget)",
+        ]
+    ]
     for s in summarize(rows):
         success = "-" if s["success_rate"] is None else f"{round(s['success_rate'] * s['runs'])}/{s['runs']}"
-        lines.append([backend, s["label"], s["method"], s["kind"], f"{s['median']:.4g} [{s['q1']:.4g}, {s['q3']:.4g}]",
-                      success, "-" if s["ert"] is None else f"{s['ert']:.4g}",
-                      "-" if math.isnan(s["p_vs_opro"]) else f"{s['p_vs_opro']:.3g}",
-                      f"{sum(s['evals_used']) / s['runs']:.3g} ({s['budget']})"])
+        lines.append(
+            [
+                backend,
+                s["label"],
+                s["method"],
+                s["kind"],
+                f"{s['median']:.4g} [{s['q1']:.4g}, {s['q3']:.4g}]",
+                success,
+                "-" if s["ert"] is None else f"{s['ert']:.4g}",
+                "-" if math.isnan(s["p_vs_opro"]) else f"{s['p_vs_opro']:.3g}",
+                f"{sum(s['evals_used']) / s['runs']:.3g} ({s['budget']})",
+            ]
+        )
     return text_table(lines)
 
 
@@ -75,8 +104,10 @@ def backend(which: str, log_dir: Path) -> Iterator[tuple[dict[str, Any], dict[st
         yield {"model": "local", "check": False, "cache": None}, {}
         return
     with llama_server(default_model_path(), log_dir / "server.log") as url:
-        yield ({"model": ALIAS, "base_url": url, "check": False, "cache": None},
-               {"scorer_model": ALIAS, "scorer_base_url": url})
+        yield (
+            {"model": ALIAS, "base_url": url, "check": False, "cache": None},
+            {"scorer_model": ALIAS, "scorer_base_url": url},
+        )
 
 
 def main() -> None:

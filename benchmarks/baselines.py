@@ -18,19 +18,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
-from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from llmopt.contract.problem import Problem
+from llmopt.contract.registry import build_problem
+from llmopt.contract.spaces import Bits
+from llmopt.core.direction import reached
+from llmopt.core.stats import ert
 from llmopt.methods import Setup, methods_for
-from llmopt.problem import Problem
-from llmopt.registry import build_problem
-from llmopt.direction import reached
 from llmopt.problems.numeric import NumericProblem
-from llmopt.spaces import Bits
-from llmopt.stats import ert
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -73,7 +73,7 @@ class Trap(PseudoBoolean):
     name = "trap"
 
     def evaluate(self, bits) -> float:
-        blocks = [bits[i:i + 4] for i in range(0, len(bits), 4)]
+        blocks = [bits[i : i + 4] for i in range(0, len(bits), 4)]
         return float(sum(4 if sum(b) == len(b) else len(b) - 1 - sum(b) for b in blocks))
 
 
@@ -114,16 +114,29 @@ class Pbo(PseudoBoolean):
 DIMS = (2, 5, 10)
 
 
-def problems(space: str, dims: tuple[int, ...] = DIMS, instances: tuple[int, ...] = INSTANCES) -> list[tuple[str, Problem]]:
+def problems(
+    space: str, dims: tuple[int, ...] = DIMS, instances: tuple[int, ...] = INSTANCES
+) -> list[tuple[str, Problem]]:
     """The (label, problem) pairs of one space (boxes in `dims` dimensions, BBOB's `instances`)."""
     if space == "box":
-        return [(f"f{fid} {name} i{instance} {dim}-D", Bbob(fid, instance, dim)) for dim in dims
-                for fid, name in BBOB.items() for instance in instances]
+        return [
+            (f"f{fid} {name} i{instance} {dim}-D", Bbob(fid, instance, dim))
+            for dim in dims
+            for fid, name in BBOB.items()
+            for instance in instances
+        ]
     if space == "bits":
-        return [("onemax 32", Pbo(1, 32)), ("leadingones 32", Pbo(2, 32)), ("trap 32", Trap(32)),
-                ("maxsat 20 vars", build_problem("maxsat", {})), ("knapsack 20 items", build_problem("knapsack", {}))]
-    return [*((f"tsp {n}", build_problem("tsp", {"cities": n})) for n in (10, 20)),
-            ("tsplib cities12", build_problem("tsp", {"instance": str(EXAMPLES / "cities12.tsp")}))]
+        return [
+            ("onemax 32", Pbo(1, 32)),
+            ("leadingones 32", Pbo(2, 32)),
+            ("trap 32", Trap(32)),
+            ("maxsat 20 vars", build_problem("maxsat", {})),
+            ("knapsack 20 items", build_problem("knapsack", {})),
+        ]
+    return [
+        *((f"tsp {n}", build_problem("tsp", {"cities": n})) for n in (10, 20)),
+        ("tsplib cities12", build_problem("tsp", {"instance": str(EXAMPLES / "cities12.tsp")})),
+    ]
 
 
 def target_of(problem: Problem) -> float:
@@ -133,20 +146,34 @@ def target_of(problem: Problem) -> float:
     return optimum + slack if problem.direction == "min" else optimum - slack
 
 
-def one_run(space: str, index: int, method: str, budget: int, seed: int, dims: tuple[int, ...] = DIMS,
-            instances: tuple[int, ...] = INSTANCES) -> dict[str, Any]:
+def one_run(
+    space: str,
+    index: int,
+    method: str,
+    budget: int,
+    seed: int,
+    dims: tuple[int, ...] = DIMS,
+    instances: tuple[int, ...] = INSTANCES,
+) -> dict[str, Any]:
     """One method on one problem at one budget and seed (in a worker process)."""
     label, problem = problems(space, dims, instances)[index]
     starts = tuple(problem.initial(np.random.default_rng(seed), 5))
     target = target_of(problem)
-    result = methods_for(problem)[method].run(problem, Setup(max_evals=budget, seed=seed, starts=starts,
-                                                             target=target))
+    result = methods_for(problem)[method].run(problem, Setup(max_evals=budget, seed=seed, starts=starts, target=target))
     optimum = problem.optimum()
     gap = abs(result.best_value - optimum) if result.best_value is not None else float("inf")
     hit = result.first_reaching(target)
-    return {"label": label, "method": method, "budget": budget, "seed": seed, "gap": gap,
-            "reached": reached(result.best_value, target, problem.direction), "evals": result.counts.evals,
-            "to_target": hit.eval_index if hit else None, "seconds": result.seconds}
+    return {
+        "label": label,
+        "method": method,
+        "budget": budget,
+        "seed": seed,
+        "gap": gap,
+        "reached": reached(result.best_value, target, problem.direction),
+        "evals": result.counts.evals,
+        "to_target": hit.eval_index if hit else None,
+        "seconds": result.seconds,
+    }
 
 
 def table(space: str, rows: list[dict[str, Any]]) -> str:
@@ -165,8 +192,10 @@ def table(space: str, rows: list[dict[str, Any]]) -> str:
             hits = sum(r["reached"] for r in runs)
             expected = ert([r["evals"] for r in runs], [r["to_target"] for r in runs])
             ranks.setdefault(m, []).append(rank[m])
-            lines.append(f"{label:<20} {budget:>6} {m:<24} {medians[m]:>11.4g} {hits:>3}/{len(runs):<3} "
-                         f"{expected:>8.4g} {rank[m]:>5}")
+            lines.append(
+                f"{label:<20} {budget:>6} {m:<24} {medians[m]:>11.4g} {hits:>3}/{len(runs):<3} "
+                f"{expected:>8.4g} {rank[m]:>5}"
+            )
     lines.append(f"\nmean rank over the {len(keys)} (problem, budget) pairs of {space}:")
     for m, got in sorted(ranks.items(), key=lambda item: statistics.mean(item[1])):
         lines.append(f"  {m:<24} {statistics.mean(got):.2f}")
@@ -188,10 +217,14 @@ def main() -> None:
         for space in args.spaces:
             dims, instances = tuple(args.dims), tuple(args.instances)
             found = problems(space, dims, instances)
-            jobs = [(space, i, m, b, s, dims, instances) for i, (_, p) in enumerate(found) for b in args.budgets
-                    for m, method in methods_for(p).items()
-                    if method.kind == "black-box" and m not in args.skip
-                    for s in range(args.seeds)]
+            jobs = [
+                (space, i, m, b, s, dims, instances)
+                for i, (_, p) in enumerate(found)
+                for b in args.budgets
+                for m, method in methods_for(p).items()
+                if method.kind == "black-box" and m not in args.skip
+                for s in range(args.seeds)
+            ]
             rows = list(pool.map(one_run, *zip(*jobs)))
             print(table(space, rows), flush=True)
             print()

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import urllib.request
-from typing import Iterator
+from collections.abc import Iterator
 
 from llmopt.bench import execute, make_jobs, worker_pool
 from llmopt.testing.llama_server import free_port
@@ -47,9 +47,21 @@ def stats(url: str) -> dict:
 def stub_process(latency: float, capacity: int) -> Iterator[str]:
     """The stub server in its own process, so that its work does not share this process's interpreter."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "llmopt.testing.stub_server", "--port", str(port),
-                                "--latency", str(latency), "--capacity", str(capacity)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llmopt.testing.stub_server",
+            "--port",
+            str(port),
+            "--latency",
+            str(latency),
+            "--capacity",
+            str(capacity),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/v1"
     try:
         for _ in range(100):
@@ -68,6 +80,7 @@ def measure(n: int, steps: int, latency: float, capacity: int, how: str) -> dict
     trace: list[int] = []
     stop = threading.Event()
     with stub_process(latency, capacity) as url:
+
         def sample() -> None:
             while not stop.wait(0.1):
                 trace.append(stats(url)["in_flight"])
@@ -87,8 +100,11 @@ def measure(n: int, steps: int, latency: float, capacity: int, how: str) -> dict
             sampler.join()
         seconds = time.perf_counter() - began
         peak = stats(url)["max_in_flight"]
-    short = [(row["method"], row["seed"], row["stop_reason"], row["n_evals"]) for row in rows
-             if row["counts"]["requests"] != steps]
+    short = [
+        (row["method"], row["seed"], row["stop_reason"], row["n_evals"])
+        for row in rows
+        if row["counts"]["requests"] != steps
+    ]
     assert len(rows) == n and not short, f"every job runs every step: {short[:3]}"
     return {"seconds": seconds, "peak": peak, "trace": trace}
 
@@ -112,8 +128,10 @@ def main() -> None:
     args = parser.parse_args()
     ways = (["2 worker processes"] if args.before else []) + ["threads"]
     print(f"latency {args.latency} s, capacity {args.capacity}, {args.steps} steps per job\n")
-    print(f"{'jobs':>5}  {'run as':<20} {'wall s':>7} {'floor s':>7} {'ratio':>6} {'peak in flight':>14} "
-          f"{'peak RSS MB':>11}  in flight over time (every 1/12 of the run)")
+    print(
+        f"{'jobs':>5}  {'run as':<20} {'wall s':>7} {'floor s':>7} {'ratio':>6} {'peak in flight':>14} "
+        f"{'peak RSS MB':>11}  in flight over time (every 1/12 of the run)"
+    )
     for n in args.jobs:
         floor = math.ceil(n / args.capacity) * args.steps * args.latency
         for how in ways:
@@ -121,8 +139,10 @@ def main() -> None:
                 continue  # one at a time per process: hundreds of jobs take minutes
             got = measure(n, args.steps, args.latency, args.capacity, how)
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"{n:>5}  {how:<20} {got['seconds']:>7.2f} {floor:>7.2f} {got['seconds'] / floor:>6.2f} "
-                  f"{got['peak']:>14} {rss:>11.0f}  {in_flight_over_time(got['trace'])}")
+            print(
+                f"{n:>5}  {how:<20} {got['seconds']:>7.2f} {floor:>7.2f} {got['seconds'] / floor:>6.2f} "
+                f"{got['peak']:>14} {rss:>11.0f}  {in_flight_over_time(got['trace'])}"
+            )
 
 
 if __name__ == "__main__":

@@ -14,18 +14,39 @@ import sys
 import time
 
 BENCHES = {
-    "embedded model: opro, opro-no-history": ["linear-regression", "--seeds", "2", "--steps", "2",
-                                              "--methods", "opro", "opro-no-history"],
-    "classical: differential-evolution, dual-annealing": ["rastrigin", "--dim", "5", "--seeds", "4", "--steps", "40",
-                                                          "--methods", "differential-evolution", "dual-annealing"],
+    "embedded model: opro, opro-no-history": [
+        "linear-regression",
+        "--seeds",
+        "2",
+        "--steps",
+        "2",
+        "--methods",
+        "opro",
+        "opro-no-history",
+    ],
+    "classical: differential-evolution, dual-annealing": [
+        "rastrigin",
+        "--dim",
+        "5",
+        "--seeds",
+        "4",
+        "--steps",
+        "40",
+        "--methods",
+        "differential-evolution",
+        "dual-annealing",
+    ],
 }
 
 
 def wall(args: list[str], workers: int) -> float:
     """Seconds of one `llmopt bench` run with `workers` worker processes."""
     began = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "bench", *args, "--no-cache", "--json",
-                           "--workers", str(workers)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "llmopt.cli", "bench", *args, "--no-cache", "--json", "--workers", str(workers)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise SystemExit(done.stderr)
     return time.perf_counter() - began

@@ -1,6 +1,6 @@
 """A first run against a cached rerun of the same command; prints model calls and the wall-clock ratio.
 
-    python benchmarks/cache.py --steps 3
+python benchmarks/cache.py --steps 3
 """
 
 from __future__ import annotations
@@ -16,8 +16,24 @@ from pathlib import Path
 def run(cache: Path, out: Path, steps: int) -> tuple[float, str]:
     """One `llmopt run linear-regression` with the embedded model; wall seconds and its stderr."""
     began = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "linear-regression", "--steps", str(steps),
-                           "--cache", str(cache), "--out", str(out)], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmopt.cli",
+            "run",
+            "linear-regression",
+            "--steps",
+            str(steps),
+            "--cache",
+            str(cache),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return time.perf_counter() - began, done.stderr
 
 
@@ -54,8 +70,9 @@ def main() -> None:
         cold, warm = in_process(root / "p.sqlite", args.steps)
     print(f"{'run':42} {'model calls':>11} {'seconds':>8} {'ratio':>8}")
     print(f"{'CLI, first run':42} {model_calls(first_err):>11} {first:8.2f} {'1.00x':>8}")
-    print(f"{'CLI, cached rerun (whole process)':42} {model_calls(second_err):>11} {second:8.2f} "
-          f"{first / second:7.1f}x")
+    print(
+        f"{'CLI, cached rerun (whole process)':42} {model_calls(second_err):>11} {second:8.2f} {first / second:7.1f}x"
+    )
     print(f"{'in process, first run':42} {'-':>11} {cold:8.3f} {'1.00x':>8}")
     print(f"{'in process, cached rerun':42} {'0':>11} {warm:8.3f} {cold / warm:7.1f}x")
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import time
 
-from llmopt.problem import InvalidSolution
-from llmopt.registry import registry
+from llmopt.contract.problem import InvalidSolution
+from llmopt.contract.registry import registry
 
 UNITS = ["[", "<trace>", "<INS>", "[1, ", "<trace>0,", "x"]
-SMALL = {"prompt-search": {"train_size": 3, "test_size": 2},
-         "function": {"function": "llmopt.problems.functions:himmelblau"}}
+SMALL = {
+    "prompt-search": {"train_size": 3, "test_size": 2},
+    "function": {"function": "llmopt.problems.functions:himmelblau"},
+}
 
 
 def seconds(problem, text: str) -> float:

@@ -28,7 +28,9 @@ def ngopt(problem, dim: int, budget: int, seed: int, documented: bool, starts: t
     """NGOpt called directly, the box built one way or the other, the start points suggested or not."""
     import nevergrad as ng
 
-    box = ng.p.Array(shape=(dim,), lower=-5, upper=5) if documented else ng.p.Array(init=np.zeros(dim)).set_bounds(-5, 5)
+    box = (
+        ng.p.Array(shape=(dim,), lower=-5, upper=5) if documented else ng.p.Array(init=np.zeros(dim)).set_bounds(-5, 5)
+    )
     box.random_state = np.random.RandomState(seed)
     optimizer = ng.optimizers.NGOpt(parametrization=box, budget=budget)
     for start in reversed(starts):
@@ -47,8 +49,9 @@ def tpe(problem, dim: int, budget: int, seed: int) -> float:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True))
-    study.optimize(lambda t: float(problem(np.array([t.suggest_float(f"x{i}", -5, 5) for i in range(dim)]))),
-                   n_trials=budget)
+    study.optimize(
+        lambda t: float(problem(np.array([t.suggest_float(f"x{i}", -5, 5) for i in range(dim)]))), n_trials=budget
+    )
     return study.best_value
 
 
@@ -67,13 +70,15 @@ def main() -> None:
         f = ioh.get_problem(fid, instance=1, dimension=args.dim, problem_class=ioh.ProblemClass.BBOB)
         gaps: dict[str, list[float]] = {}
         for seed in range(args.seeds):
-            problem = NumericProblem(lambda x: float(f(np.asarray(x, dtype=float))), [(-5, 5)] * args.dim)
+            problem = NumericProblem(lambda x, f=f: float(f(np.asarray(x, dtype=float))), [(-5, 5)] * args.dim)
             config = OPROConfig(max_evals=args.budget, seed=seed)
             starts = setup_for(problem, config).starts
             for documented in (True, False):
                 for with_starts in (True, False):
-                    label = f"NGOpt direct, {'lower/upper' if documented else 'init+set_bounds'}, " \
-                            f"{'start points' if with_starts else 'no start points'}"
+                    label = (
+                        f"NGOpt direct, {'lower/upper' if documented else 'init+set_bounds'}, "
+                        f"{'start points' if with_starts else 'no start points'}"
+                    )
                     value = ngopt(f, args.dim, args.budget, seed, documented, starts if with_starts else ())
                     gaps.setdefault(label, []).append(value - f.optimum.y)
             gaps.setdefault("TPE direct", []).append(tpe(f, args.dim, args.budget, seed) - f.optimum.y)

@@ -21,11 +21,11 @@ import os
 import time
 
 import llmopt
-from llmopt.answers import answer_tokens_for
 from llmopt.backends.local import LocalBackend
 from llmopt.backends.scripted import ScriptedBackend
-from llmopt.registry import build_problem
-from llmopt.settings import OPROConfig
+from llmopt.contract.registry import build_problem
+from llmopt.engine.config import OPROConfig
+from llmopt.methods.model.answers import answer_tokens_for
 
 PROMPTS = {"main job": ("linear-regression", {}), "tsp-50": ("tsp", {"cities": 50})}
 
@@ -34,8 +34,11 @@ def first_request(name: str, options: dict, backend: LocalBackend) -> tuple[str,
     """OPRO's first meta-prompt on a problem, the problem's grammar and a run's answer limit for it."""
     problem = build_problem(name, options)
     ask = llmopt.OPRO(problem, ScriptedBackend(["x"] * OPROConfig().proposals), OPROConfig()).ask()
-    return ask.prompt or "", problem.grammar(), answer_tokens_for(problem.encode(problem.space.longest()),
-                                                                  backend.count_tokens)
+    return (
+        ask.prompt or "",
+        problem.grammar(),
+        answer_tokens_for(problem.encode(problem.space.longest()), backend.count_tokens),
+    )
 
 
 def timed(backend: LocalBackend, request: tuple[str, str, int], n: int, seed: int) -> tuple[float, list]:
@@ -43,8 +46,9 @@ def timed(backend: LocalBackend, request: tuple[str, str, int], n: int, seed: in
     prompt, grammar, limit = request
     backend.reset()
     began = time.perf_counter()
-    generation = backend.generate(prompt, n=n, temperature=OPROConfig().temperature, max_tokens=limit, seed=seed,
-                                  grammar=grammar)
+    generation = backend.generate(
+        prompt, n=n, temperature=OPROConfig().temperature, max_tokens=limit, seed=seed, grammar=grammar
+    )
     return time.perf_counter() - began, generation.completions
 
 
@@ -63,8 +67,11 @@ def main() -> None:
     counts = [int(a) for a in args.answers.split(",")]
     sequential, batched = LocalBackend(batched=False), LocalBackend()
     print(f"load average before: {os.getloadavg()[0]:.2f}")
-    print(f"{'prompt':9} {'tokens':>6} {'limit':>5} {'n':>3} {'seq s':>7} {'seq tok/s':>9} {'batch s':>8} {'batch tok/s':>11} "
-          f"{'x seq':>6} {'x one':>6} {'same':>6} {'cut off':>7}")
+    print(
+        f"{'prompt':9} {'tokens':>6} {'limit':>5} {'n':>3} {'seq s':>7} {'seq tok/s':>9} {'batch s':>8} "
+        f"{'batch tok/s':>11} "
+        f"{'x seq':>6} {'x one':>6} {'same':>6} {'cut off':>7}"
+    )
     for label, (name, options) in PROMPTS.items():
         request = first_request(name, options, batched)
         one = None
@@ -73,10 +80,12 @@ def main() -> None:
             new = min((timed(batched, request, n, args.seed) for _ in range(args.repeats)), key=lambda run: run[0])
             one = one or rate(new[1], new[0])
             same = sum(a.text == b.text for a, b in zip(old[1], new[1]))
-            print(f"{label:9} {new[1][0].prompt_tokens:6d} {request[2]:5d} {n:3d} {old[0]:7.2f} "
-                  f"{rate(old[1], old[0]):9.1f} {new[0]:8.2f} {rate(new[1], new[0]):11.1f} "
-                  f"{rate(new[1], new[0]) / rate(old[1], old[0]):6.2f} {rate(new[1], new[0]) / one:6.2f} "
-                  f"{same:3d}/{n:<2d} {sum(c.cut_off for c in new[1]):7d}")
+            print(
+                f"{label:9} {new[1][0].prompt_tokens:6d} {request[2]:5d} {n:3d} {old[0]:7.2f} "
+                f"{rate(old[1], old[0]):9.1f} {new[0]:8.2f} {rate(new[1], new[0]):11.1f} "
+                f"{rate(new[1], new[0]) / rate(old[1], old[0]):6.2f} {rate(new[1], new[0]) / one:6.2f} "
+                f"{same:3d}/{n:<2d} {sum(c.cut_off for c in new[1]):7d}"
+            )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

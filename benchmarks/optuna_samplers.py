@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import optuna
 
-from llmopt.optuna import LMXSampler, OPROSampler
-from llmopt.registry import build_problem
+from llmopt.contract.registry import build_problem
+from llmopt.core.stats import holm, quantiles, rank_sum_p
+from llmopt.integrations.optuna import LMXSampler, OPROSampler
 from llmopt.report.tables import text_table
-from llmopt.stats import holm, quantiles, rank_sum_p
 
 SAMPLERS: dict[str, Callable[..., optuna.samplers.BaseSampler]] = {
     "OPROSampler": lambda seed, model: OPROSampler(seed=seed, proposals=4, **model),
@@ -36,6 +37,7 @@ SAMPLERS: dict[str, Callable[..., optuna.samplers.BaseSampler]] = {
 
 def objective_of(problem: Any) -> Callable[[optuna.Trial], float]:
     """The problem's function as a user writes an Optuna objective."""
+
     def objective(trial: optuna.Trial) -> float:
         x = np.array([trial.suggest_float(f"x{i + 1}", lo, hi) for i, (lo, hi) in enumerate(problem.bounds)])
         return problem.evaluate(x)
@@ -71,9 +73,16 @@ def main() -> None:
         for sampler_name, values in best.items():
             q1, mid, q3 = quantiles(values, [0.25, 0.5, 0.75])
             reached = sum(v <= problem.optimum() + args.tolerance for v in values)
-            rows.append([name, sampler_name, f"{mid:.4g} [{q1:.4g}, {q3:.4g}]", f"{reached}/{len(values)}",
-                         "-" if sampler_name == "OPROSampler" else f"{p[sampler_name]:.3g}",
-                         f"{seconds[sampler_name]:.1f}"])
+            rows.append(
+                [
+                    name,
+                    sampler_name,
+                    f"{mid:.4g} [{q1:.4g}, {q3:.4g}]",
+                    f"{reached}/{len(values)}",
+                    "-" if sampler_name == "OPROSampler" else f"{p[sampler_name]:.3g}",
+                    f"{seconds[sampler_name]:.1f}",
+                ]
+            )
             print(" | ".join(rows[-1]), flush=True)
     print(f"\n{args.trials} trials a run, {args.seeds} seeds, model {args.model}")
     print(text_table(rows))

@@ -1,7 +1,7 @@
 """Framework overhead and request concurrency of one OPRO step; prints a table.
 
-    python benchmarks/overhead.py            # all three sections
-    python benchmarks/overhead.py --no-local # skip the embedded-model section
+python benchmarks/overhead.py            # all three sections
+python benchmarks/overhead.py --no-local # skip the embedded-model section
 """
 
 from __future__ import annotations
@@ -9,15 +9,15 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from llmopt.backends.openai_compat import OpenAIBackend
 from llmopt.backends.scripted import ScriptedBackend
 from llmopt.opro import OPRO, OPROConfig
-from llmopt.testing.stub_server import StubSettings, serve
 from llmopt.problems.linear_regression import LinearRegression
+from llmopt.testing.stub_server import StubSettings, serve
 
 LATENCY = 0.2
 PROPOSALS = 8
@@ -57,7 +57,7 @@ def framework_overhead() -> list[tuple[str, float, str]]:
     base = None
     for size in (10, 1000):
         opro = opro_with_history(size)
-        seconds = timed(lambda: step(opro), 50)
+        seconds = timed(lambda opro=opro: step(opro), 50)
         base = base or seconds
         rows.append((f"framework per step, history {size}", seconds * 1e3, f"{seconds / base:.2f}x"))
     return rows
@@ -82,11 +82,13 @@ def concurrency() -> list[tuple[str, float, str]]:
             settings.honour_n = honour
             fresh = OpenAIBackend("stub", base_url=url)
             fresh.generate(prompt, n=PROPOSALS, temperature=1.0, max_tokens=16, seed=0)  # learn n support
-            step_s = timed(lambda: fresh.generate(prompt, n=PROPOSALS, temperature=1.0, max_tokens=16,
-                                                  seed=0), 5)
+            step_s = timed(
+                lambda fresh=fresh: fresh.generate(prompt, n=PROPOSALS, temperature=1.0, max_tokens=16, seed=0), 5
+            )
             label = "server honours n (1 request)" if honour else "server ignores n (8 concurrent)"
-            rows.append((f"llmopt step, {label}", step_s * 1e3,
-                         f"{naive_s / step_s:.2f}x faster; {step_s / LATENCY:.2f} L"))
+            rows.append(
+                (f"llmopt step, {label}", step_s * 1e3, f"{naive_s / step_s:.2f}x faster; {step_s / LATENCY:.2f} L")
+            )
     finally:
         server.shutdown()
     return rows
@@ -108,12 +110,15 @@ def local_model() -> list[tuple[str, float, str]]:
         def go() -> None:
             backend.reset()  # a new step starts from a cold prompt cache
             backend.generate(prompt + " ", n=n, temperature=1.0, max_tokens=16, seed=1, grammar=grammar)
+
         return go
 
     one = timed(sample(1), 5)
     eight = timed(sample(PROPOSALS), 5)
-    return [("local model, 1 sample", one * 1e3, "1.00x"),
-            ("local model, 8 samples (shared prompt prefix)", eight * 1e3, f"{eight / one:.2f}x")]
+    return [
+        ("local model, 1 sample", one * 1e3, "1.00x"),
+        ("local model, 8 samples (shared prompt prefix)", eight * 1e3, f"{eight / one:.2f}x"),
+    ]
 
 
 def main() -> None:

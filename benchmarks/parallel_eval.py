@@ -44,14 +44,25 @@ def main() -> None:
                 config = OPROConfig(steps=args.steps, proposals=args.proposals, eval_workers=workers, eval_in=where)
                 for name in methods:
                     began = time.perf_counter()
-                    result, = compare(problem, config, [name], backend)
+                    (result,) = compare(problem, config, [name], backend)
                     wall = time.perf_counter() - began
                     model_wait = args.steps * args.latency if result.kind == "model" else 0.0
                     floor = result.counts.rounds * args.seconds + model_wait
                     single.setdefault((where, name), wall)
-                    rows.append([name, where, str(workers), f"{wall:.2f}", f"{floor:.2f}", f"{wall / floor:.2f}",
-                                 f"{single[(where, name)] / wall:.1f}", str(result.counts.evals),
-                                 str(result.counts.rounds), f"{result.best_value:.4g}"])
+                    rows.append(
+                        [
+                            name,
+                            where,
+                            str(workers),
+                            f"{wall:.2f}",
+                            f"{floor:.2f}",
+                            f"{wall / floor:.2f}",
+                            f"{single[(where, name)] / wall:.1f}",
+                            str(result.counts.evals),
+                            str(result.counts.rounds),
+                            f"{result.best_value:.4g}",
+                        ]
+                    )
                     print(" ".join(rows[-1]), flush=True)
     finally:
         server.shutdown()

@@ -20,12 +20,15 @@ from typing import Any
 from llmopt import OPRO, OPROConfig
 from llmopt.backends import make_backend
 from llmopt.backends.local import LocalBackend
-from llmopt.metaprompt import MetaPromptConfig
-from llmopt.registry import build_problem
+from llmopt.contract.registry import build_problem
+from llmopt.engine.config import MetaPromptConfig
 from llmopt.report.tables import text_table
 
-PROBLEMS: dict[str, dict[str, Any]] = {"linear-regression": {}, "tsp": {"cities": 50},
-                                       "prompt-search": {"train_size": 3, "test_size": 2}}
+PROBLEMS: dict[str, dict[str, Any]] = {
+    "linear-regression": {},
+    "tsp": {"cities": 50},
+    "prompt-search": {"train_size": 3, "test_size": 2},
+}
 
 
 def shared_tokens(before: str, after: str, count: Any) -> int:
@@ -51,9 +54,16 @@ def measure(name: str, layout: str, steps: int, backend: Any, count: Any) -> lis
     shares = [shared_tokens(a, b, count) / count(b) for a, b in zip(prompts, prompts[1:])]
     counts = result.counts
     cached = f"{counts.cached_tokens / counts.prompt_tokens:.0%}" if counts.cached_tokens else "-"
-    return [name, layout, str(len(prompts)), f"{statistics.mean(shares):.0%}" if shares else "-",
-            f"{min(shares):.0%}" if shares else "-", str(counts.prompt_tokens), cached,
-            f"{result.best_value:.4g}" if result.best_value is not None else "-"]
+    return [
+        name,
+        layout,
+        str(len(prompts)),
+        f"{statistics.mean(shares):.0%}" if shares else "-",
+        f"{min(shares):.0%}" if shares else "-",
+        str(counts.prompt_tokens),
+        cached,
+        f"{result.best_value:.4g}" if result.best_value is not None else "-",
+    ]
 
 
 def main() -> None:
@@ -66,8 +76,18 @@ def main() -> None:
     args = parser.parse_args()
     tokenizer = LocalBackend()
     backend = make_backend(args.model, base_url=args.base_url, cache=None)
-    rows = [["problem", "layout", "steps", "shared with the step before (mean)", "(least)", "prompt tokens",
-             "server cached", "best"]]
+    rows = [
+        [
+            "problem",
+            "layout",
+            "steps",
+            "shared with the step before (mean)",
+            "(least)",
+            "prompt tokens",
+            "server cached",
+            "best",
+        ]
+    ]
     for name in args.problems:
         for layout in ("paper", "cache", "cache+found"):
             rows.append(measure(name, layout, args.steps, backend, tokenizer.count_tokens))

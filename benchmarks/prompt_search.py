@@ -15,8 +15,13 @@ from llmopt.problems.prompt_search.problem import build_prompt
 from llmopt.problems.prompt_search.scorer import Scorer
 from llmopt.problems.prompt_search.tasks import TASKS
 
-INSTRUCTIONS = ["Let's solve the problem.", "Give only the final answer.", "Let's think step by step.",
-                "Let's solve the problem.", "Give only the final answer."]
+INSTRUCTIONS = [
+    "Let's solve the problem.",
+    "Give only the final answer.",
+    "Let's think step by step.",
+    "Let's solve the problem.",
+    "Give only the final answer.",
+]
 
 
 def workload(questions: int) -> list[str]:
@@ -43,7 +48,7 @@ def concurrent(prompts: list[str], max_tokens: int, instances: int) -> tuple[flo
         backend.generate("warm up", n=1, temperature=0.0, max_tokens=2, seed=0)
     began = time.perf_counter()
     for start in range(0, len(prompts), len(prompts) // len(INSTRUCTIONS)):  # one instruction at a time
-        scorer.answer_all(prompts[start:start + len(prompts) // len(INSTRUCTIONS)])
+        scorer.answer_all(prompts[start : start + len(prompts) // len(INSTRUCTIONS)])
     return time.perf_counter() - began, scorer.calls
 
 

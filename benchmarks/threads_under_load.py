@@ -23,7 +23,7 @@ from llmopt.report.tables import text_table
 PROBE = """
 import json, os, time
 from llmopt.backends.local import LocalBackend, thread_share
-from llmopt.metaprompt import render
+from llmopt.methods.model.metaprompt import render
 from llmopt.problems.linear_regression import LinearRegression
 problem = LinearRegression()
 prompt = render(problem, [("[12, 19]", 20000.0), ("[16, 11]", 3000.0)])
@@ -46,8 +46,14 @@ def measure(threads: str | None, answers: int, tokens: int) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if k != "LLMOPT_THREADS"}
     if threads is not None:
         env["LLMOPT_THREADS"] = threads
-    done = subprocess.run([sys.executable, "-c", PROBE.format(answers=answers, tokens=tokens)], env=env,
-                          capture_output=True, text=True, check=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(answers=answers, tokens=tokens)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    )
     import json
 
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -69,16 +75,19 @@ def main() -> None:
             spinner.start()
         if busy:
             time.sleep(65)  # the one-minute load average the default reads has to see them
-        found = {name: measure(value, args.answers, args.tokens)
-                 for name, value in (("1", "1"), (f"{cores} (every core)", str(cores)), ("default", None))}
+        found = {
+            name: measure(value, args.answers, args.tokens)
+            for name, value in (("1", "1"), (f"{cores} (every core)", str(cores)), ("default", None))
+        }
         stop.set()
         for spinner in spinners:
             spinner.join()
         one = found["1"]["tokens"] / found["1"]["seconds"]
         for name, row in found.items():
             speed = row["tokens"] / row["seconds"]
-            rows.append([str(busy), name, str(row["threads"]), f"{row['seconds']:.2f}", f"{speed:.1f}",
-                         f"{speed / one:.2f}"])
+            rows.append(
+                [str(busy), name, str(row["threads"]), f"{row['seconds']:.2f}", f"{speed:.1f}", f"{speed / one:.2f}"]
+            )
     print(text_table(rows))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -67,8 +67,7 @@ def measure(n: int, instances: int, strong: bool) -> tuple[dict, str]:
         instance = random_instance(n, seed)
         dist = instance.dist
         best, label = reference(dist)
-        table = {"lkh": solvers.lkh, "ortools-gls-30s": lambda d: ortools_gls(d, 30.0)} if strong \
-            else methods(instance)
+        table = {"lkh": solvers.lkh, "ortools-gls-30s": lambda d: ortools_gls(d, 30.0)} if strong else methods(instance)
         for name, solve in table.items():
             began = time.perf_counter()
             tour = solve(dist)

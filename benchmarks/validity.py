@@ -1,6 +1,6 @@
 """Share of valid proposals from the embedded model, with and without the grammar; prints a table.
 
-    python benchmarks/validity.py --steps 3 --seeds 2
+python benchmarks/validity.py --steps 3 --seeds 2
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import argparse
 import time
 
 from llmopt.backends.local import LocalBackend
+from llmopt.contract.registry import registry
+from llmopt.core.result import Counts
 from llmopt.opro import OPRO, OPROConfig
-from llmopt.result import Counts
-from llmopt.registry import registry
 
 
 def measure(problem_name: str, grammar: bool, steps: int, seeds: int, backend: LocalBackend) -> tuple[Counts, float]:
@@ -43,8 +43,10 @@ def main() -> None:
         valid = 100 * (1 - counts.n_invalid / counts.proposals)
         dup = 100 * counts.duplicates / counts.proposals
         top = max(counts.invalid.items(), key=lambda kv: kv[1], default=("-", 0))
-        print(f"{'on' if grammar else 'off':8} {counts.proposals:9d} {valid:8.1f} {dup:11.1f} {seconds:8.1f}"
-              f"  {top[0]} ({top[1]})")
+        print(
+            f"{'on' if grammar else 'off':8} {counts.proposals:9d} {valid:8.1f} {dup:11.1f} {seconds:8.1f}"
+            f"  {top[0]} ({top[1]})"
+        )
 
 
 if __name__ == "__main__":

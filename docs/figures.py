@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 STAMP = "llmopt-code-sha256"  # the PNG text key that holds the hash
 # The code that draws the figures: the run's figure, the report's page and tables, and this script's run.
-SOURCES = ("llmopt/plots.py", "llmopt/report/*.py", "docs/figures.py")
+SOURCES = ("llmopt/report/plots.py", "llmopt/report/*.py", "docs/figures.py")
 RUN = ["run", "tsp", "--cities", "10", "--steps", "5", "--seed", "0", "--no-cache", "--html"]
 WINDOW = "1280,1750"  # the screenshot's size: the settings, the comparison, the figure and what OPRO spent
 FIGURES = ("tsp.png", "report.png")
@@ -64,18 +64,38 @@ def screenshot(page: Path, png: Path, profile: Path) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if not browser:
         sys.exit("no chromium on PATH: apt-get install chromium")
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    f"--user-data-dir={profile}", f"--window-size={WINDOW}", f"--screenshot={png}", page.as_uri()],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            f"--window-size={WINDOW}",
+            f"--screenshot={png}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 def main() -> None:
     """Run, draw, screenshot, stamp."""
     with tempfile.TemporaryDirectory() as scratch:
         run = Path(scratch) / "run"
-        subprocess.run([sys.executable, "-m", "llmopt.cli", *RUN, "--out", str(run), "--plot", str(HERE / "tsp.png")],
-                       check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "llmopt.cli", *RUN, "--out", str(run), "--plot", str(HERE / "tsp.png")],
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
         screenshot(run / "report.html", HERE / "report.png", Path(scratch) / "profile")
     digest = code_hash()
     for name in FIGURES:

@@ -2,26 +2,78 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
+from llmopt import _moved
 from llmopt.backends import LocalBackend, OpenAIBackend, ScriptedBackend, make_backend
+from llmopt.contract.problem import Option, Problem
+from llmopt.contract.registry import get_problem, registry
+from llmopt.contract.spaces import Bits, Box, Permutation, Space, Text
+from llmopt.core.errors import InvalidSolution, ObjectiveError, UsageError
+from llmopt.core.result import Counts, Result, Trial
+from llmopt.engine.config import MetaPromptConfig
+from llmopt.engine.driver import Driver
+from llmopt.engine.proposer import Ask, Proposal, Proposer
+from llmopt.engine.stopping import StopRule
 from llmopt.methods import Method, Setup, compared_methods, methods_for, run_methods, setup_for
-from llmopt.comparison import compare
-from llmopt.driver import Driver
-from llmopt.errors import InvalidSolution, ObjectiveError, UsageError
-from llmopt.metaprompt import MetaPromptConfig, render
+from llmopt.methods.comparison import compare
+from llmopt.methods.model.metaprompt import render
+from llmopt.methods.model.proposer import ModelProposer
 from llmopt.minimize import maximize, minimize
 from llmopt.opro import OPRO, OPROConfig, OPROProposer, evaluation_budget
-from llmopt.problem import Option, Problem
-from llmopt.proposer import Ask, ModelProposer, Proposal, Proposer
-from llmopt.registry import get_problem, registry
-from llmopt.result import Counts, Result, Trial
 from llmopt.report.tables import comparison_table
-from llmopt.spaces import Bits, Box, Permutation, Space, Text
-from llmopt.stopping import StopRule
 
 __all__ = [
-    "OPRO", "Ask", "Bits", "Box", "Counts", "Driver", "InvalidSolution", "LocalBackend", "MetaPromptConfig",
-    "Method", "ModelProposer", "OPROConfig", "ObjectiveError", "OPROProposer", "OpenAIBackend", "Option", "Permutation", "Problem",
-    "Proposal", "Proposer", "Result", "ScriptedBackend", "Setup", "Space", "StopRule", "Text", "Trial",
-    "UsageError", "compare", "compared_methods", "comparison_table", "evaluation_budget", "get_problem", "make_backend",
-    "maximize", "methods_for", "minimize", "registry", "render", "run_methods", "setup_for",
+    "OPRO",
+    "Ask",
+    "Bits",
+    "Box",
+    "Counts",
+    "Driver",
+    "InvalidSolution",
+    "LocalBackend",
+    "MetaPromptConfig",
+    "Method",
+    "ModelProposer",
+    "OPROConfig",
+    "ObjectiveError",
+    "OPROProposer",
+    "OpenAIBackend",
+    "Option",
+    "Permutation",
+    "Problem",
+    "Proposal",
+    "Proposer",
+    "Result",
+    "ScriptedBackend",
+    "Setup",
+    "Space",
+    "StopRule",
+    "Text",
+    "Trial",
+    "UsageError",
+    "compare",
+    "compared_methods",
+    "comparison_table",
+    "evaluation_budget",
+    "get_problem",
+    "make_backend",
+    "maximize",
+    "methods_for",
+    "minimize",
+    "registry",
+    "render",
+    "run_methods",
+    "setup_for",
 ]
+
+
+_moved.install()
+
+
+def __getattr__(name: str) -> Any:
+    """A module that moved in 0.6, under its 0.5 name (`llmopt.driver`), with a DeprecationWarning."""
+    if name in _moved.MOVED:
+        return importlib.import_module(f"llmopt.{name}")
+    raise AttributeError(f"module 'llmopt' has no attribute {name!r}")

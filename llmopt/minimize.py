@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from llmopt.backends import make_backend
 from llmopt.backends.base import Backend
+from llmopt.contract.spaces import Bits, Permutation, parse_space
+from llmopt.core.result import Result
+from llmopt.engine.config import OPROConfig, evaluation_budget
 from llmopt.methods.model.opro import OPRO
-from llmopt.settings import OPROConfig, evaluation_budget
-from llmopt.result import Result
-from llmopt.spaces import Bits, Permutation, parse_space
 
 
-def minimize(fun: Callable[[np.ndarray], float], bounds: Sequence[tuple[float, float]] | None = None, *,
-             space: str | Bits | Permutation | None = None, model: str | Backend | None = None,
-             base_url: str | None = None, steps: int = 10, proposals: int = 8, seed: int = 0, integer: bool = False,
-             initial: int = 5, max_evals: int | None = None, target: float | None = None,
-             maximize: bool = False) -> Result:
+def minimize(
+    fun: Callable[[np.ndarray], float],
+    bounds: Sequence[tuple[float, float]] | None = None,
+    *,
+    space: str | Bits | Permutation | None = None,
+    model: str | Backend | None = None,
+    base_url: str | None = None,
+    steps: int = 10,
+    proposals: int = 8,
+    seed: int = 0,
+    integer: bool = False,
+    initial: int = 5,
+    max_evals: int | None = None,
+    target: float | None = None,
+    maximize: bool = False,
+) -> Result:
     """Minimise `fun` with OPRO, like `scipy.optimize.minimize`: over the box `bounds`, or over `space`
     ("bits:N", "permutation:N", or a Bits or Permutation space), `fun` receiving a numpy array.
 
@@ -27,23 +39,27 @@ def minimize(fun: Callable[[np.ndarray], float], bounds: Sequence[tuple[float, f
     (with `base_url`), or any Backend object. The run spends at most `evaluation_budget` evaluations.
     `maximize=True` maximises `fun` instead (as `llmopt.maximize` does): the model sees its true values.
     """
-    from llmopt.registry import get_problem
+    from llmopt.contract.registry import get_problem
 
     if (bounds is None) == (space is None):
         raise ValueError("give minimize() either bounds (a box) or a space, not both and not neither")
     space = parse_space(space) if isinstance(space, str) else space
-    problem = get_problem("function")(fun, bounds, integer=integer, label=getattr(fun, "__name__", "f"), space=space,
-                                     maximize=maximize)
-    backend = model if model is not None and not isinstance(model, str) else make_backend(
-        model or "local", base_url=base_url)
-    config = OPROConfig(steps=steps, proposals=proposals, seed=seed, initial=initial, max_evals=max_evals,
-                        target=target)
+    problem = get_problem("function")(
+        fun, bounds, integer=integer, label=getattr(fun, "__name__", "f"), space=space, maximize=maximize
+    )
+    backend = (
+        model if model is not None and not isinstance(model, str) else make_backend(model or "local", base_url=base_url)
+    )
+    config = OPROConfig(
+        steps=steps, proposals=proposals, seed=seed, initial=initial, max_evals=max_evals, target=target
+    )
     config = dataclasses.replace(config, max_evals=evaluation_budget(config))
     return OPRO(problem, backend, config).run()
 
 
-def maximize(fun: Callable[[np.ndarray], float], bounds: Sequence[tuple[float, float]] | None = None,
-             **options: Any) -> Result:
+def maximize(
+    fun: Callable[[np.ndarray], float], bounds: Sequence[tuple[float, float]] | None = None, **options: Any
+) -> Result:
     """Maximise `fun` with OPRO: `minimize(fun, bounds, ..., maximize=True)`, the model seeing the values
     as they are, with "higher is better"."""
     return minimize(fun, bounds, **options, maximize=True)

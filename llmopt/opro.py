@@ -3,9 +3,18 @@
 
 from __future__ import annotations
 
-from llmopt.methods.model.opro import (METHODS, NAME, READS, RECORD_KEY, SETTINGS, OPRO, OPROProposer,
-                                       methods)
-from llmopt.settings import OPROConfig, evaluation_budget
+from llmopt.engine.config import OPROConfig, evaluation_budget
+from llmopt.methods.model.opro import METHODS, NAME, OPRO, READS, RECORD_KEY, SETTINGS, OPROProposer, methods
 
-__all__ = ["METHODS", "NAME", "OPRO", "OPROConfig", "OPROProposer", "READS", "RECORD_KEY", "SETTINGS",
-           "evaluation_budget", "methods"]
+__all__ = [
+    "METHODS",
+    "NAME",
+    "OPRO",
+    "OPROConfig",
+    "OPROProposer",
+    "READS",
+    "RECORD_KEY",
+    "SETTINGS",
+    "evaluation_budget",
+    "methods",
+]

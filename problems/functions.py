@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-from llmopt.problem import Option, Problem, digest
+from llmopt.contract.problem import Option, Problem, digest
+from llmopt.contract.spaces import DECIMALS
 from llmopt.problems.numeric import NumericProblem
-from llmopt.spaces import DECIMALS
 
 
 def sphere(x: np.ndarray) -> float:
@@ -31,8 +32,9 @@ def rastrigin(x: np.ndarray) -> float:
 def ackley(x: np.ndarray) -> float:
     """Ackley's function, minimum 0 at the origin."""
     d = x.size
-    return float(-20.0 * np.exp(-0.2 * np.sqrt(np.sum(x**2) / d)) - np.exp(np.sum(np.cos(2 * np.pi * x)) / d)
-                 + 20.0 + math.e)
+    return float(
+        -20.0 * np.exp(-0.2 * np.sqrt(np.sum(x**2) / d)) - np.exp(np.sum(np.cos(2 * np.pi * x)) / d) + 20.0 + math.e
+    )
 
 
 def branin(x: np.ndarray) -> float:
@@ -51,8 +53,9 @@ class Moved:
     along the coordinates, or one that tries the centre or a corner first, gains nothing by construction
     (BBOB's way). The minimum value stays the same."""
 
-    def __init__(self, fun: Callable[[np.ndarray], float], shift: np.ndarray, rotation: np.ndarray,
-                 centre: float) -> None:
+    def __init__(
+        self, fun: Callable[[np.ndarray], float], shift: np.ndarray, rotation: np.ndarray, centre: float
+    ) -> None:
         self.fun, self.shift, self.rotation, self.centre = fun, shift, rotation, centre
 
     def __call__(self, x: np.ndarray) -> float:
@@ -60,8 +63,9 @@ class Moved:
         return self.fun(self.rotation @ (np.asarray(x, dtype=float) - self.shift) + self.centre)
 
 
-def moved(fun: Callable[[np.ndarray], float], box: tuple[tuple[float, float], ...], seed: int, centre: float,
-          integer: bool) -> Moved:
+def moved(
+    fun: Callable[[np.ndarray], float], box: tuple[tuple[float, float], ...], seed: int, centre: float, integer: bool
+) -> Moved:
     """`fun` with its minimiser at a random point of the inner 80 % of the box and its axes randomly rotated."""
     rng = np.random.default_rng(seed)
     lows, highs = np.array([lo for lo, _ in box]), np.array([hi for _, hi in box])
@@ -82,10 +86,17 @@ class TestFunction(NumericProblem):
     box: ClassVar[tuple[float, float] | tuple[tuple[float, float], ...]]
     minimum: ClassVar[float] = 0.0
     centre: ClassVar[float] = 0.0  # where the unmoved function's minimiser is, in every coordinate
-    options = (Option("--dim", int, 2, "number of variables (1 or more)"),
-               Option("--integer", bool, False, "integer variables"),
-               Option("--shift", int, None, "a seed: move the minimiser to a random point and rotate the axes "
-                                            "(integer variables: moved, not rotated); unmoved by default"))
+    options = (
+        Option("--dim", int, 2, "number of variables (1 or more)"),
+        Option("--integer", bool, False, "integer variables"),
+        Option(
+            "--shift",
+            int,
+            None,
+            "a seed: move the minimiser to a random point and rotate the axes "
+            "(integer variables: moved, not rotated); unmoved by default",
+        ),
+    )
 
     def __init__(self, dim: int = 2, integer: bool = False, shift: int | None = None) -> None:
         if dim < 1:
@@ -118,11 +129,28 @@ class FixedTwoD(TestFunction):
         super().__init__(2, integer)
 
 
-def _make(name: str, fun: Callable[[np.ndarray], float], box, base: type[TestFunction] = TestFunction,
-          minimum: float = 0.0, centre: float = 0.0) -> type[TestFunction]:
+def _make(
+    name: str,
+    fun: Callable[[np.ndarray], float],
+    box,
+    base: type[TestFunction] = TestFunction,
+    minimum: float = 0.0,
+    centre: float = 0.0,
+) -> type[TestFunction]:
     doc = fun.__doc__ or name
-    return type(name.title(), (base,), {"name": name, "summary": f"test function: {doc}", "fun_ref": staticmethod(fun),
-                                        "box": box, "minimum": minimum, "centre": centre, "__doc__": doc})
+    return type(
+        name.title(),
+        (base,),
+        {
+            "name": name,
+            "summary": f"test function: {doc}",
+            "fun_ref": staticmethod(fun),
+            "box": box,
+            "minimum": minimum,
+            "centre": centre,
+            "__doc__": doc,
+        },
+    )
 
 
 Sphere, Rosenbrock, Rastrigin, Ackley, Branin, Himmelblau = TEST_FUNCTIONS = (

@@ -7,17 +7,18 @@ line per item, and optionally a last line with the optimal 0/1 vector.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from llmopt.problem import InvalidSolution, Option, Problem, digest
-from llmopt.result import Result
-from llmopt.direction import gap_pct
-from llmopt.spaces import Bits, Bitvector
+from llmopt.contract.problem import InvalidSolution, Option, Problem, digest
+from llmopt.contract.spaces import Bits, Bitvector
+from llmopt.core.direction import gap_pct
+from llmopt.core.result import Result
 
 KINDS = ("uncorrelated", "weakly", "strongly")
 DP_CELLS = 200_000_000  # the exact dynamic programme keeps one byte per (item, capacity) cell
@@ -52,8 +53,12 @@ def random_instance(n: int, kind: str, seed: int, spread: int = 1000) -> Instanc
         values = np.maximum(1, weights + rng.integers(-spread // 10, spread // 10 + 1, n))
     else:
         values = weights + spread // 10
-    return Instance(tuple(float(v) for v in values), tuple(float(w) for w in weights), float(weights.sum() // 2),
-                    f"{kind}-{n}-seed{seed}")
+    return Instance(
+        tuple(float(v) for v in values),
+        tuple(float(w) for w in weights),
+        float(weights.sum() // 2),
+        f"{kind}-{n}-seed{seed}",
+    )
 
 
 def read_instance(path: str | Path) -> Instance:
@@ -102,7 +107,7 @@ class _Tokens:
 
     def numbers(self, count: int, what: str) -> list[float]:
         """The next `count` numbers, finite and not negative."""
-        taken = self.tokens[self.at:self.at + count]
+        taken = self.tokens[self.at : self.at + count]
         self.at += count
         words = " ".join(token for _, token in taken)
         where = f"{self.path}:{taken[0][0] if taken else self.tokens[-1][0]}"
@@ -118,12 +123,13 @@ class _Tokens:
 
 
 def _optimal_values(reader: _Tokens, n: int) -> Bitvector | None:
-    rest = reader.tokens[reader.at:]
+    rest = reader.tokens[reader.at :]
     if not rest:
         return None
     if len(rest) != n or any(token not in ("0", "1") for _, token in rest):
-        raise KnapsackFileError(f"{reader.path}:{rest[0][0]}: after the items only {n} 0/1 values (an optimal "
-                                "selection) may follow")
+        raise KnapsackFileError(
+            f"{reader.path}:{rest[0][0]}: after the items only {n} 0/1 values (an optimal selection) may follow"
+        )
     reader.at = len(reader.tokens)
     return tuple(int(token) for _, token in rest)
 
@@ -151,16 +157,26 @@ class Knapsack(Problem):
         self._values, self._weights = np.array(instance.values), np.array(instance.weights)
 
     @classmethod
-    def from_options(cls, items: int = 20, kind: str = "uncorrelated", instance_seed: int = 0,
-                     instance: str | None = None, optimum: float | None = None) -> Knapsack:
+    def from_options(
+        cls,
+        items: int = 20,
+        kind: str = "uncorrelated",
+        instance_seed: int = 0,
+        instance: str | None = None,
+        optimum: float | None = None,
+    ) -> Knapsack:
         """A random instance, or the file given with --instance."""
         loaded = read_instance(instance) if instance else random_instance(items, kind, instance_seed)
         return cls(loaded, optimum=optimum)
 
     def config(self) -> dict[str, Any]:
         """What defines this instance."""
-        return {"instance": self.instance.name, "items": self.n, "capacity": self.instance.capacity,
-                "optimum": self.known_optimum}
+        return {
+            "instance": self.instance.name,
+            "items": self.n,
+            "capacity": self.instance.capacity,
+            "optimum": self.known_optimum,
+        }
 
     def fingerprint(self) -> str:
         """The config plus the items themselves."""
@@ -168,17 +184,23 @@ class Knapsack(Problem):
 
     def describe(self) -> str:
         """The items as (value, weight) pairs and the capacity."""
-        items = ", ".join(f"{i}: ({_short(v)}, {_short(w)})"
-                          for i, (v, w) in enumerate(zip(self.instance.values, self.instance.weights)))
-        return (f"Help me fill a knapsack. There are {self.n} items, numbered 0 to {self.n - 1}, each with "
-                f"(value, weight): {items}. The total weight of the chosen items must be at most "
-                f"{_short(self.instance.capacity)}; the goal is the largest total value.")
+        items = ", ".join(
+            f"{i}: ({_short(v)}, {_short(w)})"
+            for i, (v, w) in enumerate(zip(self.instance.values, self.instance.weights))
+        )
+        return (
+            f"Help me fill a knapsack. There are {self.n} items, numbered 0 to {self.n - 1}, each with "
+            f"(value, weight): {items}. The total weight of the chosen items must be at most "
+            f"{_short(self.instance.capacity)}; the goal is the largest total value."
+        )
 
     def format_hint(self) -> str:
         """One bit per item."""
-        return (f"Give a new selection that differs from every selection above, fits in the knapsack and has a "
-                f"higher value than all of them. Write one bit per item in item order (1 = take it, 0 = leave it), "
-                f"{self.n} bits in all, between <bits> and </bits>, for example <bits>{'01' * 3}...</bits>.")
+        return (
+            f"Give a new selection that differs from every selection above, fits in the knapsack and has a "
+            f"higher value than all of them. Write one bit per item in item order (1 = take it, 0 = leave it), "
+            f"{self.n} bits in all, between <bits> and </bits>, for example <bits>{'01' * 3}...</bits>."
+        )
 
     def weight(self, selection: Bitvector) -> float:
         """Total weight of the selection."""
@@ -241,7 +263,7 @@ class Knapsack(Problem):
         for i, (value, weight) in enumerate(zip(self._values, self._weights.astype(int))):
             if weight > capacity:
                 continue
-            candidate = best[:capacity + 1 - weight] + value
+            candidate = best[: capacity + 1 - weight] + value
             improves = candidate > best[weight:]
             taken[i, weight:] = improves
             best[weight:] = np.where(improves, candidate, best[weight:])

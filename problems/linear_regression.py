@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from functools import cached_property
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
-from llmopt.problem import Option, Problem
-from llmopt.spaces import Box
+from llmopt.contract.problem import Option, Problem
+from llmopt.contract.spaces import Box
 
 Pair = tuple[float, float]
 
@@ -23,8 +24,10 @@ class LinearRegression(Problem):
     solution_label = "(w, b) pair"
     value_label = "loss"
     # the (w, b) pairs of the paper's Table 2
-    paper_grid = {f"w={w},b={b}": {"w_true": float(w), "b_true": float(b)}
-                  for w, b in ((15, 14), (17, 17), (16, 10), (3, 5), (25, 23), (2, 30), (36, -1))}
+    paper_grid = {
+        f"w={w},b={b}": {"w_true": float(w), "b_true": float(b)}
+        for w, b in ((15, 14), (17, 17), (16, 10), (3, 5), (25, 23), (2, 30), (36, -1))
+    }
     options = (
         Option("--w-true", float, 15.0, "true slope of the data"),
         Option("--b-true", float, 14.0, "true intercept of the data"),
@@ -35,8 +38,16 @@ class LinearRegression(Problem):
         Option("--bound", float, 100.0, "w and b lie in [-BOUND, BOUND], the box every method searches"),
     )
 
-    def __init__(self, w_true: float = 15.0, b_true: float = 14.0, points: int = 50, noise: float = 1.0,
-                 data_seed: int = 0, real_valued: bool = False, bound: float = 100.0) -> None:
+    def __init__(
+        self,
+        w_true: float = 15.0,
+        b_true: float = 14.0,
+        points: int = 50,
+        noise: float = 1.0,
+        data_seed: int = 0,
+        real_valued: bool = False,
+        bound: float = 100.0,
+    ) -> None:
         if points < 2:
             raise ValueError("--points must be at least 2")
         if noise < 0 or not math.isfinite(noise):
@@ -55,22 +66,33 @@ class LinearRegression(Problem):
 
     def config(self) -> dict[str, Any]:
         """The options that define this instance."""
-        return {"w_true": self.w_true, "b_true": self.b_true, "points": self.points, "noise": self.noise,
-                "data_seed": self.data_seed, "real_valued": self.real_valued, "bound": self.bound}
+        return {
+            "w_true": self.w_true,
+            "b_true": self.b_true,
+            "points": self.points,
+            "noise": self.noise,
+            "data_seed": self.data_seed,
+            "real_valued": self.real_valued,
+            "bound": self.bound,
+        }
 
     def describe(self) -> str:
         """Problem statement for the meta-prompt."""
         kind = "real numbers" if self.real_valued else "integers"
-        return ("Help me minimize a loss function of two inputs, w and b, which are "
-                f"{kind} between {-self.bound:g} and {self.bound:g}. I will show you (w, b) pairs I have "
-                "tried and the loss at each.")
+        return (
+            "Help me minimize a loss function of two inputs, w and b, which are "
+            f"{kind} between {-self.bound:g} and {self.bound:g}. I will show you (w, b) pairs I have "
+            "tried and the loss at each."
+        )
 
     def format_hint(self) -> str:
         """Answer format for the meta-prompt."""
         kind = "real numbers" if self.real_valued else "integers"
-        return ("Propose a new (w, b) pair that differs from every pair above and has a lower loss "
-                f"than all of them. Do not write code. End your answer with the pair as [w, b], "
-                f"where w and b are {kind}.")
+        return (
+            "Propose a new (w, b) pair that differs from every pair above and has a lower loss "
+            f"than all of them. Do not write code. End your answer with the pair as [w, b], "
+            f"where w and b are {kind}."
+        )
 
     def evaluate(self, solution: Pair) -> float:
         """Sum of squared residuals."""

@@ -4,15 +4,16 @@ unsatisfied and breaks no hard clause. DIMACS CNF and WCNF files, or random 3-SA
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from llmopt.problem import InvalidSolution, Option, Problem, digest
-from llmopt.spaces import Bits, Bitvector
+from llmopt.contract.problem import InvalidSolution, Option, Problem, digest
+from llmopt.contract.spaces import Bits, Bitvector
 
 WALKSAT_FLIPS = 5_000
 
@@ -42,8 +43,9 @@ def random_3sat(n_vars: int, ratio: float, seed: int) -> Formula:
         variables = rng.choice(np.arange(1, n_vars + 1), size=3, replace=False)
         signs = rng.choice([-1, 1], size=3)
         clauses.append(tuple(int(v * s) for v, s in zip(variables, signs)))
-    return Formula(n_vars, tuple(clauses), (1.0,) * len(clauses), (False,) * len(clauses),
-                   f"3sat-{n_vars}-{ratio:g}-seed{seed}")
+    return Formula(
+        n_vars, tuple(clauses), (1.0,) * len(clauses), (False,) * len(clauses), f"3sat-{n_vars}-{ratio:g}-seed{seed}"
+    )
 
 
 def read_formula(path: str | Path) -> Formula:
@@ -88,8 +90,9 @@ def _header(path: Path, number: int, fields: list[str]) -> tuple[str, int, int, 
     return fields[1], int(fields[2]), int(fields[3]), top
 
 
-def _clauses(path: Path, tokens: list[tuple[int, str]], weighted: bool,
-             top: float | None) -> tuple[list[tuple[int, ...]], list[float], list[bool]]:
+def _clauses(
+    path: Path, tokens: list[tuple[int, str]], weighted: bool, top: float | None
+) -> tuple[list[tuple[int, ...]], list[float], list[bool]]:
     """Read clauses off the token stream: [weight or 'h'] literals... 0."""
     clauses, weights, hard, at = [], [], [], 0
     while at < len(tokens):
@@ -156,8 +159,14 @@ class MaxSAT(Problem):
         self._vars, self._signs, self._real = np.abs(padded) - 1, padded > 0, padded != 0
 
     @classmethod
-    def from_options(cls, vars: int = 20, ratio: float = 4.26, instance_seed: int = 0, instance: str | None = None,
-                     optimum: float | None = None) -> MaxSAT:
+    def from_options(
+        cls,
+        vars: int = 20,
+        ratio: float = 4.26,
+        instance_seed: int = 0,
+        instance: str | None = None,
+        optimum: float | None = None,
+    ) -> MaxSAT:
         """A random 3-SAT instance, or the file given with --instance."""
         formula = read_formula(instance) if instance else random_3sat(vars, ratio, instance_seed)
         problem = cls(formula, optimum=optimum)
@@ -167,8 +176,13 @@ class MaxSAT(Problem):
 
     def config(self) -> dict[str, Any]:
         """What defines this instance."""
-        return {"instance": self.formula.name, "vars": self.formula.n_vars, "clauses": len(self.formula.clauses),
-                "hard": int(self._hard.sum()), "optimum": self.known_optimum}
+        return {
+            "instance": self.formula.name,
+            "vars": self.formula.n_vars,
+            "clauses": len(self.formula.clauses),
+            "hard": int(self._hard.sum()),
+            "optimum": self.known_optimum,
+        }
 
     def fingerprint(self) -> str:
         """The config plus the clauses themselves."""
@@ -177,20 +191,26 @@ class MaxSAT(Problem):
     def describe(self) -> str:
         """The clauses, compactly, with weights and hard clauses marked when there are any."""
         weighted = any(w != 1.0 for w in self.formula.weights) or self._hard.any()
-        shown = " ".join(("[hard]" if h else f"[{w:g}]" if weighted else "") + "(" + " ".join(map(str, c)) + ")"
-                         for c, w, h in zip(self.formula.clauses, self.formula.weights, self.formula.hard))
-        return (f"Help me choose true (1) or false (0) for the variables x1 to x{self.formula.n_vars}. A clause "
-                "such as (1 -2 3) is satisfied when at least one of its literals is true; -2 means x2 is false. "
-                + ("Each clause has a weight in brackets; hard clauses must all be satisfied. " if weighted else "")
-                + f"The value is the {'total weight' if weighted else 'number'} of unsatisfied clauses; lower is "
-                f"better. Clauses: {shown}")
+        shown = " ".join(
+            ("[hard]" if h else f"[{w:g}]" if weighted else "") + "(" + " ".join(map(str, c)) + ")"
+            for c, w, h in zip(self.formula.clauses, self.formula.weights, self.formula.hard)
+        )
+        return (
+            f"Help me choose true (1) or false (0) for the variables x1 to x{self.formula.n_vars}. A clause "
+            "such as (1 -2 3) is satisfied when at least one of its literals is true; -2 means x2 is false. "
+            + ("Each clause has a weight in brackets; hard clauses must all be satisfied. " if weighted else "")
+            + f"The value is the {'total weight' if weighted else 'number'} of unsatisfied clauses; lower is "
+            f"better. Clauses: {shown}"
+        )
 
     def format_hint(self) -> str:
         """One bit per variable."""
         n = self.formula.n_vars
-        return (f"Give a new assignment that differs from every assignment above and leaves fewer clauses "
-                f"unsatisfied than all of them. Write {n} bits for x1 to x{n} in order (1 = true, 0 = false), "
-                "one after the other, between <bits> and </bits>.")
+        return (
+            f"Give a new assignment that differs from every assignment above and leaves fewer clauses "
+            f"unsatisfied than all of them. Write {n} bits for x1 to x{n} in order (1 = true, 0 = false), "
+            "one after the other, between <bits> and </bits>."
+        )
 
     def unsatisfied(self, assignment: Bitvector) -> np.ndarray:
         """Which clauses the assignment leaves unsatisfied."""
@@ -225,9 +245,12 @@ class MaxSAT(Problem):
 
     def references(self) -> dict[str, Callable[[], Bitvector]]:
         """RC2 (python-sat's exact MaxSAT solver) and a WalkSAT-style local search that reads the clauses."""
-        return {"rc2": self.rc2,  # solved again, so its time is its own
-                "walksat": lambda: self._walksat(self.space.sample(np.random.default_rng(0), 1)[0],
-                                                 np.random.default_rng(0))}
+        return {
+            "rc2": self.rc2,  # solved again, so its time is its own
+            "walksat": lambda: self._walksat(
+                self.space.sample(np.random.default_rng(0), 1)[0], np.random.default_rng(0)
+            ),
+        }
 
     @cached_property
     def _exact(self) -> Bitvector:
@@ -244,13 +267,15 @@ class MaxSAT(Problem):
         with RC2(wcnf) as solver:
             model = solver.compute()
         if model is None:
-            raise ValueError(f"{self.formula.name}: the hard clauses cannot all be satisfied together; "
-                             "check the instance file")
+            raise ValueError(
+                f"{self.formula.name}: the hard clauses cannot all be satisfied together; check the instance file"
+            )
         truth = {abs(lit): lit > 0 for lit in model}
         return tuple(int(truth.get(v, False)) for v in range(1, self.formula.n_vars + 1))
 
-    def _walksat(self, start: Bitvector, rng: np.random.Generator, hard_only: bool = False,
-                 noise: float = 0.5) -> Bitvector:
+    def _walksat(
+        self, start: Bitvector, rng: np.random.Generator, hard_only: bool = False, noise: float = 0.5
+    ) -> Bitvector:
         """A WalkSAT-style local search: pick an unsatisfied clause, flip one of its variables, at random
         with probability `noise`, else the one that leaves the lowest cost (hard clauses weigh most)."""
         current = list(start)
@@ -264,8 +289,9 @@ class MaxSAT(Problem):
             if rng.random() < noise:
                 flip = int(rng.choice(variables))
             else:
-                flip = min(variables, key=lambda v: self._cost(current[:v] + [1 - current[v]] + current[v + 1:],
-                                                                hard_only))
+                flip = min(
+                    variables, key=lambda v: self._cost(current[:v] + [1 - current[v]] + current[v + 1 :], hard_only)
+                )
             current[flip] = 1 - current[flip]
             value = self._cost(current, hard_only)
             if value < best_value:

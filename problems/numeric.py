@@ -7,13 +7,14 @@ import inspect
 import numbers
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from llmopt.problem import Option, Problem, UsageError, digest
-from llmopt.spaces import Bits, Box, Permutation, parse_space, space_text
+from llmopt.contract.problem import Option, Problem, UsageError, digest
+from llmopt.contract.spaces import Bits, Box, Permutation, parse_space, space_text
 
 Point = tuple[float, ...]
 Bounds = Sequence[tuple[float, float]]
@@ -26,28 +27,44 @@ class NumericProblem(Problem):
     ordering indexes arrays)."""
 
     name = "function"
-    summary = ("minimise your own Python function (or maximise it, --maximize): --function module:callable "
-               "with --bounds LO:HI,... (a box) or --space bits:N|permutation:N")
+    summary = (
+        "minimise your own Python function (or maximise it, --maximize): --function module:callable "
+        "with --bounds LO:HI,... (a box) or --space bits:N|permutation:N"
+    )
     direction = "min"
     solution_label = "point"
     value_label = "value"
     options = (
         Option("--function", str, None, "the function to minimise, as module:callable"),
-        Option("--bounds", str, None,
-               "LO:HI for each variable, comma-separated; write --bounds=-5:5,... when a bound is negative "
-               "(default: -5:5,-5:5 without --space)"),
+        Option(
+            "--bounds",
+            str,
+            None,
+            "LO:HI for each variable, comma-separated; write --bounds=-5:5,... when a bound is negative "
+            "(default: -5:5,-5:5 without --space)",
+        ),
         Option("--integer", bool, False, "integer variables"),
-        Option("--optimum", float, None, "the known best value (the minimum, or the maximum with --maximize), "
-                                         "if any"),
-        Option("--maximize", bool, False, "maximise f: higher values are better, and the model sees them as "
-                                          "they are"),
-        Option("--space", str, None, "bits:N (subsets, yes/no choices) or permutation:N (orderings of N items) "
-                                     "instead of the box of --bounds"),
+        Option("--optimum", float, None, "the known best value (the minimum, or the maximum with --maximize), if any"),
+        Option("--maximize", bool, False, "maximise f: higher values are better, and the model sees them as they are"),
+        Option(
+            "--space",
+            str,
+            None,
+            "bits:N (subsets, yes/no choices) or permutation:N (orderings of N items) instead of the box of --bounds",
+        ),
     )
 
-    def __init__(self, fun: Callable[[np.ndarray], float], bounds: Bounds | None = None, *, integer: bool = False,
-                 optimum: float | None = None, label: str = "f", space: Bits | Permutation | None = None,
-                 maximize: bool = False) -> None:
+    def __init__(
+        self,
+        fun: Callable[[np.ndarray], float],
+        bounds: Bounds | None = None,
+        *,
+        integer: bool = False,
+        optimum: float | None = None,
+        label: str = "f",
+        space: Bits | Permutation | None = None,
+        maximize: bool = False,
+    ) -> None:
         if space is None:
             if not bounds:
                 raise ValueError("need at least one variable: give its bounds")
@@ -59,16 +76,30 @@ class NumericProblem(Problem):
         self.direction = "max" if maximize else "min"  # type: ignore[misc]  # the instance's own goal
 
     @classmethod
-    def from_options(cls, function: str | None = None, bounds: str | None = None, integer: bool = False,
-                     optimum: float | None = None, space: str | None = None, maximize: bool = False) -> NumericProblem:
+    def from_options(
+        cls,
+        function: str | None = None,
+        bounds: str | None = None,
+        integer: bool = False,
+        optimum: float | None = None,
+        space: str | None = None,
+        maximize: bool = False,
+    ) -> NumericProblem:
         """`--function module:callable` with `--bounds`, or with `--space bits:N|permutation:N`."""
         if not function:
             raise ValueError("--function module:callable is required")
         found = parse_space(space) if space else None
         if found is not None and (bounds is not None or integer):
             raise ValueError("--bounds and --integer describe a box; with --space there is none, drop them")
-        return cls(load_callable(function), None if found else parse_bounds(bounds or DEFAULT_BOUNDS),
-                   integer=integer, optimum=optimum, label=function, space=found, maximize=maximize)
+        return cls(
+            load_callable(function),
+            None if found else parse_bounds(bounds or DEFAULT_BOUNDS),
+            integer=integer,
+            optimum=optimum,
+            label=function,
+            space=found,
+            maximize=maximize,
+        )
 
     def config(self) -> dict[str, Any]:
         """What defines this problem (the goal only when it is to maximise, so earlier records still match)."""
@@ -104,8 +135,9 @@ class NumericProblem(Problem):
             value = self.fun(np.asarray(solution, dtype=float if isinstance(self.space, Box) else int))
         except IndexError as error:
             if isinstance(self.space, Box):
-                raise IndexError(f"{error}; does f take more variables than the {self.space.dim} --bounds "
-                                 "gives?") from None
+                raise IndexError(
+                    f"{error}; does f take more variables than the {self.space.dim} --bounds gives?"
+                ) from None
             raise
         if isinstance(value, np.ndarray) and value.size == 1:  # f(x) = x @ x or a (1,)-shaped result: a number
             value = value.item()
@@ -122,33 +154,42 @@ def _box_wording(space: Box, verb: str, than: str) -> tuple[str, str]:
     kind = "integers" if space.integer else "real numbers"
     box = ", ".join(f"x{i + 1} in [{lo:g}, {hi:g}]" for i, (lo, hi) in enumerate(space.bounds))
     names = ", ".join(space.names)
-    return (f"Help me {verb} a function f of {space.dim} variable{'s' * (space.dim > 1)}, which are {kind}: "
-            f"{box}. I will show you points I have tried and the value of f at each.",
-            f"Propose a new point that differs from every point above and has a {than} value than all of them, "
-            f"within the bounds. End your answer with the point as [{names}], {space.dim} "
-            f"{'integers' if space.integer else 'numbers'}.")
+    return (
+        f"Help me {verb} a function f of {space.dim} variable{'s' * (space.dim > 1)}, which are {kind}: "
+        f"{box}. I will show you points I have tried and the value of f at each.",
+        f"Propose a new point that differs from every point above and has a {than} value than all of them, "
+        f"within the bounds. End your answer with the point as [{names}], {space.dim} "
+        f"{'integers' if space.integer else 'numbers'}.",
+    )
 
 
 def _bits_wording(space: Bits, verb: str, than: str) -> tuple[str, str]:
-    return (f"Help me {verb} a function f of a vector of {space.n} bits, each 0 or 1. I will show you "
-            "vectors I have tried and the value of f at each.",
-            f"Propose a new vector that differs from every vector above and has a {than} value than all of them. "
-            f"Write its {space.n} bits, one after the other, between <{space.tag}> and </{space.tag}>, for example "
-            f"{space.encode(tuple(i % 2 for i in range(space.n)))}.")
+    return (
+        f"Help me {verb} a function f of a vector of {space.n} bits, each 0 or 1. I will show you "
+        "vectors I have tried and the value of f at each.",
+        f"Propose a new vector that differs from every vector above and has a {than} value than all of them. "
+        f"Write its {space.n} bits, one after the other, between <{space.tag}> and </{space.tag}>, for example "
+        f"{space.encode(tuple(i % 2 for i in range(space.n)))}.",
+    )
 
 
 def _permutation_wording(space: Permutation, verb: str, than: str) -> tuple[str, str]:
-    return (f"Help me {verb} a function f of an ordering of the items 0 to {space.n - 1}. I will show you "
-            "orderings I have tried and the value of f at each.",
-            f"Propose a new ordering that differs from every ordering above and has a {than} value than all of "
-            f"them. Write each item from 0 to {space.n - 1} exactly once, separated by commas, between "
-            f"<{space.tag}> and </{space.tag}>, for example {space.encode(tuple(range(space.n)))}.")
+    return (
+        f"Help me {verb} a function f of an ordering of the items 0 to {space.n - 1}. I will show you "
+        "orderings I have tried and the value of f at each.",
+        f"Propose a new ordering that differs from every ordering above and has a {than} value than all of "
+        f"them. Write each item from 0 to {space.n - 1} exactly once, separated by commas, between "
+        f"<{space.tag}> and </{space.tag}>, for example {space.encode(tuple(range(space.n)))}.",
+    )
 
 
 # The goal's verb and comparative, by direction: the model sees the true values with the goal they serve.
 GOALS = {"min": ("minimize", "lower"), "max": ("maximize", "higher")}
 WORDING: dict[type, Callable[..., tuple[str, str]]] = {
-    Box: _box_wording, Bits: _bits_wording, Permutation: _permutation_wording}
+    Box: _box_wording,
+    Bits: _bits_wording,
+    Permutation: _permutation_wording,
+}
 SOLUTION_LABELS = {Box: "point", Bits: "vector", Permutation: "ordering"}
 
 
@@ -179,12 +220,15 @@ def load_callable(spec: str) -> Callable[[np.ndarray], float]:
     try:
         target: Any = importlib.import_module(module_name)
     except ImportError as error:
-        raise UsageError(f"cannot import {module_name!r} for --function: {error} (the current folder and "
-                         "PYTHONPATH are searched)") from None
+        raise UsageError(
+            f"cannot import {module_name!r} for --function: {error} (the current folder and PYTHONPATH are searched)"
+        ) from None
     except Exception as error:  # the user's module itself is broken: a syntax error, or raising on import
         where = f" (line {error.lineno})" if isinstance(error, SyntaxError) and error.lineno else ""
-        raise UsageError(f"--function: importing {module_name!r} failed{where}: {type(error).__name__}: "
-                         f"{' '.join(str(error).split())[:200]}") from None
+        raise UsageError(
+            f"--function: importing {module_name!r} failed{where}: {type(error).__name__}: "
+            f"{' '.join(str(error).split())[:200]}"
+        ) from None
     finally:
         if added:  # the module is imported; the search path is left as it was
             sys.path.remove(os.getcwd())

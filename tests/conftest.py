@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -32,14 +32,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 # Smaller settings where the defaults would make the suite slow; plugins run with their defaults.
-SMALL_OPTIONS = {"prompt-search": {"train_size": 3, "test_size": 2},
-                 "function": {"function": "llmopt.problems.functions:himmelblau"}}
+SMALL_OPTIONS = {
+    "prompt-search": {"train_size": 3, "test_size": 2},
+    "function": {"function": "llmopt.problems.functions:himmelblau"},
+}
 
 
 @pytest.fixture(scope="session")
 def build_problem():
     """Build any registered problem by name, with its defaults made small enough for tests."""
-    from llmopt.registry import registry
+    from llmopt.contract.registry import registry
 
     def build(name: str):
         cls = registry()[name]

@@ -28,14 +28,22 @@ BAD_INPUT = [
     (["run", "linear-regression", "--w-true", "inf"], "--w-true must be a finite number"),
     (["run", "sphere", "--dim", "-1"], "--dim must be 1 or more, got -1"),
     (["run", "prompt-search", "--exemplars", "-1"], "--exemplars must be 0 or more, got -1"),
-    (["run", "prompt-search", "--dataset", "{tmp}/data.jsonl", "--task", "word_sorting"],
-     "--dataset and --task name two sources"),
-    (["run", "prompt-search", "--scorer-base-url", "http://127.0.0.1:9/v1"],
-     "--scorer-base-url needs --scorer-model NAME"),
-    (["run", "function", "--function", "math:fsum", "--space", "bits:4", "--bounds=0:1", "--integer"],
-     "--bounds and --integer describe a box"),
-    (["run", "function", "--function", "math:fsum", "--bounds", "-5:5,0:10"],
-     "a value that starts with '-' goes after '=', e.g. --bounds=-5:5,0:10"),
+    (
+        ["run", "prompt-search", "--dataset", "{tmp}/data.jsonl", "--task", "word_sorting"],
+        "--dataset and --task name two sources",
+    ),
+    (
+        ["run", "prompt-search", "--scorer-base-url", "http://127.0.0.1:9/v1"],
+        "--scorer-base-url needs --scorer-model NAME",
+    ),
+    (
+        ["run", "function", "--function", "math:fsum", "--space", "bits:4", "--bounds=0:1", "--integer"],
+        "--bounds and --integer describe a box",
+    ),
+    (
+        ["run", "function", "--function", "math:fsum", "--bounds", "-5:5,0:10"],
+        "a value that starts with '-' goes after '=', e.g. --bounds=-5:5,0:10",
+    ),
     (["run", "function", "--function", "broken_syntax_module:f"], "importing 'broken_syntax_module' failed (line 1)"),
     (["run", "function", "--function", "raising_module:f"], "importing 'raising_module' failed: RuntimeError"),
     (["run", "linear-regression", "--no-such-flag"], "see `llmopt run linear-regression --help`"),
@@ -83,8 +91,21 @@ def test_bad_input_is_one_line_naming_the_fix(args: list[str], fragment: str, sc
 
 def test_a_function_in_the_current_folder_is_found(scratch: Path, capsys) -> None:
     (scratch / "my_objective.py").write_text("def pick(x):\n    return float(sum(v * v for v in x))\n")
-    assert main(["baselines", "function", "--function", "my_objective:pick", "--methods", "random-search",
-                 "--json", "--no-cache"]) == 0
+    assert (
+        main(
+            [
+                "baselines",
+                "function",
+                "--function",
+                "my_objective:pick",
+                "--methods",
+                "random-search",
+                "--json",
+                "--no-cache",
+            ]
+        )
+        == 0
+    )
     row = json.loads(capsys.readouterr().out)["results"][0]
     assert row["best_value"] == pytest.approx(sum(v * v for v in row["best_solution"]))  # the folder's f scored it
 
@@ -96,17 +117,37 @@ def optimizer():
     server.shutdown()
 
 
-def test_a_method_that_crashes_on_failures_is_recorded_and_the_others_go_on(scratch: Path, optimizer: str,
-                                                                             capsys) -> None:
+def test_a_method_that_crashes_on_failures_is_recorded_and_the_others_go_on(
+    scratch: Path, optimizer: str, capsys
+) -> None:
     (scratch / "always_fails.py").write_text("def f(x):\n    raise RuntimeError(f'no value at {x[0]}')\n")
-    code = main(["run", "function", "--function", "always_fails:f", "--model", "stub", "--base-url", optimizer,
-                 "--methods", "opro", "powell", "nelder-mead", "random-search", "--json", "--no-cache",
-                 "--out", str(scratch / "run")])
+    code = main(
+        [
+            "run",
+            "function",
+            "--function",
+            "always_fails:f",
+            "--model",
+            "stub",
+            "--base-url",
+            optimizer,
+            "--methods",
+            "opro",
+            "powell",
+            "nelder-mead",
+            "random-search",
+            "--json",
+            "--no-cache",
+            "--out",
+            str(scratch / "run"),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 3 and "Traceback" not in captured.err, "every evaluation failed: no comparison"
     payload = json.loads(captured.out)
-    assert payload["evaluations_failed"].startswith("no method has a result: each crashed or every evaluation it "
-                                                    "made failed (the first: RuntimeError")
+    assert payload["evaluations_failed"].startswith(
+        "no method has a result: each crashed or every evaluation it made failed (the first: RuntimeError"
+    )
     rows = {row["method"]: row for row in payload["results"]}
     assert set(rows) == {"opro", "powell", "nelder-mead", "random-search"}
     assert all(row["best_value"] is None for row in rows.values())
@@ -116,45 +157,81 @@ def test_a_method_that_crashes_on_failures_is_recorded_and_the_others_go_on(scra
     assert (scratch / "run" / "results.json").is_file()
 
 
-def test_a_figure_that_fails_is_a_warning_and_the_results_are_kept(scratch: Path, optimizer: str, capsys,
-                                                                   monkeypatch) -> None:
-    import llmopt.plots
+def test_a_figure_that_fails_is_a_warning_and_the_results_are_kept(
+    scratch: Path, optimizer: str, capsys, monkeypatch
+) -> None:
+    import llmopt.report.plots
 
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(llmopt.plots, "plot_run", broken)
-    code = main(["run", "linear-regression", "--steps", "1", "--model", "stub", "--base-url", optimizer,
-                 "--methods", "opro", "random-search", "--no-cache", "--out", str(scratch / "run"),
-                 "--plot", str(scratch / "f.png")])
+    monkeypatch.setattr(llmopt.report.plots, "plot_run", broken)
+    code = main(
+        [
+            "run",
+            "linear-regression",
+            "--steps",
+            "1",
+            "--model",
+            "stub",
+            "--base-url",
+            optimizer,
+            "--methods",
+            "opro",
+            "random-search",
+            "--no-cache",
+            "--out",
+            str(scratch / "run"),
+            "--plot",
+            str(scratch / "f.png"),
+        ]
+    )
     assert code == 0
     assert "warning: the plot was not written (OSError: disk full); the results are saved" in capsys.readouterr().err
     assert json.loads((scratch / "run" / "results.json").read_text())["results"]
 
 
 def test_a_given_optimum_that_a_method_beats_is_called_out(scratch: Path, capsys) -> None:
-    assert main(["baselines", "tsp", "--cities", "8", "--optimum", "1000", "--methods", "held-karp", "--no-cache",
-                 "--json"]) == 0
-    assert "better than the optimum 1000; the gaps are measured against a wrong value: check --optimum" in \
-        capsys.readouterr().err
+    assert (
+        main(
+            ["baselines", "tsp", "--cities", "8", "--optimum", "1000", "--methods", "held-karp", "--no-cache", "--json"]
+        )
+        == 0
+    )
+    assert (
+        "better than the optimum 1000; the gaps are measured against a wrong value: check --optimum"
+        in capsys.readouterr().err
+    )
 
 
 def test_a_closed_pipe_ends_quietly() -> None:
-    done = subprocess.run(f"{sys.executable} -m llmopt.cli baselines linear-regression --methods random-search "
-                          "--json --no-cache | head -c 20", shell=True, capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)
+    done = subprocess.run(
+        f"{sys.executable} -m llmopt.cli baselines linear-regression --methods random-search "
+        "--json --no-cache | head -c 20",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
     assert len(done.stdout) == 20
 
 
-@pytest.mark.parametrize("args, hint", [
-    (["run", "tps"], "(did you mean tsp?)"),
-    (["run", "sphere", "--methods", "powel"], "(did you mean powell?)"),
-    (["run", "sphere", "--stesp", "3"], "unrecognized arguments: --stesp 3 (did you mean --steps?)"),
-    (["bench", "sphere", "--sedes=3"], "(did you mean --seeds?)"),
-    (["run", "function", "--function", "m:f", "--space", "bitz:8"], "(did you mean bits?)"),
-    (["run", "sphere", "--model", "m", "--base-url", "127.0.0.1:8765/v1"], "names no scheme; write http://127.0.0.1:8765/v1"),
-])
+@pytest.mark.parametrize(
+    "args, hint",
+    [
+        (["run", "tps"], "(did you mean tsp?)"),
+        (["run", "sphere", "--methods", "powel"], "(did you mean powell?)"),
+        (["run", "sphere", "--stesp", "3"], "unrecognized arguments: --stesp 3 (did you mean --steps?)"),
+        (["bench", "sphere", "--sedes=3"], "(did you mean --seeds?)"),
+        (["run", "function", "--function", "m:f", "--space", "bitz:8"], "(did you mean bits?)"),
+        (
+            ["run", "sphere", "--model", "m", "--base-url", "127.0.0.1:8765/v1"],
+            "names no scheme; write http://127.0.0.1:8765/v1",
+        ),
+    ],
+)
 def test_a_mistyped_name_or_a_url_without_scheme_gets_the_fix_in_one_line(args, hint, capsys) -> None:
     from llmopt.cli import main
 
@@ -164,8 +241,8 @@ def test_a_mistyped_name_or_a_url_without_scheme_gets_the_fix_in_one_line(args, 
 
 
 def test_an_unknown_problem_from_python_is_suggested_too() -> None:
-    from llmopt.errors import UsageError
-    from llmopt.registry import get_problem
+    from llmopt.contract.registry import get_problem
+    from llmopt.core.errors import UsageError
 
     with pytest.raises(UsageError, match=r"unknown problem 'rosenbrok' \(did you mean rosenbrock\?\)"):
         get_problem("rosenbrok")
@@ -188,7 +265,7 @@ def test_python_refuses_what_the_cli_refuses(key: str, value: int) -> None:
 def test_every_problem_option_states_one_default_at_most() -> None:
     import argparse
 
-    from llmopt.registry import registry
+    from llmopt.contract.registry import registry
 
     for cls in registry().values():
         parser = argparse.ArgumentParser()
@@ -202,7 +279,21 @@ def test_every_problem_option_states_one_default_at_most() -> None:
 def test_a_box_of_twenty_variables_runs(scratch: Path, capsys) -> None:
     (scratch / "wide.py").write_text("def f(x):\n    return float(sum(v * v for v in x))\n")
     bounds = ",".join(["-1:1"] * 20)
-    assert main(["baselines", "function", "--function", "wide:f", f"--bounds={bounds}", "--methods", "random-search",
-                 "--json", "--no-cache"]) == 0
+    assert (
+        main(
+            [
+                "baselines",
+                "function",
+                "--function",
+                "wide:f",
+                f"--bounds={bounds}",
+                "--methods",
+                "random-search",
+                "--json",
+                "--no-cache",
+            ]
+        )
+        == 0
+    )
     assert len(json.loads(capsys.readouterr().out)["results"][0]["best_solution"]) == 20
     assert main(["baselines", "rosenbrock", "--dim", "20", "--methods", "random-search", "--json", "--no-cache"]) == 0

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import math
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from llmopt.bench import make_jobs, paper_table, summarize, summary_table
+from llmopt.bench.sweep import Axis
 from llmopt.problems.linear_regression import LinearRegression
-from llmopt.sweep import Axis
 
 ROOT = Path(__file__).resolve().parents[1]
-OPRO = {"steps": 1, "proposals": 2, "initial": 3, "temperature": 1.0, "answer_tokens": 32, "max_evals": None,
-        "target": None, "patience": None, "use_grammar": True}
+OPRO = {
+    "steps": 1,
+    "proposals": 2,
+    "initial": 3,
+    "temperature": 1.0,
+    "answer_tokens": 32,
+    "max_evals": None,
+    "target": None,
+    "patience": None,
+    "use_grammar": True,
+}
 
 
 @pytest.fixture
@@ -30,8 +39,9 @@ def stub_url():
 
 
 def bench(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "llmopt.cli", "bench", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=1200)
+    return subprocess.run(
+        [sys.executable, "-m", "llmopt.cli", "bench", *args], capture_output=True, text=True, cwd=ROOT, timeout=1200
+    )
 
 
 def test_paper_grid_jobs() -> None:
@@ -39,13 +49,23 @@ def test_paper_grid_jobs() -> None:
     jobs = make_jobs("linear-regression", {"points": 50}, ["opro", "random-search"], 2, OPRO, {}, grid=grid)
     assert len(grid) == 7 and len(jobs) == 7 * 2 * 2
     assert {(j.options["w_true"], j.options["b_true"]) for j in jobs} == {
-        (15.0, 14.0), (17.0, 17.0), (16.0, 10.0), (3.0, 5.0), (25.0, 23.0), (2.0, 30.0), (36.0, -1.0)}
+        (15.0, 14.0),
+        (17.0, 17.0),
+        (16.0, 10.0),
+        (3.0, 5.0),
+        (25.0, 23.0),
+        (2.0, 30.0),
+        (36.0, -1.0),
+    }
     assert {j.label for j in jobs} == set(grid) and all(j.options["points"] == 50 for j in jobs)
 
 
 def test_sweeps_vary_the_model_driven_methods_and_run_the_others_once() -> None:
-    axes = [Axis("temperature", "method", (0.5, 1.5)), Axis("proposals", "method", (1, 4)),
-            Axis("model", "model", ("local", "qwen@http://127.0.0.1:9/v1"))]
+    axes = [
+        Axis("temperature", "method", (0.5, 1.5)),
+        Axis("proposals", "method", (1, 4)),
+        Axis("model", "model", ("local", "qwen@http://127.0.0.1:9/v1")),
+    ]
     jobs = make_jobs("sphere", {}, ["opro", "opro-no-scores", "random-search"], 2, OPRO, {"cache": None}, axes=axes)
     names = {j.name for j in jobs}
     assert len([n for n in names if n.startswith("opro[")]) == 8 and "random-search" in names
@@ -65,47 +85,85 @@ def test_a_sweep_leaves_alone_the_methods_that_do_not_read_its_setting() -> None
     names = [j.name for j in jobs]
     assert len([n for n in names if n.startswith("opro[")]) == 4
     # no-scores fixes the order (random) and no-history the number shown (none)
-    assert {n for n in names if n.startswith("opro-no-scores")} == {"opro-no-scores[top-k=3]",
-                                                                    "opro-no-scores[top-k=10]"}
-    assert {n for n in names if n.startswith("opro-no-history")} == {"opro-no-history[order=ascending]",
-                                                                     "opro-no-history[order=descending]"}
+    assert {n for n in names if n.startswith("opro-no-scores")} == {
+        "opro-no-scores[top-k=3]",
+        "opro-no-scores[top-k=10]",
+    }
+    assert {n for n in names if n.startswith("opro-no-history")} == {
+        "opro-no-history[order=ascending]",
+        "opro-no-history[order=descending]",
+    }
 
 
 def test_a_bad_task_or_method_is_refused_before_anything_runs() -> None:
-    from llmopt.problem import UsageError
+    from llmopt.contract.problem import UsageError
 
     with pytest.raises(UsageError, match="cities"):
         make_jobs("tsp", {"cities": 10}, ["opro"], 1, OPRO, {}, axes=[Axis("cities", "problem", (1, 5), "cities")])
     with pytest.raises(UsageError, match="unknown method held-karp for tsp\\[cities=20\\]"):
-        make_jobs("tsp", {"cities": 10}, ["held-karp"], 1, OPRO, {},
-                  axes=[Axis("cities", "problem", (8, 20), "cities")])
+        make_jobs(
+            "tsp", {"cities": 10}, ["held-karp"], 1, OPRO, {}, axes=[Axis("cities", "problem", (8, 20), "cities")]
+        )
     with pytest.raises(UsageError, match="--target is one value"):
         make_jobs("tsp", {"cities": 10}, ["opro"], 1, OPRO, {}, 5.0, axes=[Axis("cities", "problem", (5, 6), "cities")])
     from llmopt.problems.tsp.problem import TSP
 
     with pytest.raises(UsageError, match="--paper-grid already sets it"):
-        make_jobs("tsp", {"cities": 10}, ["opro"], 1, OPRO, {}, grid=TSP.paper_grid,
-                  axes=[Axis("cities", "problem", (5, 6), "cities")])
+        make_jobs(
+            "tsp",
+            {"cities": 10},
+            ["opro"],
+            1,
+            OPRO,
+            {},
+            grid=TSP.paper_grid,
+            axes=[Axis("cities", "problem", (5, 6), "cities")],
+        )
 
 
 def test_a_sweep_of_a_problem_option_changes_the_task_of_every_method() -> None:
-    jobs = make_jobs("tsp", {"cities": 10}, ["opro", "random-orderings"], 1, OPRO, {},
-                     axes=[Axis("cities", "problem", (5, 7), "cities")])
+    jobs = make_jobs(
+        "tsp",
+        {"cities": 10},
+        ["opro", "random-orderings"],
+        1,
+        OPRO,
+        {},
+        axes=[Axis("cities", "problem", (5, 7), "cities")],
+    )
     assert {(j.label, j.name, j.options["cities"]) for j in jobs} == {
-        ("tsp[cities=5]", "opro", 5), ("tsp[cities=5]", "random-orderings", 5),
-        ("tsp[cities=7]", "opro", 7), ("tsp[cities=7]", "random-orderings", 7)}
+        ("tsp[cities=5]", "opro", 5),
+        ("tsp[cities=5]", "random-orderings", 5),
+        ("tsp[cities=7]", "opro", 7),
+        ("tsp[cities=7]", "random-orderings", 7),
+    }
 
 
 def _row(method: str, best: float, base: str | None = None, **extra) -> dict:
-    return {"label": "p", "method": method, "base_method": base or method, "kind": "model" if base else "black-box",
-            "under_study": base == "opro",
-            "budget": 9, "best_value": best, "reached": False, "evals_to_target": None, "steps_to_target": None,
-            "n_evals": 9, "direction": "min", "target": None, **extra}
+    return {
+        "label": "p",
+        "method": method,
+        "base_method": base or method,
+        "kind": "model" if base else "black-box",
+        "under_study": base == "opro",
+        "budget": 9,
+        "best_value": best,
+        "reached": False,
+        "evals_to_target": None,
+        "steps_to_target": None,
+        "n_evals": 9,
+        "direction": "min",
+        "target": None,
+        **extra,
+    }
 
 
 def test_with_a_sweep_methods_are_tested_against_the_first_opro_row() -> None:
-    rows = [_row("opro[temperature=0.5]", v, "opro") for v in (1.0, 2.0, 3.0)] + \
-           [_row("opro[temperature=1.5]", v, "opro") for v in (4.0, 5.0, 6.0)] + [_row("rs", v) for v in (7, 8, 9)]
+    rows = (
+        [_row("opro[temperature=0.5]", v, "opro") for v in (1.0, 2.0, 3.0)]
+        + [_row("opro[temperature=1.5]", v, "opro") for v in (4.0, 5.0, 6.0)]
+        + [_row("rs", v) for v in (7, 8, 9)]
+    )
     first, second, rs = summarize(rows)
     assert math.isnan(first["p_vs_opro"]) and first["p_against"] == "opro[temperature=0.5]"
     assert second["p_against"] == rs["p_against"] == "opro[temperature=0.5]"
@@ -114,9 +172,11 @@ def test_with_a_sweep_methods_are_tested_against_the_first_opro_row() -> None:
 
 def test_paper_table_reports_gap_steps_and_solutions_to_the_target() -> None:
     hit = {"reached": True, "target": 10.0, "optimum": 10.0}
-    rows = [_row("opro", 10.0, "opro", **hit, evals_to_target=12, steps_to_target=3),
-            _row("opro", 10.0, "opro", **hit, evals_to_target=20, steps_to_target=5),
-            _row("opro", 15.0, "opro", **{**hit, "reached": False})]
+    rows = [
+        _row("opro", 10.0, "opro", **hit, evals_to_target=12, steps_to_target=3),
+        _row("opro", 10.0, "opro", **hit, evals_to_target=20, steps_to_target=5),
+        _row("opro", 15.0, "opro", **{**hit, "reached": False}),
+    ]
     line = paper_table(rows).splitlines()[2]
     assert "16.67 ± 29" in line  # gaps 0, 0, 50 %
     assert "4 ± 1.4" in line and "16 ± 5.7" in line and line.rstrip().endswith("2/3")
@@ -124,9 +184,10 @@ def test_paper_table_reports_gap_steps_and_solutions_to_the_target() -> None:
 
 def test_summary_table_counts_seeds_reaching_the_target() -> None:
     common = {"label": "p", "method": "opro", "kind": "opro", "budget": 9, "target": 1.0, "direction": "min"}
-    rows = [{**common, "best_value": 1.0, "reached": True, "evals_to_target": 4, "steps_to_target": 1, "n_evals": 5},
-            {**common, "best_value": 3.0, "reached": False, "evals_to_target": None, "steps_to_target": None,
-             "n_evals": 7}]
+    rows = [
+        {**common, "best_value": 1.0, "reached": True, "evals_to_target": 4, "steps_to_target": 1, "n_evals": 5},
+        {**common, "best_value": 3.0, "reached": False, "evals_to_target": None, "steps_to_target": None, "n_evals": 7},
+    ]
     table = summary_table(rows)
     assert "1/2" in table and "2 ± 1.4" in table and table.splitlines()[2].split()[-1] == "9"
 
@@ -136,8 +197,16 @@ def test_bench_linear_regression_in_processes() -> None:
     done = bench("linear-regression", "--seeds", "2", "--steps", "1", "--proposals", "2", "--json")
     assert done.returncode == 0, done.stderr
     runs = json.loads(done.stdout)["runs"]
-    assert {r["method"] for r in runs} == {"opro", "least-squares", "powell", "gp-bo", "nevergrad-ngopt", "optuna-tpe",
-                                           "nelder-mead", "random-search"}
+    assert {r["method"] for r in runs} == {
+        "opro",
+        "least-squares",
+        "powell",
+        "gp-bo",
+        "nevergrad-ngopt",
+        "optuna-tpe",
+        "nelder-mead",
+        "random-search",
+    }
     assert {r["seed"] for r in runs} == {0, 1}
     ls = [r for r in runs if r["method"] == "least-squares"]
     assert all(r["reached"] and r["kind"] == "reference" for r in ls)
@@ -153,9 +222,26 @@ def test_bench_on_a_dask_local_cluster(stub_url: str) -> None:
     # the optimizer is the stub server: two Dask workers that each loaded the embedded model would share
     # the two cores, and the test is of the cluster, not of the model
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        done = bench("sphere", "--seeds", "2", "--steps", "1", "--proposals", "2", "--dask",
-                     cluster.scheduler_address, "--methods", "opro", "random-search", "powell", "--model", "stub",
-                     "--base-url", stub_url, "--no-cache")
+        done = bench(
+            "sphere",
+            "--seeds",
+            "2",
+            "--steps",
+            "1",
+            "--proposals",
+            "2",
+            "--dask",
+            cluster.scheduler_address,
+            "--methods",
+            "opro",
+            "random-search",
+            "powell",
+            "--model",
+            "stub",
+            "--base-url",
+            stub_url,
+            "--no-cache",
+        )
         assert done.returncode == 0, done.stderr
         lines = done.stdout.splitlines()
         assert lines[0].split()[:2] == ["problem", "method"]
@@ -169,8 +255,20 @@ def test_unreachable_dask_scheduler_is_a_usage_error() -> None:
 
 def test_bench_plot_draws_bands_and_the_ecdf(tmp_path: Path) -> None:
     figure = tmp_path / "bench.png"
-    done = bench("sphere", "--seeds", "3", "--steps", "2", "--methods", "random-search", "powell", "--workers", "1",
-                 "--plot", str(figure))
+    done = bench(
+        "sphere",
+        "--seeds",
+        "3",
+        "--steps",
+        "2",
+        "--methods",
+        "random-search",
+        "powell",
+        "--workers",
+        "1",
+        "--plot",
+        str(figure),
+    )
     assert done.returncode == 0, done.stderr
     assert figure.read_bytes()[:4] == b"\x89PNG" and figure.stat().st_size > 20_000
 
@@ -178,15 +276,32 @@ def test_bench_plot_draws_bands_and_the_ecdf(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_bench_gives_each_ablation_its_statistics_against_opro(stub_url: str) -> None:
     methods = ["opro", "opro-no-history", "opro-no-scores", "opro-shuffled-scores", "random-search"]
-    done = bench("linear-regression", "--seeds", "3", "--steps", "1", "--proposals", "2", "--methods", *methods,
-                 "--json", "--model", "stub", "--base-url", stub_url, "--no-cache")
+    done = bench(
+        "linear-regression",
+        "--seeds",
+        "3",
+        "--steps",
+        "1",
+        "--proposals",
+        "2",
+        "--methods",
+        *methods,
+        "--json",
+        "--model",
+        "stub",
+        "--base-url",
+        stub_url,
+        "--no-cache",
+    )
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     summary = {s["method"]: s for s in payload["summary"]}
     assert list(summary) == methods and all(s["runs"] == 3 for s in summary.values())
     for name, s in summary.items():
         assert {"median", "q1", "q3", "median_ci95", "success_rate", "ert"} <= set(s)
-        assert (s["p_vs_opro"] is None) is (name == "opro")  # every other method is tested against OPRO (JSON: NaN is null)
+        assert (s["p_vs_opro"] is None) is (
+            name == "opro"
+        )  # every other method is tested against OPRO (JSON: NaN is null)
     assert {r["kind"] for r in payload["runs"] if r["method"].startswith("opro-")} == {"ablation"}
 
 
@@ -194,10 +309,21 @@ def test_a_run_that_found_nothing_ranks_last_instead_of_vanishing() -> None:
     from llmopt.bench import summarize
 
     def row(method: str, best: float | None) -> dict:
-        return {"label": "p", "method": method, "base_method": method, "under_study": method == "opro",
-                "kind": "black-box", "budget": 9, "best_value": best,
-                "reached": False, "evals_to_target": None, "steps_to_target": None, "n_evals": 9,
-                "direction": "min", "target": None}
+        return {
+            "label": "p",
+            "method": method,
+            "base_method": method,
+            "under_study": method == "opro",
+            "kind": "black-box",
+            "budget": 9,
+            "best_value": best,
+            "reached": False,
+            "evals_to_target": None,
+            "steps_to_target": None,
+            "n_evals": 9,
+            "direction": "min",
+            "target": None,
+        }
 
     rows = [row("opro", 5.0), row("opro", 6.0), row("opro", 7.0), row("rs", 1.0), row("rs", None), row("rs", None)]
     opro, rs = summarize(rows)
@@ -206,12 +332,16 @@ def test_a_run_that_found_nothing_ranks_last_instead_of_vanishing() -> None:
     assert opro["median"] == 6.0 and math.isnan(opro["p_vs_opro"]) and 0 < rs["p_vs_opro"] <= 1
 
 
-@pytest.mark.parametrize("args, message", [
-    (["sphere", "--vary", "speed=1,2"], "unknown setting 'speed'"),
-    (["sphere", "--vary", "temperature=0.5", "--vary", "temperature=1"], "swept once"),
-    (["sphere", "--paper-grid"], "sphere has no paper grid; linear-regression, tsp have one"),
-    (["sphere", "--models", "local", "--model", "other"], "--models replaces --model"),
-    (["sphere", "--models", "local,local"], "listed twice")])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["sphere", "--vary", "speed=1,2"], "unknown setting 'speed'"),
+        (["sphere", "--vary", "temperature=0.5", "--vary", "temperature=1"], "swept once"),
+        (["sphere", "--paper-grid"], "sphere has no paper grid; linear-regression, tsp have one"),
+        (["sphere", "--models", "local", "--model", "other"], "--models replaces --model"),
+        (["sphere", "--models", "local,local"], "listed twice"),
+    ],
+)
 def test_bad_sweeps_are_one_line_usage_errors(args: list[str], message: str) -> None:
     done = bench(*args, "--seeds", "1", "--steps", "1")
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
@@ -230,13 +360,27 @@ def test_the_tsp_paper_grid_is_the_papers_sizes_each_with_its_own_default_method
 
 
 def test_the_tsp_paper_grid_gives_every_size_its_optimum_and_gaps() -> None:
-    done = bench("tsp", "--paper-grid", "--seeds", "1", "--steps", "1", "--methods", "nearest-neighbour",
-                 "integer-programme", "random-orderings", "--workers", "1")
+    done = bench(
+        "tsp",
+        "--paper-grid",
+        "--seeds",
+        "1",
+        "--steps",
+        "1",
+        "--methods",
+        "nearest-neighbour",
+        "integer-programme",
+        "random-orderings",
+        "--workers",
+        "1",
+    )
     assert done.returncode == 0, done.stderr
     paper = [line.split() for line in done.stdout.split("In the shape of the paper's table:")[1].strip().splitlines()]
     assert {(row[0], row[1]) for row in paper[2:]} == {
-        (n, m) for n in ("n=10", "n=15", "n=20", "n=50") for m in ("nearest-neighbour", "integer-programme",
-                                                                   "random-orderings")}
+        (n, m)
+        for n in ("n=10", "n=15", "n=20", "n=50")
+        for m in ("nearest-neighbour", "integer-programme", "random-orderings")
+    }
     for row in paper[2:]:
         gap = float(row[3])
         assert gap == 0 if row[1] == "integer-programme" else gap > 0  # every size has a proven optimum
@@ -245,9 +389,28 @@ def test_the_tsp_paper_grid_gives_every_size_its_optimum_and_gaps() -> None:
 @pytest.mark.slow
 def test_bench_sweeps_temperature_one_row_each_and_draws_the_figure(tmp_path: Path, stub_url: str) -> None:
     figure = tmp_path / "f.png"
-    done = bench("rosenbrock", "--seeds", "2", "--steps", "2", "--proposals", "2", "--vary", "temperature=0.5,1.5",
-                 "--methods", "opro", "random-search", "--plot", str(figure), "--json", "--model", "stub",
-                 "--base-url", stub_url, "--no-cache")
+    done = bench(
+        "rosenbrock",
+        "--seeds",
+        "2",
+        "--steps",
+        "2",
+        "--proposals",
+        "2",
+        "--vary",
+        "temperature=0.5,1.5",
+        "--methods",
+        "opro",
+        "random-search",
+        "--plot",
+        str(figure),
+        "--json",
+        "--model",
+        "stub",
+        "--base-url",
+        stub_url,
+        "--no-cache",
+    )
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     summary = {s["method"]: s for s in payload["summary"]}
@@ -266,8 +429,24 @@ def test_two_models_each_a_row_one_of_them_behind_a_real_server(llama_server: st
     settings = StubSettings(upstream=llama_server)  # a counting proxy in front of the real server
     server, url = serve(settings)
     try:
-        done = bench("linear-regression", "--models", f"local,smollm2@{url}", "--seeds", "1", "--steps", "2",
-                     "--proposals", "2", "--methods", "opro", "random-search", "--workers", "1", "--no-cache", "--json")
+        done = bench(
+            "linear-regression",
+            "--models",
+            f"local,smollm2@{url}",
+            "--seeds",
+            "1",
+            "--steps",
+            "2",
+            "--proposals",
+            "2",
+            "--methods",
+            "opro",
+            "random-search",
+            "--workers",
+            "1",
+            "--no-cache",
+            "--json",
+        )
     finally:
         server.shutdown()
     assert done.returncode == 0, done.stderr
@@ -280,8 +459,19 @@ def test_two_models_each_a_row_one_of_them_behind_a_real_server(llama_server: st
 
 
 def test_the_paper_grid_prints_a_table_in_the_papers_shape() -> None:
-    done = bench("linear-regression", "--paper-grid", "--seeds", "2", "--steps", "1", "--methods", "least-squares",
-                 "random-search", "--workers", "1")
+    done = bench(
+        "linear-regression",
+        "--paper-grid",
+        "--seeds",
+        "2",
+        "--steps",
+        "1",
+        "--methods",
+        "least-squares",
+        "random-search",
+        "--workers",
+        "1",
+    )
     assert done.returncode == 0, done.stderr
     paper = done.stdout.split("In the shape of the paper's table:")[1].strip().splitlines()
     assert paper[0].split()[:3] == ["problem", "method", "kind"] and "solutions evaluated to target" in paper[0]
@@ -295,9 +485,35 @@ def test_the_paper_grid_prints_a_table_in_the_papers_shape() -> None:
 @pytest.mark.slow
 def test_bench_prompt_search_runs_evoprompt_within_the_budget(stub_url: str) -> None:
     # the optimizer and the scorer are the stub server; EvoPrompt on the real model: tests/methods
-    done = bench("prompt-search", "--methods", "opro", "evoprompt-ga", "evoprompt-de", "--seeds", "1", "--steps", "2",
-                 "--proposals", "3", "--initial", "2", "--train-size", "2", "--test-size", "2", "--json", "--no-cache",
-                 "--model", "stub", "--base-url", stub_url, "--scorer-model", "stub", "--scorer-base-url", stub_url)
+    done = bench(
+        "prompt-search",
+        "--methods",
+        "opro",
+        "evoprompt-ga",
+        "evoprompt-de",
+        "--seeds",
+        "1",
+        "--steps",
+        "2",
+        "--proposals",
+        "3",
+        "--initial",
+        "2",
+        "--train-size",
+        "2",
+        "--test-size",
+        "2",
+        "--json",
+        "--no-cache",
+        "--model",
+        "stub",
+        "--base-url",
+        stub_url,
+        "--scorer-model",
+        "stub",
+        "--scorer-base-url",
+        stub_url,
+    )
     assert done.returncode == 0, done.stderr
     runs = {r["method"]: r for r in json.loads(done.stdout)["runs"]}
     assert set(runs) == {"opro", "evoprompt-ga", "evoprompt-de"}
@@ -308,15 +524,23 @@ def test_bench_prompt_search_runs_evoprompt_within_the_budget(stub_url: str) -> 
 
 
 def test_the_exemplars_of_prompt_search_are_swept_as_a_problem_option() -> None:
-    from llmopt.registry import get_problem
-    from llmopt.sweep import parse_vary
+    from llmopt.bench.sweep import parse_vary
+    from llmopt.contract.registry import get_problem
 
     cls = get_problem("prompt-search")
     options = {o.dest: o.default for o in cls.options} | {"train_size": 3, "test_size": 2}
-    jobs = make_jobs("prompt-search", options, ["opro", "evoprompt-ga"], 1, OPRO, {},
-                     axes=[parse_vary("exemplars=0,3,10", cls.options)])
+    jobs = make_jobs(
+        "prompt-search",
+        options,
+        ["opro", "evoprompt-ga"],
+        1,
+        OPRO,
+        {},
+        axes=[parse_vary("exemplars=0,3,10", cls.options)],
+    )
     assert [(j.label, j.name, j.options["exemplars"]) for j in jobs] == [
-        (f"prompt-search[exemplars={n}]", name, n) for n in (0, 3, 10) for name in ("opro", "evoprompt-ga")]
+        (f"prompt-search[exemplars={n}]", name, n) for n in (0, 3, 10) for name in ("opro", "evoprompt-ga")
+    ]
 
 
 def test_a_bench_says_what_it_will_ask_the_model_and_when_the_model_mostly_failed() -> None:
@@ -325,9 +549,28 @@ def test_a_bench_says_what_it_will_ask_the_model_and_when_the_model_mostly_faile
     settings = StubSettings(failure_rate=1.0, faults=("503",))
     server, url = serve(settings)
     try:
-        done = bench("linear-regression", "--seeds", "1", "--steps", "1", "--proposals", "3", "--methods", "opro",
-                     "opro-no-history", "random-search", "--model", "stub", "--base-url", url, "--no-cache",
-                     "--workers", "1", "--max-retries", "0")
+        done = bench(
+            "linear-regression",
+            "--seeds",
+            "1",
+            "--steps",
+            "1",
+            "--proposals",
+            "3",
+            "--methods",
+            "opro",
+            "opro-no-history",
+            "random-search",
+            "--model",
+            "stub",
+            "--base-url",
+            url,
+            "--no-cache",
+            "--workers",
+            "1",
+            "--max-retries",
+            "0",
+        )
     finally:
         server.shutdown()
     assert "bench: 3 jobs, 2 of them sampling the model: at most 6 model answers" in done.stderr
@@ -338,12 +581,22 @@ def test_a_bench_says_what_it_will_ask_the_model_and_when_the_model_mostly_faile
 
 def test_the_bench_applies_the_same_not_a_comparison_rule() -> None:
     from llmopt.bench import model_notes
-    from llmopt.result import Counts
+    from llmopt.core.result import Counts
 
-    crashed = {"method": "opro", "seed": 0, "kind": "model", "stop_reason": "crashed: ValueError: x",
-               "counts": Counts(evals=3).__dict__}
-    failed = {"method": "powell", "seed": 0, "kind": "black-box", "stop_reason": "every evaluation failed",
-              "counts": Counts(failed_evals=4).__dict__}
+    crashed = {
+        "method": "opro",
+        "seed": 0,
+        "kind": "model",
+        "stop_reason": "crashed: ValueError: x",
+        "counts": Counts(evals=3).__dict__,
+    }
+    failed = {
+        "method": "powell",
+        "seed": 0,
+        "kind": "black-box",
+        "stop_reason": "every evaluation failed",
+        "counts": Counts(failed_evals=4).__dict__,
+    }
     notes = model_notes([crashed, failed])
     assert notes["model_failed"] == ["opro (seed 0) crashed: ValueError: x; its row shows where it stood, not a result"]
     assert notes["evaluations_failed"].startswith("no method has a result")

@@ -88,7 +88,8 @@ def test_a_busy_machine_gives_the_model_the_cores_its_load_leaves_free(monkeypat
     assert thread_share() == 1, "read once per process: every backend shares one copy of the model"
     local._free_cores_at_start.cache_clear()
     assert thread_share() == cores
-    local._free_cores_at_start.cache_clear()  # the next test's process reads its own    monkeypatch.setenv(THREADS_ENV, "2")
+    monkeypatch.setenv(THREADS_ENV, "2")
+    local._free_cores_at_start.cache_clear()  # the next test's process reads its own
     assert thread_share() == 2, "the user's count stands whatever the load"
 
 
@@ -106,9 +107,28 @@ def test_32_jobs_are_in_flight_against_a_server_that_takes_32(capsys) -> None:
     settings.keep_bodies = False
     server, url = serve(settings)
     try:
-        code = main(["bench", "linear-regression", "--seeds", "16", "--steps", "2", "--proposals", "2",
-                     "--methods", "opro", "opro-no-history", "--model", "stub", "--base-url", url, "--no-cache",
-                     "--target", "-1"])
+        code = main(
+            [
+                "bench",
+                "linear-regression",
+                "--seeds",
+                "16",
+                "--steps",
+                "2",
+                "--proposals",
+                "2",
+                "--methods",
+                "opro",
+                "opro-no-history",
+                "--model",
+                "stub",
+                "--base-url",
+                url,
+                "--no-cache",
+                "--target",
+                "-1",
+            ]
+        )
     finally:
         server.shutdown()
     assert code == 0
@@ -121,8 +141,27 @@ def test_json_output_stays_clean_of_the_bar(stub, capsys) -> None:
     import json
 
     _, url = stub
-    assert main(["bench", "linear-regression", "--seeds", "1", "--steps", "1", "--methods", "opro", "--model", "stub",
-                 "--base-url", url, "--no-cache", "--json"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "linear-regression",
+                "--seeds",
+                "1",
+                "--steps",
+                "1",
+                "--methods",
+                "opro",
+                "--model",
+                "stub",
+                "--base-url",
+                url,
+                "--no-cache",
+                "--json",
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     json.loads(captured.out)
     assert "in_flight=" not in captured.err
@@ -140,8 +179,9 @@ def test_jobs_of_the_embedded_model_run_first_in_their_own_process_then_the_rest
         def submit(self, fn, job):
             order.append((self.name, job.method))
             future: Future = Future()
-            future.set_result({"method": job.method, "counts": {"llm_calls": 0, "prompt_tokens": 0,
-                                                                "completion_tokens": 0}})
+            future.set_result(
+                {"method": job.method, "counts": {"llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0}}
+            )
             return future
 
     found = make_jobs("linear-regression", {}, ["opro", "random-search", "opro-no-history"], 1, OPRO_SETTINGS, {})

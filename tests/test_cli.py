@@ -12,8 +12,7 @@ from llmopt.cli import main
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "llmopt.cli", *args], capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-m", "llmopt.cli", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_problems_lists_linear_regression(capsys) -> None:
@@ -36,8 +35,17 @@ def test_baselines_json_gives_every_box_method_the_budget_and_labels_the_referen
         assert rows[name]["kind"] == "black-box" and 1 <= rows[name]["n_evals"] <= 20
     assert rows["random-search"]["n_evals"] == 20
     for row in payload["results"]:
-        assert set(row) >= {"method", "kind", "best_value", "best_solution", "n_evals", "n_llm_calls", "tokens",
-                            "seconds", "stop_reason"}
+        assert set(row) >= {
+            "method",
+            "kind",
+            "best_value",
+            "best_solution",
+            "n_evals",
+            "n_llm_calls",
+            "tokens",
+            "seconds",
+            "stop_reason",
+        }
 
 
 def test_the_budget_follows_the_opro_options(capsys) -> None:
@@ -53,8 +61,16 @@ def test_tsp_baselines_split_references_from_black_box_methods(capsys) -> None:
     kinds = {r["method"]: r["kind"] for r in payload["results"]}
     references = [r for r in payload["results"] if r["kind"] == "reference"]
     black_box = [r for r in payload["results"] if r["kind"] == "black-box"]
-    assert {"nearest-neighbour", "farthest-insertion", "greedy", "christofides", "2-opt+or-opt", "lkh",
-            "held-karp", "integer-programme"} == {r["method"] for r in references}
+    assert {
+        "nearest-neighbour",
+        "farthest-insertion",
+        "greedy",
+        "christofides",
+        "2-opt+or-opt",
+        "lkh",
+        "held-karp",
+        "integer-programme",
+    } == {r["method"] for r in references}
     assert all(r["n_evals"] is None for r in references)
     assert {"random-orderings", "local-search", "genetic-algorithm"} <= {r["method"] for r in black_box}
     assert all(1 <= r["n_evals"] <= payload["budget"] for r in black_box)
@@ -78,16 +94,19 @@ def test_baselines_table(capsys) -> None:
     assert out.splitlines()[0].startswith("method") and "nelder-mead" in out
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["run", "no-such-problem"], "invalid choice"),
-    (["run", "linear-regression", "--steps", "zero"], "--steps"),
-    (["run", "linear-regression", "--steps", "0"], "positive"),
-    (["run", "linear-regression", "--points", "1"], "--points"),
-    (["run", "linear-regression", "--model-path", "/nonexistent/model.gguf"], "model file not found"),
-    (["run", "linear-regression", "--model", "m", "--base-url", "http://127.0.0.1:9/v1"], "cannot reach"),
-    (["baselines", "linear-regression", "--max-evals", "-3"], "positive"),
-    (["baselines", "linear-regression", "--methods", "simplex"], "unknown method simplex"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["run", "no-such-problem"], "invalid choice"),
+        (["run", "linear-regression", "--steps", "zero"], "--steps"),
+        (["run", "linear-regression", "--steps", "0"], "positive"),
+        (["run", "linear-regression", "--points", "1"], "--points"),
+        (["run", "linear-regression", "--model-path", "/nonexistent/model.gguf"], "model file not found"),
+        (["run", "linear-regression", "--model", "m", "--base-url", "http://127.0.0.1:9/v1"], "cannot reach"),
+        (["baselines", "linear-regression", "--max-evals", "-3"], "positive"),
+        (["baselines", "linear-regression", "--methods", "simplex"], "unknown method simplex"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(args: list[str], fragment: str) -> None:
     done = run_cli(*args)
     assert done.returncode == 2
@@ -108,8 +127,27 @@ EXAMPLES = __import__("pathlib").Path(__file__).parents[1] / "examples"
 
 def test_maximize_from_the_cli_finds_high_values_and_says_higher_is_better(monkeypatch, capsys) -> None:
     monkeypatch.chdir(EXAMPLES)
-    assert main(["baselines", "function", "--function", "mymodule:pick", "--space", "bits:16", "--maximize",
-                 "--steps", "3", "--methods", "one-plus-one-ea", "random-search", "--json", "--no-cache"]) == 0
+    assert (
+        main(
+            [
+                "baselines",
+                "function",
+                "--function",
+                "mymodule:pick",
+                "--space",
+                "bits:16",
+                "--maximize",
+                "--steps",
+                "3",
+                "--methods",
+                "one-plus-one-ea",
+                "random-search",
+                "--json",
+                "--no-cache",
+            ]
+        )
+        == 0
+    )
     rows = json.loads(capsys.readouterr().out)["results"]
     assert all(row["best_value"] > 0 for row in rows)  # minimising the value would pick nothing (0)
     from llmopt.problems.numeric import NumericProblem, load_callable
@@ -121,7 +159,7 @@ def test_maximize_from_the_cli_finds_high_values_and_says_higher_is_better(monke
 
 
 def test_problems_prints_each_summary_whole(capsys) -> None:
-    from llmopt.registry import registry
+    from llmopt.contract.registry import registry
 
     assert main(["problems"]) == 0
     out = capsys.readouterr().out
@@ -131,7 +169,7 @@ def test_problems_prints_each_summary_whole(capsys) -> None:
     assert "--space bits:N|permutation:N" in out
 
 
-OBJECTIVE = '''
+OBJECTIVE = """
 from llmopt import InvalidSolution
 
 
@@ -141,13 +179,15 @@ def f(x):
     if x[1] > 8:
         raise ValueError("the simulation diverged")
     return float((x[0] - 1) ** 2 + (x[1] - 3) ** 2)
-'''
+"""
 
 
 def identity_holds(row: dict) -> bool:
     """The README's identity of a model-driven row's counts."""
-    return (row["starts"] + row["proposals"] + row["repaired"]
-            == row["n_evals"] + row["failed_evals"] + row["duplicates"] + row["invalid"] + row["skipped"])
+    return (
+        row["starts"] + row["proposals"] + row["repaired"]
+        == row["n_evals"] + row["failed_evals"] + row["duplicates"] + row["invalid"] + row["skipped"]
+    )
 
 
 def test_the_counts_of_every_model_driven_row_add_up(tmp_path, monkeypatch, capsys) -> None:
@@ -159,10 +199,39 @@ def test_the_counts_of_every_model_driven_row_add_up(tmp_path, monkeypatch, caps
     driven = []
     try:
         for budget in ("12", "6"):  # the second cuts a step at the budget: skipped proposals
-            assert main(["run", "function", "--function", "objective:f", "--bounds=-5:5,0:10", "--integer",
-                         "--initial", "8", "--model", "stub", "--base-url", url, "--steps", "4", "--repair",
-                         "--max-evals", budget, "--methods", "opro", "opro-no-history", "lmx", "random-search",
-                         "--json", "--no-cache", "--out", str(tmp_path / budget)]) == 0
+            assert (
+                main(
+                    [
+                        "run",
+                        "function",
+                        "--function",
+                        "objective:f",
+                        "--bounds=-5:5,0:10",
+                        "--integer",
+                        "--initial",
+                        "8",
+                        "--model",
+                        "stub",
+                        "--base-url",
+                        url,
+                        "--steps",
+                        "4",
+                        "--repair",
+                        "--max-evals",
+                        budget,
+                        "--methods",
+                        "opro",
+                        "opro-no-history",
+                        "lmx",
+                        "random-search",
+                        "--json",
+                        "--no-cache",
+                        "--out",
+                        str(tmp_path / budget),
+                    ]
+                )
+                == 0
+            )
             rows = json.loads(capsys.readouterr().out)["results"]
             black_box = next(row for row in rows if row["kind"] == "black-box")
             assert black_box["starts"] is None and black_box["proposals"] is None
@@ -184,8 +253,23 @@ def test_the_progress_bar_shows_life_while_the_model_answers(tmp_path) -> None:
 
     server, url = serve(StubSettings(latency=2.0))
     try:
-        done = run_cli("run", "linear-regression", "--model", "stub", "--base-url", url, "--steps", "1",
-                       "--proposals", "2", "--methods", "opro", "--no-cache", "--out", str(tmp_path / "run"))
+        done = run_cli(
+            "run",
+            "linear-regression",
+            "--model",
+            "stub",
+            "--base-url",
+            url,
+            "--steps",
+            "1",
+            "--proposals",
+            "2",
+            "--methods",
+            "opro",
+            "--no-cache",
+            "--out",
+            str(tmp_path / "run"),
+        )
     finally:
         server.shutdown()
     assert done.returncode == 0, done.stderr
@@ -211,15 +295,49 @@ def test_threads_are_set_for_the_command_alone(monkeypatch) -> None:
 def test_threads_reach_the_embedded_model(tmp_path, capsys) -> None:
     from llmopt.backends import local
 
-    assert main(["run", "linear-regression", "--steps", "1", "--proposals", "2", "--methods", "opro", "--threads", "1",
-                 "--no-cache", "--json", "--out", str(tmp_path / "run")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "linear-regression",
+                "--steps",
+                "1",
+                "--proposals",
+                "2",
+                "--methods",
+                "opro",
+                "--threads",
+                "1",
+                "--no-cache",
+                "--json",
+                "--out",
+                str(tmp_path / "run"),
+            ]
+        )
+        == 0
+    )
     assert any(key[2] == 1 and pool.created for key, pool in local._pools.items())
     assert json.loads(capsys.readouterr().out)["results"][0]["n_llm_calls"] == 2
 
 
 def test_an_ordering_reaches_the_function_as_integers_it_can_index_with(monkeypatch, capsys) -> None:
     monkeypatch.chdir(EXAMPLES)
-    assert main(["baselines", "function", "--function", "mymodule:schedule", "--space", "permutation:8",
-                 "--steps", "2", "--json", "--no-cache"]) == 0
+    assert (
+        main(
+            [
+                "baselines",
+                "function",
+                "--function",
+                "mymodule:schedule",
+                "--space",
+                "permutation:8",
+                "--steps",
+                "2",
+                "--json",
+                "--no-cache",
+            ]
+        )
+        == 0
+    )
     rows = json.loads(capsys.readouterr().out)["results"]
     assert rows and all(row["failed_evals"] == 0 and row["best_value"] >= 94 for row in rows)  # 94: shortest first

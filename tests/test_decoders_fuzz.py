@@ -9,15 +9,38 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmopt.problem import InvalidSolution, Problem
-from llmopt.registry import registry
+from llmopt.contract.problem import InvalidSolution, Problem
+from llmopt.contract.registry import registry
 
 ADVERSARIAL = [
-    "", "[", "]", "[[[[[[", "]]]]", "[1, 2", "[NaN, inf]", "[1e400, -1e400]", "[-0, -0.0]", "[0x10, 1]",
-    "<trace>", "</trace>", "<trace>0,1</trace><trace>", "<INS></INS>", "<INS><INS></INS></INS>",
-    "[١, ٢]", "[１, ２]", "⁴²", "\u202e[1, 2]", "\x00[1,2]\x00", "[1,,2]", "[ , ]", "[+-1, 2]", "[1.2.3, 4]",
-    "the answer is [w, b]", "Propose a new (w, b) pair that differs from every pair above. [w, b]",
-    "<trace>0," + ",".join(str(i) for i in range(1, 5000)) + "</trace>", "[" + "9" * 5000 + ", 1]",
+    "",
+    "[",
+    "]",
+    "[[[[[[",
+    "]]]]",
+    "[1, 2",
+    "[NaN, inf]",
+    "[1e400, -1e400]",
+    "[-0, -0.0]",
+    "[0x10, 1]",
+    "<trace>",
+    "</trace>",
+    "<trace>0,1</trace><trace>",
+    "<INS></INS>",
+    "<INS><INS></INS></INS>",
+    "[١, ٢]",
+    "[１, ２]",
+    "⁴²",
+    "\u202e[1, 2]",
+    "\x00[1,2]\x00",
+    "[1,,2]",
+    "[ , ]",
+    "[+-1, 2]",
+    "[1.2.3, 4]",
+    "the answer is [w, b]",
+    "Propose a new (w, b) pair that differs from every pair above. [w, b]",
+    "<trace>0," + ",".join(str(i) for i in range(1, 5000)) + "</trace>",
+    "[" + "9" * 5000 + ", 1]",
 ]
 
 
@@ -45,8 +68,11 @@ def test_adversarial_strings(problem: Problem) -> None:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-@given(text=st.text(max_size=300) | st.from_regex(r"\[[-+0-9eE.,\s nainf]{0,40}\]", fullmatch=True)
-       | st.from_regex(r"<trace>[0-9,\s-]{0,40}</trace>", fullmatch=True)
-       | st.from_regex(r"<INS>[^<]{0,40}</INS>", fullmatch=True))
+@given(
+    text=st.text(max_size=300)
+    | st.from_regex(r"\[[-+0-9eE.,\s nainf]{0,40}\]", fullmatch=True)
+    | st.from_regex(r"<trace>[0-9,\s-]{0,40}</trace>", fullmatch=True)
+    | st.from_regex(r"<INS>[^<]{0,40}</INS>", fullmatch=True)
+)
 def test_random_strings(problem: Problem, text: str) -> None:
     check(problem, text)

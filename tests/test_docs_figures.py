@@ -15,14 +15,20 @@ _spec.loader.exec_module(FIGURES)  # the script that makes the figures and stamp
 
 @pytest.mark.parametrize("name", FIGURES.FIGURES)
 def test_each_docs_figure_was_made_by_the_current_drawing_code(name: str) -> None:
-    assert FIGURES.stamp_of(ROOT / "docs" / name) == FIGURES.code_hash(), \
+    assert FIGURES.stamp_of(ROOT / "docs" / name) == FIGURES.code_hash(), (
         f"docs/{name} is older than the code that draws it: run .venv/bin/python docs/figures.py"
+    )
 
 
 def test_the_stamp_covers_the_figure_the_report_and_the_script() -> None:
     covered = {path.relative_to(ROOT).as_posix() for path in FIGURES.sources()}
-    assert {"llmopt/plots.py", "llmopt/report/run.py", "llmopt/report/page.py", "llmopt/report/tables.py",
-            "docs/figures.py"} <= covered
+    assert {
+        "llmopt/report/plots.py",
+        "llmopt/report/run.py",
+        "llmopt/report/page.py",
+        "llmopt/report/tables.py",
+        "docs/figures.py",
+    } <= covered
 
 
 def test_the_stamp_changes_with_the_code_and_survives_in_the_png(tmp_path: Path, monkeypatch) -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-from llmopt.records import read_results, read_steps
+import pytest
+
+from llmopt.engine.records import read_results, read_steps
 
 pytestmark = pytest.mark.slow  # every test here runs the embedded model
 
@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def llmopt(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "llmopt.cli", *args], capture_output=True, text=True,
-                          timeout=900, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "llmopt.cli", *args], capture_output=True, text=True, timeout=900, cwd=ROOT
+    )
 
 
 def test_cli_run_json_with_the_embedded_model(tmp_path: Path) -> None:
@@ -29,8 +30,16 @@ def test_cli_run_json_with_the_embedded_model(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and "Exception" not in done.stderr
     payload = json.loads(done.stdout)
     rows = {r["method"]: r for r in payload["results"]}
-    assert list(rows) == ["opro", "nelder-mead", "powell", "random-search", "optuna-tpe", "nevergrad-ngopt", "gp-bo",
-                          "least-squares"]
+    assert list(rows) == [
+        "opro",
+        "nelder-mead",
+        "powell",
+        "random-search",
+        "optuna-tpe",
+        "nevergrad-ngopt",
+        "gp-bo",
+        "least-squares",
+    ]
     assert all("kind" in row for row in payload["results"])
     assert payload["budget"] == 5 + 2 * 8
     opro = rows["opro"]
@@ -45,8 +54,20 @@ def test_cli_run_json_with_the_embedded_model(tmp_path: Path) -> None:
 
 
 def test_cli_run_table_through_a_server(llama_server: str, tmp_path: Path) -> None:
-    done = llmopt("run", "linear-regression", "--steps", "2", "--proposals", "4", "--model", "smollm2",
-                  "--base-url", llama_server, "--out", str(tmp_path / "r"))
+    done = llmopt(
+        "run",
+        "linear-regression",
+        "--steps",
+        "2",
+        "--proposals",
+        "4",
+        "--model",
+        "smollm2",
+        "--base-url",
+        llama_server,
+        "--out",
+        str(tmp_path / "r"),
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].split()[0] == "method" and lines[2].startswith("opro")
@@ -59,16 +80,29 @@ def test_readme_python_example_runs() -> None:
     assert len(examples) == 2
     for example, expected in zip(examples, ["(", "least-squares"]):
         example = example.replace("steps=5", "steps=2")
-        done = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, cwd=ROOT,
-                              timeout=900)
+        done = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, cwd=ROOT, timeout=900)
         assert done.returncode == 0, done.stderr
         assert expected in done.stdout
 
 
 def test_the_same_command_and_seed_give_the_same_result_without_any_cache(tmp_path: Path) -> None:
     def once(name: str) -> list[dict]:
-        done = llmopt("run", "tsp", "--cities", "9", "--steps", "2", "--proposals", "3", "--seed", "7",
-                      "--no-cache", "--json", "--out", str(tmp_path / name))
+        done = llmopt(
+            "run",
+            "tsp",
+            "--cities",
+            "9",
+            "--steps",
+            "2",
+            "--proposals",
+            "3",
+            "--seed",
+            "7",
+            "--no-cache",
+            "--json",
+            "--out",
+            str(tmp_path / name),
+        )
         assert done.returncode == 0, done.stderr
         rows = json.loads((tmp_path / name / "results.json").read_text())["full_results"]
         for row in rows:
@@ -81,10 +115,34 @@ def test_the_same_command_and_seed_give_the_same_result_without_any_cache(tmp_pa
 
 
 def test_bench_runs_prompt_search_with_every_default_method() -> None:
-    done = llmopt("bench", "prompt-search", "--seeds", "1", "--steps", "1", "--proposals", "2", "--initial", "1",
-                  "--train-size", "3", "--test-size", "3", "--json", "--workers", "1")
+    done = llmopt(
+        "bench",
+        "prompt-search",
+        "--seeds",
+        "1",
+        "--steps",
+        "1",
+        "--proposals",
+        "2",
+        "--initial",
+        "1",
+        "--train-size",
+        "3",
+        "--test-size",
+        "3",
+        "--json",
+        "--workers",
+        "1",
+    )
     assert done.returncode == 0, done.stderr
     runs = json.loads(done.stdout)["runs"]
-    assert {r["method"] for r in runs} == {"opro", "no-instruction", "step-by-step", "solve-the-problem",
-                                           "opro-no-history", "evoprompt-ga", "evoprompt-de"}
+    assert {r["method"] for r in runs} == {
+        "opro",
+        "no-instruction",
+        "step-by-step",
+        "solve-the-problem",
+        "opro-no-history",
+        "evoprompt-ga",
+        "evoprompt-de",
+    }
     assert all(r["n_evals"] >= 1 for r in runs)

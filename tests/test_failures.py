@@ -12,15 +12,24 @@ import numpy as np
 import pytest
 
 from llmopt.backends.scripted import ScriptedBackend
+from llmopt.contract.problem import Problem
+from llmopt.contract.spaces import Box
+from llmopt.engine.records import RunRecorder, read_pending, read_steps
 from llmopt.methods import Setup, run_methods
 from llmopt.opro import OPRO, OPROConfig
-from llmopt.problem import Problem
-from llmopt.records import RunRecorder, read_pending, read_steps
-from llmopt.spaces import Box
 
 ROOT = Path(__file__).resolve().parents[1]
-BOX_METHODS = ["nelder-mead", "powell", "differential-evolution", "dual-annealing", "cma-es", "random-search",
-               "optuna-tpe", "nevergrad-ngopt", "gp-bo"]
+BOX_METHODS = [
+    "nelder-mead",
+    "powell",
+    "differential-evolution",
+    "dual-annealing",
+    "cma-es",
+    "random-search",
+    "optuna-tpe",
+    "nevergrad-ngopt",
+    "gp-bo",
+]
 
 
 class Fragile(Problem):
@@ -112,8 +121,7 @@ def test_resume_with_a_step_in_progress_finishes_it_before_retrying_failures(tmp
     assert fixed.calls == [(2, 2), (-1, 1), (0, 1)]  # the pending step, then the retry, then step 3
     assert result.counts.failed_evals == 0 and result.counts.evals == 6 == config.max_evals
     records = read_steps(tmp_path / "run")
-    assert [(r["step"], r.get("retry")) for r in records] == [(0, False), (1, False), (2, False), (2, True),
-                                                               (3, False)]
+    assert [(r["step"], r.get("retry")) for r in records] == [(0, False), (1, False), (2, False), (2, True), (3, False)]
 
 
 def test_a_crash_among_the_initial_points_repeats_none_of_them(tmp_path: Path) -> None:
@@ -169,11 +177,32 @@ def test_cli_run_survives_a_raising_objective_with_the_embedded_model(tmp_path: 
         "def f(x):\n"
         "    if x[0] > 0:\n"
         "        raise ValueError('simulation diverged')\n"
-        "    return float((x ** 2).sum())\n")
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "function", "--function", "diverging:f",
-                           "--bounds=-5:5,-5:5", "--steps", "2", "--proposals", "4", "--json",
-                           "--out", str(tmp_path / "run")], capture_output=True, text=True, cwd=ROOT, timeout=900,
-                          env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)})
+        "    return float((x ** 2).sum())\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmopt.cli",
+            "run",
+            "function",
+            "--function",
+            "diverging:f",
+            "--bounds=-5:5,-5:5",
+            "--steps",
+            "2",
+            "--proposals",
+            "4",
+            "--json",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+        env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)},
+    )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     rows = {r["method"]: r for r in json.loads(done.stdout)["results"]}
@@ -184,7 +213,7 @@ def test_cli_run_survives_a_raising_objective_with_the_embedded_model(tmp_path: 
     assert np.isfinite(rows["opro"]["best_value"])
 
 
-NOT_NUMBERS = '''
+NOT_NUMBERS = """
 
 def none(x):
     return None
@@ -203,28 +232,55 @@ def three(x):
 
 def fine(x):
     return np.float64(x[0] ** 2)
-'''
+"""
 
 
-@pytest.mark.parametrize("name, reason", [
-    ("none", "returned NoneType 'None', not a real number"), ("text", "returned str '1.5', not a real number"),
-    ("pair", "returned list"), ("complex_", "returned complex"),
-    ("three", "does f take more variables than the 2 --bounds gives?")])
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("none", "returned NoneType 'None', not a real number"),
+        ("text", "returned str '1.5', not a real number"),
+        ("pair", "returned list"),
+        ("complex_", "returned complex"),
+        ("three", "does f take more variables than the 2 --bounds gives?"),
+    ],
+)
 def test_a_run_whose_every_evaluation_failed_says_so_and_exits_3(name: str, reason: str, tmp_path) -> None:
     import subprocess
     import sys
 
     (tmp_path / "objs.py").write_text(NOT_NUMBERS)
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "function", "--function", f"objs:{name}",
-                           "--bounds=-5:5,-5:5", "--steps", "1", "--methods", "powell", "random-search", "--no-cache",
-                           "--out", str(tmp_path / "run")], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmopt.cli",
+            "run",
+            "function",
+            "--function",
+            f"objs:{name}",
+            "--bounds=-5:5,-5:5",
+            "--steps",
+            "1",
+            "--methods",
+            "powell",
+            "random-search",
+            "--no-cache",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 3, done.stderr
     assert done.stdout.startswith("NOT A COMPARISON: no method has a result") and reason in done.stdout
-    assert f"warning: powell: 13 evaluations failed, the first: " in done.stderr and reason in done.stderr
+    assert "warning: powell: 13 evaluations failed, the first: " in done.stderr and reason in done.stderr
 
 
 def test_a_numpy_number_is_a_value_and_a_string_is_not() -> None:
-    from llmopt.problem import evaluate_safely
+    from llmopt.contract.problem import evaluate_safely
     from llmopt.problems.numeric import NumericProblem
 
     assert NumericProblem(lambda x: np.float64(2.5), [(0, 1)]).evaluate((0.5,)) == 2.5
@@ -239,7 +295,7 @@ def test_a_black_box_stop_by_the_default_failure_bound_says_it_was_the_default()
     assert result.stop_reason == "max_failures (the default: the budget, 6)" and result.counts.failed_evals == 6
 
 
-EXITS = '''
+EXITS = """
 import sys
 
 def exits(x):
@@ -251,16 +307,41 @@ def chatty(x):
     for line in range(200):
         print("step", line, "of the simulation")
     return float(x[0] ** 2 + x[1] ** 2)
-'''
+"""
 
 
 @pytest.mark.parametrize("where", ["threads", "processes"])
 def test_an_objective_that_calls_sys_exit_fails_that_evaluation_and_the_run_goes_on(where: str, tmp_path) -> None:
     (tmp_path / "objs.py").write_text(EXITS)
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "function", "--function", "objs:exits",
-                           "--bounds=-5:5,-5:5", "--max-evals", "12", "--methods", "random-search", "nelder-mead",
-                           "--eval-in", where, "--eval-workers", "2", "--no-cache", "--json",
-                           "--out", str(tmp_path / "run")], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmopt.cli",
+            "run",
+            "function",
+            "--function",
+            "objs:exits",
+            "--bounds=-5:5,-5:5",
+            "--max-evals",
+            "12",
+            "--methods",
+            "random-search",
+            "nelder-mead",
+            "--eval-in",
+            where,
+            "--eval-workers",
+            "2",
+            "--no-cache",
+            "--json",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     rows = {row["method"]: row for row in json.loads(done.stdout)["results"]}
     assert rows["random-search"]["failed_evals"] > 0 and rows["random-search"]["best_value"] is not None
@@ -268,7 +349,7 @@ def test_an_objective_that_calls_sys_exit_fails_that_evaluation_and_the_run_goes
 
 
 def test_sys_exit_in_python_fails_the_evaluation_and_ctrl_c_still_stops() -> None:
-    from llmopt.problem import evaluate_safely
+    from llmopt.contract.problem import evaluate_safely
 
     def leaves(x):
         raise SystemExit("bye")
@@ -284,10 +365,32 @@ def test_sys_exit_in_python_fails_the_evaluation_and_ctrl_c_still_stops() -> Non
 
 def test_json_stdout_holds_one_object_whatever_the_objective_prints(tmp_path) -> None:
     (tmp_path / "objs.py").write_text(EXITS)
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "function", "--function", "objs:chatty",
-                           "--bounds=-5:5,-5:5", "--max-evals", "6", "--methods", "random-search", "--no-cache",
-                           "--json", "--eval-in", "processes", "--out", str(tmp_path / "run")],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmopt.cli",
+            "run",
+            "function",
+            "--function",
+            "objs:chatty",
+            "--bounds=-5:5,-5:5",
+            "--max-evals",
+            "6",
+            "--methods",
+            "random-search",
+            "--no-cache",
+            "--json",
+            "--eval-in",
+            "processes",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["results"][0]["n_evals"] == 6
     assert done.stderr.count("step 199 of the simulation") == 6, "the objective's prints go to stderr, none lost"
@@ -304,8 +407,11 @@ def test_an_objective_failing_on_every_start_for_one_reason_stops_before_the_mod
     import llmopt
 
     backend = ScriptedBackend(["[1, 1]"] * 8)
-    with pytest.raises(llmopt.ObjectiveError, match=r"every start point \(5\) with the same reason: TypeError: "
-                                                    r"the function returned tuple"):
+    with pytest.raises(
+        llmopt.ObjectiveError,
+        match=r"every start point \(5\) with the same reason: TypeError: "
+        r"the function returned tuple",
+    ):
         llmopt.minimize(lambda x: (1.0, 2.0), [(-2, 2), (-2, 2)], model=backend, steps=2, proposals=4)
     assert backend.prompts == [], "the model was not asked"
 
@@ -316,10 +422,31 @@ def test_the_cli_refuses_an_objective_broken_on_every_start_with_exit_2(tmp_path
     (tmp_path / "objs.py").write_text("def pair(x):\n    return (1.0, 2.0)\n")
     server, url = serve(StubSettings())
     try:
-        done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "function", "--function", "objs:pair",
-                               "--bounds=-5:5,-5:5", "--steps", "1", "--model", "stub", "--base-url", url,
-                               "--no-cache", "--out", str(tmp_path / "run")],
-                              capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "llmopt.cli",
+                "run",
+                "function",
+                "--function",
+                "objs:pair",
+                "--bounds=-5:5,-5:5",
+                "--steps",
+                "1",
+                "--model",
+                "stub",
+                "--base-url",
+                url,
+                "--no-cache",
+                "--out",
+                str(tmp_path / "run"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+        )
     finally:
         server.shutdown()
     assert done.returncode == 2 and "Traceback" not in done.stderr
@@ -333,8 +460,9 @@ def test_different_reasons_on_the_starts_let_the_run_go_on() -> None:
     def fails_everywhere_differently(x):
         raise ValueError(f"diverged at {x[0]:.3f}")
 
-    result = llmopt.minimize(fails_everywhere_differently, [(-2, 2), (-2, 2)], model=ScriptedBackend(["[1, 1]"] * 8),
-                             steps=1, proposals=4)
+    result = llmopt.minimize(
+        fails_everywhere_differently, [(-2, 2), (-2, 2)], model=ScriptedBackend(["[1, 1]"] * 8), steps=1, proposals=4
+    )
     assert result.counts.failed_evals == 6 and result.best_value is None
 
 
@@ -362,7 +490,7 @@ class CrashesOnSecondPrompt(Fragile):
 
 def test_a_model_driven_method_that_crashed_makes_the_run_no_comparison(capsys) -> None:
     from llmopt.cli.compare import _output, exit_code
-    from llmopt.comparison import compare
+    from llmopt.methods.comparison import compare
 
     problem = CrashesOnSecondPrompt(works=1)
     backend = ScriptedBackend(["[1, 1]", "[2, 2]"] * 4)
@@ -371,15 +499,16 @@ def test_a_model_driven_method_that_crashed_makes_the_run_no_comparison(capsys) 
     payload = _output(problem, results, True, {})
     capsys.readouterr()
     assert exit_code(payload) == 3
-    assert payload["model_failed"] == ["opro crashed: RuntimeError: the description broke; its row shows where it "
-                                       "stood, not a result"]
+    assert payload["model_failed"] == [
+        "opro crashed: RuntimeError: the description broke; its row shows where it stood, not a result"
+    ]
     _output(problem, results, False, {})
     assert capsys.readouterr().out.startswith("NOT A COMPARISON: opro crashed")
 
 
 def test_a_run_in_which_every_method_crashed_is_no_comparison() -> None:
     from llmopt.cli.compare import _output, exit_code
-    from llmopt.comparison import compare
+    from llmopt.methods.comparison import compare
 
     problem = CrashesOnSecondPrompt(works=0)  # the first meta-prompt crashes, as a broken problem's would
     results = compare(problem, OPROConfig(steps=3, proposals=2, initial=2), ["opro"], ScriptedBackend([]))
@@ -400,6 +529,7 @@ def test_a_failing_start_that_is_data_lets_the_run_go_on(initial: int, message: 
             raise {"TypeError": TypeError, "ValueError": ValueError}[kind](text)
         return float(x[0] ** 2)
 
-    result = llmopt.minimize(objective, [(-2, 2), (-2, 2)], model=ScriptedBackend(["[-1.95, 0]"] * 8), steps=1,
-                             proposals=2, initial=initial)
-    assert result.counts.failed_evals >= initial and result.best_value == pytest.approx(1.95 ** 2)
+    result = llmopt.minimize(
+        objective, [(-2, 2), (-2, 2)], model=ScriptedBackend(["[-1.95, 0]"] * 8), steps=1, proposals=2, initial=initial
+    )
+    assert result.counts.failed_evals >= initial and result.best_value == pytest.approx(1.95**2)

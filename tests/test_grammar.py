@@ -4,25 +4,40 @@ from __future__ import annotations
 
 import pytest
 
-from llmopt import contract
-from llmopt.grammar import to_regex
-from llmopt.spaces import Box, Permutation, Text
+from llmopt.contract import checks as contract
+from llmopt.contract.grammar import to_regex
+from llmopt.contract.spaces import Box, Permutation, Text
 
 
-@pytest.mark.parametrize("grammar, good, bad", [
-    ('root ::= "[" num ", " num "]"\nnum ::= "-"? [0-9]{1,3}\n', ["[1, -20]", "[999, 0]"], ["[1000, 0]", "[1,2]"]),
-    ('root ::= "<t>0" ("," c){2} "</t>"\nc ::= "1" | "2"\n', ["<t>0,1,2</t>", "<t>0,2,2</t>"], ["<t>0,1</t>"]),
-    ('root ::= "<INS>" [A-Za-z] [^<\\n]{0,5} "</INS>"\n', ["<INS>Go now</INS>"], ["<INS>1x</INS>", "<INS>a\\nb</INS>"]),
-    ('root ::= ("a" | "b")+ "c"?\n', ["abba", "abc"], ["c", ""]),
-])
+@pytest.mark.parametrize(
+    "grammar, good, bad",
+    [
+        ('root ::= "[" num ", " num "]"\nnum ::= "-"? [0-9]{1,3}\n', ["[1, -20]", "[999, 0]"], ["[1000, 0]", "[1,2]"]),
+        ('root ::= "<t>0" ("," c){2} "</t>"\nc ::= "1" | "2"\n', ["<t>0,1,2</t>", "<t>0,2,2</t>"], ["<t>0,1</t>"]),
+        (
+            'root ::= "<INS>" [A-Za-z] [^<\\n]{0,5} "</INS>"\n',
+            ["<INS>Go now</INS>"],
+            ["<INS>1x</INS>", "<INS>a\\nb</INS>"],
+        ),
+        ('root ::= ("a" | "b")+ "c"?\n', ["abba", "abc"], ["c", ""]),
+    ],
+)
 def test_to_regex_matches_what_the_grammar_admits(grammar: str, good: list[str], bad: list[str]) -> None:
     pattern = to_regex(grammar)
     assert all(pattern.fullmatch(text) for text in good)
     assert not any(pattern.fullmatch(text.replace("\\n", "\n")) for text in bad)
 
 
-@pytest.mark.parametrize("space", [Box(((-5000, 5000), (0, 3)), integer=True), Box(((-2.048, 2.048),) * 3),
-                                   Permutation(7), Permutation(4, start=None), Text(pool=("Answer.",))])
+@pytest.mark.parametrize(
+    "space",
+    [
+        Box(((-5000, 5000), (0, 3)), integer=True),
+        Box(((-2.048, 2.048),) * 3),
+        Permutation(7),
+        Permutation(4, start=None),
+        Text(pool=("Answer.",)),
+    ],
+)
 def test_every_space_grammar_admits_its_samples(space) -> None:
     import numpy as np
 

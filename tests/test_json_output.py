@@ -16,6 +16,7 @@ SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "docs" / "output.sche
 
 def strict(text: str) -> dict:
     """Parse as a strict JSON reader does: no NaN or Infinity."""
+
     def refuse(name: str) -> None:
         raise ValueError(f"{name} is not JSON")
 
@@ -29,15 +30,47 @@ def stub() -> str:
     server.shutdown()
 
 
-@pytest.mark.parametrize("args", [
-    ["run", "linear-regression", "--steps", "2", "--methods", "opro", "opro-no-history", "powell", "least-squares"],
-    ["run", "tsp", "--cities", "8", "--steps", "1", "--methods", "opro", "local-search", "held-karp"],
-    ["baselines", "knapsack", "--items", "12", "--steps", "2"],
-    ["bench", "sphere", "--seeds", "2", "--steps", "2", "--proposals", "2", "--workers", "1",
-     "--methods", "opro", "powell", "random-search"],
-    ["bench", "tsp", "--paper-grid", "--seeds", "1", "--steps", "1", "--proposals", "2", "--workers", "1",
-     "--methods", "opro", "nearest-neighbour"],
-], ids=["run", "run-tsp", "baselines", "bench", "bench-grid"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "linear-regression", "--steps", "2", "--methods", "opro", "opro-no-history", "powell", "least-squares"],
+        ["run", "tsp", "--cities", "8", "--steps", "1", "--methods", "opro", "local-search", "held-karp"],
+        ["baselines", "knapsack", "--items", "12", "--steps", "2"],
+        [
+            "bench",
+            "sphere",
+            "--seeds",
+            "2",
+            "--steps",
+            "2",
+            "--proposals",
+            "2",
+            "--workers",
+            "1",
+            "--methods",
+            "opro",
+            "powell",
+            "random-search",
+        ],
+        [
+            "bench",
+            "tsp",
+            "--paper-grid",
+            "--seeds",
+            "1",
+            "--steps",
+            "1",
+            "--proposals",
+            "2",
+            "--workers",
+            "1",
+            "--methods",
+            "opro",
+            "nearest-neighbour",
+        ],
+    ],
+    ids=["run", "run-tsp", "baselines", "bench", "bench-grid"],
+)
 def test_every_json_output_is_strict_and_follows_the_schema(args, stub, tmp_path, capsys) -> None:
     model = ["--model", "stub", "--base-url", stub]
     out = ["--out", str(tmp_path / "run")] if args[0] == "run" else []
@@ -48,7 +81,12 @@ def test_every_json_output_is_strict_and_follows_the_schema(args, stub, tmp_path
 
 def test_the_schema_refuses_what_it_does_not_document() -> None:
     row = {key: None for key in SCHEMA["$defs"]["row"]["required"]} | {
-        "method": "m", "kind": "black-box", "failed_evals": 0, "seconds": 0.0, "stop_reason": "max_evals"}
+        "method": "m",
+        "kind": "black-box",
+        "failed_evals": 0,
+        "seconds": 0.0,
+        "stop_reason": "max_evals",
+    }
     good = {"problem": "p", "optimum": None, "budget": 3, "results": [row]}
     jsonschema.validate(good, SCHEMA)
     with pytest.raises(jsonschema.ValidationError):
@@ -60,5 +98,8 @@ def test_the_schema_refuses_what_it_does_not_document() -> None:
 def test_infinities_are_written_as_strings_and_nan_as_null() -> None:
     from llmopt.report.tables import strict_json
 
-    assert strict(strict_json({"ert": float("inf"), "p": float("nan"), "low": [-float("inf")]})) == \
-        {"ert": "inf", "p": None, "low": ["-inf"]}
+    assert strict(strict_json({"ert": float("inf"), "p": float("nan"), "low": [-float("inf")]})) == {
+        "ert": "inf",
+        "p": None,
+        "low": ["-inf"],
+    }

@@ -6,17 +6,18 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 
 import pytest
 
 from llmopt import OPROConfig, ScriptedBackend, StopRule, compare
-from llmopt.evaluation import Evaluation
-from llmopt.ledger import Ledger
-from llmopt.problem import InvalidSolution, Problem, UsageError
+from llmopt.contract.problem import InvalidSolution, Problem, UsageError
+from llmopt.contract.spaces import Box
+from llmopt.core.result import Result
+from llmopt.engine.evaluation import Evaluation
+from llmopt.engine.ledger import Ledger
+from llmopt.engine.stopping import STALL_FLOOR
 from llmopt.problems.numeric import NumericProblem
-from llmopt.result import Result
-from llmopt.spaces import Box
-from llmopt.stopping import STALL_FLOOR
 from llmopt.testing import objectives
 
 
@@ -117,8 +118,9 @@ class Hangs(Gate):
 
 def hangs_in_a_process(pid_file) -> NumericProblem:
     """The Hangs objective as a problem that travels to worker processes (importable, no lock, no event)."""
-    return NumericProblem(functools.partial(objectives.hang_at_origin, pid_file=str(pid_file)), [(0, 9), (0, 9)],
-                          integer=True)
+    return NumericProblem(
+        functools.partial(objectives.hang_at_origin, pid_file=str(pid_file)), [(0, 9), (0, 9)], integer=True
+    )
 
 
 @pytest.mark.parametrize("where", ["threads", "processes"])
@@ -147,7 +149,9 @@ def test_an_evaluation_past_its_time_limit_is_failed_and_the_round_goes_on(where
 
 
 def test_processes_evaluate_a_module_level_objective_and_refuse_a_lambda_with_the_fix() -> None:
-    book = ledger(NumericProblem(objectives.pid, [(0, 9), (0, 9)], integer=True), Evaluation(workers=2, where="processes"))
+    book = ledger(
+        NumericProblem(objectives.pid, [(0, 9), (0, 9)], integer=True), Evaluation(workers=2, where="processes")
+    )
     outcomes = book.score(POINTS[:4])
     book.close()
     assert all(o[0] != os.getpid() for o in outcomes), "each value came from another process"
@@ -169,24 +173,36 @@ def test_the_same_seed_finds_the_same_whatever_the_number_of_workers() -> None:
     """Every method whose batch does not follow the worker count (Nevergrad and Optuna build theirs from it)."""
     problem = NumericProblem(lambda x: float((x[0] - 1.3) ** 2 + (x[1] + 0.4) ** 2), [(-5, 5), (-5, 5)])
     texts = [f"[{i % 7 - 3}, {i % 5 - 2}]" for i in range(200)]
-    methods = ["opro", "random-search", "differential-evolution", "cma-es", "powell", "nelder-mead", "dual-annealing",
-               "lmx-no-model"]
+    methods = [
+        "opro",
+        "random-search",
+        "differential-evolution",
+        "cma-es",
+        "powell",
+        "nelder-mead",
+        "dual-annealing",
+        "lmx-no-model",
+    ]
     rows = {}
     for workers in (1, 4):
         config = OPROConfig(steps=4, proposals=4, eval_workers=workers)
         rows[workers] = compare(problem, config, methods, ScriptedBackend(texts))
     for one, four in zip(rows[1], rows[4]):
-        assert [(t.status, t.text, t.value) for t in one.trials] == [(t.status, t.text, t.value) for t in four.trials], one.method
+        assert [(t.status, t.text, t.value) for t in one.trials] == [
+            (t.status, t.text, t.value) for t in four.trials
+        ], one.method
         assert one.best_value == four.best_value and one.counts.evals == four.counts.evals
     opro_one, opro_four = rows[1][0], rows[4][0]
-    assert opro_one.counts.rounds == opro_one.counts.evals and opro_four.counts.rounds == 2 + 4, \
+    assert opro_one.counts.rounds == opro_one.counts.evals and opro_four.counts.rounds == 2 + 4, (
         "five start points in two rounds of four, then a round per step"
+    )
 
 
 @pytest.mark.parametrize("terms", [{"target": 2.0}, {"max_failures": 3}])
 def test_a_stop_falls_where_it_falls_with_one_worker(terms: dict) -> None:
     """A rule that fires in the middle of a round (the target, the failures) stops the method at the same
     evaluation whatever the number of workers: the rest of the round is dropped."""
+
     def bowl(x):
         if x[0] > 4:
             raise ValueError("off the map")
@@ -196,21 +212,30 @@ def test_a_stop_falls_where_it_falls_with_one_worker(terms: dict) -> None:
     methods = ["random-search", "cma-es", "differential-evolution"]
     one, four = (compare(problem, OPROConfig(steps=4, proposals=4, eval_workers=w, **terms), methods) for w in (1, 4))
     for a, b in zip(one, four):
-        assert (a.stop_reason, a.counts.evals, a.counts.failed_evals, a.best_value) == \
-            (b.stop_reason, b.counts.evals, b.counts.failed_evals, b.best_value), a.method
+        assert (a.stop_reason, a.counts.evals, a.counts.failed_evals, a.best_value) == (
+            b.stop_reason,
+            b.counts.evals,
+            b.counts.failed_evals,
+            b.best_value,
+        ), a.method
 
 
-@pytest.mark.parametrize("name, options, methods", [
-    ("knapsack", {}, ["random-search", "genetic-algorithm", "one-plus-one-ea", "simulated-annealing"]),
-    ("tsp", {"cities": 9}, ["random-orderings", "local-search", "genetic-algorithm"]),
-])
+@pytest.mark.parametrize(
+    "name, options, methods",
+    [
+        ("knapsack", {}, ["random-search", "genetic-algorithm", "one-plus-one-ea", "simulated-annealing"]),
+        ("tsp", {"cities": 9}, ["random-orderings", "local-search", "genetic-algorithm"]),
+    ],
+)
 def test_bit_vector_and_ordering_methods_find_the_same_whatever_the_number_of_workers(name, options, methods) -> None:
-    from llmopt.registry import build_problem
+    from llmopt.contract.registry import build_problem
 
     problem = build_problem(name, options)
     one, four = (compare(problem, OPROConfig(steps=4, proposals=8, eval_workers=w), methods) for w in (1, 4))
     for a, b in zip(one, four):
-        assert [(t.status, t.text, t.value) for t in a.trials] == [(t.status, t.text, t.value) for t in b.trials], a.method
+        assert [(t.status, t.text, t.value) for t in a.trials] == [(t.status, t.text, t.value) for t in b.trials], (
+            a.method
+        )
 
 
 def test_a_users_stop_rule_stops_a_black_box_method_with_its_reason() -> None:
@@ -226,7 +251,7 @@ def test_a_search_that_only_asks_infeasible_points_stops_after_a_bounded_number_
         raise InvalidSolution("over capacity")
 
     problem = NumericProblem(infeasible, [(-5, 5), (-5, 5)])
-    result, = compare(problem, OPROConfig(steps=2, proposals=2), ["random-search"])
+    (result,) = compare(problem, OPROConfig(steps=2, proposals=2), ["random-search"])
     assert result.stop_reason == "stalled" and result.counts.evals == 0
     assert result.counts.invalid == {"over capacity": STALL_FLOOR}
 
@@ -243,8 +268,11 @@ def test_tell_takes_values_for_the_valid_new_proposals_alone() -> None:
     from llmopt import OPRO
     from llmopt.problems.linear_regression import LinearRegression
 
-    opro = OPRO(LinearRegression(), ScriptedBackend(["[1, 2]", "oops", "[3, 4]", "[1, 2]"]),
-                OPROConfig(steps=1, proposals=4, initial=1))
+    opro = OPRO(
+        LinearRegression(),
+        ScriptedBackend(["[1, 2]", "oops", "[3, 4]", "[1, 2]"]),
+        OPROConfig(steps=1, proposals=4, initial=1),
+    )
     ask = opro.ask()
     assert ask.to_evaluate == [(1, 2), (3, 4)], "the invalid and the repeated answers want no value"
     with pytest.raises(ValueError, match=r"one per proposal \(4.*one per valid new proposal \(2"):
@@ -255,5 +283,5 @@ def test_tell_takes_values_for_the_valid_new_proposals_alone() -> None:
 
 def test_the_time_limit_stops_a_compared_method_too() -> None:
     problem = NumericProblem(objectives.Slow(0.2), [(-5, 5), (-5, 5)])
-    result, = compare(problem, OPROConfig(steps=5, proposals=8, timeout=1.0), ["random-search"])
+    (result,) = compare(problem, OPROConfig(steps=5, proposals=8, timeout=1.0), ["random-search"])
     assert result.stop_reason == "timeout" and result.counts.evals < 45

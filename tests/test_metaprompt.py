@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from llmopt.metaprompt import MetaPromptConfig, format_score, render, select_history
+from llmopt.engine.config import MetaPromptConfig
+from llmopt.methods.model.metaprompt import format_score, render, select_history
 from llmopt.problems.linear_regression import LinearRegression
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -30,9 +31,16 @@ def test_maximisation_keeps_the_highest() -> None:
     assert shown == [("c", 2.0), ("b", 3.0)]
 
 
-@pytest.mark.parametrize("value, decimals, text", [
-    (42.345, 2, "42.34"), (42.0, 2, "42"), (3.0, None, "3"), (0.125, None, "0.125"), (7.5, 0, "8"),
-])
+@pytest.mark.parametrize(
+    "value, decimals, text",
+    [
+        (42.345, 2, "42.34"),
+        (42.0, 2, "42"),
+        (3.0, None, "3"),
+        (0.125, None, "0.125"),
+        (7.5, 0, "8"),
+    ],
+)
 def test_format_score(value: float, decimals: int | None, text: str) -> None:
     assert format_score(value, decimals) == text
 
@@ -48,12 +56,15 @@ def test_exemplars_can_be_switched_off() -> None:
     assert "EXAMPLE" not in render(problem, HISTORY, MetaPromptConfig(show_exemplars=False), "EXAMPLE")
 
 
-@pytest.mark.parametrize("name, config, problem_kwargs", [
-    ("linear_regression_default", MetaPromptConfig(), {}),
-    ("linear_regression_top2_descending", MetaPromptConfig(top_k=2, order="descending", decimals=0), {}),
-    ("linear_regression_real_empty", MetaPromptConfig(), {"real_valued": True}),
-    ("linear_regression_cache_layout", MetaPromptConfig(layout="cache"), {}),
-])
+@pytest.mark.parametrize(
+    "name, config, problem_kwargs",
+    [
+        ("linear_regression_default", MetaPromptConfig(), {}),
+        ("linear_regression_top2_descending", MetaPromptConfig(top_k=2, order="descending", decimals=0), {}),
+        ("linear_regression_real_empty", MetaPromptConfig(), {"real_valued": True}),
+        ("linear_regression_cache_layout", MetaPromptConfig(layout="cache"), {}),
+    ],
+)
 def test_golden(name: str, config: MetaPromptConfig, problem_kwargs: dict) -> None:
     history = [] if "empty" in name else HISTORY
     text = render(LinearRegression(**problem_kwargs), history, config)
@@ -68,8 +79,7 @@ def test_ablation_variants_hide_shuffle_or_bucket_the_scores() -> None:
 
     problem = LinearRegression()
     history = [(f"[{i}, 1]", float(v)) for i, v in enumerate([900.0, 120.0, 55.5, 300.0, 42.3])]
-    hidden = render(problem, history, MetaPromptConfig(scores="hidden", order="random"),
-                    rng=np.random.default_rng(0))
+    hidden = render(problem, history, MetaPromptConfig(scores="hidden", order="random"), rng=np.random.default_rng(0))
     assert "loss:" not in hidden and all(text in hidden for text, _ in history)
     shuffled = render(problem, history, MetaPromptConfig(scores="shuffled"), rng=np.random.default_rng(1))
     shown = [line for line in shuffled.splitlines() if line.startswith("loss:")]
@@ -77,7 +87,10 @@ def test_ablation_variants_hide_shuffle_or_bucket_the_scores() -> None:
     assert sorted(shown) == sorted(plain) and shown != plain  # the same scores, on other solutions
     bucketed = render(problem, history, MetaPromptConfig(scores="bucketed", buckets=3))
     assert {line for line in bucketed.splitlines() if line.startswith("loss:")} == {
-        "loss: 42.30", "loss: 471.15", "loss: 900"}
+        "loss: 42.30",
+        "loss: 471.15",
+        "loss: 900",
+    }
 
 
 def test_random_variants_need_an_rng_and_are_pure_given_one() -> None:
@@ -86,12 +99,13 @@ def test_random_variants_need_an_rng_and_are_pure_given_one() -> None:
     problem, config = LinearRegression(), MetaPromptConfig(order="random")
     with pytest.raises(ValueError, match="rng"):
         render(problem, HISTORY, config)
-    assert render(problem, HISTORY, config, rng=np.random.default_rng(5)) == \
-        render(problem, HISTORY, config, rng=np.random.default_rng(5))
+    assert render(problem, HISTORY, config, rng=np.random.default_rng(5)) == render(
+        problem, HISTORY, config, rng=np.random.default_rng(5)
+    )
 
 
 def test_the_cache_layout_shares_every_fixed_part_and_ends_with_the_history() -> None:
-    from llmopt.metaprompt import ANSWER_NOW
+    from llmopt.methods.model.metaprompt import ANSWER_NOW
 
     problem = LinearRegression()
     config = MetaPromptConfig(layout="cache")
@@ -100,8 +114,9 @@ def test_the_cache_layout_shares_every_fixed_part_and_ends_with_the_history() ->
     assert before.startswith(fixed) and after.startswith(fixed)
     assert after.endswith(ANSWER_NOW + "\n") and "[15, 14]" in after.split(fixed)[1]
     paper = render(problem, HISTORY, MetaPromptConfig())
-    assert sorted(paper.split("\n")) == sorted(after.replace("\n\n" + ANSWER_NOW + "\n", "\n").split("\n")), \
+    assert sorted(paper.split("\n")) == sorted(after.replace("\n\n" + ANSWER_NOW + "\n", "\n").split("\n")), (
         "the same lines, in another order"
+    )
 
 
 def test_the_found_order_keeps_the_best_in_the_order_they_came() -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 import math
+
+import pytest
 
 import llmopt
 from llmopt.backends.scripted import ScriptedBackend
@@ -54,8 +54,18 @@ def test_maximize_shows_the_model_the_true_values_with_higher_is_better() -> Non
     shown = [float(line.rsplit(" ", 1)[-1]) for line in prompt.splitlines() if line.startswith("value:")]
     starts = [t.value for t in result.trials if t.status == "initial"]
     assert shown and all(v <= 0 for v in shown) and sorted(shown) == sorted(starts)  # never negated
-    assert llmopt.minimize(hill, [(-4, 4), (-4, 4)], model=ScriptedBackend(["[1, -2]"]), steps=1, proposals=1,
-                           integer=True, maximize=True).direction == "max"
+    assert (
+        llmopt.minimize(
+            hill,
+            [(-4, 4), (-4, 4)],
+            model=ScriptedBackend(["[1, -2]"]),
+            steps=1,
+            proposals=1,
+            integer=True,
+            maximize=True,
+        ).direction
+        == "max"
+    )
 
 
 @pytest.mark.slow
@@ -70,9 +80,16 @@ def test_minimize_leaks_no_file(tmp_path) -> None:
     import subprocess
     import sys
 
-    code = ("import llmopt\nfrom llmopt.problems.functions import rosenbrock\n"
-            "llmopt.minimize(rosenbrock, [(-2, 2), (-2, 2)], steps=1, proposals=2, seed=1)\n")
-    done = subprocess.run([sys.executable, "-W", "always::ResourceWarning", "-c", code], capture_output=True,
-                          text=True, cwd=tmp_path, timeout=120)
+    code = (
+        "import llmopt\nfrom llmopt.problems.functions import rosenbrock\n"
+        "llmopt.minimize(rosenbrock, [(-2, 2), (-2, 2)], steps=1, proposals=2, seed=1)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "always::ResourceWarning", "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "ResourceWarning" not in done.stderr, done.stderr

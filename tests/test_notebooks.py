@@ -44,8 +44,10 @@ def test_there_are_seven_notebooks() -> None:
 def test_shipped_with_the_outputs_of_a_real_run_of_their_current_code(path: Path) -> None:
     book = nbformat.read(path, as_version=4)
     stamp = book.metadata.get(EXECUTE.STAMP, {})
-    assert stamp.get("code_sha256") == EXECUTE.code_hash(book), \
-        f"{path.name} was changed after its outputs were made: run .venv/bin/python notebooks/execute.py {path.name[:2]}"
+    assert stamp.get("code_sha256") == EXECUTE.code_hash(book), (
+        f"{path.name} was changed after its outputs were made: "
+        f"run .venv/bin/python notebooks/execute.py {path.name[:2]}"
+    )
     code = [cell for cell in book.cells if cell.cell_type == "code"]
     assert all(cell.execution_count is not None for cell in code), f"{path.name}: a cell never ran"
     assert images_of(book), f"{path.name} ships no figure"
@@ -90,15 +92,17 @@ def test_the_model_switch_at_the_top_drives_every_later_cell(tmp_path: Path, mon
     book = nbformat.read(ROOT / "notebooks" / "01_linear_regression.ipynb", as_version=4)
     shrink(book)
     try:
-        NotebookClient(book, timeout=900, kernel_name="python3",
-                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+        NotebookClient(
+            book, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        ).execute()
     finally:
         server.shutdown()
     assert settings.requests == SMALL["STEPS"]  # every OPRO step (the first one asked by hand) went to the stub
 
 
 def test_shrink_refuses_a_parameter_it_does_not_know() -> None:
-    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("STEPS = 9\nWIDTH = 3",
-                                                                     metadata={"tags": ["parameters"]})])
+    book = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("STEPS = 9\nWIDTH = 3", metadata={"tags": ["parameters"]})]
+    )
     with pytest.raises(AssertionError, match="parameter WIDTH has no small value"):
         shrink(book)

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from llmopt.backends.scripted import ScriptedBackend
+from llmopt.engine.records import RunRecorder, read_steps
 from llmopt.opro import OPRO, OPROConfig
-from llmopt.records import RunRecorder, read_steps
 from llmopt.problems.linear_regression import LinearRegression
 
 
@@ -73,8 +73,9 @@ def test_stop_on_max_evals_never_overshoots() -> None:
 
 
 def test_stop_on_patience() -> None:
-    opro, _ = make(["[15, 14]"] + ["[90, 90]"] * 10 + [f"[{i}, 0]" for i in range(50, 60)],
-                   steps=20, proposals=1, patience=3)
+    opro, _ = make(
+        ["[15, 14]"] + ["[90, 90]"] * 10 + [f"[{i}, 0]" for i in range(50, 60)], steps=20, proposals=1, patience=3
+    )
     result = opro.run()
     assert result.stop_reason == "patience" and opro.step == 4
 
@@ -85,11 +86,10 @@ def test_max_steps() -> None:
 
 
 def test_tell_records_and_never_evaluates(tmp_path) -> None:
-    from llmopt.records import RunRecorder, read_pending
+    from llmopt.engine.records import RunRecorder, read_pending
 
     recorder = RunRecorder(tmp_path, {})
-    opro = OPRO(LinearRegression(), ScriptedBackend(["[1, 2]", "[3, 4]"]), OPROConfig(proposals=2, initial=1),
-                recorder)
+    opro = OPRO(LinearRegression(), ScriptedBackend(["[1, 2]", "[3, 4]"]), OPROConfig(proposals=2, initial=1), recorder)
     ask = opro.ask()
     evaluations = opro.result.counts.evals
     with pytest.raises(ValueError, match="has no value"):
@@ -137,10 +137,13 @@ def test_same_seed_same_run_and_another_seed_another() -> None:
 
     server, url = serve(StubSettings())
     try:
+
         def run(seed: int) -> list:
             backend = OpenAIBackend("stub", base_url=url, max_retries=0)
-            return [t.solution for t in OPRO(LinearRegression(), backend, OPROConfig(steps=3, proposals=3,
-                                                                                     seed=seed)).run().trials]
+            return [
+                t.solution
+                for t in OPRO(LinearRegression(), backend, OPROConfig(steps=3, proposals=3, seed=seed)).run().trials
+            ]
 
         one, again, other = run(9), run(9), run(10)
     finally:
@@ -174,9 +177,13 @@ def test_a_failed_request_is_recorded_and_the_run_goes_on(tmp_path) -> None:
     assert read_steps(tmp_path)[2]["error"] == "injected"
 
 
-@pytest.mark.parametrize("rule, value, reason", [
-    ("max_llm_calls", 2, "max_llm_calls"), ("max_total_tokens", 1, "max_total_tokens"),
-])
+@pytest.mark.parametrize(
+    "rule, value, reason",
+    [
+        ("max_llm_calls", 2, "max_llm_calls"),
+        ("max_total_tokens", 1, "max_total_tokens"),
+    ],
+)
 def test_budgets_stop_within_one_step(rule: str, value, reason: str) -> None:
     opro, _ = make([f"[{i}, 2]" for i in range(80)], steps=20, proposals=1, **{rule: value})
     result = opro.run()
@@ -197,11 +204,12 @@ class TickingClock:
 
 
 @pytest.mark.parametrize("timeout, steps", [(2.5, 1), (5.5, 2), (8.5, 3)])
-def test_timeout_counts_the_run_and_stops_within_one_step(timeout: float, steps: int,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    import llmopt.ledger
+def test_timeout_counts_the_run_and_stops_within_one_step(
+    timeout: float, steps: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import llmopt.engine.ledger
 
-    monkeypatch.setattr(llmopt.ledger, "time", TickingClock())  # start, each ask, evaluate and tell take 1 s
+    monkeypatch.setattr(llmopt.engine.ledger, "time", TickingClock())  # start, each ask, evaluate and tell take 1 s
     opro, _ = make([f"[{i}, 2]" for i in range(80)], steps=20, proposals=1, timeout=timeout)
     result = opro.run()
     assert result.stop_reason == "timeout" and opro.step == steps and result.seconds == 1.0 + 3 * steps
@@ -242,10 +250,10 @@ def test_resume_after_a_crash_mid_step_repeats_nothing(tmp_path) -> None:
         crashing.run()
     used = len(backend.prompts)
 
-    from llmopt.records import read_pending
+    from llmopt.engine.records import read_pending
 
     fresh, again = LinearRegression(), []
-    backend2 = ScriptedBackend(texts[used * 3:])
+    backend2 = ScriptedBackend(texts[used * 3 :])
     resumed = OPRO(fresh, backend2, config, RunRecorder(tmp_path, {}, resume=True))
     fresh_eval = fresh.evaluate
     fresh.evaluate = lambda s: again.append(s) or fresh_eval(s)
@@ -253,18 +261,19 @@ def test_resume_after_a_crash_mid_step_repeats_nothing(tmp_path) -> None:
     result = resumed.run()
     assert not set(again) & set(evaluations), "an evaluation was repeated"
     assert len(evaluations) + len(again) == full.counts.evals
-    assert [(t.step, t.status, t.solution, t.value) for t in result.trials] == \
-        [(t.step, t.status, t.solution, t.value) for t in full.trials]
+    assert [(t.step, t.status, t.solution, t.value) for t in result.trials] == [
+        (t.step, t.status, t.solution, t.value) for t in full.trials
+    ]
     assert result.counts == full.counts and result.best_value == full.best_value
 
 
 def test_seconds_and_timeout_count_across_a_resume(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
-    import llmopt.ledger
-    from llmopt.records import read_pending
+    import llmopt.engine.ledger
+    from llmopt.engine.records import read_pending
 
-    monkeypatch.setattr(llmopt.ledger, "time", TickingClock())  # start, each ask, evaluate and tell take 1 s
+    monkeypatch.setattr(llmopt.engine.ledger, "time", TickingClock())  # start, each ask, evaluate and tell take 1 s
     texts = [f"[{i}, 3]" for i in range(40)]
     config = OPROConfig(steps=2, proposals=1, initial=1)
     first = OPRO(LinearRegression(), ScriptedBackend(texts), config, RunRecorder(tmp_path, {})).run()
@@ -283,7 +292,12 @@ def test_a_users_stop_rule_stops_the_run_with_its_reason_in_opro_and_in_compare(
     enough = StopRule("enough", lambda driver: driver.step >= 2)
     result = OPRO(LinearRegression(), ScriptedBackend(texts), OPROConfig(steps=6, proposals=2), stop=[enough]).run()
     assert result.stop_reason == "enough" and max(t.step for t in result.trials) == 2
-    lead, other = compare(LinearRegression(), OPROConfig(steps=6, proposals=2), ["opro", "random-search"],
-                          ScriptedBackend(texts), stop=[enough])
+    lead, other = compare(
+        LinearRegression(),
+        OPROConfig(steps=6, proposals=2),
+        ["opro", "random-search"],
+        ScriptedBackend(texts),
+        stop=[enough],
+    )
     assert lead.stop_reason == "enough", "the caller's rule watches the lead method, with no recorder too"
     assert other.stop_reason == "enough" and other.counts.evals == 2, "and every other method: its step is its round"

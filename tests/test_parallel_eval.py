@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 
 from llmopt import OPROConfig, compare
+from llmopt.engine.stopping import STALL_FLOOR
 from llmopt.problems.numeric import NumericProblem
-from llmopt.stopping import STALL_FLOOR
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # A bowl that logs each call; in step 1 (read from the run's pending journal) the first call to take the
 # lock becomes the victim: it waits until another evaluation of that round is journaled, then `ACTION`.
-OBJECTIVE = '''
+OBJECTIVE = """
 import json, os, signal, time
 from pathlib import Path
 
@@ -55,7 +55,7 @@ def bowl(x):
             os.kill(os.getpid(), signal.SIGKILL)
         time.sleep(600)  # hung: Ctrl-C must end the run anyway
     return float(sum((v - 3) ** 2 for v in x))
-'''
+"""
 
 
 @pytest.fixture
@@ -68,9 +68,32 @@ def stub_url():
 
 
 def cli(tmp_path: Path, url: str, run_dir: Path, *extra: str, action: str = "", wait: bool = True):
-    command = [sys.executable, "-m", "llmopt.cli", "run", "function", "--function", "objective:bowl",
-               "--bounds=0:30,0:30", "--integer", "--steps", "3", "--proposals", "4", "--model", "stub",
-               "--base-url", url, "--no-cache", "--eval-workers", "4", "--json", "--out", str(run_dir), *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "llmopt.cli",
+        "run",
+        "function",
+        "--function",
+        "objective:bowl",
+        "--bounds=0:30,0:30",
+        "--integer",
+        "--steps",
+        "3",
+        "--proposals",
+        "4",
+        "--model",
+        "stub",
+        "--base-url",
+        url,
+        "--no-cache",
+        "--eval-workers",
+        "4",
+        "--json",
+        "--out",
+        str(run_dir),
+        *extra,
+    ]
     env = {**os.environ, "RUN_DIR": str(run_dir), "ACTION": action, "PYTHONPATH": str(tmp_path)}
     if wait:
         return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
@@ -100,23 +123,40 @@ def test_kill_9_in_the_middle_of_a_round_loses_and_repeats_nothing(tmp_path: Pat
     before = (tmp_path / "calls.log").read_text().splitlines()
     done = cli(tmp_path, stub_url, run_dir, "--resume", str(run_dir))
     assert done.returncode == 0, done.stderr
-    after = (tmp_path / "calls.log").read_text().splitlines()[len(before):]
+    after = (tmp_path / "calls.log").read_text().splitlines()[len(before) :]
     assert victim in after, "the evaluation that was cut off is scored again"
     as_calls = {raw.strip("[] ").replace(" ", "") for raw in kept}
     assert not as_calls & set(after), "an evaluation journaled before the kill was repeated"
     reference = cli(tmp_path, stub_url, full)
     assert reference.returncode == 0 and trials(run_dir) == trials(full), "the resumed run is the uninterrupted one"
-    rounds = {run: {t["raw"]: t["round"] for t in json.loads((run / "results.json").read_text())["full_results"][0]
-                    ["trials"] if t["raw"]} for run in (run_dir, full)}
+    rounds = {
+        run: {
+            t["raw"]: t["round"]
+            for t in json.loads((run / "results.json").read_text())["full_results"][0]["trials"]
+            if t["raw"]
+        }
+        for run in (run_dir, full)
+    }
     assert all(rounds[run_dir][raw] == rounds[full][raw] for raw in kept), "a journaled value keeps its round"
 
 
 def test_ctrl_c_in_the_middle_of_a_round_stops_the_run_resumable_and_starts_no_other_method(
-        tmp_path: Path, stub_url: str) -> None:
+    tmp_path: Path, stub_url: str
+) -> None:
     (tmp_path / "objective.py").write_text(OBJECTIVE)
     run_dir = tmp_path / "run"
-    process = cli(tmp_path, stub_url, run_dir, "--methods", "opro", "random-search", "--eval-in", "processes",
-                  action="hang", wait=False)
+    process = cli(
+        tmp_path,
+        stub_url,
+        run_dir,
+        "--methods",
+        "opro",
+        "random-search",
+        "--eval-in",
+        "processes",
+        action="hang",
+        wait=False,
+    )
     for _ in range(1000):
         if (tmp_path / "victim").exists() and (tmp_path / "victim").read_text():
             break
@@ -141,9 +181,22 @@ def test_ctrl_c_in_the_middle_of_a_round_stops_the_run_resumable_and_starts_no_o
 
 
 def test_the_cli_runs_evaluations_in_processes_and_reports_rounds(tmp_path: Path, stub_url: str) -> None:
-    (tmp_path / "objective.py").write_text(OBJECTIVE.replace("def bowl(x):", "def bowl(x):\n    x = list(x) + [os.getpid()]"))
-    done = cli(tmp_path, stub_url, tmp_path / "run", "--eval-in", "processes", "--methods", "opro", "cma-es",
-               "--plot", str(tmp_path / "run.png"), "--html")
+    (tmp_path / "objective.py").write_text(
+        OBJECTIVE.replace("def bowl(x):", "def bowl(x):\n    x = list(x) + [os.getpid()]")
+    )
+    done = cli(
+        tmp_path,
+        stub_url,
+        tmp_path / "run",
+        "--eval-in",
+        "processes",
+        "--methods",
+        "opro",
+        "cma-es",
+        "--plot",
+        str(tmp_path / "run.png"),
+        "--html",
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "run.png").is_file()
     assert "best so far against rounds" in (tmp_path / "run" / "report.html").read_text()
@@ -183,25 +236,68 @@ def test_forty_worker_deaths_each_fail_their_evaluation_and_the_run_never_hangs(
     except subprocess.TimeoutExpired:
         pytest.fail("the run hung after a worker process died")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"stop": "max_failures (the default: the budget, 41)", "failed": 41,
-                                       "reasons": ["the evaluation's worker died (exit code 1)"]}
+    assert json.loads(done.stdout) == {
+        "stop": "max_failures (the default: the budget, 41)",
+        "failed": 41,
+        "reasons": ["the evaluation's worker died (exit code 1)"],
+    }
 
 
 def test_worker_processes_import_the_objective_from_the_current_folder(tmp_path: Path) -> None:
     (tmp_path / "mymodule.py").write_text("def square(x):\n    return float(x[0] ** 2 + x[1] ** 2)\n")
     # -P leaves the current folder off the path, as the installed `llmopt` command does
-    done = subprocess.run([sys.executable, "-P", "-m", "llmopt.cli", "run", "function", "--function", "mymodule:square",
-                           "--bounds=-5:5,-5:5", "--steps", "2", "--methods", "random-search", "--eval-in", "processes",
-                           "--eval-workers", "2", "--no-cache", "--json", "--out", str(tmp_path / "run")],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "llmopt.cli",
+            "run",
+            "function",
+            "--function",
+            "mymodule:square",
+            "--bounds=-5:5,-5:5",
+            "--steps",
+            "2",
+            "--methods",
+            "random-search",
+            "--eval-in",
+            "processes",
+            "--eval-workers",
+            "2",
+            "--no-cache",
+            "--json",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
-    row, = json.loads(done.stdout)["results"]
+    (row,) = json.loads(done.stdout)["results"]
     assert row["n_evals"] > 0 and row["failed_evals"] == 0, "every evaluation imported mymodule in its worker"
 
 
 def test_an_unreachable_dask_scheduler_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "baselines", "sphere", "--dask", "tcp://127.0.0.1:9",
-                           "--methods", "random-search"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmopt.cli",
+            "baselines",
+            "sphere",
+            "--dask",
+            "tcp://127.0.0.1:9",
+            "--methods",
+            "random-search",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Dask scheduler" in done.stderr
 
 
@@ -209,12 +305,15 @@ def test_an_unreachable_dask_scheduler_is_one_line_and_exit_2(tmp_path: Path) ->
 def test_evaluations_run_on_real_dask_workers() -> None:
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         workers = set(client.run(os.getpid).values())
         problem = NumericProblem(lambda x: float(os.getpid()) + 0 * x[0], [(-5, 5)])
-        result, = compare(problem, OPROConfig(steps=2, proposals=4, eval_workers=2, dask=cluster.scheduler_address),
-                          ["random-search"])
+        (result,) = compare(
+            problem, OPROConfig(steps=2, proposals=4, eval_workers=2, dask=cluster.scheduler_address), ["random-search"]
+        )
     values = {t.value for t in result.evaluated()}
     assert result.counts.evals == 13 and values <= {float(pid) for pid in workers} and os.getpid() not in values
 
@@ -224,7 +323,7 @@ def test_opro_on_the_embedded_model_evaluates_a_step_in_processes() -> None:
     from llmopt.testing import objectives
 
     problem = NumericProblem(objectives.pid, [(-5, 5), (-5, 5)], integer=True)  # the value: who evaluated
-    result, = compare(problem, OPROConfig(steps=1, proposals=4, eval_workers=4, eval_in="processes"), ["opro"])
+    (result,) = compare(problem, OPROConfig(steps=1, proposals=4, eval_workers=4, eval_in="processes"), ["opro"])
     assert all(t.value != os.getpid() for t in result.evaluated()), "every value came from a worker process"
     scored = len([t for t in result.evaluated() if t.step == 1])
     assert result.counts.rounds == 2 + (scored > 0), "five start points in two rounds of four, the step in one"
@@ -233,8 +332,8 @@ def test_opro_on_the_embedded_model_evaluates_a_step_in_processes() -> None:
 def test_a_200_item_knapsack_gets_through_every_default_black_box_method(tmp_path: Path) -> None:
     """The held-out case: random bit vectors are all over capacity, so a method that proposes only those
     is stopped after STALL_FLOOR asks instead of thousands."""
-    from llmopt.problems.knapsack import Knapsack
     from llmopt.methods import compared_methods
+    from llmopt.problems.knapsack import Knapsack
 
     rng = np.random.default_rng(7)
     items = rng.integers(10, 100, size=(200, 2))
@@ -253,9 +352,9 @@ def test_the_rounds_figure_draws_each_method_against_its_rounds_and_labels_refer
     from matplotlib.figure import Figure
 
     from llmopt import setup_for
+    from llmopt.core.result import side_by_side
     from llmopt.methods import reference
-    from llmopt.plots import plot_rounds
-    from llmopt.result import side_by_side
+    from llmopt.report.plots import plot_rounds
 
     problem = NumericProblem(lambda x: float(x[0] ** 2), [(-5, 5)])
     config = OPROConfig(steps=3, proposals=4, eval_workers=4)
@@ -289,7 +388,8 @@ def test_a_hung_evaluation_in_a_thread_is_cut_and_the_run_finishes_and_exits(tmp
         "import os, time\nfrom pathlib import Path\n\nMARK = Path(__file__).with_name('hung')\n\n"
         "def bowl(x):\n    try:\n        os.close(os.open(MARK, os.O_CREAT | os.O_EXCL))\n"
         "    except FileExistsError:\n        return float((x[0] - 3) ** 2 + (x[1] - 7) ** 2)\n"
-        "    time.sleep(600)\n")
+        "    time.sleep(600)\n"
+    )
     done = cli(tmp_path, stub_url, tmp_path / "run", "--eval-timeout", "1", "--methods", "opro", "random-search")
     assert done.returncode == 0, done.stderr  # and the process exited, its hung thread abandoned
     rows = json.loads(done.stdout)["results"]

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
-
 import subprocess
 import sys
 from pathlib import Path
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from llmopt.plots import plot_bands, plot_score_distribution  # noqa: E402
-from llmopt.result import Result, Trial  # noqa: E402
+from llmopt.core.result import Result, Trial  # noqa: E402
+from llmopt.report.plots import plot_bands, plot_score_distribution  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,23 +48,49 @@ def test_result_plot_returns_a_figure() -> None:
 @pytest.mark.slow
 def test_report_on_a_real_run_directory(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "linear-regression", "--steps", "1",
-                           "--proposals", "3", "--out", str(run_dir)], capture_output=True, text=True, cwd=ROOT,
-                          timeout=900)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmopt.cli",
+            "run",
+            "linear-regression",
+            "--steps",
+            "1",
+            "--proposals",
+            "3",
+            "--out",
+            str(run_dir),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr
-    report = subprocess.run([sys.executable, "-m", "llmopt.cli", "report", str(run_dir)], capture_output=True,
-                            text=True, cwd=ROOT, timeout=300)
+    report = subprocess.run(
+        [sys.executable, "-m", "llmopt.cli", "report", str(run_dir)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert report.returncode == 0, report.stderr
     assert report.stdout.splitlines()[2].startswith("opro") and "nelder-mead" in report.stdout
     png = run_dir / "report.png"
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 20_000
-    missing = subprocess.run([sys.executable, "-m", "llmopt.cli", "report", str(tmp_path)], capture_output=True,
-                             text=True, cwd=ROOT, timeout=300)
+    missing = subprocess.run(
+        [sys.executable, "-m", "llmopt.cli", "report", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert missing.returncode == 2 and "no results.json" in missing.stderr
 
 
 def test_bands_use_a_log_scale_only_for_positive_values_spanning_decades() -> None:
-    from llmopt.plots import plot_bands
+    from llmopt.report.plots import plot_bands
 
     fig, (wide, narrow, signed) = plt.subplots(1, 3)
     plot_bands(wide, {"a": [np.array([5000.0, 40.0, 0.3])]})
@@ -76,11 +101,20 @@ def test_bands_use_a_log_scale_only_for_positive_values_spanning_decades() -> No
 
 
 def test_the_bench_figure_has_a_row_of_panels_per_task_with_its_own_optimum(tmp_path: Path) -> None:
-    from llmopt.plots import bench_figure
+    from llmopt.report.plots import bench_figure
 
     def rows(label: str, optimum: float) -> list[dict]:
-        return [{"label": label, "method": m, "kind": "black-box", "direction": "min", "optimum": optimum,
-                 "best_so_far": [optimum + 9, optimum + 3, optimum + 1]} for m in ("a", "b")]
+        return [
+            {
+                "label": label,
+                "method": m,
+                "kind": "black-box",
+                "direction": "min",
+                "optimum": optimum,
+                "best_so_far": [optimum + 9, optimum + 3, optimum + 1],
+            }
+            for m in ("a", "b")
+        ]
 
     one = bench_figure(rows("n=10", 100.0), tmp_path / "one.png")
     two = bench_figure(rows("n=10", 100.0) + rows("n=20", 500.0), tmp_path / "two.png")
@@ -90,13 +124,27 @@ def test_the_bench_figure_has_a_row_of_panels_per_task_with_its_own_optimum(tmp_
 
 def test_the_bench_figure_draws_the_statistic_the_bench_table_prints() -> None:
     from llmopt.bench import summarize
-    from llmopt.plots import bench_curves
+    from llmopt.report.plots import bench_curves
 
     def row(seed: int, curve: list[float]) -> dict:
-        return {"label": "sphere", "method": "powell", "base_method": "powell", "under_study": False,
-                "kind": "black-box", "direction": "min", "optimum": 0.0, "budget": 3, "target": None,
-                "best_value": curve[-1], "best_so_far": curve, "reached": False, "evals_to_target": None,
-                "steps_to_target": None, "n_evals": len(curve), "seed": seed}
+        return {
+            "label": "sphere",
+            "method": "powell",
+            "base_method": "powell",
+            "under_study": False,
+            "kind": "black-box",
+            "direction": "min",
+            "optimum": 0.0,
+            "budget": 3,
+            "target": None,
+            "best_value": curve[-1],
+            "best_so_far": curve,
+            "reached": False,
+            "evals_to_target": None,
+            "steps_to_target": None,
+            "n_evals": len(curve),
+            "seed": seed,
+        }
 
     rows = [row(0, [9.0, 4.0, 0.6164]), row(1, [9.0, 7.0, 5.58])]
     median = summarize(rows)[0]["median"]
@@ -121,15 +169,20 @@ def solved(method: str, value: float) -> Result:
 
 def test_convergence_draws_every_method_against_evaluations_each_kind_in_its_style() -> None:
     fig, ax = plt.subplots()
-    from llmopt.plots import plot_convergence
+    from llmopt.report.plots import plot_convergence
 
-    others = [of_kind("powell", "black-box", [9, 4, 1]), of_kind("opro-no-history", "ablation", [8, 7]),
-              solved("least-squares", 1.0)]
+    others = [
+        of_kind("powell", "black-box", [9, 4, 1]),
+        of_kind("opro-no-history", "ablation", [8, 7]),
+        solved("least-squares", 1.0),
+    ]
     plot_convergence(ax, of_kind("opro", "model", [5, 3, 2, 2]), others, optimum=1.0)
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert ax.get_xlabel() == "evaluations"
-    styles = {lines[f"{m} ({k})"].get_linestyle() for m, k in
-              (("opro", "model"), ("opro-no-history", "ablation"), ("powell", "black-box"))}
+    styles = {
+        lines[f"{m} ({k})"].get_linestyle()
+        for m, k in (("opro", "model"), ("opro-no-history", "ablation"), ("powell", "black-box"))
+    }
     assert len(styles) == 3, "each kind has its own line style"
     powell = lines["powell (black-box)"]
     assert list(powell.get_xdata()) == [1, 2, 3], "a black-box row is drawn against its evaluations"
@@ -141,11 +194,12 @@ def test_convergence_draws_every_method_against_evaluations_each_kind_in_its_sty
 
 def test_references_at_one_value_share_one_labelled_line() -> None:
     fig, ax = plt.subplots()
-    from llmopt.plots import plot_convergence
+    from llmopt.report.plots import plot_convergence
 
     names = ["nearest-neighbour", "farthest-insertion", "christofides", "lkh", "held-karp"]
-    plot_convergence(ax, of_kind("opro", "model", [3100, 3050]), [solved(n, 2992.0) for n in names] +
-                     [solved("greedy", 3010.0)])
+    plot_convergence(
+        ax, of_kind("opro", "model", [3100, 3050]), [solved(n, 2992.0) for n in names] + [solved("greedy", 3010.0)]
+    )
     labels = [line.get_label() for line in ax.get_lines()]
     assert f"{', '.join(names)} (references)" in labels and "greedy (reference)" in labels
     assert sum("reference" in label for label in labels) == 2
@@ -153,7 +207,7 @@ def test_references_at_one_value_share_one_labelled_line() -> None:
 
 
 def test_the_tour_panel_of_a_reference_says_reference(tmp_path: Path, build_problem, monkeypatch) -> None:
-    from llmopt.plots import plot_run
+    from llmopt.report.plots import plot_run
 
     problem = build_problem("tsp")
     tour = tuple(range(problem.n))
@@ -161,18 +215,23 @@ def test_the_tour_panel_of_a_reference_says_reference(tmp_path: Path, build_prob
     lkh = Result("lkh", "tsp", "min", kind="reference", best_solution=tour, best_value=problem.evaluate(tour))
     titles: list[str] = []
     original = type(problem).draw
-    monkeypatch.setattr(type(problem), "draw", lambda self, ax, solution, title: (titles.append(title),
-                                                                                   original(self, ax, solution, title)))
+    monkeypatch.setattr(
+        type(problem),
+        "draw",
+        lambda self, ax, solution, title: (titles.append(title), original(self, ax, solution, title)),
+    )
     plot_run(problem, [opro, lkh], tmp_path / "t.png")
     assert any("lkh (reference)" in t for t in titles) and not any("baseline" in t for t in titles)
 
 
 def test_a_tour_on_an_explicit_matrix_says_its_positions_are_invented(tmp_path: Path) -> None:
-    from llmopt.registry import build_problem
+    from llmopt.contract.registry import build_problem
 
     path = tmp_path / "m.tsp"
-    path.write_text("NAME: m\nTYPE: TSP\nDIMENSION: 4\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
-                    "EDGE_WEIGHT_SECTION\n0 1 2 1\n1 0 1 2\n2 1 0 1\n1 2 1 0\nEOF\n")
+    path.write_text(
+        "NAME: m\nTYPE: TSP\nDIMENSION: 4\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: FULL_MATRIX\n"
+        "EDGE_WEIGHT_SECTION\n0 1 2 1\n1 0 1 2\n2 1 0 1\n1 2 1 0\nEOF\n"
+    )
     explicit = build_problem("tsp", {"instance": str(path)})
     fig, (ax, plain) = plt.subplots(1, 2)
     explicit.draw(ax, (0, 1, 2, 3), "t")
@@ -190,14 +249,22 @@ def crowded(problem) -> list[Result]:
     runs = [of_kind(f"method-number-{i}", "black-box", list(700 + 100 * rng.random(20))) for i in range(31)]
     for result in runs[:2]:
         result.best_solution, result.best_value = tour, problem.evaluate(tour)
-    names = ["nearest-neighbour", "farthest-insertion", "christofides", "2-opt+or-opt", "lkh", "held-karp",
-             "integer-programme"]
+    names = [
+        "nearest-neighbour",
+        "farthest-insertion",
+        "christofides",
+        "2-opt+or-opt",
+        "lkh",
+        "held-karp",
+        "integer-programme",
+    ]
     return runs + [solved(name, 600.0) for name in names]
 
 
-def test_every_legend_entry_lies_within_the_figure_however_many_methods_ran(tmp_path: Path, build_problem,
-                                                                             monkeypatch) -> None:
-    import llmopt.plots as plots
+def test_every_legend_entry_lies_within_the_figure_however_many_methods_ran(
+    tmp_path: Path, build_problem, monkeypatch
+) -> None:
+    import llmopt.report.plots as plots
 
     made: list = []
     new_figure = plots._new_figure
@@ -212,7 +279,8 @@ def test_every_legend_entry_lies_within_the_figure_however_many_methods_ran(tmp_
         fig.draw_without_rendering()  # the layout as it is saved
         ((ax, legend),) = [(ax, ax.get_legend()) for ax in fig.axes if ax.get_legend()]
         box, page = legend.get_window_extent(), fig.bbox
-        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1, \
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1, (
             f"legend {box.bounds} outside the figure {page.bounds}"
+        )
         assert len(legend.get_texts()) == len(ax.get_legend_handles_labels()[1]) > 31, "an entry per line"
     plt.close(made[-1])

@@ -18,16 +18,32 @@ PACKAGE = Path(__file__).resolve().parent / "plugin_package"
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo package, pip-installed into a folder of its own."""
     target = tmp_path_factory.mktemp("plugin_site")
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q",
-                           "--target", str(target), str(PACKAGE)], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "--target",
+            str(target),
+            str(PACKAGE),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     return target
 
 
 def llmopt(installed: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(installed)}
-    return subprocess.run([sys.executable, "-m", "llmopt.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "llmopt.cli", *args], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def test_a_plugin_methods_setting_is_a_flag_of_llmopt_run(installed: Path) -> None:
@@ -37,9 +53,27 @@ def test_a_plugin_methods_setting_is_a_flag_of_llmopt_run(installed: Path) -> No
 
 
 def test_llmopt_run_finds_a_plugins_methods_and_backend(installed: Path, tmp_path: Path) -> None:
-    done = llmopt(installed, "run", "sphere", "--methods", "best-of-k", "grid-search", "powell", "--model", "echo",
-                  "--steps", "2", "--proposals", "3", "--best-k", "1", "--json", "--no-cache", "--out",
-                  str(tmp_path / "run"))
+    done = llmopt(
+        installed,
+        "run",
+        "sphere",
+        "--methods",
+        "best-of-k",
+        "grid-search",
+        "powell",
+        "--model",
+        "echo",
+        "--steps",
+        "2",
+        "--proposals",
+        "3",
+        "--best-k",
+        "1",
+        "--json",
+        "--no-cache",
+        "--out",
+        str(tmp_path / "run"),
+    )
     assert done.returncode == 0, done.stderr
     rows = {row["method"]: row for row in json.loads(done.stdout)["results"]}
     assert (rows["best-of-k"]["kind"], rows["grid-search"]["kind"]) == ("model", "black-box")
@@ -50,18 +84,36 @@ def test_llmopt_run_finds_a_plugins_methods_and_backend(installed: Path, tmp_pat
     steps = [json.loads(line) for line in (tmp_path / "run" / "steps.jsonl").read_text().splitlines()]
     shown = steps[1]["meta_prompt"].splitlines()
     assert shown[0] == "Good solutions so far:" and len(shown) == 3  # --best-k 1: one solution shown
-    swept = llmopt(installed, "bench", "sphere", "--methods", "best-of-k", "--models", "echo", "--seeds", "1",
-                   "--steps", "1", "--vary", "best-k=1,2", "--json", "--workers", "1")
+    swept = llmopt(
+        installed,
+        "bench",
+        "sphere",
+        "--methods",
+        "best-of-k",
+        "--models",
+        "echo",
+        "--seeds",
+        "1",
+        "--steps",
+        "1",
+        "--vary",
+        "best-k=1,2",
+        "--json",
+        "--workers",
+        "1",
+    )
     assert swept.returncode == 0, swept.stderr
     assert {r["method"] for r in json.loads(swept.stdout)["summary"]} == {
-        "best-of-k[best-k=1, model=echo]", "best-of-k[best-k=2, model=echo]"}
+        "best-of-k[best-k=1, model=echo]",
+        "best-of-k[best-k=2, model=echo]",
+    }
 
 
 def test_compare_finds_them_and_the_contract_holds(installed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import llmopt
+    from llmopt.contract.registry import build_problem
     from llmopt.methods import methods_for, setup_for
-    from llmopt.contract import check_method
-    from llmopt.registry import build_problem
+    from llmopt.methods.checks import check_method
 
     monkeypatch.syspath_prepend(str(installed))
     problem = build_problem("sphere", {})
@@ -80,10 +132,11 @@ def test_compare_finds_them_and_the_contract_holds(installed: Path, monkeypatch:
     sys.modules.pop("llmopt_plugin_demo", None)
 
 
-def test_a_backend_plugin_is_picked_by_its_name_alone_never_for_a_web_address(installed: Path,
-                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_backend_plugin_is_picked_by_its_name_alone_never_for_a_web_address(
+    installed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from llmopt.backends import make_backend
-    from llmopt.errors import UsageError
+    from llmopt.core.errors import UsageError
 
     monkeypatch.syspath_prepend(str(installed))
     assert type(make_backend("echo")).__name__ == "Echo"

@@ -34,7 +34,7 @@ def test_every_file_the_readme_and_docs_name_under_examples_is_shipped() -> None
 
 
 def test_the_readme_example_files_load_as_their_problems() -> None:
-    from llmopt.registry import build_problem
+    from llmopt.contract.registry import build_problem
 
     examples = ROOT / "examples"
     assert build_problem("tsp", {"instance": str(examples / "cities12.tsp")}).optimum() == 2992
@@ -44,7 +44,6 @@ def test_the_readme_example_files_load_as_their_problems() -> None:
 
     found, kind = load_dataset(str(examples / "apples.jsonl"))
     assert len(found) == 40 and found[0].target.isdigit()
-
 
 
 def test_the_version_is_the_changelogs_newest() -> None:

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from llmopt.result import Counts, Result, Trial
+from llmopt.core.direction import reached
+from llmopt.core.result import Counts, Result, Trial
 from llmopt.report.tables import comparison_table
-from llmopt.direction import reached
 
 
 def sample() -> Result:
@@ -19,8 +19,9 @@ def sample() -> Result:
     result.add(Trial(1, "duplicate", raw="r", text="b", solution=(1, 2)))
     result.add(Trial(2, "ok", raw="r", text="c", solution=(5, 5), value=4.0))
     assert result.counts.evals == 3  # counted by add(), one per evaluated trial
-    result.counts = Counts(llm_calls=2, prompt_tokens=10, completion_tokens=5, proposals=4, evals=3, duplicates=1,
-                           invalid={"bad": 1})
+    result.counts = Counts(
+        llm_calls=2, prompt_tokens=10, completion_tokens=5, proposals=4, evals=3, duplicates=1, invalid={"bad": 1}
+    )
     return result
 
 
@@ -100,11 +101,15 @@ def test_table_shows_failed_evaluations_only_when_there_are_some() -> None:
 
 
 def test_a_record_from_before_starts_were_counted_reads_them_from_its_trials() -> None:
-    from llmopt.result import Result, Trial
+    from llmopt.core.result import Result, Trial
 
     result = Result("opro", "p", "min")
-    for trial in [Trial(0, "initial", value=3.0), Trial(0, "invalid", reason="x"), Trial(1, "ok", value=2.0),
-                  Trial(1, "skipped", reason="evaluation budget spent")]:
+    for trial in [
+        Trial(0, "initial", value=3.0),
+        Trial(0, "invalid", reason="x"),
+        Trial(1, "ok", value=2.0),
+        Trial(1, "skipped", reason="evaluation budget spent"),
+    ]:
         result.add(trial)
     data = result.to_dict()
     del data["counts"]["starts"], data["counts"]["skipped"]
@@ -115,8 +120,22 @@ def test_a_record_from_before_starts_were_counted_reads_them_from_its_trials() -
 def test_a_count_that_is_zero_in_every_row_is_left_out_of_the_table() -> None:
     from llmopt.report.tables import count_columns
 
-    rows = [{"kind": "model", "n_evals": 9, "rounds": 9, "starts": 5, "proposals": 8, "failed_evals": 0,
-             "skipped": 0, "repaired": 0, "duplicates": 1, "invalid": 0, "n_llm_calls": 8, "tokens": 90}]
+    rows = [
+        {
+            "kind": "model",
+            "n_evals": 9,
+            "rounds": 9,
+            "starts": 5,
+            "proposals": 8,
+            "failed_evals": 0,
+            "skipped": 0,
+            "repaired": 0,
+            "duplicates": 1,
+            "invalid": 0,
+            "n_llm_calls": 8,
+            "tokens": 90,
+        }
+    ]
     shown = count_columns(rows)
     assert not {"failed_evals", "skipped", "repaired", "rounds"} & set(shown)
     assert {"starts", "proposals", "invalid"} <= set(shown)  # always shown, zero or not

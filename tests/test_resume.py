@@ -11,13 +11,29 @@ from pathlib import Path
 
 import pytest
 
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def command(out: Path, cache: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "llmopt.cli", "run", "linear-regression", "--steps", "5", "--proposals", "4",
-            "--seed", "11", "--cache", str(cache), "--out", str(out), "--json", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "llmopt.cli",
+        "run",
+        "linear-regression",
+        "--steps",
+        "5",
+        "--proposals",
+        "4",
+        "--seed",
+        "11",
+        "--cache",
+        str(cache),
+        "--out",
+        str(out),
+        "--json",
+        *extra,
+    ]
 
 
 def evaluated(run_dir: Path) -> list[tuple]:
@@ -26,9 +42,30 @@ def evaluated(run_dir: Path) -> list[tuple]:
 
 
 def stub_run(out: Path, url: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "llmopt.cli", "run", "linear-regression", "--steps", "5", "--proposals", "4",
-            "--seed", "11", "--model", "stub", "--base-url", url, "--no-cache", "--methods", "opro",
-            "--out", str(out), "--json", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "llmopt.cli",
+        "run",
+        "linear-regression",
+        "--steps",
+        "5",
+        "--proposals",
+        "4",
+        "--seed",
+        "11",
+        "--model",
+        "stub",
+        "--base-url",
+        url,
+        "--no-cache",
+        "--methods",
+        "opro",
+        "--out",
+        str(out),
+        "--json",
+        *extra,
+    ]
 
 
 @pytest.mark.parametrize("hold_at", [1, 3])
@@ -39,8 +76,9 @@ def test_kill_9_then_resume(tmp_path: Path, hold_at: int) -> None:
     held = StubSettings(hold_at=hold_at)
     server, url = serve(held)  # the stub answers by the request's seed alone, so every run gets the same answers
     try:
-        process = subprocess.Popen(stub_run(tmp_path / "killed", url), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, cwd=ROOT)
+        process = subprocess.Popen(
+            stub_run(tmp_path / "killed", url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
+        )
         assert held.holding.wait(timeout=60), "the run never asked the model"
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
@@ -48,10 +86,12 @@ def test_kill_9_then_resume(tmp_path: Path, hold_at: int) -> None:
         run_dir, steps = tmp_path / "killed", tmp_path / "killed" / "steps.jsonl"
         assert len(steps.read_text().splitlines()) == hold_at, "steps 0 .. hold_at - 1 were journaled, no more"
         assert not (run_dir / "results.json").exists()
-        done = subprocess.run(stub_run(run_dir, url, "--resume", str(run_dir)), capture_output=True, text=True,
-                              cwd=ROOT, timeout=120)
-        reference = subprocess.run(stub_run(tmp_path / "full", url), capture_output=True, text=True, cwd=ROOT,
-                                   timeout=120)
+        done = subprocess.run(
+            stub_run(run_dir, url, "--resume", str(run_dir)), capture_output=True, text=True, cwd=ROOT, timeout=120
+        )
+        reference = subprocess.run(
+            stub_run(tmp_path / "full", url), capture_output=True, text=True, cwd=ROOT, timeout=120
+        )
     finally:
         server.shutdown()
     assert done.returncode == 0 and reference.returncode == 0, done.stderr + reference.stderr
@@ -63,14 +103,29 @@ def test_kill_9_then_resume(tmp_path: Path, hold_at: int) -> None:
 @pytest.mark.slow  # it runs the embedded model
 def test_resume_with_other_options_is_refused(tmp_path: Path) -> None:
     run_dir = tmp_path / "r"
-    first = subprocess.run(command(run_dir, tmp_path / "c.sqlite")[:-1] + ["--steps", "1"], capture_output=True,
-                           text=True, cwd=ROOT, timeout=900)
+    first = subprocess.run(
+        command(run_dir, tmp_path / "c.sqlite")[:-1] + ["--steps", "1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
     assert first.returncode == 0, first.stderr
-    again = subprocess.run(command(run_dir, tmp_path / "c.sqlite", "--resume", str(run_dir), "--w-true", "3"),
-                           capture_output=True, text=True, cwd=ROOT, timeout=900)
+    again = subprocess.run(
+        command(run_dir, tmp_path / "c.sqlite", "--resume", str(run_dir), "--w-true", "3"),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
     assert again.returncode == 2 and "problem config" in again.stderr
-    missing = subprocess.run(command(run_dir, tmp_path / "c.sqlite", "--resume", str(tmp_path / "nope")),
-                             capture_output=True, text=True, cwd=ROOT, timeout=900)
+    missing = subprocess.run(
+        command(run_dir, tmp_path / "c.sqlite", "--resume", str(tmp_path / "nope")),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
     assert missing.returncode == 2 and "not a run directory" in missing.stderr
 
 
@@ -100,12 +155,39 @@ def test_kill_9_among_the_initial_points_repeats_no_finished_evaluation(tmp_path
     (tmp_path / "killer.py").write_text(KILLER)
     server, url = serve(StubSettings())
     try:
+
         def run(*extra: str) -> subprocess.CompletedProcess:
-            return subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "function", "--function", "killer:bowl",
-                                   "--bounds=-4:4,-4:4", "--steps", "1", "--proposals", "2", "--model", "stub",
-                                   "--base-url", url, "--no-cache", "--methods", "opro", "--json",
-                                   "--out", str(tmp_path / "run"), *extra], capture_output=True, text=True,
-                                  cwd=tmp_path, timeout=120)
+            return subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "llmopt.cli",
+                    "run",
+                    "function",
+                    "--function",
+                    "killer:bowl",
+                    "--bounds=-4:4,-4:4",
+                    "--steps",
+                    "1",
+                    "--proposals",
+                    "2",
+                    "--model",
+                    "stub",
+                    "--base-url",
+                    url,
+                    "--no-cache",
+                    "--methods",
+                    "opro",
+                    "--json",
+                    "--out",
+                    str(tmp_path / "run"),
+                    *extra,
+                ],
+                capture_output=True,
+                text=True,
+                cwd=tmp_path,
+                timeout=120,
+            )
 
         killed = run()
         assert killed.returncode == -signal.SIGKILL and (tmp_path / "killed").exists()
@@ -117,4 +199,6 @@ def test_kill_9_among_the_initial_points_repeats_no_finished_evaluation(tmp_path
     assert calls[3] == calls[2], "the point being scored when the run was killed is scored again"
     assert calls.count(calls[0]) == calls.count(calls[1]) == 1, "a finished evaluation is never repeated"
     trials = json.loads((tmp_path / "run" / "results.json").read_text())["full_results"][0]["trials"]
-    assert [t["text"] for t in trials if t["status"] == "initial"][:3] == [f"[{c.replace(',', ', ')}]" for c in calls[:3]]
+    assert [t["text"] for t in trials if t["status"] == "initial"][:3] == [
+        f"[{c.replace(',', ', ')}]" for c in calls[:3]
+    ]

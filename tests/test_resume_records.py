@@ -9,12 +9,24 @@ from llmopt.cli import main
 from llmopt.testing.stub_server import StubSettings, serve
 
 
-def test_a_run_recorded_before_the_newer_settings_resumes_and_its_budgets_may_change(tmp_path: Path,
-                                                                                      capsys) -> None:
+def test_a_run_recorded_before_the_newer_settings_resumes_and_its_budgets_may_change(tmp_path: Path, capsys) -> None:
     server, url = serve(StubSettings())
     run = tmp_path / "run"
-    common = ["run", "linear-regression", "--model", "stub", "--base-url", url, "--no-cache", "--json",
-              "--methods", "opro", "random-search", "--price", "1,2"]
+    common = [
+        "run",
+        "linear-regression",
+        "--model",
+        "stub",
+        "--base-url",
+        url,
+        "--no-cache",
+        "--json",
+        "--methods",
+        "opro",
+        "random-search",
+        "--price",
+        "1,2",
+    ]
     try:
         assert main([*common, "--steps", "1", "--max-cost", "5", "--out", str(run)]) == 0
         config = json.loads((run / "config.json").read_text())

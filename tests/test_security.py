@@ -25,12 +25,19 @@ def test_no_eval_exec_or_unpickling() -> None:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FORBIDDEN_CALLS:
                 offences.append(f"{path}:{node.lineno} calls {node.func.id}")
             if isinstance(node, ast.Import):
-                offences += [f"{path}:{node.lineno} imports {a.name}" for a in node.names
-                             if a.name.split(".")[0] in FORBIDDEN_MODULES]
+                offences += [
+                    f"{path}:{node.lineno} imports {a.name}"
+                    for a in node.names
+                    if a.name.split(".")[0] in FORBIDDEN_MODULES
+                ]
             if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in FORBIDDEN_MODULES:
                 offences.append(f"{path}:{node.lineno} imports from {node.module}")
-            if isinstance(node, ast.Attribute) and node.attr in ("loads", "load") and \
-                    isinstance(node.value, ast.Name) and node.value.id in FORBIDDEN_MODULES:
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("loads", "load")
+                and isinstance(node.value, ast.Name)
+                and node.value.id in FORBIDDEN_MODULES
+            ):
                 offences.append(f"{path}:{node.lineno} unpickles")
     assert not offences, "\n".join(offences)
 
@@ -43,9 +50,29 @@ def test_api_key_never_written(tmp_path: Path) -> None:
     try:
         env = {**os.environ, "OPENAI_API_KEY": secret, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
         done = subprocess.run(
-            [sys.executable, "-m", "llmopt.cli", "run", "linear-regression", "--model", "stub", "--base-url", url,
-             "--steps", "3", "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "cache.sqlite")],
-            capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+            [
+                sys.executable,
+                "-m",
+                "llmopt.cli",
+                "run",
+                "linear-regression",
+                "--model",
+                "stub",
+                "--base-url",
+                url,
+                "--steps",
+                "3",
+                "--out",
+                str(tmp_path / "run"),
+                "--cache",
+                str(tmp_path / "cache.sqlite"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=300,
+        )
     finally:
         server.shutdown()
     assert done.returncode == 0, done.stderr

@@ -7,8 +7,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -18,8 +18,11 @@ pytestmark = pytest.mark.slow  # two server processes and two CLI runs
 
 
 def stub(port: int, *flags: str) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "llmopt.testing.stub_server", "--port", str(port), *flags],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llmopt.testing.stub_server", "--port", str(port), *flags],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(100):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=1):
@@ -41,10 +44,34 @@ def test_a_killed_scorer_stops_the_run_and_resume_finishes_it(optimizer: str, tm
     port = free_port()
     scorer = stub(port, "--die-after", "30")  # killed on its 31st request: a deterministic moment
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "llmopt.cli", "run", "prompt-search", "--model", "stub", "--base-url", optimizer,
-               "--scorer-model", "stub", "--scorer-base-url", f"http://127.0.0.1:{port}/v1", "--steps", "10",
-               "--proposals", "4", "--train-size", "4", "--test-size", "2", "--no-cache",
-               "--methods", "opro", "opro-no-history", "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "llmopt.cli",
+        "run",
+        "prompt-search",
+        "--model",
+        "stub",
+        "--base-url",
+        optimizer,
+        "--scorer-model",
+        "stub",
+        "--scorer-base-url",
+        f"http://127.0.0.1:{port}/v1",
+        "--steps",
+        "10",
+        "--proposals",
+        "4",
+        "--train-size",
+        "4",
+        "--test-size",
+        "2",
+        "--no-cache",
+        "--methods",
+        "opro",
+        "opro-no-history",
+        "--json",
+    ]
     try:
         # the bound is the issue's: the run ends within 30 s of the kill, not after the retry schedule of each step
         first = subprocess.run([*command, "--out", str(run_dir)], capture_output=True, text=True, timeout=30)
@@ -67,5 +94,5 @@ def test_a_killed_scorer_stops_the_run_and_resume_finishes_it(optimizer: str, tm
     payload = json.loads(second.stdout)
     assert [r["method"] for r in payload["results"]] == ["opro", "opro-no-history"]
     steps = [json.loads(line)["step"] for line in (run_dir / "steps.jsonl").read_text().splitlines()]
-    assert steps[:len(done)] == [s["step"] for s in done], "the journal before the kill is kept as it was"
+    assert steps[: len(done)] == [s["step"] for s in done], "the journal before the kill is kept as it was"
     assert max(steps) == 10 and payload["results"][0]["stop_reason"] == "max_steps"

@@ -7,8 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from llmopt.problem import InvalidSolution
-from llmopt.spaces import Box, Permutation, Text
+from llmopt.contract.problem import InvalidSolution
+from llmopt.contract.spaces import Box, Permutation, Text
 
 
 def reason(space, text: str) -> str:
@@ -17,10 +17,17 @@ def reason(space, text: str) -> str:
     return caught.value.reason
 
 
-@pytest.mark.parametrize("space", [
-    Box(((-5, 5), (0, 10))), Box(((-5000, 5000),) * 3, integer=True), Box(((0, 1),), names=("p",)),
-    Permutation(6), Permutation(5, start=None, tag="order"), Text(pool=("a", "b", "c")),
-])
+@pytest.mark.parametrize(
+    "space",
+    [
+        Box(((-5, 5), (0, 10))),
+        Box(((-5000, 5000),) * 3, integer=True),
+        Box(((0, 1),), names=("p",)),
+        Permutation(6),
+        Permutation(5, start=None, tag="order"),
+        Text(pool=("a", "b", "c")),
+    ],
+)
 def test_samples_round_trip_through_their_text(space) -> None:
     for solution in space.sample(np.random.default_rng(0), 20):
         assert space.decode(space.encode(solution)) == solution
@@ -87,8 +94,8 @@ def test_spaces_reject_impossible_definitions() -> None:
 
 
 def test_bits_reasons_and_grammar() -> None:
-    from llmopt.grammar import to_regex
-    from llmopt.spaces import Bits
+    from llmopt.contract.grammar import to_regex
+    from llmopt.contract.spaces import Bits
 
     space = Bits(4)
     assert space.decode("x <bits>1, 0,1,1</bits>") == (1, 0, 1, 1)
@@ -103,11 +110,16 @@ def test_bits_reasons_and_grammar() -> None:
 def test_the_longest_solution_of_each_space_writes_the_longest_text() -> None:
     import numpy as np
 
-    from llmopt.spaces import Bits, Box, Permutation, Text
+    from llmopt.contract.spaces import Bits, Box, Permutation, Text
 
     rng = np.random.default_rng(3)
-    for space in [Box(((-5, 5), (0, 1000))), Box(((-12, 3),), integer=True), Permutation(30), Bits(40),
-                  Text(max_length=60)]:
+    for space in [
+        Box(((-5, 5), (0, 1000))),
+        Box(((-12, 3),), integer=True),
+        Permutation(30),
+        Bits(40),
+        Text(max_length=60),
+    ]:
         longest = len(space.encode(space.longest()))
         others = space.sample(rng, 50) if not isinstance(space, Text) else ["short", "a b c d e f"]
         assert all(len(space.encode(other)) <= longest for other in others), space
@@ -116,7 +128,7 @@ def test_the_longest_solution_of_each_space_writes_the_longest_text() -> None:
 
 
 def test_the_answer_limit_fits_the_longest_answer() -> None:
-    from llmopt.answers import answer_tokens_for
+    from llmopt.methods.model.answers import answer_tokens_for
 
     assert answer_tokens_for("[1, 2]") == 128, "small spaces keep the limit they always had"
     assert answer_tokens_for("<bits>" + "1" * 200 + "</bits>") == 213 + 64, "one token per byte without a tokenizer"

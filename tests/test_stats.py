@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from llmopt.stats import bootstrap_ci, ecdf, ert, holm, log_targets, rank_sum_p
+from llmopt.core.stats import bootstrap_ci, ecdf, ert, holm, log_targets, rank_sum_p
 
 
 def test_ert_counts_every_run_and_divides_by_successes() -> None:
@@ -45,7 +45,7 @@ def test_fixed_target_ecdf_counts_run_target_pairs() -> None:
 
 
 def test_the_median_of_an_even_count_is_the_midpoint_as_users_know_it() -> None:
-    from llmopt.stats import median, quantiles
+    from llmopt.core.stats import median, quantiles
 
     assert median([0.6164, 5.58]) == pytest.approx(3.0982)  # two seeds: not the lower value
     values = [4.0, 1.0, 3.0, 2.0]
@@ -53,7 +53,7 @@ def test_the_median_of_an_even_count_is_the_midpoint_as_users_know_it() -> None:
 
 
 def test_a_failed_run_makes_a_quantile_infinite_never_nan() -> None:
-    from llmopt.stats import quantiles
+    from llmopt.core.stats import quantiles
 
     assert quantiles([1.0, 2.0, math.inf], [0.5, 1.0]) == [2.0, math.inf]
     assert quantiles([1.0, math.inf], [0.5]) == [math.inf]  # between a value and a failure: the failure

@@ -4,8 +4,9 @@ far; the progress bar reads it so that a slow model shows life between steps."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 
 class Activity:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from llmopt.errors import BackendError
+from llmopt.core.errors import BackendError
 
 __all__ = ["Backend", "BackendError", "Completion", "Generation"]
 
@@ -69,14 +69,30 @@ class Backend(Protocol):
 
     name: str
 
-    def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
-                 seed: int | None = None, grammar: str | None = None) -> Generation:
+    def generate(
+        self,
+        prompt: str,
+        *,
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        seed: int | None = None,
+        grammar: str | None = None,
+    ) -> Generation:
         """Sample n completions of `prompt`, all requested together; `max_tokens` limits the answer (a
         backend that knows its model reasons adds room for the reasoning)."""
         ...
 
-    def complete(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
-                 seed: int | None = None, grammar: str | None = None) -> Generation:
+    def complete(
+        self,
+        prompt: str,
+        *,
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        seed: int | None = None,
+        grammar: str | None = None,
+    ) -> Generation:
         """Continue `prompt` as raw text to the end of its line, n times (language-model crossover uses this)."""
         ...
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import ctypes
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-import numpy as np
 import llama_cpp
+import numpy as np
 from llama_cpp import Llama
 from llama_cpp import _internals as internals
 
@@ -36,8 +37,15 @@ MAX_SEQUENCES = 64
 # where the last request's prompt parted from it).
 CHUNK = 256
 # What `create_chat_completion` samples with when LocalBackend leaves a setting at its default.
-SAMPLING_DEFAULTS = {"top_k": 40, "top_p": 0.95, "min_p": 0.05, "typical_p": 1.0, "repeat_penalty": 1.0,
-                     "frequency_penalty": 0.0, "presence_penalty": 0.0}
+SAMPLING_DEFAULTS = {
+    "top_k": 40,
+    "top_p": 0.95,
+    "min_p": 0.05,
+    "typical_p": 1.0,
+    "repeat_penalty": 1.0,
+    "frequency_penalty": 0.0,
+    "presence_penalty": 0.0,
+}
 # What `create_completion` does that this module does not; a request that asks for one goes the old way.
 _UNSUPPORTED = ("logits_processor", "logit_bias", "logprobs", "suffix")
 # How many of the likeliest tokens the grammar is asked about first, then next (see `_Sampler`).
@@ -90,28 +98,42 @@ class _Recorder:
         raise _Prompted(dict(zip(("prompt",), args)) | kwargs)
 
 
-def chat_request(llama: Llama, messages: list[dict[str, str]], *, temperature: float, max_tokens: int,
-                 grammar: Any = None) -> Request | None:
+def chat_request(
+    llama: Llama, messages: list[dict[str, str]], *, temperature: float, max_tokens: int, grammar: Any = None
+) -> Request | None:
     """What `llama.create_chat_completion` would sample from (its chat template, stop strings and all), or
     None when that asks for something this module does not do."""
     # The model's own chat handler runs up to the point it samples, so the prompt is the one it builds.
     try:
-        Llama.create_chat_completion(_Recorder(llama), messages=messages,  # type: ignore[arg-type]
-                                     temperature=temperature, max_tokens=max_tokens, grammar=grammar)
+        Llama.create_chat_completion(
+            _Recorder(llama),
+            messages=messages,  # type: ignore[arg-type]
+            temperature=temperature,
+            max_tokens=max_tokens,
+            grammar=grammar,
+        )
         return None  # a handler that samples some other way
     except _Prompted as prompted:
         kwargs = prompted.kwargs
     except Exception:  # noqa: BLE001 - the sequential path meets the same error and reports it
         return None
-    if any(kwargs.get(key) is not None for key in _UNSUPPORTED) or kwargs.get("mirostat_mode") \
-            or kwargs.get("stream") or not isinstance(kwargs.get("prompt"), list):
+    if (
+        any(kwargs.get(key) is not None for key in _UNSUPPORTED)
+        or kwargs.get("mirostat_mode")
+        or kwargs.get("stream")
+        or not isinstance(kwargs.get("prompt"), list)
+    ):
         return None
     stop = kwargs.get("stop") or []
     # A chat template's own stopping criterion stops on its end-of-sequence token, which ends every answer here.
-    return Request(tokens=list(kwargs["prompt"]), max_tokens=kwargs.get("max_tokens") or -1,
-                   temperature=kwargs.get("temperature", temperature), grammar=kwargs.get("grammar"),
-                   stop=tuple(s.encode("utf-8") for s in ([stop] if isinstance(stop, str) else stop)),
-                   sampling={key: kwargs.get(key, default) for key, default in SAMPLING_DEFAULTS.items()})
+    return Request(
+        tokens=list(kwargs["prompt"]),
+        max_tokens=kwargs.get("max_tokens") or -1,
+        temperature=kwargs.get("temperature", temperature),
+        grammar=kwargs.get("grammar"),
+        stop=tuple(s.encode("utf-8") for s in ([stop] if isinstance(stop, str) else stop)),
+        sampling={key: kwargs.get(key, default) for key, default in SAMPLING_DEFAULTS.items()},
+    )
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
@@ -157,8 +179,9 @@ class BatchDecoder:
         self.context.kv_cache_clear()
         self.held = []
 
-    def sample(self, request: Request, n: int, seed: int | None,
-               answered: Callable[[Answer], None] = lambda answer: None) -> list[Answer]:
+    def sample(
+        self, request: Request, n: int, seed: int | None, answered: Callable[[Answer], None] = lambda answer: None
+    ) -> list[Answer]:
         """n answers to `request`, answer i sampled with seed `seed + i` (unseeded when `seed` is None);
         `answered` hears of each as it ends."""
         prompt, n_ctx = request.tokens, min(self.llama.n_ctx(), self.context.n_ctx())
@@ -195,8 +218,10 @@ class BatchDecoder:
         A new answer decodes the prompt's last token itself, so that an answer that starts once another
         has ended begins as the first ones did.
         """
-        self._decode([(s.tokens[-1] if s.tokens else request.tokens[-1], prompt - 1 + len(s.tokens), s.seq_id)
-                      for s in active], logits=True)
+        self._decode(
+            [(s.tokens[-1] if s.tokens else request.tokens[-1], prompt - 1 + len(s.tokens), s.seq_id) for s in active],
+            logits=True,
+        )
         for slot, sequence in enumerate(active):
             self._advance(sequence, slot, request.stop, limit)
 
@@ -216,7 +241,7 @@ class BatchDecoder:
             self.context.kv_cache_seq_rm(PROMPT_SEQ, keep, -1)
         self.held = []  # until the chunks are all in
         for start in range(keep, len(tokens), CHUNK):
-            chunk = tokens[start:start + CHUNK]
+            chunk = tokens[start : start + CHUNK]
             self._decode([(token, start + i, PROMPT_SEQ) for i, token in enumerate(chunk)], logits=False)
         self.held = list(tokens)
 
@@ -239,7 +264,7 @@ class BatchDecoder:
         sequence.text += self.llama._model.detokenize([token])
         found = [s for s in stop if s in sequence.text]
         if found:  # cut at the first stop string listed, as create_completion does
-            sequence.text = sequence.text[:sequence.text.index(found[0])]
+            sequence.text = sequence.text[: sequence.text.index(found[0])]
             sequence.finish = "stop"
         elif len(sequence.tokens) >= limit:
             sequence.finish = "length"
@@ -278,9 +303,14 @@ class _Sampler:
         s = request.sampling
         # Without a grammar the full chain is the quicker; the windowed search reproduces only the chain
         # LocalBackend asks for, and anything else samples in full.
-        self.windowed = (WINDOWED and request.grammar is not None and request.temperature >= 0 and s["typical_p"] >= 1
-                         and s["top_k"] > 0
-                         and (s["repeat_penalty"], s["frequency_penalty"], s["presence_penalty"]) == (1, 0, 0))
+        self.windowed = (
+            WINDOWED
+            and request.grammar is not None
+            and request.temperature >= 0
+            and s["typical_p"] >= 1
+            and s["top_k"] > 0
+            and (s["repeat_penalty"], s["frequency_penalty"], s["presence_penalty"]) == (1, 0, 0)
+        )
         self.grammar = self._grammar() if self.windowed else None
         self.chain = self._chain(with_grammar=not self.windowed)
 
@@ -293,8 +323,9 @@ class _Sampler:
 
     def _grammar(self) -> Any:
         grammar = self.request.grammar
-        return llama_cpp.llama_sampler_init_grammar(self.llama._model.vocab, grammar._grammar.encode("utf-8"),
-                                                    grammar._root.encode("utf-8"))
+        return llama_cpp.llama_sampler_init_grammar(
+            self.llama._model.vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8")
+        )
 
     def _chain(self, with_grammar: bool) -> Any:
         request, s, llama = self.request, self.request.sampling, self.llama
@@ -304,8 +335,15 @@ class _Sampler:
             llama_cpp.llama_sampler_chain_add(chain, sampler)
 
         if with_grammar:
-            add(llama_cpp.llama_sampler_init_penalties(self.n_vocab, llama.last_n_tokens_size, s["repeat_penalty"],
-                                                       s["frequency_penalty"], s["presence_penalty"]))
+            add(
+                llama_cpp.llama_sampler_init_penalties(
+                    self.n_vocab,
+                    llama.last_n_tokens_size,
+                    s["repeat_penalty"],
+                    s["frequency_penalty"],
+                    s["presence_penalty"],
+                )
+            )
             if request.grammar is not None:
                 add(self._grammar())
         if request.temperature < 0:
@@ -343,8 +381,11 @@ class _Sampler:
         asked = np.zeros(self.n_vocab, dtype=bool)
         ids, values = np.empty(0, np.int32), np.empty(0, np.float32)
         for window in (*[w for w in _WINDOWS if w < self.n_vocab], self.n_vocab):
-            top = np.argpartition(logits, self.n_vocab - window)[self.n_vocab - window:] \
-                if window < self.n_vocab else np.arange(self.n_vocab)
+            top = (
+                np.argpartition(logits, self.n_vocab - window)[self.n_vocab - window :]
+                if window < self.n_vocab
+                else np.arange(self.n_vocab)
+            )
             new = top[~asked[top]].astype(np.int32)
             asked[new] = True
             kept = self._grammar_keeps(new, logits[new])
@@ -383,8 +424,9 @@ class _Sampler:
         weights = np.exp(values.astype(np.float64) - best)
         low = weights.sum()
         high = low + (k - len(values)) * math.exp(rest - best)
-        return min(_top_p_cut(weights, low, s["top_p"] - 1e-5), passing) == \
-            min(_top_p_cut(weights, high, s["top_p"] + 1e-5), passing)
+        return min(_top_p_cut(weights, low, s["top_p"] - 1e-5), passing) == min(
+            _top_p_cut(weights, high, s["top_p"] + 1e-5), passing
+        )
 
 
 def _top_p_cut(weights: np.ndarray, total: float, p: float) -> int:
@@ -398,4 +440,5 @@ def _top_p_cut(weights: np.ndarray, total: float, p: float) -> int:
 def _token_array(data: np.ndarray) -> Any:
     """A llama_token_data_array over `data` (not sorted), which must outlive it."""
     return llama_cpp.llama_token_data_array(
-        data=data.ctypes.data_as(llama_cpp.llama_token_data_p), size=len(data), selected=-1, sorted=False)
+        data=data.ctypes.data_as(llama_cpp.llama_token_data_p), size=len(data), selected=-1, sorted=False
+    )

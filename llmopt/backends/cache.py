@@ -8,11 +8,12 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from llmopt.backends.base import Backend, Completion, Generation
-from llmopt.errors import UsageError
+from llmopt.core.errors import UsageError
 
 
 def default_cache_path() -> Path:
@@ -21,11 +22,25 @@ def default_cache_path() -> Path:
     return Path(root) / "llmopt" / "responses.sqlite"
 
 
-def request_key(identity: dict[str, object], prompt: str, n: int, temperature: float, max_tokens: int,
-                seed: int | None, grammar: str | None) -> str:
+def request_key(
+    identity: dict[str, object],
+    prompt: str,
+    n: int,
+    temperature: float,
+    max_tokens: int,
+    seed: int | None,
+    grammar: str | None,
+) -> str:
     """SHA-256 of everything that shapes the answer; `identity` never holds secrets."""
-    request = {"backend": identity, "prompt": prompt, "n": n, "temperature": temperature,
-               "max_tokens": max_tokens, "seed": seed, "grammar": grammar}
+    request = {
+        "backend": identity,
+        "prompt": prompt,
+        "n": n,
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+        "seed": seed,
+        "grammar": grammar,
+    }
     return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
 
 
@@ -42,8 +57,10 @@ class SQLiteStore:
                 connection.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, {column} TEXT NOT NULL)")
                 connection.execute(f"SELECT key, {column} FROM {table} LIMIT 1").fetchall()
         except sqlite3.DatabaseError as error:  # not a database, a foreign one, a folder, no permission
-            raise UsageError(f"{self.path} is not a usable llmopt cache ({error}); delete it, "
-                             "choose another file with --cache PATH, or pass --no-cache") from None
+            raise UsageError(
+                f"{self.path} is not a usable llmopt cache ({error}); delete it, "
+                "choose another file with --cache PATH, or pass --no-cache"
+            ) from None
 
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
@@ -81,19 +98,45 @@ class CachedBackend:
         self._lock = threading.Lock()
         self.hits = self.misses = self.calls = 0  # requests replayed, requests sent, and the model calls they made
 
-    def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
-                 seed: int | None = None, grammar: str | None = None) -> Generation:
+    def generate(
+        self,
+        prompt: str,
+        *,
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        seed: int | None = None,
+        grammar: str | None = None,
+    ) -> Generation:
         """The stored answer to this exact request, or the backend's (then stored)."""
         key = request_key(self._identity, prompt, n, temperature, max_tokens, seed, grammar)
-        return self._cached(key, n, lambda: self.backend.generate(
-            prompt, n=n, temperature=temperature, max_tokens=max_tokens, seed=seed, grammar=grammar))
+        return self._cached(
+            key,
+            n,
+            lambda: self.backend.generate(
+                prompt, n=n, temperature=temperature, max_tokens=max_tokens, seed=seed, grammar=grammar
+            ),
+        )
 
-    def complete(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
-                 seed: int | None = None, grammar: str | None = None) -> Generation:
+    def complete(
+        self,
+        prompt: str,
+        *,
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        seed: int | None = None,
+        grammar: str | None = None,
+    ) -> Generation:
         """The stored raw continuation of this exact request, or the backend's (then stored)."""
         key = request_key({**self._identity, "endpoint": "complete"}, prompt, n, temperature, max_tokens, seed, grammar)
-        return self._cached(key, n, lambda: self.backend.complete(
-            prompt, n=n, temperature=temperature, max_tokens=max_tokens, seed=seed, grammar=grammar))
+        return self._cached(
+            key,
+            n,
+            lambda: self.backend.complete(
+                prompt, n=n, temperature=temperature, max_tokens=max_tokens, seed=seed, grammar=grammar
+            ),
+        )
 
     def _cached(self, key: str, n: int, ask: Callable[[], Generation]) -> Generation:
         stored = self._store.get(key)
@@ -132,12 +175,28 @@ def _switch_to_wal(connection: sqlite3.Connection, attempts: int = 100) -> None:
 
 
 def _encode(generation: Generation) -> str:
-    return json.dumps({"calls": generation.calls, "max_tokens": generation.max_tokens,
-                       "completions": [[c.text, c.prompt_tokens, c.completion_tokens, c.reasoning, c.reasoning_tokens,
-                                        c.finish_reason, c.cached_tokens] for c in generation.completions]})
+    return json.dumps(
+        {
+            "calls": generation.calls,
+            "max_tokens": generation.max_tokens,
+            "completions": [
+                [
+                    c.text,
+                    c.prompt_tokens,
+                    c.completion_tokens,
+                    c.reasoning,
+                    c.reasoning_tokens,
+                    c.finish_reason,
+                    c.cached_tokens,
+                ]
+                for c in generation.completions
+            ],
+        }
+    )
 
 
 def _decode(text: str) -> Generation:
     data = json.loads(text)  # entries stored before reasoning was kept apart hold three fields
-    return Generation([Completion(*c) for c in data["completions"]], calls=data["calls"],
-                      max_tokens=data.get("max_tokens"))
+    return Generation(
+        [Completion(*c) for c in data["completions"]], calls=data["calls"], max_tokens=data.get("max_tokens")
+    )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 # A GPU server (vLLM, SGLang) answers dozens of requests at once at nearly the latency of one.
 DEFAULT_MAX_CONCURRENCY = 64

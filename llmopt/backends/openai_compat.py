@@ -18,17 +18,25 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from llmopt.backends.base import Completion, Generation
 from llmopt.backends.activity import ACTIVITY
+from llmopt.backends.base import Completion, Generation
 from llmopt.backends.limit import REQUESTS
-from llmopt.backends.reasoning import (DEFAULT_REASONING_TOKENS, ReasoningBudget, split_reasoning,
-                                       with_room_for_reasoning)
-from llmopt.errors import BackendError, ModelRefused, ServerUnreachable, UsageError
+from llmopt.backends.reasoning import (
+    DEFAULT_REASONING_TOKENS,
+    ReasoningBudget,
+    split_reasoning,
+    with_room_for_reasoning,
+)
+from llmopt.core.errors import BackendError, ModelRefused, ServerUnreachable, UsageError
 
 API_KEY_ENV = "OPENAI_API_KEY"
 # Servers that take a GBNF grammar in the request body, and the field they read it from (dots nest).
-GRAMMAR_FIELDS = {"none": None, "llama.cpp": "grammar", "vllm": "structured_outputs.grammar",
-                  "vllm-legacy": "guided_grammar"}
+GRAMMAR_FIELDS = {
+    "none": None,
+    "llama.cpp": "grammar",
+    "vllm": "structured_outputs.grammar",
+    "vllm-legacy": "guided_grammar",
+}
 REFUSED = (400, 401, 403, 404, 422)
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")
 _MAX_RETRY_AFTER = 30.0
@@ -39,10 +47,19 @@ class OpenAIBackend:
 
     name = "openai"
 
-    def __init__(self, model: str, *, base_url: str | None = None, grammar_field: str | None = None,
-                 timeout: float = 120.0, max_retries: int = 4, backoff: float = 0.5,
-                 reasoning_effort: str | None = None, reasoning_tokens: int = DEFAULT_REASONING_TOKENS,
-                 flag_prefix: str = "--") -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        grammar_field: str | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 4,
+        backoff: float = 0.5,
+        reasoning_effort: str | None = None,
+        reasoning_tokens: int = DEFAULT_REASONING_TOKENS,
+        flag_prefix: str = "--",
+    ) -> None:
         from openai import OpenAI
 
         api_key = os.environ.get(API_KEY_ENV)
@@ -52,8 +69,13 @@ class OpenAIBackend:
         self.reasoning_effort = reasoning_effort
         self.max_retries, self.backoff, self.flag_prefix = max_retries, backoff, flag_prefix
         # Retries are this backend's own, so that it can tell a refusal from a fault and a dead server.
-        self._client = OpenAI(api_key=api_key or "no-key", base_url=base_url, timeout=timeout, max_retries=0,
-                              http_client=shared_http_client())
+        self._client = OpenAI(
+            api_key=api_key or "no-key",
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=0,
+            http_client=shared_http_client(),
+        )
         self.budget = ReasoningBudget(reasoning_tokens, reasons=reasoning_effort not in (None, "none"))
         self.adaptations: list[str] = []
         self._limit_field = "max_tokens"
@@ -75,8 +97,9 @@ class OpenAIBackend:
         try:
             self._client.with_options(max_retries=1, timeout=10.0).models.list()
         except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
-            raise ModelRefused(f"{self.where} rejected the API key ({_server_message(error)}); "
-                               f"check {API_KEY_ENV}") from None
+            raise ModelRefused(
+                f"{self.where} rejected the API key ({_server_message(error)}); check {API_KEY_ENV}"
+            ) from None
         except openai.APIConnectionError:
             raise UsageError(f"cannot reach {self.where}; start the server or fix {self.flag_prefix}base-url") from None
         except openai.APIError:  # some servers list no models; the first request will tell
@@ -84,12 +107,24 @@ class OpenAIBackend:
 
     # -- one request ---------------------------------------------------------------------------
 
-    def _body(self, prompt: str, n: int, temperature: float, max_tokens: int, seed: int | None,
-              grammar: str | None, text: bool = False) -> dict[str, Any]:
+    def _body(
+        self,
+        prompt: str,
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        seed: int | None,
+        grammar: str | None,
+        text: bool = False,
+    ) -> dict[str, Any]:
         said = {"prompt": prompt, "stop": ["\n"]} if text else {"messages": [{"role": "user", "content": prompt}]}
         body: dict[str, Any] = {"model": self.model, **said, self._limit_field: self.budget.limit(max_tokens)}
-        optional = {"n": n if n > 1 else None, "temperature": temperature, "seed": seed,
-                    "reasoning_effort": self.reasoning_effort}
+        optional = {
+            "n": n if n > 1 else None,
+            "temperature": temperature,
+            "seed": seed,
+            "reasoning_effort": self.reasoning_effort,
+        }
         body |= {key: value for key, value in optional.items() if value is not None and key not in self._dropped}
         extra: dict[str, Any] = {}
         if grammar and self.grammar_field and self.grammar_field.split(".")[0] not in self._dropped:
@@ -99,8 +134,16 @@ class OpenAIBackend:
             body["extra_body"] = extra
         return body
 
-    def _request(self, prompt: str, n: int, temperature: float, max_tokens: int,
-                 seed: int | None, grammar: str | None, text: bool = False) -> Any:
+    def _request(
+        self,
+        prompt: str,
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        seed: int | None,
+        grammar: str | None,
+        text: bool = False,
+    ) -> Any:
         """One chat request, retried on faults, adapted on a refused parameter; see the module's notes."""
         import openai
 
@@ -138,8 +181,9 @@ class OpenAIBackend:
             last = "response without choices"
         if connection_failures == attempt:
             self._down = last
-            raise ServerUnreachable(f"{self.where} stopped answering ({last}, {attempt} attempt"
-                                    f"{'s' if attempt > 1 else ''} in a row)")
+            raise ServerUnreachable(
+                f"{self.where} stopped answering ({last}, {attempt} attempt{'s' if attempt > 1 else ''} in a row)"
+            )
         raise BackendError(f"request failed after {attempt} attempts ({last})")
 
     def _adapt(self, error: Any, body: dict[str, Any]) -> bool:
@@ -148,8 +192,11 @@ class OpenAIBackend:
         message = _server_message(error)
         if error.status_code not in (400, 422) or not _UNSUPPORTED.search(f"{getattr(error, 'code', '')} {message}"):
             return False  # a bad value (too long, out of range) is not mended by dropping the field
-        sent = [key for key in (*body, *body.get("extra_body", {}))
-                if key not in ("model", "messages", "prompt", "stop", "extra_body")]
+        sent = [
+            key
+            for key in (*body, *body.get("extra_body", {}))
+            if key not in ("model", "messages", "prompt", "stop", "extra_body")
+        ]
         named = {key for key in sent if key == getattr(error, "param", None) or re.search(rf"\b{key}\b", message)}
         with self._lock:
             if "max_tokens" in named:
@@ -163,8 +210,11 @@ class OpenAIBackend:
                 return False
             for key in sorted(droppable - self._dropped):
                 self._dropped.add(key)
-                self._note(_DROP_NOTES.get(key, "{key} not sent: the server does not take it").format(
-                    key=key, default=_default_in(message)))
+                self._note(
+                    _DROP_NOTES.get(key, "{key} not sent: the server does not take it").format(
+                        key=key, default=_default_in(message)
+                    )
+                )
             return True  # dropped now, or by a concurrent request refused for the same field
 
     def _note(self, text: str) -> None:
@@ -173,17 +223,30 @@ class OpenAIBackend:
 
     def _refusal(self, error: Any) -> str:
         """One line: who refused, the server's own words, and the fix."""
-        fixes = {401: f"check {API_KEY_ENV}", 403: f"check {API_KEY_ENV} and {self.flag_prefix}model",
-                 404: f"check {self.flag_prefix}model (the name the server serves) and {self.flag_prefix}base-url "
-                      "(it usually ends in /v1)"}
+        fixes = {
+            401: f"check {API_KEY_ENV}",
+            403: f"check {API_KEY_ENV} and {self.flag_prefix}model",
+            404: f"check {self.flag_prefix}model (the name the server serves) and {self.flag_prefix}base-url "
+            "(it usually ends in /v1)",
+        }
         fix = fixes.get(error.status_code, f"check {self.flag_prefix}model and the settings the message names")
-        return (f"{self.where} refused the request for model '{self.model}' (HTTP {error.status_code}: "
-                f"{_server_message(error)}); {fix}")
+        return (
+            f"{self.where} refused the request for model '{self.model}' (HTTP {error.status_code}: "
+            f"{_server_message(error)}); {fix}"
+        )
 
     # -- n answers -----------------------------------------------------------------------------
 
-    def _sample(self, prompt: str, n: int, temperature: float, max_tokens: int, seed: int | None,
-                grammar: str | None, text: bool = False) -> Generation:
+    def _sample(
+        self,
+        prompt: str,
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        seed: int | None,
+        grammar: str | None,
+        text: bool = False,
+    ) -> Generation:
         responses = []
         if self._honours_n is not False:
             first = self._request(prompt, n, temperature, max_tokens, seed, grammar, text)
@@ -196,21 +259,39 @@ class OpenAIBackend:
             seeds = [None if seed is None else seed + offset + i for i in range(missing)]
             with ThreadPoolExecutor(max_workers=missing) as pool:
                 responses += pool.map(
-                    lambda s: self._request(prompt, 1, temperature, max_tokens, s, grammar, text), seeds)
+                    lambda s: self._request(prompt, 1, temperature, max_tokens, s, grammar, text), seeds
+                )
         return Generation(_completions(responses)[:n], calls=len(responses), max_tokens=self.budget.limit(max_tokens))
 
-    def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
-                 seed: int | None = None, grammar: str | None = None) -> Generation:
+    def generate(
+        self,
+        prompt: str,
+        *,
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        seed: int | None = None,
+        grammar: str | None = None,
+    ) -> Generation:
         """Sample n completions in one request, or n concurrent ones if the server ignores n.
 
         The first answers that show the model reasons, cut off by the answer's limit, are asked for
         again once with room for the reasoning (their cost is kept).
         """
         return with_room_for_reasoning(
-            lambda: self._sample(prompt, n, temperature, max_tokens, seed, grammar), self.budget)
+            lambda: self._sample(prompt, n, temperature, max_tokens, seed, grammar), self.budget
+        )
 
-    def complete(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
-                 seed: int | None = None, grammar: str | None = None) -> Generation:
+    def complete(
+        self,
+        prompt: str,
+        *,
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        seed: int | None = None,
+        grammar: str | None = None,
+    ) -> Generation:
         """Continue `prompt` as raw text up to the end of its line (`/v1/completions`, for base models); a
         server that serves chat only gets the same text in a chat message asking for one more line."""
         if self._serves_text:
@@ -221,19 +302,28 @@ class OpenAIBackend:
                     raise
                 self._serves_text = False
                 self._note("raw completion not served: the few-shot list was sent in a chat message")
-        return self.generate(CONTINUE_IN_CHAT + prompt, n=n, temperature=temperature, max_tokens=max_tokens,
-                             seed=seed, grammar=grammar)
+        return self.generate(
+            CONTINUE_IN_CHAT + prompt, n=n, temperature=temperature, max_tokens=max_tokens, seed=seed, grammar=grammar
+        )
 
     def describe(self) -> dict[str, object]:
         """Identity for run records; the API key is never part of it."""
-        return {"backend": self.name, "model": self.model, "base_url": self.base_url,
-                "grammar_field": self.grammar_field, "reasoning_effort": self.reasoning_effort,
-                "reasoning_tokens": self.budget.extra}
+        return {
+            "backend": self.name,
+            "model": self.model,
+            "base_url": self.base_url,
+            "grammar_field": self.grammar_field,
+            "reasoning_effort": self.reasoning_effort,
+            "reasoning_tokens": self.budget.extra,
+        }
 
 
 # How servers say a parameter is not supported at all (as opposed to a value being out of range).
-_UNSUPPORTED = re.compile(r"unsupported|unrecognized|not supported|unknown (field|parameter|argument)|"
-                          r"extra (fields|inputs) not permitted|only the default", re.IGNORECASE)
+_UNSUPPORTED = re.compile(
+    r"unsupported|unrecognized|not supported|unknown (field|parameter|argument)|"
+    r"extra (fields|inputs) not permitted|only the default",
+    re.IGNORECASE,
+)
 CONTINUE_IN_CHAT = "Continue this list with one more line in the same format. Write only that line.\n\n"
 _DROP_NOTES = {
     "temperature": "temperature {default} used: the model accepts no other",
@@ -275,14 +365,23 @@ def _completions(responses: list[Any]) -> list[Completion]:
             content = (message.content or "") if message else (getattr(choice, "text", None) or "")
             answer, thought = split_reasoning(content)
             # vLLM and SGLang with a reasoning parser put it in a field of its own (the name varies)
-            field = (getattr(message, "reasoning_content", None) or getattr(message, "reasoning", None)) if message else None
+            field = (
+                (getattr(message, "reasoning_content", None) or getattr(message, "reasoning", None))
+                if message
+                else None
+            )
             first = usage is not None and i == 0
-            out.append(Completion(
-                text=answer, reasoning="\n".join(t for t in (field, thought) if isinstance(t, str) and t),
-                prompt_tokens=usage.prompt_tokens if first else 0,
-                completion_tokens=usage.completion_tokens if first else 0,
-                reasoning_tokens=hidden if first else 0, finish_reason=choice.finish_reason,
-                cached_tokens=cached if first else 0))
+            out.append(
+                Completion(
+                    text=answer,
+                    reasoning="\n".join(t for t in (field, thought) if isinstance(t, str) and t),
+                    prompt_tokens=usage.prompt_tokens if first else 0,
+                    completion_tokens=usage.completion_tokens if first else 0,
+                    reasoning_tokens=hidden if first else 0,
+                    finish_reason=choice.finish_reason,
+                    cached_tokens=cached if first else 0,
+                )
+            )
     return out
 
 
@@ -315,24 +414,40 @@ def _retry_after(error: Any) -> float:
         return 0.0
 
 
-def make(model: str, *, base_url: str | None = None, model_path: str | None = None, server_grammar: str = "auto",
-         check: bool = True, reasoning_effort: str | None = None, reasoning_tokens: int = DEFAULT_REASONING_TOKENS,
-         flag_prefix: str = "--", max_retries: int = 4) -> OpenAIBackend:
+def make(
+    model: str,
+    *,
+    base_url: str | None = None,
+    model_path: str | None = None,
+    server_grammar: str = "auto",
+    check: bool = True,
+    reasoning_effort: str | None = None,
+    reasoning_tokens: int = DEFAULT_REASONING_TOKENS,
+    flag_prefix: str = "--",
+    max_retries: int = 4,
+) -> OpenAIBackend:
     """The `openai` backend factory (entry point `llmopt.backends`): a model on OpenAI or any OpenAI-compatible
     server at `base_url`, reached once (`check`) and its grammar field found (`server_grammar` "auto")."""
     from llmopt.backends.probe import grammar_support
 
     if model_path:
-        raise UsageError(f"{flag_prefix}model-path is for the local backend; drop {flag_prefix}model or use "
-                         f"{flag_prefix}model local")
+        raise UsageError(
+            f"{flag_prefix}model-path is for the local backend; drop {flag_prefix}model or use {flag_prefix}model local"
+        )
     if base_url and "://" not in base_url:  # the client would read it as a path and report the server gone
         raise UsageError(f"{flag_prefix}base-url {base_url} names no scheme; write http://{base_url}")
     if server_grammar not in ("auto", *GRAMMAR_FIELDS):
         raise UsageError(f"--server-grammar must be one of auto, {', '.join(GRAMMAR_FIELDS)}")
     if reasoning_effort is not None and reasoning_effort not in REASONING_EFFORTS:
         raise UsageError(f"--reasoning-effort must be one of {', '.join(REASONING_EFFORTS)}")
-    backend = OpenAIBackend(model, base_url=base_url, reasoning_effort=reasoning_effort,
-                            reasoning_tokens=reasoning_tokens, flag_prefix=flag_prefix, max_retries=max_retries)
+    backend = OpenAIBackend(
+        model,
+        base_url=base_url,
+        reasoning_effort=reasoning_effort,
+        reasoning_tokens=reasoning_tokens,
+        flag_prefix=flag_prefix,
+        max_retries=max_retries,
+    )
     if check:
         backend.check()
     if server_grammar == "auto":

@@ -50,8 +50,11 @@ def _from_openapi(schema: Any) -> str:
         if "chatcompletionrequest" not in name.lower().replace("_", ""):
             continue
         fields = component.get("properties", {}) if isinstance(component, dict) else {}
-        for key, support in (("structured_outputs", "vllm"), ("grammar", "llama.cpp"),
-                             ("guided_grammar", "vllm-legacy")):
+        for key, support in (
+            ("structured_outputs", "vllm"),
+            ("grammar", "llama.cpp"),
+            ("guided_grammar", "vllm-legacy"),
+        ):
             if key in fields:
                 return support
     return "none"

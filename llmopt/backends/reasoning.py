@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 from llmopt.backends.base import Generation
 
@@ -14,8 +14,11 @@ THINK_TAGS = ("think", "thinking", "reasoning", "thought", "seed:think")
 _OPEN = re.compile(r"<(" + "|".join(re.escape(t) for t in THINK_TAGS) + r")>", re.IGNORECASE)
 # gpt-oss written raw (harmony format): analysis channel, then the final channel holds the answer.
 _HARMONY_FINAL = re.compile(r"<\|channel\|>\s*final\s*<\|message\|>", re.IGNORECASE)
-_HARMONY_TOKENS = re.compile(r"<\|channel\|>\s*\w+\s*<\|message\|>|<\|start\|>\s*assistant|"
-                             r"<\|(?:start|end|return|channel|message|call)\|>", re.IGNORECASE)
+_HARMONY_TOKENS = re.compile(
+    r"<\|channel\|>\s*\w+\s*<\|message\|>|<\|start\|>\s*assistant|"
+    r"<\|(?:start|end|return|channel|message|call)\|>",
+    re.IGNORECASE,
+)
 # With no reasoning limit of its own, a model that reasons gets this many tokens on top of the answer's.
 DEFAULT_REASONING_TOKENS = 4096
 
@@ -29,23 +32,23 @@ def split_reasoning(content: str) -> tuple[str, str]:
     final = _HARMONY_FINAL.search(content)
     if final or "<|channel|>" in content:
         cut = final.end() if final else len(content)
-        reasoning = _HARMONY_TOKENS.sub(" ", content[:final.start() if final else cut]).strip()
+        reasoning = _HARMONY_TOKENS.sub(" ", content[: final.start() if final else cut]).strip()
         return _HARMONY_TOKENS.sub("", content[cut:]).strip(), reasoning
     answer, thoughts = content, []
     while True:
         opened = _OPEN.search(answer)
         closing = re.search(r"</(" + "|".join(re.escape(t) for t in THINK_TAGS) + r")>", answer, re.IGNORECASE)
         if opened and (closing is None or opened.start() < closing.start()):
-            end = re.search(rf"</{re.escape(opened.group(1))}>", answer[opened.end():], re.IGNORECASE)
+            end = re.search(rf"</{re.escape(opened.group(1))}>", answer[opened.end() :], re.IGNORECASE)
             if end is None:  # cut off inside its reasoning
-                thoughts.append(answer[opened.end():])
-                answer = answer[:opened.start()]
+                thoughts.append(answer[opened.end() :])
+                answer = answer[: opened.start()]
                 break
-            thoughts.append(answer[opened.end():opened.end() + end.start()])
-            answer = answer[:opened.start()] + answer[opened.end() + end.end():]
+            thoughts.append(answer[opened.end() : opened.end() + end.start()])
+            answer = answer[: opened.start()] + answer[opened.end() + end.end() :]
         elif closing:  # the template opened the block: all before the close is reasoning
-            thoughts.append(answer[:closing.start()])
-            answer = answer[closing.end():]
+            thoughts.append(answer[: closing.start()])
+            answer = answer[closing.end() :]
         else:
             break
     return answer.strip(), "\n".join(t.strip() for t in thoughts if t.strip())
@@ -85,9 +88,12 @@ def with_room_for_reasoning(sample: Callable[[], Generation], budget: ReasoningB
     again = sample()
     if not again.completions:
         return again
-    first = replace(again.completions[0],
-                    prompt_tokens=again.completions[0].prompt_tokens + generation.prompt_tokens,
-                    completion_tokens=again.completions[0].completion_tokens + generation.completion_tokens,
-                    reasoning_tokens=again.completions[0].reasoning_tokens + generation.reasoning_tokens)
-    return Generation([first, *again.completions[1:]], calls=generation.calls + again.calls,
-                      max_tokens=again.max_tokens)
+    first = replace(
+        again.completions[0],
+        prompt_tokens=again.completions[0].prompt_tokens + generation.prompt_tokens,
+        completion_tokens=again.completions[0].completion_tokens + generation.completion_tokens,
+        reasoning_tokens=again.completions[0].reasoning_tokens + generation.reasoning_tokens,
+    )
+    return Generation(
+        [first, *again.completions[1:]], calls=generation.calls + again.calls, max_tokens=again.max_tokens
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterable
+from collections.abc import Iterable
 
 from llmopt.backends.base import Completion, Generation
 from llmopt.backends.reasoning import split_reasoning
@@ -23,22 +23,41 @@ class ScriptedBackend:
         self.prompts: list[str] = []
         self.requests: list[dict[str, object]] = []
 
-    def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
-                 seed: int | None = None, grammar: str | None = None) -> Generation:
+    def generate(
+        self,
+        prompt: str,
+        *,
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        seed: int | None = None,
+        grammar: str | None = None,
+    ) -> Generation:
         """Pop the next n scripted texts (fewer if the script runs out)."""
         self.prompts.append(prompt)
         self.requests.append({"n": n, "temperature": temperature, "seed": seed, "grammar": grammar})
         taken = [self._texts.popleft() for _ in range(min(n, len(self._texts)))]
         prompt_tokens = len(prompt.split())
-        completions = [t if isinstance(t, Completion) else _completion(t, prompt_tokens if i == 0 else 0)
-                       for i, t in enumerate(taken)]
+        completions = [
+            t if isinstance(t, Completion) else _completion(t, prompt_tokens if i == 0 else 0)
+            for i, t in enumerate(taken)
+        ]
         return Generation(completions, calls=1, max_tokens=max_tokens)
 
-    def complete(self, prompt: str, *, n: int, temperature: float, max_tokens: int,
-                 seed: int | None = None, grammar: str | None = None) -> Generation:
+    def complete(
+        self,
+        prompt: str,
+        *,
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        seed: int | None = None,
+        grammar: str | None = None,
+    ) -> Generation:
         """As `generate`: the script stands for raw continuations too (recorded as such)."""
-        generation = self.generate(prompt, n=n, temperature=temperature, max_tokens=max_tokens, seed=seed,
-                                   grammar=grammar)
+        generation = self.generate(
+            prompt, n=n, temperature=temperature, max_tokens=max_tokens, seed=seed, grammar=grammar
+        )
         self.requests[-1]["complete"] = True
         return generation
 

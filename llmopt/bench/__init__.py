@@ -3,10 +3,32 @@
 
 from __future__ import annotations
 
-from llmopt.bench.jobs import (Job, ablation_study, best_by_round, execute, make_jobs, run_job, run_job_in_worker,
-                               worker_pool, worker_setup)
+from llmopt.bench.jobs import (
+    Job,
+    ablation_study,
+    best_by_round,
+    execute,
+    make_jobs,
+    run_job,
+    run_job_in_worker,
+    worker_pool,
+    worker_setup,
+)
 from llmopt.bench.statistics import best_by_median, model_notes, paper_table, summarize, summary_table
 
-__all__ = ["Job", "ablation_study", "best_by_median", "best_by_round", "execute", "make_jobs", "model_notes",
-           "paper_table", "run_job", "run_job_in_worker", "summarize", "summary_table", "worker_pool",
-           "worker_setup"]
+__all__ = [
+    "Job",
+    "ablation_study",
+    "best_by_median",
+    "best_by_round",
+    "execute",
+    "make_jobs",
+    "model_notes",
+    "paper_table",
+    "run_job",
+    "run_job_in_worker",
+    "summarize",
+    "summary_table",
+    "worker_pool",
+    "worker_setup",
+]

@@ -5,17 +5,18 @@ cluster's executor."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY, request_limit
-from llmopt.errors import UsageError
-from llmopt.registry import build_problem
+from llmopt.bench import health
 from llmopt.bench.statistics import best_by_median, summarize
-from llmopt import health
-from llmopt.direction import reached
-from llmopt.sweep import Axis, apply_options, apply_settings, crossings, model_labels, model_settings, suffix
+from llmopt.bench.sweep import Axis, apply_options, apply_settings, crossings, model_labels, model_settings, suffix
+from llmopt.contract.registry import build_problem
+from llmopt.core.direction import reached
+from llmopt.core.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,9 @@ class Job:
 def run_job(job: Job) -> dict[str, Any]:
     """Run one job and return its raw numbers (plain data, so it travels between processes)."""
     from llmopt.backends import make_backend
+    from llmopt.core.errors import raise_if_unreachable
+    from llmopt.engine.config import OPROConfig
     from llmopt.methods import resolve, setup_for
-    from llmopt.errors import raise_if_unreachable
-    from llmopt.settings import OPROConfig
 
     problem = build_problem(job.problem, job.options)
     target = job.target if job.target is not None else problem.optimum()
@@ -69,34 +70,65 @@ def run_job(job: Job) -> dict[str, Any]:
 
 def _row(job: Job, problem: Any, setup: Any, result: Any, target: float | None, under_study: bool) -> dict[str, Any]:
     hit = result.first_reaching(target) if target is not None else None
-    return {"problem": job.problem, "label": job.label, "method": job.name or job.method, "base_method": job.method,
-            "under_study": under_study,
-            "variant": job.variant, "kind": result.kind, "direction": problem.direction, "optimum": problem.optimum(),
-            "seed": job.seed, "stop_reason": result.stop_reason, "best_value": result.best_value, "n_evals": result.counts.evals,
-            "budget": setup.max_evals, "n_llm_calls": result.counts.llm_calls, "seconds": round(result.seconds, 4),
-            "target": target, "reached": target is not None and reached(result.best_value, target, problem.direction),
-            "evals_to_target": hit.eval_index if hit else None,
-            "steps_to_target": hit.step if hit else None, "best_so_far": result.best_so_far().tolist(),
-            "rounds": result.counts.rounds, "best_by_round": best_by_round(result),
-            "counts": dataclasses.asdict(result.counts), "last_request_error": result.extra.get("last_request_error"),
-            "adaptations": health.adaptations(setup.backend), "cost_usd": result.summary()["cost_usd"]}
+    return {
+        "problem": job.problem,
+        "label": job.label,
+        "method": job.name or job.method,
+        "base_method": job.method,
+        "under_study": under_study,
+        "variant": job.variant,
+        "kind": result.kind,
+        "direction": problem.direction,
+        "optimum": problem.optimum(),
+        "seed": job.seed,
+        "stop_reason": result.stop_reason,
+        "best_value": result.best_value,
+        "n_evals": result.counts.evals,
+        "budget": setup.max_evals,
+        "n_llm_calls": result.counts.llm_calls,
+        "seconds": round(result.seconds, 4),
+        "target": target,
+        "reached": target is not None and reached(result.best_value, target, problem.direction),
+        "evals_to_target": hit.eval_index if hit else None,
+        "steps_to_target": hit.step if hit else None,
+        "best_so_far": result.best_so_far().tolist(),
+        "rounds": result.counts.rounds,
+        "best_by_round": best_by_round(result),
+        "counts": dataclasses.asdict(result.counts),
+        "last_request_error": result.extra.get("last_request_error"),
+        "adaptations": health.adaptations(setup.backend),
+        "cost_usd": result.summary()["cost_usd"],
+    }
 
 
 def best_by_round(result: Any) -> list[float | None]:
     """The best value after each round of evaluations (index r - 1 for round r), carried over a round that
     evaluated nothing (None before the first evaluation)."""
-    by_round = {trial.round: float(best) for trial, best in zip(result.evaluated(), result.best_so_far())
-                if trial.round is not None}
+    by_round = {
+        trial.round: float(best)
+        for trial, best in zip(result.evaluated(), result.best_so_far())
+        if trial.round is not None
+    }
     curve: list[float | None] = []
     for number in range(1, max(by_round, default=0) + 1):
         curve.append(by_round.get(number, curve[-1] if curve else None))
     return curve
 
 
-def make_jobs(problem: str, options: dict[str, Any], methods: Iterable[str] | None, seeds: int,
-              settings: dict[str, Any], model: dict[str, Any], target: float | None = None, *,
-              grid: dict[str, dict[str, Any]] | None = None, axes: Sequence[Axis] = (), first_seed: int = 0,
-              max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> list[Job]:
+def make_jobs(
+    problem: str,
+    options: dict[str, Any],
+    methods: Iterable[str] | None,
+    seeds: int,
+    settings: dict[str, Any],
+    model: dict[str, Any],
+    target: float | None = None,
+    *,
+    grid: dict[str, dict[str, Any]] | None = None,
+    axes: Sequence[Axis] = (),
+    first_seed: int = 0,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+) -> list[Job]:
     """Every (task, seed, method variant) job; a usage error, before anything runs, for a task that cannot
     be built or a method it does not have.
 
@@ -115,21 +147,39 @@ def make_jobs(problem: str, options: dict[str, Any], methods: Iterable[str] | No
             labels_in_order.append(label + suffix(task))
             for name, reads in _methods(built, methods, label + suffix(task)).items():
                 variants = crossings(axes, {"method", "model"}, reads | {"model"}) if reads is not None else [{}]
-                jobs += [Job(problem, task_options, name, seed, label + suffix(task), apply_settings(settings, variant),
-                             {**model, **_model(variant)}, target, max_concurrency, name + suffix(variant, labels),
-                             variant, samples_model=reads is not None)
-                         for seed in range(first_seed, first_seed + seeds) for variant in variants]
+                jobs += [
+                    Job(
+                        problem,
+                        task_options,
+                        name,
+                        seed,
+                        label + suffix(task),
+                        apply_settings(settings, variant),
+                        {**model, **_model(variant)},
+                        target,
+                        max_concurrency,
+                        name + suffix(variant, labels),
+                        variant,
+                        samples_model=reads is not None,
+                    )
+                    for seed in range(first_seed, first_seed + seeds)
+                    for variant in variants
+                ]
     if grid and len(fingerprints) < len(labels_in_order):
-        raise UsageError("--paper-grid: its tasks came out the same; an option given (such as --instance) "
-                         "overrides what the grid varies")
+        raise UsageError(
+            "--paper-grid: its tasks came out the same; an option given (such as --instance) "
+            "overrides what the grid varies"
+        )
     return sorted(jobs, key=lambda j: (labels_in_order.index(j.label), j.seed))
 
 
 def _refuse_conflicts(target: float | None, grid: dict[str, dict[str, Any]] | None, axes: Sequence[Axis]) -> None:
     varied = [axis for axis in axes if axis.changes == "problem"]
     if target is not None and (grid or varied):
-        raise UsageError("--target is one value for every task; with --paper-grid or a sweep of the problem's "
-                         "options, each task's target is its own optimum")
+        raise UsageError(
+            "--target is one value for every task; with --paper-grid or a sweep of the problem's "
+            "options, each task's target is its own optimum"
+        )
     overlap = {axis.key for axis in varied if any(axis.dest in opts for opts in (grid or {}).values())}
     if overlap:
         raise UsageError(f"--vary {', '.join(sorted(overlap))}: --paper-grid already sets it")
@@ -160,16 +210,19 @@ def worker_setup(threads: int) -> None:
 def worker_pool(workers: int) -> Executor:
     """Worker processes for the jobs that need the CPU, which together run no more llama.cpp threads than
     the machine's load leaves cores free."""
-    from concurrent.futures import ProcessPoolExecutor
-
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     from llmopt.backends.local import free_cores
 
     threads = max(1, free_cores() // workers)  # a busy machine's cores are not ours to spin on
     # forkserver: a worker started while this process's threads are busy inherits none of their locks
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
-                               initializer=worker_setup, initargs=(threads,))
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=worker_setup,
+        initargs=(threads,),
+    )
 
 
 def run_job_in_worker(job: Job) -> dict[str, Any]:
@@ -181,8 +234,14 @@ def run_job_in_worker(job: Job) -> dict[str, Any]:
 Progress = Callable[[list[dict[str, Any]]], None]
 
 
-def execute(jobs: list[Job], executor: Executor | None = None, *, server_threads: int = 0,
-            local_model: Executor | None = None, progress: Progress | None = None) -> list[dict[str, Any]]:
+def execute(
+    jobs: list[Job],
+    executor: Executor | None = None,
+    *,
+    server_threads: int = 0,
+    local_model: Executor | None = None,
+    progress: Progress | None = None,
+) -> list[dict[str, Any]]:
     """Every job's row, in job order.
 
     With `server_threads` > 0, the jobs that wait on a model server run as that many threads of this
@@ -224,8 +283,9 @@ def _in_turn(jobs: list[Job], progress: Progress | None) -> list[dict[str, Any]]
     return rows
 
 
-def _collect(futures: list[Future], progress: Progress | None,
-             before: dict[Future, dict[str, Any]] | None = None) -> dict[Future, dict[str, Any]]:
+def _collect(
+    futures: list[Future], progress: Progress | None, before: dict[Future, dict[str, Any]] | None = None
+) -> dict[Future, dict[str, Any]]:
     """Wait for every future (cancelling the rest at the first failure); their rows by future (and `before`'s,
     which progress counts too)."""
     done: dict[Future, dict[str, Any]] = dict(before or {})
@@ -243,15 +303,23 @@ def _collect(futures: list[Future], progress: Progress | None,
     return done
 
 
-def _in_order(jobs: list[Job], futures: dict[int, Future], done: dict[Future, dict[str, Any]],
-              in_turn: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _in_order(
+    jobs: list[Job], futures: dict[int, Future], done: dict[Future, dict[str, Any]], in_turn: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     local = iter(in_turn)
     return [done[futures[id(job)]] if id(job) in futures else next(local) for job in jobs]
 
 
-def ablation_study(problem: str, options: dict[str, Any], seeds: int, settings: dict[str, Any], model: dict[str, Any],
-                   target: float | None = None, executor: Executor | None = None,
-                   also: Sequence[str] = ()) -> list[dict[str, Any]]:
+def ablation_study(
+    problem: str,
+    options: dict[str, Any],
+    seeds: int,
+    settings: dict[str, Any],
+    model: dict[str, Any],
+    target: float | None = None,
+    executor: Executor | None = None,
+    also: Sequence[str] = (),
+) -> list[dict[str, Any]]:
     """Rows of OPRO, each ablation, the methods in `also` that the problem has (e.g. lmx, lmx-no-model) and
     the best black-box baseline over `seeds` seeds at the same budget (`options`: the problem's options,
     its defaults where not given).
@@ -259,10 +327,10 @@ def ablation_study(problem: str, options: dict[str, Any], seeds: int, settings: 
     The best baseline (by median, among the default black-box methods that sample no model) is chosen
     on `seeds` other seeds, so that the choice does not favour it on the seeds it is tested on.
     """
+    from llmopt.contract.registry import get_problem
     from llmopt.methods import default_methods, methods_for
     from llmopt.methods.model.ablations import VARIANTS
     from llmopt.methods.model.opro import NAME
-    from llmopt.registry import get_problem
 
     options = {o.dest: o.default for o in get_problem(problem).options} | options
     built = build_problem(problem, options)
@@ -271,5 +339,6 @@ def ablation_study(problem: str, options: dict[str, Any], seeds: int, settings: 
     trial = execute(make_jobs(problem, options, black_box, seeds, settings, model, target, first_seed=seeds), executor)
     best = best_by_median(summarize(trial))
     extra = [name for name in also if name in found and name != best]
-    return execute(make_jobs(problem, options, [NAME, *VARIANTS, *extra, best], seeds, settings, model, target),
-                   executor)
+    return execute(
+        make_jobs(problem, options, [NAME, *VARIANTS, *extra, best], seeds, settings, model, target), executor
+    )

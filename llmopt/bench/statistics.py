@@ -7,25 +7,37 @@ import math
 import statistics
 from typing import Any
 
-from llmopt import health
-from llmopt.direction import gap_pct, to_loss, worst
+from llmopt.bench import health
+from llmopt.core.direction import gap_pct, to_loss, worst
+from llmopt.core.stats import bootstrap_ci, ert, holm, median, quantiles, rank_sum_p
 from llmopt.report.tables import text_table
-from llmopt.stats import bootstrap_ci, ert, holm, median, quantiles, rank_sum_p
 
 
 def model_notes(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """What the rows say about the model and the comparison (`health.not_a_comparison`): runs whose model
     requests mostly failed or that crashed, no method with a result; answers cut off; adaptations."""
-    from llmopt.result import Counts
+    from llmopt.core.result import Counts
 
-    runs = [health.Row(f"{row['method']} (seed {row['seed']})", row.get("kind", ""), row.get("stop_reason") or "",
-                       Counts.from_dict(row["counts"]), row.get("last_request_error")) for row in rows if "counts" in row]
+    runs = [
+        health.Row(
+            f"{row['method']} (seed {row['seed']})",
+            row.get("kind", ""),
+            row.get("stop_reason") or "",
+            Counts.from_dict(row["counts"]),
+            row.get("last_request_error"),
+        )
+        for row in rows
+        if "counts" in row
+    ]
     failed, broken = health.not_a_comparison(runs)
     cut = health.cut_off_warning(run.counts for run in runs)
     notes = list(dict.fromkeys(note for row in rows for note in row.get("adaptations", [])))
-    return {**({"model_failed": failed} if failed else {}), **({"evaluations_failed": broken} if broken else {}),
-            **({"warning": cut} if cut else {}),
-            **({"adaptations": notes} if notes else {})}
+    return {
+        **({"model_failed": failed} if failed else {}),
+        **({"evaluations_failed": broken} if broken else {}),
+        **({"warning": cut} if cut else {}),
+        **({"adaptations": notes} if notes else {}),
+    }
 
 
 def _mean_sd(values: list[float]) -> str:
@@ -52,9 +64,12 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         mine = [s for s in out if s["label"] == label]
         _at_equal_rounds(mine, [row for row in rows if row["label"] == label])
         studied = next((s for s in mine if s["under_study"]), None)
-        raw = {s["method"]: rank_sum_p(s["best"], studied["best"]) if studied is not None and s is not studied
-               else math.nan
-               for s in mine}
+        raw = {
+            s["method"]: rank_sum_p(s["best"], studied["best"])
+            if studied is not None and s is not studied
+            else math.nan
+            for s in mine
+        }
         adjusted = holm(raw)
         for s in mine:
             s["p_vs_opro"], s["p_against"] = adjusted[s["method"]], studied["method"] if studied else None
@@ -65,26 +80,40 @@ def _statistics(label: str, method: str, group: list[dict[str, Any]]) -> dict[st
     first = group[0]
     direction = first.get("direction", "min")
     # a run that found no valid solution ranks last, it is not left out
-    best = [r["best_value"] if r["best_value"] is not None and math.isfinite(r["best_value"]) else worst(direction)
-            for r in group]
+    best = [
+        r["best_value"] if r["best_value"] is not None and math.isfinite(r["best_value"]) else worst(direction)
+        for r in group
+    ]
     hits = [r for r in group if r["reached"]]
     targeted = first["target"] is not None
     q1, mid, q3 = quantiles(best, [0.25, 0.5, 0.75])
     reference = first["kind"] == "reference"
     gaps = [gap_pct(b, first.get("optimum"), direction) for b in best if math.isfinite(b)]
     return {
-        "label": label, "method": method, "base_method": first.get("base_method", method), "direction": direction,
-        "variant": first.get("variant", {}), "kind": first["kind"], "runs": len(group), "best": best,
+        "label": label,
+        "method": method,
+        "base_method": first.get("base_method", method),
+        "direction": direction,
+        "variant": first.get("variant", {}),
+        "kind": first["kind"],
+        "runs": len(group),
+        "best": best,
         "under_study": first.get("under_study", False),
-        "median": mid, "q1": q1, "q3": q3, "median_ci95": list(bootstrap_ci(best)),
+        "median": mid,
+        "q1": q1,
+        "q3": q3,
+        "median_ci95": list(bootstrap_ci(best)),
         "gap_pct": [g for g in gaps if g is not None],
         "success_rate": len(hits) / len(group) if targeted else None,
-        "ert": None if reference or not targeted else ert([r["n_evals"] for r in group],
-                                                         [r["evals_to_target"] for r in group]),
+        "ert": None
+        if reference or not targeted
+        else ert([r["n_evals"] for r in group], [r["evals_to_target"] for r in group]),
         "evals_to_target": [r["evals_to_target"] for r in hits if r["evals_to_target"] is not None],
         "steps_to_target": [r["steps_to_target"] for r in hits if r["steps_to_target"] is not None],
-        "evals_used": [r["n_evals"] for r in group], "budget": first["budget"],
-        "cost_usd": [r["cost_usd"] for r in group if r.get("cost_usd") is not None]}
+        "evals_used": [r["n_evals"] for r in group],
+        "budget": first["budget"],
+        "cost_usd": [r["cost_usd"] for r in group if r.get("cost_usd") is not None],
+    }
 
 
 def _at_equal_rounds(summary: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
@@ -103,6 +132,7 @@ def _at_equal_rounds(summary: list[dict[str, Any]], rows: list[dict[str, Any]]) 
 
 def best_by_median(summary: list[dict[str, Any]]) -> str:
     """The method of `summarize`'s rows with the best median final value (a run with none ranks last)."""
+
     def key(s: dict[str, Any]) -> float:
         return to_loss(s["median"], s.get("direction", "min")) if math.isfinite(s["median"]) else math.inf
 
@@ -118,11 +148,27 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     summary = summarize(rows)
     against = {s["p_against"] for s in summary} - {None}
     studied = sorted({s["base_method"] for s in summary if s["under_study"]})
-    p_column = ("p (Holm)" if not studied else f"p vs {studied[0]} (Holm)" if len(against) <= 1
-                else f"p vs 1st {studied[0]} row (Holm)")
-    header = ["problem", "method", "kind", "median [IQR]", "mean ± sd", "median 95% CI", "reached", "ERT",
-              p_column, "steps to target",
-              "evals used", "budget"]
+    p_column = (
+        "p (Holm)"
+        if not studied
+        else f"p vs {studied[0]} (Holm)"
+        if len(against) <= 1
+        else f"p vs 1st {studied[0]} row (Holm)"
+    )
+    header = [
+        "problem",
+        "method",
+        "kind",
+        "median [IQR]",
+        "mean ± sd",
+        "median 95% CI",
+        "reached",
+        "ERT",
+        p_column,
+        "steps to target",
+        "evals used",
+        "budget",
+    ]
     priced = any(s["cost_usd"] for s in summary)
     if priced:
         header.append("cost $ (mean ± sd)")
@@ -132,13 +178,24 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     lines = [header]
     for s in summary:
         low, high = s["median_ci95"]
-        lines.append([s["label"], s["method"], s["kind"], f"{_g(s['median'])} [{_g(s['q1'])}, {_g(s['q3'])}]",
-                      *([_g(s["median_at_rounds"])] if rounds else []), _mean_sd([b for b in s["best"] if math.isfinite(b)]), f"[{_g(low)}, {_g(high)}]",
-                      "-" if s["success_rate"] is None else f"{round(s['success_rate'] * s['runs'])}/{s['runs']}",
-                      _g(s["ert"]), _g(s["p_vs_opro"]),
-                      _mean_sd(s["steps_to_target"]),
-                      "-" if s["kind"] == "reference" else _mean_sd(s["evals_used"]), str(s["budget"]),
-                      *([_mean_sd(s["cost_usd"])] if priced else [])])
+        lines.append(
+            [
+                s["label"],
+                s["method"],
+                s["kind"],
+                f"{_g(s['median'])} [{_g(s['q1'])}, {_g(s['q3'])}]",
+                *([_g(s["median_at_rounds"])] if rounds else []),
+                _mean_sd([b for b in s["best"] if math.isfinite(b)]),
+                f"[{_g(low)}, {_g(high)}]",
+                "-" if s["success_rate"] is None else f"{round(s['success_rate'] * s['runs'])}/{s['runs']}",
+                _g(s["ert"]),
+                _g(s["p_vs_opro"]),
+                _mean_sd(s["steps_to_target"]),
+                "-" if s["kind"] == "reference" else _mean_sd(s["evals_used"]),
+                str(s["budget"]),
+                *([_mean_sd(s["cost_usd"])] if priced else []),
+            ]
+        )
     return text_table(lines)
 
 
@@ -146,13 +203,29 @@ def paper_table(rows: list[dict[str, Any]]) -> str:
     """The shape of the paper's Tables 2 and 3, one line per label and method: gap to the optimum (over
     the runs that found a valid solution, counted when some did not), steps and distinct solutions
     evaluated up to the target (mean ± sd over the runs that reached it), and how many runs reached it."""
-    lines = [["problem", "method", "kind", "gap % (mean ± sd)", "steps to target", "solutions evaluated to target",
-              "reached"]]
+    lines = [
+        [
+            "problem",
+            "method",
+            "kind",
+            "gap % (mean ± sd)",
+            "steps to target",
+            "solutions evaluated to target",
+            "reached",
+        ]
+    ]
     for s in summarize(rows):
         no_count = s["kind"] == "reference"
         valid = f" (n={len(s['gap_pct'])}/{s['runs']})" if s["gap_pct"] and len(s["gap_pct"]) < s["runs"] else ""
-        lines.append([s["label"], s["method"], s["kind"], _mean_sd(s["gap_pct"]) + valid,
-                      "-" if no_count else _mean_sd(s["steps_to_target"]),
-                      "-" if no_count else _mean_sd(s["evals_to_target"]),
-                      "-" if s["success_rate"] is None else f"{round(s['success_rate'] * s['runs'])}/{s['runs']}"])
+        lines.append(
+            [
+                s["label"],
+                s["method"],
+                s["kind"],
+                _mean_sd(s["gap_pct"]) + valid,
+                "-" if no_count else _mean_sd(s["steps_to_target"]),
+                "-" if no_count else _mean_sd(s["evals_to_target"]),
+                "-" if s["success_rate"] is None else f"{round(s['success_rate'] * s['runs'])}/{s['runs']}",
+            ]
+        )
     return text_table(lines)

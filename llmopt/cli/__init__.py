@@ -8,16 +8,30 @@ import argparse
 import os
 import re
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, NoReturn, Sequence
+from typing import Any, NoReturn
 
 from llmopt.backends.local import THREADS_ENV
-from llmopt.errors import UsageError, did_you_mean
-from llmopt.registry import registry
-from llmopt.cli.options import EXIT_INTERRUPTED, EXIT_USAGE, stdout_for_json_only, add_bench_options, add_eval_dask, add_json, add_methods, add_opro_options, add_run_outputs, add_seed, cache_setting, figure_file
 from llmopt.cli.bench import cmd_bench
 from llmopt.cli.compare import cmd_baselines, cmd_run
+from llmopt.cli.options import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    add_bench_options,
+    add_eval_dask,
+    add_json,
+    add_methods,
+    add_opro_options,
+    add_run_outputs,
+    add_seed,
+    cache_setting,
+    figure_file,
+    stdout_for_json_only,
+)
 from llmopt.cli.report import cmd_report
+from llmopt.contract.registry import registry
+from llmopt.core.errors import UsageError, did_you_mean
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,16 +53,23 @@ class _Parser(argparse.ArgumentParser):
             path = [part for part in (getattr(parsed, "command", None), getattr(parsed, "problem", None)) if part]
             flag = next((word.partition("=")[0] for word in extra if word.startswith("--")), "")
             hint = did_you_mean(flag, _flags(self, path)) if flag else ""
-            raise UsageError(f"unrecognized arguments: {' '.join(extra)}{hint} (see `{' '.join([self.prog, *path])} "
-                             "--help`)")
+            raise UsageError(
+                f"unrecognized arguments: {' '.join(extra)}{hint} (see `{' '.join([self.prog, *path])} --help`)"
+            )
         return parsed
 
 
 def _flags(parser: argparse.ArgumentParser, path: list[str]) -> list[str]:
     """The long flags of the sub-command that `path` (command, problem) names."""
     for name in path:
-        found = next((action.choices[name] for action in parser._actions
-                      if isinstance(action, argparse._SubParsersAction) and name in action.choices), None)
+        found = next(
+            (
+                action.choices[name]
+                for action in parser._actions
+                if isinstance(action, argparse._SubParsersAction) and name in action.choices
+            ),
+            None,
+        )
         if found is None:
             break
         parser = found
@@ -61,25 +82,44 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("problems", help="list registered problems")
     report = commands.add_parser("report", help="print a finished run's table and write a PNG summary, or HTML")
-    report.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="a run directory written by `llmopt run`, or "
-                                                                      "with --html a folder of them")
-    report.add_argument("--optuna-storage", metavar="URL",
-                        help="instead, an Optuna storage (e.g. sqlite:///study.db) whose study llmopt's samplers "
-                             "took part in: writes STUDY.html, its transcript")
+    report.add_argument(
+        "run_dir",
+        metavar="RUN_DIR",
+        nargs="?",
+        help="a run directory written by `llmopt run`, or with --html a folder of them",
+    )
+    report.add_argument(
+        "--optuna-storage",
+        metavar="URL",
+        help="instead, an Optuna storage (e.g. sqlite:///study.db) whose study llmopt's samplers "
+        "took part in: writes STUDY.html, its transcript",
+    )
     report.add_argument("--study", metavar="NAME", help="the study's name in --optuna-storage")
     report.add_argument("--out", type=figure_file, help="PNG file (default: RUN_DIR/report.png)")
-    report.add_argument("--html", action="store_true",
-                        help="write RUN_DIR/report.html (a run, finished or not) or FOLDER/index.html (every run)")
+    report.add_argument(
+        "--html",
+        action="store_true",
+        help="write RUN_DIR/report.html (a run, finished or not) or FOLDER/index.html (every run)",
+    )
     for command, help_text, adders in (
-            ("run", "run OPRO on a problem and compare it with every method at the same budget",
-             (add_seed, add_json, add_opro_options, add_eval_dask, add_run_outputs, add_methods)),
-            ("baselines", "run the compared methods alone, at the budget an OPRO run would have",
-             (add_seed, add_json, add_opro_options, add_eval_dask, add_methods)),
-            ("bench", "OPRO and the compared methods over several seeds at the same evaluation budget",
-             (add_json, add_opro_options, add_bench_options))):
+        (
+            "run",
+            "run OPRO on a problem and compare it with every method at the same budget",
+            (add_seed, add_json, add_opro_options, add_eval_dask, add_run_outputs, add_methods),
+        ),
+        (
+            "baselines",
+            "run the compared methods alone, at the budget an OPRO run would have",
+            (add_seed, add_json, add_opro_options, add_eval_dask, add_methods),
+        ),
+        (
+            "bench",
+            "OPRO and the compared methods over several seeds at the same evaluation budget",
+            (add_json, add_opro_options, add_bench_options),
+        ),
+    ):
         sub = commands.add_parser(command, help=help_text)
-        per_problem = sub.add_subparsers(dest="problem", required=True, metavar="PROBLEM",
-                                         parser_class=_Parser)
+        per_problem = sub.add_subparsers(dest="problem", required=True, metavar="PROBLEM", parser_class=_Parser)
         for name, cls in registry().items():
             problem_parser = per_problem.add_parser(name, help=cls.summary)
             for option in cls.options:
@@ -106,9 +146,12 @@ def _process_settings(args: argparse.Namespace) -> Iterator[None]:
     from llmopt.backends.limit import request_limit
 
     cache = cache_setting(args) if hasattr(args, "no_cache") else None
-    with request_limit(getattr(args, "max_concurrency", None)), response_cache(cache), \
-            _environment(THREADS_ENV, getattr(args, "threads", None)), \
-            stdout_for_json_only(bool(getattr(args, "json", False))):
+    with (
+        request_limit(getattr(args, "max_concurrency", None)),
+        response_cache(cache),
+        _environment(THREADS_ENV, getattr(args, "threads", None)),
+        stdout_for_json_only(bool(getattr(args, "json", False))),
+    ):
         yield
 
 
@@ -131,7 +174,12 @@ def _environment(name: str, value: Any) -> Iterator[None]:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "problems": cmd_problems, "run": cmd_run, "baselines": cmd_baselines, "bench": cmd_bench, "report": cmd_report}
+    "problems": cmd_problems,
+    "run": cmd_run,
+    "baselines": cmd_baselines,
+    "bench": cmd_bench,
+    "report": cmd_report,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from llmopt import health
 from llmopt.backends import make_backend
-from llmopt.errors import UsageError
-from llmopt.problem import Problem
-from llmopt.registry import registry
-from llmopt.report.tables import strict_json
+from llmopt.bench import health
 from llmopt.cli.options import backend_settings, make_problem, opro_config, print_json, problem_options, write
+from llmopt.contract.problem import Problem
+from llmopt.contract.registry import registry
+from llmopt.core.errors import UsageError
+from llmopt.report.tables import strict_json
 
 
 def _executor(args: argparse.Namespace) -> Any:
@@ -38,15 +39,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     problem = make_problem(args)
     jobs = _bench_jobs(args, problem)
     sampling = [job for job in jobs if job.samples_model]
-    print(f"bench: {len(jobs)} jobs, {len(sampling)} of them sampling the model: at most "
-          f"{sum(job.most_answers() for job in sampling)} model answers (steps x proposals each; repairs, a "
-          "reasoning model's first re-ask and a scorer's calls come on top)", file=sys.stderr)
+    print(
+        f"bench: {len(jobs)} jobs, {len(sampling)} of them sampling the model: at most "
+        f"{sum(job.most_answers() for job in sampling)} model answers (steps x proposals each; repairs, a "
+        "reasoning model's first re-ask and a scorer's calls come on top)",
+        file=sys.stderr,
+    )
     executor = _executor(args)
     local_model = None if args.dask else worker_pool(1)  # the embedded model's jobs: one process, every core
     update, close = _bench_progress(len(jobs), args.json)
     try:  # with Dask, every job goes to the cluster; else jobs that wait on a server are threads here
-        rows = execute(jobs, executor, server_threads=0 if args.dask else args.max_concurrency,
-                       local_model=local_model, progress=update)
+        rows = execute(
+            jobs,
+            executor,
+            server_threads=0 if args.dask else args.max_concurrency,
+            local_model=local_model,
+            progress=update,
+        )
     finally:
         close()
         executor.shutdown()  # after a failure, `execute` has cancelled the jobs not yet started
@@ -58,7 +67,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def _bench_jobs(args: argparse.Namespace, problem: Problem) -> list[Any]:
     """The bench's jobs, every option checked (and every model reached) before one runs."""
     from llmopt.bench import make_jobs
-    from llmopt.sweep import model_settings, parse_models, parse_vary
+    from llmopt.bench.sweep import model_settings, parse_models, parse_vary
 
     cls = type(problem)
     if args.paper_grid and not cls.paper_grid:
@@ -74,9 +83,18 @@ def _bench_jobs(args: argparse.Namespace, problem: Problem) -> list[Any]:
     for spec in models.values if models else [None]:  # fail fast on a bad model before the workers start
         make_backend(**(base | model_settings(spec) if spec else base))
     settings = {k: v for k, v in opro_config(args).to_dict().items() if k != "seed"}
-    return make_jobs(problem.name, problem_options(args), args.methods, args.seeds, settings,
-                     {**base, "check": False}, args.target, grid=cls.paper_grid if args.paper_grid else None,
-                     axes=[*axes, *([models] if models else [])], max_concurrency=args.max_concurrency)
+    return make_jobs(
+        problem.name,
+        problem_options(args),
+        args.methods,
+        args.seeds,
+        settings,
+        {**base, "check": False},
+        args.target,
+        grid=cls.paper_grid if args.paper_grid else None,
+        axes=[*axes, *([models] if models else [])],
+        max_concurrency=args.max_concurrency,
+    )
 
 
 def _bench_output(args: argparse.Namespace, problem: Problem, rows: list[dict[str, Any]]) -> int:
@@ -88,11 +106,23 @@ def _bench_output(args: argparse.Namespace, problem: Problem, rows: list[dict[st
     one_task = len({row["label"] for row in rows}) == 1
     optimum = problem.optimum() if one_task else None  # with several tasks, each row carries its own
     if args.json:
-        print_json(strict_json({"problem": problem.name, "optimum": optimum, "budget": rows[0]["budget"],
-                           "summary": summarize(rows), "runs": rows, **notes}))
+        print_json(
+            strict_json(
+                {
+                    "problem": problem.name,
+                    "optimum": optimum,
+                    "budget": rows[0]["budget"],
+                    "summary": summarize(rows),
+                    "runs": rows,
+                    **notes,
+                }
+            )
+        )
     else:
-        for line in [*notes.get("model_failed", []), *([notes["evaluations_failed"]] if "evaluations_failed" in notes
-                                                        else [])]:
+        for line in [
+            *notes.get("model_failed", []),
+            *([notes["evaluations_failed"]] if "evaluations_failed" in notes else []),
+        ]:
             print(f"NOT A COMPARISON: {line}")
         print(table)
         if args.paper_grid:
@@ -102,7 +132,7 @@ def _bench_output(args: argparse.Namespace, problem: Problem, rows: list[dict[st
     if "warning" in notes:
         print(notes["warning"], file=sys.stderr)
     if args.plot:
-        from llmopt.plots import bench_figure
+        from llmopt.report.plots import bench_figure
 
         write("plot", lambda: bench_figure(rows, args.plot))
     if args.html:

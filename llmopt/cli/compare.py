@@ -5,25 +5,37 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from typing import Any, Callable
-
-from llmopt import health
-from llmopt.backends import make_backend
-from llmopt.methods import compared_methods, resolve
-from llmopt.methods.method import CRASHED
-from llmopt.comparison import compare, journaled_method
-from llmopt.driver import Driver
-from llmopt.errors import ENDS_THE_RUN, ObjectiveError, UsageError
-from llmopt.methods.model.opro import NAME, RECORD_KEY as SETTINGS
-from llmopt.settings import RESUMABLE, OPROConfig, with_defaults
-from llmopt.problem import Problem
-from llmopt.methods import declared_settings
-from llmopt.records import RunRecorder, default_run_dir, read_config, resume_refusal
-from llmopt.result import Result
-from llmopt.report.tables import comparison_table, strict_json
+from collections.abc import Callable
 from pathlib import Path
-from llmopt.cli.options import (EXIT_INTERRUPTED, backend_settings, check_evaluations, make_problem, opro_config,
-                                print_json, problem_options, report_cache, result_store, write)
+from typing import Any
+
+from llmopt.backends import make_backend
+from llmopt.bench import health
+from llmopt.cli.options import (
+    EXIT_INTERRUPTED,
+    backend_settings,
+    check_evaluations,
+    make_problem,
+    opro_config,
+    print_json,
+    problem_options,
+    report_cache,
+    result_store,
+    write,
+)
+from llmopt.contract.problem import Problem
+from llmopt.core.errors import ENDS_THE_RUN, ObjectiveError, UsageError
+from llmopt.core.result import Result
+from llmopt.core.settings import with_defaults
+from llmopt.core.stops import CRASHED
+from llmopt.engine.config import RESUMABLE, OPROConfig
+from llmopt.engine.driver import Driver
+from llmopt.engine.records import RunRecorder, default_run_dir, read_config, resume_refusal
+from llmopt.methods import compared_methods, declared_settings, resolve
+from llmopt.methods.comparison import compare, journaled_method
+from llmopt.methods.model.opro import NAME
+from llmopt.methods.model.opro import RECORD_KEY as SETTINGS
+from llmopt.report.tables import comparison_table, strict_json
 
 
 def _progress(name: str, total: int, quiet: bool) -> tuple[Callable[[Driver], None], Callable[[], None]]:
@@ -60,18 +72,24 @@ def _progress(name: str, total: int, quiet: bool) -> tuple[Callable[[Driver], No
     return update, close
 
 
-def _output(problem: Problem, results: list[Result], as_json: bool, extra: dict[str, Any],
-            notes: list[str] = ()) -> dict[str, Any]:
+def _output(
+    problem: Problem, results: list[Result], as_json: bool, extra: dict[str, Any], notes: list[str] = ()
+) -> dict[str, Any]:
     """Print the comparison (table or JSON) with what it says about the model; returns the JSON payload."""
     columns = [problem.extra_columns(r) for r in results]
     failed, broken = health.not_a_comparison(health.row_of(r) for r in results)
     warnings_ = health.failed_evaluations(results)
     cut = health.cut_off_warning(r.counts for r in results if r.kind != "reference")
-    payload = {"problem": problem.name, "optimum": problem.optimum(),
-               "results": [{**r.summary(), **more} for r, more in zip(results, columns)], **extra,
-               **({"adaptations": list(notes)} if notes else {}), **({"model_failed": failed} if failed else {}),
-               **({"evaluations_failed": broken} if broken else {}),
-               **({"warning": cut} if cut else {})}
+    payload = {
+        "problem": problem.name,
+        "optimum": problem.optimum(),
+        "results": [{**r.summary(), **more} for r, more in zip(results, columns)],
+        **extra,
+        **({"adaptations": list(notes)} if notes else {}),
+        **({"model_failed": failed} if failed else {}),
+        **({"evaluations_failed": broken} if broken else {}),
+        **({"warning": cut} if cut else {}),
+    }
     if as_json:
         print_json(strict_json(payload))
     else:
@@ -84,8 +102,10 @@ def _output(problem: Problem, results: list[Result], as_json: bool, extra: dict[
             print(f"note: {note}")
     for result in results:
         if result.stop_reason.startswith(CRASHED):
-            print(f"warning: {result.method} {result.stop_reason}; recorded as it stood, the others went on",
-                  file=sys.stderr)
+            print(
+                f"warning: {result.method} {result.stop_reason}; recorded as it stood, the others went on",
+                file=sys.stderr,
+            )
     for line in warnings_:
         print(line, file=sys.stderr)
     beaten = _beaten(problem, results)
@@ -98,27 +118,38 @@ def _output(problem: Problem, results: list[Result], as_json: bool, extra: dict[
 
 def _beaten(problem: Problem, results: list[Result]) -> str | None:
     """A warning when a method beat the optimum the problem was given: the given value is wrong."""
-    from llmopt.direction import better
+    from llmopt.core.direction import better
 
     optimum = problem.optimum()
-    found = [r for r in results if optimum is not None and r.best_value is not None
-             and better(problem.direction, r.best_value, optimum) and abs(r.best_value - optimum) > 1e-9 * max(1, abs(optimum))]
+    found = [
+        r
+        for r in results
+        if optimum is not None
+        and r.best_value is not None
+        and better(problem.direction, r.best_value, optimum)
+        and abs(r.best_value - optimum) > 1e-9 * max(1, abs(optimum))
+    ]
     if not found:
         return None
     best = found[0]
-    return (f"warning: {best.method} found {best.best_value:g}, better than the optimum {optimum:g}; the gaps "
-            "are measured against a wrong value: check --optimum")
+    return (
+        f"warning: {best.method} found {best.best_value:g}, better than the optimum {optimum:g}; the gaps "
+        "are measured against a wrong value: check --optimum"
+    )
 
 
-def _recorder(args: argparse.Namespace, config: dict[str, Any], settings: OPROConfig,
-              journaled: str | None) -> RunRecorder:
+def _recorder(
+    args: argparse.Namespace, config: dict[str, Any], settings: OPROConfig, journaled: str | None
+) -> RunRecorder:
     """A new run directory (`--out`, else one named by the time), or the one `--resume` continues, refused
-    when the run there was made with other options than these (`llmopt.records.resume_refusal`)."""
+    when the run there was made with other options than these (`llmopt.engine.records.resume_refusal`)."""
     if not args.resume:
         directory = Path(default_run_dir(config["problem"]) if args.out is None else args.out)
         if (directory / "config.json").exists() or (directory / "steps.jsonl").exists():
-            raise UsageError(f"--out {directory} already holds a run; name a new folder, or continue that run "
-                             f"with --resume {directory}")
+            raise UsageError(
+                f"--out {directory} already holds a run; name a new folder, or continue that run "
+                f"with --resume {directory}"
+            )
         try:
             return RunRecorder(directory, config)
         except OSError as error:
@@ -128,8 +159,9 @@ def _recorder(args: argparse.Namespace, config: dict[str, Any], settings: OPROCo
     saved = read_config(args.resume)
     declared = declared_settings()
     resumable = RESUMABLE | {setting.key for setting in declared if setting.resumable}
-    changed = settings.changes_on_resume(OPROConfig.from_dict(with_defaults(saved.get(SETTINGS, {}), declared)),
-                                         resumable)
+    changed = settings.changes_on_resume(
+        OPROConfig.from_dict(with_defaults(saved.get(SETTINGS, {}), declared)), resumable
+    )
     refusal = resume_refusal(saved, config, changed, NAME)
     if refusal:
         raise UsageError(f"--resume {args.resume}: {refusal}")
@@ -157,15 +189,26 @@ def _compare(args: argparse.Namespace, journal: bool) -> int:
     config = _resumed_limit(args, opro_config(args))
     check_evaluations(config)
     lead = journaled_method(methods) if journal else None
-    recorder = _recorder(args, _record(args, problem, config, backend, lead), config, lead and lead.name) \
-        if journal else None
+    recorder = (
+        _recorder(args, _record(args, problem, config, backend, lead), config, lead and lead.name) if journal else None
+    )
     update, close = _progress(lead.name if lead else "run", config.steps, args.json or not journal)
     store = result_store(args)
     try:
-        results = compare(problem, config, [m.name for m in methods], backend, store=store, recorder=recorder,
-                          resume=bool(journal and args.resume), on_step=update)
+        results = compare(
+            problem,
+            config,
+            [m.name for m in methods],
+            backend,
+            store=store,
+            recorder=recorder,
+            resume=bool(journal and args.resume),
+            on_step=update,
+        )
     except (*ENDS_THE_RUN, ObjectiveError) as error:  # no compared method is started against a server gone
-        saved = f"; the run is saved: once that is mended, continue with --resume {recorder.directory}" if recorder else ""
+        saved = (
+            f"; the run is saved: once that is mended, continue with --resume {recorder.directory}" if recorder else ""
+        )
         raise UsageError(f"{error}{saved}") from None
     except KeyboardInterrupt:  # no comparison is printed or saved: the journal holds what was done
         if recorder is None:
@@ -202,9 +245,15 @@ def _resumed_limit(args: argparse.Namespace, config: OPROConfig) -> OPROConfig:
 def _record(args: argparse.Namespace, problem: Problem, config: OPROConfig, backend: Any, lead: Any) -> dict[str, Any]:
     """What config.json holds: the problem (its name, definition and options), the settings, the journaled
     method and the backend."""
-    return {"problem": problem.name, "problem_config": problem.config(), "problem_options": problem_options(args),
-            "direction": problem.direction, SETTINGS: config.to_dict(), "journaled": lead and lead.name,
-            "backend": backend.describe() if backend else None}
+    return {
+        "problem": problem.name,
+        "problem_config": problem.config(),
+        "problem_options": problem_options(args),
+        "direction": problem.direction,
+        SETTINGS: config.to_dict(),
+        "journaled": lead and lead.name,
+        "backend": backend.describe() if backend else None,
+    }
 
 
 def exit_code(payload: dict[str, Any]) -> int:
@@ -216,7 +265,7 @@ def exit_code(payload: dict[str, Any]) -> int:
 def _figures(args: argparse.Namespace, problem: Problem, results: list[Result], run_dir: Any) -> None:
     """The figure and the HTML report, after the results are on disk."""
     if args.plot:
-        from llmopt.plots import plot_run
+        from llmopt.report.plots import plot_run
 
         write("plot", lambda: plot_run(problem, results, args.plot))
     if args.html:

@@ -5,21 +5,22 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY
 from llmopt.backends.local import THREADS_ENV
 from llmopt.backends.openai_compat import GRAMMAR_FIELDS, REASONING_EFFORTS
 from llmopt.backends.reasoning import DEFAULT_REASONING_TOKENS
-from llmopt.errors import UsageError
-from llmopt.evaluation import dask_client
-from llmopt.settings import OPROConfig, Setting
-from llmopt.problem import Problem
-from llmopt.registry import build_problem, get_problem
-from llmopt.values import non_negative_int, positive_int, seed
-from pathlib import Path
-
+from llmopt.contract.problem import Problem
+from llmopt.contract.registry import build_problem, get_problem
+from llmopt.core.errors import UsageError
+from llmopt.core.settings import Setting
+from llmopt.core.values import non_negative_int, positive_int, seed
+from llmopt.engine.config import OPROConfig
+from llmopt.engine.evaluation import dask_client
 
 EXIT_USAGE = 2
 
@@ -29,6 +30,7 @@ EXIT_INTERRUPTED = 130
 
 def checked(read: Callable[[str], Any]) -> Callable[[str], Any]:
     """An argparse type from one of the shared readers, keeping the reader's message."""
+
     def parse(text: str) -> Any:
         try:
             return read(text)
@@ -72,29 +74,54 @@ def add_json(parser: argparse.ArgumentParser) -> None:
 
 def add_model_options(parser: argparse.ArgumentParser) -> Any:
     group = parser.add_argument_group("optimizer model")
-    group.add_argument("--model", default="local",
-                       help="'local' for the embedded model, else a model name on an OpenAI-compatible server")
+    group.add_argument(
+        "--model",
+        default="local",
+        help="'local' for the embedded model, else a model name on an OpenAI-compatible server",
+    )
     group.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1")
     group.add_argument("--model-path", help="a GGUF file for the local backend")
-    group.add_argument("--server-grammar", default="auto", choices=["auto", *GRAMMAR_FIELDS],
-                       help="how to pass the problem's grammar to a server: auto asks the server (llama.cpp: "
-                            "grammar; vLLM >= 0.12: structured_outputs; vllm-legacy: guided_grammar) and sends "
-                            "none where it cannot tell (default: auto)")
-    group.add_argument("--reasoning-effort", choices=REASONING_EFFORTS,
-                       help="how hard a reasoning model thinks, sent where the server takes it (OpenAI, Ollama, "
-                            "vLLM for gpt-oss)")
-    group.add_argument("--reasoning-tokens", type=positive, default=DEFAULT_REASONING_TOKENS,
-                       help="tokens a model that reasons may spend on it, on top of --answer-tokens "
-                            f"(default: {DEFAULT_REASONING_TOKENS})")
-    group.add_argument("--max-retries", type=checked(non_negative_int), default=4,
-                       help="attempts after the first for a request that failed in a way that may pass (429, 5xx, "
-                            "time-outs, dropped connections), with backoff from 0.5 s (default: 4)")
-    group.add_argument("--max-concurrency", type=positive, default=DEFAULT_MAX_CONCURRENCY,
-                       help="requests in flight to model servers per process, optimizer, repairs and scorer "
-                            "together (default: 64, for a GPU server; lower it for a small one)")
-    group.add_argument("--threads", type=positive, metavar="N",
-                       help=f"CPU threads of the embedded model (default: ${THREADS_ENV}, else every core); fewer "
-                            "when other work shares the machine, which otherwise slows it many times over")
+    group.add_argument(
+        "--server-grammar",
+        default="auto",
+        choices=["auto", *GRAMMAR_FIELDS],
+        help="how to pass the problem's grammar to a server: auto asks the server (llama.cpp: "
+        "grammar; vLLM >= 0.12: structured_outputs; vllm-legacy: guided_grammar) and sends "
+        "none where it cannot tell (default: auto)",
+    )
+    group.add_argument(
+        "--reasoning-effort",
+        choices=REASONING_EFFORTS,
+        help="how hard a reasoning model thinks, sent where the server takes it (OpenAI, Ollama, vLLM for gpt-oss)",
+    )
+    group.add_argument(
+        "--reasoning-tokens",
+        type=positive,
+        default=DEFAULT_REASONING_TOKENS,
+        help="tokens a model that reasons may spend on it, on top of --answer-tokens "
+        f"(default: {DEFAULT_REASONING_TOKENS})",
+    )
+    group.add_argument(
+        "--max-retries",
+        type=checked(non_negative_int),
+        default=4,
+        help="attempts after the first for a request that failed in a way that may pass (429, 5xx, "
+        "time-outs, dropped connections), with backoff from 0.5 s (default: 4)",
+    )
+    group.add_argument(
+        "--max-concurrency",
+        type=positive,
+        default=DEFAULT_MAX_CONCURRENCY,
+        help="requests in flight to model servers per process, optimizer, repairs and scorer "
+        "together (default: 64, for a GPU server; lower it for a small one)",
+    )
+    group.add_argument(
+        "--threads",
+        type=positive,
+        metavar="N",
+        help=f"CPU threads of the embedded model (default: ${THREADS_ENV}, else every core); fewer "
+        "when other work shares the machine, which otherwise slows it many times over",
+    )
     group.add_argument("--cache", metavar="PATH", help="response cache file (default: per-user cache directory)")
     group.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
     return group
@@ -116,53 +143,86 @@ def add_setting(group: Any, setting: Setting) -> None:
     off by its flag), else a value read by the setting's own reader."""
     flag = setting.flag or f"--{'no-' if setting.read is bool and setting.default else ''}{setting.name}"
     if setting.read is bool:
-        group.add_argument(flag, dest=setting.key, action="store_false" if setting.default else "store_true",
-                           help=setting.help)
+        group.add_argument(
+            flag, dest=setting.key, action="store_false" if setting.default else "store_true", help=setting.help
+        )
         return
     reader = None if setting.read is str else checked(setting.read)
-    group.add_argument(flag, dest=setting.key, type=reader, default=setting.default, metavar=setting.metavar,
-                       choices=list(setting.choices) if setting.choices else None, help=setting.help)
+    group.add_argument(
+        flag,
+        dest=setting.key,
+        type=reader,
+        default=setting.default,
+        metavar=setting.metavar,
+        choices=list(setting.choices) if setting.choices else None,
+        help=setting.help,
+    )
 
 
 def add_eval_dask(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dask", dest="eval_dask", metavar="ADDRESS",
-                        help="run the evaluations on this Dask scheduler's workers (tcp://HOST:PORT)")
+    parser.add_argument(
+        "--dask",
+        dest="eval_dask",
+        metavar="ADDRESS",
+        help="run the evaluations on this Dask scheduler's workers (tcp://HOST:PORT)",
+    )
 
 
 def add_run_outputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="run directory (default: runs/<timestamp>-<problem>)")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the interrupted run in RUN_DIR")
-    parser.add_argument("--plot", metavar="FILE.png", type=figure_file,
-                        help="write a figure: convergence, and tours for TSP")
-    parser.add_argument("--html", action="store_true",
-                        help="also write RUN_DIR/report.html, a self-contained transcript of the run")
+    parser.add_argument(
+        "--plot", metavar="FILE.png", type=figure_file, help="write a figure: convergence, and tours for TSP"
+    )
+    parser.add_argument(
+        "--html", action="store_true", help="also write RUN_DIR/report.html, a self-contained transcript of the run"
+    )
 
 
 def add_bench_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("experiment")
     group.add_argument("--seeds", type=positive, default=3, help="number of seeds (default: 3)")
     group.add_argument("--methods", nargs="+", help="methods to run (default: opro and every default method)")
-    group.add_argument("--paper-grid", action="store_true",
-                       help="the task variants of the paper's table (linear regression: its seven (w, b) pairs; "
-                            "tsp: 10, 15, 20 and 50 cities) and a table in the paper's shape")
-    group.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2",
-                       help="sweep an OPRO setting (temperature, proposals at the same evaluation budget, order, "
-                            "top-k) or a problem option (e.g. exemplars, cities); several are crossed")
-    group.add_argument("--models", metavar="M1,M2",
-                       help="optimizer models to compare, each a row: local, local@FILE.gguf or NAME@URL "
-                            "(an OpenAI-compatible server); replaces --model")
+    group.add_argument(
+        "--paper-grid",
+        action="store_true",
+        help="the task variants of the paper's table (linear regression: its seven (w, b) pairs; "
+        "tsp: 10, 15, 20 and 50 cities) and a table in the paper's shape",
+    )
+    group.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="sweep an OPRO setting (temperature, proposals at the same evaluation budget, order, "
+        "top-k) or a problem option (e.g. exemplars, cities); several are crossed",
+    )
+    group.add_argument(
+        "--models",
+        metavar="M1,M2",
+        help="optimizer models to compare, each a row: local, local@FILE.gguf or NAME@URL "
+        "(an OpenAI-compatible server); replaces --model",
+    )
     group.add_argument("--workers", type=positive, default=2, help="local worker processes (default: 2)")
     group.add_argument("--dask", metavar="ADDRESS", help="run the jobs on this Dask scheduler instead")
-    group.add_argument("--html", metavar="FILE.html", type=new_file,
-                       help="also write the statistics and figures as one HTML page")
-    group.add_argument("--plot", metavar="FILE.png", type=figure_file,
-                       help="write the median/IQR best-so-far bands and the fixed-target ECDF per method")
+    group.add_argument(
+        "--html", metavar="FILE.html", type=new_file, help="also write the statistics and figures as one HTML page"
+    )
+    group.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        type=figure_file,
+        help="write the median/IQR best-so-far bands and the fixed-target ECDF per method",
+    )
 
 
 def add_methods(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--methods", nargs="+", metavar="METHOD",
-                        help="compared methods to run (default: every default method of the problem's space "
-                             "and its references)")
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        metavar="METHOD",
+        help="compared methods to run (default: every default method of the problem's space and its references)",
+    )
 
 
 def make_problem(args: argparse.Namespace) -> Problem:
@@ -178,8 +238,10 @@ def opro_config(args: argparse.Namespace) -> OPROConfig:
     from llmopt.methods import declared_settings
 
     if args.max_cost is not None and args.price is None:
-        raise UsageError("--max-cost needs --price IN,OUT (dollars per million prompt and completion tokens; "
-                         "IN,CACHED,OUT with a cached prompt token's price)")
+        raise UsageError(
+            "--max-cost needs --price IN,OUT (dollars per million prompt and completion tokens; "
+            "IN,CACHED,OUT with a cached prompt token's price)"
+        )
     data: dict[str, Any] = {"seed": getattr(args, "seed", 0), "dask": getattr(args, "eval_dask", None)}
     for setting in declared_settings():
         data = setting.put(data, getattr(args, setting.key))
@@ -206,15 +268,24 @@ def report_cache(backend: Any, store: Any, quiet: bool) -> None:
     if quiet or store is None:
         return
     hits, misses, calls = (getattr(backend, name, 0) for name in ("hits", "misses", "calls"))
-    print(f"cache: {hits} requests replayed, {misses} sent to the model ({calls} LLM calls; {store.path}); "
-          f"compared methods: {store.hits} replayed, {store.misses} computed", file=sys.stderr)
+    print(
+        f"cache: {hits} requests replayed, {misses} sent to the model ({calls} LLM calls; {store.path}); "
+        f"compared methods: {store.hits} replayed, {store.misses} computed",
+        file=sys.stderr,
+    )
 
 
 def backend_settings(args: argparse.Namespace) -> dict[str, Any]:
-    return {"model": args.model, "base_url": args.base_url, "model_path": args.model_path,
-            "server_grammar": args.server_grammar, "reasoning_effort": args.reasoning_effort,
-            "reasoning_tokens": args.reasoning_tokens, "max_retries": args.max_retries,
-            "cache": cache_setting(args)}
+    return {
+        "model": args.model,
+        "base_url": args.base_url,
+        "model_path": args.model_path,
+        "server_grammar": args.server_grammar,
+        "reasoning_effort": args.reasoning_effort,
+        "reasoning_tokens": args.reasoning_tokens,
+        "max_retries": args.max_retries,
+        "cache": cache_setting(args),
+    }
 
 
 def write(what: str, write: Callable[[], Any]) -> None:
@@ -222,8 +293,10 @@ def write(what: str, write: Callable[[], Any]) -> None:
     try:
         print(f"{what}: {write()}", file=sys.stderr)
     except Exception as error:
-        print(f"warning: the {what} was not written ({type(error).__name__}: {error}); the results are saved",
-              file=sys.stderr)
+        print(
+            f"warning: the {what} was not written ({type(error).__name__}: {error}); the results are saved",
+            file=sys.stderr,
+        )
 
 
 _json_targets: list[Any] = []

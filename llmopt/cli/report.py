@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
-from llmopt.errors import UsageError
-from llmopt.problem import Problem
-from llmopt.registry import get_problem
+from llmopt.contract.problem import Problem
+from llmopt.contract.registry import get_problem
+from llmopt.core.errors import UsageError
 from llmopt.report.tables import comparison_table
-from pathlib import Path
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Print a finished run's comparison table and write its PNG summary."""
-    from llmopt.plots import report_figure
-    from llmopt.records import read_results
+    from llmopt.engine.records import read_results
+    from llmopt.report.plots import report_figure
 
     if args.optuna_storage or args.study:
         return _study_report(args)

@@ -14,23 +14,37 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from llmopt.contract.plugins import builtin_names, entry_points
+from llmopt.contract.problem import Problem
+from llmopt.contract.spaces import Bits, Box, Permutation, Space
+from llmopt.core.errors import UsageError, did_you_mean
+from llmopt.core.result import Result
+from llmopt.core.settings import Setting
+from llmopt.engine.config import RUN_SETTINGS
+from llmopt.engine.evaluation import Evaluation
 from llmopt.methods.classical.base import Method, Objective, Setup, Stop, black_box, reference
-from llmopt.methods.store import ResultStore
-from llmopt.errors import UsageError, did_you_mean
-from llmopt.evaluation import Evaluation
 from llmopt.methods.method import Methods, run_method
-from llmopt.plugins import builtin_names, entry_points
-from llmopt.problem import Problem
-from llmopt.result import Result
-from llmopt.settings import RUN_SETTINGS, Setting
-from llmopt.spaces import Bits, Box, Permutation, Space
+from llmopt.methods.store import ResultStore
 
 if TYPE_CHECKING:
     from llmopt.backends.base import Backend
-    from llmopt.settings import OPROConfig
+    from llmopt.engine.config import OPROConfig
 
-__all__ = ["Method", "Stop", "Objective", "ResultStore", "Setup", "black_box", "compared_methods",
-           "methods_for", "reference", "resolve", "run_methods", "setup_for", "SPACE_DEFAULTS"]
+__all__ = [
+    "Method",
+    "Stop",
+    "Objective",
+    "ResultStore",
+    "Setup",
+    "black_box",
+    "compared_methods",
+    "methods_for",
+    "reference",
+    "resolve",
+    "run_methods",
+    "setup_for",
+    "SPACE_DEFAULTS",
+]
 
 ENTRY_POINT_GROUP = "llmopt.methods"
 
@@ -70,8 +84,10 @@ def _defaults(space: Space | None, found: dict[str, Method]) -> dict[str, Method
     chosen = next((names for cls, names in SPACE_DEFAULTS.items() if isinstance(space, cls)), None)
     if chosen is None:
         return found
-    return {name: dataclasses.replace(method, default=name in chosen) if method.kind == "black-box" else method
-            for name, method in found.items()}
+    return {
+        name: dataclasses.replace(method, default=name in chosen) if method.kind == "black-box" else method
+        for name, method in found.items()
+    }
 
 
 def methods_for(problem: Problem) -> dict[str, Method]:
@@ -84,8 +100,9 @@ def methods_for(problem: Problem) -> dict[str, Method]:
         for name, method in family.make(problem.space).items():
             if family_name not in builtin:
                 if name in found:
-                    warnings.warn(f"skipping method {name!r} of plugin {family_name!r}: its name is taken",
-                                  stacklevel=2)
+                    warnings.warn(
+                        f"skipping method {name!r} of plugin {family_name!r}: its name is taken", stacklevel=2
+                    )
                     continue
                 method = dataclasses.replace(method, default=False, under_study=False)  # by name only
             found[name] = method  # a later built-in family may refine an earlier one's (text's no-history ablation)
@@ -113,13 +130,15 @@ def resolve(problem: Problem, names: list[str] | None = None, label: str | None 
     unknown = [name for name in names if name not in available]
     if unknown:
         hint = did_you_mean(unknown[0], available)
-        raise UsageError(f"unknown method {', '.join(unknown)}{hint} for {label or problem.name}; "
-                         f"choose from {', '.join(available)}")
+        raise UsageError(
+            f"unknown method {', '.join(unknown)}{hint} for {label or problem.name}; choose from {', '.join(available)}"
+        )
     return [available[name] for name in names]
 
 
-def run_methods(problem: Problem, setup: Setup, names: list[str] | None = None,
-                store: ResultStore | None = None) -> list[Result]:
+def run_methods(
+    problem: Problem, setup: Setup, names: list[str] | None = None, store: ResultStore | None = None
+) -> list[Result]:
     """Run the named methods (the compared ones when None), each under the same Setup.
 
     With a `store`, a method that samples no model replays its stored Result for the same task,
@@ -132,5 +151,14 @@ def run_methods(problem: Problem, setup: Setup, names: list[str] | None = None,
 def setup_for(problem: Problem, config: OPROConfig, backend: Backend | None = None) -> Setup:
     """The Setup of a comparison with an OPRO run of `config`: its budget, seed and initial points."""
     starts = tuple(problem.initial(np.random.default_rng(config.seed), config.initial))
-    return Setup(config.evaluation_budget(), config.seed, starts, backend, config, config.target,
-                 config.max_failures, config.timeout, Evaluation.of(config))
+    return Setup(
+        config.evaluation_budget(),
+        config.seed,
+        starts,
+        backend,
+        config,
+        config.target,
+        config.max_failures,
+        config.timeout,
+        Evaluation.of(config),
+    )

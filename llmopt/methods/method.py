@@ -5,35 +5,32 @@ imports no method, so each registers itself where it is written."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from llmopt.errors import UsageError, raise_if_unreachable
-from llmopt.evaluation import Evaluation
-from llmopt.problem import one_line
-from llmopt.result import Kind, Result
-from llmopt.settings import OPROConfig, Setting
+from llmopt.contract.problem import one_line
+from llmopt.core.errors import UsageError, raise_if_unreachable
+from llmopt.core.result import Kind, Result
+from llmopt.core.settings import Setting
+from llmopt.core.stops import CRASHED
+from llmopt.engine.config import OPROConfig
+from llmopt.engine.evaluation import Evaluation
 
 if TYPE_CHECKING:
     from llmopt.backends.base import Backend
-    from llmopt.driver import Driver
-    from llmopt.problem import Problem
-    from llmopt.proposer import Proposer
-    from llmopt.stopping import StopRule
-    from llmopt.storage import Sink
-
-CRASHED = "crashed"
-# The stop reason of a search that ended by itself having seen nothing but failed evaluations.
-EVERY_EVALUATION_FAILED = "every evaluation failed"
+    from llmopt.contract.problem import Problem
+    from llmopt.engine.driver import Driver
+    from llmopt.engine.journal import Sink
+    from llmopt.engine.proposer import Proposer
+    from llmopt.engine.stopping import StopRule
 
 
 def crashed(error: BaseException) -> str:
     """The stop reason of a method that raised: what it raised, in one line."""
     return f"{CRASHED}: {one_line(error)}"
-
-
 
 
 @dataclass(frozen=True)
@@ -62,10 +59,18 @@ class Setup:
     def driver_config(self) -> OPROConfig:
         """The settings a model-driven method runs with: the comparison's, with its seed, budget and target."""
         config = self.config or OPROConfig(seed=self.seed)
-        return dataclasses.replace(config, seed=self.seed, max_evals=self.max_evals, target=self.target,
-                                   max_failures=self.max_failures, timeout=self.timeout,
-                                   eval_workers=self.evaluation.workers, eval_in=self.evaluation.where,
-                                   eval_timeout=self.evaluation.timeout, dask=self.evaluation.dask)
+        return dataclasses.replace(
+            config,
+            seed=self.seed,
+            max_evals=self.max_evals,
+            target=self.target,
+            max_failures=self.max_failures,
+            timeout=self.timeout,
+            eval_workers=self.evaluation.workers,
+            eval_in=self.evaluation.where,
+            eval_timeout=self.evaluation.timeout,
+            dask=self.evaluation.dask,
+        )
 
 
 MakeProposer = Callable[["Problem", "Setup", "OPROConfig"], "Proposer"]
@@ -92,23 +97,33 @@ class Method:
     under_study: bool = False
     settings: tuple[Setting, ...] = ()
 
-    def driver(self, problem: Problem, setup: Setup, recorder: Sink | None = None,
-               stop: Sequence[StopRule] = ()) -> Driver:
+    def driver(
+        self, problem: Problem, setup: Setup, recorder: Sink | None = None, stop: Sequence[StopRule] = ()
+    ) -> Driver:
         """The driver of a method that runs on one, for a caller that journals, resumes or watches it."""
-        from llmopt.driver import Driver
+        from llmopt.engine.driver import Driver
 
         if self.proposer is None:
             raise TypeError(f"{self.name} does not run on the driver")
         config = setup.driver_config()
         proposer = self.proposer(problem, setup, config)
         proposer.starts = tuple(setup.starts)
-        return Driver(problem, proposer, config, name=self.name, kind=self.kind, recorder=recorder,
-                      stop=[*setup.stop, *stop])
+        return Driver(
+            problem, proposer, config, name=self.name, kind=self.kind, recorder=recorder, stop=[*setup.stop, *stop]
+        )
 
 
-def driven(name: str, make: MakeProposer, *, kind: Kind = "model", samples_model: bool = True,
-           reads: frozenset[str] = frozenset(), default: bool = False, under_study: bool = False,
-           settings: tuple[Setting, ...] = ()) -> Method:
+def driven(
+    name: str,
+    make: MakeProposer,
+    *,
+    kind: Kind = "model",
+    samples_model: bool = True,
+    reads: frozenset[str] = frozenset(),
+    default: bool = False,
+    under_study: bool = False,
+    settings: tuple[Setting, ...] = (),
+) -> Method:
     """A method that runs a proposer on the driver, at the comparison's budget, seed and target; it reads
     the run's sampling settings (temperature, proposals), `reads` and its own `settings`."""
 
@@ -122,8 +137,17 @@ def driven(name: str, make: MakeProposer, *, kind: Kind = "model", samples_model
             return driver.finish(crashed(error))
 
     own = frozenset(setting.name for setting in settings)
-    method = Method(name, kind, run, default=default, samples_model=samples_model, reads=frozenset(reads) | own,
-                    proposer=make, under_study=under_study, settings=settings)
+    method = Method(
+        name,
+        kind,
+        run,
+        default=default,
+        samples_model=samples_model,
+        reads=frozenset(reads) | own,
+        proposer=make,
+        under_study=under_study,
+        settings=settings,
+    )
     return method
 
 
@@ -146,7 +170,12 @@ class Methods:
     rank: int = 100  # where its methods are listed (lower first; a plugin's after the built-ins)
 
     @classmethod
-    def of_space(cls, space_type: type, make: Callable[[Any], dict[str, Method]],
-                 settings: tuple[Setting, ...] = (), rank: int = 100) -> Methods:
+    def of_space(
+        cls,
+        space_type: type,
+        make: Callable[[Any], dict[str, Method]],
+        settings: tuple[Setting, ...] = (),
+        rank: int = 100,
+    ) -> Methods:
         """A family whose methods are written for one kind of space (and its subclasses): none for any other."""
         return cls(lambda space: make(space) if isinstance(space, space_type) else {}, settings, rank)

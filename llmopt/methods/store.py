@@ -8,16 +8,16 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from llmopt.backends.cache import SQLiteStore
+from llmopt.contract.problem import Problem, digest
+from llmopt.core.result import Result
 from llmopt.methods.classical.base import Method, Setup
-from llmopt.problem import Problem, digest
-from llmopt.result import Result
-
 
 LIBRARIES = ("numpy", "scipy", "cma", "elkai", "python-sat", "networkx", "optuna", "nevergrad", "scikit-learn")
 ENGINE = "llmopt"
@@ -71,9 +71,9 @@ def _imports(names: set[str]) -> set[str]:
 def _method_code(method: Method) -> str:
     """The source of the engine modules that compute the method's Result, and the numeric libraries'
     versions: a change in either replays nothing old, and an edit elsewhere (the CLI, reports) keeps it all."""
-    importlib.import_module("llmopt.driver")  # the loop of a method with a proposer, imported where it runs
+    importlib.import_module("llmopt.engine.driver")  # the loop of a method with a proposer, imported where it runs
 
-    roots = _roots(method.run) | (_roots(method.proposer) | {"llmopt.driver"} if method.proposer else set())
+    roots = _roots(method.run) | (_roots(method.proposer) | {"llmopt.engine.driver"} if method.proposer else set())
     files = sorted(Path(inspect.getsourcefile(sys.modules[name]) or "") for name in _imports(roots))
     return digest(*(f"{f.name}:".encode() + f.read_bytes() for f in files if f.is_file()), *_libraries())
 
@@ -97,13 +97,22 @@ class ResultStore:
 
     def key(self, method: Method, problem: Problem, setup: Setup) -> str:
         """A digest of everything that decides the method's Result."""
-        terms = {"method": method.name, "problem": problem.fingerprint(), "max_evals": setup.max_evals,
-                 "seed": setup.seed, "starts": [problem.encode(s) for s in setup.starts], "target": setup.target,
-                 "max_failures": setup.max_failures, "code": [_method_code(method), _problem_code(type(problem))],
-                 # a round's size shapes Nevergrad's and Optuna's search and every method's rounds
-                 "timeout": setup.timeout, "workers": setup.evaluation.workers, "eval_timeout": setup.evaluation.timeout,
-                 # a method on the driver reads the comparison's settings (steps, proposals, its own settings)
-                 "settings": setup.driver_config().to_dict() if method.proposer is not None else None}
+        terms = {
+            "method": method.name,
+            "problem": problem.fingerprint(),
+            "max_evals": setup.max_evals,
+            "seed": setup.seed,
+            "starts": [problem.encode(s) for s in setup.starts],
+            "target": setup.target,
+            "max_failures": setup.max_failures,
+            "code": [_method_code(method), _problem_code(type(problem))],
+            # a round's size shapes Nevergrad's and Optuna's search and every method's rounds
+            "timeout": setup.timeout,
+            "workers": setup.evaluation.workers,
+            "eval_timeout": setup.evaluation.timeout,
+            # a method on the driver reads the comparison's settings (steps, proposals, its own settings)
+            "settings": setup.driver_config().to_dict() if method.proposer is not None else None,
+        }
         return digest(json.dumps(terms, sort_keys=True))
 
     def replay(self, method: Method, problem: Problem, setup: Setup) -> Result:

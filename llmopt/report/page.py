@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import html
 import io
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 # A figure shrinks to the page, and a table wider than the page scrolls inside its own box (.wide), so the
 # page itself never scrolls sideways.
@@ -47,12 +48,15 @@ def counted(count: int, noun: str) -> str:
 def page(title: str, body: Iterable[str], *, sortable: bool = False) -> str:
     """A whole HTML document with no external resource."""
     script = f"<script>{SORT_SCRIPT}</script>" if sortable else ""
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
-            f"<style>{STYLE}</style></head><body>{''.join(body)}{script}</body></html>")
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
+        f"<style>{STYLE}</style></head><body>{''.join(body)}{script}</body></html>"
+    )
 
 
 def table(header: list[str], rows: Iterable[list[Any]], *, sortable: bool = False, left: int = 1) -> str:
     """An HTML table; the first `left` columns are left-aligned; cells are escaped."""
+
     def cells(row: list[Any], tag: str) -> str:
         return "".join(f"<{tag}{' class=l' if i < left else ''}>{esc(v)}</{tag}>" for i, v in enumerate(row))
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmopt.records import read_pending, read_steps
-from llmopt.report.page import counted, esc, figure, page, table, wide
+from llmopt.core.direction import better, to_loss
+from llmopt.core.result import Counts, Result, Trial
+from llmopt.engine.records import read_pending, read_steps
 from llmopt.methods.model.opro import NAME, RECORD_KEY
-from llmopt.result import Counts, Result, Trial
-from llmopt.direction import better, to_loss
+from llmopt.report.page import counted, esc, figure, page, table, wide
 from llmopt.report.tables import comparison_rows, format_value
 
 # Drawings of the step's best solution are kept to this many steps, so large runs stay small.
@@ -33,9 +33,9 @@ class RunRecord:
     journaled_result: Result = field(init=False)
 
     def __post_init__(self) -> None:
-        self.journaled_result = journaled_from_steps(self.journaled, self.config.get("problem", "?"),
-                                         self.config.get("direction", "min"),
-                                    self.steps)
+        self.journaled_result = journaled_from_steps(
+            self.journaled, self.config.get("problem", "?"), self.config.get("direction", "min"), self.steps
+        )
 
     @property
     def journaled(self) -> str:
@@ -63,8 +63,14 @@ def read_run(directory: str | Path) -> RunRecord:
     results = json.loads(results_path.read_text(encoding="utf-8")) if results_path.is_file() else None
     resumes_path = directory / "resumes.txt"
     resumes = len(resumes_path.read_text().splitlines()) if resumes_path.is_file() else 0
-    return RunRecord(directory, json.loads(config_path.read_text(encoding="utf-8")), read_steps(directory),
-                     read_pending(directory), results, resumes)
+    return RunRecord(
+        directory,
+        json.loads(config_path.read_text(encoding="utf-8")),
+        read_steps(directory),
+        read_pending(directory),
+        results,
+        resumes,
+    )
 
 
 def journaled_from_steps(method: str, problem: str, direction: str, steps: list[dict[str, Any]]) -> Result:
@@ -88,9 +94,11 @@ def _others(record: RunRecord) -> list[Result]:
 def _status_note(record: RunRecord) -> str:
     notes = []
     if not record.finished:
-        notes.append(f"This run is unfinished: its last journaled step is {esc(record.last_step)}"
-                     f"{' and a step was in progress' if record.pending else ''}. "
-                     f"Continue it with <code>llmopt run … --resume {esc(record.directory)}</code>.")
+        notes.append(
+            f"This run is unfinished: its last journaled step is {esc(record.last_step)}"
+            f"{' and a step was in progress' if record.pending else ''}. "
+            f"Continue it with <code>llmopt run … --resume {esc(record.directory)}</code>."
+        )
     if record.resumes:
         notes.append(f"This run was resumed {counted(record.resumes, 'time')}.")
     return "".join(f"<p class='note'>{note}</p>" for note in notes)
@@ -98,13 +106,16 @@ def _status_note(record: RunRecord) -> str:
 
 def _settings(record: RunRecord) -> str:
     config, opro = record.config, record.config.get(RECORD_KEY, {})
-    rows = [["problem", config.get("problem")], ["options", json.dumps(config.get("problem_config", {}))],
-            ["model", json.dumps(config.get("backend", {}))],
-            ["settings", ", ".join(f"{k}={v}" for k, v in opro.items() if k != "metaprompt")],
-            ["meta-prompt", json.dumps(opro.get("metaprompt", {}))],
-            ["journaled method", record.journaled],
-            ["stop reason", _stop_reason(record)],
-            ["budget (evaluations)", (record.results or {}).get("budget", "-")]]
+    rows = [
+        ["problem", config.get("problem")],
+        ["options", json.dumps(config.get("problem_config", {}))],
+        ["model", json.dumps(config.get("backend", {}))],
+        ["settings", ", ".join(f"{k}={v}" for k, v in opro.items() if k != "metaprompt")],
+        ["meta-prompt", json.dumps(opro.get("metaprompt", {}))],
+        ["journaled method", record.journaled],
+        ["stop reason", _stop_reason(record)],
+        ["budget (evaluations)", (record.results or {}).get("budget", "-")],
+    ]
     return "<h2>Settings</h2>" + table(["", "value"], rows, left=2)
 
 
@@ -123,15 +134,15 @@ def _comparison(record: RunRecord) -> str:
 def _convergence(record: RunRecord) -> str:
     from matplotlib.figure import Figure
 
-    from llmopt.plots import plot_convergence
-
-    from llmopt.plots import plot_rounds
-    from llmopt.result import side_by_side
+    from llmopt.core.result import side_by_side
+    from llmopt.report.plots import plot_convergence, plot_rounds
 
     fig = Figure(figsize=(9, 4), layout="constrained")
     optimum = (record.results or {}).get("optimum")
     plot_convergence(fig.subplots(), record.journaled_result, _others(record), optimum)
-    html = "<h2>Convergence</h2>" + figure(fig, "best so far against evaluations: every evaluation, each method, references and the optimum")
+    html = "<h2>Convergence</h2>" + figure(
+        fig, "best so far against evaluations: every evaluation, each method, references and the optimum"
+    )
     everyone = [record.journaled_result, *_others(record)]
     if side_by_side(everyone):
         rounds = Figure(figsize=(9, 4), layout="constrained")
@@ -142,12 +153,18 @@ def _convergence(record: RunRecord) -> str:
 
 def _counts(record: RunRecord) -> str:
     counts = record.journaled_result.counts
-    rows = [["proposals", counts.proposals], ["evaluations", counts.evals], ["duplicates", counts.duplicates],
-            ["failed evaluations", counts.failed_evals], ["failed model requests", counts.failed_requests],
-            ["model calls", counts.llm_calls], ["tokens", counts.tokens],
-            *([["cached prompt tokens", counts.cached_tokens]] if counts.cached_tokens else []),
-            ["repairs (valid)", f"{counts.repairs} ({counts.repairs_valid})"],
-            ["seconds", f"{record.journaled_result.seconds:.2f}"]]
+    rows = [
+        ["proposals", counts.proposals],
+        ["evaluations", counts.evals],
+        ["duplicates", counts.duplicates],
+        ["failed evaluations", counts.failed_evals],
+        ["failed model requests", counts.failed_requests],
+        ["model calls", counts.llm_calls],
+        ["tokens", counts.tokens],
+        *([["cached prompt tokens", counts.cached_tokens]] if counts.cached_tokens else []),
+        ["repairs (valid)", f"{counts.repairs} ({counts.repairs_valid})"],
+        ["seconds", f"{record.journaled_result.seconds:.2f}"],
+    ]
     by_count = sorted(counts.invalid.items(), key=lambda kv: -kv[1])
     rows += [[f"invalid: {reason}", n] for reason, n in by_count]
     return "<h2>What OPRO spent</h2>" + table(["", "count"], rows, left=1)
@@ -174,20 +191,27 @@ def _status(trial: dict[str, Any]) -> str:
 
 def _reasoning(trial: dict[str, Any]) -> str:
     """The proposal's own request (EvoPrompt's) and the model's reasoning, folded above its answer."""
-    return "".join(f"<details class='reasoning'><summary>{label}</summary><pre>{esc(trial[key])}</pre></details>"
-                   for key, label in (("prompt", "request"), ("reasoning", "reasoning")) if trial.get(key))
+    return "".join(
+        f"<details class='reasoning'><summary>{label}</summary><pre>{esc(trial[key])}</pre></details>"
+        for key, label in (("prompt", "request"), ("reasoning", "reasoning"))
+        if trial.get(key)
+    )
 
 
 def _answers(trials: list[dict[str, Any]], best_texts: set[str]) -> str:
     rows = []
     for i, trial in enumerate(trials):
         mark = " class='best'" if trial.get("text") in best_texts and trial.get("value") is not None else ""
-        rows.append(f"<tr{mark}><td>{i}</td><td class='l {esc(trial['status'])}'>{esc(_status(trial))}</td>"
-                    f"<td>{esc(format_value(trial.get('value')))}</td><td class='l'>{esc(trial.get('text') or '')}</td>"
-                    f"<td class='l'>{esc(trial.get('reason') or '')}</td>"
-                    f"<td class='l'>{_reasoning(trial)}<pre>{esc(trial.get('raw') or '')}</pre></td></tr>")
-    head = "<tr><th>#</th><th class=l>status</th><th>value</th><th class=l>solution</th><th class=l>reason</th>" \
-           "<th class=l>answer as written</th></tr>"
+        rows.append(
+            f"<tr{mark}><td>{i}</td><td class='l {esc(trial['status'])}'>{esc(_status(trial))}</td>"
+            f"<td>{esc(format_value(trial.get('value')))}</td><td class='l'>{esc(trial.get('text') or '')}</td>"
+            f"<td class='l'>{esc(trial.get('reason') or '')}</td>"
+            f"<td class='l'>{_reasoning(trial)}<pre>{esc(trial.get('raw') or '')}</pre></td></tr>"
+        )
+    head = (
+        "<tr><th>#</th><th class=l>status</th><th>value</th><th class=l>solution</th><th class=l>reason</th>"
+        "<th class=l>answer as written</th></tr>"
+    )
     return wide(f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>")
 
 
@@ -225,8 +249,10 @@ def _steps(record: RunRecord, problem: Any) -> str:
     for index, (step, (top, improved, best)) in enumerate(zip(record.steps, bests)):
         label = _step_label(step)
         scored = sum(t.get("value") is not None for t in step["trials"])
-        summary = (f"{label}: {counted(len(step['trials']), 'answer')}, {scored} scored, "
-                   f"best so far {format_value(best)}{' — new best' if improved else ''}")
+        summary = (
+            f"{label}: {counted(len(step['trials']), 'answer')}, {scored} scored, "
+            f"best so far {format_value(best)}{' — new best' if improved else ''}"
+        )
         inner = [_prompt_change(previous, step.get("meta_prompt"))]
         if step.get("error"):
             inner.append(f"<p class='failed'>model request failed: {esc(step['error'])}</p>")
@@ -236,17 +262,26 @@ def _steps(record: RunRecord, problem: Any) -> str:
         parts.append(f"<details><summary>{esc(summary)}</summary>{''.join(inner)}</details>")
         previous = step.get("meta_prompt") or previous
     if record.pending:
-        parts.append(f"<details open><summary>step {esc(record.pending['step'])}: in progress when the run stopped"
-                     f"</summary>{_prompt_change(previous, record.pending.get('meta_prompt'))}"
-                     f"<pre>{esc(json.dumps(record.pending.get('proposals', []), indent=1))}</pre></details>")
+        parts.append(
+            f"<details open><summary>step {esc(record.pending['step'])}: in progress when the run stopped"
+            f"</summary>{_prompt_change(previous, record.pending.get('meta_prompt'))}"
+            f"<pre>{esc(json.dumps(record.pending.get('proposals', []), indent=1))}</pre></details>"
+        )
     return "".join(parts)
 
 
 def render_run(record: RunRecord, problem: Any = None) -> str:
     """The whole report page of one run."""
     title = f"llmopt run: {record.config.get('problem', '?')} ({record.directory.name})"
-    body = [f"<h1>{esc(title)}</h1>", _status_note(record), _settings(record), _comparison(record),
-            _convergence(record), _counts(record), _steps(record, problem)]
+    body = [
+        f"<h1>{esc(title)}</h1>",
+        _status_note(record),
+        _settings(record),
+        _comparison(record),
+        _convergence(record),
+        _counts(record),
+        _steps(record, problem),
+    ]
     return page(title, body, sortable=True)
 
 

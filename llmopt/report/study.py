@@ -1,4 +1,4 @@
-"""The HTML transcript of an Optuna study that `llmopt.optuna`'s samplers took part in: each model step's
+"""The HTML transcript of an Optuna study that `llmopt.integrations.optuna`'s samplers took part in: each model step's
 prompt and the trials its answers became, beside the trials the fallback sampled and the best so far."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from llmopt.core.direction import best_of
 from llmopt.report.page import counted, esc, figure, page, table
 from llmopt.report.run import _answers, _prompt_change
-from llmopt.direction import best_of
 from llmopt.report.tables import format_value
 
 STATUS = {"COMPLETE": "ok", "FAIL": "failed", "PRUNED": "pruned", "RUNNING": "running", "WAITING": "waiting"}
@@ -19,9 +19,13 @@ STATUS = {"COMPLETE": "ok", "FAIL": "failed", "PRUNED": "pruned", "RUNNING": "ru
 
 def _trial_row(trial: Any) -> dict[str, Any]:
     """A trial in the run report's shape: status, value, the parameters as text, the model's answer."""
-    return {"status": STATUS.get(trial.state.name, trial.state.name.lower()), "value": trial.value,
-            "text": json.dumps(trial.params, sort_keys=True), "raw": trial.user_attrs.get("llmopt_answer", ""),
-            "reason": None}
+    return {
+        "status": STATUS.get(trial.state.name, trial.state.name.lower()),
+        "value": trial.value,
+        "text": json.dumps(trial.params, sort_keys=True),
+        "raw": trial.user_attrs.get("llmopt_answer", ""),
+        "reason": None,
+    }
 
 
 def _steps(study: Any) -> str:
@@ -31,16 +35,20 @@ def _steps(study: Any) -> str:
     parts, previous = ["<h2>Steps</h2>"], None
     for key, trials in groups.items():
         step = study.user_attrs.get(key, {}) if key else {}
-        label = f"model step {key.split(':')[-1]} (sampler {key.split(':')[1]})" if key else \
-            "trials from the fallback sampler (start-up, enqueued, or no usable answer)"
+        label = (
+            f"model step {key.split(':')[-1]} (sampler {key.split(':')[1]})"
+            if key
+            else "trials from the fallback sampler (start-up, enqueued, or no usable answer)"
+        )
         inner = [_prompt_change(previous, step.get("prompt"))]
         if step.get("error"):
             inner.append(f"<p class='failed'>model request failed: {esc(step['error'])}</p>")
         if step.get("seen") is not None:
             inner.append(f"<p>the request read {counted(len(step['seen']), 'finished trial')}</p>")
         inner.append(_answers([_trial_row(t) for t in trials], set()))
-        parts.append(f"<details><summary>{esc(label)}: {counted(len(trials), 'trial')}</summary>{''.join(inner)}"
-                     "</details>")
+        parts.append(
+            f"<details><summary>{esc(label)}: {counted(len(trials), 'trial')}</summary>{''.join(inner)}</details>"
+        )
         previous = step.get("prompt") or previous
     return "".join(parts)
 
@@ -73,8 +81,13 @@ def render_study(study: Any) -> str:
     model = sum("llmopt_answer" in t.user_attrs for t in study.trials)
     rows = [["trials", len(study.trials)], ["from the model", model], *([k, v] for k, v in counts.items())]
     best = format_value(study.best_value) if any(t.state.name == "COMPLETE" for t in study.trials) else "-"
-    body = [f"<h1>{esc(title)}</h1>", f"<p>direction {esc(study.direction.name.lower())}, best value {esc(best)}</p>",
-            table(["", "count"], rows), _convergence(study), _steps(study)]
+    body = [
+        f"<h1>{esc(title)}</h1>",
+        f"<p>direction {esc(study.direction.name.lower())}, best value {esc(best)}</p>",
+        table(["", "count"], rows),
+        _convergence(study),
+        _steps(study),
+    ]
     return page(title, body)
 
 

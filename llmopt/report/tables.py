@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from llmopt.result import kind_rank
+from llmopt.core.result import kind_rank
 
 if TYPE_CHECKING:
-    from llmopt.result import Result
+    from llmopt.core.result import Result
 
 
 def gap_to(value: float | None, optimum: float | None) -> float | None:
@@ -30,11 +31,23 @@ def format_value(value: Any) -> str:
     return f"{value:.6g}"
 
 
-COLUMN_NAMES = {"n_evals": "evals", "rounds": "rounds", "failed_evals": "failed", "starts": "starts",
-                "proposals": "proposals", "duplicates": "duplicates", "invalid": "invalid", "skipped": "skipped",
-                "repaired": "repaired", "n_llm_calls": "LLM calls", "tokens": "tokens",
-                "reasoning_tokens": "reasoning tokens", "cached_tokens": "cached", "failed_requests": "failed requests",
-                "cost_usd": "cost $"}
+COLUMN_NAMES = {
+    "n_evals": "evals",
+    "rounds": "rounds",
+    "failed_evals": "failed",
+    "starts": "starts",
+    "proposals": "proposals",
+    "duplicates": "duplicates",
+    "invalid": "invalid",
+    "skipped": "skipped",
+    "repaired": "repaired",
+    "n_llm_calls": "LLM calls",
+    "tokens": "tokens",
+    "reasoning_tokens": "reasoning tokens",
+    "cached_tokens": "cached",
+    "failed_requests": "failed requests",
+    "cost_usd": "cost $",
+}
 # Always shown, in this order; the others only where some row has a non-zero value.
 ALWAYS_COLUMNS = ("n_evals", "starts", "proposals", "duplicates", "invalid", "n_llm_calls", "tokens")
 # The keys of a summary row that are no count column: a problem's own columns are the rest.
@@ -44,6 +57,7 @@ ROW_KEYS = ("method", "kind", "best_value", "best_solution", "seconds", "stop_re
 def count_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     """The count columns of a comparison of summary rows, in the order every table (text or HTML) shows
     them: a column that is zero or absent in every row is left out, except the always-shown ones."""
+
     def shown(key: str) -> bool:
         if key == "rounds":  # evaluations ran side by side: the rounds are the wall-clock measure
             return rows_side_by_side(rows)
@@ -58,8 +72,9 @@ def problem_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(key for row in rows for key in row if key not in known))
 
 
-def comparison_table(results: list[Result], optimum: float | None = None,
-                     extra: list[dict[str, Any]] | None = None) -> str:
+def comparison_table(
+    results: list[Result], optimum: float | None = None, extra: list[dict[str, Any]] | None = None
+) -> str:
     """A plain-text table grouped by kind: best value, gap, evaluations, proposals, calls, tokens, seconds.
 
     `extra` holds one dict per result with problem-specific columns (e.g. `gap_pct`).
@@ -70,30 +85,49 @@ def comparison_table(results: list[Result], optimum: float | None = None,
     return text_table([header, *body], right_align=True)
 
 
-def comparison_rows(rows: Sequence[dict[str, Any]], optimum: float | None,
-                    stop: bool = False) -> tuple[list[str], list[list[str]]]:
+def comparison_rows(
+    rows: Sequence[dict[str, Any]], optimum: float | None, stop: bool = False
+) -> tuple[list[str], list[list[str]]]:
     """The header and cells of a comparison of summary rows (the `--json` rows), grouped by kind: the one
     layout of the text table and the HTML report; `stop` adds the stop reason."""
     mine, counted = problem_columns(rows), count_columns(rows)
-    header = ["method", "kind", "best value", "gap", *mine, *(COLUMN_NAMES[k] for k in counted), "seconds",
-              *(["stop"] if stop else [])]
-    body = [[str(row["method"]), str(row.get("kind")), format_value(row.get("best_value")),
-             format_value(gap_to(row.get("best_value"), optimum)), *(format_value(row.get(k)) for k in mine),
-             *(format_value(row.get(k)) for k in counted), f"{row.get('seconds') or 0:.2f}",
-             *([str(row.get("stop_reason"))] if stop else [])]
-            for row in sorted(rows, key=lambda r: kind_rank(r.get("kind")))]
+    header = [
+        "method",
+        "kind",
+        "best value",
+        "gap",
+        *mine,
+        *(COLUMN_NAMES[k] for k in counted),
+        "seconds",
+        *(["stop"] if stop else []),
+    ]
+    body = [
+        [
+            str(row["method"]),
+            str(row.get("kind")),
+            format_value(row.get("best_value")),
+            format_value(gap_to(row.get("best_value"), optimum)),
+            *(format_value(row.get(k)) for k in mine),
+            *(format_value(row.get(k)) for k in counted),
+            f"{row.get('seconds') or 0:.2f}",
+            *([str(row.get("stop_reason"))] if stop else []),
+        ]
+        for row in sorted(rows, key=lambda r: kind_rank(r.get("kind")))
+    ]
     return header, body
 
 
 def rows_side_by_side(rows: Sequence[dict[str, Any]]) -> bool:
     """`side_by_side` of summary rows."""
-    return any(row.get("kind") != "reference" and 0 < (row.get("rounds") or 0) < (row.get("n_evals") or 0)
-               for row in rows)
+    return any(
+        row.get("kind") != "reference" and 0 < (row.get("rounds") or 0) < (row.get("n_evals") or 0) for row in rows
+    )
 
 
 def strict_json(data: Any) -> str:
     """`data` as strict JSON, as every JSON reader takes it: an infinite number becomes the string "inf" or
     "-inf", one that is not a number becomes null (docs/output.schema.json)."""
+
     def finite(value: Any) -> Any:
         if isinstance(value, (np.ndarray, np.generic)):
             value = value.tolist()
@@ -111,7 +145,9 @@ def strict_json(data: Any) -> str:
 def text_table(rows: list[list[str]], *, right_align: bool = False) -> str:
     """Aligned plain-text table; the first row is the header. `right_align` applies past column 0."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.rjust(w) if right_align and i else cell.ljust(w)
-                       for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
+    lines = [
+        "  ".join(cell.rjust(w) if right_align and i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

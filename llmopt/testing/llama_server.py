@@ -10,8 +10,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 ALIAS = "smollm2"
 
@@ -24,16 +24,33 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def llama_server(model_path: str | os.PathLike[str], log_path: str | os.PathLike[str],
-                 alias: str = ALIAS, timeout: float = 120.0) -> Iterator[str]:
+def llama_server(
+    model_path: str | os.PathLike[str], log_path: str | os.PathLike[str], alias: str = ALIAS, timeout: float = 120.0
+) -> Iterator[str]:
     """Serve the GGUF file at `model_path` under the name `alias`; yields the server's /v1 base URL."""
     port = free_port()
     with open(log_path, "wb") as log:
         # The server logs a lot while loading: a file, not a pipe nobody reads, or it blocks.
         process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "4096", "--model_alias", alias],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(model_path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                "4096",
+                "--model_alias",
+                alias,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         base_url = f"http://127.0.0.1:{port}/v1"
         try:
             _wait_until_up(f"{base_url}/models", process, Path(log_path), timeout)

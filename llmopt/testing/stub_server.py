@@ -25,19 +25,18 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-
 FAULTS = ("500", "502", "503", "429", "stall", "drop", "truncated", "non_json", "empty_choices")
 ERRORS_ONLY = ("500", "502", "503", "429", "drop", "non_json")
 FAMILIES = {
     "plain": "takes any field, reads no grammar",
     "llama.cpp": "answers GET /props, reads `grammar`",
     "vllm": "vLLM >= 0.12: answers GET /version, reads `structured_outputs.grammar` (ignores `guided_grammar`), "
-            "reasoning in `message.reasoning`, counted against the limit",
+    "reasoning in `message.reasoning`, counted against the limit",
     "strict": "a hosted provider: 400 for any body field OpenAI's API does not know",
     "openai-reasoning": "OpenAI's reasoning models: strict, 400 for max_tokens and for a temperature other than 1, "
-                        "hidden reasoning spent out of max_completion_tokens",
+    "hidden reasoning spent out of max_completion_tokens",
     "thinking": "a thinking model on Ollama: ignores n, writes <think>...</think> (with decoy solutions) before "
-                "the answer, counted against the limit",
+    "the answer, counted against the limit",
     "refuse-401": "every request: 401 (a bad key)",
     "refuse-404": "every chat request: 404 (no such model)",
     "refuse-400": "every chat request: 400 (a bad request)",
@@ -46,11 +45,39 @@ FAMILIES = {
     "chat-only": "serves chat completions only: 404 for /v1/completions, as OpenAI's chat models do",
 }
 # The fields OpenAI's chat API takes; a body-checking provider refuses any other.
-OPENAI_FIELDS = frozenset({
-    "model", "messages", "n", "temperature", "top_p", "max_tokens", "max_completion_tokens", "seed", "stream",
-    "stop", "reasoning_effort", "response_format", "tools", "tool_choice", "user", "logprobs", "top_logprobs",
-    "frequency_penalty", "presence_penalty", "logit_bias", "stream_options", "metadata", "store",
-    "service_tier", "parallel_tool_calls", "modalities", "prediction", "audio", "verbosity"})
+OPENAI_FIELDS = frozenset(
+    {
+        "model",
+        "messages",
+        "n",
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "max_completion_tokens",
+        "seed",
+        "stream",
+        "stop",
+        "reasoning_effort",
+        "response_format",
+        "tools",
+        "tool_choice",
+        "user",
+        "logprobs",
+        "top_logprobs",
+        "frequency_penalty",
+        "presence_penalty",
+        "logit_bias",
+        "stream_options",
+        "metadata",
+        "store",
+        "service_tier",
+        "parallel_tool_calls",
+        "modalities",
+        "prediction",
+        "audio",
+        "verbosity",
+    }
+)
 # What a thinking model reasons before it answers: this many words (one token each), with decoys.
 REASONING_WORDS = 300
 DECOY = "[-77, -77]"
@@ -60,11 +87,24 @@ GRAMMAR_FIELD = {"llama.cpp": ("grammar",), "vllm": ("structured_outputs", "gram
 class StubSettings:
     """Behaviour of the server: latency, `n` support, upstream, and the share and kinds of faults."""
 
-    def __init__(self, latency: float = 0.0, honour_n: bool = True, *, failure_rate: float = 0.0,
-                 faults: tuple[str, ...] = FAULTS, upstream: str | None = None, stall: float = 5.0,
-                 seed: int = 0, family: str = "plain", die_after: int | None = None,
-                 capacity: int | None = None, fail_after: int | None = None, hold_at: int | None = None,
-                 gather: int | None = None, prefix_cache: bool = False) -> None:
+    def __init__(
+        self,
+        latency: float = 0.0,
+        honour_n: bool = True,
+        *,
+        failure_rate: float = 0.0,
+        faults: tuple[str, ...] = FAULTS,
+        upstream: str | None = None,
+        stall: float = 5.0,
+        seed: int = 0,
+        family: str = "plain",
+        die_after: int | None = None,
+        capacity: int | None = None,
+        fail_after: int | None = None,
+        hold_at: int | None = None,
+        gather: int | None = None,
+        prefix_cache: bool = False,
+    ) -> None:
         if family not in FAMILIES:
             raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
         self.latency, self.honour_n, self.upstream, self.stall = latency, honour_n, upstream, stall
@@ -150,47 +190,70 @@ def _completion(body: dict[str, Any], settings: StubSettings) -> dict[str, Any]:
     made = [_choice(i, rng, limit, settings.family) for i in range(n)]
     prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
     completion_tokens, hidden = sum(m[1] for m in made), sum(m[2] for m in made)
-    usage: dict[str, Any] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                             "total_tokens": prompt_tokens + completion_tokens}
+    usage: dict[str, Any] = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
     if settings.prefix_cache:
         usage["prompt_tokens_details"] = {"cached_tokens": _cached_words(body, settings)}
     if settings.family == "openai-reasoning":
         usage["completion_tokens_details"] = {"reasoning_tokens": hidden}
-    return {"id": "stub", "object": "chat.completion", "created": int(time.time()),
-            "model": body.get("model", "stub"), "choices": [m[0] for m in made], "usage": usage}
+    return {
+        "id": "stub",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", "stub"),
+        "choices": [m[0] for m in made],
+        "usage": usage,
+    }
 
 
 def _cached_words(body: dict[str, Any], settings: StubSettings) -> int:
     """The prompt's leading words that the previous prompt began with (the stub's prefix cache)."""
     words = " ".join(str(m.get("content", "")) for m in body.get("messages", [])).split()
     with settings.lock:
-        shared = next((i for i, (a, b) in enumerate(zip(words, settings.last_prompt)) if a != b),
-                      min(len(words), len(settings.last_prompt)))
+        shared = next(
+            (i for i, (a, b) in enumerate(zip(words, settings.last_prompt)) if a != b),
+            min(len(words), len(settings.last_prompt)),
+        )
         settings.last_prompt = words
     return shared
 
 
 def _as_text(chat: dict[str, Any]) -> dict[str, Any]:
     """A chat completion in the shape of a raw text completion (`/v1/completions`)."""
-    choices = [{"index": c["index"], "text": c["message"].get("content") or "", "finish_reason": c["finish_reason"]}
-               for c in chat["choices"]]
+    choices = [
+        {"index": c["index"], "text": c["message"].get("content") or "", "finish_reason": c["finish_reason"]}
+        for c in chat["choices"]
+    ]
     return {**chat, "object": "text_completion", "choices": choices}
 
 
 def _refusal(body: dict[str, Any], family: str, text: bool = False) -> tuple[int, dict[str, Any]] | None:
     """The status and error body with which this family refuses the request, or None to answer it."""
+
     def error(status: int, message: str, param: str | None = None, code: str | None = None) -> tuple[int, dict]:
         return status, {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
 
     if text and family in ("chat-only", "strict", "openai-reasoning"):
-        return error(404, "This is a chat model and not supported in the v1/completions endpoint. "
-                          "Did you mean to use v1/chat/completions?")
+        return error(
+            404,
+            "This is a chat model and not supported in the v1/completions endpoint. "
+            "Did you mean to use v1/chat/completions?",
+        )
     if family == "refuse-401":
-        return error(401, "Incorrect API key provided: no-key. You can find your API key in your account settings.",
-                     code="invalid_api_key")
+        return error(
+            401,
+            "Incorrect API key provided: no-key. You can find your API key in your account settings.",
+            code="invalid_api_key",
+        )
     if family == "refuse-404":
-        return error(404, f"The model `{body.get('model')}` does not exist or you do not have access to it.",
-                     code="model_not_found")
+        return error(
+            404,
+            f"The model `{body.get('model')}` does not exist or you do not have access to it.",
+            code="model_not_found",
+        )
     if family == "refuse-400":
         return error(400, "Invalid 'messages[0].content': string too long.", code="string_above_max_length")
     if family == "refuse-403":
@@ -203,11 +266,21 @@ def _refusal(body: dict[str, Any], family: str, text: bool = False) -> tuple[int
             return error(400, f"Unrecognized request argument supplied: {unknown[0]}")
     if family == "openai-reasoning":
         if "max_tokens" in body:
-            return error(400, "Unsupported parameter: 'max_tokens' is not supported with this model. "
-                              "Use 'max_completion_tokens' instead.", "max_tokens", "unsupported_parameter")
+            return error(
+                400,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+                "max_tokens",
+                "unsupported_parameter",
+            )
         if body.get("temperature", 1) != 1:
-            return error(400, f"Unsupported value: 'temperature' does not support {body['temperature']} with this "
-                              "model. Only the default (1) value is supported.", "temperature", "unsupported_value")
+            return error(
+                400,
+                f"Unsupported value: 'temperature' does not support {body['temperature']} with this "
+                "model. Only the default (1) value is supported.",
+                "temperature",
+                "unsupported_value",
+            )
     return None
 
 
@@ -246,8 +319,14 @@ class StubHandler(BaseHTTPRequestHandler):
         settings, path = self.server.settings, self.path.rstrip("/")
         if path == "/stats":  # for a benchmark that runs the stub in a process of its own
             with settings.lock:
-                self._send(200, {"requests": settings.requests, "in_flight": settings.in_flight,
-                                 "max_in_flight": settings.max_in_flight})
+                self._send(
+                    200,
+                    {
+                        "requests": settings.requests,
+                        "in_flight": settings.in_flight,
+                        "max_in_flight": settings.max_in_flight,
+                    },
+                )
         elif settings.upstream:
             self._forward_get()
         elif settings.family == "refuse-401":
@@ -263,8 +342,11 @@ class StubHandler(BaseHTTPRequestHandler):
 
     def _forward_get(self) -> None:
         root = self.server.settings.upstream.rstrip("/")  # type: ignore[union-attr]
-        url = root + self.path.removeprefix("/v1") if self.path.startswith("/v1") else \
-            root.removesuffix("/v1") + self.path
+        url = (
+            root + self.path.removeprefix("/v1")
+            if self.path.startswith("/v1")
+            else root.removesuffix("/v1") + self.path
+        )
         try:
             with urllib.request.urlopen(url, timeout=30) as answer:
                 self._raw(answer.status, answer.read())
@@ -349,8 +431,11 @@ class StubHandler(BaseHTTPRequestHandler):
             self._inject(fault, b"")
             return
         if settings.upstream:
-            request = urllib.request.Request(settings.upstream.rstrip("/") + self.path.removeprefix("/v1"),
-                                             data=raw, headers={"Content-Type": "application/json"})
+            request = urllib.request.Request(
+                settings.upstream.rstrip("/") + self.path.removeprefix("/v1"),
+                data=raw,
+                headers={"Content-Type": "application/json"},
+            )
             with urllib.request.urlopen(request, timeout=600) as answer:
                 good = answer.read()
         else:
@@ -381,9 +466,15 @@ def main() -> None:
     parser.add_argument("--die-after", type=int, help="exit (as if killed) on the request after this many")
     parser.add_argument("--capacity", type=int, help="requests worked on at once; the rest queue")
     args = parser.parse_args()
-    settings = StubSettings(args.latency, not args.ignore_n, failure_rate=args.failure_rate,
-                            upstream=args.upstream, family=args.family, die_after=args.die_after,
-                            capacity=args.capacity)
+    settings = StubSettings(
+        args.latency,
+        not args.ignore_n,
+        failure_rate=args.failure_rate,
+        upstream=args.upstream,
+        family=args.family,
+        die_after=args.die_after,
+        capacity=args.capacity,
+    )
     settings.keep_bodies = False
     server, url = serve(settings, args.port)
     print(url, flush=True)

@@ -23,7 +23,7 @@ def load_dataset(path: str | Path) -> tuple[list[Example], AnswerKind]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise DatasetError(f"cannot read dataset {path}: {error}") from None
-    examples, kind = (load_gsm8k(text, str(path)) if path.suffix == ".jsonl" else load_bbh(text, str(path)))
+    examples, kind = load_gsm8k(text, str(path)) if path.suffix == ".jsonl" else load_bbh(text, str(path))
     if len(examples) < 2:
         raise DatasetError(f"{path}: needs at least 2 examples, found {len(examples)}")
     return examples, kind
@@ -39,8 +39,11 @@ def load_bbh(text: str, source: str = "<string>") -> tuple[list[Example], Answer
         raise DatasetError(f'{source}: expected a JSON object with an "examples" list (BIG-Bench-Hard format)')
     examples = []
     for index, item in enumerate(data["examples"]):
-        if not isinstance(item, dict) or not isinstance(item.get("input"), str) \
-                or not isinstance(item.get("target"), (str, int, float)):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("input"), str)
+            or not isinstance(item.get("target"), (str, int, float))
+        ):
             raise DatasetError(f'{source}: examples[{index}] needs string "input" and "target"')
         examples.append(Example(item["input"], str(item["target"])))
     return examples, infer_kind([e.target for e in examples])
@@ -56,8 +59,11 @@ def load_gsm8k(text: str, source: str = "<string>") -> tuple[list[Example], Answ
             item = json.loads(line)
         except json.JSONDecodeError as error:
             raise DatasetError(f"{source}:{number}: not valid JSON ({error.msg})") from None
-        if not isinstance(item, dict) or not isinstance(item.get("question"), str) \
-                or not isinstance(item.get("answer"), str):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("question"), str)
+            or not isinstance(item.get("answer"), str)
+        ):
             raise DatasetError(f'{source}:{number}: needs string "question" and "answer" (GSM8K format)')
         final = _GSM8K_FINAL.search(item["answer"])
         if not final:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 AnswerKind = Literal["number", "choice", "boolean", "text"]
 
@@ -75,7 +76,11 @@ def _texts_equal(prediction: str, target: str) -> bool:
 
 
 MATCHERS: dict[AnswerKind, Callable[[str, str], bool]] = {
-    "number": _numbers_equal, "choice": _choices_equal, "boolean": _booleans_equal, "text": _texts_equal}
+    "number": _numbers_equal,
+    "choice": _choices_equal,
+    "boolean": _booleans_equal,
+    "text": _texts_equal,
+}
 
 
 def is_correct(prediction: str, target: str, kind: AnswerKind) -> bool:

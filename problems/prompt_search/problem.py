@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from llmopt.problem import Option, Problem, digest, evaluate_safely
-from llmopt.result import Result
-from llmopt.spaces import Text
+from llmopt.contract.problem import Option, Problem, digest, evaluate_safely
+from llmopt.contract.spaces import Text
+from llmopt.core.result import Result
 from llmopt.problems.prompt_search.datasets import load_dataset
 from llmopt.problems.prompt_search.normalize import AnswerKind, is_correct
 from llmopt.problems.prompt_search.scorer import Scorer
@@ -23,11 +23,19 @@ POSITIONS = {
     "q_end": "Q: {q} {ins}\nA:",
     "a_begin": "Q: {q}\nA: {ins}",
 }
-HAND_WRITTEN = {"no-instruction": "", "step-by-step": "Let's think step by step.",
-                "solve-the-problem": "Let's solve the problem."}
-STARTERS = ["Let's solve the problem.", "Answer the question.", "Give only the final answer.",
-            "Read the question carefully, then answer.", "Reply with the answer and nothing else.",
-            "Think, then answer briefly."]
+HAND_WRITTEN = {
+    "no-instruction": "",
+    "step-by-step": "Let's think step by step.",
+    "solve-the-problem": "Let's solve the problem.",
+}
+STARTERS = [
+    "Let's solve the problem.",
+    "Answer the question.",
+    "Give only the final answer.",
+    "Read the question carefully, then answer.",
+    "Reply with the answer and nothing else.",
+    "Think, then answer briefly.",
+]
 
 
 def build_prompt(instruction: str, question: str, position: str) -> str:
@@ -55,28 +63,52 @@ class PromptSearch(Problem):
         Option("--scorer-base-url", str, None, "server URL for the scorer"),
         Option("--scorer-model-path", str, None, "a GGUF file for a local scorer"),
         Option("--scorer-max-tokens", int, 24, "answer length limit for the scorer"),
-        Option("--scorer-max-retries", int, 4, "attempts after the first for a scorer request that failed in a "
-                                               "way that may pass"),
+        Option(
+            "--scorer-max-retries",
+            int,
+            4,
+            "attempts after the first for a scorer request that failed in a way that may pass",
+        ),
         Option("--exemplars", int, 3, "training examples shown in the meta-prompt"),
     )
 
-    def __init__(self, train: list[Example], test: list[Example], kind: AnswerKind, scorer: Scorer, *,
-                 position: str = "q_begin", exemplar_count: int = 3, source: str = "custom") -> None:
+    def __init__(
+        self,
+        train: list[Example],
+        test: list[Example],
+        kind: AnswerKind,
+        scorer: Scorer,
+        *,
+        position: str = "q_begin",
+        exemplar_count: int = 3,
+        source: str = "custom",
+    ) -> None:
         if position not in POSITIONS:
             raise ValueError(f"--position must be one of {', '.join(POSITIONS)}")
         if not train or not test:
             raise ValueError("--train-size and --test-size must be at least 1")
         self.train, self.test, self.kind, self.scorer = train, test, kind, scorer
         self.position, self.exemplar_count, self.source = position, exemplar_count, source
-        self.space = Text(max_length=MAX_INSTRUCTION, tag="INS", label="instruction", pool=tuple(STARTERS),
-                          handwritten=HAND_WRITTEN)
+        self.space = Text(
+            max_length=MAX_INSTRUCTION, tag="INS", label="instruction", pool=tuple(STARTERS), handwritten=HAND_WRITTEN
+        )
 
     @classmethod
-    def from_options(cls, task: str | None = None, dataset: str | None = None, train_size: int = 20,
-                     test_size: int = 20, position: str = "q_begin", data_seed: int = 0,
-                     scorer_model: str = "local", scorer_base_url: str | None = None,
-                     scorer_model_path: str | None = None, scorer_max_tokens: int = 24, scorer_max_retries: int = 4,
-                     exemplars: int = 3) -> PromptSearch:
+    def from_options(
+        cls,
+        task: str | None = None,
+        dataset: str | None = None,
+        train_size: int = 20,
+        test_size: int = 20,
+        position: str = "q_begin",
+        data_seed: int = 0,
+        scorer_model: str = "local",
+        scorer_base_url: str | None = None,
+        scorer_model_path: str | None = None,
+        scorer_max_tokens: int = 24,
+        scorer_max_retries: int = 4,
+        exemplars: int = 3,
+    ) -> PromptSearch:
         """A built-in task or a dataset file, split into train and test, with its scorer model."""
         from llmopt.backends import make_backend
 
@@ -94,21 +126,42 @@ class PromptSearch(Problem):
             order = np.random.default_rng(data_seed).permutation(len(examples))
             examples = [examples[i] for i in order]
             if len(examples) < train_size + test_size:
-                raise ValueError(f"{dataset} has {len(examples)} examples; lower --train-size/--test-size "
-                                 f"(asked for {train_size} + {test_size})")
+                raise ValueError(
+                    f"{dataset} has {len(examples)} examples; lower --train-size/--test-size "
+                    f"(asked for {train_size} + {test_size})"
+                )
             source = dataset
         else:
             examples, kind, source = TASKS[task].examples(data_seed, train_size + test_size), TASKS[task].kind, task
-        backend = make_backend(scorer_model, base_url=scorer_base_url, model_path=scorer_model_path,
-                               server_grammar="none", flag_prefix="--scorer-", max_retries=scorer_max_retries)
+        backend = make_backend(
+            scorer_model,
+            base_url=scorer_base_url,
+            model_path=scorer_model_path,
+            server_grammar="none",
+            flag_prefix="--scorer-",
+            max_retries=scorer_max_retries,
+        )
         scorer = Scorer(backend, max_tokens=scorer_max_tokens, concurrency=8)
-        return cls(examples[:train_size], examples[train_size:train_size + test_size], kind, scorer,
-                   position=position, exemplar_count=exemplars, source=source)
+        return cls(
+            examples[:train_size],
+            examples[train_size : train_size + test_size],
+            kind,
+            scorer,
+            position=position,
+            exemplar_count=exemplars,
+            source=source,
+        )
 
     def config(self) -> dict[str, Any]:
         """What defines this task."""
-        return {"source": self.source, "train_size": len(self.train), "test_size": len(self.test),
-                "position": self.position, "kind": self.kind, "scorer": self.scorer.identity}
+        return {
+            "source": self.source,
+            "train_size": len(self.train),
+            "test_size": len(self.test),
+            "position": self.position,
+            "kind": self.kind,
+            "scorer": self.scorer.identity,
+        }
 
     def fingerprint(self) -> str:
         """The config plus the examples themselves (a dataset file may change under the same name)."""
@@ -118,9 +171,11 @@ class PromptSearch(Problem):
 
     def describe(self) -> str:
         """What the optimizer is asked to do."""
-        return ("Your task is to write an instruction for a language model. The instruction is inserted "
-                "into each question of a task, and its score is the percentage of questions the model "
-                "then answers correctly (0 to 100).")
+        return (
+            "Your task is to write an instruction for a language model. The instruction is inserted "
+            "into each question of a task, and its score is the percentage of questions the model "
+            "then answers correctly (0 to 100)."
+        )
 
     def exemplars(self, rng: np.random.Generator) -> str | None:
         """k random training questions with <INS> where the instruction goes, and their answers."""
@@ -128,14 +183,18 @@ class PromptSearch(Problem):
         if k <= 0:
             return None
         picks = rng.choice(len(self.train), size=k, replace=False)
-        shown = [f"{POSITIONS[self.position].format(ins='<INS>', q=self.train[i].input)} {self.train[i].target}"
-                 for i in picks]
+        shown = [
+            f"{POSITIONS[self.position].format(ins='<INS>', q=self.train[i].input)} {self.train[i].target}"
+            for i in picks
+        ]
         return "Here are examples of the task; <INS> marks where the instruction goes:\n\n" + "\n\n".join(shown)
 
     def format_hint(self) -> str:
         """Tags and length."""
-        return ("Write a new instruction that differs from all instructions above and scores higher than "
-                "all of them. Keep it short and general. Write it between <INS> and </INS>.")
+        return (
+            "Write a new instruction that differs from all instructions above and scores higher than "
+            "all of them. Keep it short and general. Write it between <INS> and </INS>."
+        )
 
     # -- scoring ---------------------------------------------------------------------------
 
@@ -162,7 +221,5 @@ class PromptSearch(Problem):
 
     def extra_columns(self, result: Result) -> dict[str, Any]:
         """Train and test accuracy (None when the scorer fails on the test split), and what the scorer cost."""
-        test = None if result.best_solution is None else \
-            evaluate_safely(self.final_evaluate, result.best_solution)[0]
+        test = None if result.best_solution is None else evaluate_safely(self.final_evaluate, result.best_solution)[0]
         return {"train_acc": result.best_value, "test_acc": test, **result.extra.get("usage", {})}
-

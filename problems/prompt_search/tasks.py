@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -82,14 +82,38 @@ def object_counting(rng: np.random.Generator) -> Example:
     """`I have a plum, two apples and an onion. How many items do I have?` → 4."""
     picks = rng.choice(OBJECTS, size=int(rng.integers(2, 5)), replace=False)
     counts = rng.integers(1, 5, size=len(picks))
-    parts = [f"{'an' if n == 1 and o[0] in 'aeiou' else NUMBER_WORDS[n - 1]} {o}{'s' if n > 1 else ''}"
-             for o, n in zip(picks, counts)]
+    parts = [
+        f"{'an' if n == 1 and o[0] in 'aeiou' else NUMBER_WORDS[n - 1]} {o}{'s' if n > 1 else ''}"
+        for o, n in zip(picks, counts)
+    ]
     listing = ", ".join(parts[:-1]) + f" and {parts[-1]}"
     return Example(f"I have {listing}. How many items do I have?", str(int(counts.sum())))
 
 
-WORDS = ["river", "apple", "quiet", "mango", "zebra", "cloud", "bread", "lemon", "tiger", "olive", "house",
-         "grass", "stone", "pearl", "flute", "night", "earth", "dance", "ivory", "vivid", "wheat", "young"]
+WORDS = [
+    "river",
+    "apple",
+    "quiet",
+    "mango",
+    "zebra",
+    "cloud",
+    "bread",
+    "lemon",
+    "tiger",
+    "olive",
+    "house",
+    "grass",
+    "stone",
+    "pearl",
+    "flute",
+    "night",
+    "earth",
+    "dance",
+    "ivory",
+    "vivid",
+    "wheat",
+    "young",
+]
 
 
 def word_sorting(rng: np.random.Generator) -> Example:
@@ -105,10 +129,13 @@ def next_number(rng: np.random.Generator) -> Example:
     return Example(f"What number comes next? {shown},", str(start + length))
 
 
-TASKS: dict[str, Task] = {task.name: task for task in (
-    Task("boolean_expressions", "boolean", boolean_expression, "evaluate nested and/or/not expressions"),
-    Task("multistep_arithmetic", "number", multistep_arithmetic, "two-level integer arithmetic"),
-    Task("object_counting", "number", object_counting, "count items in a sentence"),
-    Task("word_sorting", "text", word_sorting, "sort words alphabetically"),
-    Task("next_number", "number", next_number, "continue a counting sequence (easy; for small models)"),
-)}
+TASKS: dict[str, Task] = {
+    task.name: task
+    for task in (
+        Task("boolean_expressions", "boolean", boolean_expression, "evaluate nested and/or/not expressions"),
+        Task("multistep_arithmetic", "number", multistep_arithmetic, "two-level integer arithmetic"),
+        Task("object_counting", "number", object_counting, "count items in a sentence"),
+        Task("word_sorting", "text", word_sorting, "sort words alphabetically"),
+        Task("next_number", "number", next_number, "continue a counting sequence (easy; for small models)"),
+    )
+}

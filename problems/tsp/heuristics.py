@@ -127,7 +127,7 @@ def _two_opt_at(dist: np.ndarray, order: np.ndarray, i: int) -> tuple[int, ...] 
         return None
     lo, hi = min(i, j), max(i, j)
     touched = (a, b, order[j], nxt[j])
-    order[lo + 1:hi + 1] = order[lo + 1:hi + 1][::-1].copy()  # position 0 never moves
+    order[lo + 1 : hi + 1] = order[lo + 1 : hi + 1][::-1].copy()  # position 0 never moves
     return touched
 
 
@@ -136,10 +136,10 @@ def _or_opt_at(dist: np.ndarray, order: np.ndarray, start: int, length: int) -> 
     n = len(order)
     if start < 1 or start + length > n or n - length < 3:
         return None
-    seg = order[start:start + length]
+    seg = order[start : start + length]
     prev, nxt = order[start - 1], order[(start + length) % n]
     gain = dist[prev, seg[0]] + dist[seg[-1], nxt] - dist[prev, nxt]
-    rest = np.concatenate([order[:start], order[start + length:]])
+    rest = np.concatenate([order[:start], order[start + length :]])
     p, q = rest, np.roll(rest, -1)
     forward = dist[p, seg[0]] + dist[seg[-1], q] - dist[p, q]
     backward = dist[p, seg[-1]] + dist[seg[0], q] - dist[p, q]
@@ -148,7 +148,7 @@ def _or_opt_at(dist: np.ndarray, order: np.ndarray, start: int, length: int) -> 
     k, cost = (best_b, backward[best_b]) if flip else (best_f, forward[best_f])
     if cost - gain >= -EPS:
         return None
-    moved = np.concatenate([rest[:k + 1], seg[::-1] if flip else seg, rest[k + 1:]])
+    moved = np.concatenate([rest[: k + 1], seg[::-1] if flip else seg, rest[k + 1 :]])
     return np.roll(moved, -int(np.flatnonzero(moved == order[0])[0]))
 
 
@@ -181,7 +181,7 @@ def _improve_around(dist: np.ndarray, order: np.ndarray, city: int) -> tuple[np.
     for length in (1, 2, 3):
         moved = _or_opt_at(dist, order, i, length)
         if moved is not None:
-            ends = [order[i - 1], order[(i + length) % n], *order[i:i + length]]
+            ends = [order[i - 1], order[(i + length) % n], *order[i : i + length]]
             return moved, [int(c) for c in ends]
     return None
 
@@ -221,4 +221,3 @@ def iterated_local_search(dist: np.ndarray, tour: list[int], *, kicks: int, seed
         if length < best_length - EPS:
             best, best_length, since_best = candidate, length, 0
     return best
-

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from llmopt.problem import Option, Problem, digest
-from llmopt.result import Result
-from llmopt.direction import gap_pct
-from llmopt.spaces import Permutation
+from llmopt.contract.problem import Option, Problem, digest
+from llmopt.contract.spaces import Permutation
+from llmopt.core.direction import gap_pct
+from llmopt.core.result import Result
 from llmopt.problems.tsp import heuristics, solvers
 from llmopt.problems.tsp.instance import Instance, format_coord, random_instance
 from llmopt.problems.tsp.tsplib import read_tsplib
@@ -45,8 +46,9 @@ class TSP(Problem):
         self.space = Permutation(self.n, start=0, tag="trace", item="city", items="cities")
 
     @classmethod
-    def from_options(cls, cities: int = 10, instance_seed: int = 0, instance: str | None = None,
-                     optimum: float | None = None) -> TSP:
+    def from_options(
+        cls, cities: int = 10, instance_seed: int = 0, instance: str | None = None, optimum: float | None = None
+    ) -> TSP:
         """A random instance, or the TSPLIB file given with --instance."""
         if optimum is not None and not optimum > 0:
             raise ValueError("--optimum must be a positive length")
@@ -55,8 +57,12 @@ class TSP(Problem):
 
     def config(self) -> dict[str, Any]:
         """What defines this instance."""
-        return {"instance": self.instance.name, "cities": self.n, "optimum": self.known_optimum,
-                "edge_weight_type": self.instance.edge_weight_type}
+        return {
+            "instance": self.instance.name,
+            "cities": self.n,
+            "optimum": self.known_optimum,
+            "edge_weight_type": self.instance.edge_weight_type,
+        }
 
     def fingerprint(self) -> str:
         """The config plus the distances themselves (a TSPLIB file may change under the same name)."""
@@ -67,20 +73,27 @@ class TSP(Problem):
     def describe(self) -> str:
         """The cities, by coordinates or, without them, by distances."""
         if self.instance.coords is not None:
-            points = ", ".join(f"({i}): ({format_coord(x)}, {format_coord(y)})"
-                               for i, (x, y) in enumerate(self.instance.coords))
+            points = ", ".join(
+                f"({i}): ({format_coord(x)}, {format_coord(y)})" for i, (x, y) in enumerate(self.instance.coords)
+            )
             return f"There are {self.n} cities, numbered 0 to {self.n - 1}, at these coordinates: {points}."
-        rows = "\n".join(f"({i}): " + " ".join(format_coord(d) for d in row)
-                         for i, row in enumerate(self.instance.dist[:MATRIX_PROMPT_MAX]))
-        return (f"There are {self.n} cities, numbered 0 to {self.n - 1}. Row i lists the distances from "
-                f"city i to cities 0, 1, 2, …:\n{rows}")
+        rows = "\n".join(
+            f"({i}): " + " ".join(format_coord(d) for d in row)
+            for i, row in enumerate(self.instance.dist[:MATRIX_PROMPT_MAX])
+        )
+        return (
+            f"There are {self.n} cities, numbered 0 to {self.n - 1}. Row i lists the distances from "
+            f"city i to cities 0, 1, 2, …:\n{rows}"
+        )
 
     def format_hint(self) -> str:
         """Trace tags, start at 0, each city once."""
-        return (f"Give a new trace that differs from every trace above and is shorter than all of them. "
-                f"It starts at city 0 and visits each city from 0 to {self.n - 1} exactly once. "
-                "Write the city numbers separated by commas between <trace> and </trace>, "
-                "for example <trace>0,2,1,3</trace>.")
+        return (
+            f"Give a new trace that differs from every trace above and is shorter than all of them. "
+            f"It starts at city 0 and visits each city from 0 to {self.n - 1} exactly once. "
+            "Write the city numbers separated by commas between <trace> and </trace>, "
+            "for example <trace>0,2,1,3</trace>."
+        )
 
     # -- scoring ---------------------------------------------------------------------------
 
@@ -137,7 +150,8 @@ class TSP(Problem):
             "greedy": lambda: heuristics.greedy(dist),
             "christofides": lambda: heuristics.christofides(dist),
             "2-opt+or-opt": lambda: heuristics.iterated_local_search(
-                dist, heuristics.nearest_neighbour(dist), kicks=min(3000, 10 * self.n)),
+                dist, heuristics.nearest_neighbour(dist), kicks=min(3000, 10 * self.n)
+            ),
             "lkh": lambda: self._lkh_tour,
         }
         if self.n <= solvers.HELD_KARP_MAX:  # the exact ones solve again: their time is their own

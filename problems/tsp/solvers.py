@@ -73,8 +73,13 @@ def subtour_milp(dist: np.ndarray) -> list[int]:
         degree[i, k] = degree[j, k] = 1
     constraints = [LinearConstraint(degree.tocsr(), 2, 2)]
     while True:
-        found = milp(cost, constraints=constraints, integrality=np.ones(len(edges)), bounds=Bounds(0, 1),
-                     options={"mip_rel_gap": 0.0})
+        found = milp(
+            cost,
+            constraints=constraints,
+            integrality=np.ones(len(edges)),
+            bounds=Bounds(0, 1),
+            options={"mip_rel_gap": 0.0},
+        )
         if not found.success:
             raise RuntimeError(f"the integer programme failed: {found.message}")
         chosen = nx.Graph([edges[k] for k in np.flatnonzero(found.x > 0.5)])
@@ -85,4 +90,3 @@ def subtour_milp(dist: np.ndarray) -> list[int]:
             inside = set(part)
             row = np.array([[1.0 if i in inside and j in inside else 0.0 for i, j in edges]])
             constraints.append(LinearConstraint(row, -np.inf, len(part) - 1))
-

@@ -10,8 +10,16 @@ from llmopt.problems.tsp.instance import Instance, tsplib_matrix
 
 COORD_TYPES = ("EUC_2D", "CEIL_2D", "ATT", "GEO")
 EXPLICIT_FORMATS = ("FULL_MATRIX", "UPPER_ROW", "LOWER_ROW", "UPPER_DIAG_ROW", "LOWER_DIAG_ROW")
-HEADER_KEYS = ("NAME", "TYPE", "COMMENT", "DIMENSION", "EDGE_WEIGHT_TYPE", "EDGE_WEIGHT_FORMAT",
-               "NODE_COORD_TYPE", "DISPLAY_DATA_TYPE")
+HEADER_KEYS = (
+    "NAME",
+    "TYPE",
+    "COMMENT",
+    "DIMENSION",
+    "EDGE_WEIGHT_TYPE",
+    "EDGE_WEIGHT_FORMAT",
+    "NODE_COORD_TYPE",
+    "DISPLAY_DATA_TYPE",
+)
 SECTIONS = ("NODE_COORD_SECTION", "EDGE_WEIGHT_SECTION", "DISPLAY_DATA_SECTION")
 
 
@@ -111,16 +119,19 @@ def _node_coords(rows: list[tuple[int, str]] | None, n: int, section: str, sourc
 def _explicit(header: dict[str, str], rows: list[tuple[int, str]] | None, n: int, source: str) -> np.ndarray:
     fmt = header.get("EDGE_WEIGHT_FORMAT", "").upper()
     if fmt not in EXPLICIT_FORMATS:
-        raise TSPLIBError(f"{source}: EDGE_WEIGHT_FORMAT {fmt or 'is missing'}; supported: "
-                          f"{', '.join(EXPLICIT_FORMATS)}")
+        raise TSPLIBError(
+            f"{source}: EDGE_WEIGHT_FORMAT {fmt or 'is missing'}; supported: {', '.join(EXPLICIT_FORMATS)}"
+        )
     if rows is None:
         raise TSPLIBError(f"{source}: EDGE_WEIGHT_SECTION is missing")
     values = [_parse(token, float, number, source, "edge weight") for number, line in rows for token in line.split()]
     cells = _cells(fmt, n)
     if len(values) != len(cells):
         last = rows[-1][0] if rows else 0
-        raise TSPLIBError(f"{source}:{last}: EDGE_WEIGHT_SECTION has {len(values)} numbers, "
-                          f"{fmt} with DIMENSION {n} needs {len(cells)}")
+        raise TSPLIBError(
+            f"{source}:{last}: EDGE_WEIGHT_SECTION has {len(values)} numbers, "
+            f"{fmt} with DIMENSION {n} needs {len(cells)}"
+        )
     dist = np.zeros((n, n))
     for (i, j), value in zip(cells, values):
         dist[i, j] = value
@@ -133,8 +144,13 @@ def _explicit(header: dict[str, str], rows: list[tuple[int, str]] | None, n: int
 
 
 def _cells(fmt: str, n: int) -> list[tuple[int, int]]:
-    rule = {"FULL_MATRIX": lambda i, j: True, "UPPER_ROW": lambda i, j: j > i, "LOWER_ROW": lambda i, j: j < i,
-            "UPPER_DIAG_ROW": lambda i, j: j >= i, "LOWER_DIAG_ROW": lambda i, j: j <= i}[fmt]
+    rule = {
+        "FULL_MATRIX": lambda i, j: True,
+        "UPPER_ROW": lambda i, j: j > i,
+        "LOWER_ROW": lambda i, j: j < i,
+        "UPPER_DIAG_ROW": lambda i, j: j >= i,
+        "LOWER_DIAG_ROW": lambda i, j: j <= i,
+    }[fmt]
     return [(i, j) for i in range(n) for j in range(n) if rule(i, j)]
 
 

@@ -27,11 +27,25 @@ def test_hit_replays_without_calling_the_backend(tmp_path: Path) -> None:
 
 
 def test_key_covers_the_request_but_not_secrets() -> None:
-    base = dict(identity={"backend": "openai", "model": "m"}, prompt="p", n=8, temperature=1.0, max_tokens=9,
-                seed=0, grammar=None)
+    base = dict(
+        identity={"backend": "openai", "model": "m"},
+        prompt="p",
+        n=8,
+        temperature=1.0,
+        max_tokens=9,
+        seed=0,
+        grammar=None,
+    )
     key = request_key(**base)
-    for change in ({"prompt": "q"}, {"n": 7}, {"temperature": 0.5}, {"max_tokens": 8}, {"seed": 1},
-                   {"grammar": "root ::= x"}, {"identity": {"backend": "openai", "model": "n"}}):
+    for change in (
+        {"prompt": "q"},
+        {"n": 7},
+        {"temperature": 0.5},
+        {"max_tokens": 8},
+        {"seed": 1},
+        {"grammar": "root ::= x"},
+        {"identity": {"backend": "openai", "model": "n"}},
+    ):
         assert request_key(**{**base, **change}) != key
 
 
@@ -59,8 +73,14 @@ def test_several_processes_write_at_once(tmp_path: Path) -> None:
 def run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     import os
 
-    return subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "linear-regression", *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=900, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "llmopt.cli", "run", "linear-regression", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def results(run_dir: Path) -> list[dict]:
@@ -91,9 +111,24 @@ def test_rerun_with_the_embedded_model_is_an_exact_replay(tmp_path: Path) -> Non
 def test_a_broken_cache_file_is_a_one_line_usage_error(tmp_path: Path, content: bytes) -> None:
     broken = tmp_path / "cache.sqlite"
     broken.write_bytes(content)
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "linear-regression", "--steps", "1",
-                           "--cache", str(broken), "--out", str(tmp_path / "run")], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmopt.cli",
+            "run",
+            "linear-regression",
+            "--steps",
+            "1",
+            "--cache",
+            str(broken),
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert str(broken) in line and "--no-cache" in line
@@ -106,8 +141,9 @@ def test_a_replay_keeps_reasoning_apart_and_where_the_limit_cut(tmp_path: Path) 
     answer = Completion("[1, 2]", 3, 40, reasoning="first I try [9, 9]", reasoning_tokens=30, finish_reason="length")
     cached = CachedBackend(ScriptedBackend([answer, answer]), tmp_path / "c.sqlite")
     first = cached.generate("p", n=1, temperature=1.0, max_tokens=5, seed=1)
-    again = CachedBackend(ScriptedBackend([]), tmp_path / "c.sqlite").generate("p", n=1, temperature=1.0,
-                                                                             max_tokens=5, seed=1)
+    again = CachedBackend(ScriptedBackend([]), tmp_path / "c.sqlite").generate(
+        "p", n=1, temperature=1.0, max_tokens=5, seed=1
+    )
     assert again == first and again.completions[0] == answer and again.max_tokens == 5
 
 

@@ -7,8 +7,8 @@ import pytest
 from llmopt.backends.base import BackendError
 from llmopt.backends.openai_compat import OpenAIBackend
 from llmopt.opro import OPRO, OPROConfig
-from llmopt.testing.stub_server import FAULTS, StubSettings, serve
 from llmopt.problems.linear_regression import LinearRegression
+from llmopt.testing.stub_server import FAULTS, StubSettings, serve
 
 
 @pytest.fixture
@@ -21,8 +21,7 @@ def faulty(llama_server: str):
 
 def test_run_completes_with_30_percent_failures(faulty) -> None:
     settings, url = faulty
-    backend = OpenAIBackend("smollm2", base_url=url, grammar_field="grammar", timeout=2.0, backoff=0.05,
-                            max_retries=6)
+    backend = OpenAIBackend("smollm2", base_url=url, grammar_field="grammar", timeout=2.0, backoff=0.05, max_retries=6)
     result = OPRO(LinearRegression(), backend, OPROConfig(steps=4, proposals=4, answer_tokens=16)).run()
     assert result.stop_reason == "max_steps"
     # the grammar holds the format through every fault; it bounds digits, not the box itself
@@ -35,11 +34,13 @@ def test_every_fault_kind_is_survived(fault: str, llama_server: str) -> None:
     settings = StubSettings(failure_rate=0.5, faults=(fault,), upstream=llama_server, stall=3.0, seed=3)
     server, url = serve(settings)
     try:
-        backend = OpenAIBackend("smollm2", base_url=url, grammar_field="grammar", timeout=2.0, backoff=0.05,
-                                max_retries=8)
+        backend = OpenAIBackend(
+            "smollm2", base_url=url, grammar_field="grammar", timeout=2.0, backoff=0.05, max_retries=8
+        )
         for seed in range(3):
-            generation = backend.generate("Say [1, 2].", n=1, temperature=0.0, max_tokens=8, seed=seed,
-                                          grammar=LinearRegression().grammar())
+            generation = backend.generate(
+                "Say [1, 2].", n=1, temperature=0.0, max_tokens=8, seed=seed, grammar=LinearRegression().grammar()
+            )
             LinearRegression().decode(generation.completions[0].text)
     finally:
         server.shutdown()

@@ -36,8 +36,12 @@ def test_requests_in_flight_never_pass_the_process_limit(limit_of_three: int) ->
     try:
         optimizer = OpenAIBackend("stub", base_url=url)
         scorer = Scorer(OpenAIBackend("stub", base_url=url), concurrency=8)
-        fan_out = [threading.Thread(target=optimizer.generate, args=("p",),
-                                    kwargs=dict(n=8, temperature=1.0, max_tokens=4, seed=i)) for i in range(3)]
+        fan_out = [
+            threading.Thread(
+                target=optimizer.generate, args=("p",), kwargs=dict(n=8, temperature=1.0, max_tokens=4, seed=i)
+            )
+            for i in range(3)
+        ]
         scoring = threading.Thread(target=scorer.answer_all, args=([f"q{i}" for i in range(12)],))
         for thread in [*fan_out, scoring]:
             thread.start()
@@ -56,9 +60,26 @@ def test_the_cli_applies_max_concurrency_to_its_requests_and_restores_it(tmp_pat
     server, url = serve(settings)
     try:
         with request_limit(5):  # a caller's own limit, not the default, is what must come back
-            code = main(["run", "linear-regression", "--model", "stub", "--base-url", url, "--steps", "1",
-                     "--proposals", "8", "--max-concurrency", "2", "--no-cache", "--json",
-                         "--out", str(tmp_path / "r")])
+            code = main(
+                [
+                    "run",
+                    "linear-regression",
+                    "--model",
+                    "stub",
+                    "--base-url",
+                    url,
+                    "--steps",
+                    "1",
+                    "--proposals",
+                    "8",
+                    "--max-concurrency",
+                    "2",
+                    "--no-cache",
+                    "--json",
+                    "--out",
+                    str(tmp_path / "r"),
+                ]
+            )
             after = REQUESTS.limit
     finally:
         server.shutdown()

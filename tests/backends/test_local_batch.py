@@ -14,7 +14,7 @@ import pytest
 from llmopt.backends import batch
 from llmopt.backends.batch import BatchDecoder, chat_request
 from llmopt.backends.local import LocalBackend, _grammar
-from llmopt.metaprompt import render
+from llmopt.methods.model.metaprompt import render
 from llmopt.problems.linear_regression import LinearRegression
 from llmopt.problems.tsp import TSP
 
@@ -40,8 +40,7 @@ def test_n_answers_decode_as_one_batch_over_a_prompt_evaluated_once(local_backen
         return decode(self, items, logits)
 
     monkeypatch.setattr(BatchDecoder, "_decode", spy)
-    generation = local_backend.generate(PROMPT, n=6, temperature=1.0, max_tokens=24, seed=3,
-                                        grammar=PROBLEM.grammar())
+    generation = local_backend.generate(PROMPT, n=6, temperature=1.0, max_tokens=24, seed=3, grammar=PROBLEM.grammar())
     assert len(generation.completions) == 6 and generation.calls == 6
     prompt = [item for logits, items in batches if not logits for item in items]
     steps = [items for logits, items in batches if logits]
@@ -55,8 +54,14 @@ def test_n_answers_decode_as_one_batch_over_a_prompt_evaluated_once(local_backen
 
 def test_every_answer_of_the_batch_keeps_to_the_grammar(local_backend) -> None:
     for grammar, pattern in ((PROBLEM.grammar(), PAIR), (TOUR.grammar(), TRACE)):
-        generation = local_backend.generate(TOUR.describe() if pattern is TRACE else PROMPT, n=8,
-                                            temperature=1.0, max_tokens=48, seed=7, grammar=grammar)
+        generation = local_backend.generate(
+            TOUR.describe() if pattern is TRACE else PROMPT,
+            n=8,
+            temperature=1.0,
+            max_tokens=48,
+            seed=7,
+            grammar=grammar,
+        )
         for completion in generation.completions:
             assert pattern.fullmatch(completion.text), completion.text
             assert completion.finish_reason == "stop"
@@ -64,9 +69,13 @@ def test_every_answer_of_the_batch_keeps_to_the_grammar(local_backend) -> None:
 
 def test_windowed_grammar_sampling_draws_what_the_full_chain_draws(local_backend, monkeypatch) -> None:
     def answers() -> list[str]:
-        return [c.text for grammar, prompt in ((PROBLEM.grammar(), PROMPT), (TOUR.grammar(), TOUR.describe()))
-                for c in local_backend.generate(prompt, n=8, temperature=1.0, max_tokens=48, seed=21,
-                                                grammar=grammar).completions]
+        return [
+            c.text
+            for grammar, prompt in ((PROBLEM.grammar(), PROMPT), (TOUR.grammar(), TOUR.describe()))
+            for c in local_backend.generate(
+                prompt, n=8, temperature=1.0, max_tokens=48, seed=21, grammar=grammar
+            ).completions
+        ]
 
     windowed = answers()
     monkeypatch.setattr(batch, "WINDOWED", False)  # llama.cpp's chain asks the grammar about every token
@@ -91,8 +100,12 @@ def test_answers_beyond_the_room_in_the_cache_start_as_others_end(model_path, mo
 
 def test_same_seed_same_answers_whatever_ran_before(local_backend) -> None:
     def asked() -> list[str]:
-        return [c.text for c in local_backend.generate(PROMPT, n=4, temperature=1.0, max_tokens=24, seed=5,
-                                                       grammar=PROBLEM.grammar()).completions]
+        return [
+            c.text
+            for c in local_backend.generate(
+                PROMPT, n=4, temperature=1.0, max_tokens=24, seed=5, grammar=PROBLEM.grammar()
+            ).completions
+        ]
 
     first = asked()
     local_backend.generate("Name three colours.", n=3, temperature=1.0, max_tokens=12, seed=9)
@@ -101,8 +114,7 @@ def test_same_seed_same_answers_whatever_ran_before(local_backend) -> None:
     assert asked() == first
 
 
-def test_a_prompt_kept_from_the_last_request_computes_what_a_fresh_one_computes(local_backend,
-                                                                                  monkeypatch) -> None:
+def test_a_prompt_kept_from_the_last_request_computes_what_a_fresh_one_computes(local_backend, monkeypatch) -> None:
     tour = TSP.from_options(cities=40)
     base = tour.describe() + "\n\nPropose the shortest tour you can."
     rows: list[str] = []
@@ -129,15 +141,15 @@ def test_a_prompt_kept_from_the_last_request_computes_what_a_fresh_one_computes(
 
     local_backend.reset()
     fresh, whole = logits_of(base), len(evaluated)
-    local_backend.generate(base + " Start from city 0.", n=8, temperature=1.0, max_tokens=16, seed=1,
-                           grammar=tour.grammar())  # shares all of `base`; its 8 answers come and go
+    local_backend.generate(
+        base + " Start from city 0.", n=8, temperature=1.0, max_tokens=16, seed=1, grammar=tour.grammar()
+    )  # shares all of `base`; its 8 answers come and go
     assert logits_of(base) == fresh and len(evaluated) < whole / 2, "the kept chunks computed as afresh"
     assert logits_of(base) == fresh, "the very same prompt again"
 
 
 def test_each_answer_ends_on_its_own_end_or_limit(local_backend) -> None:
-    generation = local_backend.generate(PROMPT, n=12, temperature=1.0, max_tokens=7, seed=1,
-                                        grammar=PROBLEM.grammar())
+    generation = local_backend.generate(PROMPT, n=12, temperature=1.0, max_tokens=7, seed=1, grammar=PROBLEM.grammar())
     for completion in generation.completions:
         if completion.cut_off:
             assert completion.completion_tokens == 7
@@ -154,8 +166,13 @@ def test_a_long_answer_is_reported_cut_off(local_backend) -> None:
 
 def test_an_answer_ends_before_its_stop_string(local_backend) -> None:
     def sample(llama, decoder):
-        request = chat_request(llama, [{"role": "user", "content": PROMPT}], temperature=1.0, max_tokens=24,
-                               grammar=_grammar(PROBLEM.grammar()))
+        request = chat_request(
+            llama,
+            [{"role": "user", "content": PROMPT}],
+            temperature=1.0,
+            max_tokens=24,
+            grammar=_grammar(PROBLEM.grammar()),
+        )
         return decoder.sample(replace(request, stop=(b"]", b", ")), 4, seed=3)
 
     for answer in on_the_model(local_backend, sample):
@@ -166,8 +183,7 @@ def test_an_answer_ends_before_its_stop_string(local_backend) -> None:
 
 def test_a_prompt_longer_than_the_context_is_refused_as_create_completion_refuses_it(local_backend) -> None:
     def sample(llama, decoder):
-        request = chat_request(llama, [{"role": "user", "content": "word " * 10_000}], temperature=1.0,
-                               max_tokens=8)
+        request = chat_request(llama, [{"role": "user", "content": "word " * 10_000}], temperature=1.0, max_tokens=8)
         try:
             decoder.sample(request, 2, seed=0)
         except ValueError as error:
@@ -177,10 +193,8 @@ def test_a_prompt_longer_than_the_context_is_refused_as_create_completion_refuse
     assert "exceed context window" in on_the_model(local_backend, sample)
 
 
-def test_a_request_the_batch_decoder_cannot_take_goes_one_answer_after_another(local_backend,
-                                                                               monkeypatch) -> None:
+def test_a_request_the_batch_decoder_cannot_take_goes_one_answer_after_another(local_backend, monkeypatch) -> None:
     monkeypatch.setattr(batch, "chat_request", lambda *args, **kwargs: None)  # as for a handler with logit bias
     monkeypatch.setattr(BatchDecoder, "sample", lambda *args, **kwargs: pytest.fail("decoded as a batch"))
-    generation = local_backend.generate(PROMPT, n=3, temperature=1.0, max_tokens=24, seed=4,
-                                        grammar=PROBLEM.grammar())
+    generation = local_backend.generate(PROMPT, n=3, temperature=1.0, max_tokens=24, seed=4, grammar=PROBLEM.grammar())
     assert len(generation.completions) == 3 and all(PAIR.fullmatch(c.text) for c in generation.completions)

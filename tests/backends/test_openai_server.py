@@ -10,8 +10,14 @@ from llmopt.problems.linear_regression import LinearRegression
 def test_generate_with_grammar_through_the_server(llama_server: str) -> None:
     problem = LinearRegression()
     backend = make_backend("smollm2", base_url=llama_server)
-    generation = backend.generate(problem.describe() + "\n" + problem.format_hint(), n=4, temperature=1.0,
-                                  max_tokens=24, seed=5, grammar=problem.grammar())
+    generation = backend.generate(
+        problem.describe() + "\n" + problem.format_hint(),
+        n=4,
+        temperature=1.0,
+        max_tokens=24,
+        seed=5,
+        grammar=problem.grammar(),
+    )
     assert len(generation.completions) == 4
     for completion in generation.completions:
         problem.decode(completion.text)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from llmopt.backends import make_backend
 from llmopt.backends.openai_compat import OpenAIBackend
-from llmopt.problem import UsageError
+from llmopt.contract.problem import UsageError
 from llmopt.testing.stub_server import StubSettings, serve
 
 
@@ -59,7 +58,7 @@ def test_cached_prompt_tokens_are_counted_shown_and_billed_at_their_price(tmp_pa
     import sys
 
     from llmopt import OPRO, OPROConfig
-    from llmopt.metaprompt import MetaPromptConfig
+    from llmopt.engine.config import MetaPromptConfig
     from llmopt.problems.linear_regression import LinearRegression
 
     settings = StubSettings(prefix_cache=True)
@@ -67,16 +66,43 @@ def test_cached_prompt_tokens_are_counted_shown_and_billed_at_their_price(tmp_pa
     try:
         config = OPROConfig(steps=3, proposals=2, metaprompt=MetaPromptConfig(layout="cache"), price=(1.0, 0.1, 2.0))
         result = OPRO(LinearRegression(), OpenAIBackend("stub", base_url=url), config).run()
-        done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "linear-regression", "--model", "stub",
-                               "--base-url", url, "--steps", "2", "--proposals", "2", "--methods", "opro", "powell",
-                               "--layout", "cache", "--no-cache", "--out", str(tmp_path / "run")],
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "llmopt.cli",
+                "run",
+                "linear-regression",
+                "--model",
+                "stub",
+                "--base-url",
+                url,
+                "--steps",
+                "2",
+                "--proposals",
+                "2",
+                "--methods",
+                "opro",
+                "powell",
+                "--layout",
+                "cache",
+                "--no-cache",
+                "--out",
+                str(tmp_path / "run"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         server.shutdown()
     counts = result.counts
     assert 0 < counts.cached_tokens < counts.prompt_tokens
-    expected = ((counts.prompt_tokens - counts.cached_tokens) * 1.0 + counts.cached_tokens * 0.1
-                + counts.completion_tokens * 2.0) / 1e6
+    expected = (
+        (counts.prompt_tokens - counts.cached_tokens) * 1.0
+        + counts.cached_tokens * 0.1
+        + counts.completion_tokens * 2.0
+    ) / 1e6
     assert counts.cost(config.price) == pytest.approx(expected)
     assert expected < counts.cost((1.0, 2.0)), "cached tokens cost less than the full prompt price"
     assert result.summary()["cached_tokens"] == counts.cached_tokens
@@ -91,7 +117,29 @@ def test_no_cached_column_when_no_server_reports_any(stub, tmp_path) -> None:
     import sys
 
     _, url = stub
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "linear-regression", "--model", "stub",
-                           "--base-url", url, "--steps", "1", "--proposals", "2", "--methods", "opro", "--no-cache",
-                           "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmopt.cli",
+            "run",
+            "linear-regression",
+            "--model",
+            "stub",
+            "--base-url",
+            url,
+            "--steps",
+            "1",
+            "--proposals",
+            "2",
+            "--methods",
+            "opro",
+            "--no-cache",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0 and "cached" not in done.stdout.splitlines()[0], done.stdout

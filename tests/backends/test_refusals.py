@@ -6,11 +6,11 @@ import pytest
 
 from llmopt.backends.openai_compat import OpenAIBackend
 from llmopt.backends.probe import _from_openapi, grammar_support, server_root
-from llmopt.errors import ModelRefused, ServerUnreachable
+from llmopt.contract.problem import evaluate_safely
+from llmopt.core.errors import ModelRefused, ServerUnreachable
+from llmopt.engine.records import RunRecorder, read_pending, read_steps
 from llmopt.opro import OPRO, OPROConfig
-from llmopt.problem import evaluate_safely
 from llmopt.problems.linear_regression import LinearRegression
-from llmopt.records import RunRecorder, read_pending, read_steps
 from llmopt.testing.llama_server import free_port
 from llmopt.testing.stub_server import StubSettings, serve
 
@@ -70,9 +70,16 @@ def test_a_scorer_that_refuses_or_is_gone_ends_the_run_instead_of_failing_a_tria
     assert evaluate_safely(lambda _: 1 / 0, 1)[2] == "failed"
 
 
-@pytest.mark.parametrize("status, fix", [(401, "check OPENAI_API_KEY"), (403, "check OPENAI_API_KEY and --model"),
-                                         (404, "check --model"), (400, "check --model and the settings"),
-                                         (422, "check --model and the settings")])
+@pytest.mark.parametrize(
+    "status, fix",
+    [
+        (401, "check OPENAI_API_KEY"),
+        (403, "check OPENAI_API_KEY and --model"),
+        (404, "check --model"),
+        (400, "check --model and the settings"),
+        (422, "check --model and the settings"),
+    ],
+)
 def test_each_refusal_names_its_fix_once(status: int, fix: str) -> None:
     settings = StubSettings(family=f"refuse-{status}")
     server, url = serve(settings)
@@ -95,13 +102,16 @@ def test_concurrent_requests_refused_for_the_same_field_are_all_adapted() -> Non
     try:
         backend = OpenAIBackend("m", base_url=url)
         with ThreadPoolExecutor(8) as pool:
-            answers = list(pool.map(lambda i: backend.generate("p", n=1, temperature=0.0, max_tokens=8, seed=i),
-                                    range(8)))
+            answers = list(
+                pool.map(lambda i: backend.generate("p", n=1, temperature=0.0, max_tokens=8, seed=i), range(8))
+            )
     finally:
         server.shutdown()
     assert all(a.completions for a in answers)
-    assert backend.adaptations == ["max_completion_tokens sent for max_tokens, with room for reasoning: the model "
-                                   "wants it", "temperature 1 used: the model accepts no other"]
+    assert backend.adaptations == [
+        "max_completion_tokens sent for max_tokens, with room for reasoning: the model wants it",
+        "temperature 1 used: the model accepts no other",
+    ]
 
 
 def test_a_bad_value_is_refused_not_dropped() -> None:
@@ -126,8 +136,9 @@ def test_the_scorers_messages_name_the_scorers_flags() -> None:
         server.shutdown()
 
 
-@pytest.mark.parametrize("family, support", [("llama.cpp", "llama.cpp"), ("vllm", "vllm"), ("plain", "none"),
-                                             ("strict", "none")])
+@pytest.mark.parametrize(
+    "family, support", [("llama.cpp", "llama.cpp"), ("vllm", "vllm"), ("plain", "none"), ("strict", "none")]
+)
 def test_the_grammar_field_is_found_by_asking_the_server(family: str, support: str) -> None:
     server, url = serve(StubSettings(family=family))
     try:
@@ -138,8 +149,14 @@ def test_the_grammar_field_is_found_by_asking_the_server(family: str, support: s
 
 def test_a_servers_schema_tells_what_its_chat_request_takes() -> None:
     def schema(*fields: str) -> dict:
-        return {"components": {"schemas": {"CreateChatCompletionRequest": {"properties": dict.fromkeys(fields, {})},
-                                           "Other": {"properties": {"grammar": {}}}}}}
+        return {
+            "components": {
+                "schemas": {
+                    "CreateChatCompletionRequest": {"properties": dict.fromkeys(fields, {})},
+                    "Other": {"properties": {"grammar": {}}},
+                }
+            }
+        }
 
     assert _from_openapi(schema("messages", "grammar")) == "llama.cpp"
     assert _from_openapi(schema("messages", "structured_outputs")) == "vllm"

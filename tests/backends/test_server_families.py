@@ -7,8 +7,8 @@ one-line error and exit status 2; never a table that looks like a result.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -25,8 +25,24 @@ def family(request: pytest.FixtureRequest) -> Iterator[tuple[StubSettings, str]]
 
 
 def run(url: str, out: Path, *flags: str) -> list[str]:
-    return ["run", "linear-regression", "--model", "stub", "--base-url", url, "--steps", "3", "--json",
-            "--no-cache", "--methods", "opro", "random-search", "--out", str(out), *flags]
+    return [
+        "run",
+        "linear-regression",
+        "--model",
+        "stub",
+        "--base-url",
+        url,
+        "--steps",
+        "3",
+        "--json",
+        "--no-cache",
+        "--methods",
+        "opro",
+        "random-search",
+        "--out",
+        str(out),
+        *flags,
+    ]
 
 
 def opro_row(capsys: pytest.CaptureFixture[str]) -> tuple[dict, dict, str]:
@@ -39,8 +55,9 @@ def trials(out: Path) -> list[dict]:
     return [t for line in (out / "steps.jsonl").read_text().splitlines() for t in json.loads(line)["trials"]]
 
 
-@pytest.mark.parametrize("family", ["plain", "llama.cpp", "vllm", "strict", "openai-reasoning", "thinking"],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "family", ["plain", "llama.cpp", "vllm", "strict", "openai-reasoning", "thinking"], indirect=True
+)
 def test_every_family_gives_valid_proposals(family, tmp_path: Path, capsys) -> None:
     settings, url = family
     assert main(run(url, tmp_path / "run")) == 0
@@ -111,11 +128,11 @@ def test_thinking_keeps_reasoning_in_the_journal_and_out_of_the_meta_prompt(fami
     assert main(run(url, tmp_path / "run")) == 0
     steps = [json.loads(line) for line in (tmp_path / "run" / "steps.jsonl").read_text().splitlines()]
     answered = [t for step in steps[1:] for t in step["trials"]]
-    assert answered and all(t["reasoning"] and DECOY in t["reasoning"] and "<think>" not in t["raw"]
-                            for t in answered)
+    assert answered and all(t["reasoning"] and DECOY in t["reasoning"] and "<think>" not in t["raw"] for t in answered)
     assert all("Let me try" not in (step["meta_prompt"] or "") for step in steps)
-    assert all(len(body["messages"]) == 1 and "Let me try" not in body["messages"][0]["content"]
-               for body in settings.bodies)
+    assert all(
+        len(body["messages"]) == 1 and "Let me try" not in body["messages"][0]["content"] for body in settings.bodies
+    )
 
 
 @pytest.mark.parametrize("family", ["thinking"], indirect=True)
@@ -148,8 +165,9 @@ def test_a_server_that_refuses_every_request_is_one_line_and_exit_2(family, tmp_
     assert captured.out == "", "no table, no JSON: nothing that looks like a result"
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("llmopt: error: ") and "Traceback" not in captured.err
-    fix = {"refuse-401": "check OPENAI_API_KEY", "refuse-404": "check --model",
-           "refuse-400": "string too long"}[settings.family]
+    fix = {"refuse-401": "check OPENAI_API_KEY", "refuse-404": "check --model", "refuse-400": "string too long"}[
+        settings.family
+    ]
     assert fix in lines[0]
     assert len([b for b in settings.bodies]) <= 1, "a refusal is not asked again"
     if settings.family != "refuse-401":  # the key is checked before the run starts
@@ -165,8 +183,10 @@ def test_most_requests_failing_is_no_comparison(tmp_path: Path, capsys) -> None:
         server.shutdown()
     out = capsys.readouterr().out
     assert code == 3
-    assert out.startswith("NOT A COMPARISON: opro: 1 of 1 model requests failed (last: request failed after 2 "
-                          "attempts (HTTP 503: injected 503))")
+    assert out.startswith(
+        "NOT A COMPARISON: opro: 1 of 1 model requests failed (last: request failed after 2 "
+        "attempts (HTTP 503: injected 503))"
+    )
 
 
 def test_price_gives_a_cost_column_and_max_cost_stops(tmp_path: Path, capsys) -> None:
@@ -192,8 +212,9 @@ def test_reasoning_effort_is_sent_and_gives_room_from_the_first_request(family, 
     settings, url = family
     assert main(run(url, tmp_path / "run", "--reasoning-effort", "low", "--steps", "1")) == 0
     answered = [b for b in settings.bodies if "max_completion_tokens" in b]
-    assert answered and all(b["reasoning_effort"] == "low" and b["max_completion_tokens"] == 128 + 4096
-                            for b in answered)
+    assert answered and all(
+        b["reasoning_effort"] == "low" and b["max_completion_tokens"] == 128 + 4096 for b in answered
+    )
 
 
 @pytest.mark.parametrize("family", ["strict"], indirect=True)

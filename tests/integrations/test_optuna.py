@@ -18,8 +18,8 @@ import pytest
 from optuna.trial import TrialState
 
 from llmopt import ScriptedBackend
-from llmopt.optuna import LMXSampler, OPROSampler, StudySpace
-from llmopt.problem import InvalidSolution
+from llmopt.contract.problem import InvalidSolution
+from llmopt.integrations.optuna import LMXSampler, OPROSampler, StudySpace
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,22 +36,36 @@ def every_kind(trial: optuna.Trial) -> float:
 
 
 GOOD = '{"layers": 3, "lr": 0.01, "opt": "adam", "q": 0.5, "width": 64, "x": 1.5}'
-BAD = ['{"layers": 4, "lr": 0.01, "opt": "adam", "q": 0.5, "width": 64, "x": 1.5}',  # off its step
-       '{"layers": 3, "lr": 0.5, "opt": "adam", "q": 0.5, "width": 64, "x": 1.5}',  # outside
-       '{"layers": 3, "lr": 0.01, "opt": "adam", "q": 0.3, "width": 64, "x": 1.5}',  # off its float step
-       '{"layers": 3, "lr": 0.01, "opt": "rmsprop", "q": 0.5, "width": 64, "x": 1.5}',  # no such choice
-       '{"layers": 3, "lr": 0.01, "opt": "3", "q": 0.5, "width": 64, "x": 1.5}',  # "3" is not 3
-       '{"layers": 2.5, "lr": 0.01, "opt": "adam", "q": 0.5, "width": 64, "x": 1.5}',  # not an integer
-       '{"lr": 0.01, "opt": "adam", "q": 0.5, "width": 64, "x": 1.5}', "no object at all"]
+BAD = [
+    '{"layers": 4, "lr": 0.01, "opt": "adam", "q": 0.5, "width": 64, "x": 1.5}',  # off its step
+    '{"layers": 3, "lr": 0.5, "opt": "adam", "q": 0.5, "width": 64, "x": 1.5}',  # outside
+    '{"layers": 3, "lr": 0.01, "opt": "adam", "q": 0.3, "width": 64, "x": 1.5}',  # off its float step
+    '{"layers": 3, "lr": 0.01, "opt": "rmsprop", "q": 0.5, "width": 64, "x": 1.5}',  # no such choice
+    '{"layers": 3, "lr": 0.01, "opt": "3", "q": 0.5, "width": 64, "x": 1.5}',  # "3" is not 3
+    '{"layers": 2.5, "lr": 0.01, "opt": "adam", "q": 0.5, "width": 64, "x": 1.5}',  # not an integer
+    '{"lr": 0.01, "opt": "adam", "q": 0.5, "width": 64, "x": 1.5}',
+    "no object at all",
+]
 
 
 def answers(count: int = 400) -> list[str]:
     """Valid, distinct answers with the invalid ones in between."""
     out = []
     for i in range(count):
-        out.append(BAD[i % len(BAD)] if i % 3 == 2 else
-                   json.dumps({"layers": 1 + 2 * (i % 5), "lr": 0.001 * (1 + i % 50), "opt": ["adam", "sgd", 3][i % 3],
-                               "q": 0.25 * (i % 5), "width": 8 + i % 500, "x": round(-5 + (i * 0.37) % 10, 3)}))
+        out.append(
+            BAD[i % len(BAD)]
+            if i % 3 == 2
+            else json.dumps(
+                {
+                    "layers": 1 + 2 * (i % 5),
+                    "lr": 0.001 * (1 + i % 50),
+                    "opt": ["adam", "sgd", 3][i % 3],
+                    "q": 0.25 * (i % 5),
+                    "width": 8 + i % 500,
+                    "x": round(-5 + (i * 0.37) % 10, 3),
+                }
+            )
+        )
     return out
 
 
@@ -146,8 +160,11 @@ def test_failed_and_pruned_trials_are_left_out_of_the_history_the_model_sees() -
     left_out = [t for t in study.trials if t.state != TrialState.COMPLETE and t.params["x"] not in finished]
     text = study_space(study).encode
     assert left_out and all(text((t.params["x"],)) not in shown for t in left_out)
-    assert all(text((t.params["x"],)) in shown for t in study.trials if t.state == TrialState.COMPLETE
-               and t.number in steps[-1]["seen"]), "and every finished one is (20 fit in the meta-prompt)"
+    assert all(
+        text((t.params["x"],)) in shown
+        for t in study.trials
+        if t.state == TrialState.COMPLETE and t.number in steps[-1]["seen"]
+    ), "and every finished one is (20 fit in the meta-prompt)"
 
 
 class Spy(optuna.samplers.RandomSampler):
@@ -213,8 +230,11 @@ def test_a_sampler_reused_on_a_second_study_shows_the_model_that_study_alone() -
     text = study_space(second).encode
     written = [text(tuple(t.params[n] for n in study_space(second).names)) for t in first.trials]
     assert not any(line in shown for line in written)
-    assert any(text(tuple(t.params[n] for n in study_space(second).names)) in shown
-               for t in second.trials if t.number in steps[0]["seen"])
+    assert any(
+        text(tuple(t.params[n] for n in study_space(second).names)) in shown
+        for t in second.trials
+        if t.number in steps[0]["seen"]
+    )
 
 
 def test_a_maximised_study_asks_for_the_highest_value() -> None:
@@ -250,11 +270,11 @@ def test_the_space_writes_and_reads_every_kind_and_its_grammar_parses() -> None:
     LlamaGrammar.from_string(space.grammar(), verbose=False)
 
 
-WORKER = '''
+WORKER = """
 import json, sys, time
 import optuna
 from llmopt import ScriptedBackend
-from llmopt.optuna import OPROSampler
+from llmopt.integrations.optuna import OPROSampler
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 storage, worker = sys.argv[1], int(sys.argv[2])
@@ -266,7 +286,7 @@ texts = [json.dumps({"x": round(-5 + ((worker * 977 + i * 37) % 1000) / 100, 2)}
 study = optuna.load_study(study_name="shared", storage=storage,
                           sampler=OPROSampler(seed=worker, backend=ScriptedBackend(texts), proposals=3))
 study.optimize(lambda t: time.sleep(0.2) or (t.suggest_float("x", -5, 5) - 1) ** 2, n_trials=8)
-'''
+"""
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
@@ -282,8 +302,9 @@ def test_three_processes_share_one_study_and_each_request_reads_the_others_trial
         storage = JournalStorage(JournalFileBackend(url))
     optuna.create_study(study_name="shared", storage=storage)
     (tmp_path / "worker.py").write_text(WORKER)
-    workers = [subprocess.Popen([sys.executable, str(tmp_path / "worker.py"), url, str(i)], cwd=tmp_path)
-               for i in range(3)]
+    workers = [
+        subprocess.Popen([sys.executable, str(tmp_path / "worker.py"), url, str(i)], cwd=tmp_path) for i in range(3)
+    ]
     assert [w.wait(timeout=120) for w in workers] == [0, 0, 0]
     study = optuna.load_study(study_name="shared", storage=storage)
     assert len(study.trials) == 24 and all(t.state == TrialState.COMPLETE for t in study.trials), "none lost"
@@ -291,8 +312,9 @@ def test_three_processes_share_one_study_and_each_request_reads_the_others_trial
     steps = {key: value for key, value in study.user_attrs.items() if key.startswith("llmopt:")}
     samplers = {t.user_attrs["llmopt_sampler"] for t in study.trials if "llmopt_sampler" in t.user_attrs}
     assert len(samplers) == 3, "every worker's model gave trials"
-    crossed = [key for key, step in steps.items()
-               if any(by_number[n] not in (None, key.split(":")[1]) for n in step["seen"])]
+    crossed = [
+        key for key, step in steps.items() if any(by_number[n] not in (None, key.split(":")[1]) for n in step["seen"])
+    ]
     assert crossed, "a model request read trials that another worker had finished"
     finished = {t.number: t.datetime_complete for t in study.trials}
     checked = 0
@@ -315,7 +337,7 @@ def test_the_models_limits_end_its_part_and_the_fallback_samples_the_rest() -> N
 
 
 def test_a_server_that_cannot_be_reached_stops_the_study_loudly() -> None:
-    from llmopt.errors import UsageError
+    from llmopt.core.errors import UsageError
 
     sampler = OPROSampler(seed=0, model="stub", base_url="http://127.0.0.1:9/v1", n_startup_trials=1)
     with pytest.raises(UsageError, match="cannot reach http://127.0.0.1:9/v1"):
@@ -333,7 +355,7 @@ def test_an_optuna_study_runs_offline_on_the_embedded_model() -> None:
 @pytest.mark.slow  # runs the embedded model
 def test_the_readme_optuna_example_runs() -> None:
     readme = (ROOT / "README.md").read_text()
-    example, = [block for block in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "OPROSampler" in block]
+    (example,) = [block for block in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "OPROSampler" in block]
     example = example.replace("n_trials=30", "n_trials=8") + "\nprint(len(study.trials), study.best_value)\n"
     done = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -342,19 +364,30 @@ def test_the_readme_optuna_example_runs() -> None:
 
 def test_llmopt_report_writes_a_studys_transcript_from_its_storage(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    study = optuna.create_study(study_name="tune", storage=url,
-                                sampler=OPROSampler(seed=0, backend=ScriptedBackend(answers()), proposals=4))
+    study = optuna.create_study(
+        study_name="tune", storage=url, sampler=OPROSampler(seed=0, backend=ScriptedBackend(answers()), proposals=4)
+    )
     study.optimize(every_kind, n_trials=12)
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "report", "--optuna-storage", url, "--study", "tune"],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "llmopt.cli", "report", "--optuna-storage", url, "--study", "tune"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     html = (tmp_path / "tune.html").read_text()
     step = next(k for k in study.user_attrs if k.startswith("llmopt:"))
     assert "model step 1" in html and "trials from the fallback sampler" in html
     assert "Find the parameter set with the lowest objective value" in html, "the step's prompt"
     assert "{&quot;layers&quot;: " in html, "each model answer, escaped"
-    missing = subprocess.run([sys.executable, "-m", "llmopt.cli", "report", "--optuna-storage", url, "--study", "nope"],
-                             capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    missing = subprocess.run(
+        [sys.executable, "-m", "llmopt.cli", "report", "--optuna-storage", url, "--study", "nope"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert missing.returncode == 2 and "no study 'nope'" in missing.stderr and step
 
 
@@ -362,15 +395,20 @@ def test_the_report_of_a_one_trial_study_counts_in_the_singular(tmp_path: Path) 
     url = f"sqlite:///{tmp_path / 'study.db'}"
     study = optuna.create_study(study_name="once", storage=url)
     study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=1)
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "report", "--optuna-storage", url, "--study", "once"],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "llmopt.cli", "report", "--optuna-storage", url, "--study", "once"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     html = (tmp_path / "once.html").read_text()
     assert "(start-up, enqueued, or no usable answer): 1 trial</summary>" in html and "1 trials" not in html
 
 
 def test_a_server_that_refuses_stops_the_study_loudly() -> None:
-    from llmopt.errors import ModelRefused
+    from llmopt.core.errors import ModelRefused
     from llmopt.testing.stub_server import StubSettings, serve
 
     server, url = serve(StubSettings(family="refuse-401"))
@@ -386,10 +424,18 @@ def test_llmopt_report_reads_a_journal_file_too(tmp_path: Path) -> None:
     from optuna.storages.journal import JournalFileBackend
 
     path = tmp_path / "study.log"
-    study = optuna.create_study(study_name="tune", storage=JournalStorage(JournalFileBackend(str(path))),
-                                sampler=OPROSampler(seed=0, backend=ScriptedBackend(answers()), proposals=4))
+    study = optuna.create_study(
+        study_name="tune",
+        storage=JournalStorage(JournalFileBackend(str(path))),
+        sampler=OPROSampler(seed=0, backend=ScriptedBackend(answers()), proposals=4),
+    )
     study.optimize(every_kind, n_trials=8)
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "report", "--optuna-storage", str(path), "--study",
-                           "tune"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "llmopt.cli", "report", "--optuna-storage", str(path), "--study", "tune"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "model step 1" in (tmp_path / "tune.html").read_text()

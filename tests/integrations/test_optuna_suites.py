@@ -4,7 +4,8 @@ model. The samplers take one objective, so `SingleOnlySamplerTestCase` stands fo
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import optuna
 import pytest
@@ -12,7 +13,7 @@ from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.testing.pytest_samplers import BasicSamplerTestCase, RelativeSamplerTestCase, SingleOnlySamplerTestCase
 
 from llmopt import OPROConfig
-from llmopt.optuna import LMXSampler, ModelSampler, OPROSampler
+from llmopt.integrations.optuna import LMXSampler, ModelSampler, OPROSampler
 from llmopt.testing.stub_server import StubSettings, serve
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -33,6 +34,7 @@ def stub_url() -> Iterator[str]:
 
 def maker(kind: type[ModelSampler], made: list[ModelSampler], **settings: Any) -> Callable[[], ModelSampler]:
     """What the suites call for a fresh sampler; each one made is kept in `made`."""
+
     def make() -> ModelSampler:
         made.append(kind(**SETTINGS | settings))
         return made[-1]
@@ -52,9 +54,10 @@ class TestOptunaSuitesOnAStubServer(BasicSamplerTestCase, RelativeSamplerTestCas
 @pytest.mark.parametrize("kind", KINDS, ids=["opro", "lmx"])
 def test_the_relative_suite_asks_the_model_and_the_fallback_fills_what_it_did_not_give(kind, stub_url: str) -> None:
     made: list[ModelSampler] = []
-    RelativeSamplerTestCase().test_sample_relative_mixed(maker(kind, made, model="stub", base_url=stub_url),
-                                                         FloatDistribution(-1.0, 1.0))
-    sampler, = made
+    RelativeSamplerTestCase().test_sample_relative_mixed(
+        maker(kind, made, model="stub", base_url=stub_url), FloatDistribution(-1.0, 1.0)
+    )
+    (sampler,) = made
     assert sampler.counts.llm_calls >= 1 and sampler.rejected >= 1, "the suite's samples went through the model"
     assert sampler.fallbacks == SAMPLES, "and every one of them was filled by the fallback"
 
@@ -66,5 +69,7 @@ def test_the_relative_suite_passes_on_the_embedded_models_own_answers(kind, loca
     make = maker(kind, made, backend=local_backend, proposals=2, config=OPROConfig(max_llm_calls=2))
     with pytest.warns(UserWarning, match="max_llm_calls reached"):
         RelativeSamplerTestCase().test_sample_relative_mixed(make, IntDistribution(1, 100, log=True))
-    sampler, = made
-    assert sampler.counts.llm_calls == 2 and sampler.fallbacks < SAMPLES, "some values the suite checked are the model's"
+    (sampler,) = made
+    assert sampler.counts.llm_calls == 2 and sampler.fallbacks < SAMPLES, (
+        "some values the suite checked are the model's"
+    )

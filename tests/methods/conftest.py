@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from llmopt.problem import Problem
-from llmopt.spaces import Text
+from llmopt.contract.problem import Problem
+from llmopt.contract.spaces import Text
 
 
 class Vowels(Problem):
@@ -14,11 +14,18 @@ class Vowels(Problem):
     name, summary, direction = "vowels", "test problem", "max"
     solution_label, value_label = "instruction", "score"
 
-    def __init__(self, pool: tuple[str, ...] = ("Answer.", "Be brief.", "Think."),
-                 handwritten: dict[str, str] | None = None) -> None:
-        self.space = Text(max_length=80, tag="INS", label="instruction", pool=pool,
-                          handwritten={"short": "Go.", "polite": "Please answer the question."}
-                          if handwritten is None else handwritten)
+    def __init__(
+        self, pool: tuple[str, ...] = ("Answer.", "Be brief.", "Think."), handwritten: dict[str, str] | None = None
+    ) -> None:
+        self.space = Text(
+            max_length=80,
+            tag="INS",
+            label="instruction",
+            pool=pool,
+            handwritten={"short": "Go.", "polite": "Please answer the question."}
+            if handwritten is None
+            else handwritten,
+        )
 
     def describe(self) -> str:
         return "Write an instruction; its score is the percentage of vowels in it."

@@ -17,8 +17,15 @@ def test_every_problem_offers_the_four_ablations_on_request() -> None:
     assert all(methods[name].kind == "ablation" and not methods[name].default for name in ABLATIONS)
 
 
-@pytest.mark.parametrize("name, scores_shown", [("opro-no-history", False), ("opro-no-scores", False),
-                                                ("opro-shuffled-scores", True), ("opro-bucketed-scores", True)])
+@pytest.mark.parametrize(
+    "name, scores_shown",
+    [
+        ("opro-no-history", False),
+        ("opro-no-scores", False),
+        ("opro-shuffled-scores", True),
+        ("opro-bucketed-scores", True),
+    ],
+)
 def test_each_ablation_changes_only_the_meta_prompt(name: str, scores_shown: bool) -> None:
     problem = LinearRegression()
     backend = ScriptedBackend(["[15, 14]", "[14, 15]"] * 4)

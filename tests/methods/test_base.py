@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from llmopt.contract.problem import Problem, UsageError
+from llmopt.contract.spaces import Box
+from llmopt.core.result import Result
 from llmopt.methods import Setup, methods_for, resolve
 from llmopt.methods.classical.base import Objective, Stop, black_box, reference
-from llmopt.problem import Problem, UsageError
-from llmopt.result import Result
-from llmopt.spaces import Box
 
 
 class Counting(Problem):
@@ -66,7 +66,15 @@ def test_a_reference_has_no_evaluation_count() -> None:
 
 def test_methods_follow_the_space_and_unknown_names_are_usage_errors() -> None:
     methods = methods_for(Counting())
-    assert {name for name, m in methods.items() if m.default} == {"opro", "powell", "gp-bo", "nevergrad-ngopt", "optuna-tpe", "nelder-mead", "random-search"}
+    assert {name for name, m in methods.items() if m.default} == {
+        "opro",
+        "powell",
+        "gp-bo",
+        "nevergrad-ngopt",
+        "optuna-tpe",
+        "nelder-mead",
+        "random-search",
+    }
     assert {"cma-es", "dual-annealing", "differential-evolution", "lmx", "lmx-no-model"} <= set(methods), "by name"
     assert not any(methods[name].default for name in ("lmx", "lmx-no-model"))
     assert methods["opro-no-history"].kind == "ablation" and not methods["opro-no-history"].default

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from llmopt.contract.problem import InvalidSolution, Problem
+from llmopt.contract.spaces import Bits
 from llmopt.methods import Setup, methods_for, run_methods
-from llmopt.problem import InvalidSolution, Problem
-from llmopt.spaces import Bits
 
 METHODS = ["random-search", "one-plus-one-ea", "genetic-algorithm", "simulated-annealing"]
 
@@ -34,8 +34,14 @@ class OneMax(Problem):
 def test_the_bits_space_gets_its_methods_and_runs_the_strongest_by_default() -> None:
     found = methods_for(OneMax())
     assert set(METHODS) | {"optuna-tpe", "nevergrad-ngopt", "lmx", "lmx-no-model"} <= set(found)
-    assert {n for n, m in found.items() if m.default} == {"opro", "one-plus-one-ea", "simulated-annealing", "nevergrad-ngopt",
-                                                          "optuna-tpe", "random-search"}
+    assert {n for n, m in found.items() if m.default} == {
+        "opro",
+        "one-plus-one-ea",
+        "simulated-annealing",
+        "nevergrad-ngopt",
+        "optuna-tpe",
+        "random-search",
+    }
 
 
 @pytest.mark.parametrize("method", METHODS)

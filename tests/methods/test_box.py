@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from llmopt.contract.problem import Problem
+from llmopt.contract.spaces import Box
 from llmopt.methods import Setup, run_methods
-from llmopt.problem import Problem
-from llmopt.spaces import Box
 
 METHODS = ["nelder-mead", "powell", "differential-evolution", "dual-annealing", "cma-es", "random-search"]
 

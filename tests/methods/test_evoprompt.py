@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from llmopt.backends.scripted import ScriptedBackend
+from llmopt.contract.problem import Problem, UsageError
 from llmopt.methods import methods_for, run_methods, setup_for
 from llmopt.methods.classical.base import Setup
 from llmopt.methods.model.evoprompt import POPULATION, roulette
 from llmopt.opro import OPROConfig
-from llmopt.problem import Problem, UsageError
 
 POOL = ("Answer.", "Be brief.", "Think.", "Say it.")
 
@@ -19,7 +19,7 @@ def run(method: str, answers: list[str], problem: Problem, max_evals: int = 8, i
     """`samples`: the model answers OPRO could draw (steps x proposals), EvoPrompt's limit too."""
     backend = ScriptedBackend(answers)
     config = OPROConfig(steps=samples, proposals=1, initial=initial, max_evals=max_evals, temperature=0.7, seed=3)
-    result, = run_methods(problem, setup_for(problem, config, backend), [method])
+    (result,) = run_methods(problem, setup_for(problem, config, backend), [method])
     return result, backend
 
 
@@ -39,8 +39,9 @@ def test_ga_crosses_two_population_members_and_keeps_to_the_budget(vowels) -> No
     starts = setup_for(vowels(POOL), OPROConfig(initial=2, seed=3)).starts
     assert tuple(population[:2]) == starts and set(population) == members  # the starts first, then the pool
     first = backend.prompts[0]
-    shown = [line.split("<INS>")[1].split("</INS>")[0] for line in first.splitlines()
-             if "<INS>" in line and ":" in line]
+    shown = [
+        line.split("<INS>")[1].split("</INS>")[0] for line in first.splitlines() if "<INS>" in line and ":" in line
+    ]
     assert len(shown) == 2 and shown[0] != shown[1] and set(shown) <= members  # two different parents
     assert "%" not in first and "score" not in first  # EvoPrompt's operators see texts, not scores
     assert result.counts.invalid == {"no instruction found": len(backend.prompts) // 2}  # every other answer
@@ -79,8 +80,9 @@ def test_a_generation_with_nothing_new_stops_the_search_as_stalled(vowels) -> No
 
 
 def test_it_draws_no_more_answers_than_opro_could_and_failed_requests_do_not_stall_it(vowels) -> None:
-    result, backend = run("evoprompt-de", [f"<INS>Aha {i}.</INS>" for i in range(3)], vowels(POOL), max_evals=40,
-                          samples=7)
+    result, backend = run(
+        "evoprompt-de", [f"<INS>Aha {i}.</INS>" for i in range(3)], vowels(POOL), max_evals=40, samples=7
+    )
     assert result.stop_reason == "max_answers" and len(backend.prompts) == 7
     assert result.counts.evals == 4 + 3 and result.counts.failed_requests == 4  # the script ran dry after three
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from llmopt.contract.registry import registry
+from llmopt.contract.spaces import Bits, Box
 from llmopt.methods import Setup, methods_for, run_methods
 from llmopt.methods.classical.library import bits_methods, box_methods
-from llmopt.registry import registry
-from llmopt.spaces import Bits, Box
 
 LIBRARY = {Box: sorted(box_methods(Box(((0, 1),)))), Bits: sorted(bits_methods(Bits(2)))}
 # GP Bayesian optimisation fits a GP per evaluation: a smaller budget keeps its cases short
@@ -71,14 +71,15 @@ def test_library_methods_stop_at_the_target(method: str, built) -> None:
     problem = built("sphere")
     starts = tuple(problem.initial(__import__("numpy").random.default_rng(0), 3))
     target = sorted(problem.evaluate(s) for s in starts)[0] * 1.5
-    result = run_methods(problem, Setup(max_evals=BUDGET.get(method, 30), seed=0, starts=starts, target=target),
-                         [method])[0]
+    result = run_methods(
+        problem, Setup(max_evals=BUDGET.get(method, 30), seed=0, starts=starts, target=target), [method]
+    )[0]
     assert result.stop_reason == "target" and result.trials[-1].value <= target
 
 
 @pytest.mark.parametrize("method", LIBRARY[Bits])
 def test_library_methods_see_failures_as_the_worst_value(method: str) -> None:
-    from llmopt.problem import Problem
+    from llmopt.contract.problem import Problem
 
     class Picky(Problem):
         name, summary = "picky", "fails on half of the vectors"

@@ -10,9 +10,9 @@ import warnings
 import numpy as np
 import pytest
 
+from llmopt.contract.registry import build_problem
+from llmopt.engine.config import OPROConfig
 from llmopt.methods import run_methods, setup_for
-from llmopt.registry import build_problem
-from llmopt.settings import OPROConfig
 
 FUNCTIONS = ("sphere", "rosenbrock", "rastrigin")
 BUDGET, SEEDS, DIM = 60, (0, 1, 2), 3
@@ -46,8 +46,12 @@ def tpe_direct(problem, seed: int) -> float:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True))
     bounds = problem.space.bounds
-    study.optimize(lambda t: problem.evaluate(problem.space.snap([t.suggest_float(f"x{i}", lo, hi) for i, (lo, hi)
-                                                                  in enumerate(bounds)])), n_trials=BUDGET)
+    study.optimize(
+        lambda t: problem.evaluate(
+            problem.space.snap([t.suggest_float(f"x{i}", lo, hi) for i, (lo, hi) in enumerate(bounds)])
+        ),
+        n_trials=BUDGET,
+    )
     return study.best_value
 
 

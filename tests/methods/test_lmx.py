@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from llmopt.backends.scripted import ScriptedBackend
+from llmopt.contract.registry import registry
 from llmopt.methods import Setup, methods_for, run_methods, setup_for
 from llmopt.methods.model.lmx import few_shot
 from llmopt.opro import OPROConfig
-from llmopt.registry import registry
 
 CONFIG = OPROConfig(steps=3, proposals=4, initial=3, use_grammar=False)
 
@@ -38,7 +38,7 @@ def problem(request, build_problem):
     if request.param != "prompt-search":
         yield build_problem(request.param)
         return
-    from llmopt.registry import build_problem as build
+    from llmopt.contract.registry import build_problem as build
     from llmopt.testing.stub_server import StubSettings, serve
 
     server, url = serve(StubSettings())  # its scorer is a model: here the stub, so the contract stays fast
@@ -58,8 +58,11 @@ def test_lmx_keeps_the_shared_terms_on_every_problem(problem) -> None:
 
 def test_lmx_stops_at_the_target(problem) -> None:
     plan = setup(problem, None)
-    best = min(problem.evaluate(s) for s in plan.starts) if problem.direction == "min" else \
-        max(problem.evaluate(s) for s in plan.starts)
+    best = (
+        min(problem.evaluate(s) for s in plan.starts)
+        if problem.direction == "min"
+        else max(problem.evaluate(s) for s in plan.starts)
+    )
     result = run_methods(problem, setup(problem, scripted(problem), target=best), ["lmx"])[0]
     assert result.stop_reason == "target" and result.counts.llm_calls == 0
 
@@ -73,8 +76,11 @@ def test_lmx_without_the_model_keeps_the_shared_terms(problem) -> None:
     assert 1 <= first.counts.evals <= 20 and first.counts.llm_calls == 0
     assert [t.text for t in first.trials] == [t.text for t in again.trials]
     assert [t.text for t in first.trials] != [t.text for t in other.trials]
-    assert all(problem.space.snap(t.solution) == t.solution for t in first.trials if hasattr(problem.space, "snap")
-               and t.solution is not None and hasattr(problem.space, "lows"))
+    assert all(
+        problem.space.snap(t.solution) == t.solution
+        for t in first.trials
+        if hasattr(problem.space, "snap") and t.solution is not None and hasattr(problem.space, "lows")
+    )
 
 
 def test_the_prompt_is_the_parents_one_per_line_with_no_instruction(build_problem) -> None:
@@ -121,15 +127,40 @@ def test_a_chat_only_server_gets_the_list_in_a_chat_message_and_says_so(build_pr
         assert noted is (family == "chat-only")
 
 
-@pytest.mark.parametrize("command", [["tsp", "--cities", "10"],
-                                     ["function", "--function", "mymodule:pick", "--space", "bits:16", "--maximize"]],
-                         ids=["tsp", "bits"])
-def test_lmx_runs_on_the_embedded_model_journaled_and_reported(command: list[str], local_backend,
-                                                                tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [["tsp", "--cities", "10"], ["function", "--function", "mymodule:pick", "--space", "bits:16", "--maximize"]],
+    ids=["tsp", "bits"],
+)
+def test_lmx_runs_on_the_embedded_model_journaled_and_reported(
+    command: list[str], local_backend, tmp_path: Path
+) -> None:
     run_dir = tmp_path / "r"
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", *command, "--steps", "2", "--proposals", "4",
-                           "--methods", "lmx", "lmx-no-model", "--json", "--no-cache", "--html", "--out", str(run_dir)],
-                          capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[2] / "examples")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmopt.cli",
+            "run",
+            *command,
+            "--steps",
+            "2",
+            "--proposals",
+            "4",
+            "--methods",
+            "lmx",
+            "lmx-no-model",
+            "--json",
+            "--no-cache",
+            "--html",
+            "--out",
+            str(run_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parents[2] / "examples",
+    )
     assert done.returncode == 0, done.stderr
     rows = {row["method"]: row for row in json.loads(done.stdout)["results"]}
     assert set(rows) == {"lmx", "lmx-no-model"}, "--methods names every method the run runs"
@@ -149,17 +180,19 @@ def test_lmx_runs_on_the_embedded_model_journaled_and_reported(command: list[str
 
 
 @pytest.mark.parametrize("method", ["lmx", "lmx-no-model"])
-def test_a_journaled_run_cut_short_resumes_by_replay_to_the_same_trials(method: str, build_problem,
-                                                                         tmp_path: Path) -> None:
+def test_a_journaled_run_cut_short_resumes_by_replay_to_the_same_trials(
+    method: str, build_problem, tmp_path: Path
+) -> None:
     """The population is rebuilt by replaying the journal, so a run stopped after two steps and resumed
     to five ends as the run of five did (the stub server answers by the request's seed alone)."""
     from llmopt.backends.openai_compat import OpenAIBackend
-    from llmopt.records import RunRecorder, read_pending, read_steps
+    from llmopt.engine.records import RunRecorder, read_pending, read_steps
     from llmopt.testing.stub_server import StubSettings, serve
 
     problem = build_problem("linear-regression")
     server, url = serve(StubSettings())
     try:
+
         def driver(steps: int, directory: Path, resume: bool = False):
             config = dataclasses.replace(CONFIG, steps=steps)
             setup = setup_for(problem, config, OpenAIBackend("stub", base_url=url, max_retries=0))

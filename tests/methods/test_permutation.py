@@ -7,10 +7,10 @@ import itertools
 import numpy as np
 import pytest
 
+from llmopt.contract.problem import Problem
+from llmopt.contract.spaces import Permutation
 from llmopt.methods import Setup, run_methods
 from llmopt.methods.classical.permutation import _double_bridge, _neighbours, order_crossover
-from llmopt.problem import Problem
-from llmopt.spaces import Permutation
 
 METHODS = ["random-orderings", "local-search", "genetic-algorithm"]
 
@@ -37,8 +37,11 @@ class Schedule(Problem):
 
 
 def brute_force(problem: Schedule) -> float:
-    return min(problem.evaluate(p) for p in itertools.permutations(range(7))
-               if problem.space.start is None or p[0] == problem.space.start)
+    return min(
+        problem.evaluate(p)
+        for p in itertools.permutations(range(7))
+        if problem.space.start is None or p[0] == problem.space.start
+    )
 
 
 @pytest.mark.parametrize("start", [None, 0])
@@ -73,6 +76,7 @@ def test_moves_and_crossover_give_permutations() -> None:
 def test_local_search_and_ga_start_from_the_shared_points() -> None:
     problem = Schedule()
     starts = tuple(problem.space.sample(np.random.default_rng(9), 3))
-    for result in run_methods(problem, Setup(max_evals=10, seed=1, starts=starts),
-                              ["local-search", "genetic-algorithm"]):
+    for result in run_methods(
+        problem, Setup(max_evals=10, seed=1, starts=starts), ["local-search", "genetic-algorithm"]
+    ):
         assert [t.solution for t in result.trials[:3]] == list(starts), result.method

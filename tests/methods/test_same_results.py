@@ -8,16 +8,23 @@ from __future__ import annotations
 import pytest
 
 from llmopt import OPROConfig
+from llmopt.contract.registry import build_problem
 from llmopt.methods import run_methods, setup_for
-from llmopt.registry import build_problem
 
 BEFORE = {
-    ("sphere", "nelder-mead"): 0.00060253, ("sphere", "powell"): 0.0, ("sphere", "dual-annealing"): 1.12679354,
-    ("sphere", "cma-es"): 0.23208497, ("sphere", "random-search"): 1.2699284,
-    ("rosenbrock", "cma-es"): 8.500435013971366, ("knapsack", "random-search"): 5419.0,
-    ("knapsack", "one-plus-one-ea"): 7167.0, ("knapsack", "genetic-algorithm"): 6374.0,
-    ("knapsack", "simulated-annealing"): 7170.0, ("tsp", "random-orderings"): 721.6280486454275,
-    ("tsp", "local-search"): 729.8818462024033, ("tsp", "genetic-algorithm"): 721.6280486454275,
+    ("sphere", "nelder-mead"): 0.00060253,
+    ("sphere", "powell"): 0.0,
+    ("sphere", "dual-annealing"): 1.12679354,
+    ("sphere", "cma-es"): 0.23208497,
+    ("sphere", "random-search"): 1.2699284,
+    ("rosenbrock", "cma-es"): 8.500435013971366,
+    ("knapsack", "random-search"): 5419.0,
+    ("knapsack", "one-plus-one-ea"): 7167.0,
+    ("knapsack", "genetic-algorithm"): 6374.0,
+    ("knapsack", "simulated-annealing"): 7170.0,
+    ("tsp", "random-orderings"): 721.6280486454275,
+    ("tsp", "local-search"): 729.8818462024033,
+    ("tsp", "genetic-algorithm"): 721.6280486454275,
 }
 OPTIONS = {"tsp": {"cities": 10}}
 

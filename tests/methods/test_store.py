@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from llmopt.contract.problem import UsageError
 from llmopt.methods import ResultStore, Setup, run_methods
-from llmopt.problem import UsageError
 
 
 def bowl_problem(module_dir: Path, body: str, monkeypatch: pytest.MonkeyPatch):
@@ -76,8 +76,14 @@ def test_every_term_of_the_setup_is_in_the_key(tmp_path: Path, monkeypatch: pyte
     problem, _ = bowl_problem(tmp_path, "float(((x - 1) ** 2).sum())", monkeypatch)
     store, method = ResultStore(tmp_path / "cache.sqlite"), methods_for(problem)["powell"]
     base = Setup(max_evals=10, seed=1, starts=((0.5, 0.5),))
-    variants = [base, Setup(11, 1, base.starts), Setup(10, 2, base.starts), Setup(10, 1, ((1.5, 0.5),)),
-                Setup(10, 1, base.starts, target=0.1), Setup(10, 1, base.starts, max_failures=3)]
+    variants = [
+        base,
+        Setup(11, 1, base.starts),
+        Setup(10, 2, base.starts),
+        Setup(10, 1, ((1.5, 0.5),)),
+        Setup(10, 1, base.starts, target=0.1),
+        Setup(10, 1, base.starts, max_failures=3),
+    ]
     assert len({store.key(method, problem, setup) for setup in variants}) == len(variants)
 
 
@@ -105,7 +111,14 @@ def test_a_stored_result_is_keyed_on_the_code_that_computes_it_and_no_other(buil
 
     found = methods_for(build_problem("sphere"))
     powell = _imports(_roots(found["powell"].run))
-    assert {"llmopt.methods.classical.box", "llmopt.methods.classical.base", "llmopt.problem", "llmopt.result"} <= powell
-    assert not {m for m in powell if m.startswith(("llmopt.cli", "llmopt.report", "llmopt.bench", "llmopt.plots"))}
+    assert {
+        "llmopt.methods.classical.box",
+        "llmopt.methods.classical.base",
+        "llmopt.contract.problem",
+        "llmopt.core.result",
+    } <= powell
+    assert not {
+        m for m in powell if m.startswith(("llmopt.cli", "llmopt.report", "llmopt.bench", "llmopt.report.plots"))
+    }
     assert "llmopt.methods.classical.library" in _imports(_roots(found["optuna-tpe"].run)) - powell
     assert "llmopt.methods.model.lmx" in _imports(_roots(found["lmx-no-model"].proposer))

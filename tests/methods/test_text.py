@@ -10,7 +10,8 @@ def test_hand_written_texts_are_one_evaluation_each(vowels) -> None:
     Vowels = vowels
     methods = methods_for(Vowels())
     assert {"opro", "short", "polite", "opro-no-history", "evoprompt-ga", "evoprompt-de"} == {
-        n for n, m in methods.items() if m.default}
+        n for n, m in methods.items() if m.default
+    }
     short, polite = run_methods(Vowels(), setup_for(Vowels(), OPROConfig(steps=1)), ["short", "polite"])
     assert short.best_solution == "Go." and short.counts.evals == 1 and short.kind == "black-box"
     assert polite.best_value == Vowels().evaluate("Please answer the question.")

@@ -9,17 +9,24 @@ from typing import Any
 
 import numpy as np
 
-from llmopt import values
 from llmopt.backends.base import Completion, Generation
+from llmopt.contract.spaces import Box
+from llmopt.core import values
+from llmopt.core.result import Spent
+from llmopt.core.settings import Setting
+from llmopt.engine.proposer import Ask, Study
 from llmopt.methods.classical.base import black_box
 from llmopt.methods.method import Methods, driven
-from llmopt.proposer import Ask, ModelProposer, Study
-from llmopt.result import Spent
-from llmopt.settings import Setting
-from llmopt.spaces import Box
+from llmopt.methods.model.proposer import ModelProposer
 
-BEST_K = Setting("best_k", values.positive_int, 3, "solutions best-of-k shows the model (default: 3)",
-                 group="best-of-k (a plugin)", sweep=True)
+BEST_K = Setting(
+    "best_k",
+    values.positive_int,
+    3,
+    "solutions best-of-k shows the model (default: 3)",
+    group="best-of-k (a plugin)",
+    sweep=True,
+)
 
 
 def grid_search(space: Box, f: Any, setup: Any) -> str:
@@ -35,7 +42,7 @@ class BestOfK(ModelProposer):
 
     def propose(self, study: Study) -> Ask:
         """One request per step."""
-        shown = sorted(study.history(), key=lambda item: item[1])[:self.config.option(BEST_K)]
+        shown = sorted(study.history(), key=lambda item: item[1])[: self.config.option(BEST_K)]
         prompt = "\n".join(["Good solutions so far:", *(text for text, _ in shown), self.problem.format_hint()])
         spent = Spent()
         generation = self.request(prompt, self.config.proposals, study.step, spent)
@@ -46,10 +53,16 @@ class BestOfK(ModelProposer):
 
 def methods(space: Any) -> dict[str, Any]:
     """grid-search for a box; best-of-k for every space."""
-    found = {"best-of-k": driven("best-of-k", lambda problem, setup, config: BestOfK(problem, setup.backend, config,
-                                                                                    name="best-of-k"),
-                                 reads=frozenset({"temperature", "proposals"}), settings=(BEST_K,), default=True),
-             "powell": black_box("powell", grid_search)}  # a built-in's name: skipped with a warning
+    found = {
+        "best-of-k": driven(
+            "best-of-k",
+            lambda problem, setup, config: BestOfK(problem, setup.backend, config, name="best-of-k"),
+            reads=frozenset({"temperature", "proposals"}),
+            settings=(BEST_K,),
+            default=True,
+        ),
+        "powell": black_box("powell", grid_search),
+    }  # a built-in's name: skipped with a warning
     if isinstance(space, Box):
         found["grid-search"] = black_box("grid-search", grid_search)  # asks to be a default: the registry says no
     return found
@@ -64,15 +77,28 @@ class Echo:
 
     name = "echo"
 
-    def generate(self, prompt: str, *, n: int, temperature: float, max_tokens: int, seed: int | None = None,
-                 grammar: str | None = None) -> Generation:
+    def generate(
+        self,
+        prompt: str,
+        *,
+        n: int,
+        temperature: float,
+        max_tokens: int,
+        seed: int | None = None,
+        grammar: str | None = None,
+    ) -> Generation:
         """n answers."""
         found = re.findall(r"\[([-0-9., ]+)\]", prompt)
         numbers = [float(v) for v in found[-1].split(",")] if found else [0.0]
         answers = [f"[{', '.join(f'{v + i:g}' for v in numbers)}]" for i in range(n)]
-        return Generation([Completion(text=a, prompt_tokens=len(prompt.split()) if i == 0 else 0,
-                                      completion_tokens=len(a.split())) for i, a in enumerate(answers)],
-                          calls=n, max_tokens=max_tokens)
+        return Generation(
+            [
+                Completion(text=a, prompt_tokens=len(prompt.split()) if i == 0 else 0, completion_tokens=len(a.split()))
+                for i, a in enumerate(answers)
+            ],
+            calls=n,
+            max_tokens=max_tokens,
+        )
 
     complete = generate
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from llmopt import contract
-from llmopt.problem import Problem
-from llmopt.direction import better
-from llmopt.registry import registry
+from llmopt.contract import checks as contract
+from llmopt.contract.problem import Problem
+from llmopt.contract.registry import registry
+from llmopt.core.direction import better
+
 
 @pytest.fixture(params=sorted(registry()), name="problem")
 def problem_fixture(request: pytest.FixtureRequest, build_problem) -> Problem:

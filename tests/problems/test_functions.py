@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from llmopt import OPROConfig, compare
-from llmopt.registry import build_problem
+from llmopt.contract.registry import build_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 MOVABLE = ["sphere", "rosenbrock", "rastrigin", "ackley"]
@@ -48,15 +48,35 @@ def test_coordinate_search_solves_the_unmoved_rastrigin_and_not_the_moved_ones()
     """What the option is for: Powell's line searches along the axes find Rastrigin's minimum at the origin,
     and lose that advantage once the axes are rotated."""
     config = OPROConfig(steps=10, proposals=8)
-    plain, = compare(build_problem("rastrigin", {}), config, ["powell"])
+    (plain,) = compare(build_problem("rastrigin", {}), config, ["powell"])
     moved = [compare(build_problem("rastrigin", {"shift": seed}), config, ["powell"])[0] for seed in (3, 4)]
     assert plain.best_value == 0.0 and all(r.best_value > 0.5 for r in moved)
 
 
 def test_the_cli_takes_shift_and_records_it(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "rosenbrock", "--shift", "7", "--dim", "3",
-                           "--methods", "random-search", "--json", "--no-cache", "--out", str(tmp_path / "r")],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmopt.cli",
+            "run",
+            "rosenbrock",
+            "--shift",
+            "7",
+            "--dim",
+            "3",
+            "--methods",
+            "random-search",
+            "--json",
+            "--no-cache",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     assert config["problem_config"]["shift"] == 7 and config["problem_options"]["shift"] == 7

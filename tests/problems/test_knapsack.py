@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from llmopt.cli import main
-from llmopt.problem import InvalidSolution
+from llmopt.contract.problem import InvalidSolution
 from llmopt.problems.knapsack import Knapsack, KnapsackFileError, random_instance, read_instance
 
 # A small instance in the standard file format, its optimal vector on the last line (value 295, by brute force).
@@ -18,8 +18,11 @@ SMALL = "10 269\n55 95\n10 4\n47 60\n5 32\n4 23\n50 72\n8 80\n61 62\n85 65\n87 4
 
 
 def brute_force(problem: Knapsack) -> float:
-    return max(problem.evaluate(bits) for bits in itertools.product((0, 1), repeat=problem.n)
-               if problem.weight(bits) <= problem.instance.capacity)
+    return max(
+        problem.evaluate(bits)
+        for bits in itertools.product((0, 1), repeat=problem.n)
+        if problem.weight(bits) <= problem.instance.capacity
+    )
 
 
 @pytest.mark.parametrize("kind", ["uncorrelated", "weakly", "strongly"])
@@ -45,11 +48,18 @@ def test_the_file_format_and_its_optimal_line(tmp_path: Path) -> None:
     assert problem.optimum() == 295 == brute_force(problem) == problem.evaluate(problem._exact)
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("", "empty file"), ("3\n", ":1: expected 'n capacity', the file ends"), ("2 10\n1 2\n", "2 items announced, 1 found"),
-    ("2 10\n1 2\n3 x\n", ":3: expected numbers"), ("2 10\n1 2\n3 -4\n", ":3: "),
-    ("2 10\n1 2\n3 4\n1 0 1\n", ":4: after the items"), ("1.5 10\n1 2\n", "positive integer"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("", "empty file"),
+        ("3\n", ":1: expected 'n capacity', the file ends"),
+        ("2 10\n1 2\n", "2 items announced, 1 found"),
+        ("2 10\n1 2\n3 x\n", ":3: expected numbers"),
+        ("2 10\n1 2\n3 -4\n", ":3: "),
+        ("2 10\n1 2\n3 4\n1 0 1\n", ":4: after the items"),
+        ("1.5 10\n1 2\n", "positive integer"),
+    ],
+)
 def test_a_broken_file_names_the_line(tmp_path: Path, text: str, fragment: str) -> None:
     path = tmp_path / "bad.txt"
     path.write_text(text)
@@ -71,8 +81,23 @@ def test_over_capacity_is_its_own_reason() -> None:
 def test_baselines_cli_reaches_the_optimum_and_nothing_beats_it(tmp_path: Path, capsys) -> None:
     path = tmp_path / "ten_items.txt"
     path.write_text(SMALL)
-    assert main(["baselines", "knapsack", "--instance", str(path), "--optimum", "295", "--json", "--no-cache",
-                 "--steps", "4"]) == 0
+    assert (
+        main(
+            [
+                "baselines",
+                "knapsack",
+                "--instance",
+                str(path),
+                "--optimum",
+                "295",
+                "--json",
+                "--no-cache",
+                "--steps",
+                "4",
+            ]
+        )
+        == 0
+    )
     payload = json.loads(capsys.readouterr().out)
     rows = {r["method"]: r for r in payload["results"]}
     assert rows["dynamic-programming"]["best_value"] == 295 and rows["dynamic-programming"]["kind"] == "reference"
@@ -100,6 +125,21 @@ def test_standard_files_read_in_both_header_layouts(tmp_path: Path, layout: str,
     path.write_bytes(text.encode())
     problem = Knapsack(read_instance(path))
     assert problem.n == 10 and problem.instance.capacity == 269 and problem.optimum() == 295
-    assert main(["baselines", "knapsack", "--instance", str(path), "--optimum", "295", "--json", "--no-cache",
-                 "--methods", "dynamic-programming"]) == 0
+    assert (
+        main(
+            [
+                "baselines",
+                "knapsack",
+                "--instance",
+                str(path),
+                "--optimum",
+                "295",
+                "--json",
+                "--no-cache",
+                "--methods",
+                "dynamic-programming",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["results"][0]["best_value"] == 295

@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 
+from llmopt.contract.problem import InvalidSolution
 from llmopt.methods import Setup, run_methods
-from llmopt.problem import InvalidSolution
 from llmopt.problems.linear_regression import LinearRegression
 
 
@@ -25,29 +25,35 @@ def test_data_seed_changes_noise() -> None:
     assert np.allclose(LinearRegression(data_seed=7).y, LinearRegression(data_seed=7).y)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("[15, 14]", (15, 14)),
-    ("I think [1, 2] then finally [ -3 , 40 ]", (-3, 40)),
-    ("w and b: [17.0, 2]", (17, 2)),
-    ("[+5,6]", (5, 6)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("[15, 14]", (15, 14)),
+        ("I think [1, 2] then finally [ -3 , 40 ]", (-3, 40)),
+        ("w and b: [17.0, 2]", (17, 2)),
+        ("[+5,6]", (5, 6)),
+    ],
+)
 def test_decode_takes_the_last_pair(text: str, expected: tuple[int, int]) -> None:
     assert LinearRegression().decode(text) == expected
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("w=15, b=14", "no [w, b] found"),
-    ("[15]", "wrong length"),
-    ("[1, 2, 3]", "wrong length"),
-    ("[15, b]", "not a number"),
-    ("[1e400, 2]", "not a finite number"),
-    ("[nan, 2]", "not a number"),
-    ("[inf, 2]", "not a number"),
-    ("[101, 2]", "out of bounds"),
-    ("[2e6, 2]", "out of bounds"),
-    ("[15.5, 14]", "not an integer"),
-    ("[1, 2] then [x]", "wrong length"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("w=15, b=14", "no [w, b] found"),
+        ("[15]", "wrong length"),
+        ("[1, 2, 3]", "wrong length"),
+        ("[15, b]", "not a number"),
+        ("[1e400, 2]", "not a finite number"),
+        ("[nan, 2]", "not a number"),
+        ("[inf, 2]", "not a number"),
+        ("[101, 2]", "out of bounds"),
+        ("[2e6, 2]", "out of bounds"),
+        ("[15.5, 14]", "not an integer"),
+        ("[1, 2] then [x]", "wrong length"),
+    ],
+)
 def test_decode_rejects_with_reason(text: str, reason: str) -> None:
     with pytest.raises(InvalidSolution, match=f"^{re.escape(reason)}$"):
         LinearRegression().decode(text)
@@ -74,8 +80,15 @@ def test_linear_regression_is_an_integer_box_with_every_box_method_and_least_squ
     problem = LinearRegression()
     starts = ((10, 10), (20, 20), (12, 18), (16, 11), (19, 13))
     results = {r.method: r for r in run_methods(problem, Setup(30, seed=1, starts=starts))}
-    assert set(results) == {"least-squares", "powell", "gp-bo", "nevergrad-ngopt", "optuna-tpe", "nelder-mead",
-                            "random-search"}
+    assert set(results) == {
+        "least-squares",
+        "powell",
+        "gp-bo",
+        "nevergrad-ngopt",
+        "optuna-tpe",
+        "nelder-mead",
+        "random-search",
+    }
     assert {r.kind for name, r in results.items() if name != "least-squares"} == {"black-box"}
     assert results["least-squares"].kind == "reference" and results["least-squares"].counts.evals == 0
     assert results["least-squares"].summary()["n_evals"] is None

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from llmopt.cli import main
-from llmopt.problem import InvalidSolution
+from llmopt.contract.problem import InvalidSolution
 from llmopt.problems.maxsat import CNFFileError, MaxSAT, random_3sat, read_formula
 
 CNF = "c a tiny formula\np cnf 3 4\n1 -2 0\n2 3 0\n-1 -3 0\n-2\n 3 0\n%\n0\n"  # SATLIB's '%' ending too
@@ -57,13 +57,21 @@ def test_rc2_is_exact_and_walksat_close_on_random_3sat(seed: int) -> None:
     assert problem.evaluate(problem.references()["walksat"]()) >= optimum
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("p cnf 2 1\n1 x 0\n", ":2: a clause holds whole numbers"), ("p cnf 2 1\n1 3 0\n", "a literal names"),
-    ("p cnf x 1\n", ":1: expected 'p cnf"), ("1 2 0\n", "no 'p cnf'"), ("p cnf 2 0\n", "no clauses"),
-    ("p wcnf 2 1 5\n-1 1 0\n", ":2: a weight must be"), ("p wcnf 2 1 top\n3 1 0\n", ":1: a weight must be"),
-    ("p wcnf 2 1 5\nnan 1 0\n", ":2: a weight must be"), ("p cnf 2 2\n1 2 0\n", "announces 2 clauses"),
-    ("p cnf 2 1\n1 2\n", ":2: a clause needs literals and must end with 0"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("p cnf 2 1\n1 x 0\n", ":2: a clause holds whole numbers"),
+        ("p cnf 2 1\n1 3 0\n", "a literal names"),
+        ("p cnf x 1\n", ":1: expected 'p cnf"),
+        ("1 2 0\n", "no 'p cnf'"),
+        ("p cnf 2 0\n", "no clauses"),
+        ("p wcnf 2 1 5\n-1 1 0\n", ":2: a weight must be"),
+        ("p wcnf 2 1 top\n3 1 0\n", ":1: a weight must be"),
+        ("p wcnf 2 1 5\nnan 1 0\n", ":2: a weight must be"),
+        ("p cnf 2 2\n1 2 0\n", "announces 2 clauses"),
+        ("p cnf 2 1\n1 2\n", ":2: a clause needs literals and must end with 0"),
+    ],
+)
 def test_a_broken_file_names_the_line(tmp_path: Path, text: str, fragment: str) -> None:
     path = write(tmp_path, "bad.cnf", text)
     with pytest.raises(CNFFileError, match=fragment) as caught:

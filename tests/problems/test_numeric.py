@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from llmopt.contract.problem import InvalidSolution, UsageError
+from llmopt.contract.registry import registry
 from llmopt.methods import Setup, run_methods
-from llmopt.problem import InvalidSolution, UsageError
-from llmopt.registry import registry
 from llmopt.problems.functions import TEST_FUNCTIONS, ackley, branin, himmelblau, rastrigin, rosenbrock, sphere
 from llmopt.problems.numeric import NumericProblem, load_callable, parse_bounds
 
@@ -21,17 +21,20 @@ ROOT = Path(__file__).resolve().parents[2]
 BOX = NumericProblem(sphere, [(-5, 5), (0, 10)])
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("x = 1", "no [x1, x2] found"),
-    ("[1, 2, 3]", "wrong length"),
-    ("[1]", "wrong length"),
-    ("[nan, 2]", "not a number"),
-    ("[inf, 2]", "not a number"),
-    ("[1e400, 2]", "not a finite number"),
-    ("[one, 2]", "not a number"),
-    ("[6, 2]", "out of bounds"),
-    ("[1, -0.5]", "out of bounds"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("x = 1", "no [x1, x2] found"),
+        ("[1, 2, 3]", "wrong length"),
+        ("[1]", "wrong length"),
+        ("[nan, 2]", "not a number"),
+        ("[inf, 2]", "not a number"),
+        ("[1e400, 2]", "not a finite number"),
+        ("[one, 2]", "not a number"),
+        ("[6, 2]", "out of bounds"),
+        ("[1, -0.5]", "out of bounds"),
+    ],
+)
 def test_decode_reasons(text: str, reason: str) -> None:
     with pytest.raises(InvalidSolution) as caught:
         BOX.decode(text)
@@ -46,11 +49,19 @@ def test_decode_accepts_and_integer_mode() -> None:
         integer.decode("[3.5, 1]")
 
 
-@pytest.mark.parametrize("fun, point, value", [
-    (sphere, [0, 0, 0], 0.0), (rosenbrock, [1, 1, 1], 0.0), (rastrigin, [0, 0], 0.0), (ackley, [0, 0], 0.0),
-    (branin, [math.pi, 2.275], 5 / (4 * math.pi)), (branin, [-math.pi, 12.275], 5 / (4 * math.pi)),
-    (himmelblau, [3, 2], 0.0), (himmelblau, [-2.805118, 3.131312], 0.0),
-])
+@pytest.mark.parametrize(
+    "fun, point, value",
+    [
+        (sphere, [0, 0, 0], 0.0),
+        (rosenbrock, [1, 1, 1], 0.0),
+        (rastrigin, [0, 0], 0.0),
+        (ackley, [0, 0], 0.0),
+        (branin, [math.pi, 2.275], 5 / (4 * math.pi)),
+        (branin, [-math.pi, 12.275], 5 / (4 * math.pi)),
+        (himmelblau, [3, 2], 0.0),
+        (himmelblau, [-2.805118, 3.131312], 0.0),
+    ],
+)
 def test_known_minima(fun, point, value) -> None:
     assert fun(np.array(point, dtype=float)) == pytest.approx(value, abs=1e-6)
 
@@ -65,7 +76,14 @@ def test_every_test_function_is_registered_with_its_optimum() -> None:
 def test_baselines_use_exactly_the_budget_and_report_it() -> None:
     problem = registry()["rastrigin"](dim=3)
     results = run_methods(problem, Setup(40, seed=2))
-    assert {r.method for r in results} == {"powell", "gp-bo", "nevergrad-ngopt", "optuna-tpe", "nelder-mead", "random-search"}
+    assert {r.method for r in results} == {
+        "powell",
+        "gp-bo",
+        "nevergrad-ngopt",
+        "optuna-tpe",
+        "nelder-mead",
+        "random-search",
+    }
     for result in results:
         assert 1 <= result.counts.evals <= 40
         assert result.kind == "black-box" and result.stop_reason in ("max_evals", "converged")
@@ -88,32 +106,58 @@ def test_parse_bounds_and_load_callable() -> None:
             load_callable(spec)
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--function", "llmopt.problems.functions:nope"], "has no"),
-    (["--function", "llmopt.problems.functions:sphere", "--bounds=1:0"], "LO < HI"),
-    (["--function", "llmopt.problems.functions:sphere", "--bounds", "a:b"], "--bounds"),
-    (["--bounds", "0:1"], "--function"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--function", "llmopt.problems.functions:nope"], "has no"),
+        (["--function", "llmopt.problems.functions:sphere", "--bounds=1:0"], "LO < HI"),
+        (["--function", "llmopt.problems.functions:sphere", "--bounds", "a:b"], "--bounds"),
+        (["--bounds", "0:1"], "--function"),
+    ],
+)
 def test_cli_function_errors(args: list[str], fragment: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "baselines", "function", *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "llmopt.cli", "baselines", "function", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert done.returncode == 2 and fragment in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
 def test_cli_function_baselines_json(tmp_path: Path) -> None:
     (tmp_path / "myfun.py").write_text("def bowl(x):\n    return float(((x - 1.5) ** 2).sum())\n")
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "baselines", "function", "--function", "myfun:bowl",
-                           "--bounds=-3:3,-3:3,-3:3", "--optimum", "0", "--max-evals", "30", "--json"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120,
-                          env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmopt.cli",
+            "baselines",
+            "function",
+            "--function",
+            "myfun:bowl",
+            "--bounds=-3:3,-3:3,-3:3",
+            "--optimum",
+            "0",
+            "--max-evals",
+            "30",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)},
+    )
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert payload["optimum"] == 0 and len(payload["results"]) == 6
 
 
 def test_combinatorial_spaces_for_a_users_function() -> None:
+    from llmopt.contract.spaces import Bits, Permutation
     from llmopt.methods import methods_for
-    from llmopt.spaces import Bits, Permutation
 
     bits = NumericProblem.from_options(function="llmopt.problems.functions:sphere", space="bits:6")
     assert isinstance(bits.space, Bits) and bits.solution_label == "vector" and "<bits>" in bits.format_hint()
@@ -122,7 +166,11 @@ def test_combinatorial_spaces_for_a_users_function() -> None:
     assert isinstance(order.space, Permutation) and order.space.start is None
     assert order.decode("<order>3,1,0,2</order>") == (3, 1, 0, 2)
     assert {n for n, m in methods_for(order).items() if m.default} == {
-        "opro", "random-orderings", "local-search", "genetic-algorithm"}
+        "opro",
+        "random-orderings",
+        "local-search",
+        "genetic-algorithm",
+    }
     with pytest.raises(ValueError, match="bits:N or permutation:N"):
         NumericProblem.from_options(function="llmopt.problems.functions:sphere", space="graph:5")
 
@@ -138,11 +186,31 @@ def test_minimize_takes_a_space(local_backend) -> None:
 @pytest.mark.parametrize("space", ["bits:16", "permutation:8"])
 def test_cli_runs_a_combinatorial_objective_with_the_embedded_model(space: str, tmp_path: Path) -> None:
     (tmp_path / "mymodule.py").write_text(
-        "import numpy as np\n\ndef f(x):\n    x = np.asarray(x)\n    return float(np.sum(np.abs(np.diff(x))))\n")
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "function", "--function", "mymodule:f",
-                           "--space", space, "--steps", "2", "--json", "--out", str(tmp_path / "run")],
-                          capture_output=True, text=True, cwd=ROOT, timeout=900,
-                          env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)})
+        "import numpy as np\n\ndef f(x):\n    x = np.asarray(x)\n    return float(np.sum(np.abs(np.diff(x))))\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmopt.cli",
+            "run",
+            "function",
+            "--function",
+            "mymodule:f",
+            "--space",
+            space,
+            "--steps",
+            "2",
+            "--json",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+        env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)},
+    )
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     rows = {r["method"]: r for r in payload["results"]}

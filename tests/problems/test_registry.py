@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from llmopt.problem import UsageError
-from llmopt.registry import ENTRY_POINT_GROUP, get_problem, registry
+from llmopt.contract.problem import UsageError
+from llmopt.contract.registry import ENTRY_POINT_GROUP, get_problem, registry
 
 PLUGIN = '''
-from llmopt.problem import InvalidSolution, Problem
+from llmopt.contract.problem import InvalidSolution, Problem
 
 class Parity(Problem):
     """Maximise x mod 7 over integers 0..99."""
@@ -42,12 +42,14 @@ def plugin_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     info = tmp_path / "parity_plugin-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: parity-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(textwrap.dedent(f"""\
+    (info / "entry_points.txt").write_text(
+        textwrap.dedent(f"""\
         [{ENTRY_POINT_GROUP}]
         parity-demo = parity_plugin:Parity
         broken = parity_plugin:DoesNotExist
         tsp = parity_plugin:FakeTSP
-        """))
+        """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     yield tmp_path
     sys.modules.pop("parity_plugin", None)
@@ -69,7 +71,7 @@ def test_entry_point_plugin_is_found_and_broken_ones_skipped(plugin_on_path: Pat
 def test_plugin_passes_the_contract(plugin_on_path: Path) -> None:
     import numpy as np
 
-    from llmopt.problem import InvalidSolution
+    from llmopt.contract.problem import InvalidSolution
 
     with pytest.warns(UserWarning):
         problem = get_problem("parity-demo")()

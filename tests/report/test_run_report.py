@@ -17,8 +17,8 @@ import pytest
 
 from llmopt.backends.scripted import ScriptedBackend
 from llmopt.cli import main
+from llmopt.engine.records import RunRecorder, read_steps
 from llmopt.opro import OPRO, OPROConfig
-from llmopt.records import RunRecorder, read_steps
 from llmopt.report import write_index, write_run_report
 from llmopt.report.tables import format_value
 
@@ -72,8 +72,16 @@ def scripted_run(directory: Path, steps: int = 3) -> None:
 
     texts = [*HOSTILE, "[15, 14]", "[15, 14]", "no pair", "[16, 12]"] * steps
     config = OPROConfig(steps=steps, proposals=6, initial=2, seed=3)
-    recorder = RunRecorder(directory, {"problem": "linear-regression", "direction": "min", "opro": config.to_dict(),
-                                       "problem_config": {}, "backend": {"backend": "scripted"}})
+    recorder = RunRecorder(
+        directory,
+        {
+            "problem": "linear-regression",
+            "direction": "min",
+            "opro": config.to_dict(),
+            "problem_config": {},
+            "backend": {"backend": "scripted"},
+        },
+    )
     OPRO(LinearRegression(), ScriptedBackend(texts), config, recorder).run()
 
 
@@ -161,12 +169,35 @@ def test_a_real_run_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if not browser:  # CI sets LLMOPT_REQUIRE_BROWSER=1 (and installs chromium), so there it is never skipped
         assert not os.environ.get("LLMOPT_REQUIRE_BROWSER"), "chromium is missing: .ci/run installs it with apt-get"
-        pytest.skip("no chromium on PATH: the report is checked in a real browser where one is installed "
-                    "(apt-get install chromium)")
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "tsp", "--cities", "10", "--steps", "3",
-                           "--html", "--json", "--out", str(tmp_path / "run"), "--methods", "opro", "nearest-neighbour",
-                           "local-search"], capture_output=True, text=True,
-                          cwd=ROOT, timeout=900)
+        pytest.skip(
+            "no chromium on PATH: the report is checked in a real browser where one is installed "
+            "(apt-get install chromium)"
+        )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmopt.cli",
+            "run",
+            "tsp",
+            "--cities",
+            "10",
+            "--steps",
+            "3",
+            "--html",
+            "--json",
+            "--out",
+            str(tmp_path / "run"),
+            "--methods",
+            "opro",
+            "nearest-neighbour",
+            "local-search",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr
     report = tmp_path / "run" / "report.html"
     page = Page(report.read_text())
@@ -182,33 +213,71 @@ def test_a_real_run_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     # sideways: figures shrink to the page, wide tables scroll in their own box.
     probe = tmp_path / "run" / "probe.html"
     probe.write_text(report.read_text().replace("</body>", f"{WIDTH_PROBE}</body>"))
-    dom = headless(browser, tmp_path, "--window-size=700,900", "--virtual-time-budget=5000", "--dump-dom",
-                   probe.as_uri())
+    dom = headless(
+        browser, tmp_path, "--window-size=700,900", "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()
+    )
     scroll, client = map(int, re.search(r'data-fit="(\d+) (\d+)"', dom).groups())
     assert 0 < client < 700 and scroll <= client, f"the page is {scroll} px wide in a {client} px window"
 
 
 # Measured once the page and its images have loaded, every folded step opened.
-WIDTH_PROBE = ("<script>window.addEventListener('load',function(){"
-               "document.querySelectorAll('details').forEach(function(d){d.open=true;});"
-               "var page=document.documentElement;"
-               "document.body.setAttribute('data-fit',page.scrollWidth+' '+page.clientWidth);});</script>")
+WIDTH_PROBE = (
+    "<script>window.addEventListener('load',function(){"
+    "document.querySelectorAll('details').forEach(function(d){d.open=true;});"
+    "var page=document.documentElement;"
+    "document.body.setAttribute('data-fit',page.scrollWidth+' '+page.clientWidth);});</script>"
+)
 
 
 def headless(browser: str, tmp_path: Path, *arguments: str) -> str:
     """Run headless Chromium offline with a scratch profile; returns what it printed."""
-    done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                           f"--user-data-dir={tmp_path / 'profile'}", *arguments], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            *arguments,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return done.stdout
 
 
 def test_bench_writes_its_table_and_bands_as_one_page(tmp_path: Path) -> None:
     out = tmp_path / "bench.html"
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "bench", "sphere", "--seeds", "3", "--steps", "2",
-                           "--methods", "random-search", "powell", "--workers", "1", "--html", str(out)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmopt.cli",
+            "bench",
+            "sphere",
+            "--seeds",
+            "3",
+            "--steps",
+            "2",
+            "--methods",
+            "random-search",
+            "powell",
+            "--workers",
+            "1",
+            "--html",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     text = out.read_text()
     page = Page(text)
@@ -223,9 +292,16 @@ def test_reasoning_is_shown_folded_apart_from_the_answer_and_escaped(tmp_path: P
 
     texts = ["<think>maybe <b>[9, 9]</b>?</think>[3, 4]", "[5, 6]"]
     config = OPROConfig(steps=1, proposals=2, initial=1, seed=3)
-    recorder = RunRecorder(tmp_path / "run", {"problem": "linear-regression", "direction": "min",
-                                              "opro": config.to_dict(), "problem_config": {},
-                                              "backend": {"backend": "scripted"}})
+    recorder = RunRecorder(
+        tmp_path / "run",
+        {
+            "problem": "linear-regression",
+            "direction": "min",
+            "opro": config.to_dict(),
+            "problem_config": {},
+            "backend": {"backend": "scripted"},
+        },
+    )
     OPRO(LinearRegression(), ScriptedBackend(texts), config, recorder).run()
     text = write_run_report(tmp_path / "run").read_text()
     assert "<details class='reasoning'><summary>reasoning</summary><pre>maybe &lt;b&gt;[9, 9]&lt;/b&gt;?</pre>" in text
@@ -240,6 +316,7 @@ def test_without_a_browser_the_browser_test_skips_with_its_reason_unless_ci_requ
     command = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", node]
     fresh = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert fresh.returncode == 0 and "1 skipped" in fresh.stdout and "no chromium on PATH" in fresh.stdout
-    required = subprocess.run(command, capture_output=True, text=True, env={**env, "LLMOPT_REQUIRE_BROWSER": "1"},
-                              cwd=tmp_path, timeout=120)
+    required = subprocess.run(
+        command, capture_output=True, text=True, env={**env, "LLMOPT_REQUIRE_BROWSER": "1"}, cwd=tmp_path, timeout=120
+    )
     assert required.returncode == 1 and "chromium is missing" in required.stdout

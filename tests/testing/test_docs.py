@@ -23,7 +23,9 @@ def test_the_main_job_states_its_time_too() -> None:
 
 
 def test_commands_are_read_with_their_folder_and_time() -> None:
-    text = "```text\ncd examples\nllmopt run function --f m:x  # about 2 min\nllmopt bench s --model m --base-url u\n```"
+    text = (
+        "```text\ncd examples\nllmopt run function --f m:x  # about 2 min\nllmopt bench s --model m --base-url u\n```"
+    )
     first, second = commands(text)
     assert (first.folder, first.stated, first.embedded) == ("examples", 120.0, True)
     assert second.stated is None and not second.embedded

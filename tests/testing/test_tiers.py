@@ -7,8 +7,10 @@ import pytest
 from llmopt.testing.tiers import deselects
 
 
-@pytest.mark.parametrize("expression", ["not slow", "not  slow", "not slow and not gpu", "(not slow)",
-                                        "not (slow or gpu)", "gpu and not slow"])
+@pytest.mark.parametrize(
+    "expression",
+    ["not slow", "not  slow", "not slow and not gpu", "(not slow)", "not (slow or gpu)", "gpu and not slow"],
+)
 def test_an_expression_that_leaves_out_slow_tests_is_the_fast_tier(expression: str) -> None:
     assert deselects(expression)
 

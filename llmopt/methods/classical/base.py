@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from llmopt.errors import UsageError
-from llmopt.evaluation import Scored
-from llmopt.ledger import Ledger, Stop, first_new
-from llmopt.methods.method import CRASHED, EVERY_EVALUATION_FAILED, Method, Setup, crashed  # noqa: F401
-from llmopt.problem import Problem, evaluate_safely, usage_since
-from llmopt.result import Kind, Result, Trial
-from llmopt.direction import to_loss, worst
-from llmopt.stopping import black_box_rules
+from llmopt.contract.problem import Problem, evaluate_safely, usage_since
+from llmopt.core.direction import to_loss, worst
+from llmopt.core.errors import UsageError
+from llmopt.core.result import Kind, Result, Trial
+from llmopt.core.stops import EVERY_EVALUATION_FAILED
+from llmopt.engine.evaluation import Scored
+from llmopt.engine.ledger import Ledger, Stop, first_new
+from llmopt.engine.stopping import black_box_rules
+from llmopt.methods.method import Method, Setup, crashed  # noqa: F401  (re-exported: see __all__)
 
-__all__ = ["Method", "Objective", "Setup", "Stop", "black_box", "best_start", "crashed", "random_sampling",
-           "reference"]
+__all__ = ["Method", "Objective", "Setup", "Stop", "black_box", "best_start", "crashed", "random_sampling", "reference"]
 
 
 class Objective:
@@ -39,8 +40,12 @@ class Objective:
     def on_terms(cls, problem: Problem, setup: Setup, result: Result) -> Objective:
         """The Objective of a black-box run on the Setup's terms, with a ledger of its own recording in `result`."""
         rules = black_box_rules(setup.max_evals, setup.target, setup.max_failures, setup.timeout)
-        return cls(problem, Ledger(problem, result, max_evals=setup.max_evals, evaluation=setup.evaluation,
-                                   rules=[*rules, *setup.stop]))
+        return cls(
+            problem,
+            Ledger(
+                problem, result, max_evals=setup.max_evals, evaluation=setup.evaluation, rules=[*rules, *setup.stop]
+            ),
+        )
 
     @property
     def workers(self) -> int:
@@ -131,7 +136,7 @@ def black_box(name: str, search: Search, default: bool = True) -> Method:
 
 
 def _converged(result: Result) -> str:
-    """"converged" for a search that ended by itself, unless nothing it evaluated ever gave a value: a search
+    """ "converged" for a search that ended by itself, unless nothing it evaluated ever gave a value: a search
     that saw only failures found nothing to converge to."""
     return EVERY_EVALUATION_FAILED if result.counts.nothing_scored else "converged"
 
@@ -162,8 +167,9 @@ def reference(name: str, solve: Callable[[], Any]) -> Method:
 
 
 def _empty(problem: Problem, method: str, kind: Kind) -> Result:
-    return Result(method=method, problem=problem.name, direction=problem.direction, kind=kind,
-                  optimum=problem.optimum())
+    return Result(
+        method=method, problem=problem.name, direction=problem.direction, kind=kind, optimum=problem.optimum()
+    )
 
 
 def random_sampling(space: Any, f: Objective, setup: Setup) -> None:

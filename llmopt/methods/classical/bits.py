@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
+from llmopt.contract.spaces import Bits, Bitvector
 from llmopt.methods.classical.base import Method, Objective, Setup, best_start, black_box, random_sampling
 from llmopt.methods.method import Methods
-from llmopt.spaces import Bits, Bitvector
 
 POPULATION = 20
 
@@ -63,7 +63,7 @@ def simulated_annealing(space: Bits, f: Objective, setup: Setup) -> None:
     while True:
         temperature = start_temperature * 0.01 ** (f.result.counts.evals / max(1, f.max_evals))
         i = int(rng.integers(space.n))
-        candidate = current[:i] + (1 - current[i],) + current[i + 1:]
+        candidate = current[:i] + (1 - current[i],) + current[i + 1 :]
         delta = f.loss(candidate) - f.loss(current)
         if delta <= 0 or (math.isfinite(delta) and rng.random() < math.exp(-delta / temperature)):
             current = candidate
@@ -71,8 +71,12 @@ def simulated_annealing(space: Bits, f: Objective, setup: Setup) -> None:
 
 def methods(space: Bits) -> dict[str, Method]:
     """Every black-box method for bit vectors."""
-    searches = {"random-search": random_sampling, "one-plus-one-ea": one_plus_one,
-                "genetic-algorithm": genetic_algorithm, "simulated-annealing": simulated_annealing}
+    searches = {
+        "random-search": random_sampling,
+        "one-plus-one-ea": one_plus_one,
+        "genetic-algorithm": genetic_algorithm,
+        "simulated-annealing": simulated_annealing,
+    }
     return {name: black_box(name, search) for name, search in searches.items()}
 
 

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
+from llmopt.contract.spaces import Bits, Box
 from llmopt.methods.classical.base import Method, Objective, Setup, black_box
 from llmopt.methods.method import Methods
-from llmopt.spaces import Bits, Box
 
 
 @contextmanager
@@ -40,12 +41,15 @@ def _quiet() -> Iterator[None]:
 
 # -- Optuna ------------------------------------------------------------------------------------
 
+
 def _optuna_box(space: Box) -> dict[str, Any]:
     from optuna.distributions import FloatDistribution, IntDistribution
 
     kind = IntDistribution if space.integer else FloatDistribution
-    return {f"x{i}": kind(int(lo) if space.integer else float(lo), int(hi) if space.integer else float(hi))
-            for i, (lo, hi) in enumerate(space.bounds)}
+    return {
+        f"x{i}": kind(int(lo) if space.integer else float(lo), int(hi) if space.integer else float(hi))
+        for i, (lo, hi) in enumerate(space.bounds)
+    }
 
 
 def _optuna_bits(space: Bits) -> dict[str, Any]:
@@ -71,13 +75,17 @@ def optuna_tpe(distributions: Callable[[Any], dict[str, Any]]) -> Callable[[Any,
                 trials = [study.ask(params) for _ in range(f.workers)]
                 losses = f.losses([space.snap([trial.params[name] for name in params]) for trial in trials])
                 for trial, loss in zip(trials, losses):
-                    study.tell(trial, loss if math.isfinite(loss) else None,
-                               state=TrialState.COMPLETE if math.isfinite(loss) else TrialState.FAIL)
+                    study.tell(
+                        trial,
+                        loss if math.isfinite(loss) else None,
+                        state=TrialState.COMPLETE if math.isfinite(loss) else TrialState.FAIL,
+                    )
 
     return search
 
 
 # -- Nevergrad ---------------------------------------------------------------------------------
+
 
 def _nevergrad_box(space: Box, setup: Setup) -> Any:
     """The box as Nevergrad's documentation builds one (`lower`, `upper`), which scales the step size to
@@ -117,8 +125,9 @@ def nevergrad(optimizer: str, parametrization: Callable[[Any, Setup], Any]) -> C
 
         with _quiet():
             variable = parametrization(space, setup)
-            chosen = ng.optimizers.registry[optimizer](parametrization=variable, budget=f.max_evals,
-                                                       num_workers=f.workers)
+            chosen = ng.optimizers.registry[optimizer](
+                parametrization=variable, budget=f.max_evals, num_workers=f.workers
+            )
             while True:
                 candidates = [chosen.ask() for _ in range(f.workers)]
                 for candidate, loss in zip(candidates, f.losses([space.snap(c.value) for c in candidates])):
@@ -129,15 +138,19 @@ def nevergrad(optimizer: str, parametrization: Callable[[Any, Setup], Any]) -> C
 
 def box_methods(space: Box) -> dict[str, Method]:
     """Optuna's TPE, Nevergrad's NGOpt and GP Bayesian optimisation for a box."""
-    return {"optuna-tpe": black_box("optuna-tpe", optuna_tpe(_optuna_box)),
-            "nevergrad-ngopt": black_box("nevergrad-ngopt", nevergrad("NGOpt", _nevergrad_box)),
-            "gp-bo": black_box("gp-bo", nevergrad("BO", _nevergrad_box))}
+    return {
+        "optuna-tpe": black_box("optuna-tpe", optuna_tpe(_optuna_box)),
+        "nevergrad-ngopt": black_box("nevergrad-ngopt", nevergrad("NGOpt", _nevergrad_box)),
+        "gp-bo": black_box("gp-bo", nevergrad("BO", _nevergrad_box)),
+    }
 
 
 def bits_methods(space: Bits) -> dict[str, Method]:
     """Optuna's TPE and Nevergrad's NGOpt (which picks its discrete optimizer for the budget) for bit vectors."""
-    return {"optuna-tpe": black_box("optuna-tpe", optuna_tpe(_optuna_bits)),
-            "nevergrad-ngopt": black_box("nevergrad-ngopt", nevergrad("NGOpt", _nevergrad_bits))}
+    return {
+        "optuna-tpe": black_box("optuna-tpe", optuna_tpe(_optuna_bits)),
+        "nevergrad-ngopt": black_box("nevergrad-ngopt", nevergrad("NGOpt", _nevergrad_bits)),
+    }
 
 
 def methods(space: Any) -> dict[str, Method]:

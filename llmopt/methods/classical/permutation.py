@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
+from llmopt.contract.spaces import Permutation, Tour
 from llmopt.methods.classical.base import Method, Objective, Setup, best_start, black_box, random_sampling
 from llmopt.methods.method import Methods
-from llmopt.spaces import Permutation, Tour
 
 POPULATION = 20
 MUTATION_RATE = 0.3
@@ -23,14 +23,19 @@ def _neighbours(space: Permutation, tour: Tour, rng: np.random.Generator) -> Ite
     """2-opt reversals and Or-opt moves of segments of 1 to 3 items, in random order."""
     lo, n = _free(space), space.n
     moves = [("reverse", i, j, 0) for i in range(lo, n - 1) for j in range(i + 1, n)]
-    moves += [("move", i, length, k) for length in (1, 2, 3) for i in range(lo, n - length + 1)
-              for k in range(lo, n - length + 1) if k != i]
+    moves += [
+        ("move", i, length, k)
+        for length in (1, 2, 3)
+        for i in range(lo, n - length + 1)
+        for k in range(lo, n - length + 1)
+        if k != i
+    ]
     for index in rng.permutation(len(moves)):
         kind, i, j, k = moves[index]
         if kind == "reverse":
-            yield tour[:i] + tour[i:j + 1][::-1] + tour[j + 1:]
+            yield tour[:i] + tour[i : j + 1][::-1] + tour[j + 1 :]
         else:
-            segment, rest = tour[i:i + j], tour[:i] + tour[i + j:]
+            segment, rest = tour[i : i + j], tour[:i] + tour[i + j :]
             yield rest[:k] + segment + rest[k:]
 
 
@@ -71,7 +76,7 @@ def swap_or_reverse(order: list[int], rng: np.random.Generator) -> list[int]:
     if rng.random() < 0.5:
         order[i], order[j] = order[j], order[i]
         return order
-    return order[:i] + order[i:j + 1][::-1] + order[j + 1:]
+    return order[:i] + order[i : j + 1][::-1] + order[j + 1 :]
 
 
 def genetic_algorithm(space: Permutation, f: Objective, setup: Setup) -> None:
@@ -82,7 +87,7 @@ def genetic_algorithm(space: Permutation, f: Objective, setup: Setup) -> None:
 
     def pick() -> list[int]:
         a, b = rng.choice(len(population), size=2, replace=False)
-        return list(min(population[a], population[b], key=f.loss)[len(head):])
+        return list(min(population[a], population[b], key=f.loss)[len(head) :])
 
     while True:
         f.losses(population)  # the generation's new members, evaluated side by side in one round
@@ -97,8 +102,11 @@ def genetic_algorithm(space: Permutation, f: Objective, setup: Setup) -> None:
 
 def methods(space: Permutation) -> dict[str, Method]:
     """Every black-box method for permutations."""
-    searches = {"random-orderings": random_sampling, "local-search": local_search,
-                "genetic-algorithm": genetic_algorithm}
+    searches = {
+        "random-orderings": random_sampling,
+        "local-search": local_search,
+        "genetic-algorithm": genetic_algorithm,
+    }
     return {name: black_box(name, search) for name, search in searches.items()}
 
 

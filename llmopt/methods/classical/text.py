@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from llmopt.methods.model import ablations, evoprompt
+from llmopt.contract.spaces import Text
 from llmopt.methods.classical.base import Method, Objective, Setup, black_box
 from llmopt.methods.method import Methods
-from llmopt.spaces import Text
+from llmopt.methods.model import ablations, evoprompt
 
 
 def _fixed(text: str):

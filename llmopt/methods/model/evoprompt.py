@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from llmopt.errors import UsageError
+from llmopt.core.direction import to_loss
+from llmopt.core.errors import UsageError
+from llmopt.core.result import Spent, Trial
+from llmopt.engine.proposer import Ask, Study
+from llmopt.engine.stopping import StopRule
 from llmopt.methods.method import Method, driven
-from llmopt.proposer import Ask, ModelProposer, Study
-from llmopt.result import Spent, Trial
-from llmopt.direction import to_loss
-from llmopt.stopping import StopRule
+from llmopt.methods.model.proposer import ModelProposer
 
 POPULATION = 10
 
@@ -76,8 +77,9 @@ class EvoPrompt(ModelProposer):
         if space.pool:
             texts += [t for t in space.sample(rng, len(space.pool)) if t not in texts]
         if len(texts) < self.least:
-            raise UsageError(f"EvoPrompt needs at least {self.least} different starting texts; the space gives "
-                             f"{len(texts)}")
+            raise UsageError(
+                f"EvoPrompt needs at least {self.least} different starting texts; the space gives {len(texts)}"
+            )
         return texts[:POPULATION]
 
     def loss(self, trial: Trial) -> float | None:
@@ -101,8 +103,13 @@ class EvoPrompt(ModelProposer):
 
     def observe(self, trials: list[Trial]) -> None:
         """Step 0 is the population; a later step stalls the search when its answers brought nothing new."""
-        self.known.update({t.text: to_loss(t.value, self.problem.direction) for t in trials
-                           if t.value is not None and t.text is not None})
+        self.known.update(
+            {
+                t.text: to_loss(t.value, self.problem.direction)
+                for t in trials
+                if t.value is not None and t.text is not None
+            }
+        )
         if trials and trials[0].step == 0:
             self.population = [(self.known[t.text], t.solution) for t in trials if t.value is not None]
             return
@@ -120,8 +127,12 @@ class GeneticAlgorithm(EvoPrompt):
 
     def propose(self, study: Study) -> Ask:
         """One crossover-and-mutation child per member."""
-        return self.children(study, lambda i, spent: self.ask_model(
-            study, spent, CROSSOVER, i, **dict(zip("ab", roulette(self.population, study.rng)))))
+        return self.children(
+            study,
+            lambda i, spent: self.ask_model(
+                study, spent, CROSSOVER, i, **dict(zip("ab", roulette(self.population, study.rng)))
+            ),
+        )
 
     def update(self, trials: list[Trial]) -> None:
         """Parents and children together; the best len(population) survive."""
@@ -130,7 +141,7 @@ class GeneticAlgorithm(EvoPrompt):
             loss = self.loss(trial)
             if loss is not None:
                 merged.setdefault(trial.solution, loss)
-        self.population = sorted((loss, text) for text, loss in merged.items())[:len(self.population)]
+        self.population = sorted((loss, text) for text, loss in merged.items())[: len(self.population)]
 
 
 class DifferentialEvolution(EvoPrompt):
@@ -141,11 +152,20 @@ class DifferentialEvolution(EvoPrompt):
 
     def propose(self, study: Study) -> Ask:
         """One child per member, the member its base."""
+
         def child(i: int, spent: Spent) -> list:
             others = [j for j in range(len(self.population)) if j != i]
             r1, r2 = study.rng.choice(others, size=2, replace=False)
-            return self.ask_model(study, spent, DIFFERENTIAL, i, a=self.population[r1][1],
-                                  b=self.population[r2][1], best=min(self.population)[1], base=self.population[i][1])
+            return self.ask_model(
+                study,
+                spent,
+                DIFFERENTIAL,
+                i,
+                a=self.population[r1][1],
+                b=self.population[r2][1],
+                best=min(self.population)[1],
+                base=self.population[i][1],
+            )
 
         return self.children(study, child)
 
@@ -168,5 +188,7 @@ def methods(space: Any) -> dict[str, Method]:
     def maker(cls: type[EvoPrompt], name: str) -> Any:
         return lambda problem, setup, config: cls(problem, setup.backend, config, name=name)
 
-    return {name: driven(name, maker(cls, name), reads=reads, default=True)
-            for name, cls in (("evoprompt-ga", GeneticAlgorithm), ("evoprompt-de", DifferentialEvolution))}
+    return {
+        name: driven(name, maker(cls, name), reads=reads, default=True)
+        for name, cls in (("evoprompt-ga", GeneticAlgorithm), ("evoprompt-de", DifferentialEvolution))
+    }

@@ -15,30 +15,46 @@ with its continuations, like OPRO.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from llmopt.contract.spaces import Bits, Box, Permutation
+from llmopt.core import values
+from llmopt.core.direction import to_loss
+from llmopt.core.result import Spent, Trial
+from llmopt.core.settings import Setting
+from llmopt.engine.proposer import Ask, Proposal, Study
 from llmopt.methods.classical.bits import flip_bits
 from llmopt.methods.classical.permutation import order_crossover, swap_or_reverse
-from llmopt import values
 from llmopt.methods.method import Method, Methods, driven
-from llmopt.proposer import Ask, ModelProposer, Proposal, Study
-from llmopt.result import Spent, Trial
-from llmopt.direction import to_loss
-from llmopt.settings import Setting
-from llmopt.spaces import Bits, Box, Permutation
+from llmopt.methods.model.proposer import ModelProposer
 
 Member = tuple[float, Any]  # (loss, solution)
 Vary = Callable[[list[Any], int, int], list[Any]]  # (parents, children wanted, step) -> children
 _GROUP = "language-model crossover (lmx, lmx-no-model)"
-PARENTS = Setting("lmx_parents", values.positive_int, 4, "parents in each few-shot list (default: 4)", group=_GROUP,
-                  sweep=True)
-POPULATION = Setting("lmx_population", values.positive_int, 8, "the best solutions parents are drawn from "
-                     "(default: 8)", group=_GROUP, sweep=True)
-SELECTION = Setting("lmx_selection", values.selection, "uniform", "how parents are drawn (default: uniform)",
-                    group=_GROUP, sweep=True, choices=("uniform", "tournament"))
+PARENTS = Setting(
+    "lmx_parents", values.positive_int, 4, "parents in each few-shot list (default: 4)", group=_GROUP, sweep=True
+)
+POPULATION = Setting(
+    "lmx_population",
+    values.positive_int,
+    8,
+    "the best solutions parents are drawn from (default: 8)",
+    group=_GROUP,
+    sweep=True,
+)
+SELECTION = Setting(
+    "lmx_selection",
+    values.selection,
+    "uniform",
+    "how parents are drawn (default: uniform)",
+    group=_GROUP,
+    sweep=True,
+    choices=("uniform", "tournament"),
+)
 SETTINGS = (PARENTS, POPULATION, SELECTION)
 
 
@@ -124,8 +140,9 @@ class Continuation(Evolve):
 
     def reread(self, item: dict[str, Any]) -> Proposal:
         """A journaled continuation, its first line decoded again."""
-        return self.read(item["raw"], item.get("reasoning", ""), item.get("cut_off_at"),
-                         text=self.answer_text(item["raw"]))
+        return self.read(
+            item["raw"], item.get("reasoning", ""), item.get("cut_off_at"), text=self.answer_text(item["raw"])
+        )
 
 
 class Classical(Evolve):
@@ -145,6 +162,7 @@ class Classical(Evolve):
 
 def _box_children(space: Box, rng: np.random.Generator) -> Vary:
     """BLX-0.5 blend of two parents, then Gaussian mutation of a tenth of each side."""
+
     def vary(parents: list[Any], n: int, step: int) -> list[Any]:
         out = []
         for _ in range(n):
@@ -177,7 +195,7 @@ def _permutation_children(space: Permutation, rng: np.random.Generator) -> Vary:
     def vary(parents: list[Any], n: int, step: int) -> list[Any]:
         out = []
         for _ in range(n):
-            a, b = (list(parents[i][len(head):]) for i in rng.choice(len(parents), size=2))
+            a, b = (list(parents[i][len(head) :]) for i in rng.choice(len(parents), size=2))
             child = order_crossover(a, b, rng)
             if len(child) >= 2:
                 child = swap_or_reverse(child, rng)
@@ -188,20 +206,32 @@ def _permutation_children(space: Permutation, rng: np.random.Generator) -> Vary:
 
 
 CLASSICAL: dict[type, Callable[[Any, np.random.Generator], Vary]] = {
-    Box: _box_children, Bits: _bits_children, Permutation: _permutation_children}
+    Box: _box_children,
+    Bits: _bits_children,
+    Permutation: _permutation_children,
+}
 
 
 def methods(space: Any) -> dict[str, Method]:
     """`lmx` for every space; `lmx-no-model` where the space has a classical operator (not free text)."""
     if space is None:
         return {}
-    found = {"lmx": driven("lmx", lambda problem, setup, config: Continuation(problem, setup.backend, config,
-                                                                              name="lmx"),
-                           reads=frozenset({"temperature", "proposals"}), settings=SETTINGS)}
+    found = {
+        "lmx": driven(
+            "lmx",
+            lambda problem, setup, config: Continuation(problem, setup.backend, config, name="lmx"),
+            reads=frozenset({"temperature", "proposals"}),
+            settings=SETTINGS,
+        )
+    }
     if any(isinstance(space, cls) for cls in CLASSICAL):
         found["lmx-no-model"] = driven(
-            "lmx-no-model", lambda problem, setup, config: Classical(problem, None, config, name="lmx-no-model"),
-            kind="ablation", samples_model=False, settings=SETTINGS)
+            "lmx-no-model",
+            lambda problem, setup, config: Classical(problem, None, config, name="lmx-no-model"),
+            kind="ablation",
+            samples_model=False,
+            settings=SETTINGS,
+        )
     return found
 
 

@@ -4,26 +4,28 @@ settings (the meta-prompt's top-k and order, repairs), and `OPRO(...)`, a driver
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from llmopt import metaprompt
-from llmopt.metaprompt import LAYOUTS, ORDERS
 from llmopt.backends.base import Backend
-from llmopt.errors import PromptTooLong
-from llmopt import values
+from llmopt.contract.problem import Problem
+from llmopt.core import values
+from llmopt.core.errors import PromptTooLong
+from llmopt.core.result import Spent
+from llmopt.core.settings import Setting
+from llmopt.engine.config import LAYOUTS, ORDERS, OPROConfig
+from llmopt.engine.proposer import Ask, Proposal, Study
 from llmopt.methods.method import Methods, driven
-from llmopt.problem import Problem
-from llmopt.proposer import Ask, ModelProposer, Proposal, Study
-from llmopt.result import Spent
-from llmopt.settings import OPROConfig, Setting
+from llmopt.methods.model import metaprompt
+from llmopt.methods.model.proposer import ModelProposer
 
 if TYPE_CHECKING:
-    from llmopt.driver import Driver
-    from llmopt.records import RunRecorder
-    from llmopt.stopping import StopRule
+    from llmopt.engine.driver import Driver
+    from llmopt.engine.records import RunRecorder
+    from llmopt.engine.stopping import StopRule
 
 NAME = "opro"
 RECORD_KEY = NAME  # config.json's key for the settings of a run's methods (OPRO's, when there was only OPRO)
@@ -39,8 +41,9 @@ class OPROProposer(ModelProposer):
         """The meta-prompt for the study's current step."""
         return self._render(study.history(), study.rng, study.step)
 
-    def _render(self, history: list[tuple[str, float]], rng: np.random.Generator, step: int,
-                top_k: int | None = None) -> str:
+    def _render(
+        self, history: list[tuple[str, float]], rng: np.random.Generator, step: int, top_k: int | None = None
+    ) -> str:
         """The meta-prompt of `history` at `step`, its exemplars drawn from `rng` (`top_k` to show fewer)."""
         config = self.config.metaprompt if top_k is None else dataclasses.replace(self.config.metaprompt, top_k=top_k)
         # the cache layout keeps the exemplars of the first step, so that every step's prompt starts alike
@@ -60,8 +63,11 @@ class OPROProposer(ModelProposer):
         config, limit = self.config, self.answer_limit()
         most = min(config.metaprompt.top_k, len(starts) + max(config.steps - 1, 0) * config.proposals)
         space = getattr(self.problem, "space", None)
-        longest = self.problem.encode(space.longest()) if hasattr(space, "longest") else \
-            max((self.problem.encode(start) for start in starts), key=len)
+        longest = (
+            self.problem.encode(space.longest())
+            if hasattr(space, "longest")
+            else max((self.problem.encode(start) for start in starts), key=len)
+        )
 
         def fullest(shown: int) -> str:
             return self._render([(longest, PREFLIGHT_VALUE)] * shown, np.random.default_rng(0), 1, top_k=shown)
@@ -71,10 +77,13 @@ class OPROProposer(ModelProposer):
         except PromptTooLong as error:
             fits = next((k for k in range(most - 1, 0, -1) if _fits(check, fullest(k), limit)), 0)
             fix = f"show at most {fits} (--top-k {fits})" if fits else "no history fits at all"
-            raise PromptTooLong(f"this run's fullest meta-prompt ({most} solutions shown) and an answer of up to "
-                                f"{limit} tokens need {error.needed} tokens, more than the model's context of "
-                                f"{error.window}; {fix}, or use a model with a larger context",
-                                error.needed, error.window) from None
+            raise PromptTooLong(
+                f"this run's fullest meta-prompt ({most} solutions shown) and an answer of up to "
+                f"{limit} tokens need {error.needed} tokens, more than the model's context of "
+                f"{error.window}; {fix}, or use a model with a larger context",
+                error.needed,
+                error.window,
+            ) from None
 
     def propose(self, study: Study) -> Ask:
         """This step's answers to the meta-prompt, decoded (and repaired when asked)."""
@@ -95,8 +104,10 @@ class OPROProposer(ModelProposer):
             return
 
         def fix(index: int, proposal: Proposal) -> tuple[str | None, Spent]:
-            prompt = (f"{ask.prompt}\nYour answer was:\n{proposal.raw}\n\nIt was rejected: {proposal.reason}. "
-                      "Answer again, in the required format.")
+            prompt = (
+                f"{ask.prompt}\nYour answer was:\n{proposal.raw}\n\nIt was rejected: {proposal.reason}. "
+                "Answer again, in the required format."
+            )
             spent = Spent()  # each thread its own; they are added up once all are back
             generation = self.request(prompt, 1, REPAIR_SEED_OFFSET + ask.step * 1000 + index, spent, repair=True)
             return (generation.completions[0].text if generation and generation.completions else None), spent
@@ -123,16 +134,45 @@ def _fits(check: Any, prompt: str, limit: int) -> bool:
 
 _GROUP = "OPRO (and its ablations)"
 SETTINGS = (
-    Setting("top_k", values.positive_int, 20, "solutions shown in the meta-prompt (default: 20)", group=_GROUP,
-            sweep=True, path=("metaprompt", "top_k")),
-    Setting("order", values.one_of("order", ORDERS), "ascending", "ascending puts the best solution last, as in the "
-            "paper; found lists the best solutions in the order they were found (with --layout cache, the longest "
-            "prefix a server can cache)", group=_GROUP, sweep=True, path=("metaprompt", "order"), choices=ORDERS),
-    Setting("layout", values.one_of("layout", LAYOUTS), "paper", "paper: the paper's order; cache: the problem, "
-            "exemplars and answer format first and the history last, a prefix a server can cache (default: paper)",
-            group=_GROUP, sweep=True, path=("metaprompt", "layout"), choices=LAYOUTS),
-    Setting("repair", bool, False, "send each rejection's reason back to the model once and decode the new answer",
-            group=_GROUP),
+    Setting(
+        "top_k",
+        values.positive_int,
+        20,
+        "solutions shown in the meta-prompt (default: 20)",
+        group=_GROUP,
+        sweep=True,
+        path=("metaprompt", "top_k"),
+    ),
+    Setting(
+        "order",
+        values.one_of("order", ORDERS),
+        "ascending",
+        "ascending puts the best solution last, as in the "
+        "paper; found lists the best solutions in the order they were found (with --layout cache, the longest "
+        "prefix a server can cache)",
+        group=_GROUP,
+        sweep=True,
+        path=("metaprompt", "order"),
+        choices=ORDERS,
+    ),
+    Setting(
+        "layout",
+        values.one_of("layout", LAYOUTS),
+        "paper",
+        "paper: the paper's order; cache: the problem, "
+        "exemplars and answer format first and the history last, a prefix a server can cache (default: paper)",
+        group=_GROUP,
+        sweep=True,
+        path=("metaprompt", "layout"),
+        choices=LAYOUTS,
+    ),
+    Setting(
+        "repair",
+        bool,
+        False,
+        "send each rejection's reason back to the model once and decode the new answer",
+        group=_GROUP,
+    ),
 )
 # What OPRO reads: the run's sampling settings and its own.
 READS = frozenset({"temperature", "proposals", *(setting.name for setting in SETTINGS)})
@@ -140,6 +180,7 @@ READS = frozenset({"temperature", "proposals", *(setting.name for setting in SET
 
 def methods(space: Any = None) -> dict[str, Any]:
     """OPRO as a method of every comparison: the one a comparison is about, run first by default."""
+
     def make(problem: Problem, setup: Any, config: OPROConfig) -> OPROProposer:
         return OPROProposer(problem, setup.backend, config, name=NAME)
 
@@ -149,15 +190,28 @@ def methods(space: Any = None) -> dict[str, Any]:
 METHODS = Methods(methods, SETTINGS, rank=0)
 
 
-def OPRO(problem: Problem, backend: Backend | None = None, config: OPROConfig = OPROConfig(),
-         recorder: RunRecorder | None = None, stop: Sequence[StopRule] = (), name: str = NAME,
-         kind: str = "model") -> Driver:
+def OPRO(
+    problem: Problem,
+    backend: Backend | None = None,
+    config: OPROConfig = OPROConfig(),
+    recorder: RunRecorder | None = None,
+    stop: Sequence[StopRule] = (),
+    name: str = NAME,
+    kind: str = "model",
+) -> Driver:
     """An OPRO run: the driver with the OPRO proposer (the embedded model when no backend is given)."""
-    from llmopt.driver import Driver
+    from llmopt.engine.driver import Driver
 
     if backend is None:
         from llmopt.backends.local import LocalBackend
 
         backend = LocalBackend()
-    return Driver(problem, OPROProposer(problem, backend, config, name=name), config, name=name, kind=kind,
-                  recorder=recorder, stop=stop)
+    return Driver(
+        problem,
+        OPROProposer(problem, backend, config, name=name),
+        config,
+        name=name,
+        kind=kind,
+        recorder=recorder,
+        stop=stop,
+    )

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import pytest
 
-from llmopt.problems.prompt_search.normalize import (extract_boolean, extract_choice, extract_number, infer_kind,
-                                              is_correct)
+from llmopt.problems.prompt_search.normalize import (
+    extract_boolean,
+    extract_choice,
+    extract_number,
+    infer_kind,
+    is_correct,
+)
 
 
-@pytest.mark.parametrize("text, value", [
-    ("It costs $1,234.50 in total", 1234.5),
-    ("about 45%", 45.0),
-    ("First 3, then 7, so the answer is 12. Later 99.", 12.0),
-    ("work work\n#### 42", 42.0),
-    ("We get 3 then 8", 8.0),
-    ("no digits here", None),
-    ("The answer is: -17", -17.0),
-])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("It costs $1,234.50 in total", 1234.5),
+        ("about 45%", 45.0),
+        ("First 3, then 7, so the answer is 12. Later 99.", 12.0),
+        ("work work\n#### 42", 42.0),
+        ("We get 3 then 8", 8.0),
+        ("no digits here", None),
+        ("The answer is: -17", -17.0),
+    ],
+)
 def test_numbers(text: str, value: float | None) -> None:
     assert extract_number(text) == value
 
@@ -28,20 +36,32 @@ def test_numbers_compare_numerically() -> None:
     assert not is_correct("none", "12", "number")
 
 
-@pytest.mark.parametrize("text, letter", [
-    ("The correct option is (B).", "B"), ("(a) or maybe (c)", "C"), ("D. because", "D"), ("C", "C"),
-    ("Because it rains", None),
-])
+@pytest.mark.parametrize(
+    "text, letter",
+    [
+        ("The correct option is (B).", "B"),
+        ("(a) or maybe (c)", "C"),
+        ("D. because", "D"),
+        ("C", "C"),
+        ("Because it rains", None),
+    ],
+)
 def test_multiple_choice(text: str, letter: str | None) -> None:
     assert extract_choice(text) == letter
     if letter:
         assert is_correct(text, f"({letter})", "choice")
 
 
-@pytest.mark.parametrize("text, word", [
-    ("True, since both hold", "true"), ("It is FALSE.", "false"), ("Yes.", "yes"), ("no way", "no"),
-    ("I do not know", None),
-])
+@pytest.mark.parametrize(
+    "text, word",
+    [
+        ("True, since both hold", "true"),
+        ("It is FALSE.", "false"),
+        ("Yes.", "yes"),
+        ("no way", "no"),
+        ("I do not know", None),
+    ],
+)
 def test_true_false_yes_no(text: str, word: str | None) -> None:
     assert extract_boolean(text) == word
 

@@ -8,7 +8,7 @@ import operator
 import numpy as np
 import pytest
 
-from llmopt.problem import InvalidSolution
+from llmopt.contract.problem import InvalidSolution
 from llmopt.problems.prompt_search.problem import POSITIONS, PromptSearch, build_prompt
 from llmopt.problems.prompt_search.tasks import TASKS, Example
 
@@ -25,33 +25,42 @@ def problem(position: str = "q_begin") -> PromptSearch:
     return PromptSearch(train, train[:2], "number", NoScorer(), position=position)
 
 
-@pytest.mark.parametrize("text, instruction", [
-    ("<INS>Think step by step.</INS>", "Think step by step."),
-    ("ok <INS>first</INS> then <ins> second  one </ins>", "second one"),
-    ("[Answer briefly.]", "Answer briefly."),
-    ("<INS>a <INS> b</INS>", "b"),
-])
+@pytest.mark.parametrize(
+    "text, instruction",
+    [
+        ("<INS>Think step by step.</INS>", "Think step by step."),
+        ("ok <INS>first</INS> then <ins> second  one </ins>", "second one"),
+        ("[Answer briefly.]", "Answer briefly."),
+        ("<INS>a <INS> b</INS>", "b"),
+    ],
+)
 def test_decode(text: str, instruction: str) -> None:
     assert problem().decode(text) == instruction
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("Just think.", "no instruction found"),
-    ("<INS>   </INS>", "empty instruction"),
-    ("<INS>" + "a" * 400 + "</INS>", "instruction too long"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("Just think.", "no instruction found"),
+        ("<INS>   </INS>", "empty instruction"),
+        ("<INS>" + "a" * 400 + "</INS>", "instruction too long"),
+    ],
+)
 def test_decode_rejects(text: str, reason: str) -> None:
     with pytest.raises(InvalidSolution) as caught:
         problem().decode(text)
     assert caught.value.reason == reason
 
 
-@pytest.mark.parametrize("position, expected", [
-    ("before_q", "Be brief.\n\nQ: 2+2?\nA:"),
-    ("q_begin", "Q: Be brief. 2+2?\nA:"),
-    ("q_end", "Q: 2+2? Be brief.\nA:"),
-    ("a_begin", "Q: 2+2?\nA: Be brief."),
-])
+@pytest.mark.parametrize(
+    "position, expected",
+    [
+        ("before_q", "Be brief.\n\nQ: 2+2?\nA:"),
+        ("q_begin", "Q: Be brief. 2+2?\nA:"),
+        ("q_end", "Q: 2+2? Be brief.\nA:"),
+        ("a_begin", "Q: 2+2?\nA: Be brief."),
+    ],
+)
 def test_positions(position: str, expected: str) -> None:
     assert build_prompt("Be brief.", "2+2?", position) == expected
 

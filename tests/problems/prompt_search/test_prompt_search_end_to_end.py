@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 pytestmark = pytest.mark.slow  # every test here runs the embedded model
 
 ROOT = Path(__file__).resolve().parents[3]
-SMALL = ["--task", "next_number", "--steps", "1", "--proposals", "2", "--initial", "1", "--train-size", "4",
-         "--test-size", "3", "--json"]
+SMALL = [
+    "--task",
+    "next_number",
+    "--steps",
+    "1",
+    "--proposals",
+    "2",
+    "--initial",
+    "1",
+    "--train-size",
+    "4",
+    "--test-size",
+    "3",
+    "--json",
+]
 
 
 def run(*args: str) -> dict:
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "run", "prompt-search", *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=1200)
+    done = subprocess.run(
+        [sys.executable, "-m", "llmopt.cli", "run", "prompt-search", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=1200,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -26,8 +44,15 @@ def run(*args: str) -> dict:
 def test_one_step_with_the_embedded_model(tmp_path: Path) -> None:
     payload = run(*SMALL, "--out", str(tmp_path / "run"))
     rows = {r["method"]: r for r in payload["results"]}
-    assert set(rows) == {"opro", "no-instruction", "step-by-step", "solve-the-problem", "opro-no-history",
-                         "evoprompt-ga", "evoprompt-de"}
+    assert set(rows) == {
+        "opro",
+        "no-instruction",
+        "step-by-step",
+        "solve-the-problem",
+        "opro-no-history",
+        "evoprompt-ga",
+        "evoprompt-de",
+    }
     assert payload["budget"] == 1 + 1 * 2
     assert {rows[m]["kind"] for m in ("no-instruction", "step-by-step", "solve-the-problem")} == {"black-box"}
     assert rows["opro-no-history"]["kind"] == "ablation" and rows["opro-no-history"]["n_llm_calls"] == 2
@@ -42,8 +67,18 @@ def test_one_step_with_the_embedded_model(tmp_path: Path) -> None:
 
 
 def test_scorer_behind_an_openai_compatible_server(llama_server: str, tmp_path: Path) -> None:
-    payload = run(*SMALL, "--scorer-model", "smollm2", "--scorer-base-url", llama_server,
-                  "--out", str(tmp_path / "run"), "--methods", "opro", "no-instruction")
+    payload = run(
+        *SMALL,
+        "--scorer-model",
+        "smollm2",
+        "--scorer-base-url",
+        llama_server,
+        "--out",
+        str(tmp_path / "run"),
+        "--methods",
+        "opro",
+        "no-instruction",
+    )
     opro = payload["results"][0]
     assert opro["method"] == "opro" and opro["scorer_calls"] >= 4 and opro["scorer_tokens"] > 0
 
@@ -52,24 +87,47 @@ def test_a_scorer_that_dies_mid_run_leaves_failed_evaluations_that_resume_retrie
     """The scorer's server answers errors from its fifth request on (the initial instruction takes four): the
     run stops at --max-failures with the failure recorded, and --resume scores it once the server is back.
     The scorer is the stub (one retry per request keeps each failure short); the optimizer is the real model."""
-    from llmopt.records import read_steps
+    from llmopt.engine.records import read_steps
     from llmopt.testing.stub_server import StubSettings, serve
 
     settings = StubSettings(faults=("500",), fail_after=4)
     server, url = serve(settings)
-    args = [sys.executable, "-m", "llmopt.cli", "run", "prompt-search", *SMALL, "--steps", "2", "--proposals", "1",
-            "--scorer-model", "stub", "--scorer-base-url", url, "--out", str(tmp_path / "run"), "--no-cache",
-            "--methods", "opro", "opro-no-history", "--scorer-max-retries", "1"]
+    args = [
+        sys.executable,
+        "-m",
+        "llmopt.cli",
+        "run",
+        "prompt-search",
+        *SMALL,
+        "--steps",
+        "2",
+        "--proposals",
+        "1",
+        "--scorer-model",
+        "stub",
+        "--scorer-base-url",
+        url,
+        "--out",
+        str(tmp_path / "run"),
+        "--no-cache",
+        "--methods",
+        "opro",
+        "opro-no-history",
+        "--scorer-max-retries",
+        "1",
+    ]
     try:
-        first_run = subprocess.run([*args, "--max-failures", "1"], capture_output=True, text=True, cwd=ROOT,
-                                   timeout=600)
+        first_run = subprocess.run(
+            [*args, "--max-failures", "1"], capture_output=True, text=True, cwd=ROOT, timeout=600
+        )
         assert first_run.returncode == 0, first_run.stderr
         assert "Traceback" not in first_run.stderr
         first = {r["method"]: r for r in json.loads(first_run.stdout)["results"]}
         assert first["opro"]["stop_reason"] == "max_failures" and first["opro"]["failed_evals"] == 1
         settings.fail_after = None  # the server is back
-        done = subprocess.run([*args, "--resume", str(tmp_path / "run")], capture_output=True, text=True,
-                              cwd=ROOT, timeout=600)
+        done = subprocess.run(
+            [*args, "--resume", str(tmp_path / "run")], capture_output=True, text=True, cwd=ROOT, timeout=600
+        )
         assert done.returncode == 0, done.stderr
     finally:
         server.shutdown()

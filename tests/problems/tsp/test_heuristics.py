@@ -21,9 +21,12 @@ def is_tour(tour: list[int], n: int) -> bool:
 
 
 CASES = [(n, seed) for n in (4, 5, 6, 7, 8) for seed in range(3)]
-CONSTRUCTIVE = {"nearest-neighbour": heuristics.nearest_neighbour,
-                "farthest-insertion": heuristics.farthest_insertion,
-                "greedy": heuristics.greedy, "christofides": heuristics.christofides}
+CONSTRUCTIVE = {
+    "nearest-neighbour": heuristics.nearest_neighbour,
+    "farthest-insertion": heuristics.farthest_insertion,
+    "greedy": heuristics.greedy,
+    "christofides": heuristics.christofides,
+}
 
 
 @pytest.mark.parametrize("n, seed", CASES)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 pytestmark = pytest.mark.slow  # every test here runs the embedded model
 
@@ -17,14 +17,42 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_two_step_run_with_plot(tmp_path: Path) -> None:
     figure = tmp_path / "tour.png"
     done = subprocess.run(
-        [sys.executable, "-m", "llmopt.cli", "run", "tsp", "--cities", "10", "--steps", "2", "--proposals", "4",
-         "--plot", str(figure), "--json", "--out", str(tmp_path / "run")],
-        capture_output=True, text=True, cwd=ROOT, timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "llmopt.cli",
+            "run",
+            "tsp",
+            "--cities",
+            "10",
+            "--steps",
+            "2",
+            "--proposals",
+            "4",
+            "--plot",
+            str(figure),
+            "--json",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     rows = {r["method"]: r for r in payload["results"]}
-    references = {"nearest-neighbour", "farthest-insertion", "greedy", "christofides", "2-opt+or-opt", "lkh",
-                  "held-karp", "integer-programme"}
+    references = {
+        "nearest-neighbour",
+        "farthest-insertion",
+        "greedy",
+        "christofides",
+        "2-opt+or-opt",
+        "lkh",
+        "held-karp",
+        "integer-programme",
+    }
     black_box = {"random-orderings", "local-search", "genetic-algorithm"}
     assert {"opro"} | references | black_box == set(rows)
     assert {rows[m]["kind"] for m in references} == {"reference"}

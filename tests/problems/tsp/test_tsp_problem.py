@@ -5,26 +5,29 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from llmopt.problem import InvalidSolution
-from llmopt.result import Result
+from llmopt.contract.problem import InvalidSolution
+from llmopt.core.result import Result
 from llmopt.problems.tsp import TSP
 from llmopt.problems.tsp.instance import random_instance
 
 PROBLEM = TSP(random_instance(5, 0))
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("0,1,2,3,4", "no trace found"),
-    ("<trace>0,1,2,3,4", "no trace found"),
-    ("<trace>0,1,two,3,4</trace>", "non-integer entry"),
-    ("<trace>0,1,2.5,3,4</trace>", "non-integer entry"),
-    ("<trace>0,1,-2,3,4</trace>", "non-integer entry"),
-    ("<trace></trace>", "non-integer entry"),
-    ("<trace>0,1,2,3,9</trace>", "unknown city"),
-    ("<trace>0,1,2,2,4</trace>", "repeated city"),
-    ("<trace>0,1,2,3</trace>", "missing cities"),
-    ("<trace>1,0,2,3,4</trace>", "wrong start"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("0,1,2,3,4", "no trace found"),
+        ("<trace>0,1,2,3,4", "no trace found"),
+        ("<trace>0,1,two,3,4</trace>", "non-integer entry"),
+        ("<trace>0,1,2.5,3,4</trace>", "non-integer entry"),
+        ("<trace>0,1,-2,3,4</trace>", "non-integer entry"),
+        ("<trace></trace>", "non-integer entry"),
+        ("<trace>0,1,2,3,9</trace>", "unknown city"),
+        ("<trace>0,1,2,2,4</trace>", "repeated city"),
+        ("<trace>0,1,2,3</trace>", "missing cities"),
+        ("<trace>1,0,2,3,4</trace>", "wrong start"),
+    ],
+)
 def test_each_defect_has_its_reason(text: str, reason: str) -> None:
     with pytest.raises(InvalidSolution) as caught:
         PROBLEM.decode(text)
@@ -77,8 +80,10 @@ def test_gap_is_against_the_optimum_or_labelled_bound() -> None:
 def test_explicit_instance_is_drawable() -> None:
     from llmopt.problems.tsp.tsplib import parse_tsplib
 
-    text = ("NAME: m\nTYPE: TSP\nDIMENSION: 4\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: UPPER_ROW\n"
-            "EDGE_WEIGHT_SECTION\n3 4 5 5 4 3\nEOF\n")
+    text = (
+        "NAME: m\nTYPE: TSP\nDIMENSION: 4\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: UPPER_ROW\n"
+        "EDGE_WEIGHT_SECTION\n3 4 5 5 4 3\nEOF\n"
+    )
     problem = TSP(parse_tsplib(text))
     assert problem.positions().shape == (4, 2)
     assert "Row i lists the distances" in problem.describe()

@@ -17,8 +17,10 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def coord_file(weight_type: str, coords: list[tuple[float, float]], name: str = "t") -> str:
     body = "\n".join(f"{i} {x} {y}" for i, (x, y) in enumerate(coords, 1))
-    return (f"NAME : {name}\nTYPE : TSP\nCOMMENT : test\nDIMENSION : {len(coords)}\n"
-            f"EDGE_WEIGHT_TYPE : {weight_type}\nNODE_COORD_SECTION\n{body}\nEOF\n")
+    return (
+        f"NAME : {name}\nTYPE : TSP\nCOMMENT : test\nDIMENSION : {len(coords)}\n"
+        f"EDGE_WEIGHT_TYPE : {weight_type}\nNODE_COORD_SECTION\n{body}\nEOF\n"
+    )
 
 
 # A(0,0), B(3,4), C(1,1): |AB| = 5 exactly, |AC| = 1.414, |BC| = 3.606.
@@ -60,8 +62,10 @@ EXPLICIT = {
 
 
 def explicit_file(fmt: str, section: str | None = None, dimension: int = 4) -> str:
-    return (f"NAME: m4\nTYPE: TSP\nDIMENSION: {dimension}\nEDGE_WEIGHT_TYPE: EXPLICIT\n"
-            f"EDGE_WEIGHT_FORMAT: {fmt}\nEDGE_WEIGHT_SECTION\n{section or EXPLICIT[fmt]}\nEOF\n")
+    return (
+        f"NAME: m4\nTYPE: TSP\nDIMENSION: {dimension}\nEDGE_WEIGHT_TYPE: EXPLICIT\n"
+        f"EDGE_WEIGHT_FORMAT: {fmt}\nEDGE_WEIGHT_SECTION\n{section or EXPLICIT[fmt]}\nEOF\n"
+    )
 
 
 @pytest.mark.parametrize("fmt", sorted(EXPLICIT))
@@ -76,22 +80,25 @@ def test_explicit_with_display_data() -> None:
     assert parse_tsplib(text).coords.shape == (4, 2)
 
 
-@pytest.mark.parametrize("text, fragment", [
-    (coord_file("EUC_2D", TRIANGLE).replace("TYPE : TSP", "TYPE : ATSP"), "TYPE must be TSP"),
-    (coord_file("EUC_3D", TRIANGLE), "EDGE_WEIGHT_TYPE EUC_3D"),
-    (coord_file("EUC_2D", TRIANGLE).replace("DIMENSION : 3", "DIMENSION : three"), "DIMENSION must be an integer"),
-    (coord_file("EUC_2D", TRIANGLE).replace("DIMENSION : 3\n", ""), "DIMENSION is missing"),
-    (coord_file("EUC_2D", TRIANGLE).replace("2 3 4", "2 3 x"), ":8: coordinate 'x' is not a number"),
-    (coord_file("EUC_2D", TRIANGLE).replace("3 1 1", "2 1 1"), ":9: node 2 listed twice"),
-    (coord_file("EUC_2D", TRIANGLE).replace("3 1 1", "7 1 1"), ":9: node id 7 outside 1..3"),
-    (coord_file("EUC_2D", TRIANGLE).replace("3 1 1\n", ""), "lacks node 3"),
-    (coord_file("EUC_2D", TRIANGLE).replace("2 3 4", "2 3"), ":8: NODE_COORD_SECTION line needs 'id x y'"),
-    (coord_file("EUC_2D", TRIANGLE).replace("COMMENT", "FOO"), ":3: unknown or unsupported keyword 'FOO'"),
-    (explicit_file("UPPER_ROW", "3 4 5\n6 7"), "has 5 numbers, UPPER_ROW with DIMENSION 4 needs 6"),
-    (explicit_file("FULL_MATRIX", "0 3 4 5\n3 0 6 7\n4 6 0 1\n5 7 2 0"), "not symmetric"),
-    (explicit_file("UPPER_COL", "3 4 5\n6 7\n1"), "EDGE_WEIGHT_FORMAT UPPER_COL"),
-    (explicit_file("UPPER_ROW", "3 4 5\n6 inf\n1"), "is not finite"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        (coord_file("EUC_2D", TRIANGLE).replace("TYPE : TSP", "TYPE : ATSP"), "TYPE must be TSP"),
+        (coord_file("EUC_3D", TRIANGLE), "EDGE_WEIGHT_TYPE EUC_3D"),
+        (coord_file("EUC_2D", TRIANGLE).replace("DIMENSION : 3", "DIMENSION : three"), "DIMENSION must be an integer"),
+        (coord_file("EUC_2D", TRIANGLE).replace("DIMENSION : 3\n", ""), "DIMENSION is missing"),
+        (coord_file("EUC_2D", TRIANGLE).replace("2 3 4", "2 3 x"), ":8: coordinate 'x' is not a number"),
+        (coord_file("EUC_2D", TRIANGLE).replace("3 1 1", "2 1 1"), ":9: node 2 listed twice"),
+        (coord_file("EUC_2D", TRIANGLE).replace("3 1 1", "7 1 1"), ":9: node id 7 outside 1..3"),
+        (coord_file("EUC_2D", TRIANGLE).replace("3 1 1\n", ""), "lacks node 3"),
+        (coord_file("EUC_2D", TRIANGLE).replace("2 3 4", "2 3"), ":8: NODE_COORD_SECTION line needs 'id x y'"),
+        (coord_file("EUC_2D", TRIANGLE).replace("COMMENT", "FOO"), ":3: unknown or unsupported keyword 'FOO'"),
+        (explicit_file("UPPER_ROW", "3 4 5\n6 7"), "has 5 numbers, UPPER_ROW with DIMENSION 4 needs 6"),
+        (explicit_file("FULL_MATRIX", "0 3 4 5\n3 0 6 7\n4 6 0 1\n5 7 2 0"), "not symmetric"),
+        (explicit_file("UPPER_COL", "3 4 5\n6 7\n1"), "EDGE_WEIGHT_FORMAT UPPER_COL"),
+        (explicit_file("UPPER_ROW", "3 4 5\n6 inf\n1"), "is not finite"),
+    ],
+)
 def test_malformed_files_name_the_problem(text: str, fragment: str) -> None:
     with pytest.raises(TSPLIBError) as caught:
         parse_tsplib(text, "bad.tsp")
@@ -104,15 +111,18 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "llmopt.cli", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "llmopt.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
 
 
-FILES = {"euc": coord_file("EUC_2D", [(0, 0), (3, 4), (6, 0), (3, -4), (1, 1)]),
-         "ceil": coord_file("CEIL_2D", [(0, 0), (3, 4), (6, 0), (3, -4), (1, 1)]),
-         "att": coord_file("ATT", [(0, 0), (10, 0), (0, 30), (20, 20), (5, 5)]),
-         "geo": coord_file("GEO", [(0.0, 0.0), (0.0, 1.0), (10.30, 0.0), (5.0, 5.0), (1.0, 2.0)]),
-         **{fmt.lower(): explicit_file(fmt) for fmt in EXPLICIT}}
+FILES = {
+    "euc": coord_file("EUC_2D", [(0, 0), (3, 4), (6, 0), (3, -4), (1, 1)]),
+    "ceil": coord_file("CEIL_2D", [(0, 0), (3, 4), (6, 0), (3, -4), (1, 1)]),
+    "att": coord_file("ATT", [(0, 0), (10, 0), (0, 30), (20, 20), (5, 5)]),
+    "geo": coord_file("GEO", [(0.0, 0.0), (0.0, 1.0), (10.30, 0.0), (5.0, 5.0), (1.0, 2.0)]),
+    **{fmt.lower(): explicit_file(fmt) for fmt in EXPLICIT},
+}
 
 
 @pytest.mark.parametrize("name", sorted(FILES))
@@ -148,7 +158,22 @@ def _brute_force(dist: np.ndarray) -> list[int]:
 def test_the_paper_grid_with_a_file_is_refused_as_one_task(tmp_path: Path) -> None:
     path = tmp_path / "five.tsp"
     path.write_text(FILES["euc"])
-    done = subprocess.run([sys.executable, "-m", "llmopt.cli", "bench", "tsp", "--instance", str(path),
-                           "--paper-grid", "--seeds", "1", "--methods", "nearest-neighbour"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmopt.cli",
+            "bench",
+            "tsp",
+            "--instance",
+            str(path),
+            "--paper-grid",
+            "--seeds",
+            "1",
+            "--methods",
+            "nearest-neighbour",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2 and "its tasks came out the same" in done.stderr and "Traceback" not in done.stderr

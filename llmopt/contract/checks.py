@@ -1,0 +1,91 @@
+"""The plugin contract as checks anyone can run on a problem or a method (the test suite runs them on every
+registered one, a plugin's too)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from llmopt.contract.grammar import to_regex
+from llmopt.contract.problem import InvalidSolution, Problem
+
+GARBAGE = ["", "I am not sure.", "]]][[[", "\x00\x01", "[" * 1000, "NaN", "the answer is 42", "🙂" * 50]
+
+
+def check_round_trip(problem: Problem, k: int = 10) -> None:
+    """decode(encode(s)) == s for k initial solutions."""
+    for solution in problem.initial(np.random.default_rng(1), k):
+        decoded = problem.decode(problem.encode(solution))
+        assert decoded == solution, f"decode(encode({solution!r})) gave {decoded!r}"
+
+
+def check_garbage_is_rejected(problem: Problem) -> None:
+    """Garbage decodes to InvalidSolution with a reason, never another exception."""
+    for text in GARBAGE:
+        try:
+            problem.decode(text)
+        except InvalidSolution as error:
+            assert error.reason, f"empty reason for {text!r}"
+        else:
+            raise AssertionError(f"{text[:40]!r} was accepted")
+
+
+def check_evaluate_is_deterministic(problem: Problem, k: int = 5) -> None:
+    """The same solution gets the same finite value twice."""
+    for solution in problem.initial(np.random.default_rng(2), k):
+        first = problem.evaluate(solution)
+        assert math.isfinite(first), f"{solution!r} evaluated to {first}"
+        assert problem.evaluate(solution) == first, f"{solution!r} evaluated to two values"
+
+
+def check_initial_is_seeded(problem: Problem) -> None:
+    """initial() gives the same points for the same seed, and other points (or another order) for another."""
+
+    def points(seed: int) -> list[str]:
+        return [problem.encode(s) for s in problem.initial(np.random.default_rng(seed), 5)]
+
+    assert points(3) == points(3), "initial() draws from something other than its rng"
+    assert points(3) != points(4), "initial() ignores its rng: two seeds gave the same points"
+
+
+def check_grammar_admits_every_encoding(problem: Problem, k: int = 30) -> None:
+    """The problem's grammar admits what `encode` writes for its start points and random solutions."""
+    grammar = problem.grammar()
+    if grammar is None:
+        return
+    pattern = to_regex(grammar)
+    rng = np.random.default_rng(5)
+    solutions = problem.initial(rng, k) + (problem.space.sample(rng, k) if problem.space is not None else [])
+    for solution in solutions:
+        text = problem.encode(solution)
+        assert pattern.fullmatch(text), f"the grammar rejects {text!r}, which encode() writes"
+
+
+def check_labels(problem: Problem) -> None:
+    """Name, direction, labels and meta-prompt parts are all there."""
+    assert problem.direction in ("min", "max"), f"direction {problem.direction!r}"
+    for attribute in ("name", "summary", "solution_label", "value_label"):
+        assert getattr(problem, attribute, ""), f"{attribute} is empty"
+    assert problem.describe().strip() and problem.format_hint().strip(), "empty meta-prompt part"
+
+
+CHECKS = (
+    check_round_trip,
+    check_garbage_is_rejected,
+    check_evaluate_is_deterministic,
+    check_initial_is_seeded,
+    check_grammar_admits_every_encoding,
+    check_labels,
+)
+
+
+def check_problem(problem: Problem) -> list[str]:
+    """Run every contract check; returns the failures (an empty list means the plugin passes)."""
+    failures = []
+    for check in CHECKS:
+        try:
+            check(problem)
+        except Exception as error:  # report every broken rule, not only the first
+            failures.append(f"{check.__name__}: {type(error).__name__}: {error}")
+    return failures

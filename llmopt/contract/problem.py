@@ -1,0 +1,203 @@
+"""The problem plugin contract: what every optimization task supplies to the engine."""
+
+from __future__ import annotations
+
+import abc
+import argparse
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import numpy as np
+
+from llmopt.core.errors import ENDS_THE_RUN, InvalidSolution
+from llmopt.core.errors import UsageError as UsageError  # plugins raise it from here, as they always did
+
+if TYPE_CHECKING:
+    from llmopt.contract.spaces import Space
+
+Direction = Literal["min", "max"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One problem-specific command-line option, e.g. ``--w-true`` for linear regression."""
+
+    flag: str
+    type: Callable[[str], Any]
+    default: Any
+    help: str
+    choices: tuple[Any, ...] | None = None
+
+    @property
+    def dest(self) -> str:
+        """The keyword argument name the option maps to."""
+        return self.flag.lstrip("-").replace("-", "_")
+
+    def add_to(self, parser: argparse.ArgumentParser) -> None:
+        """Register this option on an argparse parser."""
+        if self.type is bool:
+            parser.add_argument(
+                self.flag, dest=self.dest, action=argparse.BooleanOptionalAction, default=self.default, help=self.help
+            )
+            return
+        stated = self.default is None or "(default" in self.help  # no default, or the help states its own
+        parser.add_argument(
+            self.flag,
+            dest=self.dest,
+            type=self.type,
+            default=self.default,
+            choices=self.choices,
+            help=self.help if stated else f"{self.help} (default: {self.default})",
+        )
+
+
+class Problem(abc.ABC):
+    """Base class of every problem plugin; one instance is one concrete task.
+
+    A problem declares the `space` its solutions live in; the space gives it an encoder, a decoder,
+    a grammar, random start points and every black-box method written for that space. A problem
+    whose solutions fit no space overrides `encode`, `decode` and `initial` instead.
+
+    `paper_grid` names the task variants of the paper's table for this problem (label -> options),
+    which `llmopt bench --paper-grid` runs.
+    """
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    direction: ClassVar[Direction] = "min"
+    solution_label: ClassVar[str] = "solution"
+    value_label: ClassVar[str] = "value"
+    options: ClassVar[tuple[Option, ...]] = ()
+    drawable: ClassVar[bool] = False
+    paper_grid: ClassVar[dict[str, dict[str, Any]]] = {}
+    space: Space | None = None
+
+    @classmethod
+    def from_options(cls, **kwargs: Any) -> Problem:
+        """Build an instance from parsed command-line options (keys are `Option.dest`)."""
+        return cls(**kwargs)
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """The problem-specific opening of the meta-prompt."""
+
+    @abc.abstractmethod
+    def format_hint(self) -> str:
+        """How the answer must be written, the closing instruction of the meta-prompt."""
+
+    @abc.abstractmethod
+    def evaluate(self, solution: Any) -> float:
+        """The score the optimizer sees; deterministic."""
+
+    def _space(self) -> Space:
+        if self.space is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} declares no space: set `space` or override encode, decode and initial"
+            )
+        return self.space
+
+    def encode(self, solution: Any) -> str:
+        """The text form of a solution, exactly as the model should write it."""
+        return self._space().encode(solution)
+
+    def decode(self, text: str) -> Any:
+        """Parse a model completion into a solution; raise `InvalidSolution` otherwise."""
+        return self._space().decode(text)
+
+    def initial(self, rng: np.random.Generator, k: int) -> list[Any]:
+        """k starting solutions (by default drawn at random from the space)."""
+        return self._space().sample(rng, k)
+
+    def grammar(self) -> str | None:
+        """A GBNF grammar that forces well-formed answers, if the problem has one."""
+        return None if self.space is None else self.space.grammar()
+
+    def key(self, solution: Any) -> str:
+        """Identity used for the duplicate check."""
+        return self.encode(solution)
+
+    def exemplars(self, rng: np.random.Generator) -> str | None:
+        """Task examples shown in the meta-prompt, if the problem has any."""
+        return None
+
+    def optimum(self) -> float | None:
+        """The best achievable value when it is known."""
+        return None
+
+    def references(self) -> dict[str, Callable[[], Any]]:
+        """White-box methods that use the problem's structure: name -> a function returning a solution."""
+        return {}
+
+    def usage(self) -> dict[str, int]:
+        """Running totals of what evaluation itself costs (e.g. scorer-model calls and tokens)."""
+        return {}
+
+    def extra_columns(self, result: Any) -> dict[str, Any]:
+        """Problem-specific fields for a result's summary row (e.g. TSP's `gap_pct`)."""
+        return {}
+
+    def draw(self, ax: Any, solution: Any, title: str) -> None:
+        """Draw a solution on a matplotlib axis; only problems with `drawable = True` can."""
+        raise NotImplementedError(f"{self.name} has no drawing of its solutions")
+
+    def config(self) -> dict[str, Any]:
+        """The options that define this instance, for run records."""
+        return {}
+
+    def fingerprint(self) -> str:
+        """What identifies this exact task, for replaying cached results: class and config by default.
+
+        A problem whose config does not pin down its data or code (a file's contents, a user's
+        function) adds them, so that a changed task does not replay an old result.
+        """
+        return json.dumps(
+            {"class": f"{type(self).__module__}.{type(self).__qualname__}", "config": self.config()},
+            sort_keys=True,
+            default=repr,
+        )
+
+
+Outcome = Literal["ok", "invalid", "failed"]
+
+
+def evaluate_safely(evaluate: Callable[[Any], float], solution: Any) -> tuple[float | None, str | None, Outcome]:
+    """(value, None, "ok"); (None, reason, "invalid") when the objective calls the solution infeasible
+    (it raised `InvalidSolution`); (None, a one-line reason, "failed") when it raised anything else (a
+    `SystemExit` included) or gave no finite number. A model server that refuses or stopped answering
+    ends the run instead."""
+    try:
+        value = float(evaluate(solution))
+    except InvalidSolution as error:
+        return None, error.reason, "invalid"
+    except ENDS_THE_RUN:  # the scorer's server refuses or is gone: no trial's fault, the run stops
+        raise
+    except Exception as error:  # the objective is user code or a remote scorer: its failure is data
+        return None, one_line(error), "failed"
+    except SystemExit as error:  # a script's sys.exit() ends that evaluation, never the run (Ctrl-C still does)
+        return None, f"SystemExit({error.code!r})", "failed"
+    if not math.isfinite(value):
+        return None, f"not a finite value: {value}", "failed"
+    return value, None, "ok"
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one line: its type, and its message cut to 200 characters."""
+    text = " ".join(str(error).split())[:200]
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def digest(*parts: bytes | str) -> str:
+    """SHA-256 of the parts, for fingerprints."""
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(part.encode() if isinstance(part, str) else part)
+    return hasher.hexdigest()
+
+
+def usage_since(problem: Problem, before: dict[str, int]) -> dict[str, int]:
+    """What the problem's own evaluation cost since the `before` snapshot of `problem.usage()`."""
+    return {key: value - before.get(key, 0) for key, value in problem.usage().items()}

@@ -1,0 +1,1 @@
+"""The core: errors, directions, values, Results, settings and statistics; it imports no other layer."""

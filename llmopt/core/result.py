@@ -1,0 +1,345 @@
+"""One Result type for OPRO, its ablations, black-box baselines and references, and the table that compares them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+import numpy as np
+
+from llmopt.core.direction import TARGET_TOLERANCE, best_of, better, gap_pct, reached, to_loss, worst  # noqa: F401  (their home before)
+
+Status = Literal["initial", "ok", "invalid", "duplicate", "skipped", "failed"]
+# "model": a method whose proposals come from the optimizer model (OPRO, LMX, EvoPrompt); "ablation": one
+# of them with a part taken away; "black-box": a classical method; "reference": a white-box method.
+Kind = Literal["model", "ablation", "black-box", "reference"]
+KINDS: tuple[Kind, ...] = ("model", "ablation", "black-box", "reference")
+MODEL_KINDS: tuple[Kind, ...] = ("model", "ablation")
+EVALUATED: tuple[Status, ...] = ("initial", "ok")
+
+
+@dataclass
+class Trial:
+    """One proposal or evaluation: where it came from, what it decoded to, and its value.
+
+    `step` is the driver's step (0 for the initial points; None for methods without steps);
+    `eval_index` counts evaluations from 1 and is set by `Result.add` for evaluated trials;
+    `first_attempt` keeps the rejected answer of a repaired proposal, `prompt` a proposal's own request;
+    `round` is the batch of evaluations it was scored in (from 1).
+    """
+
+    step: int | None
+    status: Status
+    raw: str | None = None
+    text: str | None = None
+    solution: Any = None
+    value: float | None = None
+    reason: str | None = None
+    eval_index: int | None = None
+    reasoning: str | None = None
+    first_attempt: dict[str, str] | None = None
+    prompt: str | None = None
+    round: int | None = None
+
+
+@dataclass
+class Spent:
+    """What a proposer's requests cost in one step: answers asked of the model (repairs apart), requests
+    answered with their calls and tokens, failed requests (and the last one's error), repairs made and
+    those that decoded. A proposer returns it with its proposals; the driver adds it to the run's counts."""
+
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    requests: int = 0
+    failed_requests: int = 0
+    repairs: int = 0
+    repairs_valid: int = 0
+    asked: int = 0
+    cached_tokens: int = 0
+    last_error: str | None = None
+
+    def add_generation(self, generation: Any) -> None:
+        """Count one answered request: its calls and tokens (a backend `Generation`)."""
+        self.requests += 1
+        self.llm_calls += generation.calls
+        self.prompt_tokens += generation.prompt_tokens
+        self.completion_tokens += generation.completion_tokens
+        self.reasoning_tokens += generation.reasoning_tokens
+        self.cached_tokens += generation.cached_tokens
+
+    def add(self, other: Spent) -> None:
+        """Add another's spending (a request made on a thread of its own)."""
+        for name in SPENDING:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.last_error = other.last_error or self.last_error
+
+    @classmethod
+    def between(cls, after: Counts, before: Counts | None) -> Spent:
+        """What was spent from `before` to `after` (a journal's consecutive counts)."""
+        return cls(**{name: getattr(after, name) - (getattr(before, name) if before else 0) for name in SPENDING})
+
+
+# What model requests cost (a Spent's counts, which Counts has too), apart from what became of the proposals.
+SPENDING = tuple(f.name for f in fields(Spent) if f.name != "last_error")
+
+
+@dataclass
+class Counts:
+    """What a run spent and how its proposals fared."""
+
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    proposals: int = 0
+    evals: int = 0
+    duplicates: int = 0
+    invalid: dict[str, int] = field(default_factory=dict)
+    failed_requests: int = 0
+    failed_evals: int = 0
+    repairs: int = 0
+    repairs_valid: int = 0
+    requests: int = 0
+    reasoning_tokens: int = 0
+    asked: int = 0  # answers asked of the model by a method's own requests (repairs apart), answered or not
+    rounds: int = 0  # batches of evaluations: with evaluations side by side, the wall-clock measure
+    starts: int = 0  # a model-driven method's start points (step 0) scored or refused, apart from its proposals
+    skipped: int = 0  # valid new proposals left unscored because the evaluation budget was spent
+    cached_tokens: int = 0  # prompt tokens the server took from its prompt cache (part of prompt_tokens)
+
+    @property
+    def tokens(self) -> int:
+        """Prompt plus completion tokens."""
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def n_invalid(self) -> int:
+        """All rejected proposals, whatever the reason."""
+        return sum(self.invalid.values())
+
+    def add_invalid(self, reason: str) -> None:
+        """Count one rejection under its reason."""
+        self.invalid[reason] = self.invalid.get(reason, 0) + 1
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Counts:
+        """Rebuild from `dataclasses.asdict` output (a journal's counts)."""
+        return cls(**{**data, "invalid": dict(data.get("invalid", {}))})
+
+    def add_spent(self, spent: Spent) -> None:
+        """Add what a step's model requests cost (the ledger's, the one place counts change)."""
+        for name in SPENDING:
+            setattr(self, name, getattr(self, name) + getattr(spent, name))
+
+    def cost(self, price: Sequence[float] | None) -> float | None:
+        """Dollars at `price`: dollars per million prompt and completion tokens (IN, OUT), or per million
+        uncached prompt, cached prompt and completion tokens (IN, CACHED, OUT); None without one."""
+        if price is None:
+            return None
+        cached_price = price[1] if len(price) == 3 else price[0]
+        uncached = self.prompt_tokens - self.cached_tokens
+        return (uncached * price[0] + self.cached_tokens * cached_price + self.completion_tokens * price[-1]) / 1e6
+
+    @property
+    def nothing_scored(self) -> bool:
+        """Whether every evaluation made failed (some were made, none gave a value)."""
+        return self.failed_evals > 0 and self.evals == 0
+
+    @property
+    def failed_share(self) -> float:
+        """The share of model requests that failed after every retry (0 when none were made)."""
+        made = self.requests + self.failed_requests
+        return self.failed_requests / made if made else 0.0
+
+
+@dataclass
+class Result:
+    """Outcome of one method on one problem, modelled on scipy's OptimizeResult; owns its trial log."""
+
+    method: str
+    problem: str
+    direction: str
+    kind: Kind = "model"
+    best_solution: Any = None
+    best_value: float | None = None
+    trials: list[Trial] = field(default_factory=list)
+    counts: Counts = field(default_factory=Counts)
+    stop_reason: str = ""
+    seconds: float = 0.0
+    optimum: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, trial: Trial) -> Trial:
+        """Append a trial; an evaluated one gets its evaluation index and may become the best.
+
+        A failed evaluation (status "failed", with its reason) is kept and counted, never scored; so is
+        an invalid proposal (counted under its reason).
+        """
+        if trial.status == "failed":
+            self.counts.failed_evals += 1
+        elif trial.status == "skipped":
+            self.counts.skipped += 1
+        elif trial.status == "invalid":
+            self.counts.add_invalid(trial.reason or "invalid")
+        elif trial.status in EVALUATED and trial.value is not None:
+            self.counts.evals += 1
+            trial.eval_index = self.counts.evals
+            if self.best_value is None or better(self.direction, trial.value, self.best_value):
+                self.best_value, self.best_solution = trial.value, trial.solution
+        self.trials.append(trial)
+        return trial
+
+    def evaluated(self) -> list[Trial]:
+        """The evaluated trials, in the order they were evaluated."""
+        return [t for t in self.trials if t.eval_index is not None]
+
+    def best_so_far(self) -> np.ndarray:
+        """The best value after each evaluation."""
+        values = np.array([t.value for t in self.evaluated()], dtype=float)
+        if not values.size:
+            return values
+        return best_of(values, self.direction)
+
+    def best_per_step(self) -> list[tuple[int, float]]:
+        """(step, best value so far) after every OPRO step that evaluated something."""
+        curve: dict[int, float] = {}
+        for trial, best in zip(self.evaluated(), self.best_so_far()):
+            if trial.step is not None:
+                curve[trial.step] = float(best)
+        return sorted(curve.items())
+
+    def first_reaching(self, target: float) -> Trial | None:
+        """The first evaluated trial that reached `target`, if any."""
+        return next((t for t in self.evaluated() if reached(t.value, target, self.direction)), None)
+
+    # scipy's OptimizeResult names, so code written for `scipy.optimize.minimize` reads a Result as it is
+    @property
+    def x(self) -> Any:
+        """The best solution (scipy's name)."""
+        return self.best_solution
+
+    @property
+    def fun(self) -> float | None:
+        """The best value (scipy's name)."""
+        return self.best_value
+
+    @property
+    def nfev(self) -> int:
+        """Evaluations spent (scipy's name)."""
+        return self.counts.evals
+
+    @property
+    def success(self) -> bool:
+        """Whether the method ended by a rule of its own (a budget, a target, convergence) with a solution,
+        not by a crash, an interruption or a server that went away."""
+        broken = ("crashed", "interrupted", "model_unreachable", "scorer_unreachable")
+        return self.best_value is not None and not self.stop_reason.startswith(broken)
+
+    @property
+    def message(self) -> str:
+        """Why it stopped (scipy's name for the stop reason)."""
+        return self.stop_reason
+
+    @property
+    def side_by_side(self) -> bool:
+        """Whether this method evaluated side by side (fewer rounds than evaluations; never a reference)."""
+        return self.kind != "reference" and 0 < self.counts.rounds < self.counts.evals
+
+    def plot(self, baselines: list[Result] | None = None, optimum: float | None = None) -> Any:
+        """A matplotlib figure of the convergence, with the other results as lines."""
+        from llmopt.report.plots import figure_for
+
+        return figure_for(self, baselines or [], optimum)
+
+    def summary(self) -> dict[str, Any]:
+        """The flat row used by `--json` and the comparison table; references have no evaluation count."""
+        counts = self.counts
+        model_driven = self.kind in MODEL_KINDS  # a method on the driver shows its proposals and what they cost
+        return {
+            "method": self.method,
+            "kind": self.kind,
+            "best_value": self.best_value,
+            "best_solution": self.best_solution,
+            "n_evals": None if self.kind == "reference" else counts.evals,
+            "rounds": None if self.kind == "reference" else counts.rounds,
+            "starts": counts.starts if model_driven else None,
+            "proposals": counts.proposals if model_driven else None,
+            "duplicates": counts.duplicates if model_driven else None,
+            "invalid": counts.n_invalid if model_driven or counts.invalid else None,
+            "skipped": counts.skipped if model_driven else None,
+            "repaired": counts.repairs_valid if model_driven else None,
+            "failed_evals": counts.failed_evals,
+            "n_llm_calls": counts.llm_calls if model_driven else None,
+            "tokens": counts.tokens if model_driven else None,
+            "reasoning_tokens": counts.reasoning_tokens if model_driven else None,
+            "cached_tokens": counts.cached_tokens if model_driven else None,
+            "failed_requests": counts.failed_requests if model_driven else None,
+            "cost_usd": _round(counts.cost(self.extra.get("price"))) if model_driven else None,
+            "seconds": round(self.seconds, 4),
+            "stop_reason": self.stop_reason,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything, as JSON-ready data; tuples are tagged so that `from_dict` restores them exactly."""
+        return _pack(asdict(self))
+
+    def to_json(self, **kwargs: Any) -> str:
+        """Serialise to a JSON string."""
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Result:
+        """Rebuild from `to_dict` output."""
+        data = _unpack(dict(data))
+        data["trials"] = [Trial(**t) for t in data.get("trials", [])]
+        counts = data.get("counts", {})
+        data["counts"] = Counts.from_dict(counts)
+        if "starts" not in counts:  # a record written before 0.4 counted them apart from nothing: its trials tell
+            data["counts"].starts = sum(t.step == 0 for t in data["trials"])
+            data["counts"].skipped = sum(t.status == "skipped" for t in data["trials"])
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> Result:
+        """Rebuild from `to_json` output."""
+        return cls.from_dict(json.loads(text))
+
+
+_TUPLE = "__tuple__"
+
+
+def _pack(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return {_TUPLE: [_pack(v) for v in value]}
+    if isinstance(value, list):
+        return [_pack(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _pack(v) for k, v in value.items()}
+    return value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value
+
+
+def _unpack(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {_TUPLE}:
+            return tuple(_unpack(v) for v in value[_TUPLE])
+        return {k: _unpack(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unpack(v) for v in value]
+    return value
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def kind_rank(kind: str | None) -> int:
+    """Where a kind's rows go in a table; a kind this version does not know (an older record's) goes first."""
+    return KINDS.index(kind) if kind in KINDS else -1
+
+
+def side_by_side(results: Sequence[Result]) -> bool:
+    """Whether some method evaluated side by side (fewer rounds than evaluations): then rounds are the clock."""
+    return any(result.side_by_side for result in results)

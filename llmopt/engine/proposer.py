@@ -1,0 +1,103 @@
+"""What a model-driven method is to the driver: a proposer that turns the study's history into proposals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from llmopt.core.result import Result, Spent, Trial
+
+if TYPE_CHECKING:
+    from llmopt.engine.stopping import StopRule
+
+
+class Study(Protocol):
+    """What a proposer reads of the run it proposes for (the driver is one): the step, the history, how many
+    answers and evaluations are left, the Result so far, and the run's generator (which it may draw from)."""
+
+    rng: np.random.Generator
+
+    @property
+    def step(self) -> int:
+        """The step being proposed (0 for the initial points)."""
+        ...
+
+    @property
+    def answers_left(self) -> int:
+        """How many more model answers the run may draw."""
+        ...
+
+    @property
+    def evals_left(self) -> int | float:
+        """How many more evaluations the budget allows."""
+        ...
+
+    @property
+    def result(self) -> Result:
+        """The run's Result as it stands (to read, never to write)."""
+        ...
+
+    def history(self) -> list[tuple[str, float]]:
+        """Every evaluated (solution text, value), first seen first."""
+        ...
+
+
+@dataclass
+class Proposal:
+    """One model answer and what it decoded to; `first_attempt` keeps a rejected answer that was repaired,
+    `prompt` the request of a proposal that had one of its own (EvoPrompt's operators)."""
+
+    raw: str
+    solution: Any = None
+    reason: str | None = None
+    duplicate: bool = False
+    first_attempt: dict[str, str] | None = None
+    reasoning: str = ""
+    cut_off_at: int | None = None
+    prompt: str | None = None
+
+
+@dataclass
+class Ask:
+    """What `Driver.ask()` hands out: the step, its prompt (if the step had one), decoded proposals, the error
+    of a request that failed, and what the step's requests cost (`spent`, which the driver counts)."""
+
+    step: int
+    prompt: str | None
+    proposals: list[Proposal]
+    error: str | None = None
+    spent: Spent = field(default_factory=Spent)
+
+    @property
+    def to_evaluate(self) -> list[Any]:
+        """The solutions that want a value: the valid proposals that repeat no evaluated solution."""
+        return [p.solution for p in self.proposals if p.reason is None and not p.duplicate]
+
+
+class Proposer(Protocol):
+    """A model-driven method: it proposes solutions from the history; the driver scores and journals them.
+
+    `propose` lets a refusal or an unreachable server propagate (they end the run); a request that failed
+    in a way the run survives (`BackendError`) is counted, and the step goes on without its answers.
+    """
+
+    stop_rules: list[StopRule]
+
+    def initial(self, rng: np.random.Generator) -> list[Any]:
+        """The solutions of step 0, scored before the first proposal."""
+        ...
+
+    def propose(self, study: Study) -> Ask:
+        """This step's proposals, decoded, with what their requests cost (the driver marks duplicates, scores
+        them and counts the spending)."""
+        ...
+
+    def observe(self, trials: list[Trial]) -> None:
+        """Learn from a finished step's trials (live, and again when a journal is replayed)."""
+        ...
+
+    def reread(self, item: dict[str, Any]) -> Proposal:
+        """A journaled proposal decoded again, as `propose` decoded it (for a step resumed mid-way)."""
+        ...

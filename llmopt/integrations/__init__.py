@@ -1,0 +1,1 @@
+"""llmopt inside other tools: Optuna's samplers."""

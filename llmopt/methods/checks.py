@@ -1,0 +1,30 @@
+"""The methods' half of the plugin contract: what every method owes a comparison, as a check anyone can run
+(the problems' half is `llmopt.contract.checks`)."""
+
+from __future__ import annotations
+
+from llmopt.contract.problem import Problem
+from llmopt.core.direction import better
+from llmopt.core.stops import CRASHED
+from llmopt.methods.method import Method, Setup
+
+
+def check_method(method: Method, problem: Problem, setup: Setup) -> list[str]:
+    """What every method owes a comparison, checked on one run of it under `setup`: its name and kind on the
+    Result, a stop reason that is no crash, no more evaluations than the budget, each value the problem's own,
+    and a best value that is the best of them. Returns the failures (an empty list means it passes)."""
+    result = method.run(problem, setup)
+    failures = []
+    if (result.method, result.kind) != (method.name, method.kind):
+        failures.append(f"the Result names {result.method} ({result.kind}), not {method.name} ({method.kind})")
+    if not result.stop_reason or result.stop_reason.startswith(CRASHED):
+        failures.append(f"stop reason {result.stop_reason!r}")
+    evaluated = result.evaluated()
+    if method.kind != "reference" and result.counts.evals > setup.max_evals:
+        failures.append(f"{result.counts.evals} evaluations for a budget of {setup.max_evals}")
+    for trial in evaluated[:5]:
+        if problem.evaluate(trial.solution) != trial.value:
+            failures.append(f"{trial.text} was recorded as {trial.value}, not its value")
+    if evaluated and any(better(problem.direction, t.value, result.best_value) for t in evaluated):
+        failures.append(f"best value {result.best_value} is not the best of its evaluations")
+    return failures

@@ -1,0 +1,328 @@
+"""matplotlib figures of Results: convergence against the other methods, value spreads, seed bands.
+
+Every curve comes from the Result's own best-so-far; a problem draws its solutions through its hook.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from llmopt.core.direction import to_loss
+from llmopt.core.stats import quantiles
+
+
+class Result(Protocol):
+    """What a figure reads of a run (`llmopt.core.result.Result` is one): this module draws, it imports no model."""
+
+    method: str
+    problem: str
+    direction: str
+    kind: str
+    best_value: float | None
+    best_solution: Any
+    optimum: float | None
+    side_by_side: bool
+
+    def evaluated(self) -> list[Any]:
+        """The evaluated trials, in order."""
+        ...
+
+    def best_so_far(self) -> np.ndarray:
+        """The best value after each evaluation."""
+        ...
+
+    def best_per_step(self) -> list[tuple[int, float]]:
+        """(step, best so far) after every step that evaluated something."""
+        ...
+
+
+def _new_figure(**kwargs: Any) -> Any:
+    """A figure for a file: matplotlib's object API, no pyplot, so no display or backend switch; constrained
+    layout, which makes room for a legend beside its axes."""
+    from matplotlib.figure import Figure
+
+    return Figure(layout="constrained", **kwargs)
+
+
+# Each kind its own line style, and each method its own end marker: a line that lies on another (a
+# method that found the optimum, under the optimum's line) still shows where it ends.
+KIND_STYLES: dict[str, dict[str, Any]] = {
+    "model": {"linestyle": "-", "linewidth": 2.0},
+    "ablation": {"linestyle": "--", "linewidth": 1.6},
+    "black-box": {"linestyle": "-.", "linewidth": 1.3},
+}
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+COLOURS = (
+    "tab:blue",
+    "tab:orange",
+    "tab:green",
+    "tab:red",
+    "tab:purple",
+    "tab:brown",
+    "tab:pink",
+    "tab:olive",
+    "tab:cyan",
+)
+
+
+def plot_convergence(ax: Any, result: Result, others: Sequence[Result] = (), optimum: float | None = None) -> None:
+    """Best so far against evaluations (the budget every method spends): each evaluation of `result` as a
+    dot, every evaluating method's best so far in its kind's style, and the references and the optimum
+    as labelled horizontal lines."""
+    evaluated = result.evaluated()
+    if evaluated:
+        ax.scatter(
+            [t.eval_index for t in evaluated],
+            [t.value for t in evaluated],
+            s=10,
+            alpha=0.35,
+            color=COLOURS[0],
+            label=f"{result.method}: each evaluation",
+        )
+
+    def by_evaluation(r: Result) -> tuple[Any, Any]:
+        curve = r.best_so_far()
+        return np.arange(1, curve.size + 1), curve
+
+    _curves(ax, [result, *others], by_evaluation)
+    _levels(ax, [result, *others], optimum)
+    values = [t.value for t in evaluated] + [r.best_value for r in others if r.best_value is not None]
+    if values and min(values) > 0 and max(values) / min(values) > 100:
+        ax.set_yscale("log")
+    _axes(ax, "evaluations", "best value so far", f"{result.problem}: best so far against evaluations")
+
+
+def plot_rounds(ax: Any, results: Sequence[Result], optimum: float | None = None) -> None:
+    """Best so far against rounds (the wall-clock measure of an expensive objective) for every method that
+    evaluated, in the styles of `plot_convergence`; references and the optimum as labelled lines."""
+
+    def by_round(result: Result) -> tuple[Any, Any]:
+        rounds, curve = [t.round for t in result.evaluated() if t.round is not None], result.best_so_far()
+        return np.array(rounds), curve[curve.size - len(rounds) :]
+
+    _curves(ax, results, by_round)
+    _levels(ax, results, optimum)
+    _axes(ax, "round (evaluations side by side)", "best value so far", "best so far against rounds")
+
+
+def _curves(ax: Any, results: Sequence[Result], xy: Any) -> None:
+    """The best-so-far step line of each evaluating result, its kind's style, its own colour and end marker."""
+    drawn = 0
+    for result in results:
+        x, y = xy(result) if result.kind != "reference" else ((), ())
+        if not len(x):
+            continue
+        ax.plot(
+            x,
+            y,
+            drawstyle="steps-post",
+            color=COLOURS[drawn % len(COLOURS)],
+            marker=MARKERS[drawn % len(MARKERS)],
+            markevery=[len(x) - 1],
+            markersize=7,
+            label=f"{result.method} ({result.kind})",
+            zorder=3,
+            **KIND_STYLES.get(result.kind, {}),
+        )
+        drawn += 1
+
+
+def _levels(ax: Any, results: Sequence[Result], optimum: float | None) -> None:
+    """The optimum and the references' values as horizontal lines under the curves; the methods at one
+    value share one line and one label, so none hides another."""
+    levels: dict[float, list[str]] = {}
+    if optimum is not None:
+        levels[float(optimum)] = ["optimum"]
+    for result in results:
+        if result.kind == "reference" and result.best_value is not None:
+            levels.setdefault(float(result.best_value), []).append(result.method)
+    for value, names in levels.items():
+        methods = [n for n in names if n != "optimum"]
+        said = f"{', '.join(methods)} (reference{'s' * (len(methods) > 1)})" if methods else ""
+        label = " = ".join(part for part in ("optimum" if "optimum" in names else "", said) if part)
+        ax.axhline(
+            value,
+            color="black" if "optimum" in names else "grey",
+            linewidth=1,
+            linestyle="-" if "optimum" in names else ":",
+            label=label,
+            zorder=2,
+        )
+
+
+def _axes(ax: Any, xlabel: str, ylabel: str, title: str) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    _legend_beside(ax)
+
+
+# Characters a legend line holds before it wraps: a long list of references at one value stays narrow.
+LEGEND_WIDTH = 40
+
+
+def _legend_beside(ax: Any) -> Any:
+    """The legend right of the axes, long labels wrapped, in as many columns as keep it within the axes'
+    height: with the figure's constrained layout (matplotlib's way to fit a legend outside its axes), no
+    entry is cut at the figure's edge however many methods ran."""
+    handles, labels = ax.get_legend_handles_labels()
+    wrapped = [textwrap.fill(label, LEGEND_WIDTH, subsequent_indent="  ", break_on_hyphens=False) for label in labels]
+    height = ax.get_window_extent().height  # before the layout, which only makes the axes taller
+    for columns in range(1, max(len(labels), 1) + 1):
+        legend = ax.legend(
+            handles, wrapped, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, ncols=columns
+        )
+        if legend.get_window_extent().height <= height:
+            break
+    return legend
+
+
+def plot_score_distribution(ax: Any, result: Result) -> None:
+    """The values of each step's evaluated proposals as box plots, with the best so far on top."""
+    by_step: dict[int, list[float]] = {}
+    for trial in result.evaluated():
+        by_step.setdefault(trial.step, []).append(trial.value)
+    steps = sorted(by_step)
+    if steps:
+        ax.boxplot([by_step[s] for s in steps], positions=steps, widths=0.6, manage_ticks=False)
+        curve = result.best_per_step()
+        ax.plot(*zip(*curve), color="tab:blue", marker="o", linewidth=1.5, label="best so far")
+        ax.legend(fontsize=7)
+    ax.set_xlabel("step")
+    ax.set_ylabel("value")
+    ax.set_title(f"{result.problem}: values proposed per step")
+
+
+def plot_bands(ax: Any, curves: dict[str, Sequence[np.ndarray]], optimum: float | None = None) -> None:
+    """Median and interquartile band of best-so-far curves, one per label, by the same `stats.quantiles` as
+    the bench table, so a line ends at the table's median; a short run keeps its last value."""
+    for label, found in curves.items():
+        found = [c for c in found if c.size]
+        if not found:
+            continue
+        length = max(c.size for c in found)
+        padded = np.array([np.pad(c, (0, length - c.size), mode="edge") for c in found])
+        low, median, high = np.array([quantiles(column, [0.25, 0.5, 0.75]) for column in padded.T]).T
+        x = np.arange(1, length + 1)
+        ax.plot(x, median, label=f"{label}: median, IQR shaded (n={len(found)})")
+        ax.fill_between(x, low, high, alpha=0.2)
+    logarithmic = _wide_and_positive([c for found in curves.values() for c in found if c.size])
+    if logarithmic:
+        ax.set_yscale("log")  # best-so-far values falling over decades, as COCO plots them
+    if optimum is not None and (optimum > 0 or not logarithmic):
+        ax.axhline(optimum, color="black", linewidth=1, label="optimum")
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("best value so far")
+    ax.legend(fontsize=7)
+
+
+def _wide_and_positive(curves: Sequence[np.ndarray]) -> bool:
+    """Whether the values are all positive and span more than two decades."""
+    if not curves:
+        return False
+    values = np.concatenate(curves)
+    values = values[np.isfinite(values)]
+    return bool(values.size) and values.min() > 0 and values.max() / values.min() > 100
+
+
+def bench_curves(rows: Sequence[dict[str, Any]]) -> dict[str, list[np.ndarray]]:
+    """Best-so-far curves of a bench's rows, by "label: method" (references have none)."""
+    curves: dict[str, list[np.ndarray]] = {}
+    for row in rows:
+        if row.get("kind") != "reference":
+            curves.setdefault(f"{row['label']}: {row['method']}", []).append(np.array(row.get("best_so_far") or []))
+    return curves
+
+
+def plot_ecdf(ax: Any, curves: dict[str, Sequence[np.ndarray]], targets: np.ndarray, direction: str) -> None:
+    """Fixed-target ECDF per label: the share of (run, target) pairs reached after each evaluation."""
+    from llmopt.core.stats import ecdf
+
+    length = max((c.size for found in curves.values() for c in found), default=0)
+    for label, found in curves.items():
+        ax.plot(np.arange(1, length + 1), ecdf(list(found), targets, direction, length), label=label)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("share of (run, target) pairs reached")
+    ax.legend(fontsize=7)
+
+
+def bench_figure(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
+    """Bands of best so far and the fixed-target ECDF of a bench, side by side, one row of panels per task
+    (each with its own optimum and targets), as a PNG."""
+    from llmopt.core.stats import log_targets
+
+    tasks: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        tasks.setdefault(row["label"], []).append(row)
+    fig = _new_figure(figsize=(13, 4.5 * len(tasks)))
+    for (left, right), (label, mine) in zip(fig.subplots(len(tasks), 2, squeeze=False), tasks.items()):
+        direction, optimum = mine[0].get("direction", "min"), mine[0].get("optimum")
+        curves = {key.partition(": ")[2]: found for key, found in bench_curves(mine).items()}
+        plot_bands(left, curves, optimum)
+        left.set_title(label)
+        starts = [c[0] for found in curves.values() for c in found if c.size]
+        finals = [c[-1] for found in curves.values() for c in found if c.size]
+        best = optimum if optimum is not None else min(finals, key=lambda v: to_loss(v, direction)) if finals else 0.0
+        start = float(np.median(starts)) if starts else best
+        plot_ecdf(right, curves, log_targets(start, best, direction), direction)
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def figure_for(result: Result, baselines: Sequence[Result] = (), optimum: float | None = None) -> Any:
+    """A new figure with the convergence plot of `result` (what `Result.plot()` returns)."""
+    import matplotlib.pyplot as plt  # pyplot, so notebooks show it inline
+
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    plot_convergence(ax, result, baselines, optimum if optimum is not None else result.optimum)
+    return fig
+
+
+def report_figure(results: Sequence[Result], table: str, path: str | Path) -> Path:
+    """A PNG summary of a run: convergence against the baselines above the comparison table."""
+    lines = table.count("\n") + 1
+    fig = _new_figure(figsize=(11, 4.5 + 0.16 * lines))
+    top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [4.5, 0.3 + 0.16 * lines]})
+    plot_convergence(top, results[0], list(results[1:]), results[0].optimum)
+    bottom.axis("off")
+    bottom.text(0.0, 1.0, table, family="monospace", fontsize=8, va="top")
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def plot_run(problem: Any, results: Sequence[Result], path: str | Path) -> Path:
+    """Convergence of the first result against the rest; tours too when the problem can draw."""
+    opro, baselines = results[0], list(results[1:])
+    drawable = problem.drawable and opro.best_solution is not None
+    rounds = any(result.side_by_side for result in results)
+    panels = (2 if drawable else 0) + 1 + rounds
+    fig = _new_figure(figsize=(8 * panels if panels > 1 else 8, 4.8))
+    axes = fig.subplots(1, panels, squeeze=False)
+    plot_convergence(axes[0][2 if drawable else 0], opro, baselines, problem.optimum())
+    if rounds:
+        plot_rounds(axes[0][-1], results, problem.optimum())
+    if drawable:
+        problem.draw(axes[0][0], opro.best_solution, f"{opro.method}: {opro.best_value:.6g}")
+        scored = [b for b in baselines if b.best_value is not None and b.best_solution is not None]
+        if scored:
+            best = min(scored, key=lambda b: to_loss(b.best_value, problem.direction))
+            problem.draw(
+                axes[0][1],
+                best.best_solution,
+                f"best of the others: {best.method} ({best.kind}), {best.best_value:.6g}",
+            )
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    return path
