@@ -44,12 +44,16 @@ MOVED: dict[str, tuple[str, ...]] = {
 
 
 def _outside_the_import_system() -> int:
-    """The `stacklevel` that points a warning at the code that imported, past importlib's own frames."""
+    """The `stacklevel` that points a warning at the code that imported. `warnings` skips importlib's frozen
+    frames when it counts; the frames of this module, of `importlib.import_module` and of the package's
+    `__getattr__` (`llmopt.driver` read as an attribute) are counted past."""
+    ours = (__file__, importlib.__file__, sys.modules["llmopt"].__file__)
     frame, level = sys._getframe(1), 1
     while frame is not None and (
-        frame.f_code.co_filename.startswith("<frozen importlib") or frame.f_code.co_filename == __file__
+        frame.f_code.co_filename.startswith("<frozen importlib") or frame.f_code.co_filename in ours
     ):
-        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+        level += frame.f_code.co_filename in ours
+        frame = frame.f_back  # type: ignore[assignment]
     return level
 
 

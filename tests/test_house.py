@@ -227,6 +227,16 @@ def test_no_proposer_takes_a_lock_or_writes_a_count() -> None:
     assert sorted(writes_to_counts_or_locks_in(seeded)) == [2, 3, 4]
 
 
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["check", "format"])
+def test_ruff_passes(command: list[str]) -> None:
+    """The style the configuration in pyproject.toml states: every file, so CI and the README's test command
+    fail on a lint error or an unformatted file."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", *command, str(ROOT)], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+
+
 def test_the_cycle_finder_sees_an_import_hidden_in_a_function() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []

@@ -33,13 +33,7 @@ def test_maximisation_keeps_the_highest() -> None:
 
 @pytest.mark.parametrize(
     "value, decimals, text",
-    [
-        (42.345, 2, "42.34"),
-        (42.0, 2, "42"),
-        (3.0, None, "3"),
-        (0.125, None, "0.125"),
-        (7.5, 0, "8"),
-    ],
+    [(42.345, 2, "42.34"), (42.0, 2, "42"), (3.0, None, "3"), (0.125, None, "0.125"), (7.5, 0, "8")],
 )
 def test_format_score(value: float, decimals: int | None, text: str) -> None:
     assert format_score(value, decimals) == text

@@ -178,11 +178,7 @@ def test_a_failed_request_is_recorded_and_the_run_goes_on(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(
-    "rule, value, reason",
-    [
-        ("max_llm_calls", 2, "max_llm_calls"),
-        ("max_total_tokens", 1, "max_total_tokens"),
-    ],
+    "rule, value, reason", [("max_llm_calls", 2, "max_llm_calls"), ("max_total_tokens", 1, "max_total_tokens")]
 )
 def test_budgets_stop_within_one_step(rule: str, value, reason: str) -> None:
     opro, _ = make([f"[{i}, 2]" for i in range(80)], steps=20, proposals=1, **{rule: value})

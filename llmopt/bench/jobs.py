@@ -147,30 +147,38 @@ def make_jobs(
             labels_in_order.append(label + suffix(task))
             for name, reads in _methods(built, methods, label + suffix(task)).items():
                 variants = crossings(axes, {"method", "model"}, reads | {"model"}) if reads is not None else [{}]
-                jobs += [
-                    Job(
-                        problem,
-                        task_options,
-                        name,
-                        seed,
-                        label + suffix(task),
-                        apply_settings(settings, variant),
-                        {**model, **_model(variant)},
-                        target,
-                        max_concurrency,
-                        name + suffix(variant, labels),
-                        variant,
-                        samples_model=reads is not None,
-                    )
-                    for seed in range(first_seed, first_seed + seeds)
-                    for variant in variants
-                ]
+                jobs += _variants(
+                    Job(problem, task_options, name, 0, label + suffix(task), settings, model, target, max_concurrency),
+                    variants,
+                    labels,
+                    range(first_seed, first_seed + seeds),
+                    samples_model=reads is not None,
+                )
     if grid and len(fingerprints) < len(labels_in_order):
         raise UsageError(
             "--paper-grid: its tasks came out the same; an option given (such as --instance) "
             "overrides what the grid varies"
         )
     return sorted(jobs, key=lambda j: (labels_in_order.index(j.label), j.seed))
+
+
+def _variants(
+    base: Job, variants: list[dict[str, Any]], labels: dict[str, str], seeds: range, *, samples_model: bool
+) -> list[Job]:
+    """`base` once per seed and variant: the variant's settings and model applied, its name suffixed."""
+    return [
+        dataclasses.replace(
+            base,
+            seed=seed,
+            settings=apply_settings(base.settings, variant),
+            model={**base.model, **_model(variant)},
+            name=base.method + suffix(variant, labels),
+            variant=variant,
+            samples_model=samples_model,
+        )
+        for seed in seeds
+        for variant in variants
+    ]
 
 
 def _refuse_conflicts(target: float | None, grid: dict[str, dict[str, Any]] | None, axes: Sequence[Axis]) -> None:

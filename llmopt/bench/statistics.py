@@ -143,6 +143,21 @@ def _g(value: float | None) -> str:
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4g}"
 
 
+_SUMMARY_HEADER = (
+    "problem",
+    "method",
+    "kind",
+    "median [IQR]",
+    "mean ± sd",
+    "median 95% CI",
+    "reached",
+    "ERT",
+    "steps to target",
+    "evals used",
+    "budget",
+)
+
+
 def summary_table(rows: list[dict[str, Any]]) -> str:
     """The statistics of `summarize` as a text table, one line per label and method."""
     summary = summarize(rows)
@@ -155,48 +170,34 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
         if len(against) <= 1
         else f"p vs 1st {studied[0]} row (Holm)"
     )
-    header = [
-        "problem",
-        "method",
-        "kind",
-        "median [IQR]",
-        "mean ± sd",
-        "median 95% CI",
-        "reached",
-        "ERT",
-        p_column,
-        "steps to target",
-        "evals used",
-        "budget",
-    ]
+    header = [*_SUMMARY_HEADER[:8], p_column, *_SUMMARY_HEADER[8:]]
     priced = any(s["cost_usd"] for s in summary)
     if priced:
         header.append("cost $ (mean ± sd)")
     rounds = next((s["at_rounds"] for s in summary if s.get("at_rounds")), None)
     if rounds:  # evaluations ran side by side: the comparison at equal wall-clock time too
         header.insert(4, f"median @ {rounds} rounds")
-    lines = [header]
-    for s in summary:
-        low, high = s["median_ci95"]
-        lines.append(
-            [
-                s["label"],
-                s["method"],
-                s["kind"],
-                f"{_g(s['median'])} [{_g(s['q1'])}, {_g(s['q3'])}]",
-                *([_g(s["median_at_rounds"])] if rounds else []),
-                _mean_sd([b for b in s["best"] if math.isfinite(b)]),
-                f"[{_g(low)}, {_g(high)}]",
-                "-" if s["success_rate"] is None else f"{round(s['success_rate'] * s['runs'])}/{s['runs']}",
-                _g(s["ert"]),
-                _g(s["p_vs_opro"]),
-                _mean_sd(s["steps_to_target"]),
-                "-" if s["kind"] == "reference" else _mean_sd(s["evals_used"]),
-                str(s["budget"]),
-                *([_mean_sd(s["cost_usd"])] if priced else []),
-            ]
-        )
-    return text_table(lines)
+    return text_table([header] + [_summary_row(s, rounds, priced) for s in summary])
+
+
+def _summary_row(s: dict[str, Any], rounds: int | None, priced: bool) -> list[str]:
+    low, high = s["median_ci95"]
+    return [
+        s["label"],
+        s["method"],
+        s["kind"],
+        f"{_g(s['median'])} [{_g(s['q1'])}, {_g(s['q3'])}]",
+        *([_g(s["median_at_rounds"])] if rounds else []),
+        _mean_sd([b for b in s["best"] if math.isfinite(b)]),
+        f"[{_g(low)}, {_g(high)}]",
+        "-" if s["success_rate"] is None else f"{round(s['success_rate'] * s['runs'])}/{s['runs']}",
+        _g(s["ert"]),
+        _g(s["p_vs_opro"]),
+        _mean_sd(s["steps_to_target"]),
+        "-" if s["kind"] == "reference" else _mean_sd(s["evals_used"]),
+        str(s["budget"]),
+        *([_mean_sd(s["cost_usd"])] if priced else []),
+    ]
 
 
 def paper_table(rows: list[dict[str, Any]]) -> str:
