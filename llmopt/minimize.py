@@ -10,6 +10,7 @@ import numpy as np
 
 from llmopt.backends import make_backend
 from llmopt.backends.base import Backend
+from llmopt.contract.problem import Problem
 from llmopt.contract.spaces import Bits, Permutation, parse_space
 from llmopt.core.result import Result
 from llmopt.engine.config import OPROConfig, evaluation_budget
@@ -44,7 +45,9 @@ def minimize(
     if (bounds is None) == (space is None):
         raise ValueError("give minimize() either bounds (a box) or a space, not both and not neither")
     space = parse_space(space) if isinstance(space, str) else space
-    problem = get_problem("function")(
+    # each problem class takes its own arguments: the registry's type[Problem] cannot say which
+    function_problem: Callable[..., Problem] = get_problem("function")
+    problem = function_problem(
         fun, bounds, integer=integer, label=getattr(fun, "__name__", "f"), space=space, maximize=maximize
     )
     backend = (

@@ -106,7 +106,7 @@ def chat_request(
     # The model's own chat handler runs up to the point it samples, so the prompt is the one it builds.
     try:
         Llama.create_chat_completion(
-            _Recorder(llama),
+            _Recorder(llama),  # type: ignore[arg-type]  # a Llama in all but create_completion, by __getattr__
             messages=messages,  # type: ignore[arg-type]
             temperature=temperature,
             max_tokens=max_tokens,
@@ -191,7 +191,7 @@ class BatchDecoder:
         self._hold(prompt[:-1])
         # An answer takes a cell for the prompt's last token and one for each token it samples but the last.
         free = list(range(1, 1 + max(1, min(n, MAX_SEQUENCES - 1, (n_ctx - len(prompt) + 1) // limit))))
-        waiting, active, answers = list(range(n)), [], {}
+        waiting, active, answers = list(range(n)), list[_Sequence](), dict[int, Answer]()
         held, self.held = self.held, []  # until every answer's cells are gone again
         try:
             while waiting or active:

@@ -270,7 +270,7 @@ def execute(
     try:
         futures = {id(job): pool.submit(run_job, job) for job in jobs if id(job) in threaded}
         done: dict[Future, dict[str, Any]] = {}
-        if first:
+        if first and local_model is not None:  # (first is empty without a local model)
             futures |= {id(job): local_model.submit(run_job_in_worker, job) for job in jobs if id(job) in first}
             done = _collect([futures[key] for key in first], progress)
         if executor is not None:

@@ -4,15 +4,18 @@ target is reached. The one place a maximised value becomes one to minimise, so c
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 # "Target reached" allows this relative slack, so a printed optimum counts as reached.
 TARGET_TOLERANCE = 1e-9
 
+# one value or an array of them (the statistics turn whole curves at once)
+_Value = TypeVar("_Value", float, np.ndarray)
 
-def to_loss(value: float, direction: str) -> float:
+
+def to_loss(value: _Value, direction: str) -> _Value:
     """The value to minimise: the value itself, or its negation for a maximisation problem."""
     return value if direction == "min" else -value
 

@@ -4,7 +4,7 @@ ECDF, bootstrap intervals, and rank-sum tests against OPRO with Holm's correctio
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -19,7 +19,7 @@ def ert(evals_used: Sequence[int], evals_to_target: Sequence[int | None]) -> flo
     return spent / successes if successes else math.inf
 
 
-def quantiles(values: Sequence[float], levels: Sequence[float]) -> list[float]:
+def quantiles(values: Iterable[float], levels: Sequence[float]) -> list[float]:
     """Quantiles as textbooks and numpy's default take them (linear between order statistics, so the
     median of an even count is the midpoint of the middle two); a failed run (±inf) beside a finite one
     gives that infinity, never NaN, so it ranks last instead of poisoning the statistic."""
@@ -37,7 +37,7 @@ def quantiles(values: Sequence[float], levels: Sequence[float]) -> list[float]:
     return found
 
 
-def median(values: Sequence[float]) -> float:
+def median(values: Iterable[float]) -> float:
     """The sample median: the middle value, or the midpoint of the middle two."""
     return quantiles(values, [0.5])[0]
 

@@ -27,9 +27,10 @@ from typing import Any, Protocol
 
 from llmopt.contract.problem import Problem, evaluate_safely, one_line
 from llmopt.core.errors import UsageError
+from llmopt.core.result import Status
 
 # What scoring one solution gave: its value (None when it failed), the reason it failed, and its status.
-Scored = tuple["float | None", "str | None", str]
+Scored = tuple["float | None", "str | None", Status]
 
 WHERE = ("threads", "processes")
 
@@ -402,8 +403,7 @@ class ProcessEvaluator:
             self._lost(worker)
         elif worker.job is not None and worker.job.future.cancelled():
             self._retire(worker)
-        elif worker.deadline is not None and worker.deadline <= monotonic():
-            job = worker.job
+        elif worker.deadline is not None and worker.deadline <= monotonic() and (job := worker.job) is not None:
             self._retire(worker)
             self._resolve(job, False, TimeoutError(f"timed out after {job.timeout:g} s"))
 

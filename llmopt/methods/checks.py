@@ -25,6 +25,7 @@ def check_method(method: Method, problem: Problem, setup: Setup) -> list[str]:
     for trial in evaluated[:5]:
         if problem.evaluate(trial.solution) != trial.value:
             failures.append(f"{trial.text} was recorded as {trial.value}, not its value")
-    if evaluated and any(better(problem.direction, t.value, result.best_value) for t in evaluated):
+    values, best = [t.value for t in evaluated if t.value is not None], result.best_value
+    if values and (best is None or any(better(problem.direction, value, best) for value in values)):
         failures.append(f"best value {result.best_value} is not the best of its evaluations")
     return failures

@@ -86,7 +86,7 @@ def journaled_from_steps(method: str, problem: str, direction: str, steps: list[
 
 
 def _others(record: RunRecord) -> list[Result]:
-    if not record.finished:
+    if record.results is None:  # unfinished
         return []
     return [Result.from_dict(r) for r in record.results.get("full_results", []) if r["method"] != record.journaled]
 
@@ -106,7 +106,7 @@ def _status_note(record: RunRecord) -> str:
 
 def _settings(record: RunRecord) -> str:
     config, opro = record.config, record.config.get(RECORD_KEY, {})
-    rows = [
+    rows: list[list[Any]] = [
         ["problem", config.get("problem")],
         ["options", json.dumps(config.get("problem_config", {}))],
         ["model", json.dumps(config.get("backend", {}))],
@@ -120,7 +120,7 @@ def _settings(record: RunRecord) -> str:
 
 
 def _stop_reason(record: RunRecord) -> str:
-    if not record.finished:
+    if record.results is None:
         return "unfinished"
     return next((r.get("stop_reason") for r in record.results["results"] if r["method"] == record.journaled), "-")
 
@@ -153,7 +153,7 @@ def _convergence(record: RunRecord) -> str:
 
 def _counts(record: RunRecord) -> str:
     counts = record.journaled_result.counts
-    rows = [
+    rows: list[list[Any]] = [
         ["proposals", counts.proposals],
         ["evaluations", counts.evals],
         ["duplicates", counts.duplicates],
@@ -230,7 +230,8 @@ def _step_bests(steps: list[dict[str, Any]], direction: str) -> list[tuple[dict[
         scored = [t for t in record["trials"] if t.get("value") is not None]
         top = min(scored, key=lambda t: to_loss(t["value"], direction)) if scored else None
         improved = top is not None and (best is None or better(direction, top["value"], best))
-        best = top["value"] if improved else best
+        if improved and top is not None:
+            best = top["value"]
         out.append((top, improved, best))
     return out
 
@@ -256,9 +257,10 @@ def _steps(record: RunRecord, problem: Any) -> str:
         inner = [_prompt_change(previous, step.get("meta_prompt"))]
         if step.get("error"):
             inner.append(f"<p class='failed'>model request failed: {esc(step['error'])}</p>")
-        inner.append(_answers(step["trials"], {top["text"]} if improved else set()))
-        if index in drawn and top.get("text"):
-            inner.append(_drawing(problem, top["text"], f"{label}: {format_value(best)}"))
+        new_best = top if improved else None  # only improving steps are drawn
+        inner.append(_answers(step["trials"], {new_best["text"]} if new_best is not None else set()))
+        if index in drawn and new_best is not None and new_best.get("text"):
+            inner.append(_drawing(problem, new_best["text"], f"{label}: {format_value(best)}"))
         parts.append(f"<details><summary>{esc(summary)}</summary>{''.join(inner)}</details>")
         previous = step.get("meta_prompt") or previous
     if record.pending:

@@ -123,7 +123,7 @@ class StubSettings:
         self.capacity = threading.BoundedSemaphore(capacity) if capacity else None
         # With `prefix_cache`, a prompt's words that start as the previous prompt's did are reported as
         # cached (`usage.prompt_tokens_details.cached_tokens`), as OpenAI, vLLM and llama.cpp's server do.
-        self.prefix_cache, self.last_prompt = prefix_cache, []
+        self.prefix_cache, self.last_prompt = prefix_cache, list[str]()
         self.keep_bodies = True
         self.bodies: list[dict[str, Any]] = []  # every chat request body as it came
         self.grammars = 0  # requests whose grammar arrived in the field this family reads
@@ -159,7 +159,7 @@ def _wait_as_told(settings: StubSettings, held: bool) -> None:
 
 
 def _reasoning(rng: random.Random) -> list[str]:
-    words = []
+    words: list[str] = []
     while len(words) < REASONING_WORDS:
         words += f"Let me try w = {rng.randint(0, 30)} ... maybe {DECOY}? no, the loss grows, so".split()
     return words[:REASONING_WORDS]

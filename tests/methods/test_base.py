@@ -43,6 +43,15 @@ def test_objective_charges_new_solutions_only_and_stops_at_the_budget() -> None:
     assert [t.eval_index for t in result.trials] == [1, 2, 3] and result.best_value == 0.0
 
 
+def test_an_objective_needs_a_budget() -> None:
+    from llmopt.engine.ledger import Ledger
+
+    problem = Counting()
+    ledger = Ledger(problem, Result("m", problem.name, "min"), max_evals=None)
+    with pytest.raises(ValueError, match="needs an evaluation budget"):  # a search would never be stopped
+        Objective(problem, ledger)
+
+
 def test_loss_negates_for_maximisation() -> None:
     problem = Counting("max")
     f = Objective.on_terms(problem, Setup(max_evals=5), Result("m", problem.name, "max"))

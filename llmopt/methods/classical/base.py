@@ -32,6 +32,8 @@ class Objective:
     """
 
     def __init__(self, problem: Problem, ledger: Ledger) -> None:
+        if ledger.max_evals is None:  # the searches run until the ledger stops them: without a budget, never
+            raise ValueError("a black-box method's ledger needs an evaluation budget (max_evals)")
         self.problem, self.ledger = problem, ledger
         self.result, self.max_evals = ledger.result, ledger.max_evals
         self._seen: dict[str, float] = {}
@@ -81,7 +83,7 @@ class Objective:
     def _record(self, key: str, solution: Any, outcome: Scored) -> None:
         value, reason, status = outcome
         text = self.problem.encode(solution)
-        if reason is None:
+        if value is not None:  # scored: no reason
             self.ledger.record(Trial(None, "ok", text=text, solution=solution, value=value))
             self.ledger.fruitless = 0
         else:  # failed, or infeasible (recorded as invalid): no evaluation spent

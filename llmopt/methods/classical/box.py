@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from llmopt.contract.spaces import Box
@@ -9,7 +11,7 @@ from llmopt.methods.classical.base import Method, Objective, Setup, best_start, 
 from llmopt.methods.method import Methods
 
 
-def _loss(space: Box, f: Objective):
+def _loss(space: Box, f: Objective) -> Callable[[np.ndarray], float]:
     """The search's view of the problem: any real vector, snapped into the box, at the Objective's cost."""
     return lambda x: f.loss(space.snap(x))
 
@@ -56,7 +58,7 @@ def differential_evolution(space: Box, f: Objective, setup: Setup) -> None:
 
     optimize.differential_evolution(
         _loss(space, f),
-        space.bounds,
+        optimize.Bounds(space.lows, space.highs),  # the form scipy-stubs type (scipy takes pairs too)
         seed=setup.seed,
         maxiter=10**6,
         tol=0,

@@ -45,11 +45,9 @@ def _quiet() -> Iterator[None]:
 def _optuna_box(space: Box) -> dict[str, Any]:
     from optuna.distributions import FloatDistribution, IntDistribution
 
-    kind = IntDistribution if space.integer else FloatDistribution
-    return {
-        f"x{i}": kind(int(lo) if space.integer else float(lo), int(hi) if space.integer else float(hi))
-        for i, (lo, hi) in enumerate(space.bounds)
-    }
+    if space.integer:
+        return {f"x{i}": IntDistribution(int(lo), int(hi)) for i, (lo, hi) in enumerate(space.bounds)}
+    return {f"x{i}": FloatDistribution(lo, hi) for i, (lo, hi) in enumerate(space.bounds)}
 
 
 def _optuna_bits(space: Bits) -> dict[str, Any]:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import dataclasses
 
 from llmopt.contract.spaces import Text
-from llmopt.methods.classical.base import Method, Objective, Setup, black_box
+from llmopt.methods.classical.base import Method, Objective, Search, Setup, black_box
 from llmopt.methods.method import Methods
 from llmopt.methods.model import ablations, evoprompt
 
 
-def _fixed(text: str):
+def _fixed(text: str) -> Search:
     def search(space: Text, f: Objective, setup: Setup) -> str:
         f(text)
         return "fixed"

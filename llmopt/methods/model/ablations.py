@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from llmopt.contract.problem import Problem
+from llmopt.engine.config import OPROConfig
 from llmopt.methods.method import Method, Methods, driven
 from llmopt.methods.model.opro import READS, SETTINGS, OPROProposer
 
-# name -> how the ablation changes the meta-prompt settings
-VARIANTS: dict[str, dict[str, object]] = {
+# name -> how the ablation changes the meta-prompt settings (MetaPromptConfig fields, each of its own type)
+VARIANTS: dict[str, dict[str, Any]] = {
     "opro-no-history": {"top_k": 0},
     "opro-no-scores": {"scores": "hidden", "order": "random"},
     "opro-shuffled-scores": {"scores": "shuffled", "order": "random"},  # or the order would still rank them
@@ -17,8 +19,8 @@ VARIANTS: dict[str, dict[str, object]] = {
 }
 
 
-def _ablation(name: str, change: dict[str, object]) -> Method:
-    def make(problem, setup, config) -> OPROProposer:
+def _ablation(name: str, change: dict[str, Any]) -> Method:
+    def make(problem: Problem, setup: Any, config: OPROConfig) -> OPROProposer:
         changed = dataclasses.replace(config, metaprompt=dataclasses.replace(config.metaprompt, **change))
         return OPROProposer(problem, setup.backend, changed, name=name)
 

@@ -14,13 +14,13 @@ from llmopt.backends.base import Backend
 from llmopt.contract.problem import Problem
 from llmopt.core import values
 from llmopt.core.errors import PromptTooLong
-from llmopt.core.result import Spent
+from llmopt.core.result import Kind, Spent
 from llmopt.core.settings import Setting
 from llmopt.engine.config import LAYOUTS, ORDERS, OPROConfig
 from llmopt.engine.proposer import Ask, Proposal, Study
 from llmopt.methods.method import Methods, driven
 from llmopt.methods.model import metaprompt
-from llmopt.methods.model.proposer import ModelProposer
+from llmopt.methods.model.proposer import ModelProposer, longest_text
 
 if TYPE_CHECKING:
     from llmopt.engine.driver import Driver
@@ -62,12 +62,9 @@ class OPROProposer(ModelProposer):
             return
         config, limit = self.config, self.answer_limit()
         most = min(config.metaprompt.top_k, len(starts) + max(config.steps - 1, 0) * config.proposals)
-        space = getattr(self.problem, "space", None)
-        longest = (
-            self.problem.encode(space.longest())
-            if hasattr(space, "longest")
-            else max((self.problem.encode(start) for start in starts), key=len)
-        )
+        longest = longest_text(self.problem)
+        if longest is None:
+            longest = max((self.problem.encode(start) for start in starts), key=len)
 
         def fullest(shown: int) -> str:
             return self._render([(longest, PREFLIGHT_VALUE)] * shown, np.random.default_rng(0), 1, top_k=shown)
@@ -197,7 +194,7 @@ def OPRO(
     recorder: RunRecorder | None = None,
     stop: Sequence[StopRule] = (),
     name: str = NAME,
-    kind: str = "model",
+    kind: Kind = "model",
 ) -> Driver:
     """An OPRO run: the driver with the OPRO proposer (the embedded model when no backend is given)."""
     from llmopt.engine.driver import Driver

@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from llmopt.engine.stopping import StopRule
 
 
+def longest_text(problem: Any) -> str | None:
+    """The problem's encoding of its space's longest solution, when the space knows it (has `longest`)."""
+    longest = getattr(getattr(problem, "space", None), "longest", None)
+    return None if longest is None else problem.encode(longest())
+
+
 @dataclass
 class ModelProposer:
     """What most proposers share: the problem, the model, the settings, and a strict answer reader."""
@@ -40,8 +46,7 @@ class ModelProposer:
         if self.config.answer_tokens is not None:
             return self.config.answer_tokens
         if self._answer_limit is None:
-            space = getattr(self.problem, "space", None)
-            longest = self.problem.encode(space.longest()) if hasattr(space, "longest") else None
+            longest = longest_text(self.problem)
             self._answer_limit = answer_tokens_for(longest, getattr(self.backend, "count_tokens", None))
         return self._answer_limit
 
@@ -101,8 +106,9 @@ class ModelProposer:
     ) -> Generation | None:
         """One model request, its cost added to `spent` (its n answers against the answers a run may ask for,
         unless it is a `repair`); None when it failed in a way the run survives (its error in `spent`)."""
-        config = self.config
-        send = self.backend.complete if raw else self.backend.generate
+        config, backend = self.config, self.backend
+        assert backend is not None  # __post_init__ refuses a proposer without a model
+        send = backend.complete if raw else backend.generate
         if not repair:
             spent.asked += n
         try:
