@@ -14,7 +14,7 @@ from typing import Any
 
 # The 0.5 name (under `llmopt.`) -> the new homes; a name found in the first home wins.
 MOVED: dict[str, tuple[str, ...]] = {
-    "errors": ("llmopt.core.errors",),
+    "errors": ("llmopt.core.errors", "llmopt.core.stops"),
     "direction": ("llmopt.core.direction",),
     "values": ("llmopt.core.values",),
     "result": ("llmopt.core.result",),

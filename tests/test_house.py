@@ -222,7 +222,7 @@ def test_no_proposer_takes_a_lock_or_writes_a_count() -> None:
     """A proposer returns what it spent with its proposals; the driver's ledger counts it."""
     for name in PROPOSER_MODULES:
         assert writes_to_counts_or_locks(ENGINE / name) == [], name
-    assert writes_to_counts_or_locks(ENGINE / "engine/ledger.py"), "the finder sees the ledger's own writes"
+    assert writes_to_counts_or_locks(ENGINE / "core/result.py"), "the finder sees Result.add's own writes"
     seeded = "from threading import Lock\nLock()\nsetattr(result.counts, 'asked', 3)\nx.counts.asked += 1\n"
     assert sorted(writes_to_counts_or_locks_in(seeded)) == [2, 3, 4]
 

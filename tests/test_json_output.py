@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 
 from llmopt.cli import main
+from llmopt.core.stops import StopStatus, status_of
 from llmopt.testing.stub_server import StubSettings, serve
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "docs" / "output.schema.json").read_text())
@@ -77,6 +78,8 @@ def test_every_json_output_is_strict_and_follows_the_schema(args, stub, tmp_path
     assert main([*args, *model, *out, "--json", "--no-cache"]) == 0
     payload = strict(capsys.readouterr().out)
     jsonschema.validate(payload, SCHEMA)
+    rows = payload["results"] if "results" in payload else payload["runs"]
+    assert all(row["status"] == status_of(row["stop_reason"]) for row in rows)
 
 
 def test_the_schema_refuses_what_it_does_not_document() -> None:
@@ -86,13 +89,20 @@ def test_the_schema_refuses_what_it_does_not_document() -> None:
         "failed_evals": 0,
         "seconds": 0.0,
         "stop_reason": "max_evals",
+        "status": 0,
     }
     good = {"problem": "p", "optimum": None, "budget": 3, "results": [row]}
     jsonschema.validate(good, SCHEMA)
     with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**good, "results": [{**row, "status": 7}]}, SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**good, "undocumented": 1}, SCHEMA)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**good, "results": [{**row, "kind": "baseline"}]}, SCHEMA)
+
+
+def test_the_schema_names_every_status_code() -> None:
+    assert sorted(SCHEMA["$defs"]["status"]["enum"]) == sorted(StopStatus)
 
 
 def test_infinities_are_written_as_strings_and_nan_as_null() -> None:

@@ -284,3 +284,11 @@ def test_every_legend_entry_lies_within_the_figure_however_many_methods_ran(
         )
         assert len(legend.get_texts()) == len(ax.get_legend_handles_labels()[1]) > 31, "an entry per line"
     plt.close(made[-1])
+
+
+def test_the_figures_protocol_is_plottable_and_its_old_name_warns() -> None:
+    import llmopt.report.plots as plots
+
+    assert "Result" not in vars(plots), "one name, one thing: Result is the dataclass"
+    with pytest.warns(DeprecationWarning, match="Plottable"):
+        assert plots.Result is plots.Plottable

@@ -8,6 +8,7 @@ import pytest
 
 from llmopt.core.direction import reached
 from llmopt.core.result import Counts, Result, Trial
+from llmopt.core.stops import StopStatus, status_of
 from llmopt.report.tables import comparison_table
 
 
@@ -72,12 +73,62 @@ def test_a_result_answers_to_scipys_names() -> None:
     result = sample()
     assert (result.x, result.fun, result.nfev) == (result.best_solution, result.best_value, result.counts.evals)
     assert result.nfev == 3 and result.message == result.stop_reason
-    assert result.success
+    assert result.success and result.status == 0
     for broken in ("crashed: ValueError: x", "interrupted", "model_unreachable", "scorer_unreachable"):
         result.stop_reason = broken
-        assert not result.success, broken
+        assert not result.success and result.status < 0, broken
     result.stop_reason, result.best_value = "max_evals", None
     assert not result.success, "no solution found is no success"
+
+
+@pytest.mark.parametrize(
+    "reason, status",
+    [
+        ("max_steps", StopStatus.FINISHED),
+        ("converged", StopStatus.FINISHED),
+        ("solved", StopStatus.FINISHED),
+        ("target", StopStatus.TARGET),
+        ("max_cost", StopStatus.LIMIT),
+        ("stalled", StopStatus.LIMIT),
+        ("enough", StopStatus.LIMIT),  # a stop rule of the caller's
+        ("max_failures", StopStatus.FAILURES),
+        ("max_failures (the default: the budget, 30)", StopStatus.FAILURES),
+        ("crashed: ValueError: bad (very) bad", StopStatus.CRASHED),
+        ("interrupted", StopStatus.INTERRUPTED),
+        ("scorer_unreachable", StopStatus.UNREACHABLE),
+        ("every evaluation failed", StopStatus.NOTHING_SCORED),
+        ("no valid solution: the tour repeats a city", StopStatus.NO_SOLUTION),
+    ],
+)
+def test_a_stop_reason_has_a_status_whatever_its_detail(reason: str, status: StopStatus) -> None:
+    result = Result("m", "p", "min", best_value=1.0, stop_reason=reason)
+    assert status_of(reason) is status and result.status is status and result.summary()["status"] == status
+    assert result.success is (status >= 0)
+
+
+def test_every_stop_reason_the_engine_and_the_methods_give_is_named_with_its_status() -> None:
+    from llmopt.core import stops
+    from llmopt.engine.config import OPROConfig
+    from llmopt.engine.stopping import black_box_rules, rules_for
+
+    limits = dict(max_llm_calls=1, max_total_tokens=1, max_cost=1.0, timeout=1.0, patience=1, max_failures=1)
+    config = OPROConfig(target=0.0, max_evals=5, **limits)
+    reasons = [rule.reason for rule in [*rules_for(config), *black_box_rules(5, 0.0, None, 1.0)]]
+    assert len(reasons) == 15 and all(stops.name_of(reason) in stops.STATUS for reason in reasons), reasons
+    assert set(StopStatus) == set(stops.STATUS.values()), "every status has a reason"
+
+
+def test_add_counts_a_trial_as_the_ledger_does_live_and_on_replay() -> None:
+    result = Result("opro", "p", "min")
+    result.add(Trial(0, "initial", text="a", solution=1, value=3.0, round=1))
+    result.add(Trial(1, "ok", text="b", solution=2, value=2.0, round=2, first_attempt={"raw": "x", "reason": "bad"}))
+    result.add(Trial(1, "duplicate", text="b", solution=2))
+    result.add(Trial(1, "failed", text="c", solution=3, reason="boom", round=2))
+    result.add(Trial(2, "failed", text="c", solution=3, reason="boom again", round=3), retry=True)
+    counts = result.counts
+    assert (counts.starts, counts.proposals, counts.duplicates, counts.evals) == (1, 3, 1, 2)
+    assert counts.invalid == {"bad": 1} and counts.rounds == 3
+    assert counts.failed_evals == 1, "a retry that failed again counts once"
 
 
 def test_table_groups_by_kind_and_hides_what_a_kind_does_not_have() -> None:

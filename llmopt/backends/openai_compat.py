@@ -37,7 +37,8 @@ GRAMMAR_FIELDS = {
     "vllm": "structured_outputs.grammar",
     "vllm-legacy": "guided_grammar",
 }
-REFUSED = (400, 401, 403, 404, 422)
+# Refusals that asking again cannot mend; 405 is a server with no such endpoint (e.g. no /v1/completions).
+REFUSED = (400, 401, 403, 404, 405, 422)
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")
 _MAX_RETRY_AFTER = 30.0
 

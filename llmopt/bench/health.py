@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from llmopt.core.result import MODEL_KINDS, Counts
-from llmopt.core.stops import CRASHED
+from llmopt.core.stops import StopStatus, status_of
 from llmopt.methods.model.answers import CUT_OFF
 
 # Past this share of failed model requests, a method's numbers say nothing about the method.
@@ -30,6 +30,11 @@ class Row(NamedTuple):
     last_error: str | None = None
     first_failure: str | None = None
 
+    @property
+    def crashed(self) -> bool:
+        """Whether the method raised (its stop reason's status is CRASHED)."""
+        return status_of(self.stop_reason) is StopStatus.CRASHED
+
 
 def row_of(result: Any) -> Row:
     """A Result as the rule reads it."""
@@ -51,18 +56,9 @@ def not_a_comparison(rows: Iterable[Row]) -> tuple[list[str], str | None]:
     rows = list(rows)
     models = [*_failed_models(rows), *_crashed_models(rows)]
     evaluating = [row for row in rows if row.kind != "reference"]
-    if not evaluating or not all(
-        row.stop_reason.startswith(CRASHED) or row.counts.nothing_scored for row in evaluating
-    ):
+    if not evaluating or not all(row.crashed or row.counts.nothing_scored for row in evaluating):
         return models, None
-    first = next(
-        (
-            row.first_failure or row.stop_reason
-            for row in evaluating
-            if row.first_failure or row.stop_reason.startswith(CRASHED)
-        ),
-        "",
-    )
+    first = next((row.first_failure or row.stop_reason for row in evaluating if row.first_failure or row.crashed), "")
     return models, f"no method has a result: each crashed or every evaluation it made failed (the first: {first})"
 
 
@@ -84,7 +80,7 @@ def _crashed_models(rows: list[Row]) -> list[str]:
     return [
         f"{row.method} {row.stop_reason}; its row shows where it stood, not a result"
         for row in rows
-        if row.kind in MODEL_KINDS and row.stop_reason.startswith(CRASHED)
+        if row.kind in MODEL_KINDS and row.crashed
     ]
 
 

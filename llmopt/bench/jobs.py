@@ -55,7 +55,7 @@ class Job:
 def run_job(job: Job) -> dict[str, Any]:
     """Run one job and return its raw numbers (plain data, so it travels between processes)."""
     from llmopt.backends import make_backend
-    from llmopt.core.errors import raise_if_unreachable
+    from llmopt.core.stops import raise_if_unreachable
     from llmopt.engine.config import OPROConfig
     from llmopt.methods import resolve, setup_for
 
@@ -82,6 +82,7 @@ def _row(job: Job, problem: Any, setup: Any, result: Any, target: float | None, 
         "optimum": problem.optimum(),
         "seed": job.seed,
         "stop_reason": result.stop_reason,
+        "status": int(result.status),
         "best_value": result.best_value,
         "n_evals": result.counts.evals,
         "budget": setup.max_evals,

@@ -27,14 +27,13 @@ from llmopt.contract.problem import Problem
 from llmopt.core.errors import ENDS_THE_RUN, ObjectiveError, UsageError
 from llmopt.core.result import Result
 from llmopt.core.settings import with_defaults
-from llmopt.core.stops import CRASHED
+from llmopt.core.stops import StopStatus
 from llmopt.engine.config import RESUMABLE, OPROConfig
 from llmopt.engine.driver import Driver
 from llmopt.engine.records import RunRecorder, default_run_dir, read_config, resume_refusal
 from llmopt.methods import compared_methods, declared_settings, resolve
 from llmopt.methods.comparison import compare, journaled_method
-from llmopt.methods.model.opro import NAME
-from llmopt.methods.model.opro import RECORD_KEY as SETTINGS
+from llmopt.methods.model.opro import NAME, RECORD_KEY
 from llmopt.report.tables import comparison_table, strict_json
 
 
@@ -101,7 +100,7 @@ def _output(
         for note in notes:
             print(f"note: {note}")
     for result in results:
-        if result.stop_reason.startswith(CRASHED):
+        if result.status is StopStatus.CRASHED:
             print(
                 f"warning: {result.method} {result.stop_reason}; recorded as it stood, the others went on",
                 file=sys.stderr,
@@ -160,7 +159,7 @@ def _recorder(
     declared = declared_settings()
     resumable = RESUMABLE | {setting.key for setting in declared if setting.resumable}
     changed = settings.changes_on_resume(
-        OPROConfig.from_dict(with_defaults(saved.get(SETTINGS, {}), declared)), resumable
+        OPROConfig.from_dict(with_defaults(saved.get(RECORD_KEY, {}), declared)), resumable
     )
     refusal = resume_refusal(saved, config, changed, NAME)
     if refusal:
@@ -238,7 +237,7 @@ def _resumed_limit(args: argparse.Namespace, config: OPROConfig) -> OPROConfig:
     resume = getattr(args, "resume", None)
     if not resume or config.answer_tokens is not None or not (Path(resume) / "config.json").is_file():
         return config
-    limit = read_config(resume).get(SETTINGS, {}).get("answer_tokens")
+    limit = read_config(resume).get(RECORD_KEY, {}).get("answer_tokens")
     return dataclasses.replace(config, answer_tokens=limit) if isinstance(limit, int) else config
 
 
@@ -250,7 +249,7 @@ def _record(args: argparse.Namespace, problem: Problem, config: OPROConfig, back
         "problem_config": problem.config(),
         "problem_options": problem_options(args),
         "direction": problem.direction,
-        SETTINGS: config.to_dict(),
+        RECORD_KEY: config.to_dict(),
         "journaled": lead and lead.name,
         "backend": backend.describe() if backend else None,
     }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
@@ -31,7 +30,7 @@ class BackendError(RuntimeError):
 
 
 class ModelRefused(UsageError):
-    """The model server refused a request in a way asking again cannot mend (400, 401, 403, 404, 422)."""
+    """The model server refused a request in a way asking again cannot mend (400, 401, 403, 404, 405, 422)."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -64,14 +63,3 @@ class PromptTooLong(UsageError):
 
 # Raised inside an evaluation (a scorer model's server), these end the run instead of failing one trial.
 ENDS_THE_RUN: tuple[type[Exception], ...] = (ModelRefused, ServerUnreachable)
-
-
-# The stop reasons of a run whose model server (the optimizer's, or the one an evaluation asks) went away.
-UNREACHABLE = ("model_unreachable", "scorer_unreachable")
-
-
-def raise_if_unreachable(result: Any) -> Any:
-    """The Result, unless its model server went away: that is no result, so it stops the comparison."""
-    if result.stop_reason in UNREACHABLE:
-        raise ServerUnreachable(result.extra.get("error", "the model server stopped answering"))
-    return result

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 
 from llmopt.core.direction import TARGET_TOLERANCE, best_of, better, gap_pct, reached, to_loss, worst  # noqa: F401  (their home before)
+from llmopt.core.stops import StopStatus, status_of
 
 Status = Literal["initial", "ok", "invalid", "duplicate", "skipped", "failed"]
 # "model": a method whose proposals come from the optimizer model (OPRO, LMX, EvoPrompt); "ablation": one
@@ -27,7 +28,8 @@ class Trial:
     `step` is the driver's step (0 for the initial points; None for methods without steps);
     `eval_index` counts evaluations from 1 and is set by `Result.add` for evaluated trials;
     `first_attempt` keeps the rejected answer of a repaired proposal, `prompt` a proposal's own request;
-    `round` is the batch of evaluations it was scored in (from 1).
+    `round` is the batch of evaluations it was scored in (from 1); `parent` is the member of a population
+    a child was built on and may take the place of (EvoPrompt-DE's base).
     """
 
     step: int | None
@@ -42,6 +44,7 @@ class Trial:
     first_attempt: dict[str, str] | None = None
     prompt: str | None = None
     round: int | None = None
+    parent: str | None = None
 
 
 @dataclass
@@ -89,7 +92,12 @@ SPENDING = tuple(f.name for f in fields(Spent) if f.name != "last_error")
 
 @dataclass
 class Counts:
-    """What a run spent and how its proposals fared."""
+    """What a run spent and how its proposals fared.
+
+    Counting is in one place: `Result.add` counts each trial (through `count`) and `add_spent` each step's
+    model requests; the ledger calls both, live and when a journal is replayed, so a resumed run counts as
+    the live one did. A record read back (`from_dict`, a journal's last step) keeps the counts it wrote.
+    """
 
     llm_calls: int = 0
     prompt_tokens: int = 0
@@ -129,8 +137,29 @@ class Counts:
         """Rebuild from `dataclasses.asdict` output (a journal's counts)."""
         return cls(**{**data, "invalid": dict(data.get("invalid", {}))})
 
+    def count(self, trial: Trial, retry: bool = False) -> None:
+        """Count what a trial is, its evaluation apart (`Result.add`, which numbers it, counts that)."""
+        if trial.step and not retry:
+            self.proposals += 1
+        elif trial.step == 0 and not retry:
+            self.starts += 1
+        if trial.first_attempt is not None:
+            self.add_invalid(trial.first_attempt["reason"])
+        if retry:  # the retry's outcome replaces the failure: one that failed again counts once, not twice
+            self.failed_evals -= 1
+        if trial.round is not None:
+            self.rounds = max(self.rounds, trial.round)
+        if trial.status == "failed":
+            self.failed_evals += 1
+        elif trial.status == "skipped":
+            self.skipped += 1
+        elif trial.status == "duplicate":
+            self.duplicates += 1
+        elif trial.status == "invalid":
+            self.add_invalid(trial.reason or "invalid")
+
     def add_spent(self, spent: Spent) -> None:
-        """Add what a step's model requests cost (the ledger's, the one place counts change)."""
+        """Add what a step's model requests cost (the ledger's `spend`, live and on replay)."""
         for name in SPENDING:
             setattr(self, name, getattr(self, name) + getattr(spent, name))
 
@@ -172,19 +201,17 @@ class Result:
     optimum: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def add(self, trial: Trial) -> Trial:
-        """Append a trial; an evaluated one gets its evaluation index and may become the best.
+    def add(self, trial: Trial, retry: bool = False) -> Trial:
+        """Append a trial and count it; an evaluated one gets its evaluation index and may become the best.
 
-        A failed evaluation (status "failed", with its reason) is kept and counted, never scored; so is
-        an invalid proposal (counted under its reason).
+        It counts (see `Counts`) a start point or a proposal, a duplicate, a repaired answer's first
+        rejection and the trial's round; a failed evaluation (status "failed", with its reason) is kept and
+        counted, never scored; so is an invalid proposal (counted under its reason). A `retry` is a failed
+        evaluation scored again: its outcome replaces the failure, so it is no new proposal and one that
+        failed again counts once.
         """
-        if trial.status == "failed":
-            self.counts.failed_evals += 1
-        elif trial.status == "skipped":
-            self.counts.skipped += 1
-        elif trial.status == "invalid":
-            self.counts.add_invalid(trial.reason or "invalid")
-        elif trial.status in EVALUATED and trial.value is not None:
+        self.counts.count(trial, retry)
+        if trial.status in EVALUATED and trial.value is not None:
             self.counts.evals += 1
             trial.eval_index = self.counts.evals
             if self.best_value is None or better(self.direction, trial.value, self.best_value):
@@ -232,11 +259,16 @@ class Result:
         return self.counts.evals
 
     @property
+    def status(self) -> StopStatus:
+        """The stop reason's status code (scipy's name): 0 finished, 1 target reached, 2 another limit, 3 too
+        many failures, negative for a failure (`llmopt.core.stops`)."""
+        return status_of(self.stop_reason)
+
+    @property
     def success(self) -> bool:
-        """Whether the method ended by a rule of its own (a budget, a target, convergence) with a solution,
-        not by a crash, an interruption or a server that went away."""
-        broken = ("crashed", "interrupted", "model_unreachable", "scorer_unreachable")
-        return self.best_value is not None and not self.stop_reason.startswith(broken)
+        """Whether the method ended by a rule (a budget, a target, convergence, a limit) with a solution, not
+        by a failure: a crash, an interruption, a server that went away (a negative `status`)."""
+        return self.best_value is not None and self.status >= 0
 
     @property
     def message(self) -> str:
@@ -280,6 +312,7 @@ class Result:
             "cost_usd": _round(counts.cost(self.extra.get("price"))) if model_driven else None,
             "seconds": round(self.seconds, 4),
             "stop_reason": self.stop_reason,
+            "status": int(self.status),
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from llmopt.contract.problem import Problem, evaluate_safely, usage_since
-from llmopt.core.errors import UNREACHABLE, ObjectiveError, ServerUnreachable, raise_if_unreachable  # noqa: F401
+from llmopt.core.errors import ObjectiveError, ServerUnreachable  # noqa: F401
 from llmopt.core.result import Kind, Result, Trial
+from llmopt.core.stops import MODEL_UNREACHABLE, SCORER_UNREACHABLE
 from llmopt.engine.evaluation import Evaluation, Scored
 from llmopt.engine.journal import Journal, Sink, replay
 from llmopt.engine.ledger import Ledger
@@ -369,7 +370,7 @@ class Driver:
             trial = self._trial(step, proposal.solution, outcome, raw=proposal.raw)
         trial.reasoning = proposal.reasoning or None  # kept apart from the answer, never shown to the model
         trial.first_attempt = proposal.first_attempt
-        trial.prompt = proposal.prompt
+        trial.prompt, trial.parent = proposal.prompt, proposal.parent
         self.record(trial)
         return trial
 
@@ -417,7 +418,7 @@ class Driver:
                     on_step(self)
         except ServerUnreachable as error:
             self.result.extra["error"] = str(error)
-            return self.finish(UNREACHABLE[0] if self._model_gone else UNREACHABLE[1])
+            return self.finish(MODEL_UNREACHABLE if self._model_gone else SCORER_UNREACHABLE)
         return self.finish(reason)
 
     def finish(self, reason: str) -> Result:

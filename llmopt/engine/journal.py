@@ -68,6 +68,7 @@ class Journal:
                         "reasoning": p.reasoning,
                         "cut_off_at": p.cut_off_at,
                         **({"prompt": p.prompt} if p.prompt else {}),
+                        **({"parent": p.parent} if p.parent is not None else {}),
                     }
                     for p in ask.proposals
                 ],

@@ -126,24 +126,13 @@ class Ledger:
     # -- recording ---------------------------------------------------------------------------
 
     def record(self, trial: Trial, retry: bool = False) -> None:
-        """Add a trial to the Result and the history: the one place counts change, live and on replay."""
-        counts, best = self.result.counts, self.result.best_value
-        if trial.step and not retry:
-            counts.proposals += 1
-        elif trial.step == 0 and not retry:
-            counts.starts += 1
-        if trial.first_attempt is not None:
-            counts.add_invalid(trial.first_attempt["reason"])
-        if trial.status == "duplicate":
-            counts.duplicates += 1
-        if retry:  # the retry's outcome replaces the failure: one that failed again counts once, not twice
-            counts.failed_evals -= 1
+        """Add a trial to the Result (`Result.add` counts it) and the history, the same live and on replay."""
+        best = self.result.best_value
         if trial.solution is not None and trial.round is None and trial.status not in ("duplicate", "skipped"):
             trial.round = self._round_of.get(self.problem.key(trial.solution))
         if trial.round is not None:
             self.rounds = max(self.rounds, trial.round)
-            counts.rounds = max(counts.rounds, trial.round)
-        self.result.add(trial)
+        self.result.add(trial, retry)
         if trial.eval_index is None:
             return
         self._history[self.problem.key(trial.solution)] = (trial.text or "", trial.value)

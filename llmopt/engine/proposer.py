@@ -47,7 +47,8 @@ class Study(Protocol):
 @dataclass
 class Proposal:
     """One model answer and what it decoded to; `first_attempt` keeps a rejected answer that was repaired,
-    `prompt` the request of a proposal that had one of its own (EvoPrompt's operators)."""
+    `prompt` the request of a proposal that had one of its own (EvoPrompt's operators), `parent` the member
+    it was built on (EvoPrompt-DE's base; the trial keeps it)."""
 
     raw: str
     solution: Any = None
@@ -57,6 +58,7 @@ class Proposal:
     reasoning: str = ""
     cut_off_at: int | None = None
     prompt: str | None = None
+    parent: str | None = None
 
 
 @dataclass

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from llmopt.core import stops
 from llmopt.core.direction import reached
 
 # A black-box search that asks this many new points in a row (and at least STALL_FLOOR) and gets no
@@ -43,7 +44,7 @@ def target_rule(target: float | None) -> StopRule | None:
     """Stop once the best value reaches `target` (no rule without one)."""
     if target is None:
         return None
-    return StopRule("target", lambda v: reached(v.result.best_value, target, v.problem.direction))
+    return StopRule(stops.TARGET, lambda v: reached(v.result.best_value, target, v.problem.direction))
 
 
 def rules_for(config: Any) -> list[StopRule]:
@@ -51,15 +52,15 @@ def rules_for(config: Any) -> list[StopRule]:
     precedence."""
     rules = [
         target_rule(config.target),
-        at_most("max_steps", config.steps, lambda v: v.step),  # a run that took all its steps says so first
-        at_most("max_evals", config.max_evals, lambda v: v.result.counts.evals),
-        at_most("max_llm_calls", config.max_llm_calls, lambda v: v.result.counts.llm_calls),
-        at_most("max_total_tokens", config.max_total_tokens, lambda v: v.result.counts.tokens),
-        at_most("max_cost", config.max_cost, lambda v: v.result.counts.cost(config.price) or 0.0),
-        at_most("timeout", config.timeout, lambda v: v.clock),
-        at_most("max_failures", config.max_failures, lambda v: v.result.counts.failed_evals),
-        at_most("patience", config.patience, lambda v: v.step - v.best_step),
-        at_most("max_answers", config.steps * config.proposals, lambda v: v.result.counts.asked),
+        at_most(stops.MAX_STEPS, config.steps, lambda v: v.step),  # a run that took all its steps says so first
+        at_most(stops.MAX_EVALS, config.max_evals, lambda v: v.result.counts.evals),
+        at_most(stops.MAX_LLM_CALLS, config.max_llm_calls, lambda v: v.result.counts.llm_calls),
+        at_most(stops.MAX_TOTAL_TOKENS, config.max_total_tokens, lambda v: v.result.counts.tokens),
+        at_most(stops.MAX_COST, config.max_cost, lambda v: v.result.counts.cost(config.price) or 0.0),
+        at_most(stops.TIMEOUT, config.timeout, lambda v: v.clock),
+        at_most(stops.MAX_FAILURES, config.max_failures, lambda v: v.result.counts.failed_evals),
+        at_most(stops.PATIENCE, config.patience, lambda v: v.step - v.best_step),
+        at_most(stops.MAX_ANSWERS, config.steps * config.proposals, lambda v: v.result.counts.asked),
     ]
     return [rule for rule in rules if rule is not None]
 
@@ -73,14 +74,16 @@ def black_box_rules(
     asks = STALL_ASKS_PER_EVAL * max_evals + STALL_FLOOR
     rules = [
         target_rule(target),
-        at_most("max_evals", max_evals, lambda v: v.result.counts.evals),
-        at_most("timeout", timeout, lambda v: v.clock),
+        at_most(stops.MAX_EVALS, max_evals, lambda v: v.result.counts.evals),
+        at_most(stops.TIMEOUT, timeout, lambda v: v.clock),
         at_most(
-            "max_failures" if max_failures is not None else f"max_failures (the default: the budget, {max_evals})",
+            stops.MAX_FAILURES
+            if max_failures is not None
+            else f"{stops.MAX_FAILURES} (the default: the budget, {max_evals})",
             max_failures if max_failures is not None else max_evals,
             lambda v: v.result.counts.failed_evals,
         ),
-        StopRule("stalled", lambda v: v.fruitless >= fruitless or v.asks > asks),
+        StopRule(stops.STALLED, lambda v: v.fruitless >= fruitless or v.asks > asks),
     ]
     return [rule for rule in rules if rule is not None]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from llmopt.contract.problem import Problem
 from llmopt.core.direction import better
-from llmopt.core.stops import CRASHED
+from llmopt.core.stops import StopStatus, status_of
 from llmopt.methods.method import Method, Setup
 
 
@@ -17,7 +17,7 @@ def check_method(method: Method, problem: Problem, setup: Setup) -> list[str]:
     failures = []
     if (result.method, result.kind) != (method.name, method.kind):
         failures.append(f"the Result names {result.method} ({result.kind}), not {method.name} ({method.kind})")
-    if not result.stop_reason or result.stop_reason.startswith(CRASHED):
+    if not result.stop_reason or status_of(result.stop_reason) is StopStatus.CRASHED:
         failures.append(f"stop reason {result.stop_reason!r}")
     evaluated = result.evaluated()
     if method.kind != "reference" and result.counts.evals > setup.max_evals:

@@ -8,8 +8,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from llmopt.contract.problem import Problem
-from llmopt.core.errors import UsageError, raise_if_unreachable
+from llmopt.core.errors import UsageError
 from llmopt.core.result import Result
+from llmopt.core.stops import INTERRUPTED, raise_if_unreachable
 from llmopt.engine.config import OPROConfig
 from llmopt.methods import resolve, setup_for
 from llmopt.methods.method import Method, Setup, crashed, run_method
@@ -82,7 +83,7 @@ def _run_lead(
     try:
         result = driver.run(on_step=on_step)
     except KeyboardInterrupt:
-        driver.finish("interrupted")
+        driver.finish(INTERRUPTED)
         raise
     except UsageError:
         raise

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from llmopt.contract.problem import one_line
-from llmopt.core.errors import UsageError, raise_if_unreachable
+from llmopt.core.errors import UsageError
 from llmopt.core.result import Kind, Result
 from llmopt.core.settings import Setting
-from llmopt.core.stops import CRASHED
+from llmopt.core.stops import CRASHED, raise_if_unreachable, with_detail
 from llmopt.engine.config import OPROConfig
 from llmopt.engine.evaluation import Evaluation
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 def crashed(error: BaseException) -> str:
     """The stop reason of a method that raised: what it raised, in one line."""
-    return f"{CRASHED}: {one_line(error)}"
+    return with_detail(CRASHED, one_line(error))
 
 
 @dataclass(frozen=True)

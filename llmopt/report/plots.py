@@ -16,7 +16,7 @@ from llmopt.core.direction import to_loss
 from llmopt.core.stats import quantiles
 
 
-class Result(Protocol):
+class Plottable(Protocol):
     """What a figure reads of a run (`llmopt.core.result.Result` is one): this module draws, it imports no model."""
 
     method: str
@@ -70,7 +70,9 @@ COLOURS = (
 )
 
 
-def plot_convergence(ax: Any, result: Result, others: Sequence[Result] = (), optimum: float | None = None) -> None:
+def plot_convergence(
+    ax: Any, result: Plottable, others: Sequence[Plottable] = (), optimum: float | None = None
+) -> None:
     """Best so far against evaluations (the budget every method spends): each evaluation of `result` as a
     dot, every evaluating method's best so far in its kind's style, and the references and the optimum
     as labelled horizontal lines."""
@@ -85,7 +87,7 @@ def plot_convergence(ax: Any, result: Result, others: Sequence[Result] = (), opt
             label=f"{result.method}: each evaluation",
         )
 
-    def by_evaluation(r: Result) -> tuple[Any, Any]:
+    def by_evaluation(r: Plottable) -> tuple[Any, Any]:
         curve = r.best_so_far()
         return np.arange(1, curve.size + 1), curve
 
@@ -97,11 +99,11 @@ def plot_convergence(ax: Any, result: Result, others: Sequence[Result] = (), opt
     _axes(ax, "evaluations", "best value so far", f"{result.problem}: best so far against evaluations")
 
 
-def plot_rounds(ax: Any, results: Sequence[Result], optimum: float | None = None) -> None:
+def plot_rounds(ax: Any, results: Sequence[Plottable], optimum: float | None = None) -> None:
     """Best so far against rounds (the wall-clock measure of an expensive objective) for every method that
     evaluated, in the styles of `plot_convergence`; references and the optimum as labelled lines."""
 
-    def by_round(result: Result) -> tuple[Any, Any]:
+    def by_round(result: Plottable) -> tuple[Any, Any]:
         rounds, curve = [t.round for t in result.evaluated() if t.round is not None], result.best_so_far()
         return np.array(rounds), curve[curve.size - len(rounds) :]
 
@@ -110,7 +112,7 @@ def plot_rounds(ax: Any, results: Sequence[Result], optimum: float | None = None
     _axes(ax, "round (evaluations side by side)", "best value so far", "best so far against rounds")
 
 
-def _curves(ax: Any, results: Sequence[Result], xy: Any) -> None:
+def _curves(ax: Any, results: Sequence[Plottable], xy: Any) -> None:
     """The best-so-far step line of each evaluating result, its kind's style, its own colour and end marker."""
     drawn = 0
     for result in results:
@@ -132,7 +134,7 @@ def _curves(ax: Any, results: Sequence[Result], xy: Any) -> None:
         drawn += 1
 
 
-def _levels(ax: Any, results: Sequence[Result], optimum: float | None) -> None:
+def _levels(ax: Any, results: Sequence[Plottable], optimum: float | None) -> None:
     """The optimum and the references' values as horizontal lines under the curves; the methods at one
     value share one line and one label, so none hides another."""
     levels: dict[float, list[str]] = {}
@@ -185,7 +187,7 @@ def _legend_beside(ax: Any) -> Any:
     return legend
 
 
-def plot_score_distribution(ax: Any, result: Result) -> None:
+def plot_score_distribution(ax: Any, result: Plottable) -> None:
     """The values of each step's evaluated proposals as box plots, with the best so far on top."""
     by_step: dict[int, list[float]] = {}
     for trial in result.evaluated():
@@ -280,7 +282,7 @@ def bench_figure(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
     return path
 
 
-def figure_for(result: Result, baselines: Sequence[Result] = (), optimum: float | None = None) -> Any:
+def figure_for(result: Plottable, baselines: Sequence[Plottable] = (), optimum: float | None = None) -> Any:
     """A new figure with the convergence plot of `result` (what `Result.plot()` returns)."""
     import matplotlib.pyplot as plt  # pyplot, so notebooks show it inline
 
@@ -289,7 +291,7 @@ def figure_for(result: Result, baselines: Sequence[Result] = (), optimum: float 
     return fig
 
 
-def report_figure(results: Sequence[Result], table: str, path: str | Path) -> Path:
+def report_figure(results: Sequence[Plottable], table: str, path: str | Path) -> Path:
     """A PNG summary of a run: convergence against the baselines above the comparison table."""
     lines = table.count("\n") + 1
     fig = _new_figure(figsize=(11, 4.5 + 0.16 * lines))
@@ -302,7 +304,7 @@ def report_figure(results: Sequence[Result], table: str, path: str | Path) -> Pa
     return path
 
 
-def plot_run(problem: Any, results: Sequence[Result], path: str | Path) -> Path:
+def plot_run(problem: Any, results: Sequence[Plottable], path: str | Path) -> Path:
     """Convergence of the first result against the rest; tours too when the problem can draw."""
     opro, baselines = results[0], list(results[1:])
     drawable = problem.drawable and opro.best_solution is not None
@@ -326,3 +328,13 @@ def plot_run(problem: Any, results: Sequence[Result], path: str | Path) -> Path:
     path = Path(path)
     fig.savefig(path, dpi=110)
     return path
+
+
+def __getattr__(name: str) -> Any:
+    """`Result`, this Protocol's name before 0.6 (the dataclass's name too): `Plottable`, with a warning."""
+    if name == "Result":
+        import warnings
+
+        warnings.warn("llmopt.report.plots.Result is now Plottable", DeprecationWarning, stacklevel=2)
+        return Plottable
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

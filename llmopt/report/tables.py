@@ -51,7 +51,7 @@ COLUMN_NAMES = {
 # Always shown, in this order; the others only where some row has a non-zero value.
 ALWAYS_COLUMNS = ("n_evals", "starts", "proposals", "duplicates", "invalid", "n_llm_calls", "tokens")
 # The keys of a summary row that are no count column: a problem's own columns are the rest.
-ROW_KEYS = ("method", "kind", "best_value", "best_solution", "seconds", "stop_reason")
+ROW_KEYS = ("method", "kind", "best_value", "best_solution", "seconds", "stop_reason", "status")
 
 
 def count_columns(rows: Sequence[dict[str, Any]]) -> list[str]:

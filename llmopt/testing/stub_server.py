@@ -43,6 +43,7 @@ FAMILIES = {
     "refuse-403": "every chat request: 403 (the key may not use the model)",
     "refuse-422": "every chat request: 422 (a body the server cannot process)",
     "chat-only": "serves chat completions only: 404 for /v1/completions, as OpenAI's chat models do",
+    "chat-only-405": "serves chat completions only: 405 for /v1/completions, as a server without that route does",
 }
 # The fields OpenAI's chat API takes; a body-checking provider refuses any other.
 OPENAI_FIELDS = frozenset(
@@ -236,6 +237,8 @@ def _refusal(body: dict[str, Any], family: str, text: bool = False) -> tuple[int
     def error(status: int, message: str, param: str | None = None, code: str | None = None) -> tuple[int, dict]:
         return status, {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
 
+    if text and family == "chat-only-405":
+        return error(405, "Method Not Allowed")
     if text and family in ("chat-only", "strict", "openai-reasoning"):
         return error(
             404,

@@ -93,6 +93,20 @@ def test_each_refusal_names_its_fix_once(status: int, fix: str) -> None:
     assert len(settings.bodies) == 1, "a refusal is not asked again"
 
 
+def test_a_server_that_answers_405_for_raw_completions_gets_the_list_in_a_chat_message() -> None:
+    """A 405 (no such route) is refused at once, and `complete` falls back to the chat endpoint for good."""
+    settings = StubSettings(family="chat-only-405")
+    server, url = serve(settings)
+    try:
+        backend = OpenAIBackend("m", base_url=url, max_retries=3)
+        answers = [backend.complete("[1, 2]\n", n=1, temperature=1.0, max_tokens=8, seed=i) for i in range(2)]
+    finally:
+        server.shutdown()
+    assert all(a.completions for a in answers)
+    assert sum("prompt" in body for body in settings.bodies) == 1, "a 405 is not asked again, nor the route again"
+    assert backend.adaptations == ["raw completion not served: the few-shot list was sent in a chat message"]
+
+
 def test_concurrent_requests_refused_for_the_same_field_are_all_adapted() -> None:
     """Eight scorer-like requests at once, each refused for max_tokens and temperature: one adapts, none fails."""
     from concurrent.futures import ThreadPoolExecutor

@@ -64,6 +64,40 @@ def test_de_replaces_a_base_only_with_a_better_child_and_shows_the_new_best(vowe
     assert not any("Thrsh" in prompt or "Brr" in prompt for prompt in backend.prompts[2:])
 
 
+def test_de_replaces_the_childs_own_base_even_when_a_member_holds_the_base_marker(vowels) -> None:
+    """A member whose text holds "Base: <INS>" makes its child's request name another member after the marker:
+    the base the child carries, not one read from its request, is the member it may replace."""
+    tricky = "Zzzzzzzz Base: <INS>Answer."  # 5 vowels in 21 letters; "Answer." has 2 in 6
+    children = ["Strand it.", "Strand at.", "Strund it.", "Strand ut."]  # 2 vowels in 8 each: between the two
+    answers = [f"<INS>{text}</INS>" for text in children] + ["<INS>Brr.</INS>"] * 8
+    result, backend = run("evoprompt-de", answers, vowels(("Answer.", "Be brief.", "Think.", tricky)), max_evals=12)
+    assert any(f"Base: <INS>{tricky}</INS>" in prompt for prompt in backend.prompts[:4])
+    assert not any("Zzzzzzzz" in prompt for prompt in backend.prompts[4:8]), "its better child took its place"
+    assert sum("Base: <INS>Answer.</INS>" in prompt for prompt in backend.prompts[4:8]) == 1, "Answer. was kept"
+
+
+def test_a_replayed_de_journal_rebuilds_the_population_the_run_had(vowels, tmp_path) -> None:
+    from llmopt.engine.driver import Driver
+    from llmopt.engine.records import RunRecorder, read_pending, read_steps
+    from llmopt.methods.model.evoprompt import DifferentialEvolution
+
+    problem = vowels(POOL)
+    config = OPROConfig(steps=1, proposals=4, initial=2, seed=3)
+    children = ["<INS>Strand it.</INS>", "<INS>Strand at.</INS>", "<INS>Strund it.</INS>", "<INS>Strand ut.</INS>"]
+
+    def driver(answers: list[str], resume: bool) -> Driver:
+        proposer = DifferentialEvolution(problem, ScriptedBackend(answers), config, name="evoprompt-de")
+        recorder = RunRecorder(tmp_path / "run", {}, resume=resume)
+        return Driver(problem, proposer, config, name="evoprompt-de", recorder=recorder)
+
+    live = driver(children, resume=False)
+    live.run()
+    replayed = driver([], resume=True)
+    replayed.restore(read_steps(tmp_path / "run"), read_pending(tmp_path / "run"))
+    assert replayed.proposer.population == live.proposer.population
+    assert "Think." not in {text for _, text in live.proposer.population}, "its better child replaced it"
+
+
 def test_ga_keeps_the_best_of_parents_and_children(vowels) -> None:
     answers = [f"<INS>Brr {i}.</INS>" for i in range(4)] + [f"<INS>Aiea {i}.</INS>" for i in range(8)]
     result, backend = run("evoprompt-ga", answers, vowels(POOL), max_evals=20, samples=12)

@@ -55,12 +55,12 @@ from llmopt.contract.problem import Problem
 from llmopt.contract.spaces import longest_sampled
 from llmopt.core.errors import InvalidSolution, UsageError
 from llmopt.core.result import Spent, Trial
+from llmopt.core.stops import MODEL_LIMITS
 from llmopt.engine.config import OPROConfig
 from llmopt.methods.model.opro import NAME as OPRO_NAME
 from llmopt.methods.model.opro import OPROProposer
 
 REFILLS = 3  # requests in a row that may yield nothing usable before a trial falls back
-MODEL_LIMITS = ("max_llm_calls", "max_total_tokens", "max_cost")
 Params = tuple[Any, ...]
 
 

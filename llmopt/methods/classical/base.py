@@ -1,4 +1,8 @@
-"""What every compared method receives and returns, and the one door black-box methods have to a problem."""
+"""What every compared method receives and returns, and the one door black-box methods have to a problem.
+
+A black-box method's module, built in or a plugin's, imports all it needs from here (`__all__`): the
+Objective and the search helpers written here, and Method, Methods, Setup, Stop and `crashed`, whose
+homes are `llmopt.methods.method` and `llmopt.engine.ledger`."""
 
 from __future__ import annotations
 
@@ -11,13 +15,24 @@ from llmopt.contract.problem import Problem, evaluate_safely, usage_since
 from llmopt.core.direction import to_loss, worst
 from llmopt.core.errors import UsageError
 from llmopt.core.result import Kind, Result, Trial
-from llmopt.core.stops import EVERY_EVALUATION_FAILED
+from llmopt.core.stops import CONVERGED, EVERY_EVALUATION_FAILED, MAX_EVALS, NO_VALID_SOLUTION, SOLVED, with_detail
 from llmopt.engine.evaluation import Scored
 from llmopt.engine.ledger import Ledger, Stop, first_new
 from llmopt.engine.stopping import black_box_rules
-from llmopt.methods.method import Method, Setup, crashed  # noqa: F401  (re-exported: see __all__)
+from llmopt.methods.method import Method, Methods, Setup, crashed  # noqa: F401  (for black-box methods: see __all__)
 
-__all__ = ["Method", "Objective", "Setup", "Stop", "black_box", "best_start", "crashed", "random_sampling", "reference"]
+__all__ = [
+    "Method",
+    "Methods",
+    "Objective",
+    "Setup",
+    "Stop",
+    "black_box",
+    "best_start",
+    "crashed",
+    "random_sampling",
+    "reference",
+]
 
 
 class Objective:
@@ -77,7 +92,7 @@ class Objective:
             ledger.score(new, commit=commit)
         self._stop_if_done()
         if any(key not in self._seen for key in keys):  # the budget had no room for them
-            raise Stop(ledger.stop_reason() or "max_evals")
+            raise Stop(ledger.stop_reason() or MAX_EVALS)
         return [self._seen[key] for key in keys]
 
     def _record(self, key: str, solution: Any, outcome: Scored) -> None:
@@ -140,7 +155,7 @@ def black_box(name: str, search: Search, default: bool = True) -> Method:
 def _converged(result: Result) -> str:
     """ "converged" for a search that ended by itself, unless nothing it evaluated ever gave a value: a search
     that saw only failures found nothing to converge to."""
-    return EVERY_EVALUATION_FAILED if result.counts.nothing_scored else "converged"
+    return EVERY_EVALUATION_FAILED if result.counts.nothing_scored else CONVERGED
 
 
 def reference(name: str, solve: Callable[[], Any]) -> Method:
@@ -162,7 +177,7 @@ def reference(name: str, solve: Callable[[], Any]) -> Method:
             return result
         value, reason, _ = evaluate_safely(problem.evaluate, solution)
         result.best_solution, result.best_value = solution, value
-        result.stop_reason = "solved" if reason is None else f"no valid solution: {reason}"
+        result.stop_reason = SOLVED if reason is None else with_detail(NO_VALID_SOLUTION, reason)
         return result
 
     return Method(name, "reference", run)

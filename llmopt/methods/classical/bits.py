@@ -7,8 +7,7 @@ import math
 import numpy as np
 
 from llmopt.contract.spaces import Bits, Bitvector
-from llmopt.methods.classical.base import Method, Objective, Setup, best_start, black_box, random_sampling
-from llmopt.methods.method import Methods
+from llmopt.methods.classical.base import Method, Methods, Objective, Setup, best_start, black_box, random_sampling
 
 POPULATION = 20
 

@@ -7,8 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from llmopt.contract.spaces import Box
-from llmopt.methods.classical.base import Method, Objective, Setup, best_start, black_box, random_sampling
-from llmopt.methods.method import Methods
+from llmopt.methods.classical.base import Method, Methods, Objective, Setup, best_start, black_box, random_sampling
 
 
 def _loss(space: Box, f: Objective) -> Callable[[np.ndarray], float]:

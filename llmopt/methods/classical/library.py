@@ -19,8 +19,7 @@ from typing import Any
 import numpy as np
 
 from llmopt.contract.spaces import Bits, Box
-from llmopt.methods.classical.base import Method, Objective, Setup, black_box
-from llmopt.methods.method import Methods
+from llmopt.methods.classical.base import Method, Methods, Objective, Setup, black_box
 
 
 @contextmanager

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from llmopt.contract.spaces import Permutation, Tour
-from llmopt.methods.classical.base import Method, Objective, Setup, best_start, black_box, random_sampling
-from llmopt.methods.method import Methods
+from llmopt.methods.classical.base import Method, Methods, Objective, Setup, best_start, black_box, random_sampling
 
 POPULATION = 20
 MUTATION_RATE = 0.3

@@ -6,15 +6,15 @@ from __future__ import annotations
 import dataclasses
 
 from llmopt.contract.spaces import Text
-from llmopt.methods.classical.base import Method, Objective, Search, Setup, black_box
-from llmopt.methods.method import Methods
+from llmopt.core.stops import FIXED
+from llmopt.methods.classical.base import Method, Methods, Objective, Search, Setup, black_box
 from llmopt.methods.model import ablations, evoprompt
 
 
 def _fixed(text: str) -> Search:
     def search(space: Text, f: Objective, setup: Setup) -> str:
         f(text)
-        return "fixed"
+        return FIXED
 
     return search
 

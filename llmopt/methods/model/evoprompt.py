@@ -18,6 +18,7 @@ import numpy as np
 from llmopt.core.direction import to_loss
 from llmopt.core.errors import UsageError
 from llmopt.core.result import Spent, Trial
+from llmopt.core.stops import STALLED
 from llmopt.engine.proposer import Ask, Study
 from llmopt.engine.stopping import StopRule
 from llmopt.methods.method import Method, driven
@@ -68,7 +69,7 @@ class EvoPrompt(ModelProposer):
         self.population: list[Member] = []
         self.known: dict[str, float] = {}  # text -> loss of every text evaluated, for a repeat's value
         self.stalled = False
-        self.stop_rules = [StopRule("stalled", lambda driver: self.stalled)]
+        self.stop_rules = [StopRule(STALLED, lambda driver: self.stalled)]
 
     def initial(self, rng: np.random.Generator) -> list[Any]:
         """The shared start points, then texts of the space's pool, up to POPULATION."""
@@ -86,12 +87,18 @@ class EvoPrompt(ModelProposer):
         """The trial's value as a loss (a repeat's as first scored), or None when it has none."""
         return self.known.get(trial.text) if trial.text is not None else None
 
-    def ask_model(self, study: Study, spent: Spent, template: str, index: int, **texts: str) -> list:
-        """One child: one answer to `template` filled with the parents' texts (none if the request failed)."""
+    def ask_model(
+        self, study: Study, spent: Spent, template: str, index: int, parent: str | None = None, **texts: str
+    ) -> list:
+        """One child: one answer to `template` filled with the parents' texts (none if the request failed),
+        with the `parent` whose place it may take."""
         space = self.problem.space
         prompt = template.format(label=space.label, tag=space.tag, **texts)
         generation = self.request(prompt, 1, study.step * 1000 + index, spent)
-        return self.read_generation(generation, prompt)[:1] if generation is not None else []
+        children = self.read_generation(generation, prompt)[:1] if generation is not None else []
+        for child in children:
+            child.parent = parent
+        return children
 
     def children(self, study: Study, make: Any) -> Ask:
         """Up to a generation's children (no more than the answers and evaluations left), one request each:
@@ -165,20 +172,26 @@ class DifferentialEvolution(EvoPrompt):
                 b=self.population[r2][1],
                 best=min(self.population)[1],
                 base=self.population[i][1],
+                parent=self.population[i][1],
             )
 
         return self.children(study, child)
 
     def update(self, trials: list[Trial]) -> None:
-        """A child better than its base takes the base's place (the base read from the child's own request,
-        so a replayed journal rebuilds the population as the run did)."""
-        tag = f"Base: <{self.problem.space.tag}>"
+        """A child better than its base takes the base's place (the base the trial's parent, journaled with
+        it, so a replayed journal rebuilds the population as the run did)."""
         for trial in trials:
-            base = (trial.prompt or "").rpartition(tag)[2].partition(f"</{self.problem.space.tag}>")[0]
+            base = trial.parent if trial.parent is not None else self._base_in_request(trial.prompt)
             where = [i for i, (_, text) in enumerate(self.population) if text == base]
             loss = self.loss(trial)
             if where and loss is not None and loss < self.population[where[0]][0]:
                 self.population[where[0]] = (loss, trial.solution)
+
+    def _base_in_request(self, prompt: str | None) -> str | None:
+        """The base of a child journaled before trials kept their parent: read from its request (the last
+        "Base:" line, which a base that itself holds one misleads)."""
+        tag = self.problem.space.tag
+        return prompt.rpartition(f"Base: <{tag}>")[2].partition(f"</{tag}>")[0] if prompt else None
 
 
 def methods(space: Any) -> dict[str, Method]:

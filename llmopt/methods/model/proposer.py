@@ -61,7 +61,9 @@ class ModelProposer:
 
     def reread(self, item: dict[str, Any]) -> Proposal:
         """Decode the journaled answer with the problem's decoder."""
-        return self.read(item["raw"], item.get("reasoning", ""), item.get("cut_off_at"), item.get("prompt"))
+        proposal = self.read(item["raw"], item.get("reasoning", ""), item.get("cut_off_at"), item.get("prompt"))
+        proposal.parent = item.get("parent")
+        return proposal
 
     def read(
         self,
