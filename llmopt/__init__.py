@@ -6,7 +6,7 @@ import importlib
 from typing import Any
 
 from llmopt import _moved
-from llmopt.backends import LocalBackend, OpenAIBackend, ScriptedBackend, make_backend
+from llmopt.backends import BackendSpec, LocalBackend, OpenAIBackend, ScriptedBackend, make_backend
 from llmopt.contract.problem import Option, Problem
 from llmopt.contract.registry import get_problem, registry
 from llmopt.contract.spaces import Bits, Box, Permutation, Space, Text
@@ -21,12 +21,13 @@ from llmopt.methods.comparison import compare
 from llmopt.methods.model.metaprompt import render
 from llmopt.methods.model.proposer import ModelProposer
 from llmopt.minimize import maximize, minimize
-from llmopt.opro import OPRO, OPROConfig, OPROProposer, evaluation_budget
+from llmopt.opro import OPRO, OPROConfig, OPROProposer, RunConfig, evaluation_budget
 from llmopt.report.tables import comparison_table
 
 __all__ = [
     "OPRO",
     "Ask",
+    "BackendSpec",
     "Bits",
     "Box",
     "Counts",
@@ -46,6 +47,7 @@ __all__ = [
     "Proposal",
     "Proposer",
     "Result",
+    "RunConfig",
     "ScriptedBackend",
     "Setup",
     "Space",

@@ -13,7 +13,7 @@ from llmopt.backends.base import Backend
 from llmopt.contract.problem import Problem
 from llmopt.contract.spaces import Bits, Permutation, parse_space
 from llmopt.core.result import Result
-from llmopt.engine.config import OPROConfig, evaluation_budget
+from llmopt.engine.config import RunConfig, evaluation_budget
 from llmopt.methods.model.opro import OPRO
 
 
@@ -53,9 +53,7 @@ def minimize(
     backend = (
         model if model is not None and not isinstance(model, str) else make_backend(model or "local", base_url=base_url)
     )
-    config = OPROConfig(
-        steps=steps, proposals=proposals, seed=seed, initial=initial, max_evals=max_evals, target=target
-    )
+    config = RunConfig(steps=steps, proposals=proposals, seed=seed, initial=initial, max_evals=max_evals, target=target)
     config = dataclasses.replace(config, max_evals=evaluation_budget(config))
     return OPRO(problem, backend, config).run()
 

@@ -36,6 +36,12 @@ BAD_INPUT = [
         ["run", "prompt-search", "--scorer-base-url", "http://127.0.0.1:9/v1"],
         "--scorer-base-url needs --scorer-model NAME",
     ),
+    # a bad setting of the scorer model names the scorer's flag; of the optimizer model, the plain one
+    (
+        ["run", "prompt-search", "--scorer-model-path", "{tmp}/missing.gguf"],
+        "set --scorer-model-path to an existing .gguf file",
+    ),
+    (["run", "linear-regression", "--model-path", "{tmp}/missing.gguf"], "set --model-path to an existing .gguf file"),
     (
         ["run", "function", "--function", "math:fsum", "--space", "bits:4", "--bounds=0:1", "--integer"],
         "--bounds and --integer describe a box",
@@ -246,6 +252,28 @@ def test_an_unknown_problem_from_python_is_suggested_too() -> None:
 
     with pytest.raises(UsageError, match=r"unknown problem 'rosenbrok' \(did you mean rosenbrock\?\)"):
         get_problem("rosenbrok")
+
+
+@pytest.mark.parametrize(
+    "args, flags",
+    [
+        (["prompt-search", "--train-size", "2", "--methods", "no-instruction", "--scorer-model", "m"], "--scorer-"),
+        (["sphere", "--steps", "1", "--methods", "opro", "--model", "m"], "--"),
+    ],
+)
+def test_a_model_that_is_refused_names_the_flags_of_its_settings(
+    args: list[str], flags: str, scratch: Path, capsys
+) -> None:
+    """The scorer's server refuses its model: the fix names `--scorer-model` and `--scorer-base-url`, never the
+    optimizer model's flags; the optimizer's refused, the plain ones."""
+    server, url = serve(StubSettings(family="refuse-404"))
+    base_url = "--scorer-base-url" if flags == "--scorer-" else "--base-url"
+    try:
+        code = main(["run", *args, base_url, url, "--no-cache", "--out", str(scratch / "run")])
+    finally:
+        server.shutdown()
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and f"check {flags}model (the name the server serves) and {flags}base-url" in err, err
 
 
 @pytest.mark.parametrize("key, value", [("steps", 0), ("proposals", 0), ("initial", 0), ("max_evals", 0)])

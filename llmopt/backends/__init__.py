@@ -1,23 +1,31 @@
-"""Backends: where completions come from. `make_backend` picks one from CLI-style settings."""
+"""Backends: where completions come from. `make_backend` makes the one a `BackendSpec` names, whose fields
+are the settings `BACKEND_SETTINGS` declares (the CLI's flags)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from llmopt.backends.base import Backend, BackendError, Completion, Generation
 from llmopt.backends.cache import CachedBackend
 from llmopt.backends.limit import request_limit
 from llmopt.backends.local import LocalBackend
-from llmopt.backends.openai_compat import OpenAIBackend
+from llmopt.backends.openai_compat import DEFAULT_RETRIES, GRAMMAR_FIELDS, REASONING_EFFORTS, OpenAIBackend
 from llmopt.backends.reasoning import DEFAULT_REASONING_TOKENS
 from llmopt.backends.scripted import ScriptedBackend
 from llmopt.contract.plugins import entry_points
+from llmopt.core import values
+from llmopt.core.errors import UsageError
+from llmopt.core.settings import Setting
 
 __all__ = [
+    "BACKEND_SETTINGS",
     "Backend",
     "BackendError",
+    "BackendSpec",
     "CachedBackend",
     "Completion",
     "Generation",
@@ -45,30 +53,90 @@ def response_cache(setting: str | None) -> Iterator[None]:
         _scoped_cache.pop()
 
 
-def make_backend(
-    model: str = "local",
-    *,
-    base_url: str | None = None,
-    model_path: str | None = None,
-    server_grammar: str = "auto",
-    check: bool = True,
-    cache: str | None = SCOPED,
-    reasoning_effort: str | None = None,
-    reasoning_tokens: int = DEFAULT_REASONING_TOKENS,
-    flag_prefix: str = "--",
-    max_retries: int = 4,
-) -> Backend:
-    """`local` (the embedded model or --model-path) or an OpenAI-compatible model by name.
+@dataclass(frozen=True)
+class BackendSpec:
+    """Which backend to make and how (`make_backend`): `model` (`local`, a plugin's name, or a model on an
+    OpenAI-compatible server at `base_url`), `model_path` (a GGUF file for `local`), how a server is sent
+    the grammar (`server_grammar` "auto" asks it, see `llmopt.backends.probe`), whether it is reached once
+    first (`check`), the response `cache` (a path, "default" for the per-user cache, None for none, or by
+    default the one `response_cache` set for the block), reasoning (`reasoning_effort`, `reasoning_tokens`),
+    retries, and `scope`: whose model it is, for the settings its errors name ("" the optimizer's,
+    "scorer" prompt search's scorer's). Each default is the one its flag states (`BACKEND_SETTINGS`)."""
 
-    `cache` is a path, "default" for the per-user cache, None for none, or (by default) the one that
-    `response_cache` set for the block, none outside one. `server_grammar` "auto" sends a grammar only to a
-    server known to read one, in the field it reads (see `llmopt.backends.probe`). `flag_prefix` names the flags in
-    messages (`--scorer-` for prompt search's scorer).
-    """
-    backend = _make(
-        model, base_url, model_path, server_grammar, check, reasoning_effort, reasoning_tokens, flag_prefix, max_retries
-    )
-    cache = _scoped_cache[-1] if cache == SCOPED else cache
+    model: str = "local"
+    base_url: str | None = None
+    model_path: str | None = None
+    server_grammar: str = "auto"
+    check: bool = True
+    cache: str | None = SCOPED
+    reasoning_effort: str | None = None
+    reasoning_tokens: int = DEFAULT_REASONING_TOKENS
+    max_retries: int = DEFAULT_RETRIES
+    scope: str = ""
+
+
+_MODEL = "optimizer model"
+
+# The optimizer model's settings, in the order the CLI shows them (a problem's model, such as prompt
+# search's scorer, declares copies of some under its own prefix).
+BACKEND_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "model",
+        str,
+        BackendSpec.model,
+        "'local' for the embedded model, else a model name on an OpenAI-compatible server",
+        group=_MODEL,
+    ),
+    Setting(
+        "base_url",
+        str,
+        BackendSpec.base_url,
+        "OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1",
+        group=_MODEL,
+    ),
+    Setting("model_path", str, BackendSpec.model_path, "a GGUF file for the local backend", group=_MODEL),
+    Setting(
+        "server_grammar",
+        str,
+        BackendSpec.server_grammar,
+        "how to pass the problem's grammar to a server: auto asks the server (llama.cpp: "
+        "grammar; vLLM >= 0.12: structured_outputs; vllm-legacy: guided_grammar) and sends "
+        "none where it cannot tell",
+        group=_MODEL,
+        choices=("auto", *GRAMMAR_FIELDS),
+    ),
+    Setting(
+        "reasoning_effort",
+        str,
+        BackendSpec.reasoning_effort,
+        "how hard a reasoning model thinks, sent where the server takes it (OpenAI, Ollama, vLLM for gpt-oss)",
+        group=_MODEL,
+        choices=REASONING_EFFORTS,
+    ),
+    Setting(
+        "reasoning_tokens",
+        values.positive_int,
+        BackendSpec.reasoning_tokens,
+        "tokens a model that reasons may spend on it, on top of --answer-tokens",
+        group=_MODEL,
+    ),
+    Setting(
+        "max_retries",
+        values.non_negative_int,
+        BackendSpec.max_retries,
+        "attempts after the first for a request that failed in a way that may pass (429, 5xx, "
+        "time-outs, dropped connections), with backoff from 0.5 s",
+        group=_MODEL,
+    ),
+)
+
+
+def make_backend(model: str | BackendSpec = "local", **settings: Any) -> Backend:
+    """The backend a `BackendSpec` names, with its response cache; `make_backend("NAME", base_url=...)`
+    spells the spec's fields as keywords, and keywords given with a spec change it."""
+    spec = dataclasses.replace(model if isinstance(model, BackendSpec) else BackendSpec(model), **settings)
+    backend = _make(spec)
+    cache = _scoped_cache[-1] if spec.cache == SCOPED else spec.cache
     if cache is None:
         return backend
     return CachedBackend(backend, None if cache == "default" else cache)
@@ -83,33 +151,21 @@ def backends() -> dict[str, Any]:
     return entry_points(ENTRY_POINT_GROUP, callable, "backend")
 
 
-def _make(
-    model: str,
-    base_url: str | None,
-    model_path: str | None,
-    server_grammar: str,
-    check: bool,
-    reasoning_effort: str | None,
-    reasoning_tokens: int,
-    flag_prefix: str,
-    max_retries: int,
-) -> Backend:
+def _make(spec: BackendSpec) -> Backend:
     """The backend a registered factory makes: `model` names one (`local`; a plugin's name, when no base URL
     is given), or the scheme of `base_url` does (a plugin's `NAME://...`; http and https always mean an
-    OpenAI-compatible server); any other model is one on an OpenAI-compatible server."""
-    factories = backends()
+    OpenAI-compatible server); any other model is one on an OpenAI-compatible server. The factory is called
+    with the model and the spec's other fields as keywords; an error it raises about a setting is the
+    spec's `scope`'s."""
+    factories, base_url = backends(), spec.base_url
     scheme = base_url.partition("://")[0] if base_url and "://" in base_url else None
-    by_model = model == "local" or (model in factories and base_url is None)
+    by_model = spec.model == "local" or (spec.model in factories and base_url is None)
     by_scheme = scheme in factories and scheme not in WEB_SCHEMES
-    name = model if by_model else scheme if by_scheme else "openai"
-    return factories[name](
-        model,
-        base_url=base_url,
-        model_path=model_path,
-        server_grammar=server_grammar,
-        check=check,
-        reasoning_effort=reasoning_effort,
-        reasoning_tokens=reasoning_tokens,
-        flag_prefix=flag_prefix,
-        max_retries=max_retries,
-    )
+    name = spec.model if by_model else scheme if by_scheme else "openai"
+    settings = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name not in ("model", "cache")}
+    try:
+        return factories[name](spec.model, **settings)
+    except UsageError as error:
+        if error.template and not error.scope:
+            error.scope = spec.scope
+        raise

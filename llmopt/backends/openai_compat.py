@@ -27,7 +27,7 @@ from llmopt.backends.reasoning import (
     split_reasoning,
     with_room_for_reasoning,
 )
-from llmopt.core.errors import BackendError, ModelRefused, ServerUnreachable, UsageError
+from llmopt.core.errors import BackendError, ModelRefused, ServerUnreachable, UsageError, literal
 
 API_KEY_ENV = "OPENAI_API_KEY"
 # Servers that take a GBNF grammar in the request body, and the field they read it from (dots nest).
@@ -40,6 +40,7 @@ GRAMMAR_FIELDS = {
 # Refusals that asking again cannot mend; 405 is a server with no such endpoint (e.g. no /v1/completions).
 REFUSED = (400, 401, 403, 404, 405, 422)
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")
+DEFAULT_RETRIES = 4  # attempts after the first for a request that may pass (`max_retries`)
 _MAX_RETRY_AFTER = 30.0
 
 
@@ -55,20 +56,23 @@ class OpenAIBackend:
         base_url: str | None = None,
         grammar_field: str | None = None,
         timeout: float = 120.0,
-        max_retries: int = 4,
+        max_retries: int = DEFAULT_RETRIES,
         backoff: float = 0.5,
         reasoning_effort: str | None = None,
         reasoning_tokens: int = DEFAULT_REASONING_TOKENS,
-        flag_prefix: str = "--",
+        scope: str = "",
     ) -> None:
         from openai import OpenAI
 
         api_key = os.environ.get(API_KEY_ENV)
         if not api_key and base_url is None:
-            raise UsageError(f"set {API_KEY_ENV} to use OpenAI, or pass {flag_prefix}base-url for a local server")
+            raise UsageError.about(
+                f"set {API_KEY_ENV} to use OpenAI, or pass {{base_url}} for a local server", scope=scope
+            )
         self.model, self.base_url, self.grammar_field = model, base_url, grammar_field
         self.reasoning_effort = reasoning_effort
-        self.max_retries, self.backoff, self.flag_prefix = max_retries, backoff, flag_prefix
+        # `scope`: whose model this is, for the settings its errors name ("scorer": prompt search's scorer)
+        self.max_retries, self.backoff, self.scope = max_retries, backoff, scope
         # Retries are this backend's own, so that it can tell a refusal from a fault and a dead server.
         self._client = OpenAI(
             api_key=api_key or "no-key",
@@ -102,7 +106,9 @@ class OpenAIBackend:
                 f"{self.where} rejected the API key ({_server_message(error)}); check {API_KEY_ENV}"
             ) from None
         except openai.APIConnectionError:
-            raise UsageError(f"cannot reach {self.where}; start the server or fix {self.flag_prefix}base-url") from None
+            raise UsageError.about(
+                f"cannot reach {literal(self.where)}; start the server or fix {{base_url}}", scope=self.scope
+            ) from None
         except openai.APIError:  # some servers list no models; the first request will tell
             pass
 
@@ -168,7 +174,7 @@ class OpenAIBackend:
                     if self._adapt(error, body):
                         attempt -= 1  # the same request in a form the server takes: not a retry
                         continue
-                    raise ModelRefused(self._refusal(error), status=error.status_code) from None
+                    raise ModelRefused.about(self._refusal(error), error.status_code, scope=self.scope) from None
                 last, wait = f"HTTP {error.status_code}: {_server_message(error)}", _retry_after(error)
                 continue
             except (openai.APIResponseValidationError, ValueError) as error:  # garbled body
@@ -226,14 +232,13 @@ class OpenAIBackend:
         """One line: who refused, the server's own words, and the fix."""
         fixes = {
             401: f"check {API_KEY_ENV}",
-            403: f"check {API_KEY_ENV} and {self.flag_prefix}model",
-            404: f"check {self.flag_prefix}model (the name the server serves) and {self.flag_prefix}base-url "
-            "(it usually ends in /v1)",
+            403: f"check {API_KEY_ENV} and {{model}}",
+            404: "check {model} (the name the server serves) and {base_url} (it usually ends in /v1)",
         }
-        fix = fixes.get(error.status_code, f"check {self.flag_prefix}model and the settings the message names")
+        fix = fixes.get(error.status_code, "check {model} and the settings the message names")
         return (
-            f"{self.where} refused the request for model '{self.model}' (HTTP {error.status_code}: "
-            f"{_server_message(error)}); {fix}"
+            f"{literal(self.where)} refused the request for model '{literal(self.model)}' (HTTP {error.status_code}: "
+            f"{literal(_server_message(error))}); {fix}"
         )
 
     # -- n answers -----------------------------------------------------------------------------
@@ -418,36 +423,36 @@ def _retry_after(error: Any) -> float:
 def make(
     model: str,
     *,
-    base_url: str | None = None,
-    model_path: str | None = None,
-    server_grammar: str = "auto",
-    check: bool = True,
-    reasoning_effort: str | None = None,
-    reasoning_tokens: int = DEFAULT_REASONING_TOKENS,
-    flag_prefix: str = "--",
-    max_retries: int = 4,
+    base_url: str | None,
+    model_path: str | None,
+    server_grammar: str,
+    check: bool,
+    reasoning_effort: str | None,
+    reasoning_tokens: int,
+    max_retries: int,
+    scope: str,
+    **_: Any,
 ) -> OpenAIBackend:
     """The `openai` backend factory (entry point `llmopt.backends`): a model on OpenAI or any OpenAI-compatible
-    server at `base_url`, reached once (`check`) and its grammar field found (`server_grammar` "auto")."""
+    server at `base_url`, reached once (`check`) and its grammar field found (`server_grammar` "auto"); the
+    settings are a `BackendSpec`'s fields, their defaults its own."""
     from llmopt.backends.probe import grammar_support
 
     if model_path:
-        raise UsageError(
-            f"{flag_prefix}model-path is for the local backend; drop {flag_prefix}model or use {flag_prefix}model local"
-        )
+        raise UsageError.about("{model_path} is for the local backend; drop {model} or set {model} to local")
     if base_url and "://" not in base_url:  # the client would read it as a path and report the server gone
-        raise UsageError(f"{flag_prefix}base-url {base_url} names no scheme; write http://{base_url}")
+        raise UsageError.about(f"{{base_url}} {literal(base_url)} names no scheme; write http://{literal(base_url)}")
     if server_grammar not in ("auto", *GRAMMAR_FIELDS):
-        raise UsageError(f"--server-grammar must be one of auto, {', '.join(GRAMMAR_FIELDS)}")
+        raise UsageError.about(f"{{server_grammar}} must be one of auto, {', '.join(GRAMMAR_FIELDS)}")
     if reasoning_effort is not None and reasoning_effort not in REASONING_EFFORTS:
-        raise UsageError(f"--reasoning-effort must be one of {', '.join(REASONING_EFFORTS)}")
+        raise UsageError.about(f"{{reasoning_effort}} must be one of {', '.join(REASONING_EFFORTS)}")
     backend = OpenAIBackend(
         model,
         base_url=base_url,
         reasoning_effort=reasoning_effort,
         reasoning_tokens=reasoning_tokens,
-        flag_prefix=flag_prefix,
         max_retries=max_retries,
+        scope=scope,
     )
     if check:
         backend.check()

@@ -56,12 +56,12 @@ def run_job(job: Job) -> dict[str, Any]:
     """Run one job and return its raw numbers (plain data, so it travels between processes)."""
     from llmopt.backends import make_backend
     from llmopt.core.stops import raise_if_unreachable
-    from llmopt.engine.config import OPROConfig
+    from llmopt.engine.config import RunConfig
     from llmopt.methods import resolve, setup_for
 
     problem = build_problem(job.problem, job.options)
     target = job.target if job.target is not None else problem.optimum()
-    config = dataclasses.replace(OPROConfig.from_dict(job.settings), seed=job.seed, target=target)
+    config = dataclasses.replace(RunConfig.from_dict(job.settings), seed=job.seed, target=target)
     method = resolve(problem, [job.method])[0]
     setup = setup_for(problem, config, make_backend(**job.model) if method.samples_model else None)
     result = raise_if_unreachable(method.run(problem, setup))  # a server gone stops the bench, as a run

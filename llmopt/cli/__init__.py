@@ -27,6 +27,7 @@ from llmopt.cli.options import (
     add_seed,
     cache_setting,
     figure_file,
+    flag_of,
     stdout_for_json_only,
 )
 from llmopt.cli.report import cmd_report
@@ -189,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _process_settings(args):
             return COMMANDS[args.command](args)
     except UsageError as error:
-        print(f"llmopt: error: {error}", file=sys.stderr)
+        print(f"llmopt: error: {error.naming(flag_of)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("llmopt: interrupted", file=sys.stderr)

@@ -28,7 +28,7 @@ from llmopt.core.errors import ENDS_THE_RUN, ObjectiveError, UsageError
 from llmopt.core.result import Result
 from llmopt.core.settings import with_defaults
 from llmopt.core.stops import StopStatus
-from llmopt.engine.config import RESUMABLE, OPROConfig
+from llmopt.engine.config import RESUMABLE, RunConfig
 from llmopt.engine.driver import Driver
 from llmopt.engine.records import RunRecorder, default_run_dir, read_config, resume_refusal
 from llmopt.methods import compared_methods, declared_settings, resolve
@@ -138,7 +138,7 @@ def _beaten(problem: Problem, results: list[Result]) -> str | None:
 
 
 def _recorder(
-    args: argparse.Namespace, config: dict[str, Any], settings: OPROConfig, journaled: str | None
+    args: argparse.Namespace, config: dict[str, Any], settings: RunConfig, journaled: str | None
 ) -> RunRecorder:
     """A new run directory (`--out`, else one named by the time), or the one `--resume` continues, refused
     when the run there was made with other options than these (`llmopt.engine.records.resume_refusal`)."""
@@ -159,7 +159,7 @@ def _recorder(
     declared = declared_settings()
     resumable = RESUMABLE | {setting.key for setting in declared if setting.resumable}
     changed = settings.changes_on_resume(
-        OPROConfig.from_dict(with_defaults(saved.get(RECORD_KEY, {}), declared)), resumable
+        RunConfig.from_dict(with_defaults(saved.get(RECORD_KEY, {}), declared)), resumable
     )
     refusal = resume_refusal(saved, config, changed, NAME)
     if refusal:
@@ -208,7 +208,7 @@ def _compare(args: argparse.Namespace, journal: bool) -> int:
         saved = (
             f"; the run is saved: once that is mended, continue with --resume {recorder.directory}" if recorder else ""
         )
-        raise UsageError(f"{error}{saved}") from None
+        raise error.then(saved) from None
     except KeyboardInterrupt:  # no comparison is printed or saved: the journal holds what was done
         if recorder is None:
             raise
@@ -231,7 +231,7 @@ def _compare(args: argparse.Namespace, journal: bool) -> int:
     return exit_code(payload)
 
 
-def _resumed_limit(args: argparse.Namespace, config: OPROConfig) -> OPROConfig:
+def _resumed_limit(args: argparse.Namespace, config: RunConfig) -> RunConfig:
     """A resumed run keeps the answer limit it was recorded with, unless --answer-tokens gives one (0.4's
     records hold 128, the limit every answer had then)."""
     resume = getattr(args, "resume", None)
@@ -241,7 +241,7 @@ def _resumed_limit(args: argparse.Namespace, config: OPROConfig) -> OPROConfig:
     return dataclasses.replace(config, answer_tokens=limit) if isinstance(limit, int) else config
 
 
-def _record(args: argparse.Namespace, problem: Problem, config: OPROConfig, backend: Any, lead: Any) -> dict[str, Any]:
+def _record(args: argparse.Namespace, problem: Problem, config: RunConfig, backend: Any, lead: Any) -> dict[str, Any]:
     """What config.json holds: the problem (its name, definition and options), the settings, the journaled
     method and the backend."""
     return {

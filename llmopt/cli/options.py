@@ -10,16 +10,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from llmopt.backends import BACKEND_SETTINGS
 from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY
 from llmopt.backends.local import THREADS_ENV
-from llmopt.backends.openai_compat import GRAMMAR_FIELDS, REASONING_EFFORTS
-from llmopt.backends.reasoning import DEFAULT_REASONING_TOKENS
 from llmopt.contract.problem import Problem
 from llmopt.contract.registry import build_problem, get_problem
-from llmopt.core.errors import UsageError
+from llmopt.core.errors import UsageError, keyword
 from llmopt.core.settings import Setting
-from llmopt.core.values import non_negative_int, positive_int, seed
-from llmopt.engine.config import OPROConfig
+from llmopt.core.values import positive_int, seed
+from llmopt.engine.config import RunConfig
 from llmopt.engine.evaluation import dask_client
 
 EXIT_USAGE = 2
@@ -74,46 +73,14 @@ def add_json(parser: argparse.ArgumentParser) -> None:
 
 def add_model_options(parser: argparse.ArgumentParser) -> Any:
     group = parser.add_argument_group("optimizer model")
-    group.add_argument(
-        "--model",
-        default="local",
-        help="'local' for the embedded model, else a model name on an OpenAI-compatible server",
-    )
-    group.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1")
-    group.add_argument("--model-path", help="a GGUF file for the local backend")
-    group.add_argument(
-        "--server-grammar",
-        default="auto",
-        choices=["auto", *GRAMMAR_FIELDS],
-        help="how to pass the problem's grammar to a server: auto asks the server (llama.cpp: "
-        "grammar; vLLM >= 0.12: structured_outputs; vllm-legacy: guided_grammar) and sends "
-        "none where it cannot tell (default: auto)",
-    )
-    group.add_argument(
-        "--reasoning-effort",
-        choices=REASONING_EFFORTS,
-        help="how hard a reasoning model thinks, sent where the server takes it (OpenAI, Ollama, vLLM for gpt-oss)",
-    )
-    group.add_argument(
-        "--reasoning-tokens",
-        type=positive,
-        default=DEFAULT_REASONING_TOKENS,
-        help="tokens a model that reasons may spend on it, on top of --answer-tokens "
-        f"(default: {DEFAULT_REASONING_TOKENS})",
-    )
-    group.add_argument(
-        "--max-retries",
-        type=checked(non_negative_int),
-        default=4,
-        help="attempts after the first for a request that failed in a way that may pass (429, 5xx, "
-        "time-outs, dropped connections), with backoff from 0.5 s (default: 4)",
-    )
+    for setting in BACKEND_SETTINGS:
+        add_setting(group, setting)
     group.add_argument(
         "--max-concurrency",
         type=positive,
         default=DEFAULT_MAX_CONCURRENCY,
         help="requests in flight to model servers per process, optimizer, repairs and scorer "
-        "together (default: 64, for a GPU server; lower it for a small one)",
+        f"together (default: {DEFAULT_MAX_CONCURRENCY}, for a GPU server; lower it for a small one)",
     )
     group.add_argument(
         "--threads",
@@ -141,10 +108,10 @@ def add_opro_options(parser: argparse.ArgumentParser) -> None:
 def add_setting(group: Any, setting: Setting) -> None:
     """One declared setting as a flag: a switch for a yes/no setting (one that is on by default is switched
     off by its flag), else a value read by the setting's own reader."""
-    flag = setting.flag or f"--{'no-' if setting.read is bool and setting.default else ''}{setting.name}"
+    flag = setting.flag_of()
     if setting.read is bool:
         group.add_argument(
-            flag, dest=setting.key, action="store_false" if setting.default else "store_true", help=setting.help
+            flag, dest=setting.key, action="store_false" if setting.default else "store_true", help=setting.described
         )
         return
     reader = None if setting.read is str else checked(setting.read)
@@ -155,8 +122,19 @@ def add_setting(group: Any, setting: Setting) -> None:
         default=setting.default,
         metavar=setting.metavar,
         choices=list(setting.choices) if setting.choices else None,
-        help=setting.help,
+        help=setting.described,
     )
+
+
+def flag_of(key: str, scope: str = "") -> str:
+    """The flag of the setting `key` (of the copy under `scope`, such as prompt search's `--scorer-...`),
+    through its declaration: what an error about a setting names on the command line."""
+    from llmopt.methods import declared_settings
+
+    found = {setting.key: setting for setting in (*BACKEND_SETTINGS, *declared_settings())}
+    if key in found:
+        return found[key].flag_of(scope)
+    return "--" + keyword(key, scope).replace("_", "-")  # a flag of the command's own (`--dask`)
 
 
 def add_eval_dask(parser: argparse.ArgumentParser) -> None:
@@ -233,7 +211,7 @@ def problem_options(args: argparse.Namespace) -> dict[str, Any]:
     return {option.dest: getattr(args, option.dest) for option in get_problem(args.problem).options}
 
 
-def opro_config(args: argparse.Namespace) -> OPROConfig:
+def opro_config(args: argparse.Namespace) -> RunConfig:
     """The run's settings from the flags of every declared setting, the seed and the Dask scheduler."""
     from llmopt.methods import declared_settings
 
@@ -245,10 +223,10 @@ def opro_config(args: argparse.Namespace) -> OPROConfig:
     data: dict[str, Any] = {"seed": getattr(args, "seed", 0), "dask": getattr(args, "eval_dask", None)}
     for setting in declared_settings():
         data = setting.put(data, getattr(args, setting.key))
-    return OPROConfig.from_dict(data)
+    return RunConfig.from_dict(data)
 
 
-def check_evaluations(config: OPROConfig) -> None:
+def check_evaluations(config: RunConfig) -> None:
     """A Dask scheduler that cannot be reached is the user's to mend, before any work starts."""
     if config.dask is not None:
         dask_client(config.dask)
@@ -276,16 +254,8 @@ def report_cache(backend: Any, store: Any, quiet: bool) -> None:
 
 
 def backend_settings(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "model": args.model,
-        "base_url": args.base_url,
-        "model_path": args.model_path,
-        "server_grammar": args.server_grammar,
-        "reasoning_effort": args.reasoning_effort,
-        "reasoning_tokens": args.reasoning_tokens,
-        "max_retries": args.max_retries,
-        "cache": cache_setting(args),
-    }
+    """The optimizer model's `BackendSpec` fields from the flags of its settings and the cache's."""
+    return {**{setting.key: getattr(args, setting.key) for setting in BACKEND_SETTINGS}, "cache": cache_setting(args)}
 
 
 def write(what: str, write: Callable[[], Any]) -> None:

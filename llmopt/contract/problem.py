@@ -15,6 +15,7 @@ import numpy as np
 
 from llmopt.core.errors import ENDS_THE_RUN, InvalidSolution
 from llmopt.core.errors import UsageError as UsageError  # plugins raise it from here, as they always did
+from llmopt.core.settings import Setting
 
 if TYPE_CHECKING:
     from llmopt.contract.spaces import Space
@@ -31,6 +32,13 @@ class Option:
     default: Any
     help: str
     choices: tuple[Any, ...] | None = None
+
+    @classmethod
+    def of(cls, setting: Setting, prefix: str, help: str = "") -> Option:
+        """A problem's copy of a declared setting under `prefix` (prompt search's scorer model: `--scorer-...`,
+        keyword `scorer_...`): the setting's flag, reader, default and choices, so that an error about the copy's
+        setting names this flag."""
+        return cls(setting.flag_of(prefix), setting.read, setting.default, help or setting.help, setting.choices)
 
     @property
     def dest(self) -> str:

@@ -41,5 +41,7 @@ def build_problem(name: str, options: dict[str, Any]) -> Problem:
     """The problem `name` built from its options (keys are `Option.dest`); a bad value is a usage error."""
     try:
         return get_problem(name).from_options(**options)
+    except UsageError:  # as it is: it may name settings, which the CLI names as flags
+        raise
     except (ValueError, OSError) as error:
         raise UsageError(str(error)) from None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, Self
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
@@ -14,7 +16,52 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
 
 
 class UsageError(ValueError):
-    """A user mistake (bad option, missing file, unreachable server); the CLI prints it and exits with 2."""
+    """A user mistake (bad option, missing file, unreachable server); the CLI prints it and exits with 2.
+
+    One about settings (made by `about`) names each as `{key}` in its `template`, and `scope` says whose copy
+    of the settings ("" the run's, "scorer" prompt search's scorer model's): its message names a setting by
+    its keyword (`scorer_base_url`), the CLI by its flag (`--scorer-base-url`, through `naming`).
+    """
+
+    template: str = ""
+    scope: str = ""
+
+    @classmethod
+    def about(cls, template: str, *args: Any, scope: str = "") -> Self:
+        """The error whose message names settings as `{key}` in `template` (other braces doubled: `literal`)."""
+        error = cls(template, *args)
+        error.template, error.scope = template, scope
+        return error
+
+    def settings(self) -> list[str]:
+        """The keys of the settings the message names, in order."""
+        return [match.group(1) for match in _NAMED.finditer(self.template) if match.group(1)]
+
+    def naming(self, name: Callable[[str, str], str]) -> str:
+        """The message, each setting it names as `name(key, scope)` names it."""
+        if not self.template:
+            return super().__str__()
+        return _NAMED.sub(lambda m: name(m.group(1), self.scope) if m.group(1) else m.group(0)[0], self.template)
+
+    def __str__(self) -> str:
+        return self.naming(keyword)
+
+    def then(self, more: str) -> UsageError:
+        """A usage error of this message with `more` after it, naming the same settings."""
+        return UsageError.about((self.template or literal(super().__str__())) + literal(more), scope=self.scope)
+
+
+_NAMED = re.compile(r"\{\{|\}\}|\{([a-z_]+)\}")
+
+
+def keyword(key: str, scope: str = "") -> str:
+    """A setting as Python names it: its key, under the scope's prefix for a copy (`scorer_base_url`)."""
+    return f"{scope}_{key}" if scope else key
+
+
+def literal(text: Any) -> str:
+    """`text` as it reads inside an error's template: its braces doubled, so that none is taken for a setting."""
+    return str(text).replace("{", "{{").replace("}", "}}")
 
 
 class InvalidSolution(ValueError):
@@ -36,8 +83,8 @@ class ModelRefused(UsageError):
         super().__init__(message)
         self.status = status
 
-    def __reduce__(self) -> tuple:  # travels between processes with its status
-        return type(self), (str(self), self.status)
+    def __reduce__(self) -> tuple:  # travels between processes with its status (and the settings it names)
+        return type(self), (self.args[0], self.status), self.__dict__
 
 
 class ServerUnreachable(UsageError):
@@ -57,8 +104,8 @@ class PromptTooLong(UsageError):
         super().__init__(message)
         self.needed, self.window = needed, window
 
-    def __reduce__(self) -> tuple:  # travels between processes with its numbers
-        return type(self), (str(self), self.needed, self.window)
+    def __reduce__(self) -> tuple:  # travels between processes with its numbers (and the settings it names)
+        return type(self), (self.args[0], self.needed, self.window), self.__dict__
 
 
 # Raised inside an evaluation (a scorer model's server), these end the run instead of failing one trial.

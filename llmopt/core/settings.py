@@ -1,6 +1,7 @@
 """A setting, declared once: its key, how its text is read, its default, its help and its flag. The run's
-settings (`llmopt.engine.config`) and each method's own are made of these; so are the CLI's flags, what a
-resumed run may change and what a bench may sweep."""
+settings (`llmopt.engine.config`), each method's own and a backend's (`llmopt.backends`) are made of these; so
+are the CLI's flags and their help's "(default: ...)", the flag an error about a setting names, what a resumed
+run may change and what a bench may sweep. A setting backed by a config's field takes its default from there."""
 
 from __future__ import annotations
 
@@ -8,15 +9,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-Data = dict[str, Any]  # settings as plain data: `OPROConfig.to_dict()`, what config.json holds
+Data = dict[str, Any]  # settings as plain data: `RunConfig.to_dict()`, what config.json holds
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One setting: where it lives (`path` into the settings' plain data, `OPROConfig.to_dict()`, where a
-    method's own settings stand beside the run's), how its text is read, its default and help, the CLI group it shows
-    in, whether a resumed run
-    may change it and whether a bench may sweep it (`change` rewrites the data for a swept value)."""
+    """One setting: where it lives (`path` into the settings' plain data, `RunConfig.to_dict()`, where a
+    method's own settings stand beside the run's), how its text is read, its default and help (without the
+    default: `described` adds it), the CLI group it shows in, whether a resumed run may change it and whether a
+    bench may sweep it (`change` rewrites the data for a swept value)."""
 
     key: str
     read: Callable[[str], Any]
@@ -35,6 +36,22 @@ class Setting:
     def name(self) -> str:
         """The CLI and `--vary` name: the flag without its dashes (`lmx-parents`)."""
         return self.flag.lstrip("-") if self.flag else self.key.replace("_", "-")
+
+    @property
+    def described(self) -> str:
+        """The help with its default: "(default: 10)" after it, where there is a value to state (a yes/no
+        setting's flag says itself what it changes; a help that explains its default keeps its own words)."""
+        if self.default is None or self.read is bool or "(default" in self.help:
+            return self.help
+        return f"{self.help} (default: {self.default})"
+
+    def flag_of(self, prefix: str = "") -> str:
+        """The command-line flag, under `prefix` for a copy of the setting (`scorer`: `--scorer-model-path`);
+        a yes/no setting on by default is switched off by `--no-...`."""
+        under = f"{prefix}-" if prefix else ""
+        if self.flag:
+            return f"--{under}{self.name}"
+        return f"--{'no-' if self.read is bool and self.default else ''}{under}{self.name}"
 
     @property
     def where(self) -> tuple[str, ...]:

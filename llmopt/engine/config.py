@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from llmopt.core import values
-from llmopt.core.errors import UsageError
+from llmopt.core.errors import UsageError, literal
 from llmopt.core.settings import Data, Setting
 from llmopt.engine.evaluation import WHERE
 
@@ -62,9 +62,11 @@ class MetaPromptConfig:
 
 
 @dataclass(frozen=True)
-class OPROConfig:
-    """The settings of a run of every model-driven method of a comparison; defaults follow the paper's
-    linear-regression setup.
+class RunConfig:
+    """The settings of a run: its stop rules and budgets, where its evaluations run, and what every
+    model-driven method of a comparison (OPRO, its ablations, EvoPrompt, LMX, the Optuna samplers) reads;
+    defaults follow the paper's linear-regression setup. Each field's default is the one its `Setting` (the
+    flag) states. `OPROConfig` is its name before 0.6.
 
     Stop rules: `steps`, `max_evals`, `target`, `patience` (steps without improvement),
     `max_failures` (failed evaluations), and the budgets `max_llm_calls`, `max_total_tokens`
@@ -115,7 +117,7 @@ class OPROConfig:
             try:
                 setting.read(",".join(map(str, value)) if isinstance(value, tuple) else str(value))
             except ValueError as error:
-                raise UsageError(f"{setting.key}: {error}") from None
+                raise UsageError.about(f"{{{setting.key}}}: {literal(error)}") from None
 
     def to_dict(self) -> Data:
         """Plain data for run records: a method's own settings stand beside the run's, as they always did."""
@@ -123,7 +125,7 @@ class OPROConfig:
         return {**{k: v for k, v in data.items() if k != "options"}, **dict(self.options)}
 
     @classmethod
-    def from_dict(cls, data: Data) -> OPROConfig:
+    def from_dict(cls, data: Data) -> RunConfig:
         """The config `to_dict` wrote; a setting added since takes its default, a renamed one its new name,
         and a key that is no field is a method's own setting."""
         data = dict(data)
@@ -140,11 +142,11 @@ class OPROConfig:
         """A declared setting's value in this config (its default where it is not set)."""
         return setting.get(self.to_dict())
 
-    def with_options(self, **options: Any) -> OPROConfig:
+    def with_options(self, **options: Any) -> RunConfig:
         """This config with some of the methods' own settings set, by key."""
         return dataclasses.replace(self, options={**dict(self.options), **options})
 
-    def changes_on_resume(self, saved: OPROConfig, resumable: frozenset[str] | None = None) -> list[str]:
+    def changes_on_resume(self, saved: RunConfig, resumable: frozenset[str] | None = None) -> list[str]:
         """The settings that differ from the recorded run's and may not change when it resumes."""
         ours, theirs = json.loads(json.dumps(self.to_dict())), json.loads(json.dumps(saved.to_dict()))
         allowed = RESUMABLE if resumable is None else resumable
@@ -158,14 +160,17 @@ class OPROConfig:
         return self.max_evals or self.initial + self.steps * self.proposals
 
 
-def evaluation_budget(config: OPROConfig) -> int:
+OPROConfig = RunConfig  # its name before 0.6, when it configured OPRO alone
+
+
+def evaluation_budget(config: RunConfig) -> int:
     """`config.evaluation_budget()`, the budget rule of every comparison."""
     return config.evaluation_budget()
 
 
 def _proposals(data: Data, value: int) -> Data:
     """Proposals per step at an unchanged evaluation budget and number of samples: fewer proposals, more steps."""
-    budget = OPROConfig.from_dict(data).evaluation_budget()  # the one budget rule
+    budget = RunConfig.from_dict(data).evaluation_budget()  # the one budget rule
     steps = max(1, math.ceil(data["steps"] * data["proposals"] / value))
     return {**data, "proposals": value, "steps": steps, "max_evals": budget}
 
@@ -176,46 +181,56 @@ _MODEL, _BUDGETS, _EVALUATIONS = (
     "evaluations (for an expensive objective)",
 )
 
-# The run's own settings, in the order the CLI shows them.
+# The run's own settings, in the order the CLI shows them; each default is its field's in `RunConfig`.
 RUN_SETTINGS: tuple[Setting, ...] = (
     Setting(
-        "temperature", values.non_negative_float, 1.0, "sampling temperature (default: 1.0)", group=_MODEL, sweep=True
+        "temperature",
+        values.non_negative_float,
+        RunConfig.temperature,
+        "sampling temperature",
+        group=_MODEL,
+        sweep=True,
     ),
     Setting(
         "price",
         values.price,
-        None,
+        RunConfig.price,
         "dollars per million prompt and completion tokens, IN,OUT, or with the "
         "cached prompt tokens' price, IN,CACHED,OUT: a cost column, and --max-cost",
         group=_MODEL,
         metavar="IN,[CACHED,]OUT",
     ),
-    Setting("steps", values.positive_int, 10, "optimization steps (default: 10)", resumable=True),
-    Setting("proposals", values.positive_int, 8, "proposals per step (default: 8)", sweep=True, change=_proposals),
-    Setting("initial", values.positive_int, 5, "initial random points (default: 5)"),
+    Setting("steps", values.positive_int, RunConfig.steps, "optimization steps", resumable=True),
+    Setting("proposals", values.positive_int, RunConfig.proposals, "proposals per step", sweep=True, change=_proposals),
+    Setting("initial", values.positive_int, RunConfig.initial, "initial random points"),
     Setting(
         "answer_tokens",
         values.positive_int,
-        None,
+        RunConfig.answer_tokens,
         "token limit of one proposal (default: the longest answer "
         "the problem's space holds, in the model's tokens, plus 64; at least 128)",
     ),
-    Setting("use_grammar", bool, True, "do not constrain answers with a grammar", flag="--no-grammar"),
+    Setting("use_grammar", bool, RunConfig.use_grammar, "do not constrain answers with a grammar", flag="--no-grammar"),
     Setting(
         "max_evals",
         values.positive_int,
-        None,
+        RunConfig.max_evals,
         "the evaluation budget of every method (default: initial + steps x proposals)",
         group=_BUDGETS,
         resumable=True,
     ),
     Setting(
-        "max_llm_calls", values.positive_int, None, "stop after this many model calls", group=_BUDGETS, resumable=True
+        "max_llm_calls",
+        values.positive_int,
+        RunConfig.max_llm_calls,
+        "stop after this many model calls",
+        group=_BUDGETS,
+        resumable=True,
     ),
     Setting(
         "max_total_tokens",
         values.positive_int,
-        None,
+        RunConfig.max_total_tokens,
         "stop after this many prompt + completion tokens in all",
         group=_BUDGETS,
         resumable=True,
@@ -223,21 +238,40 @@ RUN_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "max_cost",
         values.non_negative_float,
-        None,
+        RunConfig.max_cost,
         "stop once the optimizer model has cost this much (needs --price)",
         group=_BUDGETS,
         resumable=True,
         metavar="DOLLARS",
     ),
-    Setting("timeout", values.positive_float, None, "stop after this many seconds", group=_BUDGETS, resumable=True),
-    Setting("target", values.finite_float, None, "stop once this value is reached", group=_BUDGETS, resumable=True),
     Setting(
-        "patience", values.positive_int, None, "stop after K steps without improvement", group=_BUDGETS, resumable=True
+        "timeout",
+        values.positive_float,
+        RunConfig.timeout,
+        "stop after this many seconds",
+        group=_BUDGETS,
+        resumable=True,
+    ),
+    Setting(
+        "target",
+        values.finite_float,
+        RunConfig.target,
+        "stop once this value is reached",
+        group=_BUDGETS,
+        resumable=True,
+    ),
+    Setting(
+        "patience",
+        values.positive_int,
+        RunConfig.patience,
+        "stop after K steps without improvement",
+        group=_BUDGETS,
+        resumable=True,
     ),
     Setting(
         "max_failures",
         values.positive_int,
-        None,
+        RunConfig.max_failures,
         "stop after this many failed evaluations (an exception or NaN from the objective)",
         group=_BUDGETS,
         resumable=True,
@@ -245,8 +279,8 @@ RUN_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "eval_workers",
         values.positive_int,
-        1,
-        "evaluations that run at once: a step's proposals, a generation, a batch (default: 1)",
+        RunConfig.eval_workers,
+        "evaluations that run at once: a step's proposals, a generation, a batch",
         group=_EVALUATIONS,
         resumable=True,
         metavar="N",
@@ -254,9 +288,9 @@ RUN_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "eval_in",
         str,
-        "threads",
+        RunConfig.eval_in,
         "threads, for an objective that waits (a subprocess, a remote call); "
-        "processes, for one that computes in Python (default: threads)",
+        "processes, for one that computes in Python",
         group=_EVALUATIONS,
         resumable=True,
         choices=WHERE,
@@ -264,7 +298,7 @@ RUN_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "eval_timeout",
         values.positive_float,
-        None,
+        RunConfig.eval_timeout,
         "an evaluation still running then is cut and recorded as "
         "failed (in processes it is killed; a thread cannot be, and runs on unseen)",
         group=_EVALUATIONS,

@@ -26,7 +26,7 @@ from time import monotonic
 from typing import Any, Protocol
 
 from llmopt.contract.problem import Problem, evaluate_safely, one_line
-from llmopt.core.errors import UsageError
+from llmopt.core.errors import UsageError, literal
 from llmopt.core.result import Status
 
 # What scoring one solution gave: its value (None when it failed), the reason it failed, and its status.
@@ -47,17 +47,17 @@ class Evaluation:
 
     def __post_init__(self) -> None:
         if self.workers < 1:
-            raise UsageError(f"eval_workers must be at least 1, got {self.workers}")
+            raise UsageError.about(f"{{eval_workers}} must be at least 1, got {self.workers}")
         if self.where not in WHERE:
-            raise UsageError(f"eval_in must be one of {', '.join(WHERE)}, got {self.where!r}")
+            raise UsageError.about(f"{{eval_in}} must be one of {', '.join(WHERE)}, got {literal(repr(self.where))}")
         if self.timeout is not None and not self.timeout > 0:
-            raise UsageError(f"eval_timeout must be a positive number of seconds, got {self.timeout}")
+            raise UsageError.about(f"{{eval_timeout}} must be a positive number of seconds, got {self.timeout}")
         if self.dask is not None and self.where == "processes":
-            raise UsageError("--dask runs the evaluations on the cluster's workers; drop --eval-in processes")
+            raise UsageError.about("{dask} runs the evaluations on the cluster's workers; drop {eval_in} processes")
 
     @classmethod
     def of(cls, config: Any) -> Evaluation:
-        """Where and how many evaluations of a run go at once, from its settings (an `OPROConfig`)."""
+        """Where and how many evaluations of a run go at once, from its settings (an `RunConfig`)."""
         return cls(
             workers=getattr(config, "eval_workers", 1),
             where=getattr(config, "eval_in", "threads"),
@@ -290,9 +290,9 @@ class ProcessEvaluator:
         try:
             ForkingPickler.dumps(problem)  # what each worker gets: fail now, with the fix, not in a worker
         except Exception as error:
-            raise UsageError(
-                f"--eval-in processes cannot send the problem to worker processes ({one_line(error)}); "
-                "define the objective at module level, or use --eval-in threads"
+            raise UsageError.about(
+                f"{{eval_in}} processes cannot send the problem to worker processes ({literal(one_line(error))}); "
+                "define the objective at module level, or use {eval_in} threads"
             ) from None
         self.workers = workers
         self._context = multiprocessing.get_context("forkserver")
@@ -454,11 +454,13 @@ def dask_client(address: str) -> Any:
     try:
         from distributed import Client
     except ImportError:
-        raise UsageError("--dask needs the distributed package: pip install 'llmopt[dask]'") from None
+        raise UsageError.about("{dask} needs the distributed package: pip install 'llmopt[dask]'") from None
     try:
         return Client(address, timeout="3s", set_as_default=False)
     except OSError:
-        raise UsageError(f"cannot reach the Dask scheduler at {address}; start it or fix --dask") from None
+        raise UsageError.about(
+            f"cannot reach the Dask scheduler at {literal(address)}; start it or fix {{dask}}"
+        ) from None
 
 
 class DaskEvaluator:

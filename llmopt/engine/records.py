@@ -119,7 +119,7 @@ def resume_refusal(
 ) -> str | None:
     """Why the run recorded as `saved` (its config.json) cannot go on with the `current` one, or None when it
     can: another problem, problem definition or backend, settings that may not change on resume
-    (`changed_settings`, `OPROConfig.changes_on_resume`), or another journaled method (a record without the
+    (`changed_settings`, `RunConfig.changes_on_resume`), or another journaled method (a record without the
     key journaled `default_journaled`, the only method that could be then)."""
     current = json.loads(json.dumps(current))  # compared as stored
     if isinstance(saved.get("backend"), dict) and isinstance(current["backend"], dict):

@@ -48,7 +48,7 @@ def target_rule(target: float | None) -> StopRule | None:
 
 
 def rules_for(config: Any) -> list[StopRule]:
-    """The stop rules an `OPROConfig` sets for a model-driven method, in the order their reasons take
+    """The stop rules an `RunConfig` sets for a model-driven method, in the order their reasons take
     precedence."""
     rules = [
         target_rule(config.target),

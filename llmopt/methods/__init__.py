@@ -21,14 +21,13 @@ from llmopt.core.errors import UsageError, did_you_mean
 from llmopt.core.result import Result
 from llmopt.core.settings import Setting
 from llmopt.engine.config import RUN_SETTINGS
-from llmopt.engine.evaluation import Evaluation
 from llmopt.methods.classical.base import Method, Objective, Setup, Stop, black_box, reference
 from llmopt.methods.method import Methods, run_method
 from llmopt.methods.store import ResultStore
 
 if TYPE_CHECKING:
     from llmopt.backends.base import Backend
-    from llmopt.engine.config import OPROConfig
+    from llmopt.engine.config import RunConfig
 
 __all__ = [
     "Method",
@@ -148,17 +147,7 @@ def run_methods(
     return [run_method(method, problem, setup, store) for method in resolve(problem, names)]
 
 
-def setup_for(problem: Problem, config: OPROConfig, backend: Backend | None = None) -> Setup:
+def setup_for(problem: Problem, config: RunConfig, backend: Backend | None = None) -> Setup:
     """The Setup of a comparison with an OPRO run of `config`: its budget, seed and initial points."""
-    starts = tuple(problem.initial(np.random.default_rng(config.seed), config.initial))
-    return Setup(
-        config.evaluation_budget(),
-        config.seed,
-        starts,
-        backend,
-        config,
-        config.target,
-        config.max_failures,
-        config.timeout,
-        Evaluation.of(config),
-    )
+    starts = problem.initial(np.random.default_rng(config.seed), config.initial)
+    return Setup(config=config, starts=starts, backend=backend)

@@ -11,7 +11,7 @@ from llmopt.contract.problem import Problem
 from llmopt.core.errors import UsageError
 from llmopt.core.result import Result
 from llmopt.core.stops import INTERRUPTED, raise_if_unreachable
-from llmopt.engine.config import OPROConfig
+from llmopt.engine.config import RunConfig
 from llmopt.methods import resolve, setup_for
 from llmopt.methods.method import Method, Setup, crashed, run_method
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 def compare(
     problem: Problem,
-    config: OPROConfig = OPROConfig(),
+    config: RunConfig = RunConfig(),
     methods: Sequence[str] | None = None,
     backend: Backend | None = None,
     *,

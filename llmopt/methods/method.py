@@ -16,7 +16,7 @@ from llmopt.core.errors import UsageError
 from llmopt.core.result import Kind, Result
 from llmopt.core.settings import Setting
 from llmopt.core.stops import CRASHED, raise_if_unreachable, with_detail
-from llmopt.engine.config import OPROConfig
+from llmopt.engine.config import RunConfig
 from llmopt.engine.evaluation import Evaluation
 
 if TYPE_CHECKING:
@@ -33,47 +33,93 @@ def crashed(error: BaseException) -> str:
     return with_detail(CRASHED, one_line(error))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Setup:
-    """The shared terms of a comparison: the evaluation budget, the seed, the start points every method
-    may begin from (OPRO's initial points), the target that ends a run early (if any), the failures and
-    seconds a method may spend, where evaluations run (`evaluation`), the caller's own stop rules
-    (`stop`, over the ledger), and, for model-driven methods, the optimizer model and their settings
-    (`config`)."""
+    """The shared terms of a comparison: its run's settings (`config`, a `RunConfig`: the evaluation budget
+    `max_evals`, the seed, the target that ends a run early, the failures and seconds a method may spend,
+    where evaluations run, and the model-driven methods' own settings), the start points every method may
+    begin from (OPRO's initial points), the caller's own stop rules (`stop`, over the ledger) and, for
+    model-driven methods, the optimizer model (`backend`).
 
-    max_evals: int
-    seed: int = 0
-    starts: tuple[Any, ...] = ()
-    backend: Backend | None = None
-    config: OPROConfig | None = None
-    target: float | None = None
-    max_failures: int | None = None
-    timeout: float | None = None
-    evaluation: Evaluation = Evaluation()
-    stop: tuple[StopRule, ...] = ()
+    `Setup(max_evals=30, seed=1, target=0.0)` sets those terms in the config given (the default one when
+    none is; a term left out or None is the config's, an `evaluation` given sets all of where evaluations
+    run); `max_evals` is then the config's evaluation budget, so that it is always set. The terms read back
+    as properties (`setup.max_evals`, `setup.evaluation`).
+    """
+
+    config: RunConfig
+    starts: tuple[Any, ...]
+    backend: Backend | None
+    stop: tuple[StopRule, ...]
+
+    def __init__(
+        self,
+        max_evals: int | None = None,
+        seed: int | None = None,
+        starts: Sequence[Any] = (),
+        backend: Backend | None = None,
+        config: RunConfig | None = None,
+        target: float | None = None,
+        max_failures: int | None = None,
+        timeout: float | None = None,
+        evaluation: Evaluation | None = None,
+        stop: Sequence[StopRule] = (),
+    ) -> None:
+        terms = {"max_evals": max_evals, "seed": seed, "target": target, "max_failures": max_failures}
+        terms |= {"timeout": timeout}
+        config = dataclasses.replace(config or RunConfig(), **{k: v for k, v in terms.items() if v is not None})
+        if evaluation is not None:  # where evaluations run, as a whole
+            config = dataclasses.replace(config, **_evaluation_settings(evaluation))
+        config = dataclasses.replace(config, max_evals=config.evaluation_budget())  # the budget, always set
+        for name, value in (("config", config), ("starts", tuple(starts)), ("backend", backend), ("stop", tuple(stop))):
+            object.__setattr__(self, name, value)
+
+    @property
+    def max_evals(self) -> int:
+        """The evaluation budget of every method."""
+        return self.config.evaluation_budget()
+
+    @property
+    def seed(self) -> int:
+        """The comparison's seed."""
+        return self.config.seed
+
+    @property
+    def target(self) -> float | None:
+        """The value that ends a run once reached (None: none)."""
+        return self.config.target
+
+    @property
+    def max_failures(self) -> int | None:
+        """The failed evaluations a method may have before it stops (None: the budget)."""
+        return self.config.max_failures
+
+    @property
+    def timeout(self) -> float | None:
+        """The seconds a method may spend (None: no limit)."""
+        return self.config.timeout
+
+    @property
+    def evaluation(self) -> Evaluation:
+        """Where and how many evaluations go at once."""
+        return Evaluation.of(self.config)
 
     def generator(self, stream: int = 0) -> np.random.Generator:
         """A new generator for the comparison's seed; each `stream` number draws a sequence of its own."""
         return np.random.default_rng((self.seed, stream))
 
-    def driver_config(self) -> OPROConfig:
-        """The settings a model-driven method runs with: the comparison's, with its seed, budget and target."""
-        config = self.config or OPROConfig(seed=self.seed)
-        return dataclasses.replace(
-            config,
-            seed=self.seed,
-            max_evals=self.max_evals,
-            target=self.target,
-            max_failures=self.max_failures,
-            timeout=self.timeout,
-            eval_workers=self.evaluation.workers,
-            eval_in=self.evaluation.where,
-            eval_timeout=self.evaluation.timeout,
-            dask=self.evaluation.dask,
-        )
+
+def _evaluation_settings(evaluation: Evaluation) -> dict[str, Any]:
+    """Where evaluations run, as the config's settings (`Evaluation.of` reads them back)."""
+    return {
+        "eval_workers": evaluation.workers,
+        "eval_in": evaluation.where,
+        "eval_timeout": evaluation.timeout,
+        "dask": evaluation.dask,
+    }
 
 
-MakeProposer = Callable[["Problem", "Setup", "OPROConfig"], "Proposer"]
+MakeProposer = Callable[["Problem", "Setup", "RunConfig"], "Proposer"]
 
 
 @dataclass(frozen=True)
@@ -105,7 +151,7 @@ class Method:
 
         if self.proposer is None:
             raise TypeError(f"{self.name} does not run on the driver")
-        config = setup.driver_config()
+        config = setup.config
         proposer = self.proposer(problem, setup, config)
         proposer.starts = tuple(setup.starts)
         return Driver(

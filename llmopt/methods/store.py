@@ -111,7 +111,7 @@ class ResultStore:
             "workers": setup.evaluation.workers,
             "eval_timeout": setup.evaluation.timeout,
             # a method on the driver reads the comparison's settings (steps, proposals, its own settings)
-            "settings": setup.driver_config().to_dict() if method.proposer is not None else None,
+            "settings": setup.config.to_dict() if method.proposer is not None else None,
         }
         return digest(json.dumps(terms, sort_keys=True))
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from llmopt.contract.problem import Option, Problem, digest, evaluate_safely
+from llmopt.backends import BACKEND_SETTINGS, BackendSpec, make_backend
+from llmopt.contract.problem import Option, Problem, UsageError, digest, evaluate_safely
 from llmopt.contract.spaces import Text
 from llmopt.core.result import Result
 from llmopt.problems.prompt_search.datasets import load_dataset
@@ -15,6 +16,8 @@ from llmopt.problems.prompt_search.scorer import Scorer
 from llmopt.problems.prompt_search.tasks import TASKS, Example
 
 MAX_INSTRUCTION = 300
+SCORER = "scorer"  # the scorer model's settings: copies of the optimizer model's, under this prefix
+_MODEL = {setting.key: setting for setting in BACKEND_SETTINGS}
 
 # Where the instruction goes; {ins} is the instruction, {q} the question. The paper's four positions.
 POSITIONS = {
@@ -59,14 +62,13 @@ class PromptSearch(Problem):
         Option("--test-size", int, 20, "held-out examples for the final score"),
         Option("--position", str, "q_begin", "where the instruction goes", tuple(POSITIONS)),
         Option("--data-seed", int, 0, "seed of the task generator and the split"),
-        Option("--scorer-model", str, "local", "'local' or a model name on an OpenAI-compatible server"),
-        Option("--scorer-base-url", str, None, "server URL for the scorer"),
-        Option("--scorer-model-path", str, None, "a GGUF file for a local scorer"),
+        Option.of(_MODEL["model"], SCORER, "'local' or a model name on an OpenAI-compatible server"),
+        Option.of(_MODEL["base_url"], SCORER, "server URL for the scorer"),
+        Option.of(_MODEL["model_path"], SCORER, "a GGUF file for a local scorer"),
         Option("--scorer-max-tokens", int, 24, "answer length limit for the scorer"),
-        Option(
-            "--scorer-max-retries",
-            int,
-            4,
+        Option.of(
+            _MODEL["max_retries"],
+            SCORER,
             "attempts after the first for a scorer request that failed in a way that may pass",
         ),
         Option("--exemplars", int, 3, "training examples shown in the meta-prompt"),
@@ -102,20 +104,19 @@ class PromptSearch(Problem):
         test_size: int = 20,
         position: str = "q_begin",
         data_seed: int = 0,
-        scorer_model: str = "local",
+        scorer_model: str = BackendSpec.model,
         scorer_base_url: str | None = None,
         scorer_model_path: str | None = None,
         scorer_max_tokens: int = 24,
-        scorer_max_retries: int = 4,
+        scorer_max_retries: int = BackendSpec.max_retries,
         exemplars: int = 3,
     ) -> PromptSearch:
         """A built-in task or a dataset file, split into train and test, with its scorer model."""
-        from llmopt.backends import make_backend
 
         if train_size < 1 or test_size < 1:
             raise ValueError("--train-size and --test-size must be at least 1")
         if scorer_max_retries < 0:
-            raise ValueError(f"--scorer-max-retries must be 0 or more, got {scorer_max_retries}")
+            raise UsageError.about(f"{{max_retries}} must be 0 or more, got {scorer_max_retries}", scope=SCORER)
         if exemplars < 0:
             raise ValueError(f"--exemplars must be 0 or more, got {exemplars}")
         if dataset and task is not None:
@@ -134,12 +135,14 @@ class PromptSearch(Problem):
         else:
             examples, kind, source = TASKS[task].examples(data_seed, train_size + test_size), TASKS[task].kind, task
         backend = make_backend(
-            scorer_model,
-            base_url=scorer_base_url,
-            model_path=scorer_model_path,
-            server_grammar="none",
-            flag_prefix="--scorer-",
-            max_retries=scorer_max_retries,
+            BackendSpec(
+                scorer_model,
+                base_url=scorer_base_url,
+                model_path=scorer_model_path,
+                server_grammar="none",
+                max_retries=scorer_max_retries,
+                scope=SCORER,
+            )
         )
         scorer = Scorer(backend, max_tokens=scorer_max_tokens, concurrency=8)
         return cls(

@@ -6,6 +6,7 @@ import pytest
 
 from llmopt.backends.openai_compat import OpenAIBackend
 from llmopt.backends.probe import _from_openapi, grammar_support, server_root
+from llmopt.cli.options import flag_of
 from llmopt.contract.problem import evaluate_safely
 from llmopt.core.errors import ModelRefused, ServerUnreachable
 from llmopt.engine.records import RunRecorder, read_pending, read_steps
@@ -85,10 +86,12 @@ def test_each_refusal_names_its_fix_once(status: int, fix: str) -> None:
     server, url = serve(settings)
     try:
         backend = OpenAIBackend("m", base_url=url, max_retries=3)
-        with pytest.raises(ModelRefused, match=fix) as refused:
+        with pytest.raises(ModelRefused) as refused:
             backend.generate("p", n=1, temperature=1.0, max_tokens=8)
     finally:
         server.shutdown()
+    assert fix in refused.value.naming(flag_of)  # the CLI names the flags
+    assert fix.replace("--", "") in str(refused.value)  # Python, the keywords
     assert refused.value.status == status and f"HTTP {status}: " in str(refused.value)
     assert len(settings.bodies) == 1, "a refusal is not asked again"
 
@@ -140,14 +143,16 @@ def test_a_bad_value_is_refused_not_dropped() -> None:
     assert backend.adaptations == [] and "temperature" not in backend._dropped
 
 
-def test_the_scorers_messages_name_the_scorers_flags() -> None:
+def test_the_scorers_refusal_names_the_scorers_settings() -> None:
     settings = StubSettings(family="refuse-404")
     server, url = serve(settings)
     try:
-        with pytest.raises(ModelRefused, match="check --scorer-model"):
-            OpenAIBackend("m", base_url=url, flag_prefix="--scorer-").generate("p", n=1, temperature=0, max_tokens=8)
+        with pytest.raises(ModelRefused, match="check scorer_model") as refused:
+            OpenAIBackend("m", base_url=url, scope="scorer").generate("p", n=1, temperature=0, max_tokens=8)
     finally:
         server.shutdown()
+    assert refused.value.settings() == ["model", "base_url"] and refused.value.scope == "scorer"
+    assert "check --scorer-model (" in refused.value.naming(flag_of)
 
 
 @pytest.mark.parametrize(

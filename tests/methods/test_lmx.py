@@ -102,7 +102,7 @@ def test_a_better_child_replaces_the_worst_member(build_problem) -> None:
     problem = build_problem("linear-regression")  # (15, 14) is the optimum's neighbourhood
     backend = ScriptedBackend(["[15, 14]\n"] + ["[-100, -100]\n"] * 20)
     full = setup(problem, backend)  # a population as large as the start points: every child must earn a place
-    plan = dataclasses.replace(full, config=CONFIG.with_options(lmx_population=3))
+    plan = dataclasses.replace(full, config=full.config.with_options(lmx_population=3))
     result = run_methods(problem, plan, ["lmx"])[0]
     assert result.best_solution == (15, 14)
     later = "\n".join(backend.prompts[1:])

@@ -35,22 +35,15 @@ from llmopt.methods.model.proposer import ModelProposer
 Member = tuple[float, Any]  # (loss, solution)
 Vary = Callable[[list[Any], int, int], list[Any]]  # (parents, children wanted, step) -> children
 _GROUP = "language-model crossover (lmx, lmx-no-model)"
-PARENTS = Setting(
-    "lmx_parents", values.positive_int, 4, "parents in each few-shot list (default: 4)", group=_GROUP, sweep=True
-)
+PARENTS = Setting("lmx_parents", values.positive_int, 4, "parents in each few-shot list", group=_GROUP, sweep=True)
 POPULATION = Setting(
-    "lmx_population",
-    values.positive_int,
-    8,
-    "the best solutions parents are drawn from (default: 8)",
-    group=_GROUP,
-    sweep=True,
+    "lmx_population", values.positive_int, 8, "the best solutions parents are drawn from", group=_GROUP, sweep=True
 )
 SELECTION = Setting(
     "lmx_selection",
     values.selection,
     "uniform",
-    "how parents are drawn (default: uniform)",
+    "how parents are drawn",
     group=_GROUP,
     sweep=True,
     choices=("uniform", "tournament"),

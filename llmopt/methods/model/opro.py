@@ -16,7 +16,7 @@ from llmopt.core import values
 from llmopt.core.errors import PromptTooLong
 from llmopt.core.result import Kind, Spent
 from llmopt.core.settings import Setting
-from llmopt.engine.config import LAYOUTS, ORDERS, OPROConfig
+from llmopt.engine.config import LAYOUTS, ORDERS, MetaPromptConfig, RunConfig
 from llmopt.engine.proposer import Ask, Proposal, Study
 from llmopt.methods.method import Methods, driven
 from llmopt.methods.model import metaprompt
@@ -73,8 +73,8 @@ class OPROProposer(ModelProposer):
             check(fullest(most), limit)
         except PromptTooLong as error:
             fits = next((k for k in range(most - 1, 0, -1) if _fits(check, fullest(k), limit)), 0)
-            fix = f"show at most {fits} (--top-k {fits})" if fits else "no history fits at all"
-            raise PromptTooLong(
+            fix = f"show at most {fits} ({{top_k}} {fits})" if fits else "no history fits at all"
+            raise PromptTooLong.about(
                 f"this run's fullest meta-prompt ({most} solutions shown) and an answer of up to "
                 f"{limit} tokens need {error.needed} tokens, more than the model's context of "
                 f"{error.window}; {fix}, or use a model with a larger context",
@@ -134,8 +134,8 @@ SETTINGS = (
     Setting(
         "top_k",
         values.positive_int,
-        20,
-        "solutions shown in the meta-prompt (default: 20)",
+        MetaPromptConfig.top_k,
+        "solutions shown in the meta-prompt",
         group=_GROUP,
         sweep=True,
         path=("metaprompt", "top_k"),
@@ -143,7 +143,7 @@ SETTINGS = (
     Setting(
         "order",
         values.one_of("order", ORDERS),
-        "ascending",
+        MetaPromptConfig.order,
         "ascending puts the best solution last, as in the "
         "paper; found lists the best solutions in the order they were found (with --layout cache, the longest "
         "prefix a server can cache)",
@@ -155,9 +155,9 @@ SETTINGS = (
     Setting(
         "layout",
         values.one_of("layout", LAYOUTS),
-        "paper",
+        MetaPromptConfig.layout,
         "paper: the paper's order; cache: the problem, "
-        "exemplars and answer format first and the history last, a prefix a server can cache (default: paper)",
+        "exemplars and answer format first and the history last, a prefix a server can cache",
         group=_GROUP,
         sweep=True,
         path=("metaprompt", "layout"),
@@ -166,7 +166,7 @@ SETTINGS = (
     Setting(
         "repair",
         bool,
-        False,
+        RunConfig.repair,
         "send each rejection's reason back to the model once and decode the new answer",
         group=_GROUP,
     ),
@@ -178,7 +178,7 @@ READS = frozenset({"temperature", "proposals", *(setting.name for setting in SET
 def methods(space: Any = None) -> dict[str, Any]:
     """OPRO as a method of every comparison: the one a comparison is about, run first by default."""
 
-    def make(problem: Problem, setup: Any, config: OPROConfig) -> OPROProposer:
+    def make(problem: Problem, setup: Any, config: RunConfig) -> OPROProposer:
         return OPROProposer(problem, setup.backend, config, name=NAME)
 
     return {NAME: driven(NAME, make, reads=READS, default=True, under_study=True, settings=SETTINGS)}
@@ -190,7 +190,7 @@ METHODS = Methods(methods, SETTINGS, rank=0)
 def OPRO(
     problem: Problem,
     backend: Backend | None = None,
-    config: OPROConfig = OPROConfig(),
+    config: RunConfig = RunConfig(),
     recorder: RunRecorder | None = None,
     stop: Sequence[StopRule] = (),
     name: str = NAME,

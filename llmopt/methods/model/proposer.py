@@ -10,7 +10,7 @@ import numpy as np
 from llmopt.backends.base import Backend, Generation
 from llmopt.core.errors import BackendError, UsageError
 from llmopt.core.result import Spent, Trial
-from llmopt.engine.config import OPROConfig
+from llmopt.engine.config import RunConfig
 from llmopt.engine.proposer import Proposal
 from llmopt.methods.model.answers import answer_tokens_for, read_answer, read_completion
 
@@ -30,7 +30,7 @@ class ModelProposer:
 
     problem: Any
     backend: Backend | None
-    config: OPROConfig
+    config: RunConfig
     name: str = "model"
     stop_rules: list[StopRule] = field(default_factory=list)
     starts: tuple[Any, ...] = ()  # a comparison's shared start points, when it has them
