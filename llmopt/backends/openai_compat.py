@@ -16,7 +16,7 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 from llmopt.backends.activity import ACTIVITY
 from llmopt.backends.base import Completion, Generation
@@ -42,6 +42,17 @@ REFUSED = (400, 401, 403, 404, 405, 422)
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")
 DEFAULT_RETRIES = 4  # attempts after the first for a request that may pass (`max_retries`)
 _MAX_RETRY_AFTER = 30.0
+
+
+class _Try(NamedTuple):
+    """One attempt at a request: the response, or why it failed (a connection that failed, the wait a
+    server asked for), or that the request was adapted to what the server takes and goes again."""
+
+    response: Any = None
+    failure: str = ""
+    wait: float = 0.0
+    connection: bool = False
+    adapted: bool = False
 
 
 class OpenAIBackend:
@@ -152,8 +163,6 @@ class OpenAIBackend:
         text: bool = False,
     ) -> Any:
         """One chat request, retried on faults, adapted on a refused parameter; see the module's notes."""
-        import openai
-
         attempts = 1 if self._down else self.max_retries + 1
         last, connection_failures, attempt, wait = "no attempt", 0, 0, 0.0
         while attempt < attempts:
@@ -161,37 +170,46 @@ class OpenAIBackend:
                 time.sleep(wait or self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()))
             attempt, wait = attempt + 1, 0.0
             body = self._body(prompt, n, temperature, max_tokens, seed, grammar, text)
-            endpoint = self._client.completions if text else self._client.chat.completions
-            try:
-                with REQUESTS, ACTIVITY.request():  # the process-wide limit, shared with every backend and thread
-                    response = endpoint.create(**body)
-            except openai.APIConnectionError as error:  # refused, dropped or timed out
-                connection_failures += 1
-                last = f"{type(error).__name__}: {_one_line(str(error))}"
-                continue
-            except openai.APIStatusError as error:
-                if error.status_code in REFUSED:
-                    if self._adapt(error, body):
-                        attempt -= 1  # the same request in a form the server takes: not a retry
-                        continue
-                    raise ModelRefused.about(self._refusal(error), error.status_code, scope=self.scope) from None
-                last, wait = f"HTTP {error.status_code}: {_server_message(error)}", _retry_after(error)
-                continue
-            except (openai.APIResponseValidationError, ValueError) as error:  # garbled body
-                last = f"{type(error).__name__}: {_one_line(str(error))}"
-                continue
-            if getattr(response, "choices", None):
-                self._down = None
-                usage = getattr(response, "usage", None)
-                ACTIVITY.answered(len(response.choices), int(getattr(usage, "total_tokens", 0) or 0))
-                return response
-            last = "response without choices"
+            tried = self._try(body, text)
+            if tried.adapted:
+                attempt -= 1  # the same request in a form the server takes: not a retry
+            elif tried.response is not None:
+                return tried.response
+            else:
+                last, wait = tried.failure, tried.wait
+                connection_failures += tried.connection
         if connection_failures == attempt:
             self._down = last
             raise ServerUnreachable(
                 f"{self.where} stopped answering ({last}, {attempt} attempt{'s' if attempt > 1 else ''} in a row)"
             )
         raise BackendError(f"request failed after {attempt} attempts ({last})")
+
+    def _try(self, body: dict[str, Any], text: bool) -> _Try:
+        """One attempt at a request: its response, or why it failed and how long the server asked to wait; a
+        refusal llmopt cannot adapt to raises."""
+        import openai
+
+        endpoint = self._client.completions if text else self._client.chat.completions
+        try:
+            with REQUESTS, ACTIVITY.request():  # the process-wide limit, shared with every backend and thread
+                response = endpoint.create(**body)
+        except openai.APIConnectionError as error:  # refused, dropped or timed out
+            return _Try(failure=f"{type(error).__name__}: {_one_line(str(error))}", connection=True)
+        except openai.APIStatusError as error:
+            if error.status_code in REFUSED:
+                if self._adapt(error, body):
+                    return _Try(adapted=True)
+                raise ModelRefused.about(self._refusal(error), error.status_code, scope=self.scope) from None
+            return _Try(failure=f"HTTP {error.status_code}: {_server_message(error)}", wait=_retry_after(error))
+        except (openai.APIResponseValidationError, ValueError) as error:  # garbled body
+            return _Try(failure=f"{type(error).__name__}: {_one_line(str(error))}")
+        if not getattr(response, "choices", None):
+            return _Try(failure="response without choices")
+        self._down = None
+        usage = getattr(response, "usage", None)
+        ACTIVITY.answered(len(response.choices), int(getattr(usage, "total_tokens", 0) or 0))
+        return _Try(response=response)
 
     def _adapt(self, error: Any, body: dict[str, Any]) -> bool:
         """Change the request for good where the server says it does not support a parameter it names, and

@@ -77,11 +77,8 @@ def _flags(parser: argparse.ArgumentParser, path: list[str]) -> list[str]:
     return [flag for action in parser._actions for flag in action.option_strings if flag.startswith("--")]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with one sub-command per registered problem."""
-    parser = _Parser(prog="llmopt", description="Large language models as optimizers (OPRO).")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    commands.add_parser("problems", help="list registered problems")
+def _add_report(commands: Any) -> None:
+    """The `report` command's parser."""
     report = commands.add_parser("report", help="print a finished run's table and write a PNG summary, or HTML")
     report.add_argument(
         "run_dir",
@@ -102,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write RUN_DIR/report.html (a run, finished or not) or FOLDER/index.html (every run)",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with one sub-command per registered problem."""
+    parser = _Parser(prog="llmopt", description="Large language models as optimizers (OPRO).")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands.add_parser("problems", help="list registered problems")
+    _add_report(commands)
     for command, help_text, adders in (
         (
             "run",

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from llmopt.backends import make_backend
+from llmopt.backends.base import Backend
 from llmopt.bench import health
 from llmopt.cli.options import (
     EXIT_INTERRUPTED,
@@ -216,6 +217,22 @@ def _compare(args: argparse.Namespace, journal: bool) -> int:
         return EXIT_INTERRUPTED
     finally:
         close()
+    payload = _write(args, problem, results, config, backend, recorder, lead.name if lead else None)
+    report_cache(backend, store, args.json)
+    return exit_code(payload)
+
+
+def _write(
+    args: argparse.Namespace,
+    problem: Problem,
+    results: list[Result],
+    config: RunConfig,
+    backend: Backend | None,
+    recorder: RunRecorder | None,
+    leader: str | None,
+) -> dict[str, Any]:
+    """The comparison's table or JSON, and with a run directory its results, figure and the model's adaptations;
+    returns the payload the exit code is read from."""
     notes = health.adaptations(backend)
     extra: dict[str, Any] = {"budget": config.evaluation_budget()}
     if recorder is not None:
@@ -225,10 +242,9 @@ def _compare(args: argparse.Namespace, journal: bool) -> int:
     payload = _output(problem, results, args.json, extra, notes)
     if recorder is not None:
         recorder.write_results({**payload, "full_results": [r.to_dict() for r in results]})
-        leader = lead.name if lead else None  # the figure draws the journaled method against the rest
+        # the figure draws the journaled method against the rest
         _figures(args, problem, sorted(results, key=lambda r: r.method != leader), recorder.directory)
-    report_cache(backend, store, args.json)
-    return exit_code(payload)
+    return payload
 
 
 def _resumed_limit(args: argparse.Namespace, config: RunConfig) -> RunConfig:

@@ -125,6 +125,9 @@ class StubSettings:
         # With `prefix_cache`, a prompt's words that start as the previous prompt's did are reported as
         # cached (`usage.prompt_tokens_details.cached_tokens`), as OpenAI, vLLM and llama.cpp's server do.
         self.prefix_cache, self.last_prompt = prefix_cache, list[str]()
+        self._start_counting(seed)
+
+    def _start_counting(self, seed: int) -> None:
         self.keep_bodies = True
         self.bodies: list[dict[str, Any]] = []  # every chat request body as it came
         self.grammars = 0  # requests whose grammar arrived in the field this family reads
@@ -231,6 +234,21 @@ def _as_text(chat: dict[str, Any]) -> dict[str, Any]:
     return {**chat, "object": "text_completion", "choices": choices}
 
 
+# The families that refuse every request: (status, message, param, code), as the real servers word them.
+_REFUSES_EVERYTHING: dict[str, tuple[int, str, str | None, str | None]] = {
+    "refuse-401": (
+        401,
+        "Incorrect API key provided: no-key. You can find your API key in your account settings.",
+        None,
+        "invalid_api_key",
+    ),
+    "refuse-404": (404, "The model `{model}` does not exist or you do not have access to it.", None, "model_not_found"),
+    "refuse-400": (400, "Invalid 'messages[0].content': string too long.", None, "string_above_max_length"),
+    "refuse-403": (403, "You are not allowed to use this model.", None, "model_not_allowed"),
+    "refuse-422": (422, "Unprocessable request.", None, None),
+}
+
+
 def _refusal(body: dict[str, Any], family: str, text: bool = False) -> tuple[int, dict[str, Any]] | None:
     """The status and error body with which this family refuses the request, or None to answer it."""
 
@@ -245,24 +263,9 @@ def _refusal(body: dict[str, Any], family: str, text: bool = False) -> tuple[int
             "This is a chat model and not supported in the v1/completions endpoint. "
             "Did you mean to use v1/chat/completions?",
         )
-    if family == "refuse-401":
-        return error(
-            401,
-            "Incorrect API key provided: no-key. You can find your API key in your account settings.",
-            code="invalid_api_key",
-        )
-    if family == "refuse-404":
-        return error(
-            404,
-            f"The model `{body.get('model')}` does not exist or you do not have access to it.",
-            code="model_not_found",
-        )
-    if family == "refuse-400":
-        return error(400, "Invalid 'messages[0].content': string too long.", code="string_above_max_length")
-    if family == "refuse-403":
-        return error(403, "You are not allowed to use this model.", code="model_not_allowed")
-    if family == "refuse-422":
-        return error(422, "Unprocessable request.")
+    if family in _REFUSES_EVERYTHING:
+        status, message, param, code = _REFUSES_EVERYTHING[family]
+        return error(status, message.format(model=body.get("model")), param, code)
     if family in ("strict", "openai-reasoning"):
         unknown = sorted(set(body) - OPENAI_FIELDS)
         if unknown:
@@ -285,6 +288,18 @@ def _refusal(body: dict[str, Any], family: str, text: bool = False) -> tuple[int
                 "unsupported_value",
             )
     return None
+
+
+def _note(settings: StubSettings, body: dict[str, Any]) -> bool:
+    """Count a POST and keep its body; True if it is the one to hold. A server told to die does so here."""
+    with settings.lock:
+        if settings.keep_bodies:
+            settings.bodies.append(body)
+        settings.grammars += _grammar_arrived(body, settings.family)
+        settings.posts += 1
+        if settings.die_after is not None and settings.requests >= settings.die_after:
+            os._exit(0)  # the server is killed: deterministic, by the count of requests it served
+        return settings.posts == settings.hold_at
 
 
 def _grammar_arrived(body: dict[str, Any], family: str) -> bool:
@@ -408,15 +423,7 @@ class StubHandler(BaseHTTPRequestHandler):
     def _answer(self, raw: bytes) -> None:
         settings = self.server.settings
         body = json.loads(raw or b"{}")
-        with settings.lock:
-            if settings.keep_bodies:
-                settings.bodies.append(body)
-            settings.grammars += _grammar_arrived(body, settings.family)
-            settings.posts += 1
-            held = settings.posts == settings.hold_at
-            if settings.die_after is not None and settings.requests >= settings.die_after:
-                os._exit(0)  # the server is killed: deterministic, by the count of requests it served
-        _wait_as_told(settings, held)
+        _wait_as_told(settings, _note(settings, body))
         text = self.path.rstrip("/").endswith("/completions") and "/chat/" not in self.path
         refused = _refusal(body, settings.family, text)
         if refused is not None:
