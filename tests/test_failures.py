@@ -288,6 +288,14 @@ def test_a_numpy_number_is_a_value_and_a_string_is_not() -> None:
     assert value is None and status == "failed" and "returned str '1.5'" in reason
 
 
+def test_an_evaluation_scores_to_a_named_value_reason_and_status() -> None:
+    from llmopt.contract.problem import Scored, evaluate_safely
+
+    assert evaluate_safely(lambda x: x * 2, 1.5) == Scored(value=3.0, reason=None, status="ok")
+    failed = evaluate_safely(lambda x: 1 / x, 0)
+    assert failed.value is None and failed.status == "failed" and failed.reason.startswith("ZeroDivisionError")
+
+
 def test_a_black_box_stop_by_the_default_failure_bound_says_it_was_the_default() -> None:
     problem = Fragile()
     problem.space = Box(((-9, -1), (-9, 9)), integer=True)

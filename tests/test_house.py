@@ -81,6 +81,19 @@ def test_no_engine_function_is_longer_than_forty_lines() -> None:
                 assert body <= 42, f"{name}.{node.name} is {body} lines"
 
 
+def test_the_driver_is_only_the_loop_and_the_samplers_use_its_public_operations() -> None:
+    tree = ast.parse((ENGINE / "engine/driver.py").read_text(encoding="utf-8"))
+    (driver,) = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Driver"]
+    assert driver.end_lineno - driver.lineno + 1 < 150, "Driver grew past the loop: put helpers in engine/"
+    for path in (ENGINE / "integrations").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, (ast.Name, ast.Attribute)):
+                owner = node.value.id if isinstance(node.value, ast.Name) else node.value.attr
+                assert owner != "driver" or node.attr not in ("step", "proposer", "ledger", "record"), (
+                    f"{path.name}:{node.lineno} reaches into the driver: driver.{node.attr}"
+                )
+
+
 def import_graph() -> dict[str, set[str]]:
     """Engine module -> the engine modules it imports anywhere: at the top, under TYPE_CHECKING or inside a
     function (a package's __init__ importing its own submodules is how packages work, not an edge)."""

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from llmopt import OPROConfig, ScriptedBackend, StopRule, compare
+from llmopt.cli.options import flag_of
 from llmopt.contract.problem import InvalidSolution, Problem, UsageError
 from llmopt.contract.spaces import Box
 from llmopt.core.result import Result
@@ -154,9 +155,10 @@ def test_processes_evaluate_a_module_level_objective_and_refuse_a_lambda_with_th
     )
     outcomes = book.score(POINTS[:4])
     book.close()
-    assert all(o[0] != os.getpid() for o in outcomes), "each value came from another process"
-    with pytest.raises(UsageError, match="define the objective at module level, or use --eval-in threads"):
+    assert all(o.value != os.getpid() for o in outcomes), "each value came from another process"
+    with pytest.raises(UsageError, match="define the objective at module level, or use eval_in threads") as refused:
         ledger(NumericProblem(lambda x: 0.0, [(0, 9)]), Evaluation(where="processes")).score([(1,)])
+    assert refused.value.naming(flag_of).endswith("or use --eval-in threads"), "the CLI names the flag"
 
 
 def test_workers_that_die_while_starting_fail_the_evaluations_waiting_for_them() -> None:

@@ -297,3 +297,73 @@ def test_a_users_stop_rule_stops_the_run_with_its_reason_in_opro_and_in_compare(
     )
     assert lead.stop_reason == "enough", "the caller's rule watches the lead method, with no recorder too"
     assert other.stop_reason == "enough" and other.counts.evals == 2, "and every other method: its step is its round"
+
+
+class Recording:
+    """A proposer that proposes [step, step] and remembers what it was handed and shown."""
+
+    stop_rules: list = []
+
+    def __init__(self) -> None:
+        self.studies: list = []
+        self.shown: list[list] = []
+
+    def initial(self, rng) -> list:
+        return [(10, 10)]
+
+    def propose(self, study):
+        from llmopt.core.result import Spent
+        from llmopt.engine.proposer import Ask, Proposal
+
+        self.studies.append((study, study.step, study.answers_left))
+        return Ask(
+            study.step,
+            None,
+            [Proposal(f"[{study.step}, {study.step}]", solution=(study.step, study.step))],
+            spent=Spent(llm_calls=1, asked=1),
+        )
+
+    def observe(self, trials: list) -> None:
+        self.shown.append(trials)
+
+    def reread(self, item: dict):
+        raise NotImplementedError
+
+
+def test_propose_step_asks_for_that_step_and_counts_its_cost_but_holds_nothing() -> None:
+    from llmopt.engine.driver import Driver
+
+    proposer = Recording()
+    driver = Driver(LinearRegression(), proposer, OPROConfig(steps=10, proposals=2, max_llm_calls=4), name="rec")
+    driver.start()
+    ask = driver.propose_step(7)
+    assert ask.step == driver.step == 7 and ask.proposals[0].solution == (7, 7)
+    assert proposer.studies == [(driver.ledger, 7, 4)], "the proposer reads the ledger, the run's study"
+    assert driver.result.counts.llm_calls == 1 and driver.result.counts.evals == 1, "counted, not scored"
+    assert driver.stop_reason() is None and driver.ask().step == 8, "nothing held: ask() makes the next request"
+    assert proposer.studies[-1][2] == 3, "answers left: max_llm_calls less the calls spent"
+
+
+def test_observe_records_trials_scored_elsewhere_counts_their_cost_and_shows_them_to_the_proposer() -> None:
+    from llmopt.core.result import Spent, Trial
+    from llmopt.engine.driver import Driver
+
+    proposer = Recording()
+    driver = Driver(LinearRegression(), proposer, OPROConfig(steps=5, proposals=2), name="rec")
+    driver.observe([], Spent(llm_calls=2))
+    assert proposer.shown == [] and driver.result.counts.llm_calls == 2
+    told = Trial(0, "ok", text="[5, 5]", solution=(5, 5), value=3.0)
+    driver.observe([told])
+    assert proposer.shown == [[told]] and driver.ledger.history() == [("[5, 5]", 3.0)]
+    assert driver.result.counts.starts == 1 and driver.result.best_solution == (5, 5)
+
+
+def test_the_names_the_driver_forwarded_to_its_ledger_still_read_with_a_warning() -> None:
+    opro, _ = make(["[1, 1]"] * 4, steps=1, proposals=2, initial=2)
+    opro.run()
+    with pytest.warns(DeprecationWarning, match="driver.ledger.best_step"):
+        assert opro.best_step == opro.ledger.best_step
+    with pytest.warns(DeprecationWarning, match="driver.ledger.rules"):
+        assert opro.stop_rules == opro.ledger.rules
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        opro.no_such_name  # noqa: B018

@@ -9,12 +9,13 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 
 from llmopt.core.errors import ENDS_THE_RUN, InvalidSolution
 from llmopt.core.errors import UsageError as UsageError  # plugins raise it from here, as they always did
+from llmopt.core.result import Status
 from llmopt.core.settings import Setting
 
 if TYPE_CHECKING:
@@ -169,10 +170,19 @@ class Problem(abc.ABC):
         )
 
 
-Outcome = Literal["ok", "invalid", "failed"]
+EvalStatus = Literal["ok", "invalid", "failed"]  # how one evaluation ended
 
 
-def evaluate_safely(evaluate: Callable[[Any], float], solution: Any) -> tuple[float | None, str | None, Outcome]:
+class Scored(NamedTuple):
+    """What scoring one solution gave: its value (None unless it succeeded), why it did not, and its status
+    (an `EvalStatus`; the driver writes "initial" for a start point's)."""
+
+    value: float | None
+    reason: str | None
+    status: Status
+
+
+def evaluate_safely(evaluate: Callable[[Any], float], solution: Any) -> Scored:
     """(value, None, "ok"); (None, reason, "invalid") when the objective calls the solution infeasible
     (it raised `InvalidSolution`); (None, a one-line reason, "failed") when it raised anything else (a
     `SystemExit` included) or gave no finite number. A model server that refuses or stopped answering
@@ -180,16 +190,16 @@ def evaluate_safely(evaluate: Callable[[Any], float], solution: Any) -> tuple[fl
     try:
         value = float(evaluate(solution))
     except InvalidSolution as error:
-        return None, error.reason, "invalid"
+        return Scored(None, error.reason, "invalid")
     except ENDS_THE_RUN:  # the scorer's server refuses or is gone: no trial's fault, the run stops
         raise
     except Exception as error:  # the objective is user code or a remote scorer: its failure is data
-        return None, one_line(error), "failed"
+        return Scored(None, one_line(error), "failed")
     except SystemExit as error:  # a script's sys.exit() ends that evaluation, never the run (Ctrl-C still does)
-        return None, f"SystemExit({error.code!r})", "failed"
+        return Scored(None, f"SystemExit({error.code!r})", "failed")
     if not math.isfinite(value):
-        return None, f"not a finite value: {value}", "failed"
-    return value, None, "ok"
+        return Scored(None, f"not a finite value: {value}", "failed")
+    return Scored(value, None, "ok")
 
 
 def one_line(error: BaseException) -> str:

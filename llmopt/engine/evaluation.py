@@ -25,12 +25,8 @@ from multiprocessing.connection import wait as wait_for
 from time import monotonic
 from typing import Any, Protocol
 
-from llmopt.contract.problem import Problem, evaluate_safely, one_line
+from llmopt.contract.problem import Problem, Scored, evaluate_safely, one_line
 from llmopt.core.errors import UsageError, literal
-from llmopt.core.result import Status
-
-# What scoring one solution gave: its value (None when it failed), the reason it failed, and its status.
-Scored = tuple["float | None", "str | None", Status]
 
 WHERE = ("threads", "processes")
 
@@ -256,7 +252,7 @@ def _loaded(conn: Connection) -> Callable[[Any], Scored]:
         raise SystemExit(0) from None
     except Exception as error:
         reason = f"the worker process cannot load the problem ({one_line(error)})"
-        return lambda solution: (None, reason, "failed")
+        return lambda solution: Scored(None, reason, "failed")
 
 
 _LIVE: weakref.WeakSet[ProcessEvaluator] = weakref.WeakSet()

@@ -3,16 +3,18 @@
 The journal shapes the records; a sink (`llmopt.engine.records.RunRecorder`, or anything with its three
 `write_*` methods) puts them on disk. `steps.jsonl` holds finished steps, `pending.jsonl` the step in
 progress and each of its evaluations as it ends, so a run killed at any moment resumes without asking
-the model again or repeating an evaluation. Resuming replays the log through the driver's own
-`record`, the path that made it.
+the model again or repeating an evaluation. Resuming (`replay`, the one place a driver is taken up where
+its journal ends) replays the log through the ledger's own `record`, the path that made it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
+from llmopt.contract.problem import Scored
 from llmopt.core.result import Counts, Spent, Trial
+from llmopt.engine.ledger import Ledger
 from llmopt.engine.proposer import Ask
 
 
@@ -32,6 +34,13 @@ class Sink(Protocol):
         ...
 
 
+class Pending(NamedTuple):
+    """A driver's step asked and not yet told: its Ask, and each proposal's outcome once scored (else None)."""
+
+    ask: Ask
+    known: list[Scored | None]
+
+
 class Journal:
     """Writes a driver's steps to a sink."""
 
@@ -39,7 +48,7 @@ class Journal:
         self.sink = sink
 
     def step(
-        self, driver: Any, step: int, prompt: str | None, trials: list[Trial], error: str | None, retry: bool = False
+        self, study: Ledger, step: int, prompt: str | None, trials: list[Trial], error: str | None, retry: bool = False
     ) -> None:
         """A finished step: its trials, and the counts, clock and generator state after it."""
         self.sink.write_step(
@@ -48,13 +57,13 @@ class Journal:
                 "meta_prompt": prompt,
                 "error": error,
                 "retry": retry,
-                "clock": driver.clock,
+                "clock": study.clock,
                 "trials": [dataclasses.asdict(t) for t in trials],
-                **_state(driver),
+                **_state(study),
             }
         )
 
-    def pending(self, driver: Any, ask: Ask) -> None:
+    def pending(self, study: Ledger, ask: Ask) -> None:
         """A step whose proposals are known: their answers, to decode again on resume."""
         self.sink.write_pending(
             {
@@ -72,7 +81,7 @@ class Journal:
                     }
                     for p in ask.proposals
                 ],
-                **_state(driver),
+                **_state(study),
             }
         )
 
@@ -81,71 +90,56 @@ class Journal:
         self.sink.write_eval(index, value, round)
 
 
-def _state(driver: Any) -> dict[str, Any]:
-    return {"counts": dataclasses.asdict(driver.result.counts), "rng": driver.rng.bit_generator.state}
+def _state(study: Ledger) -> dict[str, Any]:
+    return {"counts": dataclasses.asdict(study.result.counts), "rng": study.rng.bit_generator.state}
 
 
 class Replayable(Protocol):
-    """What a replay needs of a driver: its problem and proposer, the recording path, and how to take up
-    the run where its journal ends."""
+    """What a replay reads of a driver (its problem, proposer and ledger: the recording path) and what it
+    sets to take up the run where its journal ends."""
 
     problem: Any
     proposer: Any
-    ledger: Any
-    step: int
-
-    def record(self, trial: Trial, retry: bool = False) -> None:
-        """Add a trial to the Result and the history."""
-        ...
-
-    def resume_at(self, step: int, clock: float, rng_state: dict[str, Any]) -> None:
-        """Take up the run after its last journaled step."""
-        ...
-
-    def resume_initial(self, evals: dict[int, float], rounds: dict[int, int]) -> None:
-        """Keep the initial points' journaled evaluations."""
-        ...
-
-    def queue_failed_for_retry(self) -> None:
-        """Queue the failed evaluations to try again."""
-        ...
-
-    def hold(self, ask: Ask, known: list[float | None]) -> None:
-        """Make `ask` the pending step with the values already known."""
-        ...
+    ledger: Ledger
+    started: bool  # step 0 is done
+    pending: Pending | None  # the step asked and not yet told
+    known_initial: dict[int, float]  # step 0's evaluations journaled before a crash
+    known_rounds: dict[int, int]  # and the rounds they were made in
+    to_retry: list[Trial]  # the failed evaluations to make again
 
 
 def replay(driver: Replayable, steps: list[dict[str, Any]], pending: dict[str, Any] | None) -> None:
-    """Continue a journaled run through the driver's own recording path: every trial goes through
-    `driver.record` again and each step's spending (the difference of consecutive records' counts) through
-    the ledger's `spend`, as they did live; a step killed mid-way resumes with the evaluations it had finished."""
+    """Continue a journaled run through the ledger's own recording path: every trial goes through
+    `ledger.record` again and each step's spending (the difference of consecutive records' counts) through
+    its `spend`, as they did live; a step killed mid-way resumes with the evaluations it had finished."""
     if not steps:
         if pending is not None and pending["step"] == 0:  # killed while scoring the initial points
-            driver.resume_initial(dict(pending.get("evals", [])), dict(pending.get("rounds", {})))
+            driver.known_initial = dict(pending.get("evals", []))
+            driver.known_rounds = dict(pending.get("rounds", {}))
         return
-    before: Counts | None = None
+    ledger, before = driver.ledger, None
     for record in steps:
         trials = [_trial(driver, data) for data in record["trials"]]
         for trial in trials:
-            driver.record(trial, retry=record.get("retry", False))
-        before = _spend(driver, record, before)
+            ledger.record(trial, retry=record.get("retry", False))
+        before = _spend(ledger, record, before)
         if not record.get("retry"):
             driver.proposer.observe(trials)
     last = steps[-1]
-    driver.resume_at(last["step"], last.get("clock", 0.0), last["rng"])
+    _resume_at(driver, last["step"], last.get("clock", 0.0), last["rng"])
     if not any("first_attempt" in data for record in steps for data in record["trials"]):
         # a journal written before trials kept a repaired answer's first attempt: its rejections are in the counts
-        driver.ledger.result.counts.invalid = Counts.from_dict(last["counts"]).invalid
-    driver.queue_failed_for_retry()
-    if pending is not None and pending["step"] == driver.step + 1:
-        _spend(driver, pending, before)
+        ledger.result.counts.invalid = Counts.from_dict(last["counts"]).invalid
+    driver.to_retry = _failed_since(driver)
+    if pending is not None and pending["step"] == ledger.step + 1:
+        _spend(ledger, pending, before)
         _resume_step(driver, pending)
 
 
-def _spend(driver: Replayable, record: dict[str, Any], before: Counts | None) -> Counts:
+def _spend(ledger: Ledger, record: dict[str, Any], before: Counts | None) -> Counts:
     """Spend what a record's counts add to the ones before; returns its counts."""
     after = Counts.from_dict(record["counts"])
-    driver.ledger.spend(Spent.between(after, before))
+    ledger.spend(Spent.between(after, before))
     return after
 
 
@@ -155,7 +149,20 @@ def _trial(driver: Replayable, data: dict[str, Any]) -> Trial:
     return trial
 
 
+def _resume_at(driver: Replayable, step: int, clock: float, rng_state: dict[str, Any]) -> None:
+    """Take up a replayed run after its last journaled step: the step, the run's seconds, the generator."""
+    driver.started, driver.ledger.step, driver.ledger.clock = True, step, clock
+    driver.ledger.rng.bit_generator.state = rng_state
+
+
+def _failed_since(driver: Replayable) -> list[Trial]:
+    """The failed evaluations of a replayed run not put right since, to evaluate again."""
+    failed = {driver.problem.key(t.solution): t for t in driver.ledger.result.trials if t.status == "failed"}
+    return [t for t in failed.values() if not driver.ledger.known(t.solution)]
+
+
 def _resume_step(driver: Replayable, pending: dict[str, Any]) -> None:
+    """Hold the journaled pending step again, its proposals decoded as they were, with the values it had."""
     proposals = []
     for item in pending["proposals"]:
         proposal = driver.proposer.reread(item)
@@ -166,5 +173,9 @@ def _resume_step(driver: Replayable, pending: dict[str, Any]) -> None:
         known[index] = value
     for index, number in pending.get("rounds", {}).items():
         driver.ledger.note_round(proposals[index].solution, number)
-    driver.resume_at(pending["step"], pending.get("clock", driver.ledger.clock), pending["rng"])
-    driver.hold(Ask(pending["step"], pending["meta_prompt"], proposals, pending.get("error")), known)
+    _resume_at(driver, pending["step"], pending.get("clock", driver.ledger.clock), pending["rng"])
+    driver.ledger.mark_duplicates(proposals)
+    driver.pending = Pending(
+        Ask(pending["step"], pending["meta_prompt"], proposals, pending.get("error")),
+        [None if value is None else Scored(value, None, "ok") for value in known],
+    )

@@ -5,7 +5,8 @@ ledger holds the Result, the history of evaluated solutions (the duplicate rule)
 budget, the clock and the stop rules, and it scores batches: up to `workers` evaluations at once,
 never more than the budget has room for, each handed to `on_result` (the journal) the moment it lands
 and cut, as failed, past its time limit. It is also the read-only view of the study that stop rules
-and proposers read: `result`, `problem`, `step`, `best_step`, `clock`, `history()`.
+read (`result`, `problem`, `step`, `best_step`, `clock`, `history()`), and the `Study` a proposer reads
+(`llmopt.engine.proposer`: the step, the history, the answers and evaluations left, the run's generator).
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from collections.abc import Callable, Container, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
 from time import monotonic  # deadlines; `time.perf_counter` is the run's clock
-from typing import Any
+from typing import Any, cast
 
-from llmopt.contract.problem import Problem, one_line
+import numpy as np
+
+from llmopt.contract.problem import Problem, Scored, one_line
 from llmopt.core.errors import ENDS_THE_RUN
 from llmopt.core.result import Result, Spent, Trial
-from llmopt.engine.evaluation import Evaluation, Evaluator, Scored, WorkerDied
+from llmopt.engine.evaluation import Evaluation, Evaluator, WorkerDied
 from llmopt.engine.stopping import first_reason
 
 OnResult = Callable[[int, Scored], None]
@@ -49,6 +52,8 @@ class Ledger:
 
     `max_evals` is the evaluation budget (None: no budget); `rules` are `StopRule`s over this ledger,
     in the order their reasons take precedence; `evaluation` says where and how many evaluations run.
+    A model-driven run also gives the `seed` of its generator, the model `answers` it may draw in all
+    (a black-box method draws none) and `max_llm_calls`.
     """
 
     def __init__(
@@ -59,18 +64,39 @@ class Ledger:
         max_evals: int | None,
         rules: Sequence[Any] = (),
         evaluation: Evaluation = Evaluation(),
+        seed: int | None = None,
+        answers: int = 0,
+        max_llm_calls: int | None = None,
     ) -> None:
         self.problem, self.result, self.max_evals = problem, result, max_evals
         self.rules = list(rules)
         self.evaluation = evaluation
+        self.rng = np.random.default_rng(seed)  # the run's generator, which a proposer may draw from
+        self.answers, self.max_llm_calls = answers, max_llm_calls
         self.step = self.best_step = 0  # a model-driven method's step; a black-box method's round
         self.rounds = 0  # batches that went to the evaluator: the wall-clock measure of an expensive objective
         self.asks = 0  # what a black-box search asked for, repeats included
         self.fruitless = 0  # new points asked in a row that gave no evaluation (infeasible or failed)
-        self._clock, self._since = 0.0, None
+        self._clock = 0.0
+        self._since: float | None = None  # when the timed block running now began
         self._history: dict[str, tuple[str, float]] = {}  # key -> (solution text, value)
         self._round_of: dict[str, int] = {}
         self._evaluator: Evaluator | None = None
+
+    @classmethod
+    def of(cls, problem: Problem, result: Result, config: Any, rules: Sequence[Any]) -> Ledger:
+        """The ledger of a model-driven run under `config` (a `RunConfig`): its evaluation budget, where
+        evaluations run, the seed of its generator, the answers (steps x proposals) and calls it may use."""
+        return cls(
+            problem,
+            result,
+            max_evals=config.max_evals,
+            rules=rules,
+            evaluation=Evaluation.of(config),
+            seed=config.seed,
+            answers=config.steps * config.proposals,
+            max_llm_calls=config.max_llm_calls,
+        )
 
     # -- the study's state -------------------------------------------------------------------
 
@@ -87,10 +113,27 @@ class Ledger:
         keys = [None if solution is None else self.problem.key(solution) for solution in solutions]
         return list(first_new(keys, self._history).values())
 
+    def mark_duplicates(self, proposals: Sequence[Any]) -> None:
+        """Mark each valid proposal (a `Proposal`) that repeats an evaluated solution, or an earlier proposal,
+        as a duplicate: the duplicate rule."""
+        new = set(self.new_among([p.solution if p.reason is None else None for p in proposals]))
+        for index, proposal in enumerate(proposals):
+            if proposal.reason is None:
+                proposal.duplicate = index not in new
+
     @property
     def evals_left(self) -> int | float:
         """How many more evaluations the budget allows."""
         return float("inf") if self.max_evals is None else max(self.max_evals - self.result.counts.evals, 0)
+
+    @property
+    def answers_left(self) -> int:
+        """How many more model answers the run may draw (`answers` in all, fewer with `max_llm_calls`)."""
+        counts = self.result.counts
+        left = self.answers - counts.asked
+        if self.max_llm_calls is not None:
+            left = min(left, self.max_llm_calls - counts.llm_calls)
+        return max(left, 0)
 
     @property
     def budget_spent(self) -> bool:
@@ -112,11 +155,11 @@ class Ledger:
         if self._since is not None:
             yield
             return
-        self._since = time.perf_counter()
+        self._since = since = time.perf_counter()
         try:
             yield
         finally:
-            self._clock += time.perf_counter() - self._since
+            self._clock += time.perf_counter() - since
             self._since = None
 
     def stop_reason(self) -> str | None:
@@ -135,7 +178,7 @@ class Ledger:
         self.result.add(trial, retry)
         if trial.eval_index is None:
             return
-        self._history[self.problem.key(trial.solution)] = (trial.text or "", trial.value)
+        self._history[self.problem.key(trial.solution)] = (trial.text or "", cast(float, trial.value))  # evaluated
         if self.result.best_value != best:  # a method without steps counts its rounds
             self.best_step = trial.step if trial.step is not None else (trial.round or 0)
 
@@ -247,21 +290,21 @@ class _Round:
                 ended.append((index, future, _outcome(future, timeout)))
             elif deadline is not None and deadline <= now:
                 future.cancel()  # a thread or a Dask task cannot be stopped: it is abandoned
-                ended.append((index, future, (None, f"timed out after {timeout:g} s", "failed")))
+                ended.append((index, future, Scored(None, f"timed out after {timeout:g} s", "failed")))
         return [(future, outcome) for _, future, outcome in sorted(ended, key=lambda item: item[0])]
 
     def _land(self, future: Future, outcome: Scored) -> None:
         index, _ = self.running.pop(future)
         self.outcomes[index] = outcome
-        self.good += outcome[0] is not None
+        self.good += outcome.value is not None
         if self.landed is not None:
             self.landed(index, outcome)
 
     def _commit_ready(self) -> bool:
         """Hand on, in order, every outcome whose predecessors are known; True once a commit says stop."""
-        while self.committed < self.started and self.outcomes[self.committed] is not None:
+        while self.committed < self.started and (outcome := self.outcomes[self.committed]) is not None:
             index, self.committed = self.committed, self.committed + 1
-            if self.commit is not None and self.commit(index, self.outcomes[index]):
+            if self.commit is not None and self.commit(index, outcome):
                 return True
         return False
 
@@ -284,8 +327,8 @@ def _outcome(future: Future, timeout: float | None) -> Scored:
     except ENDS_THE_RUN:
         raise
     except TimeoutError:  # the process pool killed the worker at the time limit
-        return None, f"timed out after {timeout:g} s", "failed"
+        return Scored(None, f"timed out after {timeout:g} s", "failed")
     except WorkerDied as error:  # a crash, os._exit, a kill: that one trial failed
-        return None, f"the evaluation's worker died ({error})", "failed"
+        return Scored(None, f"the evaluation's worker died ({error})", "failed")
     except Exception as error:  # a Dask worker lost, or the evaluator broken: that one trial failed
-        return None, f"the evaluation's worker died ({one_line(error)})", "failed"
+        return Scored(None, f"the evaluation's worker died ({one_line(error)})", "failed")

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 
 
 class Study(Protocol):
-    """What a proposer reads of the run it proposes for (the driver is one): the step, the history, how many
-    answers and evaluations are left, the Result so far, and the run's generator (which it may draw from)."""
+    """What a proposer reads of the run it proposes for (the run's ledger is one): the step, the history, how
+    many answers and evaluations are left, the Result so far, and the run's generator (which it may draw from)."""
 
     rng: np.random.Generator
 
@@ -60,6 +60,11 @@ class Proposal:
     prompt: str | None = None
     parent: str | None = None
 
+    @property
+    def needs_value(self) -> bool:
+        """Whether it wants a value: it decoded, and repeats no evaluated solution."""
+        return self.reason is None and not self.duplicate
+
 
 @dataclass
 class Ask:
@@ -75,7 +80,7 @@ class Ask:
     @property
     def to_evaluate(self) -> list[Any]:
         """The solutions that want a value: the valid proposals that repeat no evaluated solution."""
-        return [p.solution for p in self.proposals if p.reason is None and not p.duplicate]
+        return [p.solution for p in self.proposals if p.needs_value]
 
 
 class Proposer(Protocol):

@@ -258,6 +258,17 @@ def test_narrow_ranges_and_fine_steps_are_written_exactly_enough_to_tell_their_v
     assert space.decode(space.encode((273.155, 10000.25))) == (273.155, 10000.25)
 
 
+def test_the_study_space_is_a_space_whose_longest_is_the_longest_written_sample() -> None:
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    from llmopt.contract.spaces import Space
+
+    space = StudySpace(("n", "opt"), (IntDistribution(1, 99999), CategoricalDistribution(["a", "bbbbbb"])))
+    assert isinstance(space, Space)
+    samples = space.sample(np.random.default_rng(0), 16)
+    assert len(space.encode(space.longest())) == max(len(space.encode(s)) for s in samples)
+
+
 def test_the_space_writes_and_reads_every_kind_and_its_grammar_parses() -> None:
     from llama_cpp import LlamaGrammar
 

@@ -41,7 +41,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
@@ -51,8 +51,8 @@ from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from llmopt.backends.base import Backend
-from llmopt.contract.problem import Problem
-from llmopt.contract.spaces import longest_sampled
+from llmopt.contract.problem import Direction, Problem
+from llmopt.contract.spaces import Space
 from llmopt.core.errors import InvalidSolution, UsageError
 from llmopt.core.result import Spent, Trial
 from llmopt.core.stops import MODEL_LIMITS
@@ -60,16 +60,20 @@ from llmopt.engine.config import OPROConfig
 from llmopt.methods.model.opro import NAME as OPRO_NAME
 from llmopt.methods.model.opro import OPROProposer
 
+if TYPE_CHECKING:
+    from llmopt.engine.driver import Driver
+
 REFILLS = 3  # requests in a row that may yield nothing usable before a trial falls back
 Params = tuple[Any, ...]
+Distribution = CategoricalDistribution | FloatDistribution | IntDistribution  # the kinds Optuna suggests
 
 
 @dataclass(frozen=True)
-class StudySpace:
+class StudySpace(Space):
     """A study's parameters; a solution is their values in this order, written as a JSON object."""
 
     names: tuple[str, ...]
-    distributions: tuple[BaseDistribution, ...]
+    distributions: tuple[Distribution, ...]
 
     def encode(self, solution: Params) -> str:
         """`{"name": value, ...}` in the parameters' order."""
@@ -94,10 +98,6 @@ class StudySpace:
     def key(self, solution: Params) -> str:
         """Identity for the duplicate rule: the text form."""
         return self.encode(solution)
-
-    def longest(self) -> Params:
-        """The longest-written of a few samples: what the answer limit is sized on."""
-        return longest_sampled(self)
 
     def sample(self, rng: np.random.Generator, k: int) -> list[Params]:
         """k solutions drawn uniformly (log-uniformly for `log`) from each distribution, as written."""
@@ -138,7 +138,7 @@ def _literal(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _text(value: Any, dist: BaseDistribution) -> str:
+def _text(value: Any, dist: Distribution) -> str:
     if isinstance(dist, CategoricalDistribution):
         return json.dumps(value)
     if isinstance(dist, IntDistribution):
@@ -151,7 +151,7 @@ def _float_text(value: float, dist: FloatDistribution) -> str:
     significant digits; else four below the range's width (a key tells such values apart, a prompt stays
     short)."""
     if dist.step is not None:
-        decimals = max(0, -Decimal(repr(dist.step)).as_tuple().exponent)
+        decimals = max(0, -int(Decimal(repr(dist.step)).as_tuple().exponent))
     elif dist.log:
         return f"{value:.6g}"
     else:
@@ -160,7 +160,7 @@ def _float_text(value: float, dist: FloatDistribution) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _checked(name: str, value: Any, dist: BaseDistribution) -> Any:
+def _checked(name: str, value: Any, dist: Distribution) -> Any:
     """The value as the distribution holds it, or `InvalidSolution` naming what is wrong."""
     if isinstance(dist, CategoricalDistribution):
         for choice in dist.choices:  # 1, 1.0 and True are different choices
@@ -194,7 +194,7 @@ def _checked(name: str, value: Any, dist: BaseDistribution) -> Any:
     return float(value)
 
 
-def _draw(dist: BaseDistribution, rng: np.random.Generator) -> Any:
+def _draw(dist: Distribution, rng: np.random.Generator) -> Any:
     if isinstance(dist, CategoricalDistribution):
         return dist.choices[int(rng.integers(len(dist.choices)))]
     if getattr(dist, "log", False):
@@ -208,7 +208,7 @@ def _draw(dist: BaseDistribution, rng: np.random.Generator) -> Any:
     return int(value) if isinstance(dist, IntDistribution) else float(value)
 
 
-def _range(name: str, dist: BaseDistribution) -> str:
+def _range(name: str, dist: Distribution) -> str:
     if isinstance(dist, CategoricalDistribution):
         return f"- {name}: one of {', '.join(json.dumps(c) for c in dist.choices)}"
     kind = "an integer" if isinstance(dist, IntDistribution) else "a real number"
@@ -224,8 +224,11 @@ class StudyProblem(Problem):
     solution_label = "parameter set"
     value_label = "objective value"
 
-    def __init__(self, space: StudySpace, direction: str) -> None:
-        self.space, self.direction = space, direction  # type: ignore[assignment]
+    space: StudySpace
+
+    def __init__(self, space: StudySpace, direction: Direction) -> None:
+        self.space = space
+        self.direction = direction  # type: ignore[misc]  # a study's own, known once it is made
 
     def describe(self) -> str:
         """The parameters by their names, with their ranges."""
@@ -248,6 +251,19 @@ class StudyProblem(Problem):
     def evaluate(self, solution: Any) -> float:
         """Never called: the study's objective evaluates, in Optuna."""
         raise NotImplementedError("an Optuna study evaluates its own objective")
+
+
+@dataclass
+class _State:
+    """The model's side of one study and search space: the study (its storage's id and its own), the space,
+    the driver that asks the model for it and the driver's proposer, and the step the driver is at (0 until
+    its first request; a sampler numbers the steps across search spaces)."""
+
+    study: tuple[int, int]
+    space: StudySpace
+    driver: Driver
+    proposer: Any
+    step: int = 0
 
 
 class ModelSampler(BaseSampler):
@@ -273,7 +289,12 @@ class ModelSampler(BaseSampler):
         config: OPROConfig | None = None,
     ) -> None:
         self._seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
-        self._settings = {"model": model, "base_url": base_url, "model_path": model_path, "cache": cache}
+        self._settings: dict[str, Any] = {
+            "model": model,
+            "base_url": base_url,
+            "model_path": model_path,
+            "cache": cache,
+        }
         self._backend, self._backend_given = backend, backend is not None
         base = config if config is not None else OPROConfig()
         self._config = dataclasses.replace(
@@ -294,7 +315,7 @@ class ModelSampler(BaseSampler):
     def _fresh(self) -> None:
         self._lock = threading.RLock()
         self._queue: list[tuple[Params, str, str]] = []
-        self._state: tuple[Any, StudySpace, Any] | None = None  # (study, space, driver)
+        self._state: _State | None = None
         self._synced: set[int] = set()
         self._handed: set[str] = set()  # keys given to trials, so two running trials never get the same one
         self._steps = 0  # this sampler's model requests, across search spaces
@@ -324,7 +345,7 @@ class ModelSampler(BaseSampler):
             self._seed = int(np.random.SeedSequence().generate_state(1)[0])
             self._config = dataclasses.replace(self._config, seed=self._seed)
             if self._state is not None:
-                self._state[2].proposer.config = self._config
+                self._state.proposer.config = self._config
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         """Every parameter all finished trials share (single-valued ones aside)."""
@@ -370,14 +391,15 @@ class ModelSampler(BaseSampler):
     def counts(self) -> Any:
         """What the model requests cost (`llmopt.Counts`: calls, tokens, failed requests), across the study's
         search spaces; None before any."""
-        return None if self._state is None else self._state[2].result.counts
+        return None if self._state is None else self._state.driver.result.counts
 
     # -- the queue ---------------------------------------------------------------------------
 
     def _next(
         self, study: Study, trial: FrozenTrial, search: dict[str, BaseDistribution], finished: int
     ) -> dict[str, Any] | None:
-        space, driver = self._state_for(search, study)
+        state = self._state_for(search, study)
+        space = state.space
         taken = self._handed | {
             space.key(tuple(t.params[n] for n in space.names))
             for t in study.get_trials(deepcopy=False)
@@ -394,28 +416,32 @@ class ModelSampler(BaseSampler):
                 return dict(zip(space.names, solution))
             if self._fruitless_at == finished:  # nothing new since a request that gave nothing new: no re-ask
                 return None
-            if not self._refill(study, space, driver):
+            if not self._refill(study, state):
                 return None
             self._fruitless_at = finished if all(space.key(q[0]) in taken for q in self._queue) else None
         return None
 
-    def _state_for(self, search: dict[str, BaseDistribution], study: Study) -> tuple[StudySpace, Any]:
+    def _state_for(self, search: dict[str, BaseDistribution], study: Study) -> _State:
         names = tuple(sorted(search))
-        space = StudySpace(names, tuple(search[n] for n in names))
+        space = StudySpace(names, tuple(cast(Distribution, search[n]) for n in names))
         which = (id(study._storage), study._study_id)
-        if self._state is None or self._state[:2] != (which, space):  # a new study, or its search space changed
-            direction = "min" if study.direction == StudyDirection.MINIMIZE else "max"
-            if self._state is not None:  # the model's spending and steps go on across search spaces
-                self._spent = self._state[2].result.counts
-            driver = self._driver(StudyProblem(space, direction))
-            if self._spent is not None:  # the model's spending of an earlier driver: its limits count it too
-                driver.ledger.spend(Spent.between(self._spent, None))
-            if self._state is not None and self._state[0] != which:
-                self._handed = set()
-            self._state, self._queue, self._synced, self._fruitless_at = (which, space, driver), [], set(), None
-        return self._state[1], self._state[2]
+        old = self._state
+        if old is not None and (old.study, old.space) == (which, space):
+            return old
+        # a new study, or its search space changed
+        direction: Direction = "min" if study.direction == StudyDirection.MINIMIZE else "max"
+        if old is not None:  # the model's spending and steps go on across search spaces
+            self._spent = old.driver.result.counts
+        state = self._new_state(which, StudyProblem(space, direction))
+        if self._spent is not None:  # the model's spending of an earlier driver: its limits count it too
+            state.driver.observe([], Spent.between(self._spent, None))
+        if old is not None and old.study != which:
+            self._handed = set()
+        self._state, self._queue, self._synced, self._fruitless_at = state, [], set(), None
+        return state
 
-    def _driver(self, problem: StudyProblem) -> Any:
+    def _new_state(self, which: tuple[int, int], problem: StudyProblem) -> _State:
+        """A driver for `problem` (the embedded model, or the server, made once), with its proposer."""
         from llmopt.engine.driver import Driver
 
         if self._backend is None:
@@ -427,28 +453,29 @@ class ModelSampler(BaseSampler):
             from llmopt.backends import make_backend
 
             self._backend = make_backend(**self._settings)
-        return Driver(problem, self._proposer(problem, self._backend), self._config, name=self.method)
+        proposer = self._proposer(problem, self._backend)
+        driver = Driver(problem, proposer, self._config, name=self.method)
+        return _State(which, problem.space, driver, proposer)
 
     def _proposer(self, problem: StudyProblem, backend: Backend) -> Any:
         raise NotImplementedError
 
-    def _refill(self, study: Study, space: StudySpace, driver: Any) -> bool:
+    def _refill(self, study: Study, state: _State) -> bool:
         """One request for a step's proposals; False when the model's limits are spent."""
         read_at = datetime.datetime.now().isoformat()
-        seen = self._sync(study, space, driver)
-        if driver.ledger.stop_reason() in MODEL_LIMITS:
+        seen = self._sync(study, state)
+        reason = state.driver.stop_reason()
+        if reason in MODEL_LIMITS:
             if not self._warned:
                 warnings.warn(
-                    f"{self.method} sampler: {driver.ledger.stop_reason()} reached; the rest of the "
-                    "study is sampled by the fallback",
+                    f"{self.method} sampler: {reason} reached; the rest of the study is sampled by the fallback",
                     stacklevel=3,
                 )
                 self._warned = True
             return False
         self._steps += 1
-        driver.step = self._steps
-        ask = driver.proposer.propose(driver)  # a refusal or a server gone raises, as in `llmopt run`
-        driver.ledger.spend(ask.spent)
+        state.step = self._steps
+        ask = state.driver.propose_step(self._steps)  # a refusal or a server gone raises, as in `llmopt run`
         step = f"llmopt:{self._id}:{self._steps}"
         study.set_user_attr(step, {"prompt": ask.prompt, "seen": seen, "read_at": read_at, "error": ask.error})
         for proposal in ask.proposals:
@@ -458,8 +485,9 @@ class ModelSampler(BaseSampler):
                 self.rejected += 1
         return True
 
-    def _sync(self, study: Study, space: StudySpace, driver: Any) -> list[int]:
+    def _sync(self, study: Study, state: _State) -> list[int]:
         """The study's finished trials the driver has not seen yet, recorded as its history."""
+        space = state.space
         done = [
             t
             for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
@@ -471,17 +499,15 @@ class ModelSampler(BaseSampler):
             solution = tuple(frozen.params[n] for n in space.names)
             trials.append(
                 Trial(
-                    0 if not self._synced else driver.step,
+                    0 if not self._synced else state.step,
                     "ok",
                     text=space.encode(solution),
                     solution=solution,
-                    value=float(frozen.value),
+                    value=float(cast(float, frozen.value)),  # a complete trial has its value
                 )
             )
-            driver.record(trials[-1])
         self._synced |= {t.number for t in new}
-        if trials:
-            driver.proposer.observe(trials)
+        state.driver.observe(trials)
         return sorted(self._synced)
 
     def _note(self, study: Study, trial: FrozenTrial, step: str, answer: str) -> None:
