@@ -224,6 +224,27 @@ def test_the_tour_panel_of_a_reference_says_reference(tmp_path: Path, build_prob
     assert any("lkh (reference)" in t for t in titles) and not any("baseline" in t for t in titles)
 
 
+def test_the_best_of_the_others_is_the_best_scored_baseline_with_a_tour(
+    tmp_path: Path, build_problem, monkeypatch
+) -> None:
+    from llmopt.report.plots import plot_run
+
+    problem = build_problem("tsp")
+    tour = tuple(range(problem.n))
+    length = problem.evaluate(tour)
+    opro = Result("opro", "tsp", "min", best_solution=tour, best_value=length)
+    others = [
+        Result("worse", "tsp", "min", best_solution=tour, best_value=length + 5),
+        Result("unscored", "tsp", "min", best_solution=tour),  # a tour but no value: never the best
+        Result("tourless", "tsp", "min", kind="reference", best_value=length - 9),  # nothing to draw
+        Result("better", "tsp", "min", best_solution=tour, best_value=length + 1),
+    ]
+    titles: list[str] = []
+    monkeypatch.setattr(type(problem), "draw", lambda self, ax, solution, title: titles.append(title))
+    plot_run(problem, [opro, *others], tmp_path / "t.png")
+    assert titles[1] == f"best of the others: better (model), {length + 1:.6g}"
+
+
 def test_a_tour_on_an_explicit_matrix_says_its_positions_are_invented(tmp_path: Path) -> None:
     from llmopt.contract.registry import build_problem
 

@@ -158,7 +158,7 @@ def _make(spec: BackendSpec) -> Backend:
     with the model and the spec's other fields as keywords; an error it raises about a setting is the
     spec's `scope`'s."""
     factories, base_url = backends(), spec.base_url
-    scheme = base_url.partition("://")[0] if base_url and "://" in base_url else None
+    scheme = base_url.partition("://")[0] if base_url and "://" in base_url else ""  # "": none, no factory's name
     by_model = spec.model == "local" or (spec.model in factories and base_url is None)
     by_scheme = scheme in factories and scheme not in WEB_SCHEMES
     name = spec.model if by_model else scheme if by_scheme else "openai"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,7 @@ def _progress(name: str, total: int, quiet: bool) -> tuple[Callable[[Driver], No
 
 
 def _output(
-    problem: Problem, results: list[Result], as_json: bool, extra: dict[str, Any], notes: list[str] = ()
+    problem: Problem, results: list[Result], as_json: bool, extra: dict[str, Any], notes: Sequence[str] = ()
 ) -> dict[str, Any]:
     """Print the comparison (table or JSON) with what it says about the model; returns the JSON payload."""
     columns = [problem.extra_columns(r) for r in results]
@@ -190,7 +190,9 @@ def _compare(args: argparse.Namespace, journal: bool) -> int:
     check_evaluations(config)
     lead = journaled_method(methods) if journal else None
     recorder = (
-        _recorder(args, _record(args, problem, config, backend, lead), config, lead and lead.name) if journal else None
+        _recorder(args, _record(args, problem, config, backend, lead), config, lead.name if lead else None)
+        if journal
+        else None
     )
     update, close = _progress(lead.name if lead else "run", config.steps, args.json or not journal)
     store = result_store(args)
@@ -205,7 +207,7 @@ def _compare(args: argparse.Namespace, journal: bool) -> int:
             resume=bool(journal and args.resume),
             on_step=update,
         )
-    except (*ENDS_THE_RUN, ObjectiveError) as error:  # no compared method is started against a server gone
+    except ENDS_THE_RUN + (ObjectiveError,) as error:  # no compared method is started against a server gone
         saved = (
             f"; the run is saved: once that is mended, continue with --resume {recorder.directory}" if recorder else ""
         )

@@ -109,4 +109,4 @@ class PromptTooLong(UsageError):
 
 
 # Raised inside an evaluation (a scorer model's server), these end the run instead of failing one trial.
-ENDS_THE_RUN: tuple[type[Exception], ...] = (ModelRefused, ServerUnreachable)
+ENDS_THE_RUN: tuple[type[UsageError], ...] = (ModelRefused, ServerUnreachable)

@@ -61,6 +61,12 @@ class MetaPromptConfig:
         return self.order == "random" or self.scores == "shuffled"
 
 
+def option_pairs(options: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """Methods' own settings as `RunConfig.options` keeps them: sorted pairs, so that a config hashes as it
+    always did."""
+    return tuple(sorted(options.items()))
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """The settings of a run: its stop rules and budgets, where its evaluations run, and what every
@@ -106,8 +112,8 @@ class RunConfig:
     options: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
-        if isinstance(self.options, Mapping):  # kept as sorted pairs, so that a config hashes as it always did
-            object.__setattr__(self, "options", tuple(sorted(self.options.items())))
+        if isinstance(self.options, Mapping):  # a config made in Python may give them by key
+            object.__setattr__(self, "options", option_pairs(self.options))
         if isinstance(self.price, list):
             object.__setattr__(self, "price", tuple(self.price))
         for setting in RUN_SETTINGS:  # the rules of the flags, for a config made in Python too
@@ -136,7 +142,7 @@ class RunConfig:
         known = {f.name for f in dataclasses.fields(cls)} - {"options"}
         data["metaprompt"] = MetaPromptConfig(**data.get("metaprompt", {}))
         options = {**dict(data.pop("options", ())), **{k: v for k, v in data.items() if k not in known}}
-        return cls(**{k: v for k, v in data.items() if k in known}, options=options)
+        return cls(**{k: v for k, v in data.items() if k in known}, options=option_pairs(options))
 
     def option(self, setting: Setting) -> Any:
         """A declared setting's value in this config (its default where it is not set)."""
@@ -144,7 +150,7 @@ class RunConfig:
 
     def with_options(self, **options: Any) -> RunConfig:
         """This config with some of the methods' own settings set, by key."""
-        return dataclasses.replace(self, options={**dict(self.options), **options})
+        return dataclasses.replace(self, options=option_pairs({**dict(self.options), **options}))
 
     def changes_on_resume(self, saved: RunConfig, resumable: frozenset[str] | None = None) -> list[str]:
         """The settings that differ from the recorded run's and may not change when it resumes."""

@@ -91,6 +91,7 @@ class Proposer(Protocol):
     """
 
     stop_rules: list[StopRule]
+    starts: tuple[Any, ...]  # a comparison's shared start points, set before the run (`Method.driver`)
 
     def initial(self, rng: np.random.Generator) -> list[Any]:
         """The solutions of step 0, scored before the first proposal."""

@@ -65,7 +65,7 @@ class Setup:
         evaluation: Evaluation | None = None,
         stop: Sequence[StopRule] = (),
     ) -> None:
-        terms = {"max_evals": max_evals, "seed": seed, "target": target, "max_failures": max_failures}
+        terms: dict[str, Any] = {"max_evals": max_evals, "seed": seed, "target": target, "max_failures": max_failures}
         terms |= {"timeout": timeout}
         config = dataclasses.replace(config or RunConfig(), **{k: v for k, v in terms.items() if v is not None})
         if evaluation is not None:  # where evaluations run, as a whole

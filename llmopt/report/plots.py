@@ -6,7 +6,7 @@ Every curve comes from the Result's own best-so-far; a problem draws its solutio
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,14 +19,47 @@ from llmopt.core.stats import quantiles
 class Plottable(Protocol):
     """What a figure reads of a run (`llmopt.core.result.Result` is one): this module draws, it imports no model."""
 
-    method: str
-    problem: str
-    direction: str
-    kind: str
-    best_value: float | None
-    best_solution: Any
-    optimum: float | None
-    side_by_side: bool
+    # read-only members (properties), which a dataclass's field and a property both provide, and a narrower
+    # type (`Result.kind`, a Literal) matches
+    @property
+    def method(self) -> str:
+        """The method's name."""
+        ...
+
+    @property
+    def problem(self) -> str:
+        """The problem's name."""
+        ...
+
+    @property
+    def direction(self) -> str:
+        """ "min" or "max"."""
+        ...
+
+    @property
+    def kind(self) -> str:
+        """The method's kind ("model", "ablation", "black-box", "reference")."""
+        ...
+
+    @property
+    def best_value(self) -> float | None:
+        """The best value found, None when nothing was scored."""
+        ...
+
+    @property
+    def best_solution(self) -> Any:
+        """The solution of `best_value`."""
+        ...
+
+    @property
+    def optimum(self) -> float | None:
+        """The problem's known optimum, if any."""
+        ...
+
+    @property
+    def side_by_side(self) -> bool:
+        """Whether the method evaluated side by side (fewer rounds than evaluations)."""
+        ...
 
     def evaluated(self) -> list[Any]:
         """The evaluated trials, in order."""
@@ -203,7 +236,7 @@ def plot_score_distribution(ax: Any, result: Plottable) -> None:
     ax.set_title(f"{result.problem}: values proposed per step")
 
 
-def plot_bands(ax: Any, curves: dict[str, Sequence[np.ndarray]], optimum: float | None = None) -> None:
+def plot_bands(ax: Any, curves: Mapping[str, Sequence[np.ndarray]], optimum: float | None = None) -> None:
     """Median and interquartile band of best-so-far curves, one per label, by the same `stats.quantiles` as
     the bench table, so a line ends at the table's median; a short run keeps its last value."""
     for label, found in curves.items():
@@ -244,7 +277,7 @@ def bench_curves(rows: Sequence[dict[str, Any]]) -> dict[str, list[np.ndarray]]:
     return curves
 
 
-def plot_ecdf(ax: Any, curves: dict[str, Sequence[np.ndarray]], targets: np.ndarray, direction: str) -> None:
+def plot_ecdf(ax: Any, curves: Mapping[str, Sequence[np.ndarray]], targets: np.ndarray, direction: str) -> None:
     """Fixed-target ECDF per label: the share of (run, target) pairs reached after each evaluation."""
     from llmopt.core.stats import ecdf
 
@@ -317,13 +350,12 @@ def plot_run(problem: Any, results: Sequence[Plottable], path: str | Path) -> Pa
         plot_rounds(axes[0][-1], results, problem.optimum())
     if drawable:
         problem.draw(axes[0][0], opro.best_solution, f"{opro.method}: {opro.best_value:.6g}")
-        scored = [b for b in baselines if b.best_value is not None and b.best_solution is not None]
+        # only a baseline with a value and a solution to draw can be the best of the others
+        scored = [(b.best_value, b) for b in baselines if b.best_value is not None and b.best_solution is not None]
         if scored:
-            best = min(scored, key=lambda b: to_loss(b.best_value, problem.direction))
+            value, best = min(scored, key=lambda pair: to_loss(pair[0], problem.direction))
             problem.draw(
-                axes[0][1],
-                best.best_solution,
-                f"best of the others: {best.method} ({best.kind}), {best.best_value:.6g}",
+                axes[0][1], best.best_solution, f"best of the others: {best.method} ({best.kind}), {value:.6g}"
             )
     path = Path(path)
     fig.savefig(path, dpi=110)

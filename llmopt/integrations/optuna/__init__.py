@@ -56,7 +56,7 @@ from llmopt.contract.spaces import Space
 from llmopt.core.errors import InvalidSolution, UsageError
 from llmopt.core.result import Spent, Trial
 from llmopt.core.stops import MODEL_LIMITS
-from llmopt.engine.config import OPROConfig
+from llmopt.engine.config import RunConfig
 from llmopt.methods.model.opro import NAME as OPRO_NAME
 from llmopt.methods.model.opro import OPROProposer
 
@@ -286,7 +286,7 @@ class ModelSampler(BaseSampler):
         proposals: int = 8,
         n_startup_trials: int = 5,
         fallback: BaseSampler | None = None,
-        config: OPROConfig | None = None,
+        config: RunConfig | None = None,
     ) -> None:
         self._seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
         self._settings: dict[str, Any] = {
@@ -296,7 +296,7 @@ class ModelSampler(BaseSampler):
             "cache": cache,
         }
         self._backend, self._backend_given = backend, backend is not None
-        base = config if config is not None else OPROConfig()
+        base = config if config is not None else RunConfig()
         self._config = dataclasses.replace(
             base,
             proposals=proposals,

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from llmopt.contract.problem import Problem
-from llmopt.engine.config import OPROConfig
+from llmopt.engine.config import RunConfig
 from llmopt.methods.method import Method, Methods, driven
 from llmopt.methods.model.opro import READS, SETTINGS, OPROProposer
 
@@ -20,7 +20,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def _ablation(name: str, change: dict[str, Any]) -> Method:
-    def make(problem: Problem, setup: Any, config: OPROConfig) -> OPROProposer:
+    def make(problem: Problem, setup: Any, config: RunConfig) -> OPROProposer:
         changed = dataclasses.replace(config, metaprompt=dataclasses.replace(config.metaprompt, **change))
         return OPROProposer(problem, setup.backend, changed, name=name)
 

@@ -118,7 +118,9 @@ class EvoPrompt(ModelProposer):
             }
         )
         if trials and trials[0].step == 0:
-            self.population = [(self.known[t.text], t.solution) for t in trials if t.value is not None]
+            self.population = [
+                (self.known[t.text], t.solution) for t in trials if t.value is not None and t.text is not None
+            ]
             return
         self.stalled = bool(trials) and not any(t.status in ("ok", "failed") for t in trials)
         self.update(trials)
