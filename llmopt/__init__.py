@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmopt import _moved
 from llmopt.backends import BackendSpec, LocalBackend, OpenAIBackend, ScriptedBackend, make_backend
@@ -74,8 +74,10 @@ __all__ = [
 _moved.install()
 
 
-def __getattr__(name: str) -> Any:
-    """A module that moved in 0.6, under its 0.5 name (`llmopt.driver`), with a DeprecationWarning."""
-    if name in _moved.MOVED:
-        return importlib.import_module(f"llmopt.{name}")
-    raise AttributeError(f"module 'llmopt' has no attribute {name!r}")
+if not TYPE_CHECKING:  # so that a type checker still flags a name this module does not have
+
+    def __getattr__(name: str) -> Any:
+        """A module that moved in 0.6, under its 0.5 name (`llmopt.driver`), with a DeprecationWarning."""
+        if name in _moved.MOVED:
+            return importlib.import_module(f"llmopt.{name}")
+        raise AttributeError(f"module 'llmopt' has no attribute {name!r}")

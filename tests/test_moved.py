@@ -5,15 +5,33 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
 from llmopt._moved import MOVED
 
 
+@pytest.fixture
+def forgotten() -> Iterator[None]:
+    """Every 0.5 name imported afresh in the test, and forgotten again after it (the module and the package's
+    attribute), so that the next test's first import warns too."""
+    import llmopt
+
+    saved = {old: sys.modules.pop(f"llmopt.{old}", None) for old in MOVED}
+    attributes = {old: vars(llmopt).pop(old, None) for old in MOVED}
+    yield
+    for old in MOVED:
+        sys.modules.pop(f"llmopt.{old}", None)
+        vars(llmopt).pop(old, None)
+        if saved[old] is not None:
+            sys.modules[f"llmopt.{old}"] = saved[old]
+        if attributes[old] is not None:
+            setattr(llmopt, old, attributes[old])
+
+
 @pytest.mark.parametrize("old", sorted(MOVED))
-def test_a_moved_module_warns_and_is_its_new_home(old: str) -> None:
-    sys.modules.pop(f"llmopt.{old}", None)
+def test_a_moved_module_warns_and_is_its_new_home(old: str, forgotten: None) -> None:
     with pytest.warns(DeprecationWarning, match=rf"llmopt\.{old} moved to {MOVED[old][0]}"):
         module = importlib.import_module(f"llmopt.{old}")
     homes = [importlib.import_module(home) for home in MOVED[old]]

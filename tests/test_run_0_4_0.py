@@ -39,12 +39,13 @@ def stub() -> Iterator[StubSettings]:
     settings = StubSettings()
     try:
         server, _ = serve(settings, port=PORT)
-    except OSError as error:  # another process holds the port: nothing this code did
-        pytest.skip(f"port {PORT}, which the 0.4.0 run recorded, is taken ({error})")
+    except OSError as error:  # another process holds the port: say so rather than pass unchecked
+        pytest.fail(f"port {PORT}, which the 0.4.0 run recorded, is taken ({error}); free it and rerun")
     try:
         yield settings
     finally:
         server.shutdown()
+        server.server_close()
 
 
 def run(out: Path, cache: Path, steps: int, *extra: str) -> subprocess.CompletedProcess:

@@ -61,7 +61,8 @@ class BackendSpec:
     first (`check`), the response `cache` (a path, "default" for the per-user cache, None for none, or by
     default the one `response_cache` set for the block), reasoning (`reasoning_effort`, `reasoning_tokens`),
     retries, and `scope`: whose model it is, for the settings its errors name ("" the optimizer's,
-    "scorer" prompt search's scorer's). Each default is the one its flag states (`BACKEND_SETTINGS`)."""
+    "scorer" prompt search's scorer's). Each field holds its default once; its flag (`BACKEND_SETTINGS`)
+    reads it from here."""
 
     model: str = "local"
     base_url: str | None = None

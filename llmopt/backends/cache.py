@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from llmopt.backends.base import Backend, Completion, Generation
-from llmopt.core.errors import UsageError
+from llmopt.core.errors import UsageError, literal
 
 
 def default_cache_path() -> Path:
@@ -57,9 +57,9 @@ class SQLiteStore:
                 connection.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, {column} TEXT NOT NULL)")
                 connection.execute(f"SELECT key, {column} FROM {table} LIMIT 1").fetchall()
         except sqlite3.DatabaseError as error:  # not a database, a foreign one, a folder, no permission
-            raise UsageError(
-                f"{self.path} is not a usable llmopt cache ({error}); delete it, "
-                "choose another file with --cache PATH, or pass --no-cache"
+            raise UsageError.about(
+                f"{literal(self.path)} is not a usable llmopt cache ({literal(error)}); delete it, "
+                "choose another file with {cache}, or pass {no_cache}"
             ) from None
 
     def _connection(self) -> sqlite3.Connection:

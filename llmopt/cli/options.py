@@ -64,7 +64,7 @@ def figure_file(text: str) -> str:
 
 
 def add_seed(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=checked(seed), default=0, help="seed of the run (default: 0)")
+    parser.add_argument("--seed", type=checked(seed), default=0, help="seed of the run (default: %(default)s)")
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -159,7 +159,7 @@ def add_run_outputs(parser: argparse.ArgumentParser) -> None:
 
 def add_bench_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("experiment")
-    group.add_argument("--seeds", type=positive, default=3, help="number of seeds (default: 3)")
+    group.add_argument("--seeds", type=positive, default=3, help="number of seeds (default: %(default)s)")
     group.add_argument("--methods", nargs="+", help="methods to run (default: opro and every default method)")
     group.add_argument(
         "--paper-grid",
@@ -181,7 +181,7 @@ def add_bench_options(parser: argparse.ArgumentParser) -> None:
         help="optimizer models to compare, each a row: local, local@FILE.gguf or NAME@URL "
         "(an OpenAI-compatible server); replaces --model",
     )
-    group.add_argument("--workers", type=positive, default=2, help="local worker processes (default: 2)")
+    group.add_argument("--workers", type=positive, default=2, help="local worker processes (default: %(default)s)")
     group.add_argument("--dask", metavar="ADDRESS", help="run the jobs on this Dask scheduler instead")
     group.add_argument(
         "--html", metavar="FILE.html", type=new_file, help="also write the statistics and figures as one HTML page"

@@ -7,6 +7,7 @@ import argparse
 import hashlib
 import json
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
@@ -16,7 +17,7 @@ import numpy as np
 from llmopt.core.errors import ENDS_THE_RUN, InvalidSolution
 from llmopt.core.errors import UsageError as UsageError  # plugins raise it from here, as they always did
 from llmopt.core.result import Status
-from llmopt.core.settings import Setting
+from llmopt.core.settings import Setting, with_default
 
 if TYPE_CHECKING:
     from llmopt.contract.spaces import Space
@@ -53,14 +54,13 @@ class Option:
                 self.flag, dest=self.dest, action=argparse.BooleanOptionalAction, default=self.default, help=self.help
             )
             return
-        stated = self.default is None or "(default" in self.help  # no default, or the help states its own
         parser.add_argument(
             self.flag,
             dest=self.dest,
             type=self.type,
             default=self.default,
             choices=self.choices,
-            help=self.help if stated else f"{self.help} (default: {self.default})",
+            help=with_default(self.help, self.default),
         )
 
 
@@ -219,3 +219,17 @@ def digest(*parts: bytes | str) -> str:
 def usage_since(problem: Problem, before: dict[str, int]) -> dict[str, int]:
     """What the problem's own evaluation cost since the `before` snapshot of `problem.usage()`."""
     return {key: value - before.get(key, 0) for key, value in problem.usage().items()}
+
+
+if not TYPE_CHECKING:  # so that a type checker still flags a name this module does not have
+
+    def __getattr__(name: str) -> Any:
+        """`Outcome`, 0.5's name of `EvalStatus` (a name the driver used for something else too)."""
+        if name == "Outcome":
+            warnings.warn(
+                "llmopt.contract.problem.Outcome is EvalStatus; the old name goes in 0.7",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return EvalStatus
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

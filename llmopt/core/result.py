@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from llmopt.core.direction import TARGET_TOLERANCE, best_of, better, gap_pct, reached, to_loss, worst  # noqa: F401  (their home before)
+from llmopt.core.direction import TARGET_TOLERANCE, best_of, better, gap_pct, reached, to_loss, worst  # noqa: F401  (0.3 code read them from llmopt.result)
 from llmopt.core.stops import StopStatus, status_of
 
 Status = Literal["initial", "ok", "invalid", "duplicate", "skipped", "failed"]
@@ -267,8 +267,9 @@ class Result:
     @property
     def success(self) -> bool:
         """Whether the method ended by a rule (a budget, a target, convergence, a limit) with a solution, not
-        by a failure: a crash, an interruption, a server that went away (a negative `status`)."""
-        return self.best_value is not None and self.status >= 0
+        by a failure: a crash, an interruption, a server that went away (a negative `status`); a Result with no
+        stop reason yet has not ended."""
+        return self.best_value is not None and 0 <= self.status < StopStatus.RUNNING
 
     @property
     def message(self) -> str:

@@ -40,10 +40,9 @@ class Setting:
     @property
     def described(self) -> str:
         """The help with its default: "(default: 10)" after it, where there is a value to state (a yes/no
-        setting's flag says itself what it changes; a help that explains its default keeps its own words)."""
-        if self.default is None or self.read is bool or "(default" in self.help:
-            return self.help
-        return f"{self.help} (default: {self.default})"
+        setting's flag says itself what it changes; a setting with no default value explains in its help what
+        happens without one)."""
+        return with_default(self.help, None if self.read is bool else self.default)
 
     def flag_of(self, prefix: str = "") -> str:
         """The command-line flag, under `prefix` for a copy of the setting (`scorer`: `--scorer-model-path`);
@@ -84,3 +83,8 @@ def with_defaults(data: Data, settings: Sequence[Setting]) -> Data:
     """`data` with each of `settings` that stands at the top and is missing set to its default: a record
     written before a method declared a setting reads as if it had the default."""
     return {**{s.key: s.default for s in settings if len(s.where) == 1 and s.key not in data}, **data}
+
+
+def with_default(help: str, default: Any) -> str:
+    """A flag's help with "(default: X)" after it, unless there is no default to state (None)."""
+    return help if default is None else f"{help} (default: {default})"

@@ -10,13 +10,15 @@ budget, 30)"). `status_of` reads its status:
      2  LIMIT       another limit cut it short: model calls, tokens, cost, time, patience, a stalled search,
                     or a stop rule of the caller's (any reason this module does not name)
      3  FAILURES    as many evaluations failed as `max_failures` allows
+     4  RUNNING     no stop reason yet: a run still going, or a Result built by hand
     -1  CRASHED     the method raised
     -2  INTERRUPTED the user interrupted it (Ctrl-C)
     -3  UNREACHABLE its model server (the optimizer's or the scorer's) went away
     -4  NOTHING_SCORED  every evaluation it made failed
     -5  NO_SOLUTION a reference's solution is no valid solution
 
-A negative status is a failure: `Result.success` is false for it, as for a run without a solution.
+A negative status is a failure: `Result.success` is false for it, as for a run without a solution or one
+that has not stopped.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class StopStatus(IntEnum):
     TARGET = 1
     LIMIT = 2
     FAILURES = 3
+    RUNNING = 4  # no stop reason yet: a run still going, or a Result built by hand
     CRASHED = -1
     INTERRUPTED = -2
     UNREACHABLE = -3
@@ -94,7 +97,10 @@ def name_of(reason: str) -> str:
 
 
 def status_of(reason: str) -> StopStatus:
-    """The status of a stop reason, its detail aside; LIMIT for a reason of the caller's own stop rule."""
+    """The status of a stop reason, its detail aside; LIMIT for a reason of the caller's own stop rule, RUNNING
+    for none yet."""
+    if not reason:
+        return StopStatus.RUNNING
     return STATUS.get(name_of(reason), StopStatus.LIMIT)
 
 

@@ -11,9 +11,8 @@ from typing import Any, Protocol
 from llmopt.contract.problem import Problem, Scored
 from llmopt.core.errors import ObjectiveError
 from llmopt.core.result import Trial
-from llmopt.engine.journal import Journal
-from llmopt.engine.ledger import Ledger
-from llmopt.engine.proposer import Ask, Proposer
+from llmopt.engine.journal import Journal, Replayable
+from llmopt.engine.proposer import Ask
 
 # Failures that say the objective's code is broken, not that a solution was bad.
 BROKEN_CODE = (
@@ -28,17 +27,11 @@ BROKEN_CODE = (
 )
 
 
-class Loop(Protocol):
-    """What the rounds read and set of a driver: the run's parts, and the state of step 0 and the retries."""
+class Loop(Replayable, Protocol):
+    """What the rounds read and set of a driver: what a replay does (the run's parts, the state of step 0 and
+    the retries), and the journal they write to."""
 
-    problem: Problem
-    proposer: Proposer
-    ledger: Ledger
     journal: Journal | None
-    started: bool
-    known_initial: dict[int, float]
-    known_rounds: dict[int, int]
-    to_retry: list[Trial]
 
 
 def scored(

@@ -71,8 +71,8 @@ def option_pairs(options: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
 class RunConfig:
     """The settings of a run: its stop rules and budgets, where its evaluations run, and what every
     model-driven method of a comparison (OPRO, its ablations, EvoPrompt, LMX, the Optuna samplers) reads;
-    defaults follow the paper's linear-regression setup. Each field's default is the one its `Setting` (the
-    flag) states. `OPROConfig` is its name before 0.6.
+    defaults follow the paper's linear-regression setup. Each field holds its default once; its `Setting` (the
+    flag) reads it from here. `OPROConfig` is its name before 0.6.
 
     Stop rules: `steps`, `max_evals`, `target`, `patience` (steps without improvement),
     `max_failures` (failed evaluations), and the budgets `max_llm_calls`, `max_total_tokens`

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmopt.contract.problem import Problem, Scored, evaluate_safely, usage_since
-from llmopt.core.errors import ObjectiveError, ServerUnreachable  # noqa: F401
+from llmopt.core.errors import ServerUnreachable
 from llmopt.core.result import Kind, Result, Spent, Trial
 from llmopt.core.stops import MODEL_UNREACHABLE, SCORER_UNREACHABLE
 from llmopt.engine import _rounds
+from llmopt.engine._rounds import BROKEN_CODE as BROKEN_CODE  # 0.5 read it from here
 from llmopt.engine.journal import Journal, Pending, Sink, replay
 from llmopt.engine.ledger import Ledger
 from llmopt.engine.proposer import Ask, Proposal, Proposer
@@ -40,12 +41,14 @@ class _Forwarded:
 
     ledger: Ledger
 
-    def __getattr__(self, name: str) -> Any:
-        """The ledger's `name` (`best_step`, `clock`, `history`, ...), with a DeprecationWarning."""
-        if name not in FORWARDED:
-            raise AttributeError(f"'Driver' object has no attribute {name!r}")
-        warnings.warn(f"Driver.{name} is deprecated: read driver.ledger.{FORWARDED[name]}", DeprecationWarning, 2)
-        return getattr(self.ledger, FORWARDED[name])
+    if not TYPE_CHECKING:  # so that a type checker still flags a name a driver does not have
+
+        def __getattr__(self, name: str) -> Any:
+            """The ledger's `name` (`best_step`, `clock`, `history`, ...), with a DeprecationWarning."""
+            if name not in FORWARDED:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            warnings.warn(f"Driver.{name} is deprecated: read driver.ledger.{FORWARDED[name]}", DeprecationWarning, 2)
+            return getattr(self.ledger, FORWARDED[name])
 
 
 class Driver(_Forwarded):

@@ -16,6 +16,7 @@ from llmopt.core.errors import UsageError
 from llmopt.core.result import Kind, Result
 from llmopt.core.settings import Setting
 from llmopt.core.stops import CRASHED, raise_if_unreachable, with_detail
+from llmopt.core.stops import EVERY_EVALUATION_FAILED as EVERY_EVALUATION_FAILED  # 0.5 read it from here
 from llmopt.engine.config import RunConfig
 from llmopt.engine.evaluation import Evaluation
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -362,11 +362,13 @@ def plot_run(problem: Any, results: Sequence[Plottable], path: str | Path) -> Pa
     return path
 
 
-def __getattr__(name: str) -> Any:
-    """`Result`, this Protocol's name before 0.6 (the dataclass's name too): `Plottable`, with a warning."""
-    if name == "Result":
-        import warnings
+if not TYPE_CHECKING:  # so that a type checker still flags a name this module does not have
 
-        warnings.warn("llmopt.report.plots.Result is now Plottable", DeprecationWarning, stacklevel=2)
-        return Plottable
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def __getattr__(name: str) -> Any:
+        """`Result`, this Protocol's name before 0.6 (the dataclass's name too): `Plottable`, with a warning."""
+        if name == "Result":
+            import warnings
+
+            warnings.warn("llmopt.report.plots.Result is now Plottable", DeprecationWarning, stacklevel=2)
+            return Plottable
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,6 +17,8 @@ from llmopt.problems.prompt_search.tasks import TASKS, Example
 
 MAX_INSTRUCTION = 300
 SCORER = "scorer"  # the scorer model's settings: copies of the optimizer model's, under this prefix
+SCORER_MAX_TOKENS = 24  # an answer of a few words, the scorer's whole job
+EXEMPLARS = 3  # training examples shown in the meta-prompt
 _MODEL = {setting.key: setting for setting in BACKEND_SETTINGS}
 
 # Where the instruction goes; {ins} is the instruction, {q} the question. The paper's four positions.
@@ -65,13 +67,13 @@ class PromptSearch(Problem):
         Option.of(_MODEL["model"], SCORER, "'local' or a model name on an OpenAI-compatible server"),
         Option.of(_MODEL["base_url"], SCORER, "server URL for the scorer"),
         Option.of(_MODEL["model_path"], SCORER, "a GGUF file for a local scorer"),
-        Option("--scorer-max-tokens", int, 24, "answer length limit for the scorer"),
+        Option("--scorer-max-tokens", int, SCORER_MAX_TOKENS, "answer length limit for the scorer"),
         Option.of(
             _MODEL["max_retries"],
             SCORER,
             "attempts after the first for a scorer request that failed in a way that may pass",
         ),
-        Option("--exemplars", int, 3, "training examples shown in the meta-prompt"),
+        Option("--exemplars", int, EXEMPLARS, "training examples shown in the meta-prompt"),
     )
 
     def __init__(
@@ -107,9 +109,9 @@ class PromptSearch(Problem):
         scorer_model: str = BackendSpec.model,
         scorer_base_url: str | None = None,
         scorer_model_path: str | None = None,
-        scorer_max_tokens: int = 24,
+        scorer_max_tokens: int = SCORER_MAX_TOKENS,
         scorer_max_retries: int = BackendSpec.max_retries,
-        exemplars: int = 3,
+        exemplars: int = EXEMPLARS,
     ) -> PromptSearch:
         """A built-in task or a dataset file, split into train and test, with its scorer model."""
 

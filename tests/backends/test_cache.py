@@ -161,3 +161,16 @@ def test_a_response_cache_applies_inside_its_block_only_and_a_named_cache_wins(t
     assert isinstance(inside, CachedBackend) and inside.path == tmp_path / "outer.sqlite"
     assert isinstance(named, CachedBackend) and named.path == tmp_path / "mine.sqlite"
     assert not isinstance(made(), CachedBackend), "nothing of the block stays behind"
+
+
+def test_a_broken_cache_file_names_the_keywords_in_python_and_the_flags_on_the_command_line(tmp_path: Path) -> None:
+    from llmopt.cli.options import flag_of
+    from llmopt.core.errors import UsageError
+
+    broken = tmp_path / "cache {x}.sqlite"  # braces in the path stay as they are
+    broken.write_bytes(b"this is not a database")
+    with pytest.raises(UsageError) as refused:
+        CachedBackend(ScriptedBackend(["[1, 2]"]), broken)
+    assert str(refused.value).endswith("choose another file with cache, or pass no_cache")
+    assert str(broken) in str(refused.value)
+    assert refused.value.naming(flag_of).endswith("choose another file with --cache, or pass --no-cache")

@@ -54,11 +54,12 @@ def test_a_prompt_that_cannot_fit_is_refused_with_the_fix(local_backend) -> None
 
     long_prompt = "0 1 " * 5000
     with pytest.raises(
-        PromptTooLong,
-        match=r"do not fit the model's context of 8192 tokens; show fewer solutions "
-        r"\(--top-k\)",
-    ):
+        PromptTooLong, match=r"do not fit the model's context of 8192 tokens; show fewer solutions \(top_k\)"
+    ) as refused:
         local_backend.generate(long_prompt, n=1, temperature=1.0, max_tokens=16, seed=0)
+    from llmopt.cli.options import flag_of
+
+    assert "show fewer solutions (--top-k)" in refused.value.naming(flag_of), "the CLI names the flag"
     fits = local_backend.generate("Say yes.", n=1, temperature=1.0, max_tokens=4, seed=0)
     assert len(fits.completions) == 1, "the model still answers after a refusal"
 

@@ -50,6 +50,7 @@ from optuna.search_space import IntersectionSearchSpace
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from llmopt.backends import BackendSpec
 from llmopt.backends.base import Backend
 from llmopt.contract.problem import Direction, Problem
 from llmopt.contract.spaces import Space
@@ -278,12 +279,12 @@ class ModelSampler(BaseSampler):
         self,
         *,
         seed: int | None = None,
-        model: str = "local",
+        model: str = BackendSpec.model,
         base_url: str | None = None,
         model_path: str | None = None,
         backend: Backend | None = None,
         cache: str | None = None,
-        proposals: int = 8,
+        proposals: int = RunConfig.proposals,
         n_startup_trials: int = 5,
         fallback: BaseSampler | None = None,
         config: RunConfig | None = None,
