@@ -66,8 +66,11 @@ def test_another_seed_or_changed_code_is_computed_again(tmp_path: Path, monkeypa
 
 def test_a_broken_store_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "bad.sqlite").write_text("not a database")
-    with pytest.raises(UsageError, match="--no-cache"):
+    with pytest.raises(UsageError, match="or pass no_cache") as refused:
         ResultStore(tmp_path / "bad.sqlite")
+    from llmopt.cli.options import flag_of
+
+    assert refused.value.naming(flag_of).endswith("or pass --no-cache"), "the CLI names the flag"
 
 
 def test_every_term_of_the_setup_is_in_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

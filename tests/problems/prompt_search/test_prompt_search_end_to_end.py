@@ -22,9 +22,9 @@ SMALL = [
     "--initial",
     "1",
     "--train-size",
-    "4",
-    "--test-size",
     "3",
+    "--test-size",
+    "2",
     "--json",
 ]
 
@@ -58,9 +58,9 @@ def test_one_step_with_the_embedded_model(tmp_path: Path) -> None:
     assert rows["opro-no-history"]["kind"] == "ablation" and rows["opro-no-history"]["n_llm_calls"] == 2
     assert 1 <= rows["opro-no-history"]["n_evals"] <= payload["budget"]
     hand = rows["no-instruction"]
-    assert hand["n_evals"] == 1 and hand["scorer_calls"] == 4 and hand["train_acc"] == hand["best_value"]
-    assert hand["best_value"] in {0.0, 25.0, 50.0, 75.0, 100.0}  # a share of 4 training questions
-    assert rows["opro"]["scorer_calls"] == 4 * rows["opro"]["n_evals"]
+    assert hand["n_evals"] == 1 and hand["scorer_calls"] == 3 and hand["train_acc"] == hand["best_value"]
+    assert any(abs(hand["best_value"] - 100 * k / 3) < 1e-6 for k in range(4))  # a share of 3 training questions
+    assert rows["opro"]["scorer_calls"] == 3 * rows["opro"]["n_evals"]
     assert rows["opro"]["n_llm_calls"] == 2 and rows["no-instruction"]["n_llm_calls"] is None
     steps = [json.loads(line) for line in (tmp_path / "run" / "steps.jsonl").read_text().splitlines()]
     assert steps[0]["step"] == 0 and "<INS>" in steps[1]["meta_prompt"] and "score" in steps[1]["meta_prompt"]
