@@ -1,23 +1,18 @@
-"""Which test tier a pytest run is: read from its marker expression (`-m`) by pytest's documented grammar.
-
-    expression := [or_expr];  or_expr := and_expr ("or" and_expr)*;  and_expr := not_expr ("and" not_expr)*
-    not_expr := "not" not_expr | "(" or_expr ")" | mark name
-
-This module imports nothing of pytest: the grammar is small, and pytest's own parser is not public.
+"""Which test tier a pytest run is: read from its marker expression (`-m`), whose grammar (mark names joined
+by `not`, `and`, `or` and parentheses, with Python's precedence) is a subset of Python's own expressions; so
+Python's parser reads it, and this module imports nothing of pytest (pytest's own parser is not public).
 """
 
 from __future__ import annotations
 
-import re
+import ast
 from collections.abc import Collection
-
-# A mark name as pytest reads one (letters, digits, _ and the characters : + - . [ ] \\ /), or a parenthesis.
-_TOKEN = re.compile(r"\s*([()]|[\w:+\-.\[\]\\/]+)")
 
 
 def deselects(markexpr: str, mark: str = "slow") -> bool:
     """Whether `-m markexpr` leaves out every test marked `mark` (as `-m "not slow and not gpu"` does); an
-    expression this reader cannot parse (a mark with arguments) leaves nothing out."""
+    expression this reader cannot parse (a mark with arguments, a mark name with characters a Python name
+    cannot hold, such as `-`) leaves nothing out."""
     try:
         return not selects(markexpr, {mark})
     except ValueError:
@@ -26,52 +21,21 @@ def deselects(markexpr: str, mark: str = "slow") -> bool:
 
 def selects(markexpr: str, marks: Collection[str]) -> bool:
     """Whether `-m markexpr` selects a test with `marks` (an empty expression selects every test)."""
-    tokens = _tokens(markexpr)
-    if not tokens:
+    if not markexpr.strip():
         return True
-    value, rest = _or(tokens, marks)
-    if rest:
-        raise ValueError(f"unexpected {rest[0]!r} in {markexpr!r}")
-    return value
+    try:
+        tree = ast.parse(markexpr.strip(), mode="eval")
+    except SyntaxError as error:
+        raise ValueError(f"cannot read {markexpr!r}: {error.msg}") from None
+    return _value(tree.body, marks)
 
 
-def _tokens(markexpr: str) -> list[str]:
-    tokens, at = [], 0
-    while markexpr[at:].strip():
-        found = _TOKEN.match(markexpr, at)
-        if found is None:
-            raise ValueError(f"cannot read {markexpr[at:]!r}")
-        tokens.append(found.group(1))
-        at = found.end()
-    return tokens
-
-
-def _or(tokens: list[str], marks: Collection[str]) -> tuple[bool, list[str]]:
-    value, tokens = _and(tokens, marks)
-    while tokens[:1] == ["or"]:
-        right, tokens = _and(tokens[1:], marks)
-        value = value or right
-    return value, tokens
-
-
-def _and(tokens: list[str], marks: Collection[str]) -> tuple[bool, list[str]]:
-    value, tokens = _not(tokens, marks)
-    while tokens[:1] == ["and"]:
-        right, tokens = _not(tokens[1:], marks)
-        value = value and right
-    return value, tokens
-
-
-def _not(tokens: list[str], marks: Collection[str]) -> tuple[bool, list[str]]:
-    if not tokens or tokens[0] in (")", "and", "or"):
-        raise ValueError(f"a mark name expected, not {tokens[0] if tokens else 'the end'!r}")
-    head, rest = tokens[0], tokens[1:]
-    if head == "not":
-        value, rest = _not(rest, marks)
-        return not value, rest
-    if head == "(":
-        value, rest = _or(rest, marks)
-        if rest[:1] != [")"]:
-            raise ValueError("a parenthesis is not closed")
-        return value, rest[1:]
-    return head in marks, rest
+def _value(node: ast.expr, marks: Collection[str]) -> bool:
+    if isinstance(node, ast.Name):
+        return node.id in marks
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return not _value(node.operand, marks)
+    if isinstance(node, ast.BoolOp):
+        found = [_value(value, marks) for value in node.values]
+        return all(found) if isinstance(node.op, ast.And) else any(found)
+    raise ValueError(f"not a mark expression: {ast.unparse(node)!r}")

@@ -28,7 +28,7 @@ def test_precedence_is_pytests_not_before_and_before_or() -> None:
     assert selects("a or b and c", {"a"}) and not selects("(a or b) and c", {"a"})
 
 
-@pytest.mark.parametrize("expression", ["not", "slow and", "(not slow", "not slow)", "slow(reason='x')"])
+@pytest.mark.parametrize("expression", ["not", "slow and", "(not slow", "not slow)", "slow(reason='x')", "not my-mark"])
 def test_an_expression_it_cannot_read_leaves_nothing_out(expression: str) -> None:
     with pytest.raises(ValueError):
         selects(expression, {"slow"})
