@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmopt import _moved
 from llmopt.backends import BackendSpec, LocalBackend, OpenAIBackend, ScriptedBackend, make_backend
+from llmopt.contract.evaluation import Evaluation
 from llmopt.contract.problem import Option, Problem
 from llmopt.contract.registry import get_problem, registry
 from llmopt.contract.spaces import Bits, Box, Permutation, Space, Text
@@ -32,6 +33,7 @@ __all__ = [
     "Box",
     "Counts",
     "Driver",
+    "Evaluation",
     "InvalidSolution",
     "LocalBackend",
     "MetaPromptConfig",

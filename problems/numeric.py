@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from llmopt.contract.evaluation import Evaluation
 from llmopt.contract.problem import Option, Problem, UsageError, digest
 from llmopt.contract.spaces import Bits, Box, Permutation, parse_space, space_text
 
@@ -128,7 +129,7 @@ class NumericProblem(Problem):
         """The answer format of the space."""
         return WORDING[type(self.space)](self.space, *GOALS[self.direction])[1]
 
-    def evaluate(self, solution: Point) -> float:
+    def evaluate(self, solution: Point) -> float | Evaluation:
         """f at the point, as a float. A NaN, an exception or a value that is no real number (a string, None,
         a list, a complex number: the reason names its type) is recorded by the engine as a failed evaluation."""
         try:
@@ -139,6 +140,8 @@ class NumericProblem(Problem):
                     f"{error}; does f take more variables than the {self.space.dim} --bounds gives?"
                 ) from None
             raise
+        if isinstance(value, Evaluation):  # a value with feedback or constraints: the engine reads it strictly
+            return value
         if isinstance(value, np.ndarray) and value.size == 1:  # f(x) = x @ x or a (1,)-shaped result: a number
             value = value.item()
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):

@@ -85,11 +85,11 @@ def test_the_scorers_flags_are_the_model_settings_under_its_prefix(key: str, wid
 
 
 def test_a_setup_reads_its_terms_from_the_config_it_holds() -> None:
-    from llmopt.engine.evaluation import Evaluation
+    from llmopt.engine.evaluation import EvalSettings
     from llmopt.methods import Setup
 
     config = RunConfig(steps=3, proposals=2, initial=2, seed=5, target=1.0, eval_workers=3)
-    setup = Setup(config=config, max_failures=4, evaluation=Evaluation(workers=2))
+    setup = Setup(config=config, max_failures=4, evaluation=EvalSettings(workers=2))
     assert (setup.max_evals, setup.seed, setup.target, setup.max_failures, setup.evaluation.workers) == (
         8,
         5,

@@ -3,12 +3,10 @@ registered one, a plugin's too)."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from llmopt.contract.grammar import to_regex
-from llmopt.contract.problem import InvalidSolution, Problem
+from llmopt.contract.problem import InvalidSolution, Problem, evaluate_safely
 
 GARBAGE = ["", "I am not sure.", "]]][[[", "\x00\x01", "[" * 1000, "NaN", "the answer is 42", "🙂" * 50]
 
@@ -32,11 +30,12 @@ def check_garbage_is_rejected(problem: Problem) -> None:
 
 
 def check_evaluate_is_deterministic(problem: Problem, k: int = 5) -> None:
-    """The same solution gets the same finite value twice."""
+    """The same solution gets the same well-formed evaluation twice (a finite value, readable feedback and
+    constraint values), or is refused as infeasible both times."""
     for solution in problem.initial(np.random.default_rng(2), k):
-        first = problem.evaluate(solution)
-        assert math.isfinite(first), f"{solution!r} evaluated to {first}"
-        assert problem.evaluate(solution) == first, f"{solution!r} evaluated to two values"
+        first = evaluate_safely(problem.evaluate, solution)
+        assert first.status != "failed", f"{solution!r} could not be evaluated: {first.reason}"
+        assert evaluate_safely(problem.evaluate, solution) == first, f"{solution!r} evaluated to two outcomes"
 
 
 def check_initial_is_seeded(problem: Problem) -> None:

@@ -6,17 +6,16 @@ import abc
 import argparse
 import hashlib
 import json
-import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
+from llmopt.contract.evaluation import Evaluation, Scored, read_returned
 from llmopt.core.errors import ENDS_THE_RUN, InvalidSolution
 from llmopt.core.errors import UsageError as UsageError  # plugins raise it from here, as they always did
-from llmopt.core.result import Status
 from llmopt.core.settings import Setting, with_default
 
 if TYPE_CHECKING:
@@ -99,8 +98,9 @@ class Problem(abc.ABC):
         """How the answer must be written, the closing instruction of the meta-prompt."""
 
     @abc.abstractmethod
-    def evaluate(self, solution: Any) -> float:
-        """The score the optimizer sees; deterministic."""
+    def evaluate(self, solution: Any) -> float | Evaluation:
+        """The score the optimizer sees, deterministic: a number, or an `Evaluation` that adds feedback (why
+        the solution scores as it does) and constraint values."""
 
     def _space(self) -> Space:
         if self.space is None:
@@ -173,22 +173,14 @@ class Problem(abc.ABC):
 EvalStatus = Literal["ok", "invalid", "failed"]  # how one evaluation ended
 
 
-class Scored(NamedTuple):
-    """What scoring one solution gave: its value (None unless it succeeded), why it did not, and its status
-    (an `EvalStatus`; the driver writes "initial" for a start point's)."""
-
-    value: float | None
-    reason: str | None
-    status: Status
-
-
-def evaluate_safely(evaluate: Callable[[Any], float], solution: Any) -> Scored:
-    """(value, None, "ok"); (None, reason, "invalid") when the objective calls the solution infeasible
-    (it raised `InvalidSolution`); (None, a one-line reason, "failed") when it raised anything else (a
-    `SystemExit` included) or gave no finite number. A model server that refuses or stopped answering
-    ends the run instead."""
+def evaluate_safely(evaluate: Callable[[Any], Any], solution: Any) -> Scored:
+    """(value, None, "ok", feedback, constraints) from a number or an `Evaluation`; (None, reason, "invalid")
+    when the objective calls the solution infeasible (it raised `InvalidSolution`); (None, a one-line reason,
+    "failed") when it raised anything else (a `SystemExit` included) or returned something malformed (no
+    finite number, a constraint that is NaN, feedback of another type). A model server that refuses or
+    stopped answering ends the run instead."""
     try:
-        value = float(evaluate(solution))
+        returned = evaluate(solution)
     except InvalidSolution as error:
         return Scored(None, error.reason, "invalid")
     except ENDS_THE_RUN:  # the scorer's server refuses or is gone: no trial's fault, the run stops
@@ -197,9 +189,7 @@ def evaluate_safely(evaluate: Callable[[Any], float], solution: Any) -> Scored:
         return Scored(None, one_line(error), "failed")
     except SystemExit as error:  # a script's sys.exit() ends that evaluation, never the run (Ctrl-C still does)
         return Scored(None, f"SystemExit({error.code!r})", "failed")
-    if not math.isfinite(value):
-        return Scored(None, f"not a finite value: {value}", "failed")
-    return Scored(value, None, "ok")
+    return read_returned(returned)
 
 
 def one_line(error: BaseException) -> str:

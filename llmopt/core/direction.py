@@ -31,8 +31,9 @@ def worst(direction: str) -> float:
 
 
 def best_of(values: Any, direction: str) -> Any:
-    """The best value so far after each of `values` (an array)."""
-    return (np.minimum if direction == "min" else np.maximum).accumulate(values)
+    """The best value so far after each of `values` (an array; a NaN, an infeasible solution's place, is
+    passed over: NaN until the first number)."""
+    return (np.fmin if direction == "min" else np.fmax).accumulate(values)
 
 
 def reached(value: float | None, target: float, direction: str) -> bool:

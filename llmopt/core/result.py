@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
 from llmopt.core.direction import TARGET_TOLERANCE, best_of, better, gap_pct, reached, to_loss, worst  # noqa: F401  (0.3 code read them from llmopt.result)
+from llmopt.core.feasibility import feasible, rank_key, violation
 from llmopt.core.stops import StopStatus, status_of
 
 Status = Literal["initial", "ok", "invalid", "duplicate", "skipped", "failed"]
@@ -29,7 +30,8 @@ class Trial:
     `eval_index` counts evaluations from 1 and is set by `Result.add` for evaluated trials;
     `first_attempt` keeps the rejected answer of a repaired proposal, `prompt` a proposal's own request;
     `round` is the batch of evaluations it was scored in (from 1); `parent` is the member of a population
-    a child was built on and may take the place of (EvoPrompt-DE's base).
+    a child was built on and may take the place of (EvoPrompt-DE's base); `feedback` and `constraints` are
+    what the objective said with the value (an `llmopt.Evaluation`).
     """
 
     step: int | None
@@ -45,6 +47,18 @@ class Trial:
     prompt: str | None = None
     round: int | None = None
     parent: str | None = None
+    feedback: str | dict[str, Any] | None = None
+    constraints: tuple[float, ...] | None = None
+
+    @property
+    def violation(self) -> float:
+        """The total constraint violation (0 when feasible or unconstrained)."""
+        return violation(self.constraints)
+
+    @property
+    def feasible(self) -> bool:
+        """Whether every constraint the evaluation gave is satisfied."""
+        return feasible(self.constraints)
 
 
 @dataclass
@@ -117,6 +131,7 @@ class Counts:
     starts: int = 0  # a model-driven method's start points (step 0) scored or refused, apart from its proposals
     skipped: int = 0  # valid new proposals left unscored because the evaluation budget was spent
     cached_tokens: int = 0  # prompt tokens the server took from its prompt cache (part of prompt_tokens)
+    feasible: int = 0  # evaluations whose constraints all held (every evaluation of an unconstrained problem)
 
     @property
     def tokens(self) -> int:
@@ -214,18 +229,43 @@ class Result:
         if trial.status in EVALUATED and trial.value is not None:
             self.counts.evals += 1
             trial.eval_index = self.counts.evals
+            if trial.constraints is not None:
+                self.extra["constrained"] = True
+            if not trial.feasible:  # Deb's rules: an infeasible solution is never the best while any is feasible
+                return self._append(trial)
+            self.counts.feasible += 1
             if self.best_value is None or better(self.direction, trial.value, self.best_value):
                 self.best_value, self.best_solution = trial.value, trial.solution
+        return self._append(trial)
+
+    def _append(self, trial: Trial) -> Trial:
         self.trials.append(trial)
         return trial
+
+    @property
+    def constrained(self) -> bool:
+        """Whether some evaluation gave constraint values (then the best is the best feasible solution)."""
+        return bool(self.extra.get("constrained"))
+
+    @property
+    def no_feasible(self) -> bool:
+        """Whether solutions were evaluated and none of them was feasible."""
+        return self.counts.evals > 0 and self.counts.feasible == 0
+
+    def best_trial(self) -> Trial | None:
+        """The best evaluated trial by Deb's rules: the best feasible one, else the least violating one."""
+        evaluated = self.evaluated()
+        if not evaluated:
+            return None
+        return min(evaluated, key=lambda t: rank_key(cast(float, t.value), t.constraints, self.direction))
 
     def evaluated(self) -> list[Trial]:
         """The evaluated trials, in the order they were evaluated."""
         return [t for t in self.trials if t.eval_index is not None]
 
     def best_so_far(self) -> np.ndarray:
-        """The best value after each evaluation."""
-        values = np.array([t.value for t in self.evaluated()], dtype=float)
+        """The best feasible value after each evaluation (NaN until the first feasible one)."""
+        values = np.array([t.value if t.feasible else np.nan for t in self.evaluated()], dtype=float)
         if not values.size:
             return values
         return best_of(values, self.direction)
@@ -312,6 +352,7 @@ class Result:
             "failed_requests": counts.failed_requests if model_driven else None,
             "cost_usd": _round(counts.cost(self.extra.get("price"))) if model_driven else None,
             "seconds": round(self.seconds, 4),
+            "feasible": counts.feasible if self.constrained else None,
             "stop_reason": self.stop_reason,
             "status": int(self.status),
         }
@@ -331,6 +372,8 @@ class Result:
         data["trials"] = [Trial(**t) for t in data.get("trials", [])]
         counts = data.get("counts", {})
         data["counts"] = Counts.from_dict(counts)
+        if "feasible" not in counts:  # a record written before 0.7: every evaluated solution was feasible
+            data["counts"].feasible = sum(t.eval_index is not None for t in data["trials"])
         if "starts" not in counts:  # a record written before 0.4 counted them apart from nothing: its trials tell
             data["counts"].starts = sum(t.step == 0 for t in data["trials"])
             data["counts"].skipped = sum(t.status == "skipped" for t in data["trials"])

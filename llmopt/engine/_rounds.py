@@ -59,8 +59,18 @@ def scored(
 
 def trial(problem: Problem, step: int, solution: Any, outcome: Scored, raw: str | None = None) -> Trial:
     """The trial of a scored solution."""
-    value, reason, status = outcome
-    return Trial(step, status, raw=raw, text=problem.encode(solution), solution=solution, value=value, reason=reason)
+    value, reason, status, feedback, constraints = outcome
+    return Trial(
+        step,
+        status,
+        raw=raw,
+        text=problem.encode(solution),
+        solution=solution,
+        value=value,
+        reason=reason,
+        feedback=feedback,
+        constraints=constraints,
+    )
 
 
 def finish_step(driver: Loop, step: int, prompt: str | None, trials: list[Trial], error: str | None) -> None:

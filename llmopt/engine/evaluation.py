@@ -32,7 +32,7 @@ WHERE = ("threads", "processes")
 
 
 @dataclass(frozen=True)
-class Evaluation:
+class EvalSettings:
     """How a run evaluates: `workers` at once, in `where` ("threads" or "processes") or on the Dask
     scheduler at `dask`, each cut after `timeout` seconds (failed, with that reason)."""
 
@@ -52,7 +52,7 @@ class Evaluation:
             raise UsageError.about("{dask} runs the evaluations on the cluster's workers; drop {eval_in} processes")
 
     @classmethod
-    def of(cls, config: Any) -> Evaluation:
+    def of(cls, config: Any) -> EvalSettings:
         """Where and how many evaluations of a run go at once, from its settings (an `RunConfig`)."""
         return cls(
             workers=getattr(config, "eval_workers", 1),
@@ -489,3 +489,6 @@ def _settle(future: Future, task: Any) -> None:
     except BaseException as error:  # noqa: BLE001 - the task's error belongs to the ledger
         if not future.done():
             future.set_exception(error)
+
+
+Evaluation = EvalSettings  # 0.6's name, before `llmopt.Evaluation` became what an objective returns

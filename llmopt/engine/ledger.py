@@ -23,7 +23,8 @@ import numpy as np
 from llmopt.contract.problem import Problem, Scored, one_line
 from llmopt.core.errors import ENDS_THE_RUN
 from llmopt.core.result import Result, Spent, Trial
-from llmopt.engine.evaluation import Evaluation, Evaluator, WorkerDied
+from llmopt.engine.evaluation import EvalSettings, Evaluator, WorkerDied
+from llmopt.engine.proposer import Seen
 from llmopt.engine.stopping import first_reason
 
 OnResult = Callable[[int, Scored], None]
@@ -63,7 +64,7 @@ class Ledger:
         *,
         max_evals: int | None,
         rules: Sequence[Any] = (),
-        evaluation: Evaluation = Evaluation(),
+        evaluation: EvalSettings = EvalSettings(),
         seed: int | None = None,
         answers: int = 0,
         max_llm_calls: int | None = None,
@@ -79,7 +80,7 @@ class Ledger:
         self.fruitless = 0  # new points asked in a row that gave no evaluation (infeasible or failed)
         self._clock = 0.0
         self._since: float | None = None  # when the timed block running now began
-        self._history: dict[str, tuple[str, float]] = {}  # key -> (solution text, value)
+        self._history: dict[str, Seen] = {}  # key -> the solution's text, value, feedback and constraints
         self._round_of: dict[str, int] = {}
         self._evaluator: Evaluator | None = None
 
@@ -92,7 +93,7 @@ class Ledger:
             result,
             max_evals=config.max_evals,
             rules=rules,
-            evaluation=Evaluation.of(config),
+            evaluation=EvalSettings.of(config),
             seed=config.seed,
             answers=config.steps * config.proposals,
             max_llm_calls=config.max_llm_calls,
@@ -102,6 +103,10 @@ class Ledger:
 
     def history(self) -> list[tuple[str, float]]:
         """Every evaluated (solution text, value), first seen first."""
+        return [(seen.text, seen.value) for seen in self._history.values()]
+
+    def seen(self) -> list[Seen]:
+        """Every evaluated solution with its feedback and constraint values, first seen first."""
         return list(self._history.values())
 
     def known(self, solution: Any) -> bool:
@@ -178,7 +183,9 @@ class Ledger:
         self.result.add(trial, retry)
         if trial.eval_index is None:
             return
-        self._history[self.problem.key(trial.solution)] = (trial.text or "", cast(float, trial.value))  # evaluated
+        self._history[self.problem.key(trial.solution)] = Seen(
+            trial.text or "", cast(float, trial.value), trial.feedback, trial.constraints
+        )
         if self.result.best_value != best:  # a method without steps counts its rounds
             self.best_step = trial.step if trial.step is not None else (trial.round or 0)
 

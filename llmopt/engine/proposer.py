@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -11,6 +11,21 @@ from llmopt.core.result import Result, Spent, Trial
 
 if TYPE_CHECKING:
     from llmopt.engine.stopping import StopRule
+
+
+class Seen(NamedTuple):
+    """One evaluated solution as a proposer sees it: its text, value, and the feedback and constraint values
+    the objective gave with it (None when it gave none)."""
+
+    text: str
+    value: float
+    feedback: str | dict[str, Any] | None = None
+    constraints: tuple[float, ...] | None = None
+
+    @classmethod
+    def of(cls, item: Seen | tuple[Any, ...]) -> Seen:
+        """A Seen from a Seen or a (text, value) pair (what `Study.history()` holds)."""
+        return item if isinstance(item, Seen) else cls(*item)
 
 
 class Study(Protocol):
@@ -41,6 +56,10 @@ class Study(Protocol):
 
     def history(self) -> list[tuple[str, float]]:
         """Every evaluated (solution text, value), first seen first."""
+        ...
+
+    def seen(self) -> list[Seen]:
+        """Every evaluated solution with its feedback and constraint values, first seen first."""
         ...
 
 

@@ -18,7 +18,7 @@ from llmopt.core.settings import Setting
 from llmopt.core.stops import CRASHED, raise_if_unreachable, with_detail
 from llmopt.core.stops import EVERY_EVALUATION_FAILED as EVERY_EVALUATION_FAILED  # 0.5 read it from here
 from llmopt.engine.config import RunConfig
-from llmopt.engine.evaluation import Evaluation
+from llmopt.engine.evaluation import EvalSettings
 
 if TYPE_CHECKING:
     from llmopt.backends.base import Backend
@@ -63,7 +63,7 @@ class Setup:
         target: float | None = None,
         max_failures: int | None = None,
         timeout: float | None = None,
-        evaluation: Evaluation | None = None,
+        evaluation: EvalSettings | None = None,
         stop: Sequence[StopRule] = (),
     ) -> None:
         terms: dict[str, Any] = {"max_evals": max_evals, "seed": seed, "target": target, "max_failures": max_failures}
@@ -101,17 +101,17 @@ class Setup:
         return self.config.timeout
 
     @property
-    def evaluation(self) -> Evaluation:
+    def evaluation(self) -> EvalSettings:
         """Where and how many evaluations go at once."""
-        return Evaluation.of(self.config)
+        return EvalSettings.of(self.config)
 
     def generator(self, stream: int = 0) -> np.random.Generator:
         """A new generator for the comparison's seed; each `stream` number draws a sequence of its own."""
         return np.random.default_rng((self.seed, stream))
 
 
-def _evaluation_settings(evaluation: Evaluation) -> dict[str, Any]:
-    """Where evaluations run, as the config's settings (`Evaluation.of` reads them back)."""
+def _evaluation_settings(evaluation: EvalSettings) -> dict[str, Any]:
+    """Where evaluations run, as the config's settings (`EvalSettings.of` reads them back)."""
     return {
         "eval_workers": evaluation.workers,
         "eval_in": evaluation.where,

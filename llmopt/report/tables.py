@@ -33,6 +33,7 @@ def format_value(value: Any) -> str:
 
 COLUMN_NAMES = {
     "n_evals": "evals",
+    "feasible": "feasible",
     "rounds": "rounds",
     "failed_evals": "failed",
     "starts": "starts",
@@ -54,6 +55,14 @@ ALWAYS_COLUMNS = ("n_evals", "starts", "proposals", "duplicates", "invalid", "n_
 ROW_KEYS = ("method", "kind", "best_value", "best_solution", "seconds", "stop_reason", "status")
 
 
+NO_FEASIBLE = "no feasible solution"
+
+
+def no_feasible(row: dict[str, Any]) -> bool:
+    """Whether a summary row's method evaluated solutions and none was feasible."""
+    return row.get("feasible") == 0 and bool(row.get("n_evals"))
+
+
 def count_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     """The count columns of a comparison of summary rows, in the order every table (text or HTML) shows
     them: a column that is zero or absent in every row is left out, except the always-shown ones."""
@@ -61,6 +70,8 @@ def count_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     def shown(key: str) -> bool:
         if key == "rounds":  # evaluations ran side by side: the rounds are the wall-clock measure
             return rows_side_by_side(rows)
+        if key == "feasible":  # a constrained problem: how many evaluated solutions were feasible, 0 included
+            return any(row.get(key) is not None for row in rows)
         return key in ALWAYS_COLUMNS or any(row.get(key) for row in rows)
 
     return [key for key in COLUMN_NAMES if shown(key)]
@@ -105,7 +116,7 @@ def comparison_rows(
         [
             str(row["method"]),
             str(row.get("kind")),
-            format_value(row.get("best_value")),
+            NO_FEASIBLE if no_feasible(row) else format_value(row.get("best_value")),
             format_value(gap_to(row.get("best_value"), optimum)),
             *(format_value(row.get(k)) for k in mine),
             *(format_value(row.get(k)) for k in counted),

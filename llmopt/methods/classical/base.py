@@ -14,6 +14,7 @@ from typing import Any
 from llmopt.contract.problem import Problem, evaluate_safely, usage_since
 from llmopt.core.direction import to_loss, worst
 from llmopt.core.errors import UsageError
+from llmopt.core.feasibility import violation
 from llmopt.core.result import Kind, Result, Trial
 from llmopt.core.stops import CONVERGED, EVERY_EVALUATION_FAILED, MAX_EVALS, NO_VALID_SOLUTION, SOLVED, with_detail
 from llmopt.engine.evaluation import Scored
@@ -51,7 +52,9 @@ class Objective:
             raise ValueError("a black-box method's ledger needs an evaluation budget (max_evals)")
         self.problem, self.ledger = problem, ledger
         self.result, self.max_evals = ledger.result, ledger.max_evals
-        self._seen: dict[str, float] = {}
+        self._seen: dict[str, float] = {}  # key -> the value the search sees (an infeasible one penalised)
+        self._constraints: dict[str, tuple[float, ...] | None] = {}
+        self._worst_feasible: float | None = None  # the worst feasible loss so far: Deb's penalty starts there
 
     @classmethod
     def on_terms(cls, problem: Problem, setup: Setup, result: Result) -> Objective:
@@ -96,16 +99,35 @@ class Objective:
         return [self._seen[key] for key in keys]
 
     def _record(self, key: str, solution: Any, outcome: Scored) -> None:
-        value, reason, status = outcome
+        value, reason, status, feedback, constraints = outcome
         text = self.problem.encode(solution)
         if value is not None:  # scored: no reason
-            self.ledger.record(Trial(None, "ok", text=text, solution=solution, value=value))
+            self.ledger.record(
+                Trial(None, "ok", text=text, solution=solution, value=value, feedback=feedback, constraints=constraints)
+            )
             self.ledger.fruitless = 0
+            value = self._penalised(value, constraints)
         else:  # failed, or infeasible (recorded as invalid): no evaluation spent
             self.ledger.record(Trial(None, status, text=text, solution=solution, reason=reason))
             self.ledger.fruitless += 1
             value = worst(self.problem.direction)
-        self._seen[key] = value
+        self._seen[key], self._constraints[key] = value, constraints
+
+    def _penalised(self, value: float, constraints: tuple[float, ...] | None) -> float:
+        """The value a search that cannot take constraints sees: the value of a feasible solution; for an
+        infeasible one, the worst feasible loss so far plus its violation (Deb's parameter-free penalty, so
+        that any feasible solution looks better and less violation looks better)."""
+        direction = self.problem.direction
+        broken = violation(constraints)
+        if broken == 0:
+            loss = to_loss(value, direction)
+            self._worst_feasible = loss if self._worst_feasible is None else max(self._worst_feasible, loss)
+            return value
+        return to_loss((self._worst_feasible or 0.0) + broken, direction)
+
+    def constraints(self, solution: Any) -> tuple[float, ...] | None:
+        """The constraint values of an evaluated `solution` (None for none, or not evaluated)."""
+        return self._constraints.get(self.problem.key(solution))
 
     def _stop_if_done(self) -> None:
         reason = self.ledger.stop_reason()
@@ -175,8 +197,10 @@ def reference(name: str, solve: Callable[[], Any]) -> Method:
         if error is not None:
             result.stop_reason = crashed(error)
             return result
-        value, reason, _ = evaluate_safely(problem.evaluate, solution)
-        result.best_solution, result.best_value = solution, value
+        outcome = evaluate_safely(problem.evaluate, solution)
+        if outcome.value is not None and violation(outcome.constraints) == 0:
+            result.best_solution, result.best_value = solution, outcome.value
+        reason = outcome.reason if outcome.value is None or violation(outcome.constraints) == 0 else "infeasible"
         result.stop_reason = SOLVED if reason is None else with_detail(NO_VALID_SOLUTION, reason)
         return result
 
