@@ -30,11 +30,14 @@ Feedback = str | dict[str, str | float]
 class Evaluation:
     """One evaluation of a solution: its `value`, what a person would tell the optimizer about it
     (`feedback`: a short text, or a flat dict of str -> str | number), and its `constraints` (a sequence of
-    numbers, or one number: <= 0 satisfied, > 0 the amount of violation, Optuna's convention)."""
+    numbers, or one number: <= 0 satisfied, > 0 the amount of violation, Optuna's convention); `cases` are
+    per-case scores when the value aggregates cases (prompt search: 1 or 0 per question), in the
+    problem's direction, which a reflective method selects parents by (GEPA's Pareto selection)."""
 
     value: float
     feedback: str | Mapping[str, Any] | None = None
     constraints: Sequence[float] | float | None = None
+    cases: Sequence[float] | None = None
 
 
 class Scored(NamedTuple):
@@ -47,6 +50,7 @@ class Scored(NamedTuple):
     status: Status
     feedback: Feedback | None = None
     constraints: tuple[float, ...] | None = None
+    cases: tuple[float, ...] | None = None
 
 
 class Malformed(Exception):
@@ -59,7 +63,8 @@ def read_returned(returned: Any) -> Scored:
     try:
         if isinstance(returned, Evaluation):
             value = _number(returned.value, "the value")
-            return Scored(value, None, "ok", _feedback(returned.feedback), _constraints(returned.constraints))
+            feedback, constraints = _feedback(returned.feedback), _constraints(returned.constraints)
+            return Scored(value, None, "ok", feedback, constraints, _cases(returned.cases))
         return Scored(_number(returned, "the objective's return"), None, "ok")
     except Malformed as error:
         return Scored(None, str(error), "failed")
@@ -110,6 +115,15 @@ def _constraints(constraints: Any) -> tuple[float, ...] | None:
             raise Malformed(f"constraint {index} is NaN")
         values.append(_number(item, f"constraint {index}"))
     return tuple(values)
+
+
+def _cases(cases: Any) -> tuple[float, ...] | None:
+    """The per-case scores as a tuple of finite floats."""
+    if cases is None:
+        return None
+    if isinstance(cases, str | bytes | Mapping) or not isinstance(cases, Sequence | np.ndarray):
+        raise Malformed(f"the cases are a {type(cases).__name__}; give a sequence of numbers, one per case")
+    return tuple(_number(item, f"case {index}") for index, item in enumerate(cases, 1))
 
 
 def _feedback(feedback: Any) -> Feedback | None:

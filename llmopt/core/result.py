@@ -30,8 +30,8 @@ class Trial:
     `eval_index` counts evaluations from 1 and is set by `Result.add` for evaluated trials;
     `first_attempt` keeps the rejected answer of a repaired proposal, `prompt` a proposal's own request;
     `round` is the batch of evaluations it was scored in (from 1); `parent` is the member of a population
-    a child was built on and may take the place of (EvoPrompt-DE's base); `feedback` and `constraints` are
-    what the objective said with the value (an `llmopt.Evaluation`).
+    a child was built on and may take the place of (EvoPrompt-DE's base); `feedback`, `constraints` and
+    `cases` what the objective said with the value (an `llmopt.Evaluation`).
     """
 
     step: int | None
@@ -49,6 +49,7 @@ class Trial:
     parent: str | None = None
     feedback: str | dict[str, Any] | None = None
     constraints: tuple[float, ...] | None = None
+    cases: tuple[float, ...] | None = None
 
     @property
     def violation(self) -> float:

@@ -59,7 +59,7 @@ def scored(
 
 def trial(problem: Problem, step: int, solution: Any, outcome: Scored, raw: str | None = None) -> Trial:
     """The trial of a scored solution."""
-    value, reason, status, feedback, constraints = outcome
+    value, reason, status, feedback, constraints, cases = outcome
     return Trial(
         step,
         status,
@@ -70,6 +70,7 @@ def trial(problem: Problem, step: int, solution: Any, outcome: Scored, raw: str 
         reason=reason,
         feedback=feedback,
         constraints=constraints,
+        cases=cases,
     )
 
 

@@ -184,7 +184,7 @@ class Ledger:
         if trial.eval_index is None:
             return
         self._history[self.problem.key(trial.solution)] = Seen(
-            trial.text or "", cast(float, trial.value), trial.feedback, trial.constraints
+            trial.text or "", cast(float, trial.value), trial.feedback, trial.constraints, trial.cases
         )
         if self.result.best_value != best:  # a method without steps counts its rounds
             self.best_step = trial.step if trial.step is not None else (trial.round or 0)

@@ -99,7 +99,7 @@ class Objective:
         return [self._seen[key] for key in keys]
 
     def _record(self, key: str, solution: Any, outcome: Scored) -> None:
-        value, reason, status, feedback, constraints = outcome
+        value, reason, status, feedback, constraints, cases = outcome
         text = self.problem.encode(solution)
         if value is not None:  # scored: no reason
             self.ledger.record(
