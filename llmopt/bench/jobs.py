@@ -5,6 +5,7 @@ cluster's executor."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
@@ -92,7 +93,7 @@ def _row(job: Job, problem: Any, setup: Any, result: Any, target: float | None, 
         "reached": target is not None and reached(result.best_value, target, problem.direction),
         "evals_to_target": hit.eval_index if hit else None,
         "steps_to_target": hit.step if hit else None,
-        "best_so_far": result.best_so_far().tolist(),
+        "best_so_far": [None if math.isnan(v) else v for v in result.best_so_far().tolist()],  # None: none feasible
         "rounds": result.counts.rounds,
         "best_by_round": best_by_round(result),
         "counts": dataclasses.asdict(result.counts),
@@ -104,11 +105,11 @@ def _row(job: Job, problem: Any, setup: Any, result: Any, target: float | None, 
 
 def best_by_round(result: Any) -> list[float | None]:
     """The best value after each round of evaluations (index r - 1 for round r), carried over a round that
-    evaluated nothing (None before the first evaluation)."""
+    evaluated nothing (None before the first feasible evaluation)."""
     by_round = {
         trial.round: float(best)
         for trial, best in zip(result.evaluated(), result.best_so_far())
-        if trial.round is not None
+        if trial.round is not None and not math.isnan(best)  # NaN: no feasible solution yet
     }
     curve: list[float | None] = []
     for number in range(1, max(by_round, default=0) + 1):

@@ -280,8 +280,8 @@ class Result:
         return sorted(curve.items())
 
     def first_reaching(self, target: float) -> Trial | None:
-        """The first evaluated trial that reached `target`, if any."""
-        return next((t for t in self.evaluated() if reached(t.value, target, self.direction)), None)
+        """The first evaluated feasible trial that reached `target`, if any."""
+        return next((t for t in self.evaluated() if t.feasible and reached(t.value, target, self.direction)), None)
 
     # scipy's OptimizeResult names, so code written for `scipy.optimize.minimize` reads a Result as it is
     @property

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from llmopt.contract.problem import Problem
+from llmopt.contract.problem import Problem, evaluate_safely
 from llmopt.core.direction import better
 from llmopt.core.stops import StopStatus, status_of
 from llmopt.methods.method import Method, Setup
@@ -12,7 +12,7 @@ from llmopt.methods.method import Method, Setup
 def check_method(method: Method, problem: Problem, setup: Setup) -> list[str]:
     """What every method owes a comparison, checked on one run of it under `setup`: its name and kind on the
     Result, a stop reason that is no crash, no more evaluations than the budget, each value the problem's own,
-    and a best value that is the best of them. Returns the failures (an empty list means it passes)."""
+    and a best value that is the best of its feasible ones. Returns the failures (an empty list means it passes)."""
     result = method.run(problem, setup)
     failures = []
     if (result.method, result.kind) != (method.name, method.kind):
@@ -23,9 +23,9 @@ def check_method(method: Method, problem: Problem, setup: Setup) -> list[str]:
     if method.kind != "reference" and result.counts.evals > setup.max_evals:
         failures.append(f"{result.counts.evals} evaluations for a budget of {setup.max_evals}")
     for trial in evaluated[:5]:
-        if problem.evaluate(trial.solution) != trial.value:
+        if evaluate_safely(problem.evaluate, trial.solution).value != trial.value:
             failures.append(f"{trial.text} was recorded as {trial.value}, not its value")
-    values, best = [t.value for t in evaluated if t.value is not None], result.best_value
+    values, best = [t.value for t in evaluated if t.value is not None and t.feasible], result.best_value
     if values and (best is None or any(better(problem.direction, value, best) for value in values)):
         failures.append(f"best value {result.best_value} is not the best of its evaluations")
     return failures

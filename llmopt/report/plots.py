@@ -273,7 +273,8 @@ def bench_curves(rows: Sequence[dict[str, Any]]) -> dict[str, list[np.ndarray]]:
     curves: dict[str, list[np.ndarray]] = {}
     for row in rows:
         if row.get("kind") != "reference":
-            curves.setdefault(f"{row['label']}: {row['method']}", []).append(np.array(row.get("best_so_far") or []))
+            curve = np.array(row.get("best_so_far") or [], dtype=float)  # None (nothing feasible yet) reads as NaN
+            curves.setdefault(f"{row['label']}: {row['method']}", []).append(curve)
     return curves
 
 
