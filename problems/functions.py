@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from llmopt.contract.evaluation import Evaluation
 from llmopt.contract.problem import Option, Problem, digest
 from llmopt.contract.spaces import DECIMALS
 from llmopt.problems.numeric import NumericProblem
@@ -160,4 +161,29 @@ Sphere, Rosenbrock, Rastrigin, Ackley, Branin, Himmelblau = TEST_FUNCTIONS = (
     _make("ackley", ackley, (-32.768, 32.768)),
     _make("branin", branin, ((-5.0, 10.0), (0.0, 15.0)), FixedTwoD, minimum=5 / (4 * math.pi)),
     _make("himmelblau", himmelblau, (-5.0, 5.0), FixedTwoD),
+)
+
+
+def mishra_bird(x: np.ndarray) -> Evaluation:
+    """Mishra's bird, constrained to (x + 5)² + (y + 5)² ≤ 25 on [-10, 0] × [-6.5, 0], minimum −106.7645 at
+    (−3.1302, −1.5821)."""
+    value = (
+        math.sin(x[1]) * math.exp((1 - math.cos(x[0])) ** 2)
+        + math.cos(x[0]) * math.exp((1 - math.sin(x[1])) ** 2)
+        + (x[0] - x[1]) ** 2
+    )
+    return Evaluation(value, constraints=((x[0] + 5) ** 2 + (x[1] + 5) ** 2 - 25,))
+
+
+def simionescu(x: np.ndarray) -> Evaluation:
+    """Simionescu's function 0.1 x y, constrained to x² + y² ≤ (1 + 0.2 cos(8 atan(x / y)))² on [-1.25, 1.25]²,
+    minimum −0.072 at (±0.8485, ∓0.8485); its unconstrained minimum, a corner of the box, is infeasible."""
+    angle = math.atan2(x[0], x[1]) if x[1] != 0 else math.copysign(math.pi / 2, x[0])
+    radius = 1 + 0.2 * math.cos(8 * angle)
+    return Evaluation(0.1 * x[0] * x[1], constraints=(x[0] ** 2 + x[1] ** 2 - radius**2,))
+
+
+MishraBird, Simionescu = CONSTRAINED_FUNCTIONS = (
+    _make("mishra-bird", mishra_bird, ((-10.0, 0.0), (-6.5, 0.0)), FixedTwoD, minimum=-106.7645367),
+    _make("simionescu", simionescu, (-1.25, 1.25), FixedTwoD, minimum=-0.072),
 )
