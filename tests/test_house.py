@@ -227,6 +227,7 @@ PROPOSER_MODULES = (
     "methods/model/ablations.py",
     "methods/model/evoprompt.py",
     "methods/model/lmx.py",
+    "methods/model/reflect.py",
 )
 
 
