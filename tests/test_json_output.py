@@ -113,3 +113,13 @@ def test_infinities_are_written_as_strings_and_nan_as_null() -> None:
         "p": None,
         "low": ["-inf"],
     }
+
+
+def test_a_constrained_runs_json_counts_its_feasible_solutions(stub, tmp_path, capsys) -> None:
+    args = ["run", "simionescu", "--steps", "1", "--methods", "opro", "random-search", "--model", "stub"]
+    assert main([*args, "--base-url", stub, "--out", str(tmp_path / "run"), "--json", "--no-cache"]) == 0
+    payload = strict(capsys.readouterr().out)
+    jsonschema.validate(payload, SCHEMA)
+    rows = [row for row in payload["results"] if row["n_evals"]]
+    assert rows and all(isinstance(row["feasible"], int) and row["feasible"] <= row["n_evals"] for row in rows)
+    assert all((row["best_value"] is None) == (row["feasible"] == 0) for row in rows)

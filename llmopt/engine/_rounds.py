@@ -52,7 +52,7 @@ def scored(
         if known is not None:
             known[at(index)] = outcome
         if driver.journal is not None and outcome.value is not None:
-            driver.journal.evaluation(at(index), outcome.value, driver.ledger.round_of(solutions[index]))
+            driver.journal.evaluation(at(index), outcome, driver.ledger.round_of(solutions[index]))
 
     return driver.ledger.score(solutions, landed=landed, room=room)
 
@@ -122,7 +122,7 @@ def _initial_outcomes(driver: Loop, initial: list[Any]) -> list[tuple[int, Score
     within the budget; those journaled before a crash (`known_initial`) keep their values."""
     ledger = driver.ledger
     order = ledger.new_among(initial)
-    known = {index: Scored(driver.known_initial[index], None, "ok") for index in order if index in driver.known_initial}
+    known = {index: driver.known_initial[index] for index in order if index in driver.known_initial}
     for index in known:
         ledger.note_round(initial[index], driver.known_rounds.get(index))
     rest = [index for index in order if index not in known]

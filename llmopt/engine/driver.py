@@ -74,7 +74,7 @@ class Driver(_Forwarded):
         self.ledger = Ledger.of(problem, result, config, [*rules_for(config), *proposer.stop_rules, *stop])
         self.started = False  # step 0 is done (scored, or replayed)
         self.pending: Pending | None = None  # the step asked and not yet told
-        self.known_initial: dict[int, float] = {}  # step 0's evaluations journaled before a crash
+        self.known_initial: dict[int, Scored] = {}  # step 0's evaluations journaled before a crash
         self.known_rounds: dict[int, int] = {}  # and the rounds they were made in
         self.to_retry: list[Trial] = []  # failed evaluations of a restored run
         self._model_gone = False  # the optimizer's server stopped answering (not an evaluation's)

@@ -10,12 +10,15 @@ its journal ends) replays the log through the ledger's own `record`, the path th
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 from llmopt.contract.problem import Scored
 from llmopt.core.result import Counts, Spent, Trial
 from llmopt.engine.ledger import Ledger
 from llmopt.engine.proposer import Ask
+
+# What an objective may say with a value (`llmopt.Evaluation`), journaled with it when given.
+SAID = ("feedback", "constraints", "cases")
 
 
 class Sink(Protocol):
@@ -29,8 +32,9 @@ class Sink(Protocol):
         """Journal a step whose proposals are known but not yet evaluated."""
         ...
 
-    def write_eval(self, index: int, value: float, round: int | None = None) -> None:
-        """Journal one evaluation of the pending step (and the round it was made in)."""
+    def write_eval(self, index: int, value: float, round: int | None = None, **said: Any) -> None:
+        """Journal one evaluation of the pending step (and the round it was made in); `said` holds what the
+        objective said with the value (`feedback`, `constraints`, `cases`), only those it gave."""
         ...
 
 
@@ -85,9 +89,11 @@ class Journal:
             }
         )
 
-    def evaluation(self, index: int, value: float, round: int | None = None) -> None:
-        """One evaluation of the pending step, the moment it ends, with the round it was made in."""
-        self.sink.write_eval(index, value, round)
+    def evaluation(self, index: int, outcome: Scored, round: int | None = None) -> None:
+        """One evaluation of the pending step, the moment it ends, with the round it was made in and what the
+        objective said with its value (so a run killed mid-step resumes with its feedback and constraints)."""
+        said = {key: getattr(outcome, key) for key in SAID if getattr(outcome, key) is not None}
+        self.sink.write_eval(index, cast(float, outcome.value), round, **said)
 
 
 def _state(study: Ledger) -> dict[str, Any]:
@@ -103,7 +109,7 @@ class Replayable(Protocol):
     ledger: Ledger
     started: bool  # step 0 is done
     pending: Pending | None  # the step asked and not yet told
-    known_initial: dict[int, float]  # step 0's evaluations journaled before a crash
+    known_initial: dict[int, Scored]  # step 0's evaluations journaled before a crash
     known_rounds: dict[int, int]  # and the rounds they were made in
     to_retry: list[Trial]  # the failed evaluations to make again
 
@@ -114,7 +120,7 @@ def replay(driver: Replayable, steps: list[dict[str, Any]], pending: dict[str, A
     its `spend`, as they did live; a step killed mid-way resumes with the evaluations it had finished."""
     if not steps:
         if pending is not None and pending["step"] == 0:  # killed while scoring the initial points
-            driver.known_initial = dict(pending.get("evals", []))
+            driver.known_initial = journaled_outcomes(pending)
             driver.known_rounds = dict(pending.get("rounds", {}))
         return
     ledger, before = driver.ledger, None
@@ -144,9 +150,15 @@ def _spend(ledger: Ledger, record: dict[str, Any], before: Counts | None) -> Cou
 
 
 def _trial(driver: Replayable, data: dict[str, Any]) -> Trial:
-    trial = Trial(**{**data, "eval_index": None})
+    trial = journaled_trial(data)
     trial.solution = driver.problem.decode(trial.text) if trial.text is not None else None
     return trial
+
+
+def journaled_trial(data: dict[str, Any]) -> Trial:
+    """A trial as a step record holds it (JSON: its constraint values and cases are lists), as it was made."""
+    tuples = {key: tuple(data[key]) for key in ("constraints", "cases") if data.get(key) is not None}
+    return Trial(**{**data, **tuples, "eval_index": None})
 
 
 def _resume_at(driver: Replayable, step: int, clock: float, rng_state: dict[str, Any]) -> None:
@@ -168,14 +180,30 @@ def _resume_step(driver: Replayable, pending: dict[str, Any]) -> None:
         proposal = driver.proposer.reread(item)
         proposal.first_attempt = item.get("first_attempt")
         proposals.append(proposal)
-    known: list[float | None] = [None] * len(proposals)
-    for index, value in pending.get("evals", []):
-        known[index] = value
+    known: list[Scored | None] = [None] * len(proposals)
+    for index, outcome in journaled_outcomes(pending).items():
+        known[index] = outcome
     for index, number in pending.get("rounds", {}).items():
         driver.ledger.note_round(proposals[index].solution, number)
     _resume_at(driver, pending["step"], pending.get("clock", driver.ledger.clock), pending["rng"])
     driver.ledger.mark_duplicates(proposals)
-    driver.pending = Pending(
-        Ask(pending["step"], pending["meta_prompt"], proposals, pending.get("error")),
-        [None if value is None else Scored(value, None, "ok") for value in known],
+    driver.pending = Pending(Ask(pending["step"], pending["meta_prompt"], proposals, pending.get("error")), known)
+
+
+def journaled_outcomes(pending: dict[str, Any]) -> dict[int, Scored]:
+    """The evaluations a pending step journaled, by proposal index, with what the objective said with each
+    value (a journal written before evaluations carried feedback and constraints has values alone)."""
+    said = pending.get("said", {})
+    return {index: _outcome(value, said.get(index, {})) for index, value in pending.get("evals", [])}
+
+
+def _outcome(value: float, said: dict[str, Any]) -> Scored:
+    constraints, cases = said.get("constraints"), said.get("cases")
+    return Scored(
+        value,
+        None,
+        "ok",
+        said.get("feedback"),
+        None if constraints is None else tuple(constraints),
+        None if cases is None else tuple(cases),
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from llmopt.backends.reasoning import DEFAULT_REASONING_TOKENS
 from llmopt.core.result import Result
+from llmopt.engine.journal import SAID
 
 
 def default_run_dir(problem: str, root: str | Path = "runs") -> Path:
@@ -51,9 +52,10 @@ class RunRecorder:
         """Start the journal of a step whose proposals are known but not yet evaluated."""
         self.pending_path.write_text(json.dumps(record, default=_jsonable) + "\n", encoding="utf-8")
 
-    def write_eval(self, index: int, value: float, round: int | None = None) -> None:
-        """Journal one finished evaluation of the pending step, with the round it was made in."""
-        _append(self.pending_path, {"index": index, "value": value, **({"round": round} if round else {})})
+    def write_eval(self, index: int, value: float, round: int | None = None, **said: Any) -> None:
+        """Journal one finished evaluation of the pending step, with the round it was made in and what the
+        objective said with the value (`feedback`, `constraints`, `cases`)."""
+        _append(self.pending_path, {"index": index, "value": value, **({"round": round} if round else {}), **said})
 
     def amend_config(self, fields: dict[str, Any]) -> None:
         """Add what the run learned (e.g. how requests were adapted to the server) to `config.json`."""
@@ -106,6 +108,8 @@ def read_pending(directory: str | Path) -> dict[str, Any] | None:
     pending = dict(records[0])
     pending["evals"] = [(r["index"], r["value"]) for r in records[1:]]
     pending["rounds"] = {r["index"]: r["round"] for r in records[1:] if r.get("round")}
+    # what the objective said with each value (a journal written before 0.7 has values alone)
+    pending["said"] = {r["index"]: {k: r[k] for k in SAID if k in r} for r in records[1:] if any(k in r for k in SAID)}
     return pending
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from llmopt.core.direction import better, to_loss
-from llmopt.core.result import Counts, Result, Trial
+from llmopt.core.feasibility import broken_count, feasible, violation
+from llmopt.core.result import Counts, Result
+from llmopt.engine.journal import journaled_trial
 from llmopt.engine.records import read_pending, read_steps
 from llmopt.methods.model.opro import NAME, RECORD_KEY
 from llmopt.report.page import counted, esc, figure, page, table, wide
@@ -78,7 +80,7 @@ def journaled_from_steps(method: str, problem: str, direction: str, steps: list[
     result = Result(method, problem, direction)
     for record in steps:
         for data in record["trials"]:
-            result.add(Trial(**{**data, "eval_index": None}))
+            result.add(journaled_trial(data))
     if steps:
         result.counts = Counts.from_dict(steps[-1]["counts"])
         result.seconds = steps[-1].get("clock", 0.0)
@@ -156,6 +158,7 @@ def _counts(record: RunRecord) -> str:
     rows: list[list[Any]] = [
         ["proposals", counts.proposals],
         ["evaluations", counts.evals],
+        *([["feasible evaluations", counts.feasible]] if record.journaled_result.constrained else []),
         ["duplicates", counts.duplicates],
         ["failed evaluations", counts.failed_evals],
         ["failed model requests", counts.failed_requests],
@@ -198,7 +201,29 @@ def _reasoning(trial: dict[str, Any]) -> str:
     )
 
 
+def said(trial: dict[str, Any]) -> str:
+    """What the objective said with a trial's value: its feasibility and constraint values, and its feedback."""
+    parts = []
+    constraints = trial.get("constraints")
+    if constraints is not None:
+        values = ", ".join(format_value(c) for c in constraints)
+        if feasible(constraints):
+            parts.append(f"<span class='ok'>feasible</span> (constraints {esc(values)})")
+        else:
+            amount, broken = format_value(violation(constraints)), broken_count(constraints)
+            parts.append(
+                f"<span class='invalid'>infeasible</span>: violation {esc(amount)}, {broken} of "
+                f"{len(constraints)} broken (constraints {esc(values)})"
+            )
+    feedback = trial.get("feedback")
+    if feedback:
+        text = feedback if isinstance(feedback, str) else "\n".join(f"{k}: {v}" for k, v in feedback.items())
+        parts.append(f"<pre>{esc(text)}</pre>")
+    return "".join(parts)
+
+
 def _answers(trials: list[dict[str, Any]], best_texts: set[str]) -> str:
+    told = any(trial.get("feedback") or trial.get("constraints") is not None for trial in trials)
     rows = []
     for i, trial in enumerate(trials):
         mark = " class='best'" if trial.get("text") in best_texts and trial.get("value") is not None else ""
@@ -206,11 +231,13 @@ def _answers(trials: list[dict[str, Any]], best_texts: set[str]) -> str:
             f"<tr{mark}><td>{i}</td><td class='l {esc(trial['status'])}'>{esc(_status(trial))}</td>"
             f"<td>{esc(format_value(trial.get('value')))}</td><td class='l'>{esc(trial.get('text') or '')}</td>"
             f"<td class='l'>{esc(trial.get('reason') or '')}</td>"
-            f"<td class='l'>{_reasoning(trial)}<pre>{esc(trial.get('raw') or '')}</pre></td></tr>"
+            + (f"<td class='l'>{said(trial)}</td>" if told else "")
+            + f"<td class='l'>{_reasoning(trial)}<pre>{esc(trial.get('raw') or '')}</pre></td></tr>"
         )
     head = (
         "<tr><th>#</th><th class=l>status</th><th>value</th><th class=l>solution</th><th class=l>reason</th>"
-        "<th class=l>answer as written</th></tr>"
+        + ("<th class=l>feasibility and feedback</th>" if told else "")
+        + "<th class=l>answer as written</th></tr>"
     )
     return wide(f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>")
 
@@ -224,10 +251,11 @@ def _drawing(problem: Any, text: str, title: str) -> str:
 
 
 def _step_bests(steps: list[dict[str, Any]], direction: str) -> list[tuple[dict[str, Any] | None, bool, Any]]:
-    """Per step: its best scored trial, whether it improved on every step before, and the best so far."""
+    """Per step: its best scored feasible trial, whether it improved on every step before, and the best feasible
+    value so far (Deb's rules: an infeasible solution is never the best)."""
     out, best = [], None
     for record in steps:
-        scored = [t for t in record["trials"] if t.get("value") is not None]
+        scored = [t for t in record["trials"] if t.get("value") is not None and feasible(t.get("constraints"))]
         top = min(scored, key=lambda t: to_loss(t["value"], direction)) if scored else None
         improved = top is not None and (best is None or better(direction, top["value"], best))
         if improved and top is not None:
@@ -249,9 +277,12 @@ def _steps(record: RunRecord, problem: Any) -> str:
     drawn = set(improving[-MAX_DRAWINGS:]) if problem is not None and problem.drawable else set()
     for index, (step, (top, improved, best)) in enumerate(zip(record.steps, bests)):
         label = _step_label(step)
-        scored = sum(t.get("value") is not None for t in step["trials"])
+        scored = [t for t in step["trials"] if t.get("value") is not None]
+        kept = sum(feasible(t.get("constraints")) for t in scored)
+        constrained = any(t.get("constraints") is not None for t in scored)
         summary = (
-            f"{label}: {counted(len(step['trials']), 'answer')}, {scored} scored, "
+            f"{label}: {counted(len(step['trials']), 'answer')}, {len(scored)} scored"
+            f"{f' ({kept} feasible)' if constrained else ''}, "
             f"best so far {format_value(best)}{' — new best' if improved else ''}"
         )
         inner = [_prompt_change(previous, step.get("meta_prompt"))]

@@ -10,10 +10,12 @@ from typing import Any
 import numpy as np
 
 from llmopt.core.direction import best_of
+from llmopt.core.feasibility import feasible
 from llmopt.report.page import counted, esc, figure, page, table
 from llmopt.report.run import _answers, _prompt_change
 from llmopt.report.tables import format_value
 
+FEEDBACK_ATTR = "llmopt_feedback"  # the trial user attribute an objective writes its feedback to
 STATUS = {"COMPLETE": "ok", "FAIL": "failed", "PRUNED": "pruned", "RUNNING": "running", "WAITING": "waiting"}
 
 
@@ -25,7 +27,19 @@ def _trial_row(trial: Any) -> dict[str, Any]:
         "text": json.dumps(trial.params, sort_keys=True),
         "raw": trial.user_attrs.get("llmopt_answer", ""),
         "reason": None,
+        "feedback": trial.user_attrs.get(FEEDBACK_ATTR),
+        "constraints": constraints_of(trial),
     }
+
+
+def constraints_of(trial: Any) -> tuple[float, ...] | None:
+    """An Optuna trial's constraint values as Optuna stores them (None when it has none): `constraints_func`'s list
+    under the system attribute "constraints", and (Optuna >= 5) `trial.set_constraint`'s, which Optuna's own
+    `FrozenTrial.constraints` reads with them."""
+    found = getattr(trial, "constraints", None)  # Optuna >= 5
+    if not isinstance(found, dict):
+        found = dict(enumerate(trial.system_attrs.get("constraints") or ()))
+    return tuple(float(value) for value in found.values()) if found else None
 
 
 def _steps(study: Any) -> str:
@@ -60,7 +74,9 @@ def _convergence(study: Any) -> str:
     if not done:
         return ""
     direction = "min" if study.direction.name == "MINIMIZE" else "max"
-    curve = best_of(np.array([t.value for t in done], dtype=float), direction)
+    # an infeasible trial is never the best (Optuna's rule, and Deb's): its place is NaN, which best_of passes over
+    kept = [t.value if feasible(constraints_of(t)) else np.nan for t in done]
+    curve = best_of(np.array(kept, dtype=float), direction)
     fig = Figure(figsize=(8, 3.5))
     ax = fig.subplots()
     ax.scatter([t.number for t in done], [t.value for t in done], s=10, alpha=0.4, label="trials")
@@ -69,6 +85,26 @@ def _convergence(study: Any) -> str:
     ax.set_ylabel("objective value")
     ax.legend(fontsize=7)
     return "<h2>Convergence</h2>" + figure(fig, "every trial and the best so far")
+
+
+def _feasibility(study: Any) -> list[list[Any]]:
+    """The feasible and infeasible trials' counts, when the study has constraints."""
+    done = [t for t in study.trials if t.state.name == "COMPLETE"]
+    said = [constraints_of(t) for t in done]
+    if all(c is None for c in said):
+        return []
+    kept = sum(feasible(c) for c in said)
+    return [["feasible trials", kept], ["infeasible trials", len(done) - kept]]
+
+
+def _best(study: Any) -> str:
+    """The best feasible value (Optuna's `best_value`), or why there is none."""
+    if not any(t.state.name == "COMPLETE" for t in study.trials):
+        return "-"
+    try:
+        return format_value(study.best_value)
+    except ValueError:  # Optuna: "No feasible trials are completed yet."
+        return "none: no feasible trial"
 
 
 def render_study(study: Any) -> str:
@@ -80,7 +116,8 @@ def render_study(study: Any) -> str:
         counts[state] = counts.get(state, 0) + 1
     model = sum("llmopt_answer" in t.user_attrs for t in study.trials)
     rows = [["trials", len(study.trials)], ["from the model", model], *([k, v] for k, v in counts.items())]
-    best = format_value(study.best_value) if any(t.state.name == "COMPLETE" for t in study.trials) else "-"
+    rows += _feasibility(study)
+    best = _best(study)
     body = [
         f"<h1>{esc(title)}</h1>",
         f"<p>direction {esc(study.direction.name.lower())}, best value {esc(best)}</p>",

@@ -19,6 +19,10 @@ and hands one out per trial. It never evaluates: Optuna runs the objective.
   value; a pruned one only an intermediate value of another scale); they still count as trials.
 - **The first trials** (`n_startup_trials`, 5 by default, as OPRO's start points) and every parameter
   outside the relative search space (a dynamic search space) come from the fallback sampler.
+- **Feedback and constraints.** A trial's feedback is its user attribute `llmopt_feedback` (a short text or a flat
+  dict, set by the objective with `trial.set_user_attr`), its constraint values Optuna's own (`constraints_func=`,
+  as Optuna's samplers take it, or `trial.set_constraint`; <= 0 satisfied, > 0 violated): the history the model
+  sees carries both, read as strictly as an `llmopt.Evaluation` (a malformed one is dropped, with a warning).
 - **Records.** Each trial's user attributes name its step (`llmopt_step`), its answer (`llmopt_answer`)
   and the sampler that gave it (`llmopt_sampler`); the step's prompt, the trials it saw and when it
   read them (`read_at`) are stored once per step in the study's user attribute named by `llmopt_step`.
@@ -38,7 +42,7 @@ import math
 import threading
 import uuid
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
@@ -46,12 +50,14 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.samplers import BaseSampler, RandomSampler
+from optuna.samplers._base import _process_constraints_after_trial  # how Optuna's own samplers store constraints
 from optuna.search_space import IntersectionSearchSpace
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from llmopt.backends import BackendSpec
 from llmopt.backends.base import Backend
+from llmopt.contract.evaluation import Evaluation, Scored, read_returned
 from llmopt.contract.problem import Direction, Problem
 from llmopt.contract.spaces import Space
 from llmopt.core.errors import InvalidSolution, UsageError
@@ -60,6 +66,7 @@ from llmopt.core.stops import MODEL_LIMITS
 from llmopt.engine.config import RunConfig
 from llmopt.methods.model.opro import NAME as OPRO_NAME
 from llmopt.methods.model.opro import OPROProposer
+from llmopt.report.study import FEEDBACK_ATTR, constraints_of
 
 if TYPE_CHECKING:
     from llmopt.engine.driver import Driver
@@ -271,7 +278,8 @@ class ModelSampler(BaseSampler):
     """What `OPROSampler` and `LMXSampler` share: the queue, the study's trials as the history, the
     fallback, the records. `config` holds the model-facing settings (`temperature`, `answer_tokens`,
     `use_grammar`, `metaprompt`, `max_llm_calls`, `max_total_tokens`, `max_cost` with `price`, and
-    LMX's `lmx_*`); `proposals` is the answers of one request."""
+    LMX's `lmx_*`); `proposals` is the answers of one request; `constraints_func`, as Optuna's samplers take it,
+    gives a finished trial's constraint values (<= 0 satisfied), which Optuna stores with the trial."""
 
     method = "model"
 
@@ -288,7 +296,9 @@ class ModelSampler(BaseSampler):
         n_startup_trials: int = 5,
         fallback: BaseSampler | None = None,
         config: RunConfig | None = None,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
     ) -> None:
+        self._constraints_func = constraints_func
         self._seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
         self._settings: dict[str, Any] = {
             "model": model,
@@ -385,7 +395,10 @@ class ModelSampler(BaseSampler):
         self._fallback.before_trial(study, trial)
 
     def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None) -> None:
-        """The fallback's own bookkeeping; the model learns of the trial at the next refill."""
+        """The trial's constraint values stored as Optuna's samplers store them (`constraints_func`), and the
+        fallback's own bookkeeping; the model learns of the trial at the next refill."""
+        if self._constraints_func is not None:
+            _process_constraints_after_trial(self._constraints_func, study, trial, state)
         self._fallback.after_trial(study, trial, state, values)
 
     @property
@@ -498,13 +511,16 @@ class ModelSampler(BaseSampler):
         trials = []
         for frozen in new:
             solution = tuple(frozen.params[n] for n in space.names)
+            said = _said(frozen)
             trials.append(
                 Trial(
                     0 if not self._synced else state.step,
                     "ok",
                     text=space.encode(solution),
                     solution=solution,
-                    value=float(cast(float, frozen.value)),  # a complete trial has its value
+                    value=said.value,
+                    feedback=said.feedback,
+                    constraints=said.constraints,
                 )
             )
         self._synced |= {t.number for t in new}
@@ -515,6 +531,21 @@ class ModelSampler(BaseSampler):
         storage = study._storage  # a sampler writes attributes through the storage, as Optuna's own do
         for key, value in (("llmopt_step", step), ("llmopt_answer", answer), ("llmopt_sampler", self._id)):
             storage.set_trial_user_attr(trial._trial_id, key, value)
+
+
+def _said(trial: FrozenTrial) -> Scored:
+    """A complete trial's value with its feedback (user attribute `llmopt_feedback`) and constraint values, read
+    as strictly as an `llmopt.Evaluation`; a malformed feedback or constraint is left out, with a warning."""
+    value = float(cast(float, trial.value))  # a complete trial has its value
+    if not math.isfinite(value):  # Optuna keeps an infinite value; the history shows it as it is
+        return Scored(value, None, "ok")
+    feedback, constraints = trial.user_attrs.get(FEEDBACK_ATTR), constraints_of(trial)
+    for given in ((feedback, constraints), (None, constraints), (None, None)):
+        said = read_returned(Evaluation(value, *given))
+        if said.value is not None:
+            return said
+        warnings.warn(f"trial {trial.number}: {said.reason}; left out of what the model sees", stacklevel=4)
+    return Scored(value, None, "ok")
 
 
 class OPROSampler(ModelSampler):

@@ -23,7 +23,7 @@ import numpy as np
 
 from llmopt.contract.spaces import Bits, Box, Permutation
 from llmopt.core import values
-from llmopt.core.direction import to_loss
+from llmopt.core.feasibility import rank_key
 from llmopt.core.result import Spent, Trial
 from llmopt.core.settings import Setting
 from llmopt.engine.proposer import Ask, Proposal, Study
@@ -32,7 +32,7 @@ from llmopt.methods.classical.permutation import order_crossover, swap_or_revers
 from llmopt.methods.method import Method, Methods, driven
 from llmopt.methods.model.proposer import ModelProposer
 
-Member = tuple[float, Any]  # (loss, solution)
+Member = tuple[tuple[int, float], Any]  # (Deb's rank: feasible by loss, then infeasible by violation; solution)
 Vary = Callable[[list[Any], int, int], list[Any]]  # (parents, children wanted, step) -> children
 _GROUP = "language-model crossover (lmx, lmx-no-model)"
 PARENTS = Setting("lmx_parents", values.positive_int, 4, "parents in each few-shot list", group=_GROUP, sweep=True)
@@ -68,18 +68,19 @@ def select(population: list[Member], k: int, how: str, rng: np.random.Generator)
 
 @dataclass
 class Population:
-    """LMX's steady-state population: the best `size` distinct solutions seen, best first."""
+    """LMX's steady-state population: the best `size` distinct solutions seen, best first by Deb's rules (any
+    feasible solution before any infeasible one)."""
 
     size: int
     direction: str
     members: list[Member] = field(default_factory=list)
-    known: dict[str, float] = field(default_factory=dict)  # text -> loss, for a repeat's value
+    known: dict[str, tuple[int, float]] = field(default_factory=dict)  # text -> rank, for a repeat's
 
     def take(self, trials: list[Trial]) -> None:
         """Each scored (or repeated) child joins while there is room, else replaces the worst if better."""
         for trial in trials:
             if trial.value is not None and trial.text is not None:
-                self.known.setdefault(trial.text, to_loss(trial.value, self.direction))
+                self.known.setdefault(trial.text, rank_key(trial.value, trial.constraints, self.direction))
             loss = self.known.get(trial.text) if trial.text is not None else None
             if loss is None or any(trial.solution == member for _, member in self.members):
                 continue
