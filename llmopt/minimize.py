@@ -10,6 +10,7 @@ import numpy as np
 
 from llmopt.backends import make_backend
 from llmopt.backends.base import Backend
+from llmopt.contract.constraints import from_scipy
 from llmopt.contract.problem import Problem
 from llmopt.contract.spaces import Bits, Permutation, parse_space
 from llmopt.core.result import Result
@@ -32,9 +33,16 @@ def minimize(
     max_evals: int | None = None,
     target: float | None = None,
     maximize: bool = False,
+    constraints: Any = None,
 ) -> Result:
     """Minimise `fun` with OPRO, like `scipy.optimize.minimize`: over the box `bounds`, or over `space`
     ("bits:N", "permutation:N", or a Bits or Permutation space), `fun` receiving a numpy array.
+
+    `constraints` takes scipy's forms: a dict `{'type': 'ineq' | 'eq', 'fun': g, 'args': (...)}` (an 'ineq'
+    is met where g(x) >= 0, an 'eq' where |h(x)| <= `EQ_TOLERANCE`, 1e-4), a `NonlinearConstraint` or
+    `LinearConstraint` (lb <= fun(x) <= ub), or a list of them. They become constraint values in Optuna's
+    convention (`llmopt.contract.constraints.from_scipy`), and the Result's best is its best feasible point
+    (none, `result.no_feasible`, when no point met them all).
 
     `model` is 'local' (the embedded model, default), a model name on an OpenAI-compatible server
     (with `base_url`), or any Backend object. The run spends at most `evaluation_budget` evaluations.
@@ -48,7 +56,14 @@ def minimize(
     # each problem class takes its own arguments: the registry's type[Problem] cannot say which
     function_problem: Callable[..., Problem] = get_problem("function")
     problem = function_problem(
-        fun, bounds, integer=integer, label=getattr(fun, "__name__", "f"), space=space, maximize=maximize
+        fun,
+        bounds,
+        integer=integer,
+        label=getattr(fun, "__name__", "f"),
+        space=space,
+        maximize=maximize,
+        constraints=None if constraints is None else from_scipy(constraints),
+        constraints_label="scipy",
     )
     backend = (
         model if model is not None and not isinstance(model, str) else make_backend(model or "local", base_url=base_url)

@@ -118,7 +118,7 @@ class TestFunction(NumericProblem):
 
     def fingerprint(self) -> str:
         """The config and this module's code (a moved function is a callable object, keyed the same way)."""
-        return Problem.fingerprint(self) + digest(Path(__file__).read_bytes())
+        return Problem.fingerprint(self) + digest(Path(__file__).read_bytes()) + self.constraints_identity()
 
 
 class FixedTwoD(TestFunction):

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
+import copy
+import functools
 import inspect
 import numbers
-import os
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from llmopt.contract.constraints import add_constraints, both, function_identity
 from llmopt.contract.evaluation import Evaluation
-from llmopt.contract.problem import Option, Problem, UsageError, digest
+from llmopt.contract.plugins import load_callable as load_callable  # the CLI loads --constraints with it too
+from llmopt.contract.problem import Option, Problem, digest
 from llmopt.contract.spaces import Bits, Box, Permutation, parse_space, space_text
 
 Point = tuple[float, ...]
@@ -25,7 +26,12 @@ class NumericProblem(Problem):
     """Minimise (or, with `maximize=True`, maximise) f(x) for x in a box of any dimension (continuous or
     integer), or over bit vectors or orderings of n items (`space=Bits(n)` or `Permutation(n)`): f receives
     the solution as a numpy array, of floats for a box and of integers for bits and orderings (an
-    ordering indexes arrays)."""
+    ordering indexes arrays).
+
+    `constraints` is a function of the same array returning one constraint value or a sequence, in
+    Optuna's convention (<= 0 satisfied, > 0 the amount of violation; `llmopt.minimize` converts scipy's
+    forms to it): each evaluation then returns `Evaluation(f(x), constraints=constraints(x))`, and the
+    problem declares itself `constrained`. f may also return an `Evaluation` itself."""
 
     name = "function"
     summary = (
@@ -65,6 +71,8 @@ class NumericProblem(Problem):
         label: str = "f",
         space: Bits | Permutation | None = None,
         maximize: bool = False,
+        constraints: Callable[[np.ndarray], Any] | None = None,
+        constraints_label: str = "constraints",
     ) -> None:
         if space is None:
             if not bounds:
@@ -75,6 +83,8 @@ class NumericProblem(Problem):
         self.solution_label = SOLUTION_LABELS[type(space)]
         self.fun, self.integer, self.known_optimum, self.label = fun, integer, optimum, label
         self.direction = "max" if maximize else "min"  # type: ignore[misc]  # the instance's own goal
+        self.constraint_fun, self.constraints_label = constraints, constraints_label
+        self.constrained = constraints is not None  # type: ignore[misc]  # the instance's own declaration
 
     @classmethod
     def from_options(
@@ -102,9 +112,24 @@ class NumericProblem(Problem):
             maximize=maximize,
         )
 
+    def constrained_by(self, fun: Callable[[Any], Any], label: str) -> NumericProblem:
+        """A copy whose evaluations also carry `fun(x)`'s constraint values, `fun` receiving the numpy array
+        f receives (after the constraints it has)."""
+        made = copy.copy(self)
+        if self.constraint_fun is None:
+            made.constraint_fun, made.constraints_label = fun, label
+        else:
+            made.constraint_fun = functools.partial(both, self.constraint_fun, fun)
+            made.constraints_label = f"{self.constraints_label}+{label}"
+        made.constrained = True  # type: ignore[misc]
+        return made
+
     def config(self) -> dict[str, Any]:
-        """What defines this problem (the goal only when it is to maximise, so earlier records still match)."""
+        """What defines this problem (the goal only when it is to maximise, and the constraints only when
+        there are some, so earlier records still match)."""
         goal = {"maximize": True} if self.direction == "max" else {}
+        if self.constraint_fun is not None:
+            goal["constraints"] = self.constraints_label
         if isinstance(self.space, Box):
             return {"function": self.label, "bounds": self.bounds, "integer": self.integer, **goal}
         return {"function": self.label, "space": space_text(self.space), **goal}
@@ -112,14 +137,19 @@ class NumericProblem(Problem):
     def fingerprint(self) -> str:
         """The config plus the function's code and the source file it lives in; a closure or a callable
         object also adds its identity, so its results are replayed only within one process."""
+        added = self.constraints_identity()
         code = getattr(self.fun, "__code__", None)
         if code is None or getattr(self.fun, "__closure__", None) or getattr(self.fun, "__defaults__", None):
-            return super().fingerprint() + digest(repr(self.fun), str(id(self.fun)))
+            return super().fingerprint() + digest(repr(self.fun), str(id(self.fun))) + added
         try:
             source = Path(inspect.getsourcefile(self.fun) or "").read_bytes()
         except (TypeError, OSError):
             source = repr(self.fun).encode()  # no file: the object's identity, so nothing is replayed
-        return super().fingerprint() + digest(code.co_code, repr(code.co_consts), source)
+        return super().fingerprint() + digest(code.co_code, repr(code.co_consts), source) + added
+
+    def constraints_identity(self) -> str:
+        """What identifies the constraint function, for the fingerprint ("" without one)."""
+        return "" if self.constraint_fun is None else function_identity(self.constraint_fun)
 
     def describe(self) -> str:
         """What f takes: the variables and their bounds, the bits, or the items to order."""
@@ -130,10 +160,18 @@ class NumericProblem(Problem):
         return WORDING[type(self.space)](self.space, *GOALS[self.direction])[1]
 
     def evaluate(self, solution: Point) -> float | Evaluation:
-        """f at the point, as a float. A NaN, an exception or a value that is no real number (a string, None,
-        a list, a complex number: the reason names its type) is recorded by the engine as a failed evaluation."""
+        """f at the point, as a float (or the `Evaluation` f returned), with the constraint values when the
+        problem has a constraint function. A NaN, an exception or a value that is no real number (a string,
+        None, a list, a complex number: the reason names its type) is recorded by the engine as a failed
+        evaluation."""
+        x = np.asarray(solution, dtype=float if isinstance(self.space, Box) else int)
+        value = self._value(x)
+        return value if self.constraint_fun is None else add_constraints(value, self.constraint_fun(x))
+
+    def _value(self, x: np.ndarray) -> float | Evaluation:
+        """f at x, read as a number or passed on as the `Evaluation` it is."""
         try:
-            value = self.fun(np.asarray(solution, dtype=float if isinstance(self.space, Box) else int))
+            value = self.fun(x)
         except IndexError as error:
             if isinstance(self.space, Box):
                 raise IndexError(
@@ -210,35 +248,3 @@ def parse_bounds(text: str) -> list[tuple[float, float]]:
             raise ValueError(f"--bounds needs LO:HI pairs separated by commas, got {part.strip()!r}") from None
         bounds.append((lo, hi))
     return bounds
-
-
-def load_callable(spec: str) -> Callable[[np.ndarray], float]:
-    """Import `module:callable` (the user's own code), from the current folder too, as `python -m` would."""
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise UsageError(f"--function must look like module:callable, got {spec!r}")
-    added = os.getcwd() not in sys.path and "" not in sys.path
-    if added:
-        sys.path.append(os.getcwd())
-    try:
-        target: Any = importlib.import_module(module_name)
-    except ImportError as error:
-        raise UsageError(
-            f"cannot import {module_name!r} for --function: {error} (the current folder and PYTHONPATH are searched)"
-        ) from None
-    except Exception as error:  # the user's module itself is broken: a syntax error, or raising on import
-        where = f" (line {error.lineno})" if isinstance(error, SyntaxError) and error.lineno else ""
-        raise UsageError(
-            f"--function: importing {module_name!r} failed{where}: {type(error).__name__}: "
-            f"{' '.join(str(error).split())[:200]}"
-        ) from None
-    finally:
-        if added:  # the module is imported; the search path is left as it was
-            sys.path.remove(os.getcwd())
-    for name in attribute.split("."):
-        if not hasattr(target, name):
-            raise UsageError(f"{module_name!r} has no {attribute!r} for --function")
-        target = getattr(target, name)
-    if not callable(target):
-        raise UsageError(f"--function {spec} is not callable")
-    return target

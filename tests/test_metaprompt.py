@@ -8,12 +8,27 @@ from pathlib import Path
 import pytest
 
 from llmopt.engine.config import MetaPromptConfig
+from llmopt.engine.proposer import Seen
 from llmopt.methods.model.metaprompt import format_score, render, select_history
 from llmopt.problems.linear_regression import LinearRegression
 
 GOLDEN = Path(__file__).parent / "golden"
 
 HISTORY = [("[10, 10]", 1129129.285), ("[15, 14]", 42.34), ("[19, 17]", 714565.36), ("[15, 12]", 268.139)]
+FEEDBACK = [
+    Seen("[10, 10]", 1129129.285, "both w and b are far too low"),
+    Seen("[15, 14]", 42.34, {"w": "about right", "b": "a little high", "residual at x=5": 3.14159, "points": 50}),
+    Seen("[19, 17]", 714565.36),
+    Seen("[15, 12]", 268.139, "b is low;\nthe line lies below the data at small x"),
+]
+# Deb's rules: the best value breaks a constraint, so it ranks below both feasible pairs
+CONSTRAINED = [
+    Seen("[10, 10]", 1129.285, None, (0.0, -1.0, -2.0)),
+    Seen("[15, 14]", 42.34, None, (0.25, -1.0, -0.5)),
+    Seen("[19, 17]", 714.36, "w + b is 6 over the limit", (3.0, 3.0, -1.0)),
+    Seen("[15, 12]", 268.139, None, (-0.1, -0.2, 0.0)),
+]
+LONG = [Seen("[10, 10]", 1129.285), Seen("[15, 14]", 42.34, "w is close, b is a little high. " * 40)]
 
 
 def test_best_comes_last_by_default() -> None:
@@ -57,10 +72,14 @@ def test_exemplars_can_be_switched_off() -> None:
         ("linear_regression_top2_descending", MetaPromptConfig(top_k=2, order="descending", decimals=0), {}),
         ("linear_regression_real_empty", MetaPromptConfig(), {"real_valued": True}),
         ("linear_regression_cache_layout", MetaPromptConfig(layout="cache"), {}),
+        ("linear_regression_feedback", MetaPromptConfig(), {}),
+        ("linear_regression_constraints", MetaPromptConfig(), {}),
+        ("linear_regression_long_feedback", MetaPromptConfig(), {}),
     ],
 )
 def test_golden(name: str, config: MetaPromptConfig, problem_kwargs: dict) -> None:
-    history = [] if "empty" in name else HISTORY
+    histories = {"feedback": FEEDBACK, "constraints": CONSTRAINED, "long_feedback": LONG, "real_empty": []}
+    history = histories.get(name.removeprefix("linear_regression_"), HISTORY)
     text = render(LinearRegression(**problem_kwargs), history, config)
     path = GOLDEN / f"{name}.txt"
     if os.environ.get("LLMOPT_UPDATE_GOLDEN"):
@@ -120,3 +139,41 @@ def test_the_found_order_keeps_the_best_in_the_order_they_came() -> None:
     assert grown == [("[15, 14]", 42.34), ("[15, 12]", 268.139), ("[15, 13]", 50.0)], "the newcomer joins the end"
     text = render(LinearRegression(), HISTORY, MetaPromptConfig(order="found", layout="cache"))
     assert "listed in the order they were found" in text
+
+
+def test_a_history_without_feedback_or_constraints_renders_as_plain_pairs_do() -> None:
+    problem = LinearRegression()
+    for config in (MetaPromptConfig(), MetaPromptConfig(layout="cache", order="found")):
+        assert render(problem, [Seen(text, value) for text, value in HISTORY], config) == render(
+            problem, HISTORY, config
+        )
+
+
+def test_the_history_is_ranked_by_debs_rules_and_the_sentence_says_so() -> None:
+    shown = select_history(CONSTRAINED, "min", MetaPromptConfig())
+    assert [seen.text for seen in shown] == ["[19, 17]", "[15, 14]", "[10, 10]", "[15, 12]"], "best last"
+    top = select_history(CONSTRAINED, "min", MetaPromptConfig(top_k=2, order="found"))
+    assert [seen.text for seen in top] == ["[10, 10]", "[15, 12]"], "the two feasible, in the order found"
+    text = render(LinearRegression(), CONSTRAINED)
+    assert "keeps every constraint is better than any" in text
+    assert "violation: 0.25 (1 of 3 constraints broken)" in text and "violation: 6 (2 of 3 constraints broken)" in text
+    assert text.count("violation: 0 (feasible)") == 2
+    assert "constraint" not in render(LinearRegression(), HISTORY)
+
+
+def test_feedback_is_cut_to_its_budget_with_a_visible_mark() -> None:
+    text = render(LinearRegression(), LONG, MetaPromptConfig(feedback_chars=80))
+    (line,) = [line for line in text.splitlines() if line.startswith("feedback: ")]
+    assert len(line.removeprefix("feedback: ")) == 80 and line.endswith("… (cut at 80 characters)")
+    assert line.startswith("feedback: w is close, b is a little high.")
+
+
+def test_hidden_feedback_keeps_the_order_and_the_rule_and_shows_no_feedback_or_violation() -> None:
+    problem, hidden = LinearRegression(), MetaPromptConfig(show_feedback=False)
+    for history in (FEEDBACK, CONSTRAINED):
+        text, shown = render(problem, history, hidden), render(problem, history)
+        assert "feedback:" not in text and "violation:" not in text and "too low" not in text
+        assert [line for line in shown.splitlines() if not line.startswith(("feedback:", "violation:", "  "))] == (
+            text.splitlines()
+        ), "the same solutions, in the same order, under the same sentence"
+    assert "keeps every constraint is better" in render(problem, CONSTRAINED, hidden)

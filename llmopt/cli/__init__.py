@@ -19,6 +19,7 @@ from llmopt.cli.options import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     add_bench_options,
+    add_constraints,
     add_eval_dask,
     add_json,
     add_methods,
@@ -111,12 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
         (
             "run",
             "run OPRO on a problem and compare it with every method at the same budget",
-            (add_seed, add_json, add_opro_options, add_eval_dask, add_run_outputs, add_methods),
+            (add_seed, add_json, add_opro_options, add_eval_dask, add_run_outputs, add_methods, add_constraints),
         ),
         (
             "baselines",
             "run the compared methods alone, at the budget an OPRO run would have",
-            (add_seed, add_json, add_opro_options, add_eval_dask, add_methods),
+            (add_seed, add_json, add_opro_options, add_eval_dask, add_methods, add_constraints),
         ),
         (
             "bench",

@@ -13,6 +13,7 @@ from typing import Any
 from llmopt.backends import BACKEND_SETTINGS
 from llmopt.backends.limit import DEFAULT_MAX_CONCURRENCY
 from llmopt.backends.local import THREADS_ENV
+from llmopt.contract.plugins import load_callable
 from llmopt.contract.problem import Problem
 from llmopt.contract.registry import build_problem, get_problem
 from llmopt.core.errors import UsageError, keyword
@@ -203,8 +204,21 @@ def add_methods(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_constraints(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--constraints",
+        metavar="MODULE:FUNCTION",
+        help="constraints on the solutions: a function of a solution (the numpy array --function receives, "
+        "for a function) returning one value or a sequence, each <= 0 when met and > 0 by how much it is "
+        "violated (Optuna's convention); the best solution is the best that meets them all",
+    )
+
+
 def make_problem(args: argparse.Namespace) -> Problem:
-    return build_problem(args.problem, problem_options(args))
+    """The problem the flags name, with the `--constraints` function when one is given."""
+    problem = build_problem(args.problem, problem_options(args))
+    spec = getattr(args, "constraints", None)
+    return problem if spec is None else problem.constrained_by(load_callable(spec, "--constraints"), spec)
 
 
 def problem_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -4,12 +4,16 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
 import warnings
 from collections.abc import Callable
 from functools import lru_cache
 from importlib import metadata
 from typing import Any
+
+from llmopt.core.errors import UsageError
 
 BUILTIN = "llmopt."
 
@@ -50,3 +54,36 @@ def builtin_names(group: str) -> frozenset[str]:
 @lru_cache(maxsize=32)
 def _builtin_names(group: str, search_path: tuple[str, ...]) -> frozenset[str]:
     return frozenset(e.name for e in metadata.entry_points(group=group) if e.value.startswith(BUILTIN))
+
+
+def load_callable(spec: str, flag: str = "--function") -> Callable[..., Any]:
+    """Import `module:callable` (the user's own code), from the current folder too, as `python -m` would;
+    errors name `flag`, the option that gave it."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise UsageError(f"{flag} must look like module:callable, got {spec!r}")
+    added = os.getcwd() not in sys.path and "" not in sys.path
+    if added:
+        sys.path.append(os.getcwd())
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as error:
+        raise UsageError(
+            f"cannot import {module_name!r} for {flag}: {error} (the current folder and PYTHONPATH are searched)"
+        ) from None
+    except Exception as error:  # the user's module itself is broken: a syntax error, or raising on import
+        where = f" (line {error.lineno})" if isinstance(error, SyntaxError) and error.lineno else ""
+        raise UsageError(
+            f"{flag}: importing {module_name!r} failed{where}: {type(error).__name__}: "
+            f"{' '.join(str(error).split())[:200]}"
+        ) from None
+    finally:
+        if added:  # the module is imported; the search path is left as it was
+            sys.path.remove(os.getcwd())
+    for name in attribute.split("."):
+        if not hasattr(target, name):
+            raise UsageError(f"{module_name!r} has no {attribute!r} for {flag}")
+        target = getattr(target, name)
+    if not callable(target):
+        raise UsageError(f"{flag} {spec} is not callable")
+    return target

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
+from llmopt.contract.constraints import with_constraints
 from llmopt.contract.evaluation import Evaluation, Scored, read_returned
 from llmopt.core.errors import ENDS_THE_RUN, InvalidSolution
 from llmopt.core.errors import UsageError as UsageError  # plugins raise it from here, as they always did
@@ -72,6 +73,11 @@ class Problem(abc.ABC):
 
     `paper_grid` names the task variants of the paper's table for this problem (label -> options),
     which `llmopt bench --paper-grid` runs.
+
+    `constrained` declares, before any run, that `evaluate` returns constraint values (an `Evaluation`
+    with `constraints`, Optuna's convention): a comparison then adds the methods whose libraries take
+    constraints (scipy's COBYQA and SLSQP for a box) and hands the constraints to the libraries that can
+    take them. A problem that returns constraints without declaring them is still ranked by Deb's rules.
     """
 
     name: ClassVar[str]
@@ -81,6 +87,7 @@ class Problem(abc.ABC):
     value_label: ClassVar[str] = "value"
     options: ClassVar[tuple[Option, ...]] = ()
     drawable: ClassVar[bool] = False
+    constrained: ClassVar[bool] = False
     paper_grid: ClassVar[dict[str, dict[str, Any]]] = {}
     space: Space | None = None
 
@@ -101,6 +108,13 @@ class Problem(abc.ABC):
     def evaluate(self, solution: Any) -> float | Evaluation:
         """The score the optimizer sees, deterministic: a number, or an `Evaluation` that adds feedback (why
         the solution scores as it does) and constraint values."""
+
+    def constrained_by(self, fun: Callable[[Any], Any], label: str) -> Problem:
+        """A copy of this problem whose evaluations also carry `fun(solution)`'s constraint values (one number
+        or a sequence, Optuna's convention: <= 0 satisfied) and which declares itself `constrained`; `label`
+        names `fun` in the problem's config. A problem whose solutions reach its own function in another
+        form (a numeric problem's numpy array) overrides this."""
+        return with_constraints(self, fun, label)
 
     def _space(self) -> Space:
         if self.space is None:

@@ -34,6 +34,8 @@ class MetaPromptConfig:
     scores need the `rng` that `render` is given. `layout="paper"` is the paper's order (problem, history,
     exemplars, answer format); `"cache"` puts what never changes within a run first (problem, exemplars,
     answer format) and the history last, so that consecutive prompts share a prefix a server can cache.
+    `feedback_chars` is how much of a solution's feedback is shown under it (cut beyond, with a mark);
+    `show_feedback=False` hides the feedback and the constraint violations (the `opro-no-feedback` ablation).
     """
 
     top_k: int = 20
@@ -43,6 +45,8 @@ class MetaPromptConfig:
     scores: Scores = "shown"
     buckets: int = 20
     layout: Layout = "paper"
+    feedback_chars: int = 300
+    show_feedback: bool = True
 
     def __post_init__(self) -> None:
         for name, allowed in (

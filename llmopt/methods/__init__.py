@@ -43,6 +43,7 @@ __all__ = [
     "run_methods",
     "setup_for",
     "SPACE_DEFAULTS",
+    "CONSTRAINED_DEFAULTS",
 ]
 
 ENTRY_POINT_GROUP = "llmopt.methods"
@@ -55,6 +56,9 @@ SPACE_DEFAULTS: dict[type[Space], tuple[str, ...]] = {
     Bits: ("one-plus-one-ea", "simulated-annealing", "nevergrad-ngopt", "optuna-tpe", "random-search"),
     Permutation: ("local-search", "genetic-algorithm", "random-orderings"),
 }
+# What joins them for a problem that declares constraints (`Problem.constrained`): of each group, the first
+# the space has (scipy's COBYQA, or COBYLA on a scipy before 1.14, and SLSQP), whose libraries take constraints.
+CONSTRAINED_DEFAULTS: dict[type[Space], tuple[tuple[str, ...], ...]] = {Box: (("cobyqa", "cobyla"), ("slsqp",))}
 
 
 def families() -> dict[str, Methods]:
@@ -78,11 +82,16 @@ def declared_settings() -> list[Setting]:
     return list(found.values())
 
 
-def _defaults(space: Space | None, found: dict[str, Method]) -> dict[str, Method]:
-    """The space's default black-box methods marked as such (the others by name only)."""
+def _defaults(space: Space | None, found: dict[str, Method], constrained: bool = False) -> dict[str, Method]:
+    """The space's default black-box methods marked as such (the others by name only), with those that take
+    constraints when the problem has them."""
     chosen = next((names for cls, names in SPACE_DEFAULTS.items() if isinstance(space, cls)), None)
     if chosen is None:
         return found
+    if constrained:
+        groups = next((groups for cls, groups in CONSTRAINED_DEFAULTS.items() if isinstance(space, cls)), ())
+        for group in groups:
+            chosen += tuple(name for name in group if name in found)[:1]
     return {
         name: dataclasses.replace(method, default=name in chosen) if method.kind == "black-box" else method
         for name, method in found.items()
@@ -105,7 +114,7 @@ def methods_for(problem: Problem) -> dict[str, Method]:
                     continue
                 method = dataclasses.replace(method, default=False, under_study=False)  # by name only
             found[name] = method  # a later built-in family may refine an earlier one's (text's no-history ablation)
-    found = _defaults(problem.space, found)
+    found = _defaults(problem.space, found, problem.constrained)
     found.update({name: reference(name, solve) for name, solve in problem.references().items()})
     return found
 

@@ -6,6 +6,9 @@ latency (a stub, to measure the framework), or forwards every request to a real 
 with HTTP 500/502/503, 429 with Retry-After, a stall past the client's timeout, a dropped
 connection, a truncated or non-JSON body, or an empty `choices` list.
 
+An `answer` function writes the stub's answers from the prompt instead (`follow_feedback`: a "model" that
+reads only the feedback under the best solution shown, to test that channel without a model).
+
 A `family` makes it behave as one kind of server does today (see `FAMILIES`): OpenAI's reasoning
 models, a provider that checks the body, vLLM from 0.12 with a reasoning parser, llama.cpp's
 server, a thinking model served by Ollama, or a server that refuses every request.
@@ -14,14 +17,17 @@ server, a thinking model served by Ollama, or a server that refuses every reques
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
+import re
 import socket
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -83,6 +89,32 @@ OPENAI_FIELDS = frozenset(
 REASONING_WORDS = 300
 DECOY = "[-77, -77]"
 GRAMMAR_FIELD = {"llama.cpp": ("grammar",), "vllm": ("structured_outputs", "grammar")}
+Answer = Callable[[str, random.Random], str]  # (the prompt, the request's seeded generator) -> one answer
+_SHOWN = re.compile(r"^[^:\n]+: (\[[^\]\n]*\])\s*$")  # a meta-prompt's line "label: [x1, x2]"
+_MOVE = re.compile(r"move (\w+) (up|down) by about (-?[0-9.]+)")
+
+
+def follow_feedback(names: Sequence[str], guess: float = 3.0) -> Answer:
+    """An `answer` that reads only the feedback: the last solution the meta-prompt lists (the best, in OPRO's
+    default order) moved as its feedback says ("move x up by about 3"; the names are the box's variables);
+    without feedback, that solution with each variable moved by a random step of up to `guess` (a blind guess)."""
+
+    def answer(prompt: str, rng: random.Random) -> str:
+        lines = prompt.splitlines()
+        shown = [(at, match) for at, line in enumerate(lines) if (match := _SHOWN.match(line))]
+        if not shown:
+            return "[" + ", ".join("0" for _ in names) + "]"
+        at, match = shown[-1]
+        point = [float(v) for v in match.group(1).strip("[]").split(",")]
+        told = "\n".join(itertools.takewhile(bool, lines[at + 1 :]))  # the lines under it, to the blank line
+        moves = {name: (1 if way == "up" else -1) * float(by) for name, way, by in _MOVE.findall(told)}
+        if moves:
+            point = [v + moves.get(name, 0.0) for v, name in zip(point, names)]
+        else:
+            point = [v + rng.uniform(-guess, guess) for v in point]
+        return "[" + ", ".join(f"{v:.2f}" for v in point) + "]"
+
+    return answer
 
 
 class StubSettings:
@@ -105,6 +137,7 @@ class StubSettings:
         hold_at: int | None = None,
         gather: int | None = None,
         prefix_cache: bool = False,
+        answer: Answer | None = None,
     ) -> None:
         if family not in FAMILIES:
             raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
@@ -125,6 +158,7 @@ class StubSettings:
         # With `prefix_cache`, a prompt's words that start as the previous prompt's did are reported as
         # cached (`usage.prompt_tokens_details.cached_tokens`), as OpenAI, vLLM and llama.cpp's server do.
         self.prefix_cache, self.last_prompt = prefix_cache, list[str]()
+        self.answer = answer  # writes each answer from the prompt, in place of a random [w, b]
         self._start_counting(seed)
 
     def _start_counting(self, seed: int) -> None:
@@ -169,9 +203,12 @@ def _reasoning(rng: random.Random) -> list[str]:
     return words[:REASONING_WORDS]
 
 
-def _choice(index: int, rng: random.Random, limit: int, family: str) -> tuple[dict[str, Any], int, int]:
-    """One answer as the family writes it, cut off at `limit` tokens: (choice, completion, reasoning tokens)."""
-    answer = f"[{rng.randint(0, 30)}, {rng.randint(0, 30)}]"
+def _choice(
+    index: int, rng: random.Random, limit: int, family: str, answer: str | None = None
+) -> tuple[dict[str, Any], int, int]:
+    """One answer (`answer`, or a random [w, b]) as the family writes it, cut off at `limit` tokens: (choice,
+    completion, reasoning tokens)."""
+    answer = f"[{rng.randint(0, 30)}, {rng.randint(0, 30)}]" if answer is None else answer
     thought = _reasoning(rng) if family in ("thinking", "vllm", "openai-reasoning") else []
     spent = min(limit, len(thought))
     room = limit - spent
@@ -191,7 +228,9 @@ def _completion(body: dict[str, Any], settings: StubSettings) -> dict[str, Any]:
     n = int(body.get("n") or 1) if settings.honour_n else 1
     rng = random.Random(body.get("seed"))
     limit = int(body.get("max_completion_tokens") or body.get("max_tokens") or 10**6)
-    made = [_choice(i, rng, limit, settings.family) for i in range(n)]
+    prompt = str(body.get("prompt") or (body.get("messages") or [{}])[-1].get("content", ""))
+    write = settings.answer
+    made = [_choice(i, rng, limit, settings.family, write(prompt, rng) if write else None) for i in range(n)]
     prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
     completion_tokens, hidden = sum(m[1] for m in made), sum(m[2] for m in made)
     usage: dict[str, Any] = {

@@ -94,7 +94,6 @@ def test_a_malformed_feedback_is_left_out_with_a_warning_and_the_study_goes_on()
     assert len(study.trials) == 9 and sum(s.feedback is None for s in seen) == 1
 
 
-@pytest.mark.xfail(reason="needs the OPRO meta-prompt with feedback and violations (issue 38, item 5)", strict=False)
 def test_a_constrained_studys_meta_prompt_shows_violations_and_feedback() -> None:
     study, _ = constrained(OPROSampler, n_trials=12)
     prompt = [v for k, v in study.user_attrs.items() if k.startswith("llmopt:")][-1]["prompt"]

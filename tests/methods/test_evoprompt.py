@@ -169,3 +169,31 @@ def test_both_start_from_opros_points_and_keep_to_the_budget_and_the_samples(vow
     assert result.counts.evals == 8 and result.stop_reason == "max_evals"  # the same budget, every text scored
     assert len(backend.prompts) <= 12 and result.counts.invalid == {"no instruction found": len(backend.prompts) // 2}
     assert {r["seed"] // 1_000_003 for r in backend.requests} == {3}  # OPRO's seed
+
+
+@pytest.mark.parametrize("name", ["evoprompt-ga", "evoprompt-de"])
+def test_the_operators_see_their_parents_feedback_and_violation_within_the_budget(vowels, name: str) -> None:
+    import dataclasses
+
+    from llmopt.contract.evaluation import Evaluation
+    from llmopt.engine.config import MetaPromptConfig
+
+    class Told(vowels):  # type: ignore[misc, valid-type]
+        def evaluate(self, text: str) -> Evaluation:
+            consonants = sum(c.isalpha() and c.lower() not in "aeiou" for c in text)
+            note = f"{text!r} has {consonants} consonants. " * 10  # longer than the budget
+            return Evaluation(super().evaluate(text), feedback=note, constraints=(len(text) - 8.0,))
+
+    backend = ScriptedBackend([f"<INS>Aha {i}.</INS>" for i in range(8)])
+    config = OPROConfig(steps=8, proposals=1, initial=2, max_evals=6, seed=3)
+    config = dataclasses.replace(config, metaprompt=MetaPromptConfig(feedback_chars=60))
+    run_methods(Told(POOL), setup_for(Told(POOL), config, backend), [name])
+    first = backend.prompts[0]
+    parents = [line for line in first.splitlines() if ": <INS>" in line]
+    notes = [line for line in first.splitlines() if line.startswith("feedback: ")]
+    assert len(notes) == len(parents) and all(len(line) == len("feedback: ") + 60 for line in notes)
+    assert all(note.endswith("… (cut at 60 characters)") and "consonants" in note for note in notes)
+    assert "(1 of 1 constraints broken)" in first and "violation: 0 (feasible)" in first  # "Be brief." is 9 long
+    plain = ScriptedBackend([f"<INS>Aha {i}.</INS>" for i in range(8)])
+    run_methods(vowels(POOL), setup_for(vowels(POOL), config, plain), [name])
+    assert not any("feedback" in prompt or "violation" in prompt for prompt in plain.prompts)

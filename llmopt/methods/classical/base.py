@@ -14,7 +14,7 @@ from typing import Any
 from llmopt.contract.problem import Problem, evaluate_safely, usage_since
 from llmopt.core.direction import to_loss, worst
 from llmopt.core.errors import UsageError
-from llmopt.core.feasibility import violation
+from llmopt.core.feasibility import rank_key, violation
 from llmopt.core.result import Kind, Result, Trial
 from llmopt.core.stops import CONVERGED, EVERY_EVALUATION_FAILED, MAX_EVALS, NO_VALID_SOLUTION, SOLVED, with_detail
 from llmopt.engine.evaluation import Scored
@@ -26,6 +26,7 @@ __all__ = [
     "Method",
     "Methods",
     "Objective",
+    "Search",
     "Setup",
     "Stop",
     "black_box",
@@ -53,6 +54,7 @@ class Objective:
         self.problem, self.ledger = problem, ledger
         self.result, self.max_evals = ledger.result, ledger.max_evals
         self._seen: dict[str, float] = {}  # key -> the value the search sees (an infeasible one penalised)
+        self._raw: dict[str, float] = {}  # key -> the value itself, for a search that takes constraints
         self._constraints: dict[str, tuple[float, ...] | None] = {}
         self._worst_feasible: float | None = None  # the worst feasible loss so far: Deb's penalty starts there
 
@@ -106,11 +108,12 @@ class Objective:
                 Trial(None, "ok", text=text, solution=solution, value=value, feedback=feedback, constraints=constraints)
             )
             self.ledger.fruitless = 0
+            self._raw[key] = value
             value = self._penalised(value, constraints)
         else:  # failed, or infeasible (recorded as invalid): no evaluation spent
             self.ledger.record(Trial(None, status, text=text, solution=solution, reason=reason))
             self.ledger.fruitless += 1
-            value = worst(self.problem.direction)
+            value = self._raw[key] = worst(self.problem.direction)
         self._seen[key], self._constraints[key] = value, constraints
 
     def _penalised(self, value: float, constraints: tuple[float, ...] | None) -> float:
@@ -128,6 +131,19 @@ class Objective:
     def constraints(self, solution: Any) -> tuple[float, ...] | None:
         """The constraint values of an evaluated `solution` (None for none, or not evaluated)."""
         return self._constraints.get(self.problem.key(solution))
+
+    def evaluations(self, solutions: Sequence[Any]) -> list[tuple[float, tuple[float, ...]]]:
+        """For a search that takes constraints itself: each solution's loss as the problem gives it (no
+        penalty; the worst for a failed one) and its constraint values (Optuna's convention; () for none),
+        both from one evaluation, the new ones evaluated side by side in one round."""
+        self.batch(solutions)
+        keys = [self.problem.key(s) for s in solutions]
+        direction = self.problem.direction
+        return [(to_loss(self._raw[key], direction), self._constraints[key] or ()) for key in keys]
+
+    def constraint_count(self) -> int:
+        """How many constraint values the evaluations so far gave (the most any one gave; 0 for none)."""
+        return max((len(c) for c in self._constraints.values() if c), default=0)
 
     def _stop_if_done(self) -> None:
         reason = self.ledger.stop_reason()
@@ -222,7 +238,9 @@ def random_sampling(space: Any, f: Objective, setup: Setup) -> None:
 
 
 def best_start(space: Any, f: Objective, setup: Setup, k: int = 5) -> Any:
-    """Evaluate the shared start points (or k random ones) and return the best."""
+    """Evaluate the shared start points (or k random ones) and return the best by Deb's rules (the lowest
+    loss when there are no constraints; the first of equals)."""
     starts = list(setup.starts) or space.sample(setup.generator(stream=1), k)
-    losses = f.losses(starts)  # one round
-    return starts[losses.index(min(losses))]
+    scored = f.evaluations(starts)  # one round
+    ranks = [rank_key(loss, constraints, "min") for loss, constraints in scored]
+    return starts[ranks.index(min(ranks))]

@@ -3,16 +3,86 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from llmopt.contract.spaces import Box
-from llmopt.methods.classical.base import Method, Methods, Objective, Setup, best_start, black_box, random_sampling
+from llmopt.contract.spaces import DECIMALS, Box
+from llmopt.methods.classical.base import (
+    Method,
+    Methods,
+    Objective,
+    Search,
+    Setup,
+    best_start,
+    black_box,
+    random_sampling,
+)
+
+
+def has_cobyqa() -> bool:
+    """Whether the installed scipy has COBYQA (1.14 and later), read without importing scipy."""
+    from importlib import metadata
+
+    major, minor = (int(part) for part in metadata.version("scipy").split(".")[:2])
+    return (major, minor) >= (1, 14)
 
 
 def _loss(space: Box, f: Objective) -> Callable[[np.ndarray], float]:
     """The search's view of the problem: any real vector, snapped into the box, at the Objective's cost."""
     return lambda x: f.loss(space.snap(x))
+
+
+def _raw_loss(space: Box, f: Objective) -> Callable[[np.ndarray], float]:
+    """The view of a search that takes constraints itself: the loss without Deb's penalty."""
+    return lambda x: f.evaluations([space.snap(x)])[0][0]
+
+
+def _constraint_values(space: Box, f: Objective) -> Callable[[np.ndarray], np.ndarray]:
+    """x -> the constraint values (Optuna's convention, c(x) <= 0 met) of the snapped point, from the same
+    one evaluation as its value. The libraries need a fixed number of them: the most any evaluation so far
+    gave, fixed at the first call (a point that gave fewer, a failed one, counts the rest as met)."""
+    width: list[int] = []
+
+    def values(x: np.ndarray) -> np.ndarray:
+        found = f.evaluations([space.snap(x)])[0][1]
+        if not width:
+            width.append(max(f.constraint_count(), 1))
+        padded = np.zeros(width[0])
+        padded[: min(len(found), width[0])] = found[: width[0]]
+        return padded
+
+    return values
+
+
+def scipy_constrained(method: str, options: Callable[[Objective], dict[str, Any]]) -> Search:
+    """scipy's `minimize` with a method that takes constraints (COBYLA, COBYQA, SLSQP) from the best start
+    point (Deb's rules), over the box's bounds, the problem's constraints given as scipy's 'ineq' (met where
+    -c(x) >= 0) and the objective as it is: a point's value and constraints come from one evaluation."""
+
+    def search(space: Box, f: Objective, setup: Setup) -> None:
+        from scipy import optimize
+
+        x0 = np.array(best_start(space, f, setup), dtype=float)
+        ineq = _constraint_values(space, f)
+        constraints: Any = [{"type": "ineq", "fun": lambda x: -ineq(x)}] if f.constraint_count() else []
+        optimize.minimize(
+            _raw_loss(space, f), x0, method=method, bounds=space.bounds, constraints=constraints, options=options(f)
+        )
+
+    return search
+
+
+# SLSQP's finite-difference step: ten times the resolution a box's point is written at (DECIMALS places),
+# so that a step moves the point the objective sees (scipy's default, 1.5e-8, is rounded away).
+SLSQP_STEP = 10.0 ** (1 - DECIMALS)
+
+# The methods whose libraries take constraints, by how their options spend the budget (evaluations).
+CONSTRAINED_SEARCHES: dict[str, Search] = {
+    "cobyqa": scipy_constrained("COBYQA", lambda f: {"maxfev": 10 * f.max_evals}),
+    "cobyla": scipy_constrained("COBYLA", lambda f: {"maxiter": 10 * f.max_evals}),
+    "slsqp": scipy_constrained("SLSQP", lambda f: {"maxiter": 10 * f.max_evals, "eps": SLSQP_STEP}),
+}
 
 
 def nelder_mead(space: Box, f: Objective, setup: Setup) -> None:
@@ -49,14 +119,19 @@ def powell(space: Box, f: Objective, setup: Setup) -> None:
 
 def differential_evolution(space: Box, f: Objective, setup: Setup) -> None:
     """scipy's differential evolution, its population sized to the budget; each generation is one round
-    (scipy's deferred updating, its `workers` given the Objective's batch)."""
+    (scipy's deferred updating, its `workers` given the Objective's batch). For a constrained problem it
+    takes the constraints as scipy's `NonlinearConstraint` (c(x) <= 0) and sees the values themselves;
+    scipy then asks each trial point's constraints first, so those points are evaluated one at a time."""
     from scipy import optimize
 
+    constrained = f.problem.constrained
+
     def generation(_one: object, points: object) -> list[float]:  # scipy's map-like `workers`
-        return f.losses([space.snap(x) for x in points])  # type: ignore[attr-defined]
+        snapped = [space.snap(x) for x in points]  # type: ignore[attr-defined]
+        return [loss for loss, _ in f.evaluations(snapped)] if constrained else f.losses(snapped)
 
     optimize.differential_evolution(
-        _loss(space, f),
+        _raw_loss(space, f) if constrained else _loss(space, f),
         optimize.Bounds(space.lows, space.highs),  # the form scipy-stubs type (scipy takes pairs too)
         seed=setup.seed,
         maxiter=10**6,
@@ -65,6 +140,7 @@ def differential_evolution(space: Box, f: Objective, setup: Setup) -> None:
         popsize=max(2, min(15, f.max_evals // 10)),
         updating="deferred",
         workers=generation,
+        constraints=optimize.NonlinearConstraint(_constraint_values(space, f), -np.inf, 0.0) if constrained else (),
     )
 
 
@@ -101,6 +177,7 @@ def methods(space: Box) -> dict[str, Method]:
         "dual-annealing": dual_annealing,
         "cma-es": cma_es,
         "random-search": random_sampling,
+        **{name: search for name, search in CONSTRAINED_SEARCHES.items() if name != "cobyqa" or has_cobyqa()},
     }
     return {name: black_box(name, search) for name, search in searches.items()}
 

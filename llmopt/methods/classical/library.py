@@ -55,30 +55,52 @@ def _optuna_bits(space: Bits) -> dict[str, Any]:
     return {f"b{i}": CategoricalDistribution([0, 1]) for i in range(space.n)}
 
 
+# The user attribute a trial's constraint values are kept in, which TPE's `constraints_func` reads.
+CONSTRAINTS_ATTR = "llmopt_constraints"
+
+
+def trial_constraints(trial: Any) -> list[float]:
+    """A finished trial's constraint values (Optuna's convention), as `constraints_func` reads them."""
+    return list(trial.user_attrs.get(CONSTRAINTS_ATTR, ()))
+
+
 def optuna_tpe(distributions: Callable[[Any], dict[str, Any]]) -> Callable[[Any, Objective, Setup], None]:
     """Optuna's multivariate TPE over the space's variables, from its own start-up trials (see `nevergrad` for
     why no library method takes the shared start points); with several evaluations at once it asks that many
-    trials per round, the running ones lied about (`constant_liar`)."""
+    trials per round, the running ones lied about (`constant_liar`). For a constrained problem TPE gets
+    `constraints_func`, which reads each trial's constraint values from its user attribute, and the values
+    themselves (no penalty)."""
 
     def search(space: Any, f: Objective, setup: Setup) -> None:
         import optuna
-        from optuna.trial import TrialState
 
         with _quiet():
             params = distributions(space)
-            sampler = optuna.samplers.TPESampler(seed=setup.seed, multivariate=True, constant_liar=f.workers > 1)
+            sampler = optuna.samplers.TPESampler(
+                seed=setup.seed,
+                multivariate=True,
+                constant_liar=f.workers > 1,
+                constraints_func=trial_constraints if f.problem.constrained else None,
+            )
             study = optuna.create_study(sampler=sampler, direction="minimize")
             while True:
                 trials = [study.ask(params) for _ in range(f.workers)]
-                losses = f.losses([space.snap([trial.params[name] for name in params]) for trial in trials])
-                for trial, loss in zip(trials, losses):
-                    study.tell(
-                        trial,
-                        loss if math.isfinite(loss) else None,
-                        state=TrialState.COMPLETE if math.isfinite(loss) else TrialState.FAIL,
-                    )
+                points = [space.snap([trial.params[name] for name in params]) for trial in trials]
+                scored = f.evaluations(points) if constrained else [(loss, ()) for loss in f.losses(points)]
+                for trial, (loss, constraints) in zip(trials, scored):
+                    _tell_trial(study, trial, loss, constraints)
 
     return search
+
+
+def _tell_trial(study: Any, trial: Any, loss: float, constraints: tuple[float, ...]) -> None:
+    """Tell Optuna a trial's loss (a failed evaluation as a failed trial), its constraints first."""
+    from optuna.trial import TrialState
+
+    if constraints:
+        trial.set_user_attr(CONSTRAINTS_ATTR, list(constraints))
+    finite = math.isfinite(loss)
+    study.tell(trial, loss if finite else None, state=TrialState.COMPLETE if finite else TrialState.FAIL)
 
 
 # -- Nevergrad ---------------------------------------------------------------------------------
@@ -115,7 +137,10 @@ def nevergrad(optimizer: str, parametrization: Callable[[Any, Setup], Any]) -> C
     NGOpt worse on 12 of 18 BBOB (function, dimension) pairs and better on 3 (f1, f8, f10, f15, f20, f21 in 2, 5,
     10-D, 5 instances x 2 seeds, 100 evaluations, median gap) and BO worse on 4 of 6 in 2-D; for Optuna's TPE
     they were better on 6 of 12 BBOB pairs and worse on 2, but worse on the moved sphere and Rastrigin in 5-D
-    (tests/methods/test_library_strength.py): no gain worth a library that is not the library."""
+    (tests/methods/test_library_strength.py): no gain worth a library that is not the library.
+
+    For a constrained problem each `tell` gives the value itself and Nevergrad's `constraint_violation` (the
+    constraint values, > 0 violated), which Nevergrad turns into its own penalty."""
 
     def search(space: Any, f: Objective, setup: Setup) -> None:
         import nevergrad as ng
@@ -127,8 +152,13 @@ def nevergrad(optimizer: str, parametrization: Callable[[Any, Setup], Any]) -> C
             )
             while True:
                 candidates = [chosen.ask() for _ in range(f.workers)]
-                for candidate, loss in zip(candidates, f.losses([space.snap(c.value) for c in candidates])):
-                    chosen.tell(candidate, loss)
+                points = [space.snap(c.value) for c in candidates]
+                if not f.problem.constrained:
+                    for candidate, loss in zip(candidates, f.losses(points)):
+                        chosen.tell(candidate, loss)
+                    continue
+                for candidate, (loss, constraints) in zip(candidates, f.evaluations(points)):
+                    chosen.tell(candidate, loss, constraint_violation=list(constraints) or None)
 
     return search
 

@@ -16,7 +16,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "opro-no-scores": {"scores": "hidden", "order": "random"},
     "opro-shuffled-scores": {"scores": "shuffled", "order": "random"},  # or the order would still rank them
     "opro-bucketed-scores": {"scores": "bucketed", "buckets": 20},
+    # Feedback and violations hidden, the history still ranked by Deb's rules and the sentence above it still
+    # saying so: OPRO shows the same solutions in the same order, so the two differ only in the text under each,
+    # which is what a bench of the two measures. (Ranked by value alone, it would also lose the constraint
+    # handling, and show infeasible solutions as the best: another ablation.)
+    "opro-no-feedback": {"show_feedback": False},
 }
+# Settings a variant makes moot beside those it sets (a sweep of them leaves it alone).
+MOOT: dict[str, tuple[str, ...]] = {"opro-no-feedback": ("feedback_chars",)}
 
 
 def _ablation(name: str, change: dict[str, Any]) -> Method:
@@ -24,7 +31,8 @@ def _ablation(name: str, change: dict[str, Any]) -> Method:
         changed = dataclasses.replace(config, metaprompt=dataclasses.replace(config.metaprompt, **change))
         return OPROProposer(problem, setup.backend, changed, name=name)
 
-    fixed = {s.name for s in SETTINGS if s.where[0] == "metaprompt" and s.where[-1] in change}
+    moot = {*change, *MOOT.get(name, ())}
+    fixed = {s.name for s in SETTINGS if s.where[0] == "metaprompt" and s.where[-1] in moot}
     return driven(name, make, kind="ablation", reads=READS - fixed)
 
 

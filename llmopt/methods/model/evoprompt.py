@@ -7,6 +7,10 @@ invalid and costs no evaluation, and a failed request is counted and skipped. Bo
 answers as OPRO may (steps × proposals, or fewer with `max_llm_calls`), and a generation whose answers
 bring no new text (all invalid or already seen) ends the search as stalled. DE builds a generation's
 children from the population at its start (synchronous DE), so each generation is one batch.
+
+An operator's request shows each parent's constraint violation and feedback under it, as OPRO's meta-prompt
+does (`metaprompt.notes`, cut to the same `feedback_chars`); a parent the objective said nothing about is shown
+as the paper's operators show it.
 """
 
 from __future__ import annotations
@@ -19,24 +23,25 @@ from llmopt.core.direction import to_loss
 from llmopt.core.errors import UsageError
 from llmopt.core.result import Spent, Trial
 from llmopt.core.stops import STALLED
-from llmopt.engine.proposer import Ask, Study
+from llmopt.engine.proposer import Ask, Seen, Study
 from llmopt.engine.stopping import StopRule
 from llmopt.methods.method import Method, driven
+from llmopt.methods.model import metaprompt
 from llmopt.methods.model.proposer import ModelProposer
 
 POPULATION = 10
 
 CROSSOVER = """Here are two {label}s.
-First: <{tag}>{a}</{tag}>
-Second: <{tag}>{b}</{tag}>
+First: <{tag}>{a}</{tag}>{a_notes}
+Second: <{tag}>{b}</{tag}>{b_notes}
 Write one new {label} that joins ideas from the first and the second. Then change a few of its words so \
 that it reads a little differently. Give only the new {label}, between <{tag}> and </{tag}>."""
 
 DIFFERENTIAL = """Here are four {label}s.
-A: <{tag}>{a}</{tag}>
-B: <{tag}>{b}</{tag}>
-Best: <{tag}>{best}</{tag}>
-Base: <{tag}>{base}</{tag}>
+A: <{tag}>{a}</{tag}>{a_notes}
+B: <{tag}>{b}</{tag}>{b_notes}
+Best: <{tag}>{best}</{tag}>{best_notes}
+Base: <{tag}>{base}</{tag}>{base_notes}
 Find the words in which A and B differ, and replace those words with other words at random. Put the \
 replaced words into Best to make a new {label}. Then mix that {label} with Base. Give only the final \
 {label}, between <{tag}> and </{tag}>."""
@@ -68,6 +73,7 @@ class EvoPrompt(ModelProposer):
         super().__post_init__()
         self.population: list[Member] = []
         self.known: dict[str, float] = {}  # text -> loss of every text evaluated, for a repeat's value
+        self.told: dict[Any, Seen] = {}  # solution -> what the objective said of it (feedback, constraints)
         self.stalled = False
         self.stop_rules = [StopRule(STALLED, lambda driver: self.stalled)]
 
@@ -93,12 +99,19 @@ class EvoPrompt(ModelProposer):
         """One child: one answer to `template` filled with the parents' texts (none if the request failed),
         with the `parent` whose place it may take."""
         space = self.problem.space
-        prompt = template.format(label=space.label, tag=space.tag, **texts)
+        notes = {f"{key}_notes": self.notes(text) for key, text in texts.items()}
+        prompt = template.format(label=space.label, tag=space.tag, **texts, **notes)
         generation = self.request(prompt, 1, study.step * 1000 + index, spent)
         children = self.read_generation(generation, prompt)[:1] if generation is not None else []
         for child in children:
             child.parent = parent
         return children
+
+    def notes(self, solution: Any) -> str:
+        """The lines under a parent in an operator's request: its violation and feedback ("" for none)."""
+        seen = self.told.get(solution)
+        lines = metaprompt.notes(seen, self.config.metaprompt) if seen is not None else []
+        return "".join(f"\n{line}" for line in lines)
 
     def children(self, study: Study, make: Any) -> Ask:
         """Up to a generation's children (no more than the answers and evaluations left), one request each:
@@ -115,6 +128,13 @@ class EvoPrompt(ModelProposer):
                 t.text: to_loss(t.value, self.problem.direction)
                 for t in trials
                 if t.value is not None and t.text is not None
+            }
+        )
+        self.told.update(
+            {
+                t.solution: Seen(t.text or "", t.value, t.feedback, t.constraints)
+                for t in trials
+                if t.value is not None and (t.feedback is not None or t.constraints is not None)
             }
         )
         if trials and trials[0].step == 0:
@@ -198,7 +218,7 @@ class DifferentialEvolution(EvoPrompt):
 
 def methods(space: Any) -> dict[str, Method]:
     """EvoPrompt's two searches, as model-driven methods on the driver."""
-    reads = frozenset({"temperature"})  # no meta-prompt, and one answer per request
+    reads = frozenset({"temperature", "feedback-chars"})  # no meta-prompt, and one answer per request
 
     def maker(cls: type[EvoPrompt], name: str) -> Any:
         return lambda problem, setup, config: cls(problem, setup.backend, config, name=name)

@@ -1,14 +1,24 @@
-"""The one meta-prompt renderer shared by every problem: a pure function of its inputs."""
+"""The one meta-prompt renderer shared by every problem: a pure function of its inputs.
+
+The history is ranked by Deb's rules (`llmopt.core.feasibility`): a solution that keeps every constraint
+beats any that breaks one, and those that break one rank by their total violation. Under each shown
+solution's score stand its constraint violation (when the objective gave constraints) and its feedback, cut to
+`MetaPromptConfig.feedback_chars`; a history without either renders as it always did.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
-from llmopt.core.direction import to_loss
+from llmopt.contract.evaluation import cut
+from llmopt.core.feasibility import broken_count, rank_key, violation
 from llmopt.engine.config import MetaPromptConfig
+from llmopt.engine.proposer import Seen
+
+Shown = Seen | tuple[str, float]  # what the renderer takes: a `Seen`, or a plain (text, value) pair
 
 # The cache layout's last line, after the history: the answer format stands above it, in the fixed part.
 ANSWER_NOW = "Now answer: a new one, different from each listed here, in the format given before the list."
@@ -31,17 +41,19 @@ class Describable(Protocol):
 
 
 def select_history(
-    history: Sequence[tuple[str, float]],
-    direction: str,
-    config: MetaPromptConfig,
-    rng: np.random.Generator | None = None,
-) -> list[tuple[str, float]]:
-    """The top-k (text, value) pairs, ordered as the config says."""
+    history: Sequence[Shown], direction: str, config: MetaPromptConfig, rng: np.random.Generator | None = None
+) -> list[Any]:
+    """The top-k by Deb's rules (feasible ones by value, then the others by violation), ordered as the config
+    says; each item as it was given (a (text, value) pair, or a `Seen`)."""
+
+    def rank(index: int) -> tuple[int, float]:
+        seen = Seen.of(history[index])
+        return rank_key(seen.value, seen.constraints, direction)
+
+    ranked = sorted(range(len(history)), key=rank)[: max(config.top_k, 0)]
     if config.order == "found":  # the top-k in the order found: a newcomer joins the end, what stood stays put
-        ranked = sorted(range(len(history)), key=lambda i: to_loss(history[i][1], direction))
-        return [history[i] for i in sorted(ranked[: max(config.top_k, 0)])]
-    best_first = sorted(history, key=lambda item: to_loss(item[1], direction))
-    top = best_first[: max(config.top_k, 0)]
+        return [history[i] for i in sorted(ranked)]
+    top = [history[i] for i in ranked]
     if config.order == "random":
         return [top[i] for i in _rng(rng).permutation(len(top))]
     return top if config.order == "descending" else top[::-1]
@@ -75,7 +87,60 @@ def format_score(value: float, decimals: int | None) -> str:
     return repr(float(value)) if decimals is None else f"{value:.{decimals}f}"
 
 
-def _order_sentence(problem: Describable, config: MetaPromptConfig) -> str:
+def _figure(value: float, decimals: int | None) -> str:
+    """A violation or a feedback number as shown: rounded as the scores are, unless that would make it 0."""
+    shown = format_score(value, decimals)
+    return f"{value:.2g}" if shown.lstrip("-") == "0" and value != 0 else shown
+
+
+def feedback_text(feedback: str | Mapping[str, Any] | None, decimals: int | None = None) -> str:
+    """The feedback as the model reads it: the text, or a flat dict's `key: value` pairs one a line ("" for
+    none)."""
+    if isinstance(feedback, Mapping):
+        return "\n".join(
+            f"{key}: {item if isinstance(item, str) else _figure(item, decimals)}" for key, item in feedback.items()
+        )
+    return (feedback or "").strip()
+
+
+def notes(seen: Shown, config: MetaPromptConfig = MetaPromptConfig()) -> list[str]:
+    """The lines under a solution's score: its constraint violation (when it has constraints) and its feedback
+    (cut to `config.feedback_chars`, continued lines indented); none when the config hides them."""
+    seen = Seen.of(seen)
+    if not config.show_feedback:
+        return []
+    lines = []
+    if seen.constraints is not None:
+        broken, total = broken_count(seen.constraints), len(seen.constraints)
+        amount = _figure(violation(seen.constraints), config.decimals)
+        lines.append(
+            f"violation: {amount} ({broken} of {total} constraints broken)" if broken else "violation: 0 (feasible)"
+        )
+    text = feedback_text(seen.feedback, config.decimals)
+    if text:
+        body = cut(text, config.feedback_chars).replace("\n", "\n  ")
+        lines.append(f"feedback:\n  {body}" if isinstance(seen.feedback, Mapping) else f"feedback: {body}")
+    return lines
+
+
+def constrained(history: Sequence[Shown]) -> bool:
+    """Whether any of these solutions came with constraint values."""
+    return any(Seen.of(item).constraints is not None for item in history)
+
+
+def _order_sentence(problem: Describable, config: MetaPromptConfig, rule: bool = False) -> str:
+    """How the list is ordered; with `rule`, how a broken constraint ranks too (Deb's rules)."""
+    base = _value_sentence(problem, config)
+    if not rule:
+        return base
+    label = problem.solution_label
+    return (
+        f"{base} A {label} that keeps every constraint is better than any {label} that breaks one, and of two "
+        f"that break one, the one with the smaller violation is better."
+    )
+
+
+def _value_sentence(problem: Describable, config: MetaPromptConfig) -> str:
     if config.scores == "hidden":
         return f"Below are previous {problem.solution_label}s."
     goal = "lower" if problem.direction == "min" else "higher"
@@ -93,12 +158,13 @@ def _order_sentence(problem: Describable, config: MetaPromptConfig) -> str:
 
 def render(
     problem: Describable,
-    history: Sequence[tuple[str, float]],
+    history: Sequence[Shown],
     config: MetaPromptConfig = MetaPromptConfig(),
     exemplars: str | None = None,
     rng: np.random.Generator | None = None,
 ) -> str:
-    """Build the meta-prompt text from the problem, the scored history and the config (pure, given `rng`)."""
+    """Build the meta-prompt text from the problem, the scored history (`Seen`s, or plain (text, value) pairs)
+    and the config (pure, given `rng`)."""
     shown = _history_block(problem, history, config, rng)
     fixed = [*([exemplars.strip()] if exemplars and config.show_exemplars else []), problem.format_hint().strip()]
     if config.layout == "cache":
@@ -109,19 +175,17 @@ def render(
 
 
 def _history_block(
-    problem: Describable,
-    history: Sequence[tuple[str, float]],
-    config: MetaPromptConfig,
-    rng: np.random.Generator | None,
+    problem: Describable, history: Sequence[Shown], config: MetaPromptConfig, rng: np.random.Generator | None
 ) -> str:
-    """The shown solutions with their scores, under the sentence that says how they are ordered ("" for none)."""
-    shown = select_history(history, problem.direction, config, rng)
+    """The shown solutions with their scores, violations and feedback, under the sentence that says how they are
+    ordered ("" for none)."""
+    shown = [Seen.of(item) for item in select_history(history, problem.direction, config, rng)]
     if not shown:
         return ""
-    lines = [_order_sentence(problem, config), ""]
-    for (text, _), score in zip(shown, shown_scores([v for _, v in shown], config, rng)):
-        lines.append(f"{problem.solution_label}: {text}")
+    lines = [_order_sentence(problem, config, constrained(shown)), ""]
+    for seen, score in zip(shown, shown_scores([seen.value for seen in shown], config, rng)):
+        lines.append(f"{problem.solution_label}: {seen.text}")
         if score:
             lines.append(f"{problem.value_label}: {score}")
-        lines.append("")
+        lines += [*notes(seen, config), ""]
     return "\n".join(lines).rstrip()

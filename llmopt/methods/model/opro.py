@@ -39,10 +39,10 @@ class OPROProposer(ModelProposer):
 
     def prompt(self, study: Study) -> str:
         """The meta-prompt for the study's current step."""
-        return self._render(study.history(), study.rng, study.step)
+        return self._render(study.seen(), study.rng, study.step)
 
     def _render(
-        self, history: list[tuple[str, float]], rng: np.random.Generator, step: int, top_k: int | None = None
+        self, history: Sequence[metaprompt.Shown], rng: np.random.Generator, step: int, top_k: int | None = None
     ) -> str:
         """The meta-prompt of `history` at `step`, its exemplars drawn from `rng` (`top_k` to show fewer)."""
         config = self.config.metaprompt if top_k is None else dataclasses.replace(self.config.metaprompt, top_k=top_k)
@@ -162,6 +162,17 @@ SETTINGS = (
         sweep=True,
         path=("metaprompt", "layout"),
         choices=LAYOUTS,
+    ),
+    Setting(
+        "feedback_chars",
+        values.positive_int,
+        MetaPromptConfig.feedback_chars,
+        "characters of a solution's feedback shown under it in the meta-prompt (and to EvoPrompt's operators); "
+        "more is cut, with a mark",
+        group=_GROUP,
+        sweep=True,
+        path=("metaprompt", "feedback_chars"),
+        metavar="N",
     ),
     Setting(
         "repair",

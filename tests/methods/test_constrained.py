@@ -1,0 +1,176 @@
+"""The methods whose libraries take constraints get them the way each library takes them, and each constrained
+wrapper is its library called directly on a constrained test case (as in test_library_strength.py): the same
+start, budget and seed give the same best feasible value. The rest are ranked by the ledger's Deb rules."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from llmopt.core.feasibility import rank_key
+from llmopt.engine.config import OPROConfig
+from llmopt.methods import default_methods, methods_for, run_methods, setup_for
+from llmopt.problems.numeric import NumericProblem
+
+BUDGET = 40
+OPTIMUM = 2 * (1 - 2**-0.5) ** 2  # at (1/sqrt 2, 1/sqrt 2)
+
+
+def corner(x: np.ndarray) -> float:
+    """(x - (1, 1))^2: its minimiser (1, 1) lies outside the unit disc."""
+    return float((x[0] - 1) ** 2 + (x[1] - 1) ** 2)
+
+
+def disc(x: np.ndarray) -> float:
+    """The unit disc, in Optuna's convention: x1^2 + x2^2 - 1 <= 0."""
+    return float(x[0] ** 2 + x[1] ** 2 - 1)
+
+
+def problem() -> NumericProblem:
+    return NumericProblem(corner, [(-2, 2), (-2, 2)], constraints=disc)
+
+
+class Spent(Exception):
+    """The direct call's budget is spent."""
+
+
+class Direct:
+    """A problem evaluated as a library called by hand sees it: each new snapped point once, up to the budget."""
+
+    def __init__(self, problem: NumericProblem, budget: int = BUDGET) -> None:
+        self.problem, self.budget, self.seen = problem, budget, {}
+
+    def __call__(self, x) -> tuple[float, float]:
+        point = self.problem.space.snap(x)
+        if point not in self.seen:
+            if len(self.seen) >= self.budget:
+                raise Spent
+            evaluation = self.problem.evaluate(point)
+            self.seen[point] = (evaluation.value, float(evaluation.constraints))
+        return self.seen[point]
+
+    def best_feasible(self) -> float:
+        return min(value for value, c in self.seen.values() if c <= 0)
+
+
+def wrapped(method: str, seed: int, budget: int = BUDGET) -> float:
+    p = problem()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = run_methods(p, setup_for(p, OPROConfig(max_evals=budget, seed=seed)), [method])[0]
+    assert result.constrained and result.counts.feasible > 0
+    return result.best_value
+
+
+SCIPY = {
+    "cobyqa": ("COBYQA", {"maxfev": 10 * BUDGET}),
+    "cobyla": ("COBYLA", {"maxiter": 10 * BUDGET}),
+    "slsqp": ("SLSQP", {"maxiter": 10 * BUDGET, "eps": 1e-3}),
+}
+
+
+@pytest.mark.parametrize("name", SCIPY)
+def test_scipy_constrained_methods_are_scipy_minimize_called_directly(name: str) -> None:
+    method, options = SCIPY[name]
+    for seed in (0, 1):
+        direct = scipy_direct(method, options, seed)
+        assert wrapped(name, seed) == pytest.approx(direct.best_feasible(), rel=1e-9)
+        assert direct.best_feasible() == pytest.approx(OPTIMUM, abs=1e-3)  # the library does solve it
+
+
+def scipy_direct(method: str, options: dict, seed: int) -> Direct:
+    """scipy's minimize from the best start point by Deb's rules, the constraint as scipy's 'ineq' (-c >= 0)."""
+    from scipy import optimize
+
+    p = problem()
+    direct = Direct(p)
+    starts = setup_for(p, OPROConfig(max_evals=BUDGET, seed=seed)).starts
+    x0 = min(starts, key=lambda s: rank_key(direct(s)[0], [direct(s)[1]], "min"))
+    ineq = {"type": "ineq", "fun": lambda x: -direct(x)[1]}
+    try:
+        optimize.minimize(
+            lambda x: direct(x)[0], x0, method=method, bounds=p.space.bounds, constraints=[ineq], options=options
+        )
+    except Spent:
+        pass
+    return direct
+
+
+def test_differential_evolution_gets_a_nonlinear_constraint_as_scipy_takes_it() -> None:
+    from scipy import optimize
+
+    p, seed = problem(), 3
+    direct = Direct(p)
+    try:
+        optimize.differential_evolution(
+            lambda x: direct(x)[0],
+            optimize.Bounds(p.space.lows, p.space.highs),
+            seed=seed,
+            maxiter=10**6,
+            tol=0,
+            polish=False,
+            popsize=max(2, min(15, BUDGET // 10)),
+            updating="deferred",
+            workers=map,
+            constraints=optimize.NonlinearConstraint(lambda x: direct(x)[1], -np.inf, 0.0),
+        )
+    except Spent:
+        pass
+    assert wrapped("differential-evolution", seed) == pytest.approx(direct.best_feasible(), rel=1e-9)
+
+
+def test_optuna_tpe_gets_constraints_func_as_optuna_documents_it() -> None:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    p, seed = problem(), 4  # a seed where TPE with Deb's penalty instead ends elsewhere (1.18, not 0.33)
+    direct = Direct(p)
+
+    def objective(trial) -> float:
+        value, c = direct([trial.suggest_float(f"x{i}", lo, hi) for i, (lo, hi) in enumerate(p.space.bounds)])
+        trial.set_user_attr("c", [c])
+        return value
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna 5 calls constraints_func deprecated, in favour of set_constraint
+        sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, constraints_func=lambda t: t.user_attrs["c"])
+        optuna.create_study(sampler=sampler).optimize(objective, n_trials=BUDGET)
+    assert wrapped("optuna-tpe", seed) == pytest.approx(direct.best_feasible(), rel=1e-9)
+
+
+def test_nevergrad_gets_constraint_violation_on_tell() -> None:
+    import nevergrad as ng
+
+    p, seed = problem(), 1
+    direct = Direct(p)
+    box = ng.p.Array(shape=(2,), lower=p.space.lows, upper=p.space.highs)
+    box.random_state = np.random.RandomState(seed)
+    chosen = ng.optimizers.registry["NGOpt"](parametrization=box, budget=BUDGET)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(BUDGET):
+            candidate = chosen.ask()
+            value, c = direct(candidate.value)
+            chosen.tell(candidate, value, constraint_violation=[c])
+    assert wrapped("nevergrad-ngopt", seed) == pytest.approx(direct.best_feasible(), rel=1e-9)
+
+
+def test_a_constrained_problem_adds_cobyqa_and_slsqp_to_the_box_defaults() -> None:
+    unconstrained = NumericProblem(corner, [(-2, 2), (-2, 2)])
+    assert "cobyqa" not in default_methods(unconstrained) and "slsqp" not in default_methods(unconstrained)
+    assert {"cobyqa", "cobyla", "slsqp"} <= set(methods_for(unconstrained))  # by name
+    assert {"cobyqa", "slsqp"} <= set(default_methods(problem()))
+    assert problem().constrained and not unconstrained.constrained
+
+
+def test_a_problem_that_declares_no_constraints_still_gets_debs_penalty_in_tpe() -> None:
+    from llmopt.contract.evaluation import Evaluation
+
+    def undeclared(x: np.ndarray) -> Evaluation:
+        return Evaluation(corner(x), constraints=disc(x))
+
+    p = NumericProblem(undeclared, [(-2, 2), (-2, 2)])
+    result = run_methods(p, setup_for(p, OPROConfig(max_evals=20, seed=0)), ["optuna-tpe"])[0]
+    assert not p.constrained and result.constrained and disc(np.array(result.best_solution)) <= 0
