@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -67,7 +67,12 @@ def scipy_constrained(method: str, options: Callable[[Objective], dict[str, Any]
         ineq = _constraint_values(space, f)
         constraints: Any = [{"type": "ineq", "fun": lambda x: -ineq(x)}] if f.constraint_count() else []
         optimize.minimize(
-            _raw_loss(space, f), x0, method=method, bounds=space.bounds, constraints=constraints, options=options(f)
+            _raw_loss(space, f),
+            x0,
+            method=cast(Any, method),
+            bounds=space.bounds,
+            constraints=constraints,
+            options=options(f),
         )
 
     return search

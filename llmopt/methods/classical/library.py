@@ -76,11 +76,12 @@ def optuna_tpe(distributions: Callable[[Any], dict[str, Any]]) -> Callable[[Any,
 
         with _quiet():
             params = distributions(space)
+            constrained = f.problem.constrained
             sampler = optuna.samplers.TPESampler(
                 seed=setup.seed,
                 multivariate=True,
                 constant_liar=f.workers > 1,
-                constraints_func=trial_constraints if f.problem.constrained else None,
+                constraints_func=trial_constraints if constrained else None,
             )
             study = optuna.create_study(sampler=sampler, direction="minimize")
             while True:
