@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -65,15 +65,9 @@ def scipy_constrained(method: str, options: Callable[[Objective], dict[str, Any]
 
         x0 = np.array(best_start(space, f, setup), dtype=float)
         ineq = _constraint_values(space, f)
-        constraints: Any = [{"type": "ineq", "fun": lambda x: -ineq(x)}] if f.constraint_count() else []
-        optimize.minimize(
-            _raw_loss(space, f),
-            x0,
-            method=cast(Any, method),
-            bounds=space.bounds,
-            constraints=constraints,
-            options=options(f),
-        )
+        constraints = [{"type": "ineq", "fun": lambda x: -ineq(x)}] if f.constraint_count() else []
+        solve: Any = optimize.minimize  # scipy-stubs want a literal method name; this one is chosen at run time
+        solve(_raw_loss(space, f), x0, method=method, bounds=space.bounds, constraints=constraints, options=options(f))
 
     return search
 
