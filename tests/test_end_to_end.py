@@ -146,3 +146,12 @@ def test_bench_runs_prompt_search_with_every_default_method() -> None:
         "evoprompt-de",
     }
     assert all(r["n_evals"] >= 1 for r in runs)
+
+
+def test_readme_feedback_example_runs_and_its_best_is_feasible() -> None:
+    readme = (ROOT / "README.md").read_text()
+    example = next(block for block in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "Evaluation(" in block)
+    example = example.replace("steps=5", "steps=2") + "\nassert result.x[0] + result.x[1] <= 1, result.x\n"
+    done = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
