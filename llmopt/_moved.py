@@ -80,7 +80,7 @@ class _Alias(importlib.abc.Loader):
         if self.spec is not None:
             module.__spec__ = self.spec
         warnings.warn(
-            f"{self.old} moved to {self.homes[0]}; the old name goes in llmopt 0.7",
+            f"{self.old} moved to {self.homes[0]}; the old name goes in llmopt 0.8",
             DeprecationWarning,
             stacklevel=_outside_the_import_system(),
         )

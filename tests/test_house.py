@@ -188,7 +188,7 @@ FRONT_DOORS = {"llmopt", "llmopt._moved", "llmopt.minimize", "llmopt.opro"}
 # when called (as pandas' `DataFrame.plot` does), so that reading a Result never loads matplotlib.
 ALLOWED_UPWARD = {
     "llmopt.core.result -> llmopt.report.plots",
-    # `llmopt.contract.check_method`, 0.5's name of a method check, read with a DeprecationWarning until 0.7
+    # `llmopt.contract.check_method`, 0.5's name of a method check, read with a DeprecationWarning until 0.8
     "llmopt.contract -> llmopt.methods.checks",
 }
 

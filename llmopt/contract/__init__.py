@@ -37,7 +37,7 @@ if not TYPE_CHECKING:  # so that a type checker still flags a name this package 
         """`llmopt.contract.check_method`, as 0.5 had it: now `llmopt.methods.checks.check_method`."""
         if name == "check_method":
             warnings.warn(
-                "llmopt.contract.check_method moved to llmopt.methods.checks.check_method; the old name goes in 0.7",
+                "llmopt.contract.check_method moved to llmopt.methods.checks.check_method; the old name goes in 0.8",
                 DeprecationWarning,
                 stacklevel=2,
             )

@@ -231,7 +231,7 @@ if not TYPE_CHECKING:  # so that a type checker still flags a name this module d
         """`Outcome`, 0.5's name of `EvalStatus` (a name the driver used for something else too)."""
         if name == "Outcome":
             warnings.warn(
-                "llmopt.contract.problem.Outcome is EvalStatus; the old name goes in 0.7",
+                "llmopt.contract.problem.Outcome is EvalStatus; the old name goes in 0.8",
                 DeprecationWarning,
                 stacklevel=2,
             )
