@@ -15,13 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from llmopt.contract.problem import InvalidSolution, Option, Problem, digest
+from llmopt.contract.evaluation import Evaluation
+from llmopt.contract.problem import Option, Problem, digest
 from llmopt.contract.spaces import Bits, Bitvector
 from llmopt.core.direction import gap_pct
 from llmopt.core.result import Result
 
 KINDS = ("uncorrelated", "weakly", "strongly")
 DP_CELLS = 200_000_000  # the exact dynamic programme keeps one byte per (item, capacity) cell
+NAMED_ITEMS = 3  # items the feedback names: enough to act on, few enough to read
 
 
 class KnapsackFileError(ValueError):
@@ -135,13 +137,15 @@ def _optimal_values(reader: _Tokens, n: int) -> Bitvector | None:
 
 
 class Knapsack(Problem):
-    """Maximise the total value of the chosen items; their total weight stays within the capacity."""
+    """Maximise the total value of the chosen items; their total weight stays within the capacity (a
+    constraint: a selection over capacity is scored, with its excess weight as the violation)."""
 
     name = "knapsack"
     summary = "0/1 knapsack: choose items by bits (random Pisinger instances or standard files)"
     direction = "max"
     solution_label = "selection"
     value_label = "value"
+    constrained = True  # the weight limit is a constraint, given with every evaluation
     options = (
         Option("--items", int, 20, "number of random items"),
         Option("--kind", str, "uncorrelated", "how values follow weights in a random instance", KINDS),
@@ -206,18 +210,46 @@ class Knapsack(Problem):
         """Total weight of the selection."""
         return float(self._weights @ np.array(selection, dtype=float))
 
-    def decode(self, text: str) -> Bitvector:
-        """A vector of n bits whose items fit; a heavier selection is rejected as over capacity."""
-        selection = self.space.decode(text)
-        if self.weight(selection) > self.instance.capacity:
-            raise InvalidSolution("over capacity")
-        return selection
-
-    def evaluate(self, selection: Bitvector) -> float:
-        """Total value; a selection over capacity is infeasible (`InvalidSolution`)."""
-        if self.weight(selection) > self.instance.capacity:
-            raise InvalidSolution("over capacity")
+    def total_value(self, selection: Bitvector) -> float:
+        """Total value of the selection, whatever it weighs."""
         return float(self._values @ np.array(selection, dtype=float))
+
+    def evaluate(self, selection: Bitvector) -> Evaluation:
+        """Total value; the weight over capacity as a constraint (> 0 is over), and feedback naming what to
+        drop (over capacity) or what still fits."""
+        over = self.weight(selection) - self.instance.capacity
+        return Evaluation(self.total_value(selection), feedback=self.feedback(selection), constraints=(over,))
+
+    def feedback(self, selection: Bitvector) -> str:
+        """What a person would say: over capacity, by how much and the chosen items of least value per
+        weight (the ones to drop); within it, the room left and the most valuable unchosen item that fits."""
+        weight, capacity = self.weight(selection), self.instance.capacity
+        chosen = [i for i, bit in enumerate(selection) if bit]
+        if weight > capacity:
+            return (
+                f"Over capacity by {_short(weight - capacity)} (weight {_short(weight)} of {_short(capacity)}). "
+                f"The chosen items of least value per weight: {self._items(self._by_ratio(chosen))}."
+            )
+        room = capacity - weight
+        fitting = [i for i, bit in enumerate(selection) if not bit and self.instance.weights[i] <= room]
+        said = f"Weight {_short(weight)} of {_short(capacity)}, {_short(room)} to spare."
+        if fitting:
+            best = max(fitting, key=lambda i: (self.instance.values[i], -i))
+            return f"{said} Item {self._items([best])} is not chosen and fits."
+        if not chosen:
+            return f"{said} No item fits."
+        worst = self._items(self._by_ratio(chosen))
+        return f"{said} No unchosen item fits; the chosen items of least value per weight: {worst}."
+
+    def _by_ratio(self, items: list[int]) -> list[int]:
+        """The first `NAMED_ITEMS` of `items` by rising value per weight, the heavier first among equals."""
+        values, weights = self.instance.values, self.instance.weights
+        return sorted(items, key=lambda i: (values[i] / max(weights[i], 1e-12), -weights[i], i))[:NAMED_ITEMS]
+
+    def _items(self, items: list[int]) -> str:
+        """Items as the problem's description writes them: index: (value, weight)."""
+        values, weights = self.instance.values, self.instance.weights
+        return ", ".join(f"{i}: ({_short(values[i])}, {_short(weights[i])})" for i in items)
 
     def initial(self, rng: np.random.Generator, k: int) -> list[Bitvector]:
         """k random feasible selections: items in random order, each taken half the time when it fits."""
@@ -278,8 +310,8 @@ class Knapsack(Problem):
         if self.known_optimum is not None:
             return self.known_optimum
         if self.instance.optimal is not None:
-            return self.evaluate(self.instance.optimal)
-        return self.evaluate(self._exact) if self._dp_fits else None
+            return self.total_value(self.instance.optimal)
+        return self.total_value(self._exact) if self._dp_fits else None
 
     def extra_columns(self, result: Result) -> dict[str, Any]:
         """`gap_pct` against the optimum, when it is known."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from llmopt.contract.evaluation import Evaluation
 from llmopt.contract.problem import Option, Problem
 from llmopt.contract.spaces import Box
 
@@ -94,11 +95,24 @@ class LinearRegression(Problem):
             f"where w and b are {kind}."
         )
 
-    def evaluate(self, solution: Pair) -> float:
+    def loss(self, solution: Pair) -> float:
         """Sum of squared residuals."""
         w, b = solution
         residual = self.y - (w * self.x + b)
         return float(residual @ residual)
+
+    def evaluate(self, solution: Pair) -> Evaluation:
+        """Sum of squared residuals, and feedback on where the line lies against the data."""
+        return Evaluation(self.loss(solution), feedback=self.feedback(solution))
+
+    def feedback(self, solution: Pair) -> str:
+        """Where the line y = w·x + b lies against the data at small x and at large x: above or below it
+        by the mean residual over the lower and the upper half of the points."""
+        w, b = solution
+        residual = self.y - (w * self.x + b)
+        half = self.points // 2
+        low, high = (f"{_number(x[0])} to {_number(x[-1])}" for x in (self.x[:half], self.x[half:]))
+        return f"At small x (x = {low}) {_side(residual[:half])}; at large x (x = {high}) {_side(residual[half:])}."
 
     def initial(self, rng: np.random.Generator, k: int) -> list[Pair]:
         """k pairs drawn uniformly from [10, 20], as in the paper."""
@@ -122,21 +136,21 @@ class LinearRegression(Problem):
         # min over b of the loss is L* + Sxx·(w - w*)², a lower bound for every integer b; so walk
         # integer w outward from w* and stop once that bound exceeds the best integer loss.
         sxx = float(((self.x - self.x.mean()) ** 2).sum())
-        loss_star = self.evaluate((w_star, float(np.mean(self.y - w_star * self.x))))
+        loss_star = self.loss((w_star, float(np.mean(self.y - w_star * self.x))))
         best_loss, best = math.inf, (0, 0)
         for w in _integers_by_distance(w_star):
             if loss_star + sxx * (w - w_star) ** 2 > best_loss:
                 return best
             b_vertex = float(np.mean(self.y - w * self.x))
             for b in (math.floor(b_vertex), math.ceil(b_vertex)):
-                loss = self.evaluate((w, b))
+                loss = self.loss((w, b))
                 if loss < best_loss:
                     best_loss, best = loss, (w, b)
         raise AssertionError("unreachable")
 
     def optimum(self) -> float:
         """Loss at the exact least-squares solution."""
-        return self.evaluate(self.least_squares())
+        return self.loss(self.least_squares())
 
     def references(self) -> dict[str, Callable[[], Pair]]:
         """Exact least squares on the solution space (it reads the data, so it is no black box)."""
@@ -153,3 +167,15 @@ def _integers_by_distance(center: float) -> Iterator[int]:
         else:
             yield high
             high += 1
+
+
+def _side(residual: np.ndarray) -> str:
+    """Whether the line lies above or below these points, by their mean residual (data - line)."""
+    mean = float(residual.mean())
+    if abs(mean) < 0.005:  # what two decimals would show as 0
+        return "the line runs through the data on average"
+    return f"the line is {'below' if mean > 0 else 'above'} the data by {abs(mean):.2f} on average"
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"

@@ -12,10 +12,12 @@ from typing import Any
 
 import numpy as np
 
+from llmopt.contract.evaluation import Evaluation
 from llmopt.contract.problem import InvalidSolution, Option, Problem, digest
 from llmopt.contract.spaces import Bits, Bitvector
 
 WALKSAT_FLIPS = 5_000
+NAMED_CLAUSES = 5  # unsatisfied clauses the feedback writes out: the first few, in the formula's order
 
 
 class CNFFileError(ValueError):
@@ -190,11 +192,8 @@ class MaxSAT(Problem):
 
     def describe(self) -> str:
         """The clauses, compactly, with weights and hard clauses marked when there are any."""
-        weighted = any(w != 1.0 for w in self.formula.weights) or self._hard.any()
-        shown = " ".join(
-            ("[hard]" if h else f"[{w:g}]" if weighted else "") + "(" + " ".join(map(str, c)) + ")"
-            for c, w, h in zip(self.formula.clauses, self.formula.weights, self.formula.hard)
-        )
+        weighted = self._weighted
+        shown = " ".join(self.clause_text(i) for i in range(len(self.formula.clauses)))
         return (
             f"Help me choose true (1) or false (0) for the variables x1 to x{self.formula.n_vars}. A clause "
             "such as (1 -2 3) is satisfied when at least one of its literals is true; -2 means x2 is false. "
@@ -202,6 +201,16 @@ class MaxSAT(Problem):
             + f"The value is the {'total weight' if weighted else 'number'} of unsatisfied clauses; lower is "
             f"better. Clauses: {shown}"
         )
+
+    @cached_property
+    def _weighted(self) -> bool:
+        return any(w != 1.0 for w in self.formula.weights) or bool(self._hard.any())
+
+    def clause_text(self, index: int) -> str:
+        """Clause `index` as the description writes it: (1 -2 3), after its weight or [hard] when weighted."""
+        clause, weight, hard = (self.formula.clauses[index], self.formula.weights[index], self.formula.hard[index])
+        mark = "[hard]" if hard else f"[{weight:g}]" if self._weighted else ""
+        return mark + "(" + " ".join(map(str, clause)) + ")"
 
     def format_hint(self) -> str:
         """One bit per variable."""
@@ -224,12 +233,25 @@ class MaxSAT(Problem):
             raise InvalidSolution("breaks a hard clause")
         return assignment
 
-    def evaluate(self, assignment: Bitvector) -> float:
+    def unsatisfied_weight(self, assignment: Bitvector) -> float:
         """Total weight of the unsatisfied soft clauses; breaking a hard clause is infeasible."""
         broken = self.unsatisfied(assignment)
         if np.any(broken & self._hard):
             raise InvalidSolution("breaks a hard clause")
         return float(self._weights[broken & ~self._hard].sum())
+
+    def evaluate(self, assignment: Bitvector) -> Evaluation:
+        """The unsatisfied weight, and feedback that writes out the first unsatisfied clauses."""
+        return Evaluation(self.unsatisfied_weight(assignment), feedback=self.feedback(assignment))
+
+    def feedback(self, assignment: Bitvector) -> str:
+        """How many clauses the assignment leaves unsatisfied, and the first `NAMED_CLAUSES` of them."""
+        broken = np.flatnonzero(self.unsatisfied(assignment))
+        if broken.size == 0:
+            return "Every clause is satisfied."
+        first = " ".join(self.clause_text(int(i)) for i in broken[:NAMED_CLAUSES])
+        which = "they are" if broken.size <= NAMED_CLAUSES else f"the first {NAMED_CLAUSES}"
+        return f"{broken.size} of {len(self.formula.clauses)} clauses unsatisfied; {which}: {first}"
 
     def initial(self, rng: np.random.Generator, k: int) -> list[Bitvector]:
         """k random assignments that break no hard clause (WalkSAT repairs the hard clauses of each)."""
@@ -305,4 +327,4 @@ class MaxSAT(Problem):
 
     def optimum(self) -> float | None:
         """--optimum, or RC2's proven optimum."""
-        return self.known_optimum if self.known_optimum is not None else self.evaluate(self._exact)
+        return self.known_optimum if self.known_optimum is not None else self.unsatisfied_weight(self._exact)

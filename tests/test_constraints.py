@@ -173,8 +173,9 @@ def test_constraints_on_a_problem_of_any_kind_join_its_own() -> None:
     problem = build_problem("maxsat", options)
     constrained = problem.constrained_by(at_most_5, "at-most-5")
     solution = problem.initial(np.random.default_rng(0), 1)[0]
-    evaluation = constrained.evaluate(solution)
-    assert evaluation.value == problem.evaluate(solution) and evaluation.constraints == sum(solution) - 5
+    evaluation, own = constrained.evaluate(solution), problem.evaluate(solution)
+    assert (evaluation.value, evaluation.feedback) == (own.value, own.feedback)  # the problem's feedback is kept
+    assert evaluation.constraints == sum(solution) - 5
     assert constrained.constrained and not problem.constrained and isinstance(constrained, type(problem))
     assert constrained.config()["constraints"] == "at-most-5" and constrained.fingerprint() != problem.fingerprint()
     import pickle  # a process that evaluates gets the problem pickled

@@ -211,8 +211,8 @@ def test_the_tour_panel_of_a_reference_says_reference(tmp_path: Path, build_prob
 
     problem = build_problem("tsp")
     tour = tuple(range(problem.n))
-    opro = Result("opro", "tsp", "min", best_solution=tour, best_value=problem.evaluate(tour))
-    lkh = Result("lkh", "tsp", "min", kind="reference", best_solution=tour, best_value=problem.evaluate(tour))
+    opro = Result("opro", "tsp", "min", best_solution=tour, best_value=problem.length(tour))
+    lkh = Result("lkh", "tsp", "min", kind="reference", best_solution=tour, best_value=problem.length(tour))
     titles: list[str] = []
     original = type(problem).draw
     monkeypatch.setattr(
@@ -231,7 +231,7 @@ def test_the_best_of_the_others_is_the_best_scored_baseline_with_a_tour(
 
     problem = build_problem("tsp")
     tour = tuple(range(problem.n))
-    length = problem.evaluate(tour)
+    length = problem.length(tour)
     opro = Result("opro", "tsp", "min", best_solution=tour, best_value=length)
     others = [
         Result("worse", "tsp", "min", best_solution=tour, best_value=length + 5),
@@ -269,7 +269,7 @@ def crowded(problem) -> list[Result]:
     tour = tuple(range(problem.n))
     runs = [of_kind(f"method-number-{i}", "black-box", list(700 + 100 * rng.random(20))) for i in range(31)]
     for result in runs[:2]:
-        result.best_solution, result.best_value = tour, problem.evaluate(tour)
+        result.best_solution, result.best_value = tour, problem.length(tour)
     names = [
         "nearest-neighbour",
         "farthest-insertion",

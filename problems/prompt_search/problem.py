@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from llmopt.backends import BACKEND_SETTINGS, BackendSpec, make_backend
+from llmopt.contract.evaluation import Evaluation
 from llmopt.contract.problem import Option, Problem, UsageError, digest, evaluate_safely
 from llmopt.contract.spaces import Text
 from llmopt.core.result import Result
@@ -19,6 +20,11 @@ MAX_INSTRUCTION = 300
 SCORER = "scorer"  # the scorer model's settings: copies of the optimizer model's, under this prefix
 SCORER_MAX_TOKENS = 24  # an answer of a few words, the scorer's whole job
 EXEMPLARS = 3  # training examples shown in the meta-prompt
+# The feedback names the first few training questions answered wrong, each cut, so that it stays short
+# (well under FEEDBACK_LIMIT) whatever the dataset's questions and the scorer's answers are like.
+WRONG_SHOWN = 3
+QUESTION_CHARS = 120
+ANSWER_CHARS = 40
 _MODEL = {setting.key: setting for setting in BACKEND_SETTINGS}
 
 # Where the instruction goes; {ins} is the instruction, {q} the question. The paper's four positions.
@@ -203,21 +209,43 @@ class PromptSearch(Problem):
 
     # -- scoring ---------------------------------------------------------------------------
 
-    def _accuracy(self, instruction: str, examples: list[Example]) -> float:
+    def _graded(self, instruction: str, examples: list[Example]) -> tuple[list[str], list[bool]]:
+        """The scorer's answer to each example with the instruction, and whether it is right."""
         from tqdm import tqdm
 
         prompts = [build_prompt(instruction, e.input, self.position) for e in examples]
         with tqdm(total=len(prompts), desc="scoring", unit="q", leave=False, disable=None) as bar:
             answers = self.scorer.answer_all(prompts, bar)
-        correct = sum(is_correct(a, e.target, self.kind) for a, e in zip(answers, examples))
-        return 100.0 * correct / len(examples)
+        return answers, [is_correct(a, e.target, self.kind) for a, e in zip(answers, examples)]
 
-    def evaluate(self, solution: str) -> float:
-        """Training accuracy (0–100) of the scorer with this instruction."""
-        return self._accuracy(solution, self.train)
+    def _accuracy(self, instruction: str, examples: list[Example]) -> float:
+        _, correct = self._graded(instruction, examples)
+        return 100.0 * sum(correct) / len(examples)
+
+    def evaluate(self, solution: str) -> Evaluation:
+        """Training accuracy (0–100) of the scorer with this instruction; the training questions it got
+        wrong as feedback (the first few, with the expected and given answers), and 1 or 0 per question."""
+        answers, correct = self._graded(solution, self.train)
+        accuracy = 100.0 * sum(correct) / len(self.train)
+        cases = tuple(1.0 if right else 0.0 for right in correct)
+        return Evaluation(accuracy, feedback=self.feedback(answers, correct), cases=cases)
+
+    def feedback(self, answers: list[str], correct: list[bool]) -> str:
+        """The training questions answered wrong: how many, and the first `WRONG_SHOWN` of them, each with
+        the expected and the given answer (cut). The test questions are never shown."""
+        wrong = [index for index, right in enumerate(correct) if not right]
+        if not wrong:
+            return f"All {len(correct)} questions answered correctly."
+        shown = [
+            f"Q: {_tidy(self.train[i].input, QUESTION_CHARS)}\nexpected: {_tidy(self.train[i].target, ANSWER_CHARS)}"
+            f" | answered: {_tidy(answers[i], ANSWER_CHARS) or '(nothing)'}"
+            for i in wrong[:WRONG_SHOWN]
+        ]
+        which = "they are" if len(wrong) <= WRONG_SHOWN else f"the first {WRONG_SHOWN}"
+        return f"Wrong on {len(wrong)} of {len(correct)} questions; {which}:\n" + "\n".join(shown)
 
     def final_evaluate(self, solution: str) -> float:
-        """Held-out test accuracy."""
+        """Held-out test accuracy (a number only: nothing of the test set reaches the optimizer)."""
         return self._accuracy(solution, self.test)  # repeats cost nothing: the scorer remembers answers
 
     def usage(self) -> dict[str, int]:
@@ -228,3 +256,9 @@ class PromptSearch(Problem):
         """Train and test accuracy (None when the scorer fails on the test split), and what the scorer cost."""
         test = None if result.best_solution is None else evaluate_safely(self.final_evaluate, result.best_solution)[0]
         return {"train_acc": result.best_value, "test_acc": test, **result.extra.get("usage", {})}
+
+
+def _tidy(text: str, limit: int) -> str:
+    """`text` on one line, its whitespace collapsed, cut to `limit` characters (an ellipsis says so)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -10,6 +10,7 @@ import numpy as np
 from llmopt.problems.tsp.instance import tour_length  # noqa: F401  (callers measure tours beside the heuristics)
 
 EPS = 1e-9
+MOVES_CHUNK = 256  # rows of the edge-pair table computed at once, so memory grows with n, not n²
 
 
 def nearest_neighbour(dist: np.ndarray, start: int = 0) -> list[int]:
@@ -113,6 +114,30 @@ def rotate_to_start(tour: list[int] | np.ndarray, start: int = 0) -> list[int]:
     order = [int(c) for c in tour]
     k = order.index(start)
     return order[k:] + order[:k]
+
+
+def two_opt_moves(
+    dist: np.ndarray, tour: tuple[int, ...] | list[int], k: int
+) -> tuple[int, list[tuple[float, tuple[int, int, int, int]]]]:
+    """How many 2-opt moves shorten the closed tour, and the k that save most, each as (saving, (a, b, c, d)):
+    edges a-b and c-d, in tour order, reconnected as a-c and b-d (ties in tour order)."""
+    order = np.asarray(tour, dtype=np.intp)
+    n, nxt = len(order), np.roll(order, -1)
+    edge, later = dist[order, nxt], np.arange(n)
+    count, best = 0, np.empty((0, 3))  # rows of (-saving, i, j), the k best so far
+    for low in range(0, n, MOVES_CHUNK):
+        rows = np.arange(low, min(low + MOVES_CHUNK, n))
+        saving = edge[rows, None] + edge[None, :] - dist[np.ix_(order[rows], order)] - dist[np.ix_(nxt[rows], nxt)]
+        apart = (later[None, :] >= rows[:, None] + 2) & ~((rows[:, None] == 0) & (later[None, :] == n - 1))
+        i, j = np.nonzero(apart & (saving > EPS))
+        count += len(i)
+        if len(i) > k:  # only the k largest savings (and any tied with the k-th) can be among the best
+            cut = np.partition(saving[i, j], len(i) - k)[len(i) - k]
+            i, j = i[saving[i, j] >= cut], j[saving[i, j] >= cut]
+        found = np.vstack([best, np.column_stack([-saving[i, j], rows[i], j])])
+        best = found[np.lexsort((found[:, 2], found[:, 1], found[:, 0]))][:k]
+    pairs = [(-cost, int(i), int(j)) for cost, i, j in best.tolist()]
+    return count, [(saving, (int(order[i]), int(nxt[i]), int(order[j]), int(nxt[j]))) for saving, i, j in pairs]
 
 
 def _two_opt_at(dist: np.ndarray, order: np.ndarray, i: int) -> tuple[int, ...] | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from llmopt.contract.evaluation import Evaluation
 from llmopt.contract.problem import Option, Problem, digest
 from llmopt.contract.spaces import Permutation
 from llmopt.core.direction import gap_pct
@@ -20,6 +21,10 @@ from llmopt.problems.tsp.tsplib import read_tsplib
 Tour = tuple[int, ...]
 # Above this many cities the meta-prompt would not fit a small model's context; still solvable.
 MATRIX_PROMPT_MAX = 30
+NAMED_MOVES = 3  # 2-opt moves the feedback names: the largest savings
+# The feedback scans every pair of edges; beyond this many cities that would cost black-box searches, which
+# never read it, more than the tour's length (and no meta-prompt holds such an instance anyway).
+FEEDBACK_MAX_CITIES = 1000
 
 
 class TSP(Problem):
@@ -97,9 +102,27 @@ class TSP(Problem):
 
     # -- scoring ---------------------------------------------------------------------------
 
-    def evaluate(self, solution: Tour) -> float:
+    def length(self, solution: Tour) -> float:
         """Length of the closed tour."""
         return self.instance.length(solution)
+
+    def evaluate(self, solution: Tour) -> Evaluation:
+        """Length of the closed tour, and feedback naming its crossing edges (the moves 2-opt would make)."""
+        feedback = self.feedback(solution) if self.n <= FEEDBACK_MAX_CITIES else None
+        return Evaluation(self.length(solution), feedback=feedback)
+
+    def feedback(self, solution: Tour) -> str:
+        """The pairs of edges that are shorter reconnected (2-opt moves; two edges crossing in the plane always
+        are one), how many, and the `NAMED_MOVES` that save most, by city index."""
+        count, moves = heuristics.two_opt_moves(self.instance.dist, solution, NAMED_MOVES)
+        if not count:
+            return "No two edges cross: no 2-opt move shortens this tour."
+        named = "; ".join(
+            f"edges {a}-{b} and {c}-{d} as {a}-{c} and {b}-{d} ({format_coord(round(saving, 2))} shorter)"
+            for saving, (a, b, c, d) in moves
+        )
+        pairs = "1 pair of edges crosses or is" if count == 1 else f"{count} pairs of edges cross or are"
+        return f"{pairs} shorter reconnected (2-opt); the largest savings: {named}."
 
     @cached_property
     def _exact(self) -> Tour | None:
@@ -118,14 +141,14 @@ class TSP(Problem):
         """--optimum if given, else the exact length (Held–Karp or the integer programme) where n allows."""
         if self.known_optimum is not None:
             return self.known_optimum
-        return self.evaluate(self._exact) if self._exact else None
+        return self.length(self._exact) if self._exact else None
 
     def reference(self) -> tuple[float, str]:
         """What gaps are measured against, and a label saying whether it is proven."""
         optimum = self.optimum()
         if optimum is not None:
             return optimum, "optimum"
-        return self.evaluate(self._lkh_tour), "LKH (heuristic bound)"
+        return self.length(self._lkh_tour), "LKH (heuristic bound)"
 
     def extra_columns(self, result: Result) -> dict[str, Any]:
         """`gap_pct` against the optimum, or `gap_pct_vs_lkh` when only a heuristic bound exists."""

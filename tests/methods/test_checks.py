@@ -36,3 +36,14 @@ def test_a_best_value_that_is_the_best_evaluation_passes() -> None:
 def test_evaluations_without_a_best_value_fail() -> None:
     failures = check_method(_evaluating(None), build_problem("sphere", {}), Setup(max_evals=3))
     assert failures == ["best value None is not the best of its evaluations"]
+
+
+def test_a_constrained_problem_passes_with_its_best_feasible_value() -> None:
+    from llmopt.methods import methods_for
+
+    knapsack = build_problem("knapsack", {"items": 12})
+    setup = Setup(max_evals=20, seed=0)
+    result = methods_for(knapsack)["random-search"].run(knapsack, setup)
+    infeasible = [t.value for t in result.evaluated() if not t.feasible]
+    assert infeasible and max(infeasible) > result.best_value, "uniform bits overfill the knapsack, worth more"
+    assert check_method(methods_for(knapsack)["random-search"], knapsack, setup) == []

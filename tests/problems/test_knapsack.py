@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from llmopt.cli import main
-from llmopt.contract.problem import InvalidSolution
+from llmopt.contract.evaluation import Evaluation
 from llmopt.problems.knapsack import Knapsack, KnapsackFileError, random_instance, read_instance
 
 # A small instance in the standard file format, its optimal vector on the last line (value 295, by brute force).
@@ -19,7 +19,7 @@ SMALL = "10 269\n55 95\n10 4\n47 60\n5 32\n4 23\n50 72\n8 80\n61 62\n85 65\n87 4
 
 def brute_force(problem: Knapsack) -> float:
     return max(
-        problem.evaluate(bits)
+        problem.total_value(bits)
         for bits in itertools.product((0, 1), repeat=problem.n)
         if problem.weight(bits) <= problem.instance.capacity
     )
@@ -29,7 +29,7 @@ def brute_force(problem: Knapsack) -> float:
 def test_dynamic_programming_is_exact_on_random_instances(kind: str) -> None:
     problem = Knapsack(random_instance(12, kind, seed=3, spread=100))
     assert problem.optimum() == brute_force(problem)
-    assert problem.evaluate(problem.greedy()) <= problem.optimum()
+    assert problem.total_value(problem.greedy()) <= problem.optimum()
 
 
 def test_generators_follow_pisinger() -> None:
@@ -45,7 +45,7 @@ def test_the_file_format_and_its_optimal_line(tmp_path: Path) -> None:
     path.write_text(SMALL)
     problem = Knapsack(read_instance(path))
     assert problem.n == 10 and problem.instance.capacity == 269
-    assert problem.optimum() == 295 == brute_force(problem) == problem.evaluate(problem._exact)
+    assert problem.optimum() == 295 == brute_force(problem) == problem.total_value(problem._exact)
 
 
 @pytest.mark.parametrize(
@@ -68,14 +68,61 @@ def test_a_broken_file_names_the_line(tmp_path: Path, text: str, fragment: str) 
     assert str(path) in str(caught.value)
 
 
-def test_over_capacity_is_its_own_reason() -> None:
-    problem = Knapsack(random_instance(6, "uncorrelated", seed=0, spread=50))
-    with pytest.raises(InvalidSolution, match="^over capacity$"):
-        problem.decode(problem.space.encode((1,) * 6))
-    with pytest.raises(InvalidSolution, match="^over capacity$"):
-        problem.evaluate((1,) * 6)
+@pytest.fixture(name="problem")
+def problem_fixture(tmp_path: Path) -> Knapsack:
+    path = tmp_path / "ten_items.txt"
+    path.write_text(SMALL)
+    return Knapsack(read_instance(path))
+
+
+def test_over_capacity_is_a_constraint_with_its_amount_not_an_invalid_answer(problem: Knapsack) -> None:
+    everything = problem.decode(problem.space.encode((1,) * 10))  # 539 > 269: decoded all the same
+    # by hand: every item weighs 539 and is worth 412; the least value per weight are 6 (0.1), 3 (0.16), 4 (0.17)
+    assert problem.evaluate(everything) == Evaluation(
+        412.0,
+        feedback="Over capacity by 270 (weight 539 of 269). "
+        "The chosen items of least value per weight: 6: (8, 80), 3: (5, 32), 4: (4, 23).",
+        constraints=(270.0,),
+    )
     for start in problem.initial(np.random.default_rng(0), 20):
         assert problem.weight(start) <= problem.instance.capacity
+
+
+@pytest.mark.parametrize(
+    "chosen, slack, feedback",
+    [
+        ((8, 9), -158.0, "Weight 111 of 269, 158 to spare. Item 7: (61, 62) is not chosen and fits."),
+        ((), -269.0, "Weight 0 of 269, 269 to spare. Item 9: (87, 46) is not chosen and fits."),
+        (
+            (1, 2, 3, 7, 8, 9),  # the optimum: nothing left fits, so the feedback names what a swap would give up
+            0.0,
+            "Weight 269 of 269, 0 to spare. No unchosen item fits; "
+            "the chosen items of least value per weight: 3: (5, 32), 2: (47, 60), 7: (61, 62).",
+        ),
+    ],
+)
+def test_a_feasible_selection_hears_its_room_and_what_still_fits(
+    problem: Knapsack, chosen: tuple[int, ...], slack: float, feedback: str
+) -> None:
+    selection = tuple(int(i in chosen) for i in range(10))
+    evaluation = problem.evaluate(selection)
+    assert (evaluation.feedback, evaluation.constraints) == (feedback, (slack,))
+    assert evaluation.value == sum(problem.instance.values[i] for i in chosen)
+
+
+def test_a_black_box_search_sees_debs_penalty_for_an_overfull_knapsack(problem: Knapsack) -> None:
+    from llmopt.core.result import Result
+    from llmopt.methods import Setup
+    from llmopt.methods.classical.base import Objective
+
+    result = Result("search", problem.name, problem.direction)
+    objective = Objective.on_terms(problem, Setup(max_evals=5), result)
+    assert objective((0,) * 8 + (1, 1)) == 172.0
+    # 270 over capacity: the worst feasible value so far (172) less the violation, not the worst value there is
+    assert objective((1,) * 10) == 172.0 - 270.0
+    assert objective.constraints((1,) * 10) == (270.0,)
+    assert result.counts.evals == 2 and result.counts.n_invalid == 0 and result.counts.feasible == 1
+    assert result.best_value == 172.0 and result.constrained and Knapsack.constrained
 
 
 def test_baselines_cli_reaches_the_optimum_and_nothing_beats_it(tmp_path: Path, capsys) -> None:

@@ -17,7 +17,7 @@ def test_data_follows_the_paper() -> None:
     problem = LinearRegression(w_true=3, b_true=5, noise=0.0)
     assert problem.x.tolist() == list(range(1, 51))
     assert np.allclose(problem.y, 3 * problem.x + 5)
-    assert problem.evaluate((3, 5)) == 0.0
+    assert problem.loss((3, 5)) == 0.0
 
 
 def test_data_seed_changes_noise() -> None:
@@ -72,7 +72,7 @@ def test_real_valued_mode() -> None:
 def test_integer_optimum_matches_brute_force(w_true: int, b_true: int) -> None:
     problem = LinearRegression(w_true=w_true, b_true=b_true, noise=3.0, data_seed=5)
     grid = itertools.product(range(w_true - 3, w_true + 4), range(b_true - 40, b_true + 41))
-    brute = min(grid, key=problem.evaluate)
+    brute = min(grid, key=problem.loss)
     assert problem.least_squares() == brute
 
 
@@ -96,7 +96,7 @@ def test_linear_regression_is_an_integer_box_with_every_box_method_and_least_squ
     assert results["nelder-mead"].counts.evals <= 30
     assert results["random-search"].counts.evals == 30
     assert [t.solution for t in results["nelder-mead"].trials[:5]] == list(starts)
-    assert results["nelder-mead"].best_value < min(problem.evaluate(s) for s in starts)
+    assert results["nelder-mead"].best_value < min(problem.loss(s) for s in starts)
 
 
 def test_grammar_mentions_brackets() -> None:
@@ -109,3 +109,21 @@ def test_the_box_is_told_to_the_model_and_must_hold_the_true_line() -> None:
     assert "between -50 and 50" in LinearRegression(bound=50).describe()
     with pytest.raises(ValueError, match="--bound"):
         LinearRegression(w_true=60, bound=50)
+
+
+@pytest.mark.parametrize(
+    "pair, low, high",
+    [
+        # by hand on y = 3x + 5 at x = 1..5 (8, 11, 14, 17, 20): residuals of 2x + 5 are 1, 2 | 3, 4, 5
+        ((2, 5), "the line is below the data by 1.50 on average", "the line is below the data by 4.00 on average"),
+        # 4x + 2 gives 6, 10 | 14, 18, 22: residuals 2, 1 | 0, -1, -2, so it crosses the data
+        ((4, 2), "the line is below the data by 1.50 on average", "the line is above the data by 1.00 on average"),
+        ((3, 6), "the line is above the data by 1.00 on average", "the line is above the data by 1.00 on average"),
+        ((3, 5), "the line runs through the data on average", "the line runs through the data on average"),
+    ],
+)
+def test_feedback_says_where_the_line_lies_against_the_data(pair: tuple[int, int], low: str, high: str) -> None:
+    problem = LinearRegression(w_true=3, b_true=5, noise=0.0, points=5)
+    evaluation = problem.evaluate(pair)
+    assert evaluation.value == problem.loss(pair)
+    assert evaluation.feedback == f"At small x (x = 1 to 2) {low}; at large x (x = 3 to 5) {high}."

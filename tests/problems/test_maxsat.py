@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from llmopt.cli import main
+from llmopt.contract.evaluation import Evaluation
 from llmopt.contract.problem import InvalidSolution
 from llmopt.problems.maxsat import CNFFileError, MaxSAT, random_3sat, read_formula
 
@@ -22,7 +23,7 @@ def brute_force(problem: MaxSAT) -> float:
     best = float("inf")
     for bits in itertools.product((0, 1), repeat=problem.formula.n_vars):
         try:
-            best = min(best, problem.evaluate(bits))
+            best = min(best, problem.unsatisfied_weight(bits))
         except InvalidSolution:
             pass
     return best
@@ -53,8 +54,44 @@ def test_weighted_formats_and_hard_clauses(tmp_path: Path, name: str, text: str,
 def test_rc2_is_exact_and_walksat_close_on_random_3sat(seed: int) -> None:
     problem = MaxSAT(random_3sat(12, 6.0, seed))  # over-constrained: some clauses must stay unsatisfied
     optimum = brute_force(problem)
-    assert problem.optimum() == optimum == problem.evaluate(problem.references()["rc2"]())
-    assert problem.evaluate(problem.references()["walksat"]()) >= optimum
+    assert problem.optimum() == optimum == problem.unsatisfied_weight(problem.references()["rc2"]())
+    assert problem.unsatisfied_weight(problem.references()["walksat"]()) >= optimum
+
+
+@pytest.mark.parametrize(
+    "text, assignment, value, feedback",
+    [
+        # by hand: x1 false, x2 true, x3 false leave (1 -2) and (-2 3) unsatisfied
+        (
+            "p cnf 3 4\n1 -2 0\n2 3 0\n-1 -3 0\n-2 3 0\n",
+            (0, 1, 0),
+            2.0,
+            "2 of 4 clauses unsatisfied; they are: (1 -2) (-2 3)",
+        ),
+        (
+            "p cnf 3 4\n1 -2 0\n2 3 0\n-1 -3 0\n-2 3 0\n",
+            (1, 0, 1),
+            1.0,
+            "1 of 4 clauses unsatisfied; they are: (-1 -3)",
+        ),
+        ("p cnf 3 4\n1 -2 0\n2 3 0\n-1 -3 0\n-2 3 0\n", (1, 1, 0), 1.0, "1 of 4 clauses unsatisfied; they are: (-2 3)"),
+        ("p cnf 3 4\n1 -2 0\n2 3 0\n-1 -3 0\n-2 3 0\n", (0, 0, 1), 0.0, "Every clause is satisfied."),
+        (
+            "p cnf 3 7\n1 0\n2 0\n3 0\n1 2 0\n1 3 0\n2 3 0\n1 2 3 0\n",
+            (0, 0, 0),
+            7.0,
+            "7 of 7 clauses unsatisfied; the first 5: (1) (2) (3) (1 2) (1 3)",
+        ),
+        (WCNF, (1, 1, 0), 5.0, "2 of 4 clauses unsatisfied; they are: [3](-1) [2](-2)"),  # weights as described
+    ],
+)
+def test_feedback_writes_the_first_unsatisfied_clauses_as_the_description_does(
+    tmp_path: Path, text: str, assignment: tuple[int, ...], value: float, feedback: str
+) -> None:
+    problem = MaxSAT(read_formula(write(tmp_path, "f.wcnf" if "wcnf" in text else "f.cnf", text)))
+    assert problem.evaluate(assignment) == Evaluation(value, feedback=feedback)
+    if value:
+        assert all(clause in problem.describe() for clause in feedback.split(": ", 1)[1].split())
 
 
 @pytest.mark.parametrize(
@@ -82,7 +119,7 @@ def test_a_broken_file_names_the_line(tmp_path: Path, text: str, fragment: str) 
 def test_initial_assignments_keep_every_hard_clause(tmp_path: Path) -> None:
     problem = MaxSAT(read_formula(write(tmp_path, "w.wcnf", WCNF)))
     for start in problem.initial(np.random.default_rng(0), 10):
-        problem.evaluate(start)  # raises when a hard clause is broken
+        problem.unsatisfied_weight(start)  # raises when a hard clause is broken
 
 
 def test_baselines_cli_gives_the_fewest_unsatisfied_clauses(tmp_path: Path, capsys) -> None:
