@@ -137,6 +137,7 @@ def _make(
     base: type[TestFunction] = TestFunction,
     minimum: float = 0.0,
     centre: float = 0.0,
+    constrained: bool = False,
 ) -> type[TestFunction]:
     doc = fun.__doc__ or name
     return type(
@@ -149,6 +150,7 @@ def _make(
             "box": box,
             "minimum": minimum,
             "centre": centre,
+            "constrained": constrained,
             "__doc__": doc,
         },
     )
@@ -184,6 +186,6 @@ def simionescu(x: np.ndarray) -> Evaluation:
 
 
 MishraBird, Simionescu = CONSTRAINED_FUNCTIONS = (
-    _make("mishra-bird", mishra_bird, ((-10.0, 0.0), (-6.5, 0.0)), FixedTwoD, minimum=-106.7645367),
-    _make("simionescu", simionescu, (-1.25, 1.25), FixedTwoD, minimum=-0.072),
+    _make("mishra-bird", mishra_bird, ((-10.0, 0.0), (-6.5, 0.0)), FixedTwoD, minimum=-106.7645367, constrained=True),
+    _make("simionescu", simionescu, (-1.25, 1.25), FixedTwoD, minimum=-0.072, constrained=True),
 )

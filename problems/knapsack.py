@@ -140,6 +140,8 @@ class Knapsack(Problem):
     """Maximise the total value of the chosen items; their total weight stays within the capacity (a
     constraint: a selection over capacity is scored, with its excess weight as the violation)."""
 
+    gives_feedback = True  # every evaluation says why it scores as it does
+
     name = "knapsack"
     summary = "0/1 knapsack: choose items by bits (random Pisinger instances or standard files)"
     direction = "max"

@@ -19,6 +19,8 @@ Pair = tuple[float, float]
 class LinearRegression(Problem):
     """Minimise sum of (y - (w·x + b))² over x = 1..n, with y drawn from a noisy true line."""
 
+    gives_feedback = True  # every evaluation says why it scores as it does
+
     name = "linear-regression"
     summary = "fit y = w·x + b to noisy points by proposing (w, b) pairs (the paper's task)"
     direction = "min"

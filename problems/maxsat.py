@@ -138,6 +138,8 @@ def _literal(path: Path, number: int, text: str) -> int:
 class MaxSAT(Problem):
     """Minimise the total weight of unsatisfied soft clauses; an assignment breaking a hard clause is invalid."""
 
+    gives_feedback = True  # every evaluation says why it scores as it does
+
     name = "maxsat"
     summary = "MaxSAT: assign boolean variables by bits (DIMACS CNF, WCNF, or random 3-SAT)"
     direction = "min"

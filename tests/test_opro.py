@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from llmopt.backends.scripted import ScriptedBackend
@@ -367,3 +368,29 @@ def test_the_names_the_driver_forwarded_to_its_ledger_still_read_with_a_warning(
         assert opro.stop_rules == opro.ledger.rules
     with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
         opro.no_such_name  # noqa: B018
+
+
+class Sized(ScriptedBackend):
+    """A scripted backend that knows a context window, as the embedded model does: it keeps each prompt it
+    was asked to size."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.sized: list[str] = []
+
+    def check_fits(self, prompt: str, max_tokens: int) -> None:
+        self.sized.append(prompt)
+
+
+def test_the_context_check_sizes_the_fullest_prompt_with_the_feedback_a_problem_declares() -> None:
+    from llmopt.opro import OPROProposer
+    from llmopt.problems.numeric import NumericProblem
+
+    config = OPROConfig(steps=3, proposals=2, initial=2)
+    told, silent = Sized(), Sized()
+    OPROProposer(LinearRegression(), told, config).preflight(LinearRegression().initial(np.random.default_rng(0), 2))
+    plain = NumericProblem(lambda x: 0.0, [(0, 1)])
+    OPROProposer(plain, silent, config).preflight([(0.5,), (0.25,)])
+    budget = config.metaprompt.feedback_chars
+    assert told.sized[0].count("feedback: ") == 6 and "x" * (budget - 40) in told.sized[0]
+    assert "feedback" not in silent.sized[0]

@@ -78,6 +78,8 @@ class Problem(abc.ABC):
     with `constraints`, Optuna's convention): a comparison then adds the methods whose libraries take
     constraints (scipy's COBYQA and SLSQP for a box) and hands the constraints to the libraries that can
     take them. A problem that returns constraints without declaring them is still ranked by Deb's rules.
+    `gives_feedback` declares that `evaluate` returns feedback, so that a model-driven run sizes its fullest
+    meta-prompt with a full feedback budget under every solution before it starts.
     """
 
     name: ClassVar[str]
@@ -88,6 +90,7 @@ class Problem(abc.ABC):
     options: ClassVar[tuple[Option, ...]] = ()
     drawable: ClassVar[bool] = False
     constrained: ClassVar[bool] = False
+    gives_feedback: ClassVar[bool] = False
     paper_grid: ClassVar[dict[str, dict[str, Any]]] = {}
     space: Space | None = None
 

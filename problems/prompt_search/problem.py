@@ -58,6 +58,8 @@ def build_prompt(instruction: str, question: str, position: str) -> str:
 class PromptSearch(Problem):
     """Maximise a scorer model's training accuracy by choosing the instruction it is given."""
 
+    gives_feedback = True  # every evaluation says why it scores as it does
+
     name = "prompt-search"
     summary = "find an instruction that raises a scorer model's accuracy (built-in tasks or your data)"
     direction = "max"

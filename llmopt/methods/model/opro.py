@@ -17,7 +17,7 @@ from llmopt.core.errors import PromptTooLong
 from llmopt.core.result import Kind, Spent
 from llmopt.core.settings import Setting
 from llmopt.engine.config import LAYOUTS, ORDERS, MetaPromptConfig, RunConfig
-from llmopt.engine.proposer import Ask, Proposal, Study
+from llmopt.engine.proposer import Ask, Proposal, Seen, Study
 from llmopt.methods.method import Methods, driven
 from llmopt.methods.model import metaprompt
 from llmopt.methods.model.proposer import ModelProposer, longest_text
@@ -66,8 +66,11 @@ class OPROProposer(ModelProposer):
         if longest is None:
             longest = max((self.problem.encode(start) for start in starts), key=len)
 
+        said = _preflight_said(self.problem, config.metaprompt.feedback_chars)
+
         def fullest(shown: int) -> str:
-            return self._render([(longest, PREFLIGHT_VALUE)] * shown, np.random.default_rng(0), 1, top_k=shown)
+            seen = Seen(longest, PREFLIGHT_VALUE, *said)
+            return self._render([seen] * shown, np.random.default_rng(0), 1, top_k=shown)
 
         try:
             check(fullest(most), limit)
@@ -119,6 +122,12 @@ class OPROProposer(ModelProposer):
                 ask.spent.repairs_valid += 1
                 proposal.first_attempt = {"raw": proposal.raw, "reason": proposal.reason or ""}
                 proposal.raw, proposal.solution, proposal.reason = fixed.raw, fixed.solution, None
+
+
+def _preflight_said(problem: Problem, budget: int) -> tuple[str | None, tuple[float, ...] | None]:
+    """The feedback and constraints the fullest meta-prompt shows under each solution: a full budget of
+    feedback when the problem declares it gives feedback, a broken constraint when it declares constraints."""
+    return ("x" * budget if problem.gives_feedback else None, (1.0,) if problem.constrained else None)
 
 
 def _fits(check: Any, prompt: str, limit: int) -> bool:
