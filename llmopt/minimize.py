@@ -39,7 +39,7 @@ def minimize(
     ("bits:N", "permutation:N", or a Bits or Permutation space), `fun` receiving a numpy array.
 
     `constraints` takes scipy's forms: a dict `{'type': 'ineq' | 'eq', 'fun': g, 'args': (...)}` (an 'ineq'
-    is met where g(x) >= 0, an 'eq' where |h(x)| <= `EQ_TOLERANCE`, 1e-4), a `NonlinearConstraint` or
+    is met where g(x) >= 0, an 'eq' where |h(x)| <= `EQ_TOLERANCE`, 1e-3), a `NonlinearConstraint` or
     `LinearConstraint` (lb <= fun(x) <= ub), or a list of them. They become constraint values in Optuna's
     convention (`llmopt.contract.constraints.from_scipy`), and the Result's best is its best feasible point
     (none, `result.no_feasible`, when no point met them all).

@@ -84,7 +84,8 @@ class NumericProblem(Problem):
         self.fun, self.integer, self.known_optimum, self.label = fun, integer, optimum, label
         self.direction = "max" if maximize else "min"  # type: ignore[misc]  # the instance's own goal
         self.constraint_fun, self.constraints_label = constraints, constraints_label
-        self.constrained = constraints is not None  # type: ignore[misc]  # the instance's own declaration
+        if constraints is not None:  # the instance's own declaration (a subclass may declare it for every instance)
+            self.constrained = True  # type: ignore[misc]
 
     @classmethod
     def from_options(

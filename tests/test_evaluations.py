@@ -60,6 +60,8 @@ def test_a_megabyte_of_feedback_is_cut_to_the_stated_limit_and_says_so() -> None
     )
     many = read_returned(Evaluation(2.0, feedback={f"k{i}": "y" * 100 for i in range(100)}))
     assert isinstance(many.feedback, dict) and many.feedback["…"] == f"cut at {FEEDBACK_LIMIT} characters"
+    one = read_returned(Evaluation(2.0, feedback={"log": "z" * 5000, "later": "dropped"})).feedback
+    assert isinstance(one, dict) and list(one) == ["log", "…"] and 1900 < len(one["log"]) <= FEEDBACK_LIMIT
 
 
 def test_a_well_formed_evaluation_keeps_everything_it_said() -> None:

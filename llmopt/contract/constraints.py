@@ -23,8 +23,9 @@ import numpy as np
 from llmopt.contract.evaluation import Evaluation
 from llmopt.core.errors import UsageError
 
-# An equality constraint h(x) = 0 is met where |h(x)| <= EQ_TOLERANCE (absolute).
-EQ_TOLERANCE = 1e-4
+# An equality constraint h(x) = 0 is met where |h(x)| <= EQ_TOLERANCE (absolute): ten times the grid a box's
+# points are written on (4 decimals), so that an equality with a slope up to 10 has a point that meets it.
+EQ_TOLERANCE = 1e-3
 
 ConstraintFunction = Callable[[Any], Any]  # a solution -> one constraint value or a sequence (Optuna's convention)
 

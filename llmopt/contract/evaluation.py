@@ -140,10 +140,12 @@ def _feedback(feedback: Any) -> Feedback | None:
         if not isinstance(key, str):
             raise Malformed(f"the feedback's key {_shown(key)} is a {type(key).__name__}, not a text")
         entry = _feedback_item(key, item)
-        room -= len(key) + len(str(entry))
-        if room < 0:  # the keys that fit are kept, in order; the rest is dropped and said so
+        if len(key) + len(str(entry)) > room:  # the keys that fit are kept, in order; a text is cut to the room left
+            if isinstance(entry, str) and room - len(key) > 40:
+                flat[key] = cut(entry, room - len(key))
             flat["…"] = f"cut at {FEEDBACK_LIMIT} characters"
             break
+        room -= len(key) + len(str(entry))
         flat[key] = entry
     return flat
 

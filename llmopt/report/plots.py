@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from llmopt.core.direction import to_loss
+from llmopt.core.direction import to_loss, worst
 from llmopt.core.stats import quantiles
 
 
@@ -273,7 +273,9 @@ def bench_curves(rows: Sequence[dict[str, Any]]) -> dict[str, list[np.ndarray]]:
     curves: dict[str, list[np.ndarray]] = {}
     for row in rows:
         if row.get("kind") != "reference":
-            curve = np.array(row.get("best_so_far") or [], dtype=float)  # None (nothing feasible yet) reads as NaN
+            curve = np.array(row.get("best_so_far") or [], dtype=float)
+            # nothing feasible yet (None): the worst value, as the statistics count a run without a feasible one
+            curve[np.isnan(curve)] = worst(row.get("direction", "min"))
             curves.setdefault(f"{row['label']}: {row['method']}", []).append(curve)
     return curves
 

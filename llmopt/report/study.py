@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from llmopt.contract.evaluation import Evaluation, read_returned
 from llmopt.core.direction import best_of
 from llmopt.core.feasibility import feasible
 from llmopt.report.page import counted, esc, figure, page, table
@@ -27,9 +28,15 @@ def _trial_row(trial: Any) -> dict[str, Any]:
         "text": json.dumps(trial.params, sort_keys=True),
         "raw": trial.user_attrs.get("llmopt_answer", ""),
         "reason": None,
-        "feedback": trial.user_attrs.get(FEEDBACK_ATTR),
+        "feedback": _feedback_of(trial),
         "constraints": constraints_of(trial),
     }
+
+
+def _feedback_of(trial: Any) -> Any:
+    """A trial's `llmopt_feedback`, read as strictly as an evaluation's (None when it is malformed)."""
+    said = trial.user_attrs.get(FEEDBACK_ATTR)
+    return None if said is None else read_returned(Evaluation(0.0, feedback=said)).feedback
 
 
 def constraints_of(trial: Any) -> tuple[float, ...] | None:

@@ -150,10 +150,14 @@ def test_nevergrad_gets_constraint_violation_on_tell() -> None:
     chosen = ng.optimizers.registry["NGOpt"](parametrization=box, budget=BUDGET)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        worst_feasible = None
         for _ in range(BUDGET):
             candidate = chosen.ask()
             value, c = direct(candidate.value)
-            chosen.tell(candidate, value, constraint_violation=[c])
+            if c <= 0:
+                worst_feasible = value if worst_feasible is None else max(worst_feasible, value)
+            loss = value if c <= 0 else (worst_feasible or 0.0) + c  # Deb's penalty, as the wrapper tells it
+            chosen.tell(candidate, loss, constraint_violation=[c])
     assert wrapped("nevergrad-ngopt", seed) == pytest.approx(direct.best_feasible(), rel=1e-9)
 
 
@@ -174,3 +178,15 @@ def test_a_problem_that_declares_no_constraints_still_gets_debs_penalty_in_tpe()
     p = NumericProblem(undeclared, [(-2, 2), (-2, 2)])
     result = run_methods(p, setup_for(p, OPROConfig(max_evals=20, seed=0)), ["optuna-tpe"])[0]
     assert not p.constrained and result.constrained and disc(np.array(result.best_solution)) <= 0
+
+
+def test_debs_penalty_puts_every_feasible_point_ahead_whatever_the_order_they_came_in() -> None:
+    from llmopt.core.result import Result
+    from llmopt.methods.classical.base import Objective
+
+    p = problem()
+    objective = Objective.on_terms(p, setup_for(p, OPROConfig(max_evals=10)), Result("m", "p", "min"))
+    first_infeasible = objective((0.8, 0.8))  # violation 0.28, before any feasible point: seen as 0.28
+    feasible = objective((-0.5, -0.5))  # 4.5, feasible
+    assert first_infeasible == pytest.approx(0.28) and feasible == pytest.approx(4.5)
+    assert objective((0.8, 0.8)) == pytest.approx(4.5 + 0.28), "asked again, it stands behind every feasible point"

@@ -53,7 +53,7 @@ class Objective:
             raise ValueError("a black-box method's ledger needs an evaluation budget (max_evals)")
         self.problem, self.ledger = problem, ledger
         self.result, self.max_evals = ledger.result, ledger.max_evals
-        self._seen: dict[str, float] = {}  # key -> the value the search sees (an infeasible one penalised)
+        self._seen: dict[str, float] = {}  # key -> the point's value (the worst for a failed one)
         self._raw: dict[str, float] = {}  # key -> the value itself, for a search that takes constraints
         self._constraints: dict[str, tuple[float, ...] | None] = {}
         self._worst_feasible: float | None = None  # the worst feasible loss so far: Deb's penalty starts there
@@ -98,35 +98,44 @@ class Objective:
         self._stop_if_done()
         if any(key not in self._seen for key in keys):  # the budget had no room for them
             raise Stop(ledger.stop_reason() or MAX_EVALS)
-        return [self._seen[key] for key in keys]
+        return [self._view(key) for key in keys]
+
+    def _view(self, key: str) -> float:
+        """The value the search sees of an evaluated point: its own for a feasible or failed one (the worst);
+        for an infeasible one, Deb's penalty as it stands now (it follows the worst feasible loss so far, so
+        that the order points were evaluated in does not change how they compare)."""
+        value, constraints = self._raw[key], self._constraints[key]
+        broken = violation(constraints)
+        if broken == 0:
+            return value
+        return to_loss((self._worst_feasible or 0.0) + broken, self.problem.direction)
 
     def _record(self, key: str, solution: Any, outcome: Scored) -> None:
         value, reason, status, feedback, constraints, cases = outcome
         text = self.problem.encode(solution)
         if value is not None:  # scored: no reason
             self.ledger.record(
-                Trial(None, "ok", text=text, solution=solution, value=value, feedback=feedback, constraints=constraints)
+                Trial(
+                    None,
+                    "ok",
+                    text=text,
+                    solution=solution,
+                    value=value,
+                    feedback=feedback,
+                    constraints=constraints,
+                    cases=cases,
+                )
             )
             self.ledger.fruitless = 0
-            self._raw[key] = value
-            value = self._penalised(value, constraints)
+            if violation(constraints) == 0:  # Deb's penalty of an infeasible point starts from the worst feasible loss
+                loss = to_loss(value, self.problem.direction)
+                self._worst_feasible = loss if self._worst_feasible is None else max(self._worst_feasible, loss)
         else:  # failed, or infeasible (recorded as invalid): no evaluation spent
             self.ledger.record(Trial(None, status, text=text, solution=solution, reason=reason))
             self.ledger.fruitless += 1
-            value = self._raw[key] = worst(self.problem.direction)
-        self._seen[key], self._constraints[key] = value, constraints
-
-    def _penalised(self, value: float, constraints: tuple[float, ...] | None) -> float:
-        """The value a search that cannot take constraints sees: the value of a feasible solution; for an
-        infeasible one, the worst feasible loss so far plus its violation (Deb's parameter-free penalty, so
-        that any feasible solution looks better and less violation looks better)."""
-        direction = self.problem.direction
-        broken = violation(constraints)
-        if broken == 0:
-            loss = to_loss(value, direction)
-            self._worst_feasible = loss if self._worst_feasible is None else max(self._worst_feasible, loss)
-            return value
-        return to_loss((self._worst_feasible or 0.0) + broken, direction)
+            value, constraints = worst(self.problem.direction), None
+        self._seen[key] = self._raw[key] = value
+        self._constraints[key] = constraints
 
     def constraints(self, solution: Any) -> tuple[float, ...] | None:
         """The constraint values of an evaluated `solution` (None for none, or not evaluated)."""

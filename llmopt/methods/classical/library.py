@@ -140,8 +140,10 @@ def nevergrad(optimizer: str, parametrization: Callable[[Any, Setup], Any]) -> C
     they were better on 6 of 12 BBOB pairs and worse on 2, but worse on the moved sphere and Rastrigin in 5-D
     (tests/methods/test_library_strength.py): no gain worth a library that is not the library.
 
-    For a constrained problem each `tell` gives the value itself and Nevergrad's `constraint_violation` (the
-    constraint values, > 0 violated), which Nevergrad turns into its own penalty."""
+    For a constrained problem each `tell` gives Nevergrad's `constraint_violation` (the constraint values, > 0
+    violated), which Nevergrad turns into its own penalty, and the loss with Deb's penalty on an infeasible
+    point: Nevergrad's penalty is no penalty for the first half of the budget on negative losses (any
+    maximisation problem), where Deb's keeps every feasible point ahead of every infeasible one."""
 
     def search(space: Any, f: Objective, setup: Setup) -> None:
         import nevergrad as ng
@@ -154,12 +156,10 @@ def nevergrad(optimizer: str, parametrization: Callable[[Any, Setup], Any]) -> C
             while True:
                 candidates = [chosen.ask() for _ in range(f.workers)]
                 points = [space.snap(c.value) for c in candidates]
-                if not f.problem.constrained:
-                    for candidate, loss in zip(candidates, f.losses(points)):
-                        chosen.tell(candidate, loss)
-                    continue
-                for candidate, (loss, constraints) in zip(candidates, f.evaluations(points)):
-                    chosen.tell(candidate, loss, constraint_violation=list(constraints) or None)
+                losses = f.losses(points)  # Deb's penalty on an infeasible point, feasible ones as they are
+                for candidate, point, loss in zip(candidates, points, losses):
+                    said = f.constraints(point) if f.problem.constrained else None
+                    chosen.tell(candidate, loss, constraint_violation=list(said) if said else None)
 
     return search
 

@@ -28,15 +28,16 @@ from llmopt.core.direction import to_loss
 from llmopt.core.feasibility import feasible, rank_key, violation
 from llmopt.core.result import Spent
 from llmopt.core.settings import Setting
+from llmopt.engine.config import MetaPromptConfig
 from llmopt.engine.proposer import Ask, Seen, Study
 from llmopt.methods.method import Method, Methods, driven
 from llmopt.methods.model.metaprompt import Describable, format_score
 from llmopt.methods.model.proposer import ModelProposer
 
 NAME, ABLATION = "reflect", "reflect-no-feedback"
-# Characters of feedback and violations shown with the parent; a module constant until the meta-prompt's
-# feedback budget (a setting of OPRO's) is there to share.
-FEEDBACK_BUDGET = 600
+# Characters of feedback and violations shown with the parent by default: the meta-prompt's `feedback_chars`
+# (a run's `--feedback-chars` sets it for reflect too).
+FEEDBACK_BUDGET = MetaPromptConfig.feedback_chars
 _GROUP = "reflective proposer (reflect, reflect-no-feedback)"
 POOL = Setting(
     "reflect_pool",
@@ -182,7 +183,8 @@ class Reflect(ModelProposer):
         parent = pick_parent(seen, direction, self.pool, study.rng) if seen else None
         family = relatives_of(parent, seen, direction, self.relatives) if parent is not None else []
         decimals = self.config.metaprompt.decimals
-        return render(self.problem, parent, family, self.feedback, decimals), parent
+        budget = self.config.metaprompt.feedback_chars
+        return render(self.problem, parent, family, self.feedback, decimals, budget), parent
 
     def propose(self, study: Study) -> Ask:
         """Up to `proposals` answers to one request, each with the parent it improves on."""
