@@ -182,7 +182,7 @@ def test_the_operators_see_their_parents_feedback_and_violation_within_the_budge
         def evaluate(self, text: str) -> Evaluation:
             consonants = sum(c.isalpha() and c.lower() not in "aeiou" for c in text)
             note = f"{text!r} has {consonants} consonants. " * 10  # longer than the budget
-            return Evaluation(super().evaluate(text), feedback=note, constraints=(len(text) - 8.0,))
+            return Evaluation(super().evaluate(text), feedback=note, constraints=(len(text) - 6.5,))
 
     backend = ScriptedBackend([f"<INS>Aha {i}.</INS>" for i in range(8)])
     config = OPROConfig(steps=8, proposals=1, initial=2, max_evals=6, seed=3)
@@ -193,7 +193,40 @@ def test_the_operators_see_their_parents_feedback_and_violation_within_the_budge
     notes = [line for line in first.splitlines() if line.startswith("feedback: ")]
     assert len(notes) == len(parents) and all(len(line) == len("feedback: ") + 60 for line in notes)
     assert all(note.endswith("… (cut at 60 characters)") and "consonants" in note for note in notes)
-    assert "(1 of 1 constraints broken)" in first and "violation: 0 (feasible)" in first  # "Be brief." is 9 long
+    assert "(1 of 1 constraints broken)" in first and "violation: 0 (feasible)" in first  # only "Think." is feasible
     plain = ScriptedBackend([f"<INS>Aha {i}.</INS>" for i in range(8)])
     run_methods(vowels(POOL), setup_for(vowels(POOL), config, plain), [name])
     assert not any("feedback" in prompt or "violation" in prompt for prompt in plain.prompts)
+
+
+def test_best_survivors_and_replacements_follow_debs_rules_on_a_constrained_problem(vowels) -> None:
+    """At most 8 characters: "Be brief." has the most vowels but breaks it, so "Say it." is the best member; a
+    feasible child with no vowels replaces it (DE), and infeasible children with all vowels do not survive (GA)."""
+    from llmopt.contract.evaluation import Evaluation
+    from llmopt.engine.driver import Driver
+    from llmopt.methods.model.evoprompt import DifferentialEvolution, GeneticAlgorithm
+
+    class Short(vowels):  # type: ignore[misc, valid-type]
+        def evaluate(self, text: str) -> Evaluation:
+            return Evaluation(super().evaluate(text), constraints=(len(text) - 8.0,))
+
+    def population(cls: type, children: list[str]) -> tuple[list[str], ScriptedBackend]:
+        backend = ScriptedBackend([f"<INS>{text}</INS>" for text in children])
+        config = OPROConfig(steps=1, proposals=4, initial=2, seed=3)
+        driver = Driver(Short(POOL), cls(Short(POOL), backend, config, name="evo"), config, name="evo")
+        driver.run()
+        return [text for _, text in driver.proposer.population], backend
+
+    members, backend = population(DifferentialEvolution, ["Brr.", "Tsk.", "Pfft.", "Hmm."])
+    assert "Best: <INS>Say it.</INS>" in backend.prompts[0], "the best feasible member, not 'Be brief.'"
+    assert set(members) - {"Brr.", "Tsk.", "Pfft.", "Hmm."} == {"Answer.", "Think.", "Say it."}, "only it replaced"
+    members, _ = population(GeneticAlgorithm, ["Aiea oui aie.", "Aiea ouia.", "Brr.", "Tsk."])
+    assert members == ["Say it.", "Answer.", "Think.", "Brr."]  # feasible by value; the infeasible three are out
+
+
+def test_roulette_puts_infeasible_members_below_the_feasible_in_order_of_violation() -> None:
+    population = [((1, 5.0), "far"), ((0, -10.0), "feasible"), ((1, 1.0), "near"), ((0, -40.0), "fit")]
+    rng = np.random.default_rng(0)
+    draws = [roulette(population, rng) for _ in range(4000)]
+    counts = {name: sum(name in pair for pair in draws) for _, name in population}
+    assert counts["fit"] > counts["feasible"] > counts["near"] > counts["far"] > 0

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from llmopt.core.direction import to_loss
 from llmopt.core.errors import UsageError
+from llmopt.core.feasibility import rank_key
 from llmopt.core.result import Spent, Trial
 from llmopt.core.stops import STALLED
 from llmopt.engine.proposer import Ask, Seen, Study
@@ -46,18 +46,26 @@ Find the words in which A and B differ, and replace those words with other words
 replaced words into Best to make a new {label}. Then mix that {label} with Base. Give only the final \
 {label}, between <{tag}> and </{tag}>."""
 
-Member = tuple[float, str]  # (loss, text): the loss is the value, negated when the problem maximises
+Key = tuple[int, float]  # Deb's rank key (core.feasibility.rank_key): (0, loss) if feasible, else (1, violation)
+Member = tuple[Key, str]  # (rank key, text): lower first, so any feasible member before any infeasible one
 
 
-def roulette(population: list[Member], rng: np.random.Generator) -> tuple[str, str]:
+def roulette(population: list[Member] | list[tuple[float, str]], rng: np.random.Generator) -> tuple[str, str]:
     """Two different parents, each drawn with a chance proportional to its fitness: how much better than the
-    worst member it is, plus a share of the spread so that the worst keeps a chance (EvoPrompt draws in
-    proportion to the raw score, which needs scores that are positive and higher-is-better)."""
-    losses = np.array([loss for loss, _ in population], dtype=float)
-    finite = np.isfinite(losses)
+    worst feasible member it is, plus a share of the spread so that the worst keeps a chance (EvoPrompt draws in
+    proportion to the raw score, which needs scores that are positive and higher-is-better). A member's key is
+    its rank key, or a bare loss for a feasible one."""
+    keys = [key if isinstance(key, tuple) else (0, key) for key, _ in population]
+    feasible = np.array([grade == 0 for grade, _ in keys])
+    losses = np.array([loss for _, loss in keys], dtype=float)
+    finite = np.isfinite(losses) & feasible
     worst = losses[finite].max() if finite.any() else 0.0
-    spread = worst - losses[finite].min() if finite.any() else 0.0
-    weights = np.where(finite, worst - losses + (spread / len(losses) or 1.0), 0.0)
+    floor = (worst - losses[finite].min() if finite.any() else 0.0) / len(losses) or 1.0
+    weights = np.where(finite, worst - losses + floor, 0.0)
+    # infeasible ones weigh below the worst feasible, by violation: floor·(m-r)/(m+1), r of the m less violating
+    broken = losses[~feasible]
+    rank = np.array([np.count_nonzero(broken < b) for b in broken])
+    weights[~feasible] = floor * (len(broken) - rank) / (len(broken) + 1)
     if np.count_nonzero(weights) < 2:
         weights = np.ones(len(population))
     first, second = rng.choice(len(population), size=2, replace=False, p=weights / weights.sum())
@@ -72,7 +80,7 @@ class EvoPrompt(ModelProposer):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.population: list[Member] = []
-        self.known: dict[str, float] = {}  # text -> loss of every text evaluated, for a repeat's value
+        self.known: dict[str, Key] = {}  # text -> rank key of every text evaluated, for a repeat's
         self.told: dict[Any, Seen] = {}  # solution -> what the objective said of it (feedback, constraints)
         self.stalled = False
         self.stop_rules = [StopRule(STALLED, lambda driver: self.stalled)]
@@ -89,8 +97,8 @@ class EvoPrompt(ModelProposer):
             )
         return texts[:POPULATION]
 
-    def loss(self, trial: Trial) -> float | None:
-        """The trial's value as a loss (a repeat's as first scored), or None when it has none."""
+    def key(self, trial: Trial) -> Key | None:
+        """The trial's rank key by Deb's rules (a repeat's as first scored), or None when it has none."""
         return self.known.get(trial.text) if trial.text is not None else None
 
     def ask_model(
@@ -125,7 +133,7 @@ class EvoPrompt(ModelProposer):
         """Step 0 is the population; a later step stalls the search when its answers brought nothing new."""
         self.known.update(
             {
-                t.text: to_loss(t.value, self.problem.direction)
+                t.text: rank_key(t.value, t.constraints, self.problem.direction)
                 for t in trials
                 if t.value is not None and t.text is not None
             }
@@ -164,18 +172,18 @@ class GeneticAlgorithm(EvoPrompt):
         )
 
     def update(self, trials: list[Trial]) -> None:
-        """Parents and children together; the best len(population) survive."""
-        merged = {text: loss for loss, text in self.population}
+        """Parents and children together; the best len(population) by Deb's rules survive."""
+        merged = {text: key for key, text in self.population}
         for trial in trials:
-            loss = self.loss(trial)
-            if loss is not None:
-                merged.setdefault(trial.solution, loss)
-        self.population = sorted((loss, text) for text, loss in merged.items())[: len(self.population)]
+            key = self.key(trial)
+            if key is not None:
+                merged.setdefault(trial.solution, key)
+        self.population = sorted((key, text) for text, key in merged.items())[: len(self.population)]
 
 
 class DifferentialEvolution(EvoPrompt):
     """EvoPrompt-DE: each member in turn is the base of a child built from the differing words of two
-    others and the best member; the child replaces the base when it scores better."""
+    others and the best member; the child replaces the base when it ranks better (all by Deb's rules)."""
 
     least = 3
 
@@ -205,9 +213,9 @@ class DifferentialEvolution(EvoPrompt):
         for trial in trials:
             base = trial.parent if trial.parent is not None else self._base_in_request(trial.prompt)
             where = [i for i, (_, text) in enumerate(self.population) if text == base]
-            loss = self.loss(trial)
-            if where and loss is not None and loss < self.population[where[0]][0]:
-                self.population[where[0]] = (loss, trial.solution)
+            key = self.key(trial)
+            if where and key is not None and key < self.population[where[0]][0]:
+                self.population[where[0]] = (key, trial.solution)
 
     def _base_in_request(self, prompt: str | None) -> str | None:
         """The base of a child journaled before trials kept their parent: read from its request (the last
