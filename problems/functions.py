@@ -167,8 +167,7 @@ Sphere, Rosenbrock, Rastrigin, Ackley, Branin, Himmelblau = TEST_FUNCTIONS = (
 
 
 def mishra_bird(x: np.ndarray) -> Evaluation:
-    """Mishra's bird, constrained to (x + 5)² + (y + 5)² ≤ 25 on [-10, 0] × [-6.5, 0], minimum −106.7645 at
-    (−3.1302, −1.5821)."""
+    """Mishra's bird in the disc (x + 5)² + (y + 5)² ≤ 25, minimum −106.7645 at (−3.1302, −1.5821)."""
     value = (
         math.sin(x[1]) * math.exp((1 - math.cos(x[0])) ** 2)
         + math.cos(x[0]) * math.exp((1 - math.sin(x[1])) ** 2)
@@ -178,8 +177,8 @@ def mishra_bird(x: np.ndarray) -> Evaluation:
 
 
 def simionescu(x: np.ndarray) -> Evaluation:
-    """Simionescu's function 0.1 x y, constrained to x² + y² ≤ (1 + 0.2 cos(8 atan(x / y)))² on [-1.25, 1.25]²,
-    minimum −0.072 at (±0.8485, ∓0.8485); its unconstrained minimum, a corner of the box, is infeasible."""
+    """Simionescu's 0.1 x y in x² + y² ≤ (1 + 0.2 cos(8 atan(x / y)))², minimum −0.072 at ±(0.8485, −0.8485)."""
+    # on [-1.25, 1.25]²: the unconstrained minimum, a corner of the box, is infeasible
     angle = math.atan2(x[0], x[1]) if x[1] != 0 else math.copysign(math.pi / 2, x[0])
     radius = 1 + 0.2 * math.cos(8 * angle)
     return Evaluation(0.1 * x[0] * x[1], constraints=(x[0] ** 2 + x[1] ** 2 - radius**2,))
