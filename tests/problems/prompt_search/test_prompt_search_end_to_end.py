@@ -80,7 +80,9 @@ def test_scorer_behind_an_openai_compatible_server(llama_server: str, tmp_path: 
         "no-instruction",
     )
     opro = payload["results"][0]
-    assert opro["method"] == "opro" and opro["scorer_calls"] >= 4 and opro["scorer_tokens"] > 0
+    # every evaluation asked the server once per training question (3), whatever the model proposed
+    assert opro["method"] == "opro" and opro["n_evals"] >= 1 and opro["scorer_tokens"] > 0
+    assert opro["scorer_calls"] == 3 * opro["n_evals"]
 
 
 def test_a_scorer_that_dies_mid_run_leaves_failed_evaluations_that_resume_retries(tmp_path: Path) -> None:
