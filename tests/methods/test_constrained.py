@@ -169,17 +169,6 @@ def test_a_constrained_problem_adds_cobyqa_and_slsqp_to_the_box_defaults() -> No
     assert problem().constrained and not unconstrained.constrained
 
 
-def test_a_problem_that_declares_no_constraints_still_gets_debs_penalty_in_tpe() -> None:
-    from llmopt.contract.evaluation import Evaluation
-
-    def undeclared(x: np.ndarray) -> Evaluation:
-        return Evaluation(corner(x), constraints=disc(x))
-
-    p = NumericProblem(undeclared, [(-2, 2), (-2, 2)])
-    result = run_methods(p, setup_for(p, OPROConfig(max_evals=20, seed=0)), ["optuna-tpe"])[0]
-    assert not p.constrained and result.constrained and disc(np.array(result.best_solution)) <= 0
-
-
 def test_debs_penalty_puts_every_feasible_point_ahead_whatever_the_order_they_came_in() -> None:
     from llmopt.core.result import Result
     from llmopt.methods.classical.base import Objective
