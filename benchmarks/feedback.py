@@ -2,9 +2,10 @@
 feedback and the constraint violations hidden), the reflective proposer `reflect` and its ablation
 `reflect-no-feedback`, and every default black-box method of each problem, at equal evaluations over
 several seeds, on knapsack (over capacity is a constraint with its amount), MaxSAT, prompt search on
-next_number (the questions an instruction got wrong), and two constrained functions (Rosenbrock on a
-disk, Mishra's bird). Prints one table per problem: median best [IQR] (best feasible value; a run with
-none counts as the worst), success rate, ERT and the rank-sum p-value against OPRO (Holm-corrected).
+next_number (the questions an instruction got wrong), and two constrained functions (Simionescu's,
+whose unconstrained minimum is infeasible, and Mishra's bird). Prints one table per problem: median best
+[IQR] (best feasible value; a run with none counts as the worst), success rate, ERT and the rank-sum
+p-value against OPRO (Holm-corrected).
 
 The embedded 135M model proves the machinery, not quality: bring your own with --model/--base-url.
 
@@ -41,7 +42,7 @@ PROBLEMS: dict[str, tuple[str, dict[str, Any], dict[str, Any], float | None]] = 
         {"proposals": 4},
         100.0,
     ),
-    "rosenbrock on a disk": ("rosenbrock-disk", {}, {}, None),
+    "simionescu": ("simionescu", {}, {}, None),
     "mishra's bird": ("mishra-bird", {}, {}, None),
 }
 
