@@ -42,6 +42,7 @@ MALFORMED: list[tuple[Any, str]] = [
     (Evaluation(1.0, feedback={3: "x"}), "the feedback's key 3 is a int, not a text"),
     (Evaluation(1.0, feedback={"gap": math.nan}), "the feedback's 'gap' is not finite (nan)"),
     (Evaluation(1.0, cases=[1.0, "no"]), "case 2 is text ('no')"),  # type: ignore[list-item]
+    (Evaluation(1.0, cases=[1.0] * 10_001), "10001 per-case scores, more than 10000"),
 ]
 
 
@@ -95,7 +96,8 @@ class Malformed(Problem):
 
 
 def test_twenty_malformed_evaluations_each_fail_alone_and_the_run_finishes_with_nothing_lost() -> None:
-    texts = [f"[{k}]" for k in range(len(MALFORMED))] + ["[30]", "[31]"]
+    good = ["[30]", "[31]", "[32]"][: 2 + len(MALFORMED) % 2]  # two answers a step: an even count in all
+    texts = [f"[{k}]" for k in range(len(MALFORMED))] + good
     config = OPROConfig(steps=len(texts) // 2, proposals=2, initial=1, seed=0)
     result = llmopt.OPRO(Malformed(), ScriptedBackend(texts), config).run()
     failed = [t for t in result.trials if t.status == "failed"]
@@ -103,8 +105,8 @@ def test_twenty_malformed_evaluations_each_fail_alone_and_the_run_finishes_with_
     for trial, (_, words) in zip(failed, MALFORMED):
         assert words in (trial.reason or "")
     assert result.stop_reason == "max_steps" and result.counts.failed_evals == len(MALFORMED)
-    assert (result.best_value, result.counts.evals) == (30.0, 3)
-    assert [t.feedback for t in result.evaluated()] == ["x=40", "x=30", "x=31"]
+    assert (result.best_value, result.counts.evals) == (30.0, 1 + len(good))
+    assert [t.feedback for t in result.evaluated()] == ["x=40"] + [f"x={text[1:-1]}" for text in good]
 
 
 def trial(value: float, constraints: tuple[float, ...] | None = None) -> Trial:

@@ -22,6 +22,8 @@ from llmopt.core.result import Status
 FEEDBACK_LIMIT = 2000
 # More constraints than this is a mistake (a whole data vector returned), not a model of the problem.
 MAX_CONSTRAINTS = 1000
+# Per-case scores are kept with every trial: more than this would swell the records, not inform the search.
+MAX_CASES = 10_000
 
 Feedback = str | dict[str, str | float]
 
@@ -123,6 +125,8 @@ def _cases(cases: Any) -> tuple[float, ...] | None:
         return None
     if isinstance(cases, str | bytes | Mapping) or not isinstance(cases, Sequence | np.ndarray):
         raise Malformed(f"the cases are a {type(cases).__name__}; give a sequence of numbers, one per case")
+    if len(cases) > MAX_CASES:
+        raise Malformed(f"{len(cases)} per-case scores, more than {MAX_CASES}")
     return tuple(_number(item, f"case {index}") for index, item in enumerate(cases, 1))
 
 
