@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from llmopt.contract.problem import Problem, Scored
+from llmopt.contract.problem import Scored
 from llmopt.core.errors import ObjectiveError
 from llmopt.core.result import Trial
 from llmopt.engine.journal import Journal, Replayable
+from llmopt.engine.ledger import scored_trial
 from llmopt.engine.proposer import Ask
 
 # Failures that say the objective's code is broken, not that a solution was bad.
@@ -57,23 +58,6 @@ def scored(
     return driver.ledger.score(solutions, landed=landed, room=room)
 
 
-def trial(problem: Problem, step: int, solution: Any, outcome: Scored, raw: str | None = None) -> Trial:
-    """The trial of a scored solution."""
-    value, reason, status, feedback, constraints, cases = outcome
-    return Trial(
-        step,
-        status,
-        raw=raw,
-        text=problem.encode(solution),
-        solution=solution,
-        value=value,
-        reason=reason,
-        feedback=feedback,
-        constraints=constraints,
-        cases=cases,
-    )
-
-
 def finish_step(driver: Loop, step: int, prompt: str | None, trials: list[Trial], error: str | None) -> None:
     """Show a finished step's trials to the proposer, and journal the step."""
     driver.proposer.observe(trials)
@@ -94,7 +78,7 @@ def start(driver: Loop) -> None:
         for index, outcome in _initial_outcomes(driver, initial):
             if outcome.value is not None:
                 outcome = outcome._replace(status="initial")
-            trials.append(trial(driver.problem, 0, initial[index], outcome))
+            trials.append(scored_trial(driver.problem, 0, initial[index], outcome))
             driver.ledger.record(trials[-1])
         driver.known_initial, driver.known_rounds = {}, {}
     finish_step(driver, 0, None, trials, None)
@@ -156,7 +140,7 @@ def retry_failed(driver: Loop) -> list[Trial]:
         trials = []
         for old, outcome in zip(failed, scored(driver, [t.solution for t in failed])):
             if outcome is not None:
-                trials.append(trial(driver.problem, ledger.step, old.solution, outcome, old.raw))
+                trials.append(scored_trial(driver.problem, ledger.step, old.solution, outcome, old.raw))
                 ledger.record(trials[-1], retry=True)
     if driver.journal is not None:
         driver.journal.step(ledger, ledger.step, None, trials, None, retry=True)

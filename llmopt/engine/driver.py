@@ -18,7 +18,7 @@ from llmopt.core.stops import MODEL_UNREACHABLE, SCORER_UNREACHABLE
 from llmopt.engine import _rounds
 from llmopt.engine._rounds import BROKEN_CODE as BROKEN_CODE  # 0.5 read it from here
 from llmopt.engine.journal import Journal, Pending, Sink, replay
-from llmopt.engine.ledger import Ledger
+from llmopt.engine.ledger import Ledger, scored_trial
 from llmopt.engine.proposer import Ask, Proposal, Proposer
 from llmopt.engine.stopping import StopRule, rules_for
 
@@ -270,7 +270,7 @@ def _recorded(ledger: Ledger, step: int, proposal: Proposal, outcome: Scored | N
         )
     else:
         assert outcome is not None  # `_check_told` let no valid new proposal within the budget go without one
-        trial = _rounds.trial(ledger.problem, step, proposal.solution, outcome, raw=proposal.raw)
+        trial = scored_trial(ledger.problem, step, proposal.solution, outcome, raw=proposal.raw)
     trial.reasoning = proposal.reasoning or None  # kept apart from the answer, never shown to the model
     trial.first_attempt = proposal.first_attempt
     trial.prompt, trial.parent = proposal.prompt, proposal.parent

@@ -40,6 +40,23 @@ def first_new(keys: Sequence[str | None], known: Container[str]) -> dict[str, in
     return fresh
 
 
+def scored_trial(problem: Problem, step: int | None, solution: Any, outcome: Scored, raw: str | None = None) -> Trial:
+    """The trial of a scored solution: its outcome's status, value or reason, and what the objective said."""
+    value, reason, status, feedback, constraints, cases = outcome
+    return Trial(
+        step,
+        status,
+        raw=raw,
+        text=problem.encode(solution),
+        solution=solution,
+        value=value,
+        reason=reason,
+        feedback=feedback,
+        constraints=constraints,
+        cases=cases,
+    )
+
+
 class Stop(Exception):
     """Raised inside a black-box search when the ledger says it must stop; `reason` is the ledger's."""
 

@@ -15,10 +15,10 @@ from llmopt.contract.problem import Problem, evaluate_safely, usage_since
 from llmopt.core.direction import to_loss, worst
 from llmopt.core.errors import UsageError
 from llmopt.core.feasibility import rank_key, violation
-from llmopt.core.result import Kind, Result, Trial
+from llmopt.core.result import Kind, Result
 from llmopt.core.stops import CONVERGED, EVERY_EVALUATION_FAILED, MAX_EVALS, NO_VALID_SOLUTION, SOLVED, with_detail
 from llmopt.engine.evaluation import Scored
-from llmopt.engine.ledger import Ledger, Stop, first_new
+from llmopt.engine.ledger import Ledger, Stop, first_new, scored_trial
 from llmopt.engine.stopping import black_box_rules
 from llmopt.methods.method import Method, Methods, Setup, crashed  # noqa: F401  (for black-box methods: see __all__)
 
@@ -111,27 +111,14 @@ class Objective:
         return to_loss((self._worst_feasible or 0.0) + broken, self.problem.direction)
 
     def _record(self, key: str, solution: Any, outcome: Scored) -> None:
-        value, reason, status, feedback, constraints, cases = outcome
-        text = self.problem.encode(solution)
-        if value is not None:  # scored: no reason
-            self.ledger.record(
-                Trial(
-                    None,
-                    "ok",
-                    text=text,
-                    solution=solution,
-                    value=value,
-                    feedback=feedback,
-                    constraints=constraints,
-                    cases=cases,
-                )
-            )
+        value, constraints = outcome.value, outcome.constraints
+        self.ledger.record(scored_trial(self.problem, None, solution, outcome))  # a failed or invalid one costs nothing
+        if value is not None:
             self.ledger.fruitless = 0
             if violation(constraints) == 0:  # Deb's penalty of an infeasible point starts from the worst feasible loss
                 loss = to_loss(value, self.problem.direction)
                 self._worst_feasible = loss if self._worst_feasible is None else max(self._worst_feasible, loss)
-        else:  # failed, or infeasible (recorded as invalid): no evaluation spent
-            self.ledger.record(Trial(None, status, text=text, solution=solution, reason=reason))
+        else:
             self.ledger.fruitless += 1
             value, constraints = worst(self.problem.direction), None
         self._seen[key] = self._raw[key] = value
