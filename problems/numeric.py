@@ -31,7 +31,11 @@ class NumericProblem(Problem):
     `constraints` is a function of the same array returning one constraint value or a sequence, in
     Optuna's convention (<= 0 satisfied, > 0 the amount of violation; `llmopt.minimize` converts scipy's
     forms to it): each evaluation then returns `Evaluation(f(x), constraints=constraints(x))`, and the
-    problem declares itself `constrained`. f may also return an `Evaluation` itself."""
+    problem declares itself `constrained`. f may also return an `Evaluation` itself.
+
+    With `directions` (one "min" or "max" per objective), f returns one value per objective (a sequence, or
+    an `Evaluation` with `values`) and the run finds a Pareto front, measured by its hypervolume against
+    `reference` (derived from random points when not given: `llmopt.contract.problem.derive_reference`)."""
 
     name = "function"
     summary = (
@@ -73,6 +77,8 @@ class NumericProblem(Problem):
         maximize: bool = False,
         constraints: Callable[[np.ndarray], Any] | None = None,
         constraints_label: str = "constraints",
+        directions: Sequence[str] | None = None,
+        reference: Sequence[float] | None = None,
     ) -> None:
         if space is None:
             if not bounds:
@@ -86,6 +92,17 @@ class NumericProblem(Problem):
         self.constraint_fun, self.constraints_label = constraints, constraints_label
         if constraints is not None:  # the instance's own declaration (a subclass may declare it for every instance)
             self.constrained = True  # type: ignore[misc]
+        if directions is not None:
+            self._set_objectives(directions, reference)
+
+    def _set_objectives(self, directions: Sequence[str], reference: Sequence[float] | None) -> None:
+        """Several objectives: their directions and, if given, the reference point."""
+        if len(directions) < 2 or any(d not in ("min", "max") for d in directions):
+            raise ValueError(f"directions needs two or more of min and max, got {' '.join(directions) or 'none'}")
+        if reference is not None and len(reference) != len(directions):
+            raise ValueError(f"the reference point has {len(reference)} values for {len(directions)} objectives")
+        self.directions = tuple(directions)  # type: ignore[assignment]
+        self.reference = None if reference is None else tuple(float(r) for r in reference)
 
     @classmethod
     def from_options(
@@ -128,7 +145,9 @@ class NumericProblem(Problem):
     def config(self) -> dict[str, Any]:
         """What defines this problem (the goal only when it is to maximise, and the constraints only when
         there are some, so earlier records still match)."""
-        goal = {"maximize": True} if self.direction == "max" else {}
+        goal: dict[str, Any] = {"maximize": True} if self.direction == "max" else {}
+        if self.directions is not None:
+            goal |= {"directions": list(self.directions), "reference": self.reference and list(self.reference)}
         if self.constraint_fun is not None:
             goal["constraints"] = self.constraints_label
         if isinstance(self.space, Box):
@@ -154,11 +173,20 @@ class NumericProblem(Problem):
 
     def describe(self) -> str:
         """What f takes: the variables and their bounds, the bits, or the items to order."""
-        return WORDING[type(self.space)](self.space, *GOALS[self.direction])[0]
+        return self._wording()[0]
 
     def format_hint(self) -> str:
         """The answer format of the space."""
-        return WORDING[type(self.space)](self.space, *GOALS[self.direction])[1]
+        return self._wording()[1]
+
+    def _wording(self) -> tuple[str, str]:
+        if self.directions is None:
+            return WORDING[type(self.space)](self.space, *GOALS[self.direction])
+        opening, hint = WORDING[type(self.space)](self.space, "optimize", "better")
+        goals = ", ".join(f"{GOALS[d][0]} {label}" for d, label in zip(self.directions, self.labels()))
+        opening = opening.replace("the value of f at each", f"the values of f = ({', '.join(self.labels())}) at each")
+        hint = hint.replace("has a better value than all of them", "is dominated by none of them")
+        return f"{opening} The objectives conflict: {goals}.", hint
 
     def evaluate(self, solution: Point) -> float | Evaluation:
         """f at the point, as a float (or the `Evaluation` f returned), with the constraint values when the
@@ -179,7 +207,7 @@ class NumericProblem(Problem):
                     f"{error}; does f take more variables than the {self.space.dim} --bounds gives?"
                 ) from None
             raise
-        if isinstance(value, Evaluation):  # a value with feedback or constraints: the engine reads it strictly
+        if isinstance(value, Evaluation) or self.objectives > 1:  # the engine reads these strictly
             return value
         if isinstance(value, np.ndarray) and value.size == 1:  # f(x) = x @ x or a (1,)-shaped result: a number
             value = value.item()

@@ -70,9 +70,9 @@ def test_a_well_formed_evaluation_keeps_everything_it_said() -> None:
         lambda _: Evaluation(np.float32(1.5), feedback={"over": 3, "note": "heavy"}, constraints=np.array([0.5, -1])),
         None,
     )
-    assert outcome == (1.5, None, "ok", {"over": 3.0, "note": "heavy"}, (0.5, -1.0), None)
+    assert outcome == (1.5, None, "ok", {"over": 3.0, "note": "heavy"}, (0.5, -1.0), None, None)
     assert evaluate_safely(lambda _: Evaluation(1.0, constraints=0.25), None).constraints == (0.25,)
-    assert evaluate_safely(lambda _: 3, None) == (3.0, None, "ok", None, None, None)
+    assert evaluate_safely(lambda _: 3, None) == (3.0, None, "ok", None, None, None, None)
 
 
 class Malformed(Problem):

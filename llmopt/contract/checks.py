@@ -33,9 +33,11 @@ def check_evaluate_is_deterministic(problem: Problem, k: int = 5) -> None:
     """The same solution gets the same well-formed evaluation twice (a finite value, readable feedback and
     constraint values), or is refused as infeasible both times."""
     for solution in problem.initial(np.random.default_rng(2), k):
-        first = evaluate_safely(problem.evaluate, solution)
+        first = evaluate_safely(problem.evaluate, solution, problem.objectives)
         assert first.status != "failed", f"{solution!r} could not be evaluated: {first.reason}"
-        assert evaluate_safely(problem.evaluate, solution) == first, f"{solution!r} evaluated to two outcomes"
+        assert evaluate_safely(problem.evaluate, solution, problem.objectives) == first, (
+            f"{solution!r} evaluated to two outcomes"
+        )
 
 
 def check_initial_is_seeded(problem: Problem) -> None:

@@ -34,12 +34,16 @@ class Evaluation:
     (`feedback`: a short text, or a flat dict of str -> str | number), and its `constraints` (a sequence of
     numbers, or one number: <= 0 satisfied, > 0 the amount of violation, Optuna's convention); `cases` are
     per-case scores when the value aggregates cases (prompt search: 1 or 0 per question), in the
-    problem's direction, which a reflective method selects parents by (GEPA's Pareto selection)."""
+    problem's direction, which a reflective method selects parents by (GEPA's Pareto selection).
 
-    value: float
+    A run with several objectives takes `values`, one number per objective in the order of its directions,
+    in place of `value`."""
+
+    value: float | None = None
     feedback: str | Mapping[str, Any] | None = None
     constraints: Sequence[float] | float | None = None
     cases: Sequence[float] | None = None
+    values: Sequence[float] | None = None
 
 
 class Scored(NamedTuple):
@@ -53,23 +57,59 @@ class Scored(NamedTuple):
     feedback: Feedback | None = None
     constraints: tuple[float, ...] | None = None
     cases: tuple[float, ...] | None = None
+    values: tuple[float, ...] | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the solution was scored: a value, or the values of a run with several objectives."""
+        return self.value is not None or self.values is not None
 
 
 class Malformed(Exception):
     """What the objective returned cannot be read; the message says what was wrong."""
 
 
-def read_returned(returned: Any) -> Scored:
-    """The outcome of what an objective returned: a number, or an `Evaluation`; a failed one (with a reason
-    that names the fault) when it is neither, or when its value, feedback or constraints are malformed."""
+def read_returned(returned: Any, objectives: int = 1) -> Scored:
+    """The outcome of what an objective returned: a number, or an `Evaluation` (with several `objectives`, a
+    sequence of that many numbers, or an `Evaluation` with `values`); a failed one (with a reason that names
+    the fault) when it is neither, or when its values, feedback or constraints are malformed."""
     try:
+        if objectives > 1:
+            return _read_several(returned, objectives)
         if isinstance(returned, Evaluation):
+            if returned.values is not None:
+                raise Malformed("the Evaluation gives values; a run with one objective takes one value")
             value = _number(returned.value, "the value")
             feedback, constraints = _feedback(returned.feedback), _constraints(returned.constraints)
             return Scored(value, None, "ok", feedback, constraints, _cases(returned.cases))
         return Scored(_number(returned, "the objective's return"), None, "ok")
     except Malformed as error:
         return Scored(None, str(error), "failed")
+
+
+def _read_several(returned: Any, objectives: int) -> Scored:
+    """The outcome of a run with several objectives: its values, and what an `Evaluation` adds."""
+    if not isinstance(returned, Evaluation):
+        return Scored(None, None, "ok", values=_values(returned, objectives, "the objective's return"))
+    if returned.value is not None:
+        raise Malformed(f"the Evaluation gives one value; this run has {objectives} objectives: give values=(...)")
+    values = _values(returned.values, objectives, "the values")
+    feedback, constraints = _feedback(returned.feedback), _constraints(returned.constraints)
+    return Scored(None, None, "ok", feedback, constraints, _cases(returned.cases), values)
+
+
+def _values(values: Any, objectives: int, what: str) -> tuple[float, ...]:
+    """One finite number per objective."""
+    if isinstance(values, Evaluation):
+        raise Malformed(f"{what} is an Evaluation inside an Evaluation; give Evaluation(values=(...), ...)")
+    if isinstance(values, np.ndarray) and values.ndim > 1:
+        raise Malformed(f"{what} is an array of shape {values.shape}; give {objectives} numbers")
+    if values is None or isinstance(values, str | bytes | Mapping) or not isinstance(values, Sequence | np.ndarray):
+        shown = "None" if values is None else f"a {type(values).__name__}"
+        raise Malformed(f"{what} is {shown}; this run has {objectives} objectives: give {objectives} numbers")
+    if len(values) != objectives:
+        raise Malformed(f"{what} has {len(values)} values; this run has {objectives} objectives")
+    return tuple(_number(item, f"objective {index}") for index, item in enumerate(values, 1))
 
 
 _VALUES = ("the value", "the objective's return")

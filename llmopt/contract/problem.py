@@ -9,7 +9,7 @@ import json
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from llmopt.contract.constraints import with_constraints
 from llmopt.contract.evaluation import Evaluation, Scored, read_returned
 from llmopt.core.errors import ENDS_THE_RUN, InvalidSolution
 from llmopt.core.errors import UsageError as UsageError  # plugins raise it from here, as they always did
+from llmopt.core.feasibility import violation
+from llmopt.core.pareto import derived_reference
+from llmopt.core.result import Kind, Result
 from llmopt.core.settings import Setting, with_default
 
 if TYPE_CHECKING:
@@ -80,6 +83,11 @@ class Problem(abc.ABC):
     take them. A problem that returns constraints without declaring them is still ranked by Deb's rules.
     `gives_feedback` declares that `evaluate` returns feedback, so that a model-driven run sizes its fullest
     meta-prompt with a full feedback budget under every solution before it starts.
+
+    A problem with several objectives sets `directions`, one per objective ("min" or "max", in the order
+    `evaluate` returns its values, labelled by `objective_labels`); its `direction` is then unused. Its
+    runs are compared by the hypervolume of their fronts against one `reference_point()`: the problem's own
+    (`reference`), else one derived from random start points (`derive_reference`).
     """
 
     name: ClassVar[str]
@@ -93,6 +101,31 @@ class Problem(abc.ABC):
     gives_feedback: ClassVar[bool] = False
     paper_grid: ClassVar[dict[str, dict[str, Any]]] = {}
     space: Space | None = None
+    directions: tuple[Direction, ...] | None = None
+    objective_labels: tuple[str, ...] | None = None
+    reference: tuple[float, ...] | None = None
+
+    @property
+    def objectives(self) -> int:
+        """How many objectives `evaluate` returns (1 unless `directions` says otherwise)."""
+        return 1 if self.directions is None else len(self.directions)
+
+    def reference_point(self) -> tuple[float, ...] | None:
+        """The point every method's hypervolume is measured against (None with one objective): the problem's
+        own `reference`, else the one derived once from random start points (`derive_reference`)."""
+        if self.directions is None:
+            return None
+        if self.reference is None:
+            self.reference = derive_reference(self)
+        return tuple(float(r) for r in self.reference)
+
+    def true_front(self) -> np.ndarray | None:
+        """Points of the true Pareto front, (n, m), where it is known (for plots and targets)."""
+        return None
+
+    def labels(self) -> tuple[str, ...]:
+        """The objectives' names, as the meta-prompt and the plots show them."""
+        return self.objective_labels or tuple(f"f{i}" for i in range(1, self.objectives + 1))
 
     @classmethod
     def from_options(cls, **kwargs: Any) -> Problem:
@@ -190,7 +223,7 @@ class Problem(abc.ABC):
 EvalStatus = Literal["ok", "invalid", "failed"]  # how one evaluation ended
 
 
-def evaluate_safely(evaluate: Callable[[Any], Any], solution: Any) -> Scored:
+def evaluate_safely(evaluate: Callable[[Any], Any], solution: Any, objectives: int = 1) -> Scored:
     """(value, None, "ok", feedback, constraints) from a number or an `Evaluation`; (None, reason, "invalid")
     when the objective calls the solution infeasible (it raised `InvalidSolution`); (None, a one-line reason,
     "failed") when it raised anything else (a `SystemExit` included) or returned something malformed (no
@@ -206,7 +239,43 @@ def evaluate_safely(evaluate: Callable[[Any], Any], solution: Any) -> Scored:
         return Scored(None, one_line(error), "failed")
     except SystemExit as error:  # a script's sys.exit() ends that evaluation, never the run (Ctrl-C still does)
         return Scored(None, f"SystemExit({error.code!r})", "failed")
-    return read_returned(returned)
+    return read_returned(returned, objectives)
+
+
+# A problem without its own reference point derives one from this many random solutions, drawn with this seed,
+# so that every method and every seed of a comparison measures against the same point.
+REFERENCE_SAMPLES = 16
+REFERENCE_SEED = 0
+
+
+def derive_reference(problem: Problem) -> tuple[float, ...]:
+    """The reference point of a problem without its own: the worst value of each objective over
+    `REFERENCE_SAMPLES` random solutions drawn with seed `REFERENCE_SEED`, plus 10 % of their range
+    (`core.pareto.derived_reference`). These evaluations count in no method's budget."""
+    rng = np.random.default_rng(REFERENCE_SEED)
+    solutions = problem.initial(rng, REFERENCE_SAMPLES)
+    scored = [evaluate_safely(problem.evaluate, s, problem.objectives) for s in solutions]
+    points = [o.values for o in scored if o.values is not None and violation(o.constraints) == 0]
+    if not points:
+        raise UsageError(
+            f"{problem.name}: none of {len(solutions)} random solutions could be evaluated to derive a "
+            "reference point; give one (reference=..., --reference)"
+        )
+    return derived_reference(points, cast(tuple, problem.directions))
+
+
+def new_result(problem: Problem, method: str, kind: Kind = "model") -> Result:
+    """The empty Result of `method` on `problem`: its direction and optimum, and with several objectives its
+    directions and reference point."""
+    return Result(
+        method,
+        problem.name,
+        problem.direction,
+        kind=kind,
+        optimum=problem.optimum(),
+        directions=problem.directions,
+        reference=problem.reference_point(),
+    )
 
 
 def one_line(error: BaseException) -> str:

@@ -11,6 +11,7 @@ import numpy as np
 
 from llmopt.core.direction import TARGET_TOLERANCE, best_of, better, gap_pct, reached, to_loss, worst  # noqa: F401  (0.3 code read them from llmopt.result)
 from llmopt.core.feasibility import feasible, rank_key, violation
+from llmopt.core.pareto import hypervolume, nondominated, sorted_front
 from llmopt.core.stops import StopStatus, status_of
 
 Status = Literal["initial", "ok", "invalid", "duplicate", "skipped", "failed"]
@@ -31,7 +32,8 @@ class Trial:
     `first_attempt` keeps the rejected answer of a repaired proposal, `prompt` a proposal's own request;
     `round` is the batch of evaluations it was scored in (from 1); `parent` is the member of a population
     a child was built on and may take the place of (EvoPrompt-DE's base); `feedback`, `constraints` and
-    `cases` what the objective said with the value (an `llmopt.Evaluation`).
+    `cases` what the objective said with the value (an `llmopt.Evaluation`); `values` are a solution's
+    objective values in a run with several objectives (whose trials have no single `value`).
     """
 
     step: int | None
@@ -50,6 +52,12 @@ class Trial:
     feedback: str | dict[str, Any] | None = None
     constraints: tuple[float, ...] | None = None
     cases: tuple[float, ...] | None = None
+    values: tuple[float, ...] | None = None
+
+    @property
+    def scored(self) -> bool:
+        """Whether the trial has a value, or the values of a run with several objectives."""
+        return self.value is not None or self.values is not None
 
     @property
     def violation(self) -> float:
@@ -202,7 +210,13 @@ class Counts:
 
 @dataclass
 class Result:
-    """Outcome of one method on one problem, modelled on scipy's OptimizeResult; owns its trial log."""
+    """Outcome of one method on one problem, modelled on scipy's OptimizeResult; owns its trial log.
+
+    With several objectives (`directions`, one per objective), the result is the feasible Pareto front
+    (`front()`), and its one number is the hypervolume that front dominates against the `reference` point:
+    `best_value` (maximised: `direction` is "max"), `best_so_far()` and the statistics read that;
+    `best_solution` holds the front's solutions, sorted along the first objective.
+    """
 
     method: str
     problem: str
@@ -216,6 +230,21 @@ class Result:
     seconds: float = 0.0
     optimum: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    directions: tuple[str, ...] | None = None
+    reference: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.directions is not None:
+            self.directions = tuple(self.directions)
+            self.direction = "max"  # the one number of several objectives is the hypervolume
+            if self.reference is None:
+                raise ValueError("a Result with several objectives needs its reference point")
+            self.reference = tuple(float(r) for r in self.reference)
+
+    @property
+    def multiobjective(self) -> bool:
+        """Whether the run has several objectives (its result is a Pareto front)."""
+        return self.directions is not None
 
     def add(self, trial: Trial, retry: bool = False) -> Trial:
         """Append a trial and count it; an evaluated one gets its evaluation index and may become the best.
@@ -227,7 +256,7 @@ class Result:
         failed again counts once.
         """
         self.counts.count(trial, retry)
-        if trial.status in EVALUATED and trial.value is not None:
+        if trial.status in EVALUATED and trial.scored:
             self.counts.evals += 1
             trial.eval_index = self.counts.evals
             if trial.constraints is not None:
@@ -235,9 +264,19 @@ class Result:
             if not trial.feasible:  # Deb's rules: an infeasible solution is never the best while any is feasible
                 return self._append(trial)
             self.counts.feasible += 1
-            if self.best_value is None or better(self.direction, trial.value, self.best_value):
-                self.best_value, self.best_solution = trial.value, trial.solution
+            if self.directions is not None:
+                self._append(trial)
+                self._update_front()
+                return trial
+            value = cast(float, trial.value)
+            if self.best_value is None or better(self.direction, value, self.best_value):
+                self.best_value, self.best_solution = value, trial.solution
         return self._append(trial)
+
+    def _update_front(self) -> None:
+        front = self.front()
+        self.best_solution = [t.solution for t in front]
+        self.best_value = self.hypervolume_of(front)
 
     def _append(self, trial: Trial) -> Trial:
         self.trials.append(trial)
@@ -253,10 +292,25 @@ class Result:
         """Whether solutions were evaluated and none of them was feasible."""
         return self.counts.evals > 0 and self.counts.feasible == 0
 
+    def front(self) -> list[Trial]:
+        """The feasible Pareto front: the feasible evaluated trials no other dominates (of equal values, the
+        first evaluated), sorted along the first objective; empty for a run with one objective."""
+        if self.directions is None:
+            return []
+        trials = [t for t in self.evaluated() if t.feasible]
+        order = sorted_front([cast(tuple, t.values) for t in trials], self.directions)
+        return [trials[i] for i in order]
+
+    def hypervolume_of(self, trials: Sequence[Trial]) -> float:
+        """The hypervolume the trials' values dominate against this result's reference point."""
+        if self.directions is None or self.reference is None:
+            raise ValueError("a hypervolume needs several objectives and a reference point")
+        return hypervolume([cast(tuple, t.values) for t in trials], self.reference, self.directions)
+
     def best_trial(self) -> Trial | None:
         """The best evaluated trial by Deb's rules: the best feasible one, else the least violating one."""
         evaluated = self.evaluated()
-        if not evaluated:
+        if not evaluated or self.directions is not None:
             return None
         return min(evaluated, key=lambda t: rank_key(cast(float, t.value), t.constraints, self.direction))
 
@@ -265,11 +319,24 @@ class Result:
         return [t for t in self.trials if t.eval_index is not None]
 
     def best_so_far(self) -> np.ndarray:
-        """The best feasible value after each evaluation (NaN until the first feasible one)."""
+        """The best feasible value after each evaluation (NaN until the first feasible one); with several
+        objectives, the hypervolume of the feasible front so far."""
+        if self.directions is not None:
+            return self._hypervolume_so_far()
         values = np.array([t.value if t.feasible else np.nan for t in self.evaluated()], dtype=float)
         if not values.size:
             return values
         return best_of(values, self.direction)
+
+    def _hypervolume_so_far(self) -> np.ndarray:
+        directions, curve = cast(tuple, self.directions), []
+        front: list[tuple[float, ...]] = []
+        for trial in self.evaluated():
+            if trial.feasible:
+                front.append(cast(tuple, trial.values))
+                front = [p for p, keep in zip(front, nondominated(front, directions)) if keep]
+            curve.append(hypervolume(front, cast(tuple, self.reference), directions) if front else np.nan)
+        return np.array(curve, dtype=float)
 
     def best_per_step(self) -> list[tuple[int, float]]:
         """(step, best value so far) after every OPRO step that evaluated something."""
@@ -280,7 +347,12 @@ class Result:
         return sorted(curve.items())
 
     def first_reaching(self, target: float) -> Trial | None:
-        """The first evaluated feasible trial that reached `target`, if any."""
+        """The first evaluated feasible trial that reached `target` (with several objectives, the one after
+        which the front's hypervolume reached it), if any."""
+        if self.directions is not None:
+            curve = self.best_so_far()
+            hits = [t for t, hv in zip(self.evaluated(), curve) if reached(float(hv), target, "max")]
+            return hits[0] if hits else None
         return next((t for t in self.evaluated() if t.feasible and reached(t.value, target, self.direction)), None)
 
     # scipy's OptimizeResult names, so code written for `scipy.optimize.minimize` reads a Result as it is
@@ -354,6 +426,7 @@ class Result:
             "cost_usd": _round(counts.cost(self.extra.get("price"))) if model_driven else None,
             "seconds": round(self.seconds, 4),
             "feasible": counts.feasible if self.constrained else None,
+            "front_size": len(self.front()) if self.directions is not None else None,
             "stop_reason": self.stop_reason,
             "status": int(self.status),
         }

@@ -52,7 +52,7 @@ def scored(
     def landed(index: int, outcome: Scored) -> None:
         if known is not None:
             known[at(index)] = outcome
-        if driver.journal is not None and outcome.value is not None:
+        if driver.journal is not None and outcome.succeeded:
             driver.journal.evaluation(at(index), outcome, driver.ledger.round_of(solutions[index]))
 
     return driver.ledger.score(solutions, landed=landed, room=room)
@@ -76,7 +76,7 @@ def start(driver: Loop) -> None:
             driver.journal.pending(driver.ledger, Ask(0, None, []))
         trials = []
         for index, outcome in _initial_outcomes(driver, initial):
-            if outcome.value is not None:
+            if outcome.succeeded:
                 outcome = outcome._replace(status="initial")
             trials.append(scored_trial(driver.problem, 0, initial[index], outcome))
             driver.ledger.record(trials[-1])

@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from llmopt.contract.problem import Problem, Scored, evaluate_safely, usage_since
+from llmopt.contract.problem import Problem, Scored, evaluate_safely, new_result, usage_since
 from llmopt.core.errors import ServerUnreachable
 from llmopt.core.result import Kind, Result, Spent, Trial
 from llmopt.core.stops import MODEL_UNREACHABLE, SCORER_UNREACHABLE
@@ -70,7 +70,7 @@ class Driver(_Forwarded):
     ) -> None:
         self.problem, self.proposer, self.config = problem, proposer, config
         self.journal = Journal(recorder) if recorder is not None else None
-        result = Result(name, problem.name, problem.direction, kind=kind, optimum=problem.optimum())
+        result = new_result(problem, name, kind)
         self.ledger = Ledger.of(problem, result, config, [*rules_for(config), *proposer.stop_rules, *stop])
         self.started = False  # step 0 is done (scored, or replayed)
         self.pending: Pending | None = None  # the step asked and not yet told
@@ -132,7 +132,7 @@ class Driver(_Forwarded):
         evaluator, each journaled as it ends; their values (None: failed, not scored), for `tell(ask)`."""
         known = _held(self.pending, ask, "evaluate() takes the pending Ask, the one ask() returned")
         todo = [i for i, p in enumerate(ask.proposals) if known[i] is None and p.needs_value]
-        done = sum(1 for item in known if item is not None and item.value is not None)
+        done = sum(1 for item in known if item is not None and item.succeeded)
         solutions = [ask.proposals[i].solution for i in todo]
         _rounds.scored(self, solutions, lambda j: todo[j], self.ledger.evals_left - done, known)
         return [None if item is None else item.value for item in known]
@@ -145,7 +145,7 @@ class Driver(_Forwarded):
         proposal (`ask.to_evaluate`), in their order."""
         outcomes = _held(self.pending, ask, "tell() takes the pending Ask, the one ask() returned, once")
         if values is not None:
-            outcomes = _told(ask, outcomes, list(values))
+            outcomes = _told(ask, outcomes, list(values), self.problem.objectives)
         _check_told(ask, outcomes, self.ledger.evals_left)
         self.pending = None
         with self.ledger.timed():
@@ -218,9 +218,9 @@ def _held(pending: Pending | None, ask: Ask, refusal: str) -> list[Scored | None
     return pending.known
 
 
-def _told(ask: Ask, outcomes: list[Scored | None], values: list[float | None]) -> list[Scored | None]:
+def _told(ask: Ask, outcomes: list[Scored | None], values: list[Any], objectives: int = 1) -> list[Scored | None]:
     """The outcomes with the values a caller told, each checked as strictly as an evaluation; `values` holds
-    one per proposal or one per valid new proposal."""
+    one per proposal or one per valid new proposal (with several `objectives`, a sequence each)."""
     if len(values) != len(ask.proposals):
         wanted = [i for i, p in enumerate(ask.proposals) if p.needs_value]
         if len(values) != len(wanted):
@@ -229,17 +229,17 @@ def _told(ask: Ask, outcomes: list[Scored | None], values: list[float | None]) -
                 f"invalid and repeated ones) or one per valid new proposal ({len(wanted)}, "
                 "ask.to_evaluate)"
             )
-        spread: list[float | None] = [None] * len(ask.proposals)
+        spread: list[Any] = [None] * len(ask.proposals)
         for index, value in zip(wanted, values):
             spread[index] = value
         values = spread
     return [
-        known if value is None else evaluate_safely(_constant(value), p.solution)
+        known if value is None else evaluate_safely(_constant(value), p.solution, objectives)
         for known, value, p in zip(outcomes, values, ask.proposals)
     ]
 
 
-def _constant(value: float) -> Callable[[Any], float]:
+def _constant(value: Any) -> Callable[[Any], Any]:
     """An objective that gives `value` whatever it is asked: a value told, checked as an evaluation is."""
     return lambda _: value
 
@@ -254,7 +254,7 @@ def _check_told(ask: Ask, outcomes: list[Scored | None], room: int | float) -> N
             raise ValueError(
                 f"proposal {proposal.raw!r} has no value: pass values to tell(), or call evaluate(ask) first"
             )
-        room -= outcome.value is not None
+        room -= outcome.succeeded
 
 
 def _recorded(ledger: Ledger, step: int, proposal: Proposal, outcome: Scored | None) -> Trial:

@@ -136,7 +136,7 @@ class ThreadEvaluator:
 
 def evaluate(problem: Problem, solution: Any) -> Scored:
     """`evaluate_safely` of the problem's `evaluate`, as it is when called (a test may patch it)."""
-    return evaluate_safely(problem.evaluate, solution)
+    return evaluate_safely(problem.evaluate, solution, problem.objectives)
 
 
 def _settle_with(future: Future, problem: Problem, solution: Any) -> None:

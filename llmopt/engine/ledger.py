@@ -11,12 +11,13 @@ read (`result`, `problem`, `step`, `best_step`, `clock`, `history()`), and the `
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Container, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
 from time import monotonic  # deadlines; `time.perf_counter` is the run's clock
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ def first_new(keys: Sequence[str | None], known: Container[str]) -> dict[str, in
 
 def scored_trial(problem: Problem, step: int | None, solution: Any, outcome: Scored, raw: str | None = None) -> Trial:
     """The trial of a scored solution: its outcome's status, value or reason, and what the objective said."""
-    value, reason, status, feedback, constraints, cases = outcome
+    value, reason, status, feedback, constraints, cases, values = outcome
     return Trial(
         step,
         status,
@@ -54,6 +55,7 @@ def scored_trial(problem: Problem, step: int | None, solution: Any, outcome: Sco
         feedback=feedback,
         constraints=constraints,
         cases=cases,
+        values=values,
     )
 
 
@@ -201,7 +203,12 @@ class Ledger:
         if trial.eval_index is None:
             return
         self._history[self.problem.key(trial.solution)] = Seen(
-            trial.text or "", cast(float, trial.value), trial.feedback, trial.constraints, trial.cases
+            trial.text or "",
+            math.nan if trial.value is None else trial.value,
+            trial.feedback,
+            trial.constraints,
+            trial.cases,
+            trial.values,
         )
         if self.result.best_value != best:  # a method without steps counts its rounds
             self.best_step = trial.step if trial.step is not None else (trial.round or 0)
@@ -320,7 +327,7 @@ class _Round:
     def _land(self, future: Future, outcome: Scored) -> None:
         index, _ = self.running.pop(future)
         self.outcomes[index] = outcome
-        self.good += outcome.value is not None
+        self.good += outcome.succeeded
         if self.landed is not None:
             self.landed(index, outcome)
 

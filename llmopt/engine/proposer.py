@@ -15,13 +15,15 @@ if TYPE_CHECKING:
 
 class Seen(NamedTuple):
     """One evaluated solution as a proposer sees it: its text, value, and the feedback, constraint values and
-    per-case scores the objective gave with it (None when it gave none)."""
+    per-case scores the objective gave with it (None when it gave none); with several objectives, `values`
+    holds them and `value` is NaN."""
 
     text: str
     value: float
     feedback: str | dict[str, Any] | None = None
     constraints: tuple[float, ...] | None = None
     cases: tuple[float, ...] | None = None
+    values: tuple[float, ...] | None = None
 
     @classmethod
     def of(cls, item: Seen | tuple[Any, ...]) -> Seen:

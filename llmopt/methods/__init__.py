@@ -59,6 +59,14 @@ SPACE_DEFAULTS: dict[type[Space], tuple[str, ...]] = {
 # What joins them for a problem that declares constraints (`Problem.constrained`): of each group, the first
 # the space has (scipy's COBYQA, or COBYLA on a scipy before 1.14, and SLSQP), whose libraries take constraints.
 CONSTRAINED_DEFAULTS: dict[type[Space], tuple[tuple[str, ...], ...]] = {Box: (("cobyqa", "cobyla"), ("slsqp",))}
+# The black-box methods a comparison runs on a problem with several objectives (`Problem.directions`), where only
+# the methods marked `multiobjective` are available: Optuna's NSGA-II and multi-objective TPE, random search
+# as the floor (benchmarks/multiobjective.py).
+MULTI_DEFAULTS: dict[type[Space], tuple[str, ...]] = {
+    Box: ("optuna-nsga2", "optuna-motpe", "random-search"),
+    Bits: ("optuna-nsga2", "optuna-motpe", "random-search"),
+    Permutation: ("optuna-nsga2", "random-orderings"),
+}
 
 
 def families() -> dict[str, Methods]:
@@ -82,13 +90,16 @@ def declared_settings() -> list[Setting]:
     return list(found.values())
 
 
-def _defaults(space: Space | None, found: dict[str, Method], constrained: bool = False) -> dict[str, Method]:
+def _defaults(
+    space: Space | None, found: dict[str, Method], constrained: bool = False, multiobjective: bool = False
+) -> dict[str, Method]:
     """The space's default black-box methods marked as such (the others by name only), with those that take
-    constraints when the problem has them."""
-    chosen = next((names for cls, names in SPACE_DEFAULTS.items() if isinstance(space, cls)), None)
+    constraints when the problem has them; with several objectives, those of `MULTI_DEFAULTS`."""
+    defaults = MULTI_DEFAULTS if multiobjective else SPACE_DEFAULTS
+    chosen = next((names for cls, names in defaults.items() if isinstance(space, cls)), None)
     if chosen is None:
         return found
-    if constrained:
+    if constrained and not multiobjective:
         groups = next((groups for cls, groups in CONSTRAINED_DEFAULTS.items() if isinstance(space, cls)), ())
         for group in groups:
             chosen += tuple(name for name in group if name in found)[:1]
@@ -101,7 +112,8 @@ def _defaults(space: Space | None, found: dict[str, Method], constrained: bool =
 def methods_for(problem: Problem) -> dict[str, Method]:
     """Every method available for `problem`: OPRO, the ablations, every family's methods for its space, and
     its references. A plugin's methods come after the built-ins, never take a built-in's name, and run by
-    name only (the defaults are chosen by benchmark)."""
+    name only (the defaults are chosen by benchmark). A problem with several objectives has only the methods
+    marked `multiobjective` (no reference: a white-box method finds one solution, not a front)."""
     found: dict[str, Method] = {}
     builtin = builtin_names(ENTRY_POINT_GROUP)
     for family_name, family in families().items():  # the built-ins first: a plugin never shadows one
@@ -114,6 +126,8 @@ def methods_for(problem: Problem) -> dict[str, Method]:
                     continue
                 method = dataclasses.replace(method, default=False, under_study=False)  # by name only
             found[name] = method  # a later built-in family may refine an earlier one's (text's no-history ablation)
+    if problem.objectives > 1:
+        return _defaults(problem.space, {n: m for n, m in found.items() if m.multiobjective}, multiobjective=True)
     found = _defaults(problem.space, found, problem.constrained)
     found.update({name: reference(name, solve) for name, solve in problem.references().items()})
     return found

@@ -131,7 +131,8 @@ class Method:
     (and so needs `Setup.backend`); `reads` names the settings it reads (their `--vary` names), so a sweep
     of any other leaves it alone; `settings` declares its own (flags, defaults, help); `proposer` makes
     the proposer of a method that runs on the driver (journaled and resumable); `under_study` marks the
-    method a comparison is about, which `baselines` leaves out.
+    method a comparison is about, which `baselines` leaves out; `multiobjective` marks one that can run on a
+    problem with several objectives (the only ones such a problem is compared with).
     """
 
     name: str
@@ -143,6 +144,7 @@ class Method:
     proposer: MakeProposer | None = None
     under_study: bool = False
     settings: tuple[Setting, ...] = ()
+    multiobjective: bool = False
 
     def driver(
         self, problem: Problem, setup: Setup, recorder: Sink | None = None, stop: Sequence[StopRule] = ()
@@ -170,6 +172,7 @@ def driven(
     default: bool = False,
     under_study: bool = False,
     settings: tuple[Setting, ...] = (),
+    multiobjective: bool = False,
 ) -> Method:
     """A method that runs a proposer on the driver, at the comparison's budget, seed and target; it reads
     the run's sampling settings (temperature, proposals), `reads` and its own `settings`."""
@@ -194,6 +197,7 @@ def driven(
         proposer=make,
         under_study=under_study,
         settings=settings,
+        multiobjective=multiobjective,
     )
     return method
 

@@ -33,6 +33,7 @@ def format_value(value: Any) -> str:
 
 COLUMN_NAMES = {
     "n_evals": "evals",
+    "front_size": "front",
     "feasible": "feasible",
     "rounds": "rounds",
     "failed_evals": "failed",
@@ -70,7 +71,7 @@ def count_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     def shown(key: str) -> bool:
         if key == "rounds":  # evaluations ran side by side: the rounds are the wall-clock measure
             return rows_side_by_side(rows)
-        if key == "feasible":  # a constrained problem: how many evaluated solutions were feasible, 0 included
+        if key in ("feasible", "front_size"):  # constrained, several objectives: 0 is news too
             return any(row.get(key) is not None for row in rows)
         return key in ALWAYS_COLUMNS or any(row.get(key) for row in rows)
 

@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from llmopt.contract.problem import Problem, evaluate_safely, usage_since
+from llmopt.contract.problem import Problem, evaluate_safely, new_result, usage_since
 from llmopt.core.direction import to_loss, worst
 from llmopt.core.errors import UsageError
 from llmopt.core.feasibility import rank_key, violation
@@ -220,9 +220,7 @@ def reference(name: str, solve: Callable[[], Any]) -> Method:
 
 
 def _empty(problem: Problem, method: str, kind: Kind) -> Result:
-    return Result(
-        method=method, problem=problem.name, direction=problem.direction, kind=kind, optimum=problem.optimum()
-    )
+    return new_result(problem, method, kind)
 
 
 def random_sampling(space: Any, f: Objective, setup: Setup) -> None:
