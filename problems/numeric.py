@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import copy
 import functools
-import inspect
 import numbers
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from llmopt.contract.constraints import add_constraints, both, function_identity
+from llmopt.contract.constraints import add_constraints, both, code_digest, function_identity
 from llmopt.contract.evaluation import Evaluation
 from llmopt.contract.plugins import load_callable as load_callable  # the CLI loads --constraints with it too
 from llmopt.contract.problem import Option, Problem, digest
@@ -157,15 +155,9 @@ class NumericProblem(Problem):
     def fingerprint(self) -> str:
         """The config plus the function's code and the source file it lives in; a closure or a callable
         object also adds its identity, so its results are replayed only within one process."""
-        added = self.constraints_identity()
-        code = getattr(self.fun, "__code__", None)
-        if code is None or getattr(self.fun, "__closure__", None) or getattr(self.fun, "__defaults__", None):
-            return super().fingerprint() + digest(repr(self.fun), str(id(self.fun))) + added
-        try:
-            source = Path(inspect.getsourcefile(self.fun) or "").read_bytes()
-        except (TypeError, OSError):
-            source = repr(self.fun).encode()  # no file: the object's identity, so nothing is replayed
-        return super().fingerprint() + digest(code.co_code, repr(code.co_consts), source) + added
+        code = code_digest(self.fun)
+        identity = digest(repr(self.fun), str(id(self.fun))) if code is None else code
+        return super().fingerprint() + identity + self.constraints_identity()
 
     def constraints_identity(self) -> str:
         """What identifies the constraint function, for the fingerprint ("" without one)."""

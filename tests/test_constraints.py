@@ -206,3 +206,27 @@ def test_on_a_held_out_style_constrained_function_every_default_best_is_feasible
             assert result.no_feasible and NO_FEASIBLE in next(row for row in table.splitlines() if result.method in row)
         else:
             assert feasible([petals(np.array(result.best_solution))]), result.method
+
+
+def test_a_constraint_functions_identity_follows_its_modules_source(tmp_path, monkeypatch) -> None:
+    """One module, edited: its constraint function's code is the same but the helper it calls changed, so it
+    is not the same task (the bytecode alone would say it is)."""
+    import importlib
+    import sys
+
+    from llmopt.contract.constraints import function_identity
+
+    identities = []
+    for limit in (1.0, 2.0):
+        folder = tmp_path / str(limit)
+        folder.mkdir()
+        (folder / "limits.py").write_text(
+            f"def helper(x):\n    return {limit}\n\n\ndef c(x):\n    return x - helper(x)\n"
+        )
+        monkeypatch.syspath_prepend(str(folder))
+        monkeypatch.delitem(sys.modules, "limits", raising=False)
+        module = importlib.import_module("limits")
+        identities.append((function_identity(module.c), module.c.__code__.co_code))
+    monkeypatch.delitem(sys.modules, "limits", raising=False)
+    assert identities[0][1] == identities[1][1]  # the same bytecode
+    assert identities[0][0] != identities[1][0]

@@ -13,9 +13,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import inspect
 import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -179,10 +181,26 @@ def both(first: ConstraintFunction, second: ConstraintFunction, solution: Any) -
     return [*_listed(first(solution)), *_listed(second(solution))]
 
 
-def function_identity(fun: Callable[..., Any]) -> str:
-    """What identifies a user's function for replaying results: its module, name and code where it has
-    them, else its identity in this process (so nothing is replayed across processes)."""
+def code_digest(fun: Callable[..., Any]) -> str | None:
+    """SHA-256 of a plain function's code and of the source file it lives in, so that a change to a helper
+    it calls changes it too; None for a closure, a function with defaults, a callable object or a function
+    without a file (only its identity in this process names those)."""
     code = getattr(fun, "__code__", None)
+    if code is None or getattr(fun, "__closure__", None) or getattr(fun, "__defaults__", None):
+        return None
+    try:
+        source = Path(inspect.getsourcefile(fun) or "").read_bytes()
+    except (TypeError, OSError):
+        return None
+    hasher = hashlib.sha256()
+    for part in (code.co_code, repr(code.co_consts).encode(), source):
+        hasher.update(part)
+    return hasher.hexdigest()
+
+
+def function_identity(fun: Callable[..., Any]) -> str:
+    """What identifies a user's function for replaying results: its module, name, code and source file
+    (`code_digest`) where it has them, else its identity in this process (nothing is replayed across
+    processes)."""
     name = f"{getattr(fun, '__module__', '')}:{getattr(fun, '__qualname__', repr(fun))}"
-    text = f"{name}@{id(fun)}" if code is None or fun.__closure__ else f"{name}:{code.co_code.hex()}:{code.co_consts!r}"
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(f"{name}:{code_digest(fun) or f'@{id(fun)}'}".encode()).hexdigest()

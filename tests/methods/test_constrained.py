@@ -179,3 +179,14 @@ def test_debs_penalty_puts_every_feasible_point_ahead_whatever_the_order_they_ca
     feasible = objective((-0.5, -0.5))  # 4.5, feasible
     assert first_infeasible == pytest.approx(0.28) and feasible == pytest.approx(4.5)
     assert objective((0.8, 0.8)) == pytest.approx(4.5 + 0.28), "asked again, it stands behind every feasible point"
+
+
+def test_constraint_values_beyond_the_count_scipy_was_given_are_folded_in_never_dropped() -> None:
+    """scipy needs a fixed number of constraints, fixed at the first call; a later point that gives more has
+    the worst of the extra ones in the last place, so an extra violated one still makes the point infeasible."""
+    from llmopt.methods.classical.box import fitted
+
+    assert fitted((-1.0,), 3).tolist() == [-1.0, 0.0, 0.0]
+    assert fitted((-1.0, -2.0, 0.5), 2).tolist() == [-1.0, 0.5]
+    assert fitted((0.25, -2.0, -3.0), 1).tolist() == [0.25]
+    assert fitted((-1.0, -2.0), 2).tolist() == [-1.0, -2.0]

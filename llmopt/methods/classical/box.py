@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -41,18 +41,28 @@ def _raw_loss(space: Box, f: Objective) -> Callable[[np.ndarray], float]:
 def _constraint_values(space: Box, f: Objective) -> Callable[[np.ndarray], np.ndarray]:
     """x -> the constraint values (Optuna's convention, c(x) <= 0 met) of the snapped point, from the same
     one evaluation as its value. The libraries need a fixed number of them: the most any evaluation so far
-    gave, fixed at the first call (a point that gave fewer, a failed one, counts the rest as met)."""
+    gave, fixed at the first call (a point that gave fewer, a failed one, counts the rest as met; one that
+    gave more has the worst of the extra ones in the last place, so that none is dropped: the point is
+    feasible exactly when all of them are met)."""
     width: list[int] = []
 
     def values(x: np.ndarray) -> np.ndarray:
         found = f.evaluations([space.snap(x)])[0][1]
         if not width:
             width.append(max(f.constraint_count(), 1))
-        padded = np.zeros(width[0])
-        padded[: min(len(found), width[0])] = found[: width[0]]
-        return padded
+        return fitted(found, width[0])
 
     return values
+
+
+def fitted(found: Sequence[float], width: int) -> np.ndarray:
+    """Constraint values fitted to `width` places: padded with met ones (0), or the last place holding the
+    worst of those beyond it (Optuna's convention: the maximum is met exactly when all are)."""
+    padded = np.zeros(width)
+    padded[: min(len(found), width)] = found[:width]
+    if len(found) > width:
+        padded[-1] = max(found[width - 1 :])
+    return padded
 
 
 def scipy_constrained(method: str, options: Callable[[Objective], dict[str, Any]]) -> Search:
