@@ -34,6 +34,8 @@ def minimize(
     target: float | None = None,
     maximize: bool = False,
     constraints: Any = None,
+    directions: Sequence[str] | None = None,
+    reference: Sequence[float] | None = None,
 ) -> Result:
     """Minimise `fun` with OPRO, like `scipy.optimize.minimize`: over the box `bounds`, or over `space`
     ("bits:N", "permutation:N", or a Bits or Permutation space), `fun` receiving a numpy array.
@@ -47,6 +49,11 @@ def minimize(
     `model` is 'local' (the embedded model, default), a model name on an OpenAI-compatible server
     (with `base_url`), or any Backend object. The run spends at most `evaluation_budget` evaluations.
     `maximize=True` maximises `fun` instead (as `llmopt.maximize` does): the model sees its true values.
+
+    `directions` (["min", "max"], one per objective) makes it a search for the Pareto front: `fun` returns
+    one value per objective, `result.front()` is the non-dominated feasible solutions found and
+    `result.fun` the hypervolume they dominate against `reference` (derived from random points when not
+    given: `llmopt.contract.problem.derive_reference`).
     """
     from llmopt.contract.registry import get_problem
 
@@ -64,6 +71,8 @@ def minimize(
         maximize=maximize,
         constraints=None if constraints is None else from_scipy(constraints),
         constraints_label="scipy",
+        directions=directions,
+        reference=reference,
     )
     backend = (
         model if model is not None and not isinstance(model, str) else make_backend(model or "local", base_url=base_url)

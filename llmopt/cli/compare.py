@@ -126,7 +126,7 @@ def _beaten(problem: Problem, results: list[Result]) -> str | None:
         for r in results
         if optimum is not None
         and r.best_value is not None
-        and better(problem.direction, r.best_value, optimum)
+        and better(problem.goal, r.best_value, optimum)
         and abs(r.best_value - optimum) > 1e-9 * max(1, abs(optimum))
     ]
     if not found:
@@ -266,7 +266,7 @@ def _record(args: argparse.Namespace, problem: Problem, config: RunConfig, backe
         "problem": problem.name,
         "problem_config": problem.config(),
         "problem_options": problem_options(args),
-        "direction": problem.direction,
+        "direction": problem.goal,
         RECORD_KEY: config.to_dict(),
         "journaled": lead and lead.name,
         "backend": backend.describe() if backend else None,

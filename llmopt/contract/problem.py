@@ -106,6 +106,12 @@ class Problem(abc.ABC):
     reference: tuple[float, ...] | None = None
 
     @property
+    def goal(self) -> Direction:
+        """The direction of a run's one number: the problem's `direction`, or "max" with several objectives
+        (the hypervolume of the front)."""
+        return "max" if self.directions is not None else self.direction
+
+    @property
     def objectives(self) -> int:
         """How many objectives `evaluate` returns (1 unless `directions` says otherwise)."""
         return 1 if self.directions is None else len(self.directions)

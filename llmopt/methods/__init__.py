@@ -114,6 +114,16 @@ def methods_for(problem: Problem) -> dict[str, Method]:
     its references. A plugin's methods come after the built-ins, never take a built-in's name, and run by
     name only (the defaults are chosen by benchmark). A problem with several objectives has only the methods
     marked `multiobjective` (no reference: a white-box method finds one solution, not a front)."""
+    found = _space_methods(problem)
+    if problem.objectives > 1:
+        return _defaults(problem.space, {n: m for n, m in found.items() if m.multiobjective}, multiobjective=True)
+    found = _defaults(problem.space, found, problem.constrained)
+    found.update({name: reference(name, solve) for name, solve in problem.references().items()})
+    return found
+
+
+def _space_methods(problem: Problem) -> dict[str, Method]:
+    """Every family's methods for the problem's space, the built-ins first."""
     found: dict[str, Method] = {}
     builtin = builtin_names(ENTRY_POINT_GROUP)
     for family_name, family in families().items():  # the built-ins first: a plugin never shadows one
@@ -126,10 +136,6 @@ def methods_for(problem: Problem) -> dict[str, Method]:
                     continue
                 method = dataclasses.replace(method, default=False, under_study=False)  # by name only
             found[name] = method  # a later built-in family may refine an earlier one's (text's no-history ablation)
-    if problem.objectives > 1:
-        return _defaults(problem.space, {n: m for n, m in found.items() if m.multiobjective}, multiobjective=True)
-    found = _defaults(problem.space, found, problem.constrained)
-    found.update({name: reference(name, solve) for name, solve in problem.references().items()})
     return found
 
 
@@ -150,6 +156,12 @@ def resolve(problem: Problem, names: list[str] | None = None, label: str | None 
     available = methods_for(problem)
     names = default_methods(problem) if names is None else names
     unknown = [name for name in names if name not in available]
+    single = [name for name in unknown if problem.objectives > 1 and name in _space_methods(problem)]
+    if single:
+        raise UsageError(
+            f"{', '.join(single)} takes one objective and {label or problem.name} has {problem.objectives}; "
+            f"choose from {', '.join(available)}"
+        )
     if unknown:
         hint = did_you_mean(unknown[0], available)
         raise UsageError(
