@@ -104,3 +104,18 @@ def test_a_results_front_and_hypervolume_follow_its_feasible_evaluations() -> No
 def test_a_result_with_several_objectives_states_its_reference() -> None:
     with pytest.raises(ValueError, match="reference point"):
         Result("m", "p", "min", directions=("min", "min"))
+
+
+def test_a_problem_without_a_reference_derives_one_from_seeded_random_points_and_keeps_its_config() -> None:
+    from llmopt.contract.problem import REFERENCE_SAMPLES, REFERENCE_SEED
+    from llmopt.problems.numeric import NumericProblem
+
+    problem = NumericProblem(lambda x: (x[0], 1 - x[0] + x[1]), [(0, 1), (0, 1)], directions=["min", "min"])
+    before = problem.fingerprint()
+    points = problem.initial(np.random.default_rng(REFERENCE_SEED), REFERENCE_SAMPLES)
+    expected = derived_reference([(x[0], 1 - x[0] + x[1]) for x in points], ("min", "min"))
+    assert problem.reference_point() == pytest.approx(expected)
+    assert problem.reference_point() == problem.reference_point()
+    assert problem.fingerprint() == before  # a replayed result's key does not change once the point is derived
+    given = NumericProblem(lambda x: (x[0], x[1]), [(0, 1), (0, 1)], directions=["min", "max"], reference=(2, -1))
+    assert given.reference_point() == (2.0, -1.0)

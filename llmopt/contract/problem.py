@@ -121,9 +121,12 @@ class Problem(abc.ABC):
         own `reference`, else the one derived once from random start points (`derive_reference`)."""
         if self.directions is None:
             return None
-        if self.reference is None:
-            self.reference = derive_reference(self)
-        return tuple(float(r) for r in self.reference)
+        if self.reference is not None:
+            return tuple(float(r) for r in self.reference)
+        derived = getattr(self, "_derived_reference", None)  # derived once; the config keeps what was given
+        if derived is None:
+            derived = self._derived_reference = derive_reference(self)
+        return derived
 
     def true_front(self) -> np.ndarray | None:
         """Points of the true Pareto front, (n, m), where it is known (for plots and targets)."""
