@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-from llmopt import _moved
 from llmopt.backends import BackendSpec, LocalBackend, OpenAIBackend, ScriptedBackend, make_backend
 from llmopt.contract.evaluation import Evaluation
 from llmopt.contract.problem import Option, Problem
@@ -71,15 +67,3 @@ __all__ = [
     "run_methods",
     "setup_for",
 ]
-
-
-_moved.install()
-
-
-if not TYPE_CHECKING:  # so that a type checker still flags a name this module does not have
-
-    def __getattr__(name: str) -> Any:
-        """A module that moved in 0.6, under its 0.5 name (`llmopt.driver`), with a DeprecationWarning."""
-        if name in _moved.MOVED:
-            return importlib.import_module(f"llmopt.{name}")
-        raise AttributeError(f"module 'llmopt' has no attribute {name!r}")

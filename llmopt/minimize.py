@@ -49,12 +49,8 @@ def minimize(
     `model` is 'local' (the embedded model, default), a model name on an OpenAI-compatible server
     (with `base_url`), or any Backend object. The run spends at most `evaluation_budget` evaluations.
     `maximize=True` maximises `fun` instead (as `llmopt.maximize` does): the model sees its true values.
-
-    `directions` (["min", "max"], one per objective) makes it a search for the Pareto front: `fun` returns
-    one value per objective, `result.front()` is the non-dominated feasible solutions found and
-    `result.fun` the hypervolume they dominate against `reference` (derived from random points when not
-    given: `llmopt.contract.problem.derive_reference`).
-    """
+    With `directions` (one "min" or "max" per objective) `fun` returns one value per objective, and
+    `result.front()` is the Pareto front found, `result.fun` its hypervolume against `reference`."""
     from llmopt.contract.registry import get_problem
 
     if (bounds is None) == (space is None):
@@ -62,18 +58,10 @@ def minimize(
     space = parse_space(space) if isinstance(space, str) else space
     # each problem class takes its own arguments: the registry's type[Problem] cannot say which
     function_problem: Callable[..., Problem] = get_problem("function")
-    problem = function_problem(
-        fun,
-        bounds,
-        integer=integer,
-        label=getattr(fun, "__name__", "f"),
-        space=space,
-        maximize=maximize,
-        constraints=None if constraints is None else from_scipy(constraints),
-        constraints_label="scipy",
-        directions=directions,
-        reference=reference,
-    )
+    label = getattr(fun, "__name__", "f")
+    goal = {"maximize": maximize, "directions": directions, "reference": reference}
+    scipy = {"constraints": None if constraints is None else from_scipy(constraints), "constraints_label": "scipy"}
+    problem = function_problem(fun, bounds, integer=integer, label=label, space=space, **goal, **scipy)
     backend = (
         model if model is not None and not isinstance(model, str) else make_backend(model or "local", base_url=base_url)
     )

@@ -183,14 +183,10 @@ def test_engine_modules_import_each_other_without_cycles_reading_every_import() 
 # The layers, lowest first: a module imports only from its own layer or one below it (reading every import:
 # at the top, under TYPE_CHECKING, inside a function). The flat modules of llmopt/ are the front doors, above all.
 LAYERS = ("core", "contract", "backends", "engine", "methods", "report", "bench", "integrations", "cli", "testing")
-FRONT_DOORS = {"llmopt", "llmopt._moved", "llmopt.minimize", "llmopt.opro"}
+FRONT_DOORS = {"llmopt", "llmopt.minimize", "llmopt.opro"}
 # The imports that go up, each named with its reason. `Result.plot()` draws with the report layer, imported
 # when called (as pandas' `DataFrame.plot` does), so that reading a Result never loads matplotlib.
-ALLOWED_UPWARD = {
-    "llmopt.core.result -> llmopt.report.plots",
-    # `llmopt.contract.check_method`, 0.5's name of a method check, read with a DeprecationWarning until 0.8
-    "llmopt.contract -> llmopt.methods.checks",
-}
+ALLOWED_UPWARD = {"llmopt.core.result -> llmopt.report.plots"}
 
 
 def layer_of(module: str) -> int:

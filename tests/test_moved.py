@@ -1,60 +1,83 @@
-"""The 0.5 module names keep working for one release: each warns and gives the module at its new home."""
+"""The 0.5 names that 0.6 moved are gone in 0.8, as their warnings promised: each fails with the error
+Python gives any name a package does not have, and no alias of them comes back."""
 
 from __future__ import annotations
 
 import importlib
 import subprocess
 import sys
-from collections.abc import Iterator
+import types
 
 import pytest
 
-from llmopt._moved import MOVED
+# Every 0.5 module name (under `llmopt.`) that warned "the old name goes in llmopt 0.8", and its 0.8 home.
+GONE: dict[str, str] = {
+    "errors": "llmopt.core.errors",
+    "direction": "llmopt.core.direction",
+    "values": "llmopt.core.values",
+    "result": "llmopt.core.result",
+    "stats": "llmopt.core.stats",
+    "problem": "llmopt.contract.problem",
+    "spaces": "llmopt.contract.spaces",
+    "parsing": "llmopt.contract.parsing",
+    "grammar": "llmopt.contract.grammar",
+    "registry": "llmopt.contract.registry",
+    "plugins": "llmopt.contract.plugins",
+    "proposer": "llmopt.engine.proposer",
+    "ledger": "llmopt.engine.ledger",
+    "driver": "llmopt.engine.driver",
+    "evaluation": "llmopt.engine.evaluation",
+    "stopping": "llmopt.engine.stopping",
+    "storage": "llmopt.engine.journal",
+    "records": "llmopt.engine.records",
+    "settings": "llmopt.engine.config",
+    "comparison": "llmopt.methods.comparison",
+    "answers": "llmopt.methods.model.answers",
+    "metaprompt": "llmopt.methods.model.metaprompt",
+    "plots": "llmopt.report.plots",
+    "health": "llmopt.bench.health",
+    "sweep": "llmopt.bench.sweep",
+    "optuna": "llmopt.integrations.optuna",
+}
 
 
-@pytest.fixture
-def forgotten() -> Iterator[None]:
-    """Every 0.5 name imported afresh in the test, and forgotten again after it (the module and the package's
-    attribute), so that the next test's first import warns too."""
+@pytest.mark.parametrize("old", sorted(GONE))
+def test_a_05_module_name_no_longer_imports(old: str) -> None:
+    importlib.import_module(GONE[old])  # the home is loaded: the old name must not come back through it
+    with pytest.raises(ModuleNotFoundError, match=rf"No module named 'llmopt\.{old}'"):
+        importlib.import_module(f"llmopt.{old}")
+
+
+@pytest.mark.parametrize("old", sorted(GONE))
+def test_a_05_module_name_is_no_attribute_of_the_package(old: str) -> None:
     import llmopt
 
-    saved = {old: sys.modules.pop(f"llmopt.{old}", None) for old in MOVED}
-    attributes = {old: vars(llmopt).pop(old, None) for old in MOVED}
-    yield
-    for old in MOVED:
-        sys.modules.pop(f"llmopt.{old}", None)
-        vars(llmopt).pop(old, None)
-        if saved[old] is not None:
-            sys.modules[f"llmopt.{old}"] = saved[old]
-        if attributes[old] is not None:
-            setattr(llmopt, old, attributes[old])
+    # `llmopt.registry` is the registry function that `llmopt` exports, not the module of 0.5
+    assert not isinstance(getattr(llmopt, old, None), types.ModuleType), f"llmopt.{old} is a module again"
 
 
-@pytest.mark.parametrize("old", sorted(MOVED))
-def test_a_moved_module_warns_and_is_its_new_home(old: str, forgotten: None) -> None:
-    with pytest.warns(DeprecationWarning, match=rf"llmopt\.{old} moved to {MOVED[old][0]}"):
-        module = importlib.import_module(f"llmopt.{old}")
-    homes = [importlib.import_module(home) for home in MOVED[old]]
-    if len(homes) == 1:
-        assert module is homes[0], "patching the old name patches the real module"
-        assert module.__spec__.name == MOVED[old][0], "the home keeps its own spec"
-    for home in homes:
-        public = {name for name in vars(home) if not name.startswith("__")}
-        assert public <= set(vars(module)), f"{old} lacks names of {home.__name__}"
+def test_the_05_names_inside_modules_are_gone() -> None:
+    import llmopt.contract
+    import llmopt.contract.problem
+
+    with pytest.raises(AttributeError, match="no attribute 'check_method'"):
+        _ = llmopt.contract.check_method
+    with pytest.raises(ImportError, match="cannot import name 'Outcome'"):
+        from llmopt.contract.problem import Outcome  # noqa: F401
+    with pytest.raises(ImportError, match="cannot import name 'check_method'"):
+        from llmopt.contract import check_method  # noqa: F401
 
 
-def test_the_warning_points_at_the_importing_line_and_names_read_as_before() -> None:
+def test_a_fresh_interpreter_finds_no_old_name_and_installs_no_finder() -> None:
     code = (
-        "import warnings; warnings.simplefilter('default')\n"
-        "from llmopt.proposer import ModelProposer, Ask\n"
-        "import llmopt\n"
-        "print(ModelProposer.__module__, Ask.__module__, llmopt.driver.Driver.__module__)\n"
+        "import sys, llmopt\n"
+        "print([type(f).__module__ for f in sys.meta_path if type(f).__module__.startswith('llmopt')])\n"
+        "from llmopt.proposer import Ask\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["llmopt.methods.model.proposer", "llmopt.engine.proposer", "llmopt.engine.driver"]
-    assert "<string>:2: DeprecationWarning: llmopt.proposer moved to llmopt.engine.proposer" in done.stderr
-    assert "<string>:4: DeprecationWarning: llmopt.driver moved to llmopt.engine.driver" in done.stderr
+    assert done.stdout.split() == ["[]"], "llmopt puts no import finder of its own on sys.meta_path"
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == "ModuleNotFoundError: No module named 'llmopt.proposer'"
 
 
 def test_an_unknown_name_is_still_an_attribute_error() -> None:

@@ -6,7 +6,6 @@ import abc
 import argparse
 import hashlib
 import json
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
@@ -304,17 +303,3 @@ def digest(*parts: bytes | str) -> str:
 def usage_since(problem: Problem, before: dict[str, int]) -> dict[str, int]:
     """What the problem's own evaluation cost since the `before` snapshot of `problem.usage()`."""
     return {key: value - before.get(key, 0) for key, value in problem.usage().items()}
-
-
-if not TYPE_CHECKING:  # so that a type checker still flags a name this module does not have
-
-    def __getattr__(name: str) -> Any:
-        """`Outcome`, 0.5's name of `EvalStatus` (a name the driver used for something else too)."""
-        if name == "Outcome":
-            warnings.warn(
-                "llmopt.contract.problem.Outcome is EvalStatus; the old name goes in 0.8",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            return EvalStatus
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
