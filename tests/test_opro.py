@@ -359,15 +359,11 @@ def test_observe_records_trials_scored_elsewhere_counts_their_cost_and_shows_the
     assert driver.result.counts.starts == 1 and driver.result.best_solution == (5, 5)
 
 
-def test_the_names_the_driver_forwarded_to_its_ledger_still_read_with_a_warning() -> None:
+def test_the_names_the_driver_forwarded_to_its_ledger_before_0_6_are_gone() -> None:
     opro, _ = make(["[1, 1]"] * 4, steps=1, proposals=2, initial=2)
     opro.run()
-    with pytest.warns(DeprecationWarning, match="driver.ledger.best_step"):
-        assert opro.best_step == opro.ledger.best_step
-    with pytest.warns(DeprecationWarning, match="driver.ledger.rules"):
-        assert opro.stop_rules == opro.ledger.rules
-    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
-        opro.no_such_name  # noqa: B018
+    for name in ("best_step", "clock", "stop_rules", "history", "evals_left", "answers_left", "record", "rng"):
+        assert not hasattr(opro, name), name  # read driver.ledger's
 
 
 class Sized(ScriptedBackend):

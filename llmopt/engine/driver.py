@@ -7,9 +7,8 @@ The ledger is the study the proposer reads; step 0 and the retries of a restored
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from llmopt.contract.problem import Problem, Scored, evaluate_safely, new_result, usage_since
 from llmopt.core.errors import ServerUnreachable
@@ -22,36 +21,9 @@ from llmopt.engine.ledger import Ledger, scored_trial
 from llmopt.engine.proposer import Ask, Proposal, Proposer
 from llmopt.engine.stopping import StopRule, rules_for
 
+
 # What the driver forwarded to its ledger before 0.6 -> the ledger's name for it (read there now; warns).
-FORWARDED = {
-    "best_step": "best_step",
-    "clock": "clock",
-    "stop_rules": "rules",
-    "history": "history",
-    "evals_left": "evals_left",
-    "budget_spent": "budget_spent",
-    "answers_left": "answers_left",
-    "record": "record",
-    "rng": "rng",
-}
-
-
-class _Forwarded:
-    """The names a driver forwarded to its ledger before 0.6, for one more release."""
-
-    ledger: Ledger
-
-    if not TYPE_CHECKING:  # so that a type checker still flags a name a driver does not have
-
-        def __getattr__(self, name: str) -> Any:
-            """The ledger's `name` (`best_step`, `clock`, `history`, ...), with a DeprecationWarning."""
-            if name not in FORWARDED:
-                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-            warnings.warn(f"Driver.{name} is deprecated: read driver.ledger.{FORWARDED[name]}", DeprecationWarning, 2)
-            return getattr(self.ledger, FORWARDED[name])
-
-
-class Driver(_Forwarded):
+class Driver:
     """Runs a proposer: `ask()` takes a step's proposals, `evaluate()` scores them (or the caller does),
     `tell()` records them, and `run()` loops over the three; `propose_step()` and `observe()` serve a caller
     that scores elsewhere (the Optuna samplers). `config` is a `RunConfig`; `stop` adds rules of the
