@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -148,6 +148,7 @@ class Knapsack(Problem):
     solution_label = "selection"
     value_label = "value"
     constrained = True  # the weight limit is a constraint, given with every evaluation
+    ratio_words: ClassVar[str] = "value per weight"  # what the feedback ranks items by, in its own words
     options = (
         Option("--items", int, 20, "number of random items"),
         Option("--kind", str, "uncorrelated", "how values follow weights in a random instance", KINDS),
@@ -230,7 +231,7 @@ class Knapsack(Problem):
         if weight > capacity:
             return (
                 f"Over capacity by {_short(weight - capacity)} (weight {_short(weight)} of {_short(capacity)}). "
-                f"The chosen items of least value per weight: {self._items(self._by_ratio(chosen))}."
+                f"The chosen items of least {self.ratio_words}: {self._items(self._by_ratio(chosen))}."
             )
         room = capacity - weight
         fitting = [i for i, bit in enumerate(selection) if not bit and self.instance.weights[i] <= room]
@@ -241,7 +242,7 @@ class Knapsack(Problem):
         if not chosen:
             return f"{said} No item fits."
         worst = self._items(self._by_ratio(chosen))
-        return f"{said} No unchosen item fits; the chosen items of least value per weight: {worst}."
+        return f"{said} No unchosen item fits; the chosen items of least {self.ratio_words}: {worst}."
 
     def _by_ratio(self, items: list[int]) -> list[int]:
         """The first `NAMED_ITEMS` of `items` by rising value per weight, the heavier first among equals."""

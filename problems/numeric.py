@@ -61,6 +61,21 @@ class NumericProblem(Problem):
             None,
             "bits:N (subsets, yes/no choices) or permutation:N (orderings of N items) instead of the box of --bounds",
         ),
+        Option(
+            "--directions",
+            str,
+            None,
+            "several objectives: min or max for each value the function returns, e.g. --directions min max",
+            nargs="+",
+        ),
+        Option(
+            "--reference",
+            str,
+            None,
+            "with --directions, the reference point of the hypervolume, one number per objective, e.g. "
+            "--reference 11 11 (default: derived from random points)",
+            nargs="+",
+        ),
     )
 
     def __init__(
@@ -111,13 +126,17 @@ class NumericProblem(Problem):
         optimum: float | None = None,
         space: str | None = None,
         maximize: bool = False,
+        directions: str | Sequence[str] | None = None,
+        reference: str | Sequence[str] | None = None,
     ) -> NumericProblem:
-        """`--function module:callable` with `--bounds`, or with `--space bits:N|permutation:N`."""
+        """`--function module:callable` with `--bounds`, or with `--space bits:N|permutation:N`; with several
+        objectives, `--directions` and optionally `--reference` (words or comma-separated)."""
         if not function:
             raise ValueError("--function module:callable is required")
         found = parse_space(space) if space else None
         if found is not None and (bounds is not None or integer):
             raise ValueError("--bounds and --integer describe a box; with --space there is none, drop them")
+        goals = parse_directions(directions, reference, maximize)
         return cls(
             load_callable(function),
             None if found else parse_bounds(bounds or DEFAULT_BOUNDS),
@@ -126,6 +145,7 @@ class NumericProblem(Problem):
             label=function,
             space=found,
             maximize=maximize,
+            **goals,
         )
 
     def constrained_by(self, fun: Callable[[Any], Any], label: str) -> NumericProblem:
@@ -256,6 +276,36 @@ SOLUTION_LABELS = {Box: "point", Bits: "vector", Permutation: "ordering"}
 
 
 DEFAULT_BOUNDS = "-5:5,-5:5"
+
+
+def words(given: str | Sequence[str]) -> list[str]:
+    """An option's words, each possibly comma-separated: "min max", "min,max" and ["min", "max"] alike."""
+    text = given if isinstance(given, str) else " ".join(given)
+    return text.replace(",", " ").split()
+
+
+def parse_directions(
+    directions: str | Sequence[str] | None, reference: str | Sequence[str] | None, maximize: bool = False
+) -> dict[str, Any]:
+    """`--directions` and `--reference` as NumericProblem's keywords (none without --directions)."""
+    if directions is None:
+        if reference is not None:
+            raise ValueError("--reference is the reference point of several objectives: give --directions too")
+        return {}
+    if maximize:
+        raise ValueError("--maximize is for one objective; with --directions write max for each objective to maximise")
+    goals = [word.lower() for word in words(directions)]
+    if len(goals) < 2 or any(goal not in GOALS for goal in goals):
+        raise ValueError(f"--directions needs min or max for each of two or more objectives, got {' '.join(goals)!r}")
+    if reference is None:
+        return {"directions": tuple(goals)}
+    try:
+        point = tuple(float(word) for word in words(reference))
+    except ValueError:
+        raise ValueError(f"--reference needs one number per objective, got {' '.join(words(reference))!r}") from None
+    if len(point) != len(goals) or not all(np.isfinite(point)):
+        raise ValueError(f"--reference needs {len(goals)} finite numbers, one per objective, got {len(point)}")
+    return {"directions": tuple(goals), "reference": point}
 
 
 def parse_bounds(text: str) -> list[tuple[float, float]]:

@@ -68,6 +68,16 @@ BAD_INPUT = [
     (["run", "function", "--function", "math:fsum", "--space", "bits:0"], "bits:N needs a whole number N >= 2"),
     (["run", "function", "--function", "math:fsum", "--space", "perm:5"], "(did you mean permutation:5?)"),
     (["run", "function", "--function", "math:fsum", "--space", "bitz:8"], "(did you mean bits?)"),
+    (["run", "function", "--function", "math:fsum", "--directions", "min"], "min or max for each of two or more"),
+    (["run", "function", "--function", "math:fsum", "--directions", "min", "low"], "got 'min low'"),
+    (
+        ["run", "function", "--function", "math:fsum", "--directions", "min", "min", "--reference", "1"],
+        "--reference needs 2 finite numbers, one per objective, got 1",
+    ),
+    (["run", "function", "--function", "math:fsum", "--reference", "1", "1"], "give --directions too"),
+    (["run", "function", "--function", "math:fsum", "--directions", "max", "max", "--maximize"], "write max for each"),
+    (["run", "tsp2", "--instances", "{tmp}/a.tsp"], "--instances needs two TSPLIB files"),
+    (["run", "dtlz2", "--objectives", "3", "--dim", "2"], "--dim must be at least --objectives (3)"),
 ]
 
 

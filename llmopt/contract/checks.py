@@ -7,6 +7,8 @@ import numpy as np
 
 from llmopt.contract.grammar import to_regex
 from llmopt.contract.problem import InvalidSolution, Problem, evaluate_safely
+from llmopt.core.feasibility import feasible
+from llmopt.core.pareto import hypervolume, losses, nondominated
 
 GARBAGE = ["", "I am not sure.", "]]][[[", "\x00\x01", "[" * 1000, "NaN", "the answer is 42", "🙂" * 50]
 
@@ -69,6 +71,49 @@ def check_labels(problem: Problem) -> None:
     for attribute in ("name", "summary", "solution_label", "value_label"):
         assert getattr(problem, attribute, ""), f"{attribute} is empty"
     assert problem.describe().strip() and problem.format_hint().strip(), "empty meta-prompt part"
+    assert len(problem.labels()) == problem.objectives, (
+        f"{len(problem.labels())} labels, {problem.objectives} objectives"
+    )
+
+
+# How far the hypervolume of a problem's true_front() (a sample of the front) may fall below its optimum()
+# (the front's own): the 1 % within which a method is said to have reached the true front.
+FRONT_SAMPLE_SHORTFALL = 0.01
+
+
+def check_several_objectives(problem: Problem, k: int = 20) -> None:
+    """With several objectives: a reference point of one number per objective; a true front (where known) of
+    non-dominated points whose hypervolume is the optimum within 1 %; and no random solution that beats it."""
+    if problem.directions is None:
+        return
+    directions, reference = problem.directions, problem.reference_point()
+    assert reference is not None and len(reference) == problem.objectives, f"reference point {reference!r}"
+    front = problem.true_front()
+    if front is not None:
+        assert front.ndim == 2 and front.shape[1] == problem.objectives, f"true front of shape {front.shape}"
+        assert np.isfinite(front).all() and nondominated(front, directions).all(), "the true front is dominated"
+    optimum, found = problem.optimum(), _random_front(problem, k)
+    if optimum is not None and front is not None:
+        sampled = hypervolume(front, reference, directions)
+        assert (1 - FRONT_SAMPLE_SHORTFALL) * optimum <= sampled <= optimum * (1 + 1e-9), (
+            f"the true front's hypervolume {sampled} is not the optimum {optimum}"
+        )
+    if optimum is not None:
+        assert hypervolume(found, reference, directions) <= optimum, "random solutions beat the optimum"
+    if front is not None and len(found):  # beyond rounding (a tour summed in another order), none dominates
+        mine, best = losses(found, directions)[:, None, :], losses(front, directions)[None, :, :]
+        slack = 1e-9 * (1 + np.abs(best))
+        beaten = (mine <= best + slack).all(axis=2) & (mine < best - slack).any(axis=2)
+        assert not beaten.any(), "a random solution dominates a point of the true front"
+
+
+def _random_front(problem: Problem, k: int) -> np.ndarray:
+    """The values of the feasible ones of k start solutions."""
+    scored = [
+        evaluate_safely(problem.evaluate, s, problem.objectives) for s in problem.initial(np.random.default_rng(6), k)
+    ]
+    points = [o.values for o in scored if o.values is not None and feasible(o.constraints)]
+    return np.array(points, dtype=float).reshape(-1, problem.objectives)
 
 
 CHECKS = (
@@ -78,6 +123,7 @@ CHECKS = (
     check_initial_is_seeded,
     check_grammar_admits_every_encoding,
     check_labels,
+    check_several_objectives,
 )
 
 

@@ -36,6 +36,7 @@ class Option:
     default: Any
     help: str
     choices: tuple[Any, ...] | None = None
+    nargs: str | None = None  # "+": one or more words, each read by `type`, given to the problem as a list
 
     @classmethod
     def of(cls, setting: Setting, prefix: str, help: str = "") -> Option:
@@ -63,6 +64,7 @@ class Option:
             default=self.default,
             choices=self.choices,
             help=with_default(self.help, self.default),
+            **({} if self.nargs is None else {"nargs": self.nargs}),
         )
 
 

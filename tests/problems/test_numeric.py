@@ -217,3 +217,23 @@ def test_cli_runs_a_combinatorial_objective_with_the_embedded_model(space: str, 
     assert rows["opro"]["n_llm_calls"] == 16
     black_box = [r for r in payload["results"] if r["kind"] == "black-box"]
     assert len(black_box) >= 3 and all(r["n_evals"] <= payload["budget"] for r in black_box)
+
+
+def two_bowls(x: np.ndarray) -> tuple[float, float]:
+    """Two objectives of a user's function: the distances to (0, 0) and to (1, 0), squared."""
+    return float(x @ x), float((x[0] - 1) ** 2 + x[1] ** 2)
+
+
+def test_the_command_line_gives_a_users_function_several_objectives(monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmopt.cli import build_parser
+    from llmopt.cli.options import make_problem
+
+    monkeypatch.setitem(sys.modules, "two_bowls_module", sys.modules[__name__])
+    base = ["run", "function", "--function", "two_bowls_module:two_bowls", "--bounds", "0:1,0:1"]
+    derived = make_problem(build_parser().parse_args([*base, "--directions", "min", "min"]))
+    assert derived.directions == ("min", "min") and derived.objectives == 2
+    assert derived.evaluate((0.5, 0.5)) == (0.5, 0.5)
+    assert len(derived.reference_point()) == 2  # derived from random points
+    stated = make_problem(build_parser().parse_args([*base, "--directions", "min,max", "--reference", "2", "-1"]))
+    assert stated.directions == ("min", "max") and stated.reference_point() == (2.0, -1.0)
+    assert stated.config()["directions"] == ["min", "max"] and "maximize" not in stated.config()
