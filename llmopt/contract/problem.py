@@ -64,7 +64,7 @@ class Option:
             default=self.default,
             choices=self.choices,
             help=with_default(self.help, self.default),
-            **({} if self.nargs is None else {"nargs": self.nargs}),
+            nargs=self.nargs,  # argparse's own default is None too
         )
 
 
