@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from llmopt.engine.config import MetaPromptConfig
@@ -177,3 +178,92 @@ def test_hidden_feedback_keeps_the_order_and_the_rule_and_shows_no_feedback_or_v
             text.splitlines()
         ), "the same solutions, in the same order, under the same sentence"
     assert "keeps every constraint is better" in render(problem, CONSTRAINED, hidden)
+
+
+# Several objectives: ZDT1 (both minimised) on three variables, and a problem of three objectives, one maximised.
+def _zdt1_history() -> list[Seen]:
+    from llmopt.problems.multiobjective import Zdt1
+
+    problem = Zdt1(3)
+    points = [(0.5, 0.5, 0.5), (0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.2, 0.1, 0.0), (0.3, 0.9, 0.9), (0.25, 0.0, 0.0)]
+    told = {3: "x2 above 0 costs f2: set it to 0"}
+    return [
+        Seen(problem.encode(x), float("nan"), told.get(i), values=problem.evaluate(np.array(x)))
+        for i, x in enumerate(points)
+    ]
+
+
+def _three_objectives():
+    from llmopt.problems.numeric import NumericProblem
+
+    problem = NumericProblem(
+        lambda x: (x[0], x[0] + x[1], x[1]), [(0, 1), (0, 1)], directions=("min", "max", "min"), reference=(2, -1, 2)
+    )
+    problem.objective_labels = ("cost", "accuracy", "latency")
+    return problem
+
+
+THREE = [  # (cost, accuracy, latency), accuracy maximised; the last one breaks its constraint
+    Seen("[0.9, 0.1]", float("nan"), values=(0.9, 1.0, 0.1)),
+    Seen("[0.1, 0.9]", float("nan"), values=(0.1, 1.0, 0.9)),
+    Seen("[0.5, 0.5]", float("nan"), values=(0.5, 1.0, 0.5)),
+    Seen("[0.6, 0.6]", float("nan"), values=(0.6, 1.2, 0.6)),
+    Seen("[0.7, 0.7]", float("nan"), values=(0.7, 1.0, 0.7)),
+    Seen("[0.0, 0.0]", float("nan"), None, (1.5,), values=(0.0, 2.0, 0.0)),
+]
+
+
+@pytest.mark.parametrize("name", ["zdt1_two_objectives", "three_objectives"])
+def test_golden_several_objectives(name: str) -> None:
+    from llmopt.problems.multiobjective import Zdt1
+
+    problem, history = (Zdt1(3), _zdt1_history()) if name.startswith("zdt1") else (_three_objectives(), THREE)
+    text = render(problem, history, MetaPromptConfig())
+    path = GOLDEN / f"{name}.txt"
+    if os.environ.get("LLMOPT_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"rendered text changed; see {path}"
+
+
+def test_two_objectives_list_exactly_the_front_sorted_by_f1_and_name_the_widest_gap() -> None:
+    from llmopt.problems.multiobjective import Zdt1
+
+    text = render(Zdt1(3), _zdt1_history())
+    dominated, front = text.split("The current Pareto front")
+    listed = [line.removeprefix("point: ") for line in front.splitlines() if line.startswith("point: ")]
+    assert listed == ["[0.0, 0.0, 0.0]", "[0.2, 0.1, 0.0]", "[0.25, 0.0, 0.0]", "[1.0, 0.0, 0.0]"], "the front, by f1"
+    others = [line.removeprefix("point: ") for line in dominated.splitlines() if line.startswith("point: ")]
+    assert others == ["[0.3, 0.9, 0.9]", "[0.5, 0.5, 0.5]"], "the dominated ones apart, by f1 too"
+    assert [line for line in front.splitlines() if line.startswith("f1: ")] == [
+        "f1: 0",
+        "f1: 0.20",
+        "f1: 0.25",
+        "f1: 1",
+    ]
+    assert "widest gap in the front lies between (f1 = 0.25, f2 = 0.50) and (f1 = 1, f2 = 0)" in text
+    assert "feedback: x2 above 0 costs f2" in front, "the notes as for one objective"
+
+
+def test_the_widest_gap_is_the_farthest_pair_of_neighbours_each_objective_scaled() -> None:
+    from llmopt.methods.model.fronts import widest_gap
+
+    assert widest_gap([(0.0, 1.0), (0.2, 0.55), (0.6, 0.23), (1.0, 0.0)]) == (1, 2)
+    # f2 spans 100 times what f1 does: scaled, the first pair is the farthest apart, not the last
+    assert widest_gap([(0.0, 100.0), (0.1, 10.0), (1.0, 0.0)]) == (0, 1)
+    assert widest_gap([(0.0, 1.0), (0.5, 0.5), (1.0, 0.0)]) == (0, 1), "of equal gaps, the first"
+    assert widest_gap([(0.3, 0.3)]) is None and widest_gap([]) is None
+
+
+def test_the_front_is_cut_to_top_k_by_crowding_distance_and_dominated_ones_fill_what_is_left() -> None:
+    from llmopt.methods.model.metaprompt import DOMINATED_SHOWN, select_front
+
+    front = [Seen(f"[{x}]", float("nan"), values=(x, 1 - x)) for x in (0.0, 0.1, 0.2, 0.5, 1.0)]
+    dominated = [Seen(f"[d{i}]", float("nan"), values=(2.0 + i, 2.0 + i)) for i in range(5)]
+    shown, others = select_front([*front, *dominated], ("min", "min"), MetaPromptConfig(top_k=4))
+    assert [s.text for s in shown] == ["[0.0]", "[0.2]", "[0.5]", "[1.0]"], "the ends and the most isolated"
+    assert others == []
+    shown, others = select_front([*front, *dominated], ("min", "min"), MetaPromptConfig(top_k=20))
+    assert len(shown) == 5 and len(others) == DOMINATED_SHOWN
+    assert [s.text for s in others] == ["[d0]", "[d1]", "[d2]"], "least dominated first, sorted by f1"
+    bare = render(_three_objectives(), THREE, MetaPromptConfig(top_k=0))
+    assert "point: " not in bare and "Pareto" not in bare, "no history at all"

@@ -7,7 +7,8 @@ with HTTP 500/502/503, 429 with Retry-After, a stall past the client's timeout, 
 connection, a truncated or non-JSON body, or an empty `choices` list.
 
 An `answer` function writes the stub's answers from the prompt instead (`follow_feedback`: a "model" that
-reads only the feedback under the best solution shown, to test that channel without a model).
+reads only the feedback under the best solution shown, to test that channel without a model; `front_points`:
+one that proposes points of ZDT1's true front where the shown front is thinnest).
 
 A `family` makes it behave as one kind of server does today (see `FAMILIES`): OpenAI's reasoning
 models, a provider that checks the body, vLLM from 0.12 with a reasoning parser, llama.cpp's
@@ -113,6 +114,23 @@ def follow_feedback(names: Sequence[str], guess: float = 3.0) -> Answer:
         else:
             point = [v + rng.uniform(-guess, guess) for v in point]
         return "[" + ", ".join(f"{v:.2f}" for v in point) + "]"
+
+    return answer
+
+
+def front_points(dim: int, grid: int = 21, label: str = "f1", width: int = 3) -> Answer:
+    """An `answer` that proposes points of ZDT1's true front (x1 on a grid of `grid` values in [0, 1], the
+    other `dim - 1` variables 0), reading the front the meta-prompt shows: x1 is drawn among the `width` grid
+    values farthest from every shown front member's `label` (its first objective, which is x1), so that the
+    front fills its ends and its widest gaps first."""
+    values = [i / (grid - 1) for i in range(grid)]
+
+    def answer(prompt: str, rng: random.Random) -> str:
+        _, _, front = prompt.partition("Pareto front")
+        shown = [float(line.split(": ", 1)[1]) for line in front.splitlines() if line.startswith(f"{label}: ")]
+        far = sorted(values, key=lambda v: -min((abs(v - s) for s in shown), default=1.0))
+        x1 = rng.choice(far[:width])
+        return "[" + ", ".join([f"{x1:g}", *["0"] * (dim - 1)]) + "]"
 
     return answer
 

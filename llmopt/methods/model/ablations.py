@@ -22,6 +22,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # handling, and show infeasible solutions as the best: another ablation.)
     "opro-no-feedback": {"show_feedback": False},
 }
+# The ablations that run with several objectives, where the meta-prompt shows the front: without the history,
+# and without the feedback. The others change how one score per solution is shown (hidden, shuffled,
+# bucketed), which a front of several values, sorted along the first, does not have.
+MULTIOBJECTIVE = frozenset({"opro-no-history", "opro-no-feedback"})
 # Settings a variant makes moot beside those it sets (a sweep of them leaves it alone).
 MOOT: dict[str, tuple[str, ...]] = {"opro-no-feedback": ("feedback_chars",)}
 
@@ -33,7 +37,7 @@ def _ablation(name: str, change: dict[str, Any]) -> Method:
 
     moot = {*change, *MOOT.get(name, ())}
     fixed = {s.name for s in SETTINGS if s.where[0] == "metaprompt" and s.where[-1] in moot}
-    return driven(name, make, kind="ablation", reads=READS - fixed)
+    return driven(name, make, kind="ablation", reads=READS - fixed, multiobjective=name in MULTIOBJECTIVE)
 
 
 def methods(space: Any = None) -> dict[str, Method]:

@@ -8,6 +8,11 @@ same loop with a classical variation operator of the space in place of the model
 for boxes, uniform crossover and bit flips for bit vectors, order crossover for orderings), so the
 table says whether the model contributed anything.
 
+With several objectives, parents are drawn from the feasible Pareto front of the study (the least dominated
+others join when it is smaller than `lmx_parents`; a tournament prefers the larger crowding distance), and
+`lmx` shows each after its values, "f1 = 0.2, f2 = 0.55: [0.2, 0]", so the model writes a child's values
+before the child.
+
 Both are proposers on the driver, so they take OPRO's steps, proposals and evaluation budget (at most
 steps x proposals children; a repeat costs no evaluation) and are journaled step by step, each prompt
 with its continuations, like OPRO.
@@ -15,21 +20,24 @@ with its continuations, like OPRO.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from llmopt.contract.spaces import Bits, Box, Permutation
 from llmopt.core import values
 from llmopt.core.feasibility import rank_key
+from llmopt.core.pareto import crowding_distance
 from llmopt.core.result import Spent, Trial
 from llmopt.core.settings import Setting
-from llmopt.engine.proposer import Ask, Proposal, Study
+from llmopt.engine.proposer import Ask, Proposal, Seen, Study
 from llmopt.methods.classical.bits import flip_bits
 from llmopt.methods.classical.permutation import order_crossover, swap_or_reverse
 from llmopt.methods.method import Method, Methods, driven
+from llmopt.methods.model.fronts import directions_of, points_of, split_front, values_text
+from llmopt.methods.model.metaprompt import format_score
 from llmopt.methods.model.proposer import ModelProposer
 
 Member = tuple[tuple[int, float], Any]  # (Deb's rank: feasible by loss, then infeasible by violation; solution)
@@ -54,6 +62,23 @@ SETTINGS = (PARENTS, POPULATION, SELECTION)
 def few_shot(problem: Any, parents: list[Any]) -> str:
     """The parents one per line, and an open line for the model to continue."""
     return "".join(problem.encode(p) + "\n" for p in parents)
+
+
+def few_shot_with_values(problem: Any, parents: Sequence[Seen], decimals: int | None) -> str:
+    """With several objectives: each parent on its line after its values ("f1 = 0.2, f2 = 0.55: [0.2, 0]"),
+    and an open line; the model writes a child's values, then the child (`Continuation.answer_text`)."""
+    labels, show = problem.labels(), lambda value: format_score(value, decimals)
+    return "".join(f"{values_text(labels, p.values or (), show)}: {p.text}\n" for p in parents)
+
+
+def front_pool(seen: Sequence[Seen], directions: Sequence[str], k: int) -> list[tuple[tuple[int, float], Seen]]:
+    """With several objectives, the members parents are drawn from: the feasible front, each keyed by its
+    crowding distance (larger first, for a tournament); when it has fewer than `k`, the least dominated others
+    after it (`fronts.split_front`), in that order."""
+    front, rest = split_front(seen, directions)
+    distance = crowding_distance(points_of(front))
+    pool = [((0, -float(d)), item) for d, item in zip(distance, front)]
+    return pool + [((1 + i, 0.0), item) for i, item in enumerate(rest[: max(k - len(front), 0)])]
 
 
 def select(population: list[Member], k: int, how: str, rng: np.random.Generator) -> list[Any]:
@@ -95,11 +120,17 @@ class Evolve(ModelProposer):
     """The loop `lmx` and `lmx-no-model` share: select parents, vary them, keep the better children."""
 
     def __post_init__(self) -> None:  # no model check here: `lmx-no-model` has none
-        self.size, self.k, self.how = (self.config.option(s) for s in SETTINGS)
+        self.k, self.size, self.how = (self.config.option(s) for s in SETTINGS)  # SETTINGS' order
         self.population = Population(self.size, self.problem.direction)
+        self.directions = directions_of(self.problem)  # several objectives: parents come from the front
+        self.solutions: dict[str, Any] = {}  # text -> solution, for the classical operator's parents
 
     def observe(self, trials: list[Trial]) -> None:
-        """Step 0's points start the population (all of them); later children compete for a place."""
+        """Step 0's points start the population (all of them); later children compete for a place. With
+        several objectives, the parents come from the study's front (`front_parents`) instead."""
+        if self.directions is not None:
+            self.solutions |= {t.text: t.solution for t in trials if t.text is not None and t.scored}
+            return
         if trials and trials[0].step == 0:
             self.population.size = max(self.size, len(trials))
             self.population.take(trials)
@@ -108,8 +139,16 @@ class Evolve(ModelProposer):
         self.population.take(trials)
 
     def parents(self, study: Study) -> list[Any]:
-        """This step's parents, drawn from the population."""
+        """This step's parents, drawn from the population (with several objectives, from the front)."""
+        if self.directions is not None:
+            chosen = self.front_parents(study)
+            return [self.solutions[p.text] if p.text in self.solutions else self.problem.decode(p.text) for p in chosen]
         return select(self.population.members, self.k, self.how, study.rng)
+
+    def front_parents(self, study: Study) -> list[Seen]:
+        """With several objectives: this step's parents, drawn from the front (`front_pool`) as `lmx_selection`
+        says (a tournament prefers the larger crowding distance)."""
+        return select(front_pool(study.seen(), cast(tuple, self.directions), self.k), self.k, self.how, study.rng)
 
 
 class Continuation(Evolve):
@@ -121,7 +160,10 @@ class Continuation(Evolve):
 
     def propose(self, study: Study) -> Ask:
         """Up to `proposals` children from one raw-completion request."""
-        prompt = few_shot(self.problem, self.parents(study))
+        if self.directions is None:
+            prompt = few_shot(self.problem, self.parents(study))
+        else:
+            prompt = few_shot_with_values(self.problem, self.front_parents(study), self.config.metaprompt.decimals)
         n, spent = int(min(self.config.proposals, study.answers_left, study.evals_left)), Spent()
         generation = self.request(prompt, n, study.step * n, spent, raw=True)
         if generation is None:
@@ -129,8 +171,11 @@ class Continuation(Evolve):
         return Ask(study.step, prompt, self.read_generation(generation), spent=spent)
 
     def answer_text(self, raw: str) -> str:
-        """The continuation's first non-blank line."""
-        return next((part for part in raw.splitlines() if part.strip()), "")
+        """The continuation's first non-blank line (with several objectives, after the values it starts with)."""
+        line = next((part for part in raw.splitlines() if part.strip()), "")
+        if self.directions is not None and line.lstrip().startswith(f"{self.problem.labels()[0]} =") and ": " in line:
+            return line.split(": ", 1)[1]
+        return line
 
     def reread(self, item: dict[str, Any]) -> Proposal:
         """A journaled continuation, its first line decoded again."""
@@ -216,6 +261,7 @@ def methods(space: Any) -> dict[str, Method]:
             lambda problem, setup, config: Continuation(problem, setup.backend, config, name="lmx"),
             reads=frozenset({"temperature", "proposals"}),
             settings=SETTINGS,
+            multiobjective=True,
         )
     }
     if any(isinstance(space, cls) for cls in CLASSICAL):
@@ -225,6 +271,7 @@ def methods(space: Any) -> dict[str, Method]:
             kind="ablation",
             samples_model=False,
             settings=SETTINGS,
+            multiobjective=True,
         )
     return found
 

@@ -4,6 +4,11 @@ The history is ranked by Deb's rules (`llmopt.core.feasibility`): a solution tha
 beats any that breaks one, and those that break one rank by their total violation. Under each shown
 solution's score stand its constraint violation (when the objective gave constraints) and its feedback, cut to
 `MetaPromptConfig.feedback_chars`; a history without either renders as it always did.
+
+With several objectives (`problem.directions`), the history is the feasible Pareto front (cut to `top_k` by
+crowding distance) after up to DOMINATED_SHOWN of the least dominated others, each list sorted along the first
+objective and each solution with all its values labelled by `problem.labels()`; the block closes by naming the
+front's widest gap (`fronts.widest_gap`) and asking for a solution that fills it or that none shown dominates.
 """
 
 from __future__ import annotations
@@ -17,8 +22,21 @@ from llmopt.contract.evaluation import cut
 from llmopt.core.feasibility import broken_count, rank_key, violation
 from llmopt.engine.config import MetaPromptConfig
 from llmopt.engine.proposer import Seen
+from llmopt.methods.model.fronts import (
+    directions_of,
+    goals_text,
+    points_of,
+    split_front,
+    thinned,
+    values_text,
+    widest_gap,
+)
 
 Shown = Seen | tuple[str, float]  # what the renderer takes: a `Seen`, or a plain (text, value) pair
+
+# With several objectives, the meta-prompt shows the front and at most this many dominated solutions (the least
+# dominated, most recent first), within the history's budget (`top_k`), so the model sees what not to repeat.
+DOMINATED_SHOWN = 3
 
 # The cache layout's last line, after the history: the answer format stands above it, in the fixed part.
 ANSWER_NOW = "Now answer: a new one, different from each listed here, in the format given before the list."
@@ -37,6 +55,10 @@ class Describable(Protocol):
 
     def format_hint(self) -> str:
         """The answer-format instruction."""
+        ...
+
+    def labels(self) -> tuple[str, ...]:
+        """The objectives' names (read with several objectives)."""
         ...
 
 
@@ -164,8 +186,14 @@ def render(
     rng: np.random.Generator | None = None,
 ) -> str:
     """Build the meta-prompt text from the problem, the scored history (`Seen`s, or plain (text, value) pairs)
-    and the config (pure, given `rng`)."""
-    shown = _history_block(problem, history, config, rng)
+    and the config (pure, given `rng`). With several objectives (`problem.directions`), the history shown is
+    the front and a few dominated solutions, sorted along the first objective (`order` and `scores` are
+    unused: see `_front_block`)."""
+    directions = directions_of(problem)
+    if directions is None:
+        shown = _history_block(problem, history, config, rng)
+    else:
+        shown = _front_block(problem, [Seen.of(item) for item in history], config, directions)
     fixed = [*([exemplars.strip()] if exemplars and config.show_exemplars else []), problem.format_hint().strip()]
     if config.layout == "cache":
         parts = [problem.describe().strip(), *fixed, *([shown, ANSWER_NOW] if shown else [])]
@@ -189,3 +217,66 @@ def _history_block(
             lines.append(f"{problem.value_label}: {score}")
         lines += [*notes(seen, config), ""]
     return "\n".join(lines).rstrip()
+
+
+def select_front(
+    history: Sequence[Seen], directions: Sequence[str], config: MetaPromptConfig
+) -> tuple[list[Seen], list[Seen]]:
+    """(the front shown, the dominated solutions shown), each sorted along the first objective: the feasible
+    front (cut to `top_k` by crowding distance), then up to DOMINATED_SHOWN of the least dominated others
+    while the budget lasts."""
+    front, rest = split_front(history, directions)
+    shown = thinned(front, max(config.top_k, 0))
+    dominated = rest[: max(min(DOMINATED_SHOWN, config.top_k - len(shown)), 0)]
+    sign = 1.0 if directions[0] == "min" else -1.0
+    return shown, sorted(dominated, key=lambda item: sign * (item.values or (0.0,))[0])
+
+
+def gap_sentence(problem: Any, front: Sequence[Seen], decimals: int | None) -> str:
+    """The closing request: a solution that fills the front's widest gap (named by its two neighbours'
+    values), or any that no shown solution dominates."""
+    label, labels = problem.solution_label, problem.labels()
+    anyone = f"any {label} that none listed here dominates"
+    gap = widest_gap(points_of(front))
+    if gap is None:
+        return f"Propose {anyone}: it improves the front."
+    ends = [values_text(labels, front[i].values or (), lambda v: format_score(v, decimals)) for i in gap]
+    return (
+        f"The widest gap in the front lies between ({ends[0]}) and ({ends[1]}): a {label} that fills it "
+        f"improves the front, as does {anyone}."
+    )
+
+
+def _front_block(problem: Any, history: Sequence[Seen], config: MetaPromptConfig, directions: Sequence[str]) -> str:
+    """The history of a run with several objectives: a few dominated solutions, then the front, each with
+    all its values (labelled by `problem.labels()`) and notes, and the closing request ("" for none)."""
+    front, dominated = select_front(history, directions, config)
+    if not front and not dominated:
+        return ""
+    label, labels = problem.solution_label, problem.labels()
+    names = f"{', '.join(labels[:-1])} and {labels[-1]}"
+    lines = [
+        f"Below are previous {label}s with their values of {names}; {goals_text(labels, directions)}. A {label} "
+        f"dominates another when it is at least as good in every objective and better in at least one."
+    ]
+    kept = ""
+    if constrained([*front, *dominated]):
+        lines[0] += f" A {label} that keeps every constraint is better than any {label} that breaks one."
+        kept = " that keep every constraint and"
+    by = f"sorted by {labels[0]}, the best {labels[0]} first"
+    if dominated:
+        lines += ["", f"A few dominated {label}s, {by}:", "", *_listed(problem, dominated, config)]
+    if front:
+        lines += ["", f"The current Pareto front, the {label}s{kept} that no other dominates, {by}:", ""]
+        lines += _listed(problem, front, config)
+    return "\n".join([*lines, "", gap_sentence(problem, front, config.decimals)])
+
+
+def _listed(problem: Any, items: Sequence[Seen], config: MetaPromptConfig) -> list[str]:
+    """Each solution with one line per value and its notes, a blank line after each but the last."""
+    lines: list[str] = []
+    for item in items:
+        lines.append(f"{problem.solution_label}: {item.text}")
+        lines += [f"{name}: {format_score(v, config.decimals)}" for name, v in zip(problem.labels(), item.values or ())]
+        lines += [*notes(item, config), ""]
+    return lines[:-1]

@@ -20,6 +20,8 @@ from llmopt.engine.config import LAYOUTS, ORDERS, MetaPromptConfig, RunConfig
 from llmopt.engine.proposer import Ask, Proposal, Seen, Study
 from llmopt.methods.method import Methods, driven
 from llmopt.methods.model import metaprompt
+from llmopt.methods.model.fronts import directions_of
+from llmopt.methods.model.metaprompt import DOMINATED_SHOWN
 from llmopt.methods.model.proposer import ModelProposer, longest_text
 
 if TYPE_CHECKING:
@@ -69,8 +71,8 @@ class OPROProposer(ModelProposer):
         said = _preflight_said(self.problem, config.metaprompt.feedback_chars)
 
         def fullest(shown: int) -> str:
-            seen = Seen(longest, PREFLIGHT_VALUE, *said)
-            return self._render([seen] * shown, np.random.default_rng(0), 1, top_k=shown)
+            history = _preflight_history(self.problem, Seen(longest, PREFLIGHT_VALUE, *said), shown)
+            return self._render(history, np.random.default_rng(0), 1, top_k=shown)
 
         try:
             check(fullest(most), limit)
@@ -128,6 +130,24 @@ def _preflight_said(problem: Problem, budget: int) -> tuple[str | None, tuple[fl
     """The feedback and constraints the fullest meta-prompt shows under each solution: a full budget of
     feedback when the problem declares it gives feedback, a broken constraint when it declares constraints."""
     return ("x" * budget if problem.gives_feedback else None, (1.0,) if problem.constrained else None)
+
+
+def _preflight_history(problem: Problem, seen: Seen, shown: int) -> list[Seen]:
+    """`shown` copies of `seen`; with several objectives, each with values as long as PREFLIGHT_VALUE's, so
+    that the meta-prompt shows every one of them: a front of all but a few, that trade the first objective
+    against the second, and the most dominated ones it shows (so both lists, and the gap, are there)."""
+    directions = directions_of(problem)
+    if directions is None:
+        return [seen] * shown
+    worse = [1.0 if d == "min" else -1.0 for d in directions]  # a step that makes an objective worse
+    dominated = min(DOMINATED_SHOWN, max(shown - 2, 0))
+    history = []
+    for i in range(shown - dominated):  # along the front: better in the first objective, worse in the second
+        steps = [-i, i, *[0] * (len(directions) - 2)]
+        history.append(seen._replace(values=tuple(PREFLIGHT_VALUE + w * k for w, k in zip(worse, steps))))
+    for j in range(1, dominated + 1):  # worse than the front's first member in every objective
+        history.append(seen._replace(values=tuple(PREFLIGHT_VALUE + w * j for w in worse)))
+    return history
 
 
 def _fits(check: Any, prompt: str, limit: int) -> bool:
@@ -201,7 +221,9 @@ def methods(space: Any = None) -> dict[str, Any]:
     def make(problem: Problem, setup: Any, config: RunConfig) -> OPROProposer:
         return OPROProposer(problem, setup.backend, config, name=NAME)
 
-    return {NAME: driven(NAME, make, reads=READS, default=True, under_study=True, settings=SETTINGS)}
+    return {
+        NAME: driven(NAME, make, reads=READS, default=True, under_study=True, settings=SETTINGS, multiobjective=True)
+    }
 
 
 METHODS = Methods(methods, SETTINGS, rank=0)

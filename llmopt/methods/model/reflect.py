@@ -6,7 +6,10 @@ Each step picks one parent and shows the model that parent, its value, what its 
 improved solution in the problem's format, decoded (grammar-constrained) as OPRO's answers are. The parent
 is GEPA's Pareto pick when the evaluations carry per-case scores (prompt search): a solution is on the
 front when it is best on at least one case, and members are drawn in proportion to the cases they win;
-otherwise it is the better, by Deb's rules, of two drawn from the best `reflect_pool` solutions.
+otherwise it is the better, by Deb's rules, of two drawn from the best `reflect_pool` solutions. With several
+objectives, the parent is the member of the feasible Pareto front of the largest crowding distance (the ends
+first, as theirs is infinite) among those not yet reflected on, shown with all its values beside its
+neighbours on the front; the model is asked for a solution that none shown dominates.
 
 `reflect-no-feedback` is the same proposer with the feedback and violations left out of the prompt (the
 parents are picked alike), so a bench measures what the feedback is worth. Both are proposers on the
@@ -16,9 +19,9 @@ run's generator, so a seed gives the same run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -26,11 +29,13 @@ from llmopt.contract.evaluation import cut
 from llmopt.core import values
 from llmopt.core.direction import to_loss
 from llmopt.core.feasibility import feasible, rank_key, violation
-from llmopt.core.result import Spent
+from llmopt.core.pareto import crowding_distance
+from llmopt.core.result import Spent, Trial
 from llmopt.core.settings import Setting
 from llmopt.engine.config import MetaPromptConfig
 from llmopt.engine.proposer import Ask, Seen, Study
 from llmopt.methods.method import Method, Methods, driven
+from llmopt.methods.model.fronts import directions_of, goals_text, points_of, split_front
 from llmopt.methods.model.metaprompt import Describable, format_score
 from llmopt.methods.model.proposer import ModelProposer
 
@@ -97,6 +102,34 @@ def pick_parent(seen: Sequence[Seen], direction: str, pool: int, rng: np.random.
     return picked if picked is not None else tournament(ranked(seen, direction)[:pool], direction, rng)
 
 
+def crowding_pick(front: Sequence[Seen], used: Container[str], rng: np.random.Generator) -> Seen:
+    """With several objectives: the member of the front (sorted along the first objective) of the largest
+    crowding distance (the ends' is infinite) among those no step has reflected on yet (`used`: their
+    texts), or among all once each has been; of equal distances, one drawn by `rng`."""
+    fresh = [i for i, item in enumerate(front) if item.text not in used] or list(range(len(front)))
+    distance = crowding_distance(points_of(front))[fresh]
+    widest = [index for index, d in zip(fresh, distance) if d == distance.max()]
+    return front[widest[0] if len(widest) == 1 else int(rng.choice(widest))]
+
+
+def front_parent(
+    seen: Sequence[Seen], directions: Sequence[str], used: Container[str], rng: np.random.Generator
+) -> Seen:
+    """With several objectives, this step's parent: the `crowding_pick` of the feasible front, else (none is
+    feasible) the least violating solution."""
+    front, rest = split_front(seen, directions)
+    return crowding_pick(front, used, rng) if front else rest[0]
+
+
+def front_relatives(parent: Seen, seen: Sequence[Seen], directions: Sequence[str], k: int) -> list[Seen]:
+    """With several objectives: the parent's `k` nearest neighbours on the front along the first objective,
+    sorted along it."""
+    front, _ = split_front(seen, directions)
+    at = next((i for i, item in enumerate(front) if item.text == parent.text), 0)
+    near = sorted((i for i, item in enumerate(front) if item.text != parent.text), key=lambda i: abs(i - at))
+    return [front[i] for i in sorted(near[:k])]
+
+
 def relatives_of(parent: Seen, seen: Sequence[Seen], direction: str, k: int) -> list[Seen]:
     """The best `k` solutions other than the parent, best first."""
     return [item for item in ranked(seen, direction) if item.text != parent.text][:k]
@@ -130,9 +163,27 @@ def _entry(entry: Any) -> str:
 
 
 def shown(problem: Describable, item: Seen, decimals: int | None, said: str = "") -> str:
-    """One solution as the prompt shows it: its text, its value, and what its evaluation said (`said`)."""
-    lines = [f"{problem.solution_label}: {item.text}", f"{problem.value_label}: {format_score(item.value, decimals)}"]
+    """One solution as the prompt shows it: its text, its value (with several objectives, a line per value,
+    labelled by `problem.labels()`), and what its evaluation said (`said`)."""
+    lines = [f"{problem.solution_label}: {item.text}"]
+    if item.values is not None and directions_of(problem) is not None:
+        labels = problem.labels()
+        lines += [f"{label}: {format_score(value, decimals)}" for label, value in zip(labels, item.values)]
+    else:
+        lines.append(f"{problem.value_label}: {format_score(item.value, decimals)}")
     return "\n".join([*lines, *([said] if said else [])])
+
+
+def _wording(problem: Describable) -> tuple[str, str, str]:
+    """(what the values are called, which are better, the request): for one objective or several."""
+    label, value = problem.solution_label, problem.value_label
+    directions = directions_of(problem)
+    if directions is None:
+        goal = "lower" if problem.direction == "min" else "higher"
+        return value, f"a {goal} {value} is better", f"write an improved {label}"
+    names = problem.labels()
+    ask = f"write a {label} that is better in at least one objective and that none listed here dominates"
+    return "values", goals_text(names, directions), ask
 
 
 def render(
@@ -148,20 +199,22 @@ def render(
     request for an improved solution in the problem's format. Without a parent: the problem and the format."""
     parts = [problem.describe().strip()]
     if parent is not None:
-        label, value = problem.solution_label, problem.value_label
-        goal = "lower" if problem.direction == "min" else "higher"
+        label, (value, goal, ask) = problem.solution_label, _wording(problem)
         said = cut(explained(parent), budget) if feedback else ""
         what = " and what its evaluation said about it" if said else ""
-        parts.append(f"The {label} to improve, with its {value} (a {goal} {value} is better){what}:")
+        parts.append(f"The {label} to improve, with its {value} ({goal}){what}:")
         parts.append(shown(problem, parent, decimals, said))
         if relatives:
-            parts.append(f"Other good {label}s, with their {value}:")
+            others = "Its neighbours on the Pareto front" if value == "values" else f"Other good {label}s"
+            parts.append(f"{others}, with their {value}:")
             marks = [violations(r.constraints) if feedback and r.constraints else "" for r in relatives]
             parts.append("\n\n".join(shown(problem, r, decimals, mark) for r, mark in zip(relatives, marks)))
         why = "its value and what its evaluation said" if said else "its value and the other solutions"
+        if value == "values":
+            why = why.replace("its value", "its values")
         parts.append(
-            f"Think about what holds the {label} to improve back, from {why}, and write an improved {label}, "
-            "different from each listed here."
+            f"Think about what holds the {label} to improve back, from {why}, and {ask}, different from each "
+            "listed here."
         )
     parts.append(problem.format_hint().strip())
     return "\n\n".join(parts) + "\n"
@@ -176,14 +229,30 @@ class Reflect(ModelProposer):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.pool, self.relatives = (self.config.option(setting) for setting in SETTINGS)
+        self.directions = directions_of(self.problem)
+        self.used: set[str] = set()  # with several objectives, the parents reflected on so far
+
+    def observe(self, trials: list[Trial]) -> None:
+        """Remember the parents reflected on (live, and again when a journal is replayed)."""
+        self.used |= {trial.parent for trial in trials if trial.parent is not None}
 
     def prompt(self, study: Study) -> tuple[str, Seen | None]:
         """This step's prompt and the parent it shows (None before anything was evaluated)."""
+        if self.directions is not None:
+            return self._front_prompt(study)
         seen, direction = study.seen(), self.problem.direction
         parent = pick_parent(seen, direction, self.pool, study.rng) if seen else None
         family = relatives_of(parent, seen, direction, self.relatives) if parent is not None else []
         decimals = self.config.metaprompt.decimals
         budget = self.config.metaprompt.feedback_chars
+        return render(self.problem, parent, family, self.feedback, decimals, budget), parent
+
+    def _front_prompt(self, study: Study) -> tuple[str, Seen | None]:
+        """With several objectives: the parent picked by crowding distance on the front, its neighbours on it."""
+        seen, directions = [item for item in study.seen() if item.values is not None], cast(tuple, self.directions)
+        parent = front_parent(seen, directions, self.used, study.rng) if seen else None
+        family = front_relatives(parent, seen, directions, self.relatives) if parent is not None else []
+        decimals, budget = self.config.metaprompt.decimals, self.config.metaprompt.feedback_chars
         return render(self.problem, parent, family, self.feedback, decimals, budget), parent
 
     def propose(self, study: Study) -> Ask:
@@ -207,8 +276,10 @@ def methods(space: Any = None) -> dict[str, Method]:
         return lambda problem, setup, config: Reflect(problem, setup.backend, config, name=name, feedback=feedback)
 
     return {
-        NAME: driven(NAME, maker(NAME, True), reads=reads, settings=SETTINGS),
-        ABLATION: driven(ABLATION, maker(ABLATION, False), kind="ablation", reads=reads, settings=SETTINGS),
+        NAME: driven(NAME, maker(NAME, True), reads=reads, settings=SETTINGS, multiobjective=True),
+        ABLATION: driven(
+            ABLATION, maker(ABLATION, False), kind="ablation", reads=reads, settings=SETTINGS, multiobjective=True
+        ),
     }
 
 
