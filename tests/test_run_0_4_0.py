@@ -112,3 +112,12 @@ def test_the_response_cache_of_0_4_0_answers_a_rerun(tmp_path: Path, stub: StubS
     assert done.returncode == 0, done.stderr
     assert stub.posts == 0, "every request was answered from 0.4.0's cache"
     assert scored(journal(tmp_path / "again")) == scored(journal(FIXTURE)), "the same answers, so the same run"
+
+
+def test_a_0_4_0_record_reads_as_a_run_with_one_objective() -> None:
+    from llmopt.report.run import read_run
+
+    record = read_run(FIXTURE)
+    result = record.journaled_result
+    assert result.directions is None and result.reference is None and not result.multiobjective
+    assert result.evaluated() and all(t.values is None and t.value is not None for t in result.evaluated())

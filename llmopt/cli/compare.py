@@ -35,7 +35,7 @@ from llmopt.engine.records import RunRecorder, default_run_dir, read_config, res
 from llmopt.methods import compared_methods, declared_settings, resolve
 from llmopt.methods.comparison import compare, journaled_method
 from llmopt.methods.model.opro import NAME, RECORD_KEY
-from llmopt.report.tables import comparison_table, strict_json
+from llmopt.report.tables import comparison_table, json_row, strict_json
 
 
 def _progress(name: str, total: int, quiet: bool) -> tuple[Callable[[Driver], None], Callable[[], None]]:
@@ -83,7 +83,8 @@ def _output(
     payload = {
         "problem": problem.name,
         "optimum": problem.optimum(),
-        "results": [{**r.summary(), **more} for r, more in zip(results, columns)],
+        **_objectives(problem),
+        "results": [json_row(r, more) for r, more in zip(results, columns)],
         **extra,
         **({"adaptations": list(notes)} if notes else {}),
         **({"model_failed": failed} if failed else {}),
@@ -114,6 +115,14 @@ def _output(
     if cut:
         print(cut, file=sys.stderr)
     return payload
+
+
+def _objectives(problem: Problem) -> dict[str, Any]:
+    """With several objectives, their directions and the one reference point every hypervolume is measured
+    against (the JSON output's and config.json's); nothing with one."""
+    if problem.directions is None:
+        return {}
+    return {"directions": list(problem.directions), "reference": list(problem.reference_point() or ())}
 
 
 def _beaten(problem: Problem, results: list[Result]) -> str | None:
@@ -267,6 +276,7 @@ def _record(args: argparse.Namespace, problem: Problem, config: RunConfig, backe
         "problem_config": problem.config(),
         "problem_options": problem_options(args),
         "direction": problem.goal,
+        **_objectives(problem),
         RECORD_KEY: config.to_dict(),
         "journaled": lead and lead.name,
         "backend": backend.describe() if backend else None,

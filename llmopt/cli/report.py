@@ -75,9 +75,11 @@ def _html_report(path: Any) -> int:
 
 
 def _rebuilt_problem(config: dict[str, Any]) -> Problem | None:
-    """The run's problem from its recorded options, for drawings; None when it cannot be rebuilt here."""
+    """The run's problem from its recorded options, for drawings and a true front (several objectives); None
+    when it cannot be rebuilt here."""
     try:
         cls = get_problem(config["problem"])
-        return cls.from_options(**config["problem_options"]) if cls.drawable else None
+        wanted = cls.drawable or config.get("directions") is not None
+        return cls.from_options(**config["problem_options"]) if wanted else None
     except Exception:  # an old record, a missing file or plugin: the report goes on without drawings
         return None

@@ -10,15 +10,18 @@ its journal ends) replays the log through the ledger's own `record`, the path th
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple, Protocol, cast
+from typing import Any, NamedTuple, Protocol
 
 from llmopt.contract.problem import Scored
 from llmopt.core.result import Counts, Spent, Trial
 from llmopt.engine.ledger import Ledger
 from llmopt.engine.proposer import Ask
 
-# What an objective may say with a value (`llmopt.Evaluation`), journaled with it when given.
-SAID = ("feedback", "constraints", "cases")
+# What an objective may say with a value (`llmopt.Evaluation`), journaled with it when given; with several
+# objectives, the values themselves (the journaled `value` is then None).
+SAID = ("feedback", "constraints", "cases", "values")
+# What a record holds as a JSON list and a trial as a tuple.
+TUPLES = ("constraints", "cases", "values")
 
 
 class Sink(Protocol):
@@ -32,9 +35,10 @@ class Sink(Protocol):
         """Journal a step whose proposals are known but not yet evaluated."""
         ...
 
-    def write_eval(self, index: int, value: float, round: int | None = None, **said: Any) -> None:
+    def write_eval(self, index: int, value: float | None, round: int | None = None, **said: Any) -> None:
         """Journal one evaluation of the pending step (and the round it was made in); `said` holds what the
-        objective said with the value (`feedback`, `constraints`, `cases`), only those it gave."""
+        objective said with the value (`feedback`, `constraints`, `cases`; `values` with several objectives,
+        whose `value` is None), only those it gave."""
         ...
 
 
@@ -91,9 +95,10 @@ class Journal:
 
     def evaluation(self, index: int, outcome: Scored, round: int | None = None) -> None:
         """One evaluation of the pending step, the moment it ends, with the round it was made in and what the
-        objective said with its value (so a run killed mid-step resumes with its feedback and constraints)."""
+        objective said with its value (so a run killed mid-step resumes with its feedback, constraints and,
+        with several objectives, its values)."""
         said = {key: getattr(outcome, key) for key in SAID if getattr(outcome, key) is not None}
-        self.sink.write_eval(index, cast(float, outcome.value), round, **said)
+        self.sink.write_eval(index, outcome.value, round, **said)
 
 
 def _state(study: Ledger) -> dict[str, Any]:
@@ -156,8 +161,9 @@ def _trial(driver: Replayable, data: dict[str, Any]) -> Trial:
 
 
 def journaled_trial(data: dict[str, Any]) -> Trial:
-    """A trial as a step record holds it (JSON: its constraint values and cases are lists), as it was made."""
-    tuples = {key: tuple(data[key]) for key in ("constraints", "cases") if data.get(key) is not None}
+    """A trial as a step record holds it (JSON: its constraint values, cases and objective values are lists),
+    as it was made."""
+    tuples = {key: tuple(data[key]) for key in TUPLES if data.get(key) is not None}
     return Trial(**{**data, **tuples, "eval_index": None})
 
 
@@ -197,13 +203,6 @@ def journaled_outcomes(pending: dict[str, Any]) -> dict[int, Scored]:
     return {index: _outcome(value, said.get(index, {})) for index, value in pending.get("evals", [])}
 
 
-def _outcome(value: float, said: dict[str, Any]) -> Scored:
-    constraints, cases = said.get("constraints"), said.get("cases")
-    return Scored(
-        value,
-        None,
-        "ok",
-        said.get("feedback"),
-        None if constraints is None else tuple(constraints),
-        None if cases is None else tuple(cases),
-    )
+def _outcome(value: float | None, said: dict[str, Any]) -> Scored:
+    constraints, cases, values = (None if said.get(key) is None else tuple(said[key]) for key in TUPLES)
+    return Scored(value, None, "ok", said.get("feedback"), constraints, cases, values)

@@ -52,9 +52,9 @@ class RunRecorder:
         """Start the journal of a step whose proposals are known but not yet evaluated."""
         self.pending_path.write_text(json.dumps(record, default=_jsonable) + "\n", encoding="utf-8")
 
-    def write_eval(self, index: int, value: float, round: int | None = None, **said: Any) -> None:
+    def write_eval(self, index: int, value: float | None, round: int | None = None, **said: Any) -> None:
         """Journal one finished evaluation of the pending step, with the round it was made in and what the
-        objective said with the value (`feedback`, `constraints`, `cases`)."""
+        objective said with the value (`feedback`, `constraints`, `cases`; `values` with several objectives)."""
         _append(self.pending_path, {"index": index, "value": value, **({"round": round} if round else {}), **said})
 
     def amend_config(self, fields: dict[str, Any]) -> None:
@@ -108,7 +108,8 @@ def read_pending(directory: str | Path) -> dict[str, Any] | None:
     pending = dict(records[0])
     pending["evals"] = [(r["index"], r["value"]) for r in records[1:]]
     pending["rounds"] = {r["index"]: r["round"] for r in records[1:] if r.get("round")}
-    # what the objective said with each value (a journal written before 0.7 has values alone)
+    # what the objective said with each value (a journal written before 0.7 has values alone), and with several
+    # objectives the values themselves
     pending["said"] = {r["index"]: {k: r[k] for k in SAID if k in r} for r in records[1:] if any(k in r for k in SAID)}
     return pending
 

@@ -44,7 +44,7 @@ def target_rule(target: float | None) -> StopRule | None:
     """Stop once the best value reaches `target` (no rule without one)."""
     if target is None:
         return None
-    return StopRule(stops.TARGET, lambda v: reached(v.result.best_value, target, v.problem.direction))
+    return StopRule(stops.TARGET, lambda v: reached(v.result.best_value, target, v.result.direction))
 
 
 def rules_for(config: Any) -> list[StopRule]:

@@ -74,6 +74,24 @@ class Plottable(Protocol):
         ...
 
 
+class Fronted(Plottable, Protocol):
+    """A run with several objectives, as the front plot reads it (`llmopt.core.result.Result` is one)."""
+
+    @property
+    def directions(self) -> tuple[str, ...] | None:
+        """One direction per objective; None for a run with one."""
+        ...
+
+    def front(self) -> list[Any]:
+        """The feasible Pareto front's trials (each with its `values`), sorted along the first objective."""
+        ...
+
+
+def several(result: Any) -> bool:
+    """Whether a run has several objectives (its best so far is the hypervolume of its front)."""
+    return getattr(result, "directions", None) is not None
+
+
 def _new_figure(**kwargs: Any) -> Any:
     """A figure for a file: matplotlib's object API, no pyplot, so no display or backend switch; constrained
     layout, which makes room for a legend beside its axes."""
@@ -108,8 +126,9 @@ def plot_convergence(
 ) -> None:
     """Best so far against evaluations (the budget every method spends): each evaluation of `result` as a
     dot, every evaluating method's best so far in its kind's style, and the references and the optimum
-    as labelled horizontal lines."""
-    evaluated = result.evaluated()
+    as labelled horizontal lines. With several objectives the curves are each front's hypervolume, and an
+    evaluation has no one value to show as a dot."""
+    evaluated = [] if several(result) else result.evaluated()
     if evaluated:
         ax.scatter(
             [t.eval_index for t in evaluated],
@@ -129,7 +148,11 @@ def plot_convergence(
     values = [t.value for t in evaluated] + [r.best_value for r in others if r.best_value is not None]
     if values and min(values) > 0 and max(values) / min(values) > 100:
         ax.set_yscale("log")
-    _axes(ax, "evaluations", "best value so far", f"{result.problem}: best so far against evaluations")
+    if several(result):
+        title = f"{result.problem}: hypervolume against evaluations"
+        _axes(ax, "evaluations", "hypervolume so far", title)
+    else:
+        _axes(ax, "evaluations", "best value so far", f"{result.problem}: best so far against evaluations")
 
 
 def plot_rounds(ax: Any, results: Sequence[Plottable], optimum: float | None = None) -> None:
@@ -142,7 +165,10 @@ def plot_rounds(ax: Any, results: Sequence[Plottable], optimum: float | None = N
 
     _curves(ax, results, by_round)
     _levels(ax, results, optimum)
-    _axes(ax, "round (evaluations side by side)", "best value so far", "best so far against rounds")
+    if any(several(r) for r in results):
+        _axes(ax, "round (evaluations side by side)", "hypervolume so far", "hypervolume against rounds")
+    else:
+        _axes(ax, "round (evaluations side by side)", "best value so far", "best so far against rounds")
 
 
 def _curves(ax: Any, results: Sequence[Plottable], xy: Any) -> None:
@@ -169,7 +195,9 @@ def _curves(ax: Any, results: Sequence[Plottable], xy: Any) -> None:
 
 def _levels(ax: Any, results: Sequence[Plottable], optimum: float | None) -> None:
     """The optimum and the references' values as horizontal lines under the curves; the methods at one
-    value share one line and one label, so none hides another."""
+    value share one line and one label, so none hides another. With several objectives the optimum is the
+    true front's hypervolume, and its label says so."""
+    named = "optimum (the true front's hypervolume)" if any(several(r) for r in results) else "optimum"
     levels: dict[float, list[str]] = {}
     if optimum is not None:
         levels[float(optimum)] = ["optimum"]
@@ -179,7 +207,7 @@ def _levels(ax: Any, results: Sequence[Plottable], optimum: float | None) -> Non
     for value, names in levels.items():
         methods = [n for n in names if n != "optimum"]
         said = f"{', '.join(methods)} (reference{'s' * (len(methods) > 1)})" if methods else ""
-        label = " = ".join(part for part in ("optimum" if "optimum" in names else "", said) if part)
+        label = " = ".join(part for part in (named if "optimum" in names else "", said) if part)
         ax.axhline(
             value,
             color="black" if "optimum" in names else "grey",
@@ -218,6 +246,42 @@ def _legend_beside(ax: Any) -> Any:
         if legend.get_window_extent().height <= height:
             break
     return legend
+
+
+def plot_front(
+    ax: Any, results: Sequence[Fronted], true_front: np.ndarray | None = None, labels: Sequence[str] | None = None
+) -> None:
+    """Each method's feasible Pareto front in two dimensions (objective 1 against 2, the first two of more,
+    as the title says), joined in its order along the first objective, its own colour and marker, with
+    the true front (`Problem.true_front()`) as a black line where it is known."""
+    drawn, objectives = 0, 2
+    for result in results:
+        points = np.array([t.values for t in result.front()], dtype=float).reshape(-1, len(result.directions or ()))
+        objectives = max(objectives, points.shape[1])
+        if not len(points):
+            continue
+        ax.plot(
+            points[:, 0],
+            points[:, 1],
+            color=COLOURS[drawn % len(COLOURS)],
+            marker=MARKERS[drawn % len(MARKERS)],
+            markersize=5,
+            linewidth=1,
+            label=f"{result.method} ({result.kind}): {len(points)} on its front",
+            zorder=3,
+        )
+        drawn += 1
+    if true_front is not None and len(true_front):
+        known = np.asarray(true_front, dtype=float)
+        objectives = max(objectives, known.shape[1])
+        ax.plot(known[:, 0], known[:, 1], color="black", linewidth=1, label="true front", zorder=2)
+    names = list(labels or ())[:2] or ["objective 1", "objective 2"]
+    problem = results[0].problem if results else ""
+    title = f"{problem}: each method's front" + (f" (objectives 1 and 2 of {objectives})" if objectives > 2 else "")
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    ax.set_title(title)
+    _legend_beside(ax)
 
 
 def plot_score_distribution(ax: Any, result: Plottable) -> None:
@@ -322,16 +386,26 @@ def figure_for(result: Plottable, baselines: Sequence[Plottable] = (), optimum: 
     """A new figure with the convergence plot of `result` (what `Result.plot()` returns)."""
     import matplotlib.pyplot as plt  # pyplot, so notebooks show it inline
 
+    optimum = optimum if optimum is not None else result.optimum
+    if several(result):  # each front beside the hypervolume against evaluations
+        fig, (left, right) = plt.subplots(1, 2, figsize=(15, 4.5), layout="constrained")
+        plot_front(left, [result, *baselines])  # type: ignore[list-item]
+        plot_convergence(right, result, baselines, optimum)
+        return fig
     fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
-    plot_convergence(ax, result, baselines, optimum if optimum is not None else result.optimum)
+    plot_convergence(ax, result, baselines, optimum)
     return fig
 
 
 def report_figure(results: Sequence[Plottable], table: str, path: str | Path) -> Path:
     """A PNG summary of a run: convergence against the baselines above the comparison table."""
     lines = table.count("\n") + 1
-    fig = _new_figure(figsize=(11, 4.5 + 0.16 * lines))
-    top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [4.5, 0.3 + 0.16 * lines]})
+    fronts = several(results[0])  # with several objectives, each front beside the hypervolume
+    fig = _new_figure(figsize=(16 if fronts else 11, 4.5 + 0.16 * lines))
+    grid = fig.add_gridspec(2, 2 if fronts else 1, height_ratios=[4.5, 0.3 + 0.16 * lines])
+    if fronts:
+        plot_front(fig.add_subplot(grid[0, 0]), results)  # type: ignore[arg-type]
+    top, bottom = fig.add_subplot(grid[0, -1]), fig.add_subplot(grid[1, :])
     plot_convergence(top, results[0], list(results[1:]), results[0].optimum)
     bottom.axis("off")
     bottom.text(0.0, 1.0, table, family="monospace", fontsize=8, va="top")
@@ -341,7 +415,10 @@ def report_figure(results: Sequence[Plottable], table: str, path: str | Path) ->
 
 
 def plot_run(problem: Any, results: Sequence[Plottable], path: str | Path) -> Path:
-    """Convergence of the first result against the rest; tours too when the problem can draw."""
+    """Convergence of the first result against the rest; tours too when the problem can draw; with several
+    objectives, each method's front (and the true one where known) beside the hypervolume."""
+    if problem.directions is not None:
+        return _plot_fronts(problem, results, path)
     opro, baselines = results[0], list(results[1:])
     drawable = problem.drawable and opro.best_solution is not None
     rounds = any(result.side_by_side for result in results)
@@ -360,6 +437,21 @@ def plot_run(problem: Any, results: Sequence[Plottable], path: str | Path) -> Pa
             problem.draw(
                 axes[0][1], best.best_solution, f"best of the others: {best.method} ({best.kind}), {value:.6g}"
             )
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def _plot_fronts(problem: Any, results: Sequence[Plottable], path: str | Path) -> Path:
+    """`plot_run` of a problem with several objectives: the fronts, the hypervolume against evaluations (and
+    against rounds when some method evaluated side by side), the true front's hypervolume as the optimum."""
+    rounds = any(result.side_by_side for result in results)
+    fig = _new_figure(figsize=(8 * (2 + rounds), 4.8))
+    axes = fig.subplots(1, 2 + rounds, squeeze=False)[0]
+    plot_front(axes[0], results, problem.true_front(), problem.labels())  # type: ignore[arg-type]
+    plot_convergence(axes[1], results[0], list(results[1:]), problem.optimum())
+    if rounds:
+        plot_rounds(axes[2], results, problem.optimum())
     path = Path(path)
     fig.savefig(path, dpi=110)
     return path

@@ -16,7 +16,7 @@ from llmopt.engine.journal import journaled_trial
 from llmopt.engine.records import read_pending, read_steps
 from llmopt.methods.model.opro import NAME, RECORD_KEY
 from llmopt.report.page import counted, esc, figure, page, table, wide
-from llmopt.report.tables import comparison_rows, format_value
+from llmopt.report.tables import comparison_rows, format_value, reference_note
 
 # Drawings of the step's best solution are kept to this many steps, so large runs stay small.
 MAX_DRAWINGS = 30
@@ -36,7 +36,12 @@ class RunRecord:
 
     def __post_init__(self) -> None:
         self.journaled_result = journaled_from_steps(
-            self.journaled, self.config.get("problem", "?"), self.config.get("direction", "min"), self.steps
+            self.journaled,
+            self.config.get("problem", "?"),
+            self.config.get("direction", "min"),
+            self.steps,
+            self.config.get("directions"),
+            self.config.get("reference"),
         )
 
     @property
@@ -75,9 +80,24 @@ def read_run(directory: str | Path) -> RunRecord:
     )
 
 
-def journaled_from_steps(method: str, problem: str, direction: str, steps: list[dict[str, Any]]) -> Result:
-    """The journaled method's Result rebuilt from the step journal (what an unfinished run has)."""
-    result = Result(method, problem, direction)
+def journaled_from_steps(
+    method: str,
+    problem: str,
+    direction: str,
+    steps: list[dict[str, Any]],
+    directions: list[str] | None = None,
+    reference: list[float] | None = None,
+) -> Result:
+    """The journaled method's Result rebuilt from the step journal (what an unfinished run has); a run with
+    several objectives names their `directions` and the `reference` point in its config."""
+    several = directions is not None and reference is not None
+    result = Result(
+        method,
+        problem,
+        direction,
+        directions=tuple(directions) if several else None,  # type: ignore[arg-type]
+        reference=tuple(reference) if several else None,  # type: ignore[arg-type]
+    )
     for record in steps:
         for data in record["trials"]:
             result.add(journaled_trial(data))
@@ -115,10 +135,21 @@ def _settings(record: RunRecord) -> str:
         ["settings", ", ".join(f"{k}={v}" for k, v in opro.items() if k != "metaprompt")],
         ["meta-prompt", json.dumps(opro.get("metaprompt", {}))],
         ["journaled method", record.journaled],
+        *_objective_rows(record.journaled_result),
         ["stop reason", _stop_reason(record)],
         ["budget (evaluations)", (record.results or {}).get("budget", "-")],
     ]
     return "<h2>Settings</h2>" + table(["", "value"], rows, left=2)
+
+
+def _objective_rows(result: Result) -> list[list[Any]]:
+    """With several objectives, their directions and the reference point of every hypervolume."""
+    if not result.multiobjective:
+        return []
+    return [
+        ["objectives", ", ".join(result.directions or ())],
+        ["reference point", ", ".join(format_value(r) for r in result.reference or ())],
+    ]
 
 
 def _stop_reason(record: RunRecord) -> str:
@@ -130,7 +161,24 @@ def _stop_reason(record: RunRecord) -> str:
 def _comparison(record: RunRecord) -> str:
     rows = (record.results or {}).get("results") or [record.journaled_result.summary()]
     header, body = comparison_rows(rows, (record.results or {}).get("optimum"), stop=True)
-    return "<h2>Comparison at the same budget</h2>" + table(header, body, sortable=True, left=2)
+    reference = record.journaled_result.reference
+    note = f"<p>{esc(reference_note(reference))}</p>" if reference is not None else ""
+    return "<h2>Comparison at the same budget</h2>" + note + table(header, body, sortable=True, left=2)
+
+
+def _fronts(record: RunRecord, problem: Any) -> str:
+    """With several objectives, each method's front (and the true one where the problem knows it)."""
+    from matplotlib.figure import Figure
+
+    from llmopt.report.plots import plot_front
+
+    if not record.journaled_result.multiobjective:
+        return ""
+    fig = Figure(figsize=(9, 4.5), layout="constrained")
+    known = problem.true_front() if problem is not None else None
+    labels = problem.labels() if problem is not None else None
+    plot_front(fig.subplots(), [record.journaled_result, *_others(record)], known, labels)
+    return "<h2>Pareto fronts</h2>" + figure(fig, "each method's feasible front, and the true front where known")
 
 
 def _convergence(record: RunRecord) -> str:
@@ -142,9 +190,12 @@ def _convergence(record: RunRecord) -> str:
     fig = Figure(figsize=(9, 4), layout="constrained")
     optimum = (record.results or {}).get("optimum")
     plot_convergence(fig.subplots(), record.journaled_result, _others(record), optimum)
-    html = "<h2>Convergence</h2>" + figure(
-        fig, "best so far against evaluations: every evaluation, each method, references and the optimum"
+    what = (
+        "the hypervolume of each method's front against evaluations, and the true front's"
+        if record.journaled_result.multiobjective
+        else "best so far against evaluations: every evaluation, each method, references and the optimum"
     )
+    html = "<h2>Convergence</h2>" + figure(fig, what)
     everyone = [record.journaled_result, *_others(record)]
     if side_by_side(everyone):
         rounds = Figure(figsize=(9, 4), layout="constrained")
@@ -158,6 +209,7 @@ def _counts(record: RunRecord) -> str:
     rows: list[list[Any]] = [
         ["proposals", counts.proposals],
         ["evaluations", counts.evals],
+        *([["on the front", len(record.journaled_result.front())]] if record.journaled_result.multiobjective else []),
         *([["feasible evaluations", counts.feasible]] if record.journaled_result.constrained else []),
         ["duplicates", counts.duplicates],
         ["failed evaluations", counts.failed_evals],
@@ -224,22 +276,37 @@ def said(trial: dict[str, Any]) -> str:
 
 def _answers(trials: list[dict[str, Any]], best_texts: set[str]) -> str:
     told = any(trial.get("feedback") or trial.get("constraints") is not None for trial in trials)
+    several = any(trial.get("values") is not None for trial in trials)
     rows = []
     for i, trial in enumerate(trials):
         mark = " class='best'" if trial.get("text") in best_texts and trial.get("value") is not None else ""
         rows.append(
             f"<tr{mark}><td>{i}</td><td class='l {esc(trial['status'])}'>{esc(_status(trial))}</td>"
-            f"<td>{esc(format_value(trial.get('value')))}</td><td class='l'>{esc(trial.get('text') or '')}</td>"
+            f"<td>{esc(shown_value(trial))}</td><td class='l'>{esc(trial.get('text') or '')}</td>"
             f"<td class='l'>{esc(trial.get('reason') or '')}</td>"
             + (f"<td class='l'>{said(trial)}</td>" if told else "")
             + f"<td class='l'>{_reasoning(trial)}<pre>{esc(trial.get('raw') or '')}</pre></td></tr>"
         )
     head = (
-        "<tr><th>#</th><th class=l>status</th><th>value</th><th class=l>solution</th><th class=l>reason</th>"
+        f"<tr><th>#</th><th class=l>status</th><th>{'values' if several else 'value'}</th><th class=l>solution</th>"
+        "<th class=l>reason</th>"
         + ("<th class=l>feasibility and feedback</th>" if told else "")
         + "<th class=l>answer as written</th></tr>"
     )
     return wide(f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def shown_value(trial: dict[str, Any]) -> str:
+    """A trial's value as the transcript shows it; with several objectives, each of its values."""
+    values = trial.get("values")
+    if values is not None:
+        return ", ".join(format_value(v) for v in values)
+    return format_value(trial.get("value"))
+
+
+def scored(trial: dict[str, Any]) -> bool:
+    """Whether a journaled trial has a value, or the values of a run with several objectives."""
+    return trial.get("value") is not None or trial.get("values") is not None
 
 
 def _drawing(problem: Any, text: str, title: str) -> str:
@@ -264,6 +331,24 @@ def _step_bests(steps: list[dict[str, Any]], direction: str) -> list[tuple[dict[
     return out
 
 
+def _step_hypervolumes(record: RunRecord) -> list[tuple[dict[str, Any] | None, bool, Any]]:
+    """`_step_bests` with several objectives: per step no single best trial, whether the front's hypervolume
+    grew, and the hypervolume after it."""
+    journaled = record.journaled_result
+    result = Result(
+        journaled.method, journaled.problem, "max", directions=journaled.directions, reference=journaled.reference
+    )
+    out: list[tuple[dict[str, Any] | None, bool, Any]] = []
+    best = None
+    for step in record.steps:
+        for data in step["trials"]:
+            result.add(journaled_trial(data))
+        grew = result.best_value is not None and (best is None or result.best_value > best)
+        best = result.best_value if grew else best
+        out.append((None, grew, best))
+    return out
+
+
 def _step_label(record: dict[str, Any]) -> str:
     if record.get("retry"):
         return f"retried failed evaluations (after step {record['step']})"
@@ -272,18 +357,20 @@ def _step_label(record: dict[str, Any]) -> str:
 
 def _steps(record: RunRecord, problem: Any) -> str:
     parts, previous = ["<h2>Steps</h2>"], None
-    bests = _step_bests(record.steps, record.journaled_result.direction)
+    several = record.journaled_result.multiobjective
+    bests = _step_hypervolumes(record) if several else _step_bests(record.steps, record.journaled_result.direction)
     improving = [i for i, (_, improved, _) in enumerate(bests) if improved]
     drawn = set(improving[-MAX_DRAWINGS:]) if problem is not None and problem.drawable else set()
     for index, (step, (top, improved, best)) in enumerate(zip(record.steps, bests)):
         label = _step_label(step)
-        scored = [t for t in step["trials"] if t.get("value") is not None]
-        kept = sum(feasible(t.get("constraints")) for t in scored)
-        constrained = any(t.get("constraints") is not None for t in scored)
+        done = [t for t in step["trials"] if scored(t)]
+        kept = sum(feasible(t.get("constraints")) for t in done)
+        constrained = any(t.get("constraints") is not None for t in done)
         summary = (
-            f"{label}: {counted(len(step['trials']), 'answer')}, {len(scored)} scored"
+            f"{label}: {counted(len(step['trials']), 'answer')}, {len(done)} scored"
             f"{f' ({kept} feasible)' if constrained else ''}, "
-            f"best so far {format_value(best)}{' — new best' if improved else ''}"
+            f"{'hypervolume' if several else 'best'} so far {format_value(best)}"
+            f"{(' — the front grew' if several else ' — new best') if improved else ''}"
         )
         inner = [_prompt_change(previous, step.get("meta_prompt"))]
         if step.get("error"):
@@ -311,6 +398,7 @@ def render_run(record: RunRecord, problem: Any = None) -> str:
         _status_note(record),
         _settings(record),
         _comparison(record),
+        _fronts(record, problem),
         _convergence(record),
         _counts(record),
         _steps(record, problem),

@@ -21,10 +21,13 @@ STATUS = {"COMPLETE": "ok", "FAIL": "failed", "PRUNED": "pruned", "RUNNING": "ru
 
 
 def _trial_row(trial: Any) -> dict[str, Any]:
-    """A trial in the run report's shape: status, value, the parameters as text, the model's answer."""
+    """A trial in the run report's shape: status, value (values in a study with several objectives), the
+    parameters as text, the model's answer."""
+    values = trial.values  # Optuna's `value` refuses a study with several objectives
     return {
         "status": STATUS.get(trial.state.name, trial.state.name.lower()),
-        "value": trial.value,
+        "value": values[0] if values is not None and len(values) == 1 else None,
+        "values": tuple(values) if values is not None and len(values) > 1 else None,
         "text": json.dumps(trial.params, sort_keys=True),
         "raw": trial.user_attrs.get("llmopt_answer", ""),
         "reason": None,
@@ -74,12 +77,45 @@ def _steps(study: Any) -> str:
     return "".join(parts)
 
 
+def directions_of(study: Any) -> tuple[str, ...]:
+    """A study's directions as llmopt names them ("min", "max"), one per objective."""
+    return tuple("min" if d.name == "MINIMIZE" else "max" for d in study.directions)
+
+
+def _fronts(study: Any, done: list[Any]) -> str:
+    """A study with several objectives: its front (Deb's rules: the feasible trials) beside the hypervolume
+    after each trial, against a reference point derived from its trials (`core.pareto.derived_reference`:
+    a study states none), which the caption gives."""
+    from matplotlib.figure import Figure
+
+    from llmopt.core.pareto import derived_reference
+    from llmopt.core.result import Result, Trial
+    from llmopt.report.plots import plot_convergence, plot_front
+
+    directions = directions_of(study)
+    kept = [t for t in done if feasible(constraints_of(t))] or done
+    reference = derived_reference([t.values for t in kept], directions)
+    result = Result("study", study.study_name, "max", kind="black-box", directions=directions, reference=reference)
+    for trial in done:
+        result.add(Trial(trial.number, "ok", values=tuple(trial.values), constraints=constraints_of(trial)))
+    fig = Figure(figsize=(14, 4), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    plot_front(left, [result])
+    plot_convergence(right, result)
+    point = ", ".join(format_value(r) for r in reference)
+    caption = f"the study's front, and its hypervolume after each trial against the reference point ({point})"
+    note = f"<p>hypervolume against the reference point ({esc(point)}): each objective's worst + 10 % of its range</p>"
+    return "<h2>Pareto front</h2>" + note + figure(fig, caption)
+
+
 def _convergence(study: Any) -> str:
     from matplotlib.figure import Figure
 
     done = [t for t in study.trials if t.state.name == "COMPLETE"]  # a pruned trial's value is an intermediate one
     if not done:
         return ""
+    if len(study.directions) > 1:
+        return _fronts(study, done)
     direction = "min" if study.direction.name == "MINIMIZE" else "max"
     # an infeasible trial is never the best (Optuna's rule, and Deb's): its place is NaN, which best_of passes over
     kept = [t.value if feasible(constraints_of(t)) else np.nan for t in done]
@@ -114,6 +150,11 @@ def _best(study: Any) -> str:
         return "none: no feasible trial"
 
 
+def _directions(study: Any) -> str:
+    names = [d.name.lower() for d in study.directions]
+    return f"direction {esc(names[0])}" if len(names) == 1 else f"directions {esc(', '.join(names))}"
+
+
 def render_study(study: Any) -> str:
     """The whole report page of a study."""
     title = f"Optuna study {study.study_name}"
@@ -124,10 +165,15 @@ def render_study(study: Any) -> str:
     model = sum("llmopt_answer" in t.user_attrs for t in study.trials)
     rows = [["trials", len(study.trials)], ["from the model", model], *([k, v] for k, v in counts.items())]
     rows += _feasibility(study)
-    best = _best(study)
+    several = len(study.directions) > 1 and any(t.state.name == "COMPLETE" for t in study.trials)
+    best = (
+        f"{counted(len(study.best_trials), 'trial')} on the Pareto front"
+        if several
+        else f"best value {esc(_best(study))}"
+    )
     body = [
         f"<h1>{esc(title)}</h1>",
-        f"<p>direction {esc(study.direction.name.lower())}, best value {esc(best)}</p>",
+        f"<p>{_directions(study)}, {best}</p>",
         table(["", "count"], rows),
         _convergence(study),
         _steps(study),

@@ -53,10 +53,31 @@ COLUMN_NAMES = {
 # Always shown, in this order; the others only where some row has a non-zero value.
 ALWAYS_COLUMNS = ("n_evals", "starts", "proposals", "duplicates", "invalid", "n_llm_calls", "tokens")
 # The keys of a summary row that are no count column: a problem's own columns are the rest.
-ROW_KEYS = ("method", "kind", "best_value", "best_solution", "seconds", "stop_reason", "status")
+# (`front` is a row's Pareto front in the JSON output, the values of its points: no column.)
+ROW_KEYS = ("method", "kind", "best_value", "best_solution", "seconds", "stop_reason", "status", "front")
 
 
 NO_FEASIBLE = "no feasible solution"
+
+
+def multiobjective(rows: Sequence[dict[str, Any]]) -> bool:
+    """Whether summary rows compare runs with several objectives (their best value is a hypervolume)."""
+    return any(row.get("front_size") is not None for row in rows)
+
+
+def reference_note(reference: Sequence[float]) -> str:
+    """The line that states a comparison's reference point once, under which every hypervolume is measured."""
+    point = ", ".join(format_value(float(r)) for r in reference)
+    return f"hypervolume against the reference point ({point}), the same for every method"
+
+
+def json_row(result: Result, more: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A result's row of the `--json` output: its summary, the problem's own columns, and with several
+    objectives its front (the values of the front's points, sorted along the first objective)."""
+    row = {**result.summary(), **(more or {})}
+    if result.multiobjective:
+        row["front"] = [list(trial.values or ()) for trial in result.front()]
+    return row
 
 
 def no_feasible(row: dict[str, Any]) -> bool:
@@ -89,12 +110,16 @@ def comparison_table(
 ) -> str:
     """A plain-text table grouped by kind: best value, gap, evaluations, proposals, calls, tokens, seconds.
 
-    `extra` holds one dict per result with problem-specific columns (e.g. `gap_pct`).
+    `extra` holds one dict per result with problem-specific columns (e.g. `gap_pct`). With several
+    objectives the value is the hypervolume, and a first line states the reference point it is measured
+    against (one for the whole comparison).
     """
     extra = extra or [{} for _ in results]
     rows = [{**r.summary(), **more} for r, more in zip(results, extra)]
     header, body = comparison_rows(rows, optimum)
-    return text_table([header, *body], right_align=True)
+    table = text_table([header, *body], right_align=True)
+    reference = next((r.reference for r in results if r.reference is not None), None)
+    return table if reference is None else f"{reference_note(reference)}\n{table}"
 
 
 def comparison_rows(
@@ -106,7 +131,7 @@ def comparison_rows(
     header = [
         "method",
         "kind",
-        "best value",
+        "hypervolume" if multiobjective(rows) else "best value",
         "gap",
         *mine,
         *(COLUMN_NAMES[k] for k in counted),

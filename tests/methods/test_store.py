@@ -125,3 +125,24 @@ def test_a_stored_result_is_keyed_on_the_code_that_computes_it_and_no_other(buil
     }
     assert "llmopt.methods.classical.library" in _imports(_roots(found["optuna-tpe"].run)) - powell
     assert "llmopt.methods.model.lmx" in _imports(_roots(found["lmx-no-model"].proposer))
+
+
+def test_a_stored_result_with_two_objectives_replays_its_values_and_front(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmopt.methods import methods_for
+    from llmopt.problems.numeric import NumericProblem
+
+    one, calls = bowl_problem(tmp_path, "(float(x[0]), float(((x - 1) ** 2).sum()))", monkeypatch)
+    # random search, as its owner marks it for several objectives (taken here from the one-objective list)
+    method = methods_for(one)["random-search"]
+    fun = sys.modules["user_bowl"].f
+    two = NumericProblem(fun, [(-3, 3), (-3, 3)], label="user_bowl:f", directions=("min", "min"), reference=(5.0, 40.0))
+    setup = Setup(max_evals=12, seed=4)
+    first = ResultStore(tmp_path / "cache.sqlite").replay(method, two, setup)
+    again = ResultStore(tmp_path / "cache.sqlite").replay(method, two, setup)
+    assert first.multiobjective and len(calls) == 12, "the second was replayed, not evaluated"
+    assert [t.values for t in again.trials] == [t.values for t in first.trials]
+    assert all(isinstance(t.values, tuple) for t in again.evaluated())
+    assert again.front() == first.front() and again.best_value == first.best_value
+    assert (again.directions, again.reference) == (("min", "min"), (5.0, 40.0))
