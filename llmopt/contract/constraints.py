@@ -104,8 +104,11 @@ def _values(returned: Any) -> list[float]:
 
 def add_constraints(returned: Any, extra: Any) -> Any:
     """What an objective returned, with the constraint values `extra` (one number or a sequence) after any
-    it already gave: a number becomes `Evaluation(number, constraints=extra)`. Malformed values are read
-    (and failed, with a reason) where every evaluation is read, in `read_returned`."""
+    it already gave: a number becomes `Evaluation(number, constraints=extra)`, a sequence of several objectives'
+    values `Evaluation(values=..., constraints=extra)`. Malformed values are read (and failed, with a reason)
+    where every evaluation is read, in `read_returned`."""
+    if isinstance(returned, (list, tuple, np.ndarray)):
+        return Evaluation(values=tuple(returned), constraints=extra)
     if not isinstance(returned, Evaluation):
         return Evaluation(returned, constraints=extra)
     if returned.constraints is None:

@@ -1,6 +1,6 @@
 """OPRO and LMX as Optuna samplers, checked for the behaviours Optuna's own sampler tests check: every
 distribution kind, determinism, reseeding, enqueued trials, n_jobs, failed and pruned trials,
-after_trial, pickling, multi-objective studies, and many processes on one storage."""
+after_trial, pickling, and many processes on one storage."""
 
 from __future__ import annotations
 
@@ -241,12 +241,6 @@ def test_a_maximised_study_asks_for_the_highest_value() -> None:
     study = run(OPROSampler(seed=0, backend=ScriptedBackend(answers()), proposals=4), 8, direction="maximize")
     prompt = next(v["prompt"] for k, v in study.user_attrs.items() if k.startswith("llmopt:"))
     assert "the highest objective value" in prompt
-
-
-def test_a_multi_objective_study_is_a_clear_error() -> None:
-    study = optuna.create_study(sampler=OPROSampler(seed=0, backend=ScriptedBackend([])), directions=["minimize"] * 2)
-    with pytest.raises(ValueError, match="multi-objective"):
-        study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
 
 
 def test_narrow_ranges_and_fine_steps_are_written_exactly_enough_to_tell_their_values_apart() -> None:

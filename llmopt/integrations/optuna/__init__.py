@@ -23,6 +23,14 @@ and hands one out per trial. It never evaluates: Optuna runs the objective.
   dict, set by the objective with `trial.set_user_attr`), its constraint values Optuna's own (`constraints_func=`,
   as Optuna's samplers take it, or `trial.set_constraint`; <= 0 satisfied, > 0 violated): the history the model
   sees carries both, read as strictly as an `llmopt.Evaluation` (a malformed one is dropped, with a warning).
+- **Several objectives.** In a study with several `directions`, the model's problem takes them ("minimize" ->
+  "min", "maximize" -> "max", labelled by the study's `metric_names` where set), the history carries each trial's
+  `values`, and the sampler's front is the study's `best_trials`. Its hypervolume is measured against a reference
+  point: the one given (`reference=`), else the one recorded in the study's user attribute `llmopt_reference`,
+  else one derived by `llmopt.core.pareto.derived_reference` (the worst value of each objective plus 10 % of the
+  range) from the first `n_startup_trials` complete trials (at least one; their feasible ones where any is), and
+  then recorded there, so that every worker of the study measures against the same point. A trial with an
+  infinite value is left out of the model's history in such a study (a front's values are finite).
 - **Records.** Each trial's user attributes name its step (`llmopt_step`), its answer (`llmopt_answer`)
   and the sampler that gave it (`llmopt_sampler`); the step's prompt, the trials it saw and when it
   read them (`read_at`) are stored once per step in the study's user attribute named by `llmopt_step`.
@@ -61,6 +69,8 @@ from llmopt.contract.evaluation import Evaluation, Scored, read_returned
 from llmopt.contract.problem import Direction, Problem
 from llmopt.contract.spaces import Space
 from llmopt.core.errors import InvalidSolution, UsageError
+from llmopt.core.feasibility import feasible
+from llmopt.core.pareto import derived_reference
 from llmopt.core.result import Spent, Trial
 from llmopt.core.stops import MODEL_LIMITS
 from llmopt.engine.config import RunConfig
@@ -72,6 +82,7 @@ if TYPE_CHECKING:
     from llmopt.engine.driver import Driver
 
 REFILLS = 3  # requests in a row that may yield nothing usable before a trial falls back
+REFERENCE_ATTR = "llmopt_reference"  # the study's user attribute holding a multi-objective study's reference point
 Params = tuple[Any, ...]
 Distribution = CategoricalDistribution | FloatDistribution | IntDistribution  # the kinds Optuna suggests
 
@@ -234,15 +245,34 @@ class StudyProblem(Problem):
 
     space: StudySpace
 
-    def __init__(self, space: StudySpace, direction: Direction) -> None:
+    def __init__(
+        self,
+        space: StudySpace,
+        direction: Direction,
+        directions: tuple[Direction, ...] | None = None,
+        reference: tuple[float, ...] | None = None,
+        labels: tuple[str, ...] | None = None,
+    ) -> None:
         self.space = space
         self.direction = direction  # type: ignore[misc]  # a study's own, known once it is made
+        if directions is not None:  # a multi-objective study: its reference point is known before any driver
+            self.directions, self.reference, self.objective_labels = directions, reference, labels
+            self.value_label = "objective values"  # type: ignore[misc]
 
     def describe(self) -> str:
-        """The parameters by their names, with their ranges."""
-        goal = "lowest" if self.direction == "min" else "highest"
+        """The parameters by their names, with their ranges (and the objectives, when there are several)."""
         lines = "\n".join(_range(n, d) for n, d in zip(self.space.names, self.space.distributions))
-        return f"Find the parameter set with the {goal} objective value. The parameters are:\n{lines}"
+        if self.directions is None:
+            goal = "lowest" if self.direction == "min" else "highest"
+            return f"Find the parameter set with the {goal} objective value. The parameters are:\n{lines}"
+        goals = ", ".join(
+            f"{label} ({'lower' if d == 'min' else 'higher'} is better)"
+            for label, d in zip(self.labels(), self.directions)
+        )
+        return (
+            f"Find parameter sets on the Pareto front of {self.objectives} objectives: {goals}. "
+            f"The parameters are:\n{lines}"
+        )
 
     def format_hint(self) -> str:
         """A JSON object with exactly the parameters' keys."""
@@ -279,7 +309,9 @@ class ModelSampler(BaseSampler):
     fallback, the records. `config` holds the model-facing settings (`temperature`, `answer_tokens`,
     `use_grammar`, `metaprompt`, `max_llm_calls`, `max_total_tokens`, `max_cost` with `price`, and
     LMX's `lmx_*`); `proposals` is the answers of one request; `constraints_func`, as Optuna's samplers take it,
-    gives a finished trial's constraint values (<= 0 satisfied), which Optuna stores with the trial."""
+    gives a finished trial's constraint values (<= 0 satisfied), which Optuna stores with the trial. In a study
+    with several objectives, `reference` is the point the sampler's front is measured against (one value per
+    objective); without it the sampler derives one from the study's first complete trials (see the module)."""
 
     method = "model"
 
@@ -297,8 +329,10 @@ class ModelSampler(BaseSampler):
         fallback: BaseSampler | None = None,
         config: RunConfig | None = None,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+        reference: Sequence[float] | None = None,
     ) -> None:
         self._constraints_func = constraints_func
+        self._reference = _given_reference(reference)
         self._seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
         self._settings: dict[str, Any] = {
             "model": model,
@@ -360,7 +394,6 @@ class ModelSampler(BaseSampler):
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         """Every parameter all finished trials share (single-valued ones aside)."""
-        self._raise_error_if_multi_objective(study)
         found = IntersectionSearchSpace(include_pruned=True).calculate(study)
         return {name: dist for name, dist in found.items() if not dist.single()}
 
@@ -386,8 +419,7 @@ class ModelSampler(BaseSampler):
     def sample_independent(
         self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
-        """The fallback sampler's value (a single-objective study only, as for the model's)."""
-        self._raise_error_if_multi_objective(study)
+        """The fallback sampler's value."""
         return self._fallback.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
@@ -413,6 +445,8 @@ class ModelSampler(BaseSampler):
         self, study: Study, trial: FrozenTrial, search: dict[str, BaseDistribution], finished: int
     ) -> dict[str, Any] | None:
         state = self._state_for(search, study)
+        if state is None:  # a multi-objective study with no complete trial yet to derive a reference point from
+            return None
         space = state.space
         taken = self._handed | {
             space.key(tuple(t.params[n] for n in space.names))
@@ -435,7 +469,7 @@ class ModelSampler(BaseSampler):
             self._fruitless_at = finished if all(space.key(q[0]) in taken for q in self._queue) else None
         return None
 
-    def _state_for(self, search: dict[str, BaseDistribution], study: Study) -> _State:
+    def _state_for(self, search: dict[str, BaseDistribution], study: Study) -> _State | None:
         names = tuple(sorted(search))
         space = StudySpace(names, tuple(cast(Distribution, search[n]) for n in names))
         which = (id(study._storage), study._study_id)
@@ -443,16 +477,51 @@ class ModelSampler(BaseSampler):
         if old is not None and (old.study, old.space) == (which, space):
             return old
         # a new study, or its search space changed
-        direction: Direction = "min" if study.direction == StudyDirection.MINIMIZE else "max"
+        problem = self._problem(space, study)
+        if problem is None:
+            return None
         if old is not None:  # the model's spending and steps go on across search spaces
             self._spent = old.driver.result.counts
-        state = self._new_state(which, StudyProblem(space, direction))
+        state = self._new_state(which, problem)
         if self._spent is not None:  # the model's spending of an earlier driver: its limits count it too
             state.driver.observe([], Spent.between(self._spent, None))
         if old is not None and old.study != which:
             self._handed = set()
         self._state, self._queue, self._synced, self._fruitless_at = state, [], set(), None
         return state
+
+    def _problem(self, space: StudySpace, study: Study) -> StudyProblem | None:
+        """The model's problem: the study's direction, or its directions with their reference point (None while
+        a multi-objective study has no complete trial to derive that point from)."""
+        directions: tuple[Direction, ...] = tuple(
+            "min" if d == StudyDirection.MINIMIZE else "max" for d in study.directions
+        )
+        if len(directions) == 1:
+            return StudyProblem(space, directions[0])
+        reference = self._reference_for(study, directions)
+        if reference is None:
+            return None
+        labels = tuple(study.metric_names) if study.metric_names else None
+        return StudyProblem(space, directions[0], directions, reference, labels)
+
+    def _reference_for(self, study: Study, directions: tuple[Direction, ...]) -> tuple[float, ...] | None:
+        """The point a multi-objective study's front is measured against: the sampler's own (`reference=`), else
+        the study's recorded one, else one derived from its first complete trials, recorded for the next."""
+        recorded = study.user_attrs.get(REFERENCE_ATTR)
+        reference = self._reference or (None if recorded is None else tuple(float(v) for v in recorded))
+        if reference is None:
+            points = _first_points(study, max(self._startup, 1))
+            if not points:
+                return None
+            reference = derived_reference(points, directions)
+        if len(reference) != len(directions):
+            raise ValueError(
+                f"the reference point {list(reference)} has {len(reference)} values; the study has "
+                f"{len(directions)} objectives"
+            )
+        if recorded is None:
+            study.set_user_attr(REFERENCE_ATTR, list(reference))
+        return reference
 
     def _new_state(self, which: tuple[int, int], problem: StudyProblem) -> _State:
         """A driver for `problem` (the embedded model, or the server, made once), with its proposer."""
@@ -511,7 +580,9 @@ class ModelSampler(BaseSampler):
         trials = []
         for frozen in new:
             solution = tuple(frozen.params[n] for n in space.names)
-            said = _said(frozen)
+            said = _said(frozen, state.driver.problem.objectives)
+            if said is None:
+                continue
             trials.append(
                 Trial(
                     0 if not self._synced else state.step,
@@ -521,6 +592,7 @@ class ModelSampler(BaseSampler):
                     value=said.value,
                     feedback=said.feedback,
                     constraints=said.constraints,
+                    values=said.values,
                 )
             )
         self._synced |= {t.number for t in new}
@@ -533,19 +605,45 @@ class ModelSampler(BaseSampler):
             storage.set_trial_user_attr(trial._trial_id, key, value)
 
 
-def _said(trial: FrozenTrial) -> Scored:
-    """A complete trial's value with its feedback (user attribute `llmopt_feedback`) and constraint values, read
-    as strictly as an `llmopt.Evaluation`; a malformed feedback or constraint is left out, with a warning."""
-    value = float(cast(float, trial.value))  # a complete trial has its value
-    if not math.isfinite(value):  # Optuna keeps an infinite value; the history shows it as it is
-        return Scored(value, None, "ok")
+def _said(trial: FrozenTrial, objectives: int = 1) -> Scored | None:
+    """A complete trial's value (its values, with several objectives) with its feedback (user attribute
+    `llmopt_feedback`) and constraint values, read as strictly as an `llmopt.Evaluation`; a malformed feedback or
+    constraint is left out, with a warning. None: a multi-objective trial with an infinite value, left out."""
+    values = tuple(float(v) for v in cast(list, trial.values))  # a complete trial has its values
+    plain = Scored(values[0], None, "ok") if objectives == 1 else Scored(None, None, "ok", values=values)
+    if not all(math.isfinite(v) for v in values):  # Optuna keeps an infinite value; one objective shows it as it is
+        return plain if objectives == 1 else None
     feedback, constraints = trial.user_attrs.get(FEEDBACK_ATTR), constraints_of(trial)
     for given in ((feedback, constraints), (None, constraints), (None, None)):
-        said = read_returned(Evaluation(value, *given))
-        if said.value is not None:
+        evaluation = Evaluation(values[0], *given) if objectives == 1 else Evaluation(None, *given, values=values)
+        said = read_returned(evaluation, objectives)
+        if said.succeeded:
             return said
         warnings.warn(f"trial {trial.number}: {said.reason}; left out of what the model sees", stacklevel=4)
-    return Scored(value, None, "ok")
+    return plain
+
+
+def _given_reference(reference: Sequence[float] | None) -> tuple[float, ...] | None:
+    """A user's reference point as floats; a ValueError for one that is not all finite numbers."""
+    if reference is None:
+        return None
+    point = tuple(float(v) for v in reference)
+    if not all(math.isfinite(v) for v in point):
+        raise ValueError(f"reference= takes finite numbers, one per objective, not {list(reference)}")
+    return point
+
+
+def _first_points(study: Study, count: int) -> list[tuple[float, ...]]:
+    """The values of the study's first `count` complete trials with finite values: the feasible ones, where any is
+    (a reference point is derived from feasible points, as for a problem without its own)."""
+    done = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if all(math.isfinite(v) for v in cast(list, t.values))
+    ]
+    first = sorted(done, key=lambda t: t.number)[:count]
+    kept = [t for t in first if feasible(constraints_of(t))] or first
+    return [tuple(cast(list, t.values)) for t in kept]
 
 
 class OPROSampler(ModelSampler):

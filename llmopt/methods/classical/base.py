@@ -46,6 +46,11 @@ class Objective:
     evaluation, and looks to the search like the worst possible value. `batch` asks for several points
     at once, evaluated side by side on the run's evaluator; once the ledger says the method must stop
     (its budget, target, time, failures, a stall or a rule of the caller's), asking raises `Stop`.
+
+    With several objectives (`problem.objectives > 1`) a point's value is the tuple of its values, a failed
+    or invalid point's the worst of each objective (+inf or -inf by its direction), never penalised: the
+    libraries take constraints themselves (`constraints`). `loss`, `losses`, `evaluations` and `best_start`
+    rank points by one number, and are for a single objective only.
     """
 
     def __init__(self, problem: Problem, ledger: Ledger) -> None:
@@ -53,8 +58,9 @@ class Objective:
             raise ValueError("a black-box method's ledger needs an evaluation budget (max_evals)")
         self.problem, self.ledger = problem, ledger
         self.result, self.max_evals = ledger.result, ledger.max_evals
-        self._seen: dict[str, float] = {}  # key -> the point's value (the worst for a failed one)
-        self._raw: dict[str, float] = {}  # key -> the value itself, for a search that takes constraints
+        self.multiobjective = problem.objectives > 1
+        self._seen: dict[str, Any] = {}  # key -> the point's value or values (the worst for a failed one)
+        self._raw: dict[str, Any] = {}  # key -> the value(s) itself, for a search that takes constraints
         self._constraints: dict[str, tuple[float, ...] | None] = {}
         self._worst_feasible: float | None = None  # the worst feasible loss so far: Deb's penalty starts there
 
@@ -74,13 +80,14 @@ class Objective:
         """How many evaluations run at once: the batch a method that can ask several points should ask."""
         return self.ledger.evaluation.workers
 
-    def __call__(self, solution: Any) -> float:
-        """The value of `solution`."""
+    def __call__(self, solution: Any) -> Any:
+        """The value of `solution` (with several objectives, the tuple of its values)."""
         return self.batch([solution])[0]
 
-    def batch(self, solutions: Sequence[Any]) -> list[float]:
-        """The values of `solutions`, the new ones evaluated side by side in one round, each recorded in
-        the order asked; once the ledger says stop (after any of them), the rest is not evaluated."""
+    def batch(self, solutions: Sequence[Any]) -> list[Any]:
+        """The values of `solutions` (floats, or tuples with several objectives), the new ones evaluated side
+        by side in one round, each recorded in the order asked; once the ledger says stop (after any of
+        them), the rest is not evaluated."""
         ledger = self.ledger
         ledger.asks += len(solutions)
         self._stop_if_done()
@@ -100,29 +107,42 @@ class Objective:
             raise Stop(ledger.stop_reason() or MAX_EVALS)
         return [self._view(key) for key in keys]
 
-    def _view(self, key: str) -> float:
-        """The value the search sees of an evaluated point: its own for a feasible or failed one (the worst);
-        for an infeasible one, Deb's penalty as it stands now (it follows the worst feasible loss so far, so
-        that the order points were evaluated in does not change how they compare)."""
+    def _view(self, key: str) -> Any:
+        """The value the search sees of an evaluated point: its own for a feasible or failed one (the worst)
+        and for any point with several objectives; for an infeasible one, Deb's penalty as it stands now (it
+        follows the worst feasible loss so far, so that the order points were evaluated in does not change
+        how they compare)."""
         value, constraints = self._raw[key], self._constraints[key]
         broken = violation(constraints)
-        if broken == 0:
+        if broken == 0 or self.multiobjective:
             return value
         return to_loss((self._worst_feasible or 0.0) + broken, self.problem.direction)
 
     def _record(self, key: str, solution: Any, outcome: Scored) -> None:
-        value, constraints = outcome.value, outcome.constraints
+        value: Any = outcome.values if self.multiobjective else outcome.value
+        constraints = outcome.constraints
         self.ledger.record(scored_trial(self.problem, None, solution, outcome))  # a failed or invalid one costs nothing
         if value is not None:
             self.ledger.fruitless = 0
-            if violation(constraints) == 0:  # Deb's penalty of an infeasible point starts from the worst feasible loss
-                loss = to_loss(value, self.problem.direction)
+            if violation(constraints) == 0 and not self.multiobjective:  # Deb's penalty starts from the worst
+                loss = to_loss(value, self.problem.direction)  # feasible loss
                 self._worst_feasible = loss if self._worst_feasible is None else max(self._worst_feasible, loss)
         else:
             self.ledger.fruitless += 1
-            value, constraints = worst(self.problem.direction), None
+            value, constraints = self._worst(), None
         self._seen[key] = self._raw[key] = value
         self._constraints[key] = constraints
+
+    def _worst(self) -> Any:
+        """What a failed point looks like to the search: the worst value, or the worst of each objective."""
+        if self.multiobjective:
+            return tuple(worst(direction) for direction in self.problem.directions or ())
+        return worst(self.problem.direction)
+
+    def _single(self, name: str) -> None:
+        """Refuse what ranks points by one number on a problem with several objectives."""
+        if self.multiobjective:
+            raise ValueError(f"Objective.{name} is for one objective; with several, batch gives each point's values")
 
     def constraints(self, solution: Any) -> tuple[float, ...] | None:
         """The constraint values of an evaluated `solution` (None for none, or not evaluated)."""
@@ -131,11 +151,20 @@ class Objective:
     def evaluations(self, solutions: Sequence[Any]) -> list[tuple[float, tuple[float, ...]]]:
         """For a search that takes constraints itself: each solution's loss as the problem gives it (no
         penalty; the worst for a failed one) and its constraint values (Optuna's convention; () for none),
-        both from one evaluation, the new ones evaluated side by side in one round."""
+        both from one evaluation, the new ones evaluated side by side in one round (one objective only)."""
+        self._single("evaluations")
         self.batch(solutions)
         keys = [self.problem.key(s) for s in solutions]
         direction = self.problem.direction
         return [(to_loss(self._raw[key], direction), self._constraints[key] or ()) for key in keys]
+
+    def values(self, solutions: Sequence[Any]) -> list[tuple[float, ...]]:
+        """For a search that takes constraints itself and one value or several: each solution's values as the
+        problem gives them (no penalty; a 1-tuple with one objective; the worst of each for a failed one),
+        the new ones evaluated side by side in one round. Their constraints: `constraints`."""
+        self.batch(solutions)
+        raw = [self._raw[self.problem.key(s)] for s in solutions]
+        return [tuple(value) if self.multiobjective else (value,) for value in raw]
 
     def constraint_count(self) -> int:
         """How many constraint values the evaluations so far gave (the most any one gave; 0 for none)."""
@@ -147,20 +176,23 @@ class Objective:
             raise Stop(reason)
 
     def loss(self, solution: Any) -> float:
-        """The value to minimise: the value itself, or its negation for a maximisation problem."""
+        """The value to minimise: the value itself, or its negation for a maximisation problem (one objective)."""
+        self._single("loss")
         return to_loss(self(solution), self.problem.direction)
 
     def losses(self, solutions: Sequence[Any]) -> list[float]:
-        """`loss` of each solution, the new ones evaluated side by side in one round."""
+        """`loss` of each solution, the new ones evaluated side by side in one round (one objective only)."""
+        self._single("losses")
         return [to_loss(value, self.problem.direction) for value in self.batch(solutions)]
 
 
 Search = Callable[[Any, Objective, Setup], "str | None"]
 
 
-def black_box(name: str, search: Search, default: bool = True) -> Method:
+def black_box(name: str, search: Search, default: bool = True, multiobjective: bool = False) -> Method:
     """A black-box method from a search over the problem's space that only calls the Objective; it stops
-    when the ledger says so (with the ledger's reason), or "converged" when the search ends by itself."""
+    when the ledger says so (with the ledger's reason), or "converged" when the search ends by itself.
+    `multiobjective` marks a search that takes each point's tuple of values (`Objective.batch`)."""
 
     def run(problem: Problem, setup: Setup) -> Result:
         result = _empty(problem, name, "black-box")
@@ -183,7 +215,7 @@ def black_box(name: str, search: Search, default: bool = True) -> Method:
         result.extra["usage"] = usage_since(problem, usage)
         return result
 
-    return Method(name, "black-box", run, default=default)
+    return Method(name, "black-box", run, default=default, multiobjective=multiobjective)
 
 
 def _converged(result: Result) -> str:
@@ -233,7 +265,7 @@ def random_sampling(space: Any, f: Objective, setup: Setup) -> None:
 
 def best_start(space: Any, f: Objective, setup: Setup, k: int = 5) -> Any:
     """Evaluate the shared start points (or k random ones) and return the best by Deb's rules (the lowest
-    loss when there are no constraints; the first of equals)."""
+    loss when there are no constraints; the first of equals). One objective only."""
     starts = list(setup.starts) or space.sample(setup.generator(stream=1), k)
     scored = f.evaluations(starts)  # one round
     ranks = [rank_key(loss, constraints, "min") for loss, constraints in scored]

@@ -188,7 +188,8 @@ def methods(space: Box) -> dict[str, Method]:
         "random-search": random_sampling,
         **{name: search for name, search in CONSTRAINED_SEARCHES.items() if name != "cobyqa" or has_cobyqa()},
     }
-    return {name: black_box(name, search) for name, search in searches.items()}
+    # random sampling needs no ranking: it runs with several objectives too (the floor of their comparisons)
+    return {name: black_box(name, search, multiobjective=name == "random-search") for name, search in searches.items()}
 
 
 METHODS = Methods.of_space(Box, methods, rank=20)
