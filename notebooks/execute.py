@@ -1,7 +1,7 @@
 """Run every teaching notebook top to bottom at its own size and save it with its outputs, stamped with
 the hash of its code, so that a reader on GitHub sees a real run and a test can tell a stale one.
 
-    .venv/bin/python notebooks/execute.py            # all eight, on the embedded model
+    .venv/bin/python notebooks/execute.py            # all nine, on the embedded model
     .venv/bin/python notebooks/execute.py 03 05      # the ones whose names start so
 
 Each runs in a scratch folder (its run directories are not kept) and prints its time.

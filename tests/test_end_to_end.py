@@ -155,3 +155,19 @@ def test_readme_feedback_example_runs_and_its_best_is_feasible() -> None:
     done = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
+
+
+def test_readme_several_objectives_example_runs_and_its_front_is_non_dominated() -> None:
+    readme = (ROOT / "README.md").read_text()
+    example = next(block for block in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "directions=" in block)
+    example = example.replace('directions=["min", "min"])', 'directions=["min", "min"], steps=2)')
+    example += (
+        "\nfrom llmopt.core.pareto import nondominated\n"
+        "points = [t.values for t in result.front()]\n"
+        "assert points and nondominated(points, ('min', 'min')).all(), points\n"
+        "assert result.fun > 0 and len(result.reference) == 2\n"
+        "print(result.fun)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout.strip()) > 0

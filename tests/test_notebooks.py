@@ -14,12 +14,13 @@ _spec = importlib.util.spec_from_file_location("notebooks_execute", ROOT / "note
 EXECUTE = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(EXECUTE)  # the script that runs the notebooks and stamps them
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-SMALL = {"STEPS": 1, "PROPOSALS": 2, "TRAIN": 3, "TEST": 2, "CITIES": 6, "SEEDS": 2, "TRIALS": 8}
+SMALL = {"STEPS": 1, "PROPOSALS": 2, "TRAIN": 3, "TEST": 2, "CITIES": 6, "SEEDS": 2, "TRIALS": 8, "DIM": 3}
 # 05 runs every ablation and a baseline trial on two problems: one seed keeps it within the suite's 30 s
 SMALLER = {
     "05_ablations": {"SEEDS": 1},
     "07_use_it_from_optuna": {"SEEDS": 1},
     "08_telling_the_model_why": {"SEEDS": 1},
+    "09_two_objectives_at_once": {"SEEDS": 1},
 }
 
 
@@ -40,8 +41,8 @@ def shrink(book: nbformat.NotebookNode, name: str = "") -> None:
     cells[0].source = "\n".join(lines)
 
 
-def test_there_are_eight_notebooks() -> None:
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07", "08"]
+def test_there_are_nine_notebooks() -> None:
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07", "08", "09"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -119,3 +119,16 @@ def test_a_problem_without_a_reference_derives_one_from_seeded_random_points_and
     assert problem.fingerprint() == before  # a replayed result's key does not change once the point is derived
     given = NumericProblem(lambda x: (x[0], x[1]), [(0, 1), (0, 1)], directions=["min", "max"], reference=(2, -1))
     assert given.reference_point() == (2.0, -1.0)
+
+
+def test_every_method_of_a_comparison_is_measured_against_the_same_reference_point() -> None:
+    from llmopt.methods import Setup, run_methods
+    from llmopt.problems.numeric import NumericProblem
+
+    problem = NumericProblem(lambda x: (x[0], 1 - x[0] ** 0.5 + x[1]), [(0, 1), (0, 1)], directions=["min", "min"])
+    results = run_methods(problem, Setup(max_evals=12, seed=3), ["random-search", "optuna-nsga2", "optuna-motpe"])
+    assert {r.reference for r in results} == {problem.reference_point()}
+    for result in results:  # and each one's number is the hypervolume of its own front against that point
+        assert result.best_value == pytest.approx(
+            hypervolume([t.values for t in result.front()], result.reference, ("min", "min"))
+        )
