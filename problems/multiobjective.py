@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from llmopt.contract.problem import Option, Problem, digest
+from llmopt.contract.spaces import DECIMALS
 from llmopt.core.pareto import hypervolume, nondominated
 from llmopt.problems.numeric import NumericProblem
 
@@ -24,6 +25,36 @@ ZDT_REFERENCE = (11.0, 11.0)
 ZDT3_SAMPLES = 200_001
 # A true front returned for plots holds about this many points.
 FRONT_POINTS = 1001
+
+
+SHIFT_HELP = (
+    "a seed: move the Pareto set's distance variables from the box's edge (or centre) to a random inner point, "
+    "so that a proposer that writes round numbers or zeros gains nothing by it; unmoved by default"
+)
+
+
+class MovedSet:
+    """f with its Pareto set moved: each distance variable x_i (from `first` on) enters f as the value where
+    f's own set lies (`at`: 0 for ZDT, 0.5 for DTLZ2) plus its distance |x_i - s_i| to the moved place s_i,
+    scaled to reach the box's far side; the front, its hypervolume and the range of f stay the same."""
+
+    def __init__(self, fun: Callable[[np.ndarray], tuple[float, ...]], places: np.ndarray, first: int, at: float):
+        self.fun, self.places, self.first, self.at = fun, places, first, at
+
+    def __call__(self, x: np.ndarray) -> tuple[float, ...]:
+        moved = np.array(x, dtype=float)
+        distance = np.abs(moved[self.first :] - self.places) / np.maximum(self.places, 1.0 - self.places)
+        moved[self.first :] = self.at + (1.0 - self.at) * distance
+        return self.fun(moved)
+
+    def __repr__(self) -> str:
+        return f"{self.fun!r} moved to {self.places.tolist()}"
+
+
+def moved_set(fun: Callable[[np.ndarray], Any], dim: int, first: int, at: float, seed: int) -> MovedSet:
+    """`fun` with its distance variables' best place drawn at random in [0.1, 0.9], on the box's 4-decimal grid."""
+    places = np.round(np.random.default_rng(seed).uniform(0.1, 0.9, dim - first), DECIMALS)
+    return MovedSet(fun, places, first, at)
 
 
 def _g(x: np.ndarray) -> float:
@@ -75,16 +106,21 @@ class _Zdt(NumericProblem):
 
     name: ClassVar[str]
     summary: ClassVar[str]
-    options = (Option("--dim", int, 30, "number of variables (2 or more)"),)
+    options = (Option("--dim", int, 30, "number of variables (2 or more)"), Option("--shift", int, None, SHIFT_HELP))
     REFERENCE: ClassVar[tuple[float, float]] = ZDT_REFERENCE
     function: ClassVar[Callable[[np.ndarray], tuple[float, float]]]
 
-    def __init__(self, dim: int = 30) -> None:
+    def __init__(self, dim: int = 30, shift: int | None = None) -> None:
         if dim < 2:
             raise ValueError(f"--dim must be 2 or more, got {dim}")
-        fun = type(self).function
+        fun: Callable[[np.ndarray], Any] = type(self).function
+        fun = fun if shift is None else moved_set(fun, dim, 1, 0.0, shift)
         super().__init__(fun, [(0.0, 1.0)] * dim, label=self.name, directions=("min", "min"), reference=self.REFERENCE)
-        self.objective_labels = ("f1", "f2")
+        self.objective_labels, self.shift = ("f1", "f2"), shift
+
+    def config(self) -> dict[str, Any]:
+        """The box and objectives, and the shift's seed when there is one."""
+        return {**super().config(), **({"shift": self.shift} if self.shift is not None else {})}
 
     @classmethod
     def from_options(cls, **kwargs: Any) -> _Zdt:
@@ -177,27 +213,29 @@ class Dtlz2(NumericProblem):
     options = (
         Option("--objectives", int, 3, "number of objectives M (2 or more)"),
         Option("--dim", int, None, "number of variables, M or more (default: M + 9, k = 10 distance variables)"),
+        Option("--shift", int, None, SHIFT_HELP),
     )
 
-    def __init__(self, objectives: int = 3, dim: int | None = None) -> None:
+    def __init__(self, objectives: int = 3, dim: int | None = None, shift: int | None = None) -> None:
         if objectives < 2:
             raise ValueError(f"--objectives must be 2 or more, got {objectives}")
         dim = objectives + DTLZ2_DISTANCE_VARIABLES - 1 if dim is None else dim
         if dim < objectives:
             raise ValueError(f"--dim must be at least --objectives ({objectives}), got {dim}")
-        self.m = objectives
+        self.m, self.shift = objectives, shift
         directions, reference = ("min",) * objectives, (DTLZ2_REFERENCE,) * objectives
-        fun = _Dtlz2Function(objectives)
+        fun: Callable[[np.ndarray], Any] = _Dtlz2Function(objectives)
+        fun = fun if shift is None else moved_set(fun, dim, objectives - 1, 0.5, shift)
         super().__init__(fun, [(0.0, 1.0)] * dim, label=self.name, directions=directions, reference=reference)
 
     @classmethod
-    def from_options(cls, objectives: int = 3, dim: int | None = None) -> Dtlz2:
-        """Build from --objectives and --dim."""
-        return cls(objectives, dim)
+    def from_options(cls, objectives: int = 3, dim: int | None = None, shift: int | None = None) -> Dtlz2:
+        """Build from --objectives, --dim and --shift."""
+        return cls(objectives, dim, shift)
 
     def config(self) -> dict[str, Any]:
-        """The variables, bounds and objectives."""
-        return {**super().config(), "objectives": self.m}
+        """The variables, bounds and objectives, and the shift's seed when there is one."""
+        return {**super().config(), "objectives": self.m, **({"shift": self.shift} if self.shift is not None else {})}
 
     def fingerprint(self) -> str:
         """The config and this module's code."""

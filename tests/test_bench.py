@@ -601,3 +601,59 @@ def test_the_bench_applies_the_same_not_a_comparison_rule() -> None:
     assert notes["model_failed"] == ["opro (seed 0) crashed: ValueError: x; its row shows where it stood, not a result"]
     assert notes["evaluations_failed"].startswith("no method has a result")
     assert "evaluations_failed" not in model_notes([{**failed, "counts": Counts(evals=2, failed_evals=4).__dict__}])
+
+
+ZDT1_BENCH = ["bench", "zdt1", "--dim", "3", "--seeds", "2", "--steps", "1", "--proposals", "2"]
+ZDT1_BENCH += ["--methods", "random-search", "optuna-nsga2"]  # black-box only: no model
+
+
+def test_a_bench_with_two_objectives_says_its_values_are_hypervolumes_against_one_reference_point(capsys) -> None:
+    import jsonschema
+
+    from llmopt.cli import main
+
+    assert main([*ZDT1_BENCH, "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    jsonschema.validate(payload, json.loads((ROOT / "docs" / "output.schema.json").read_text()))
+    assert len(payload["runs"]) == 4
+    assert all(r["reference"] == [11.0, 11.0] and r["directions"] == ["min", "min"] for r in payload["runs"])
+    assert all(s["reference"] == [11.0, 11.0] for s in payload["summary"])
+    lines = summary_table(payload["runs"]).splitlines()
+    assert lines[0] == "hypervolume against the reference point (11, 11), the same for every method and seed"
+    assert "hypervolume median [IQR]" in lines[1]
+
+
+def test_the_bench_table_of_one_objective_names_no_reference_point() -> None:
+    table = summary_table([_row("rs", v, directions=None, reference=None) for v in (1.0, 2.0)])
+    assert "reference point" not in table and "hypervolume" not in table and table.startswith("problem")
+
+
+def test_runs_of_one_task_measured_against_different_reference_points_are_refused() -> None:
+    rows = [
+        _row("rs", 5.0, direction="max", reference=[11.0, 11.0]),
+        _row("rs", 6.0, direction="max", reference=[12, 11]),
+    ]
+    with pytest.raises(ValueError, match=r"the runs of p are measured against different reference points"):
+        summary_table(rows)
+    other = [rows[0], {**rows[1], "label": "q"}]  # two tasks, each its own point: each is stated
+    lines = summary_table(other).splitlines()
+    assert lines[:2] == [
+        "p: hypervolume against the reference point (11, 11), the same for every method and seed",
+        "q: hypervolume against the reference point (12, 11), the same for every method and seed",
+    ]
+
+
+def test_with_two_objectives_the_default_target_is_the_true_fronts_hypervolume_and_target_sets_another() -> None:
+    from llmopt.bench import run_job
+    from llmopt.problems.multiobjective import Zdt1
+
+    settings = {**OPRO, "steps": 2, "proposals": 4}
+    (default,) = [run_job(j) for j in make_jobs("zdt1", {"dim": 3}, ["random-search"], 1, settings, {})]
+    assert default["target"] == Zdt1(dim=3).optimum() and not default["reached"], "the true front: rarely reached"
+    curve = default["best_so_far"]  # the hypervolume after each evaluation
+    target = (curve[0] + curve[-1]) / 2
+    assert curve[0] < target < curve[-1]
+    (given,) = [run_job(j) for j in make_jobs("zdt1", {"dim": 3}, ["random-search"], 1, settings, {}, target=target)]
+    hit = given["evals_to_target"]
+    assert given["target"] == target and given["reached"] and hit > 1
+    assert curve[hit - 2] < target <= curve[hit - 1], "the first evaluation whose front's hypervolume reaches it"

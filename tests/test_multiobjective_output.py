@@ -4,7 +4,6 @@ reference point, the `--json` output's directions, reference and fronts (docs/ou
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -12,7 +11,6 @@ import jsonschema
 import numpy as np
 import pytest
 
-import llmopt.methods
 from llmopt.cli import main
 from llmopt.contract.problem import new_result
 from llmopt.core.result import Trial
@@ -22,22 +20,6 @@ from llmopt.testing.stub_server import StubSettings, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "docs" / "output.schema.json").read_text())
-MARKED = ("opro", "random-search")  # what this test marks as running on several objectives
-
-
-@pytest.fixture
-def marked(monkeypatch) -> None:
-    """OPRO and random search marked `multiobjective`, as their owners mark them (this tree need not yet)."""
-    families = llmopt.methods.families
-
-    def mark(family):
-        def make(space):
-            found = family.make(space)
-            return {n: dataclasses.replace(m, multiobjective=True) if n in MARKED else m for n, m in found.items()}
-
-        return dataclasses.replace(family, make=make)
-
-    monkeypatch.setattr(llmopt.methods, "families", lambda: {k: mark(f) for k, f in families().items()})
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +54,30 @@ def test_the_table_heads_its_value_hypervolume_and_states_the_reference_point_on
     assert opro[3] == f"{Zdt1(dim=3).optimum() - 120:.6g}", "the gap is to the true front's hypervolume"
 
 
-def test_run_shows_and_records_a_comparison_of_fronts(marked, stub, tmp_path: Path, capsys) -> None:
+def test_the_table_refuses_results_measured_against_different_reference_points() -> None:
+    one, other = by_hand()
+    other.reference = (12.0, 11.0)  # as if derived from other points: its hypervolume does not compare
+    with pytest.raises(ValueError, match=r"different reference points, \(11, 11\); \(12, 11\)"):
+        comparison_table([one, other])
+
+
+def test_run_shows_and_records_a_comparison_of_fronts(stub, tmp_path: Path, capsys) -> None:
     out, png = tmp_path / "run", tmp_path / "fronts.png"
-    args = ["run", "zdt1", "--dim", "2", "--steps", "2", "--methods", *MARKED, "--model", "stub", "--base-url", stub]
+    args = [
+        "run",
+        "zdt1",
+        "--dim",
+        "2",
+        "--steps",
+        "2",
+        "--methods",
+        "opro",
+        "random-search",
+        "--model",
+        "stub",
+        "--base-url",
+        stub,
+    ]
     assert main([*args, "--no-cache", "--out", str(out), "--json", "--plot", str(png), "--html"]) == 0
     payload = json.loads(capsys.readouterr().out)
     jsonschema.validate(payload, SCHEMA)
@@ -90,7 +93,7 @@ def test_run_shows_and_records_a_comparison_of_fronts(marked, stub, tmp_path: Pa
     assert png.stat().st_size > 0
 
 
-def test_baselines_prints_the_hypervolume_table(marked, capsys) -> None:
+def test_baselines_prints_the_hypervolume_table(capsys) -> None:
     args = ["baselines", "zdt1", "--dim", "3", "--methods", "random-search", "--max-evals", "20", "--no-cache"]
     assert main(args) == 0
     captured = capsys.readouterr()

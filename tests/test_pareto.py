@@ -72,6 +72,8 @@ def test_several_values_are_read_strictly() -> None:
         ((1.0, math.nan), "objective 2"),
         (Evaluation(1.0), "gives one value"),
         ("1 2", "is a str"),
+        (np.array(1.0), "shape ()"),  # a 0-d array has no length: malformed, not a crash
+        (np.ones((2, 1)), "shape (2, 1)"),
     ]
     for returned, reason in cases:
         scored = read_returned(returned, 2)
@@ -128,7 +130,16 @@ def test_every_method_of_a_comparison_is_measured_against_the_same_reference_poi
     problem = NumericProblem(lambda x: (x[0], 1 - x[0] ** 0.5 + x[1]), [(0, 1), (0, 1)], directions=["min", "min"])
     results = run_methods(problem, Setup(max_evals=12, seed=3), ["random-search", "optuna-nsga2", "optuna-motpe"])
     assert {r.reference for r in results} == {problem.reference_point()}
-    for result in results:  # and each one's number is the hypervolume of its own front against that point
-        assert result.best_value == pytest.approx(
-            hypervolume([t.values for t in result.front()], result.reference, ("min", "min"))
-        )
+
+
+def test_the_front_kept_while_adding_is_the_front_computed_in_full() -> None:
+    """Result.add keeps the front from one evaluation to the next; it is the one `front()` computes from scratch."""
+    rng = np.random.default_rng(5)
+    result = Result("m", "p", "min", directions=("min", "max", "min"), reference=(2, -1, 2))
+    for index, values in enumerate(np.round(rng.uniform(size=(300, 3)), 1)):  # rounded: many ties and repeats
+        constraints = (1.0,) if index % 7 == 0 else None
+        result.add(Trial(1, "ok", text=str(index), solution=index, values=tuple(values), constraints=constraints))
+        if index % 50 == 1 or index == 299:
+            full = result.front()
+            assert result.best_solution == [t.solution for t in full]
+            assert result.best_value == pytest.approx(result.hypervolume_of(full))

@@ -4,11 +4,14 @@ run's trials, values and front; its records (steps.jsonl, pending.jsonl, results
 from __future__ import annotations
 
 import json
+import sys
+import types
 from pathlib import Path
 
 import pytest
 
 from llmopt.backends.scripted import ScriptedBackend
+from llmopt.cli import main
 from llmopt.contract.problem import Problem
 from llmopt.contract.spaces import Box
 from llmopt.core.result import Result
@@ -102,3 +105,19 @@ def test_a_record_written_before_several_objectives_reads_as_one_objective() -> 
         data.pop(key)
     old = Result.from_dict(data)
     assert old.directions is None and old.reference is None and not old.multiobjective
+
+
+def test_a_run_whose_derived_reference_point_changed_is_not_resumed(tmp_path: Path, monkeypatch, capsys) -> None:
+    module = types.ModuleType("reffix_two_goals")
+    module.f = lambda x: (x[0], (x[0] - 1) ** 2 + x[1])  # no --reference: the point is derived from f
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    common = ["run", "function", "--function", "reffix_two_goals:f", "--bounds=-2:2,-2:2", "--directions", "min", "min"]
+    common += ["--methods", "random-search", "--steps", "1", "--proposals", "2", "--no-cache"]
+    run = tmp_path / "run"
+    assert main([*common, "--out", str(run)]) == 0
+    saved = json.loads((run / "config.json").read_text())["reference"]
+    monkeypatch.setattr(module, "f", lambda x: (x[0], 3 * x[1]))  # the user edits the function: another point
+    capsys.readouterr()
+    assert main([*common, "--resume", str(run)]) == 2
+    said = capsys.readouterr().err.strip()
+    assert "reference point" in said and str(saved) in said and "\n" not in said

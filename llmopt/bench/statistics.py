@@ -10,7 +10,7 @@ from typing import Any
 from llmopt.bench import health
 from llmopt.core.direction import gap_pct, to_loss, worst
 from llmopt.core.stats import bootstrap_ci, ert, holm, median, quantiles, rank_sum_p
-from llmopt.report.tables import text_table
+from llmopt.report.tables import one_reference, reference_note, text_table
 
 
 def model_notes(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -54,14 +54,30 @@ def _groups(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, 
     return groups
 
 
+def references(rows: list[dict[str, Any]]) -> dict[str, tuple[float, ...] | None]:
+    """Each label's one reference point (None with one objective), against which every hypervolume of its rows
+    is measured; a ValueError when the rows of a label were measured against different points."""
+    labels = dict.fromkeys(row["label"] for row in rows)
+    return {
+        label: one_reference((row.get("reference") for row in rows if row["label"] == label), f"the runs of {label}")
+        for label in labels
+    }
+
+
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per label and method, over seeds: final best (mean, sd, median, quartiles, bootstrap 95 % interval
     of the median), gap to the optimum, success rate, ERT, evaluations and steps to the target, and the
     two-sided rank-sum p-value of its final best against OPRO's (the first OPRO row of the label when a
-    sweep made several), Holm-corrected over the methods of the label."""
+    sweep made several), Holm-corrected over the methods of the label. With several objectives the final best
+    is the hypervolume against the label's one reference point (`references`: rows with different ones are a
+    ValueError), which each summary row names."""
+    points = references(rows)
     out = [_statistics(label, method, group) for (label, method), group in _groups(rows).items()]
     for label in dict.fromkeys(s["label"] for s in out):
         mine = [s for s in out if s["label"] == label]
+        point = points[label]
+        for s in mine:
+            s["reference"] = None if point is None else list(point)
         _at_equal_rounds(mine, [row for row in rows if row["label"] == label])
         studied = next((s for s in mine if s["under_study"]), None)
         raw = {
@@ -171,13 +187,25 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
         else f"p vs 1st {studied[0]} row (Holm)"
     )
     header = [*_SUMMARY_HEADER[:8], p_column, *_SUMMARY_HEADER[8:]]
+    if summary and all(s["reference"] is not None for s in summary):  # several objectives: each value is a hypervolume
+        header[3] = f"hypervolume {header[3]}"
     priced = any(s["cost_usd"] for s in summary)
     if priced:
         header.append("cost $ (mean ± sd)")
     rounds = next((s["at_rounds"] for s in summary if s.get("at_rounds")), None)
     if rounds:  # evaluations ran side by side: the comparison at equal wall-clock time too
         header.insert(4, f"median @ {rounds} rounds")
-    return text_table([header] + [_summary_row(s, rounds, priced) for s in summary])
+    return "".join(f"{line}\n" for line in _reference_lines(summary)) + text_table(
+        [header] + [_summary_row(s, rounds, priced) for s in summary]
+    )
+
+
+def _reference_lines(summary: list[dict[str, Any]]) -> list[str]:
+    """The lines that state each label's reference point, where its values are hypervolumes."""
+    points = {s["label"]: s["reference"] for s in summary if s["reference"] is not None}
+    if len(points) == 1 and len({s["label"] for s in summary}) == 1:
+        return [reference_note(next(iter(points.values())), "method and seed")]
+    return [f"{label}: {reference_note(point, 'method and seed')}" for label, point in points.items()]
 
 
 def _summary_row(s: dict[str, Any], rounds: int | None, priced: bool) -> list[str]:

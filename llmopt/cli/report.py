@@ -31,11 +31,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         results = read_results(run_dir)
         payload = json.loads((run_dir / "results.json").read_text())
+        summary_keys = set(results[0].summary())  # what is left in a row are the problem's own columns
+        columns = [{k: v for k, v in row.items() if k not in summary_keys} for row in payload["results"]]
+        table = comparison_table(results, payload.get("optimum"), columns)  # one reference point, or a ValueError
     except (ValueError, KeyError, TypeError) as error:
         raise UsageError(f"{run_dir}/results.json is not a run record: {error}") from None
-    summary_keys = set(results[0].summary())  # what is left in a row are the problem's own columns
-    columns = [{k: v for k, v in row.items() if k not in summary_keys} for row in payload["results"]]
-    table = comparison_table(results, payload.get("optimum"), columns)
     print(table)
     path = report_figure(results, table, args.out or run_dir / "report.png")
     print(f"report: {path}")

@@ -102,7 +102,7 @@ def _values(values: Any, objectives: int, what: str) -> tuple[float, ...]:
     """One finite number per objective."""
     if isinstance(values, Evaluation):
         raise Malformed(f"{what} is an Evaluation inside an Evaluation; give Evaluation(values=(...), ...)")
-    if isinstance(values, np.ndarray) and values.ndim > 1:
+    if isinstance(values, np.ndarray) and values.ndim != 1:
         raise Malformed(f"{what} is an array of shape {values.shape}; give {objectives} numbers")
     if values is None or isinstance(values, str | bytes | Mapping) or not isinstance(values, Sequence | np.ndarray):
         shown = "None" if values is None else f"a {type(values).__name__}"

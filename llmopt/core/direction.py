@@ -4,7 +4,7 @@ target is reached. The one place a maximised value becomes one to minimise, so c
 from __future__ import annotations
 
 import math
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -50,3 +50,25 @@ def gap_pct(value: float | None, reference: float | None, direction: str) -> flo
         return None
     short = to_loss(value, direction) - to_loss(reference, direction)
     return round(100.0 * short / abs(reference), 4)
+
+
+OptunaDirection = Literal["minimize", "maximize"]
+# Optuna's names of the two directions, by llmopt's
+OPTUNA_NAMES: dict[str, OptunaDirection] = {"min": "minimize", "max": "maximize"}
+
+
+def from_optuna(direction: Any) -> Literal["min", "max"]:
+    """llmopt's name ("min", "max") of an Optuna direction: a `StudyDirection` or its name ("minimize", "maximize")."""
+    name = str(getattr(direction, "name", direction)).lower()  # StudyDirection.MINIMIZE.name is "MINIMIZE"
+    if name == OPTUNA_NAMES["min"]:
+        return "min"
+    if name == OPTUNA_NAMES["max"]:
+        return "max"
+    raise ValueError(f"an Optuna direction is 'minimize' or 'maximize', not {direction!r}")
+
+
+def to_optuna(direction: str) -> OptunaDirection:
+    """Optuna's name ("minimize", "maximize") of llmopt's direction ("min", "max"), as `create_study` takes it."""
+    if direction not in OPTUNA_NAMES:
+        raise ValueError(f"a direction is 'min' or 'max', not {direction!r}")
+    return OPTUNA_NAMES[direction]

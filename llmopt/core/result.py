@@ -11,7 +11,7 @@ import numpy as np
 
 from llmopt.core.direction import TARGET_TOLERANCE, best_of, better, gap_pct, reached, to_loss, worst  # noqa: F401  (0.3 code read them from llmopt.result)
 from llmopt.core.feasibility import feasible, rank_key, violation
-from llmopt.core.pareto import hypervolume, nondominated, sorted_front
+from llmopt.core.pareto import dominates, hypervolume, nondominated, sorted_front
 from llmopt.core.stops import StopStatus, status_of
 
 Status = Literal["initial", "ok", "invalid", "duplicate", "skipped", "failed"]
@@ -266,15 +266,24 @@ class Result:
             self.counts.feasible += 1
             if self.directions is not None:
                 self._append(trial)
-                self._update_front()
+                self._update_front(trial)
                 return trial
             value = cast(float, trial.value)
             if self.best_value is None or better(self.direction, value, self.best_value):
                 self.best_value, self.best_solution = value, trial.solution
         return self._append(trial)
 
-    def _update_front(self) -> None:
-        front = self.front()
+    def _update_front(self, trial: Trial) -> None:
+        """The front after `trial` joined the trials, updated from the last one (computed in full the first
+        time, as for a Result read back), so that a long run does not sort every evaluation again."""
+        front: list[Trial] | None = self.__dict__.get("_front")  # not a field: never serialised
+        directions, new = cast(tuple, self.directions), cast(tuple, trial.values)
+        if front is None:
+            front = self.front()
+        elif not any(t.values == new or dominates(cast(tuple, t.values), new, directions) for t in front):
+            kept = [t for t in front if not dominates(new, cast(tuple, t.values), directions)]
+            front = sorted([*kept, trial], key=lambda t: to_loss(cast(tuple, t.values)[0], directions[0]))
+        self.__dict__["_front"] = front
         self.best_solution = [t.solution for t in front]
         self.best_value = self.hypervolume_of(front)
 

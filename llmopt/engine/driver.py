@@ -22,7 +22,6 @@ from llmopt.engine.proposer import Ask, Proposal, Proposer
 from llmopt.engine.stopping import StopRule, rules_for
 
 
-# What the driver forwarded to its ledger before 0.6 -> the ledger's name for it (read there now; warns).
 class Driver:
     """Runs a proposer: `ask()` takes a step's proposals, `evaluate()` scores them (or the caller does),
     `tell()` records them, and `run()` loops over the three; `propose_step()` and `observe()` serve a caller
@@ -99,15 +98,16 @@ class Driver:
         self.ledger.spend(ask.spent)
         return ask
 
-    def evaluate(self, ask: Ask) -> list[float | None]:
+    def evaluate(self, ask: Ask) -> list[Any]:
         """Score the pending `ask`'s valid new proposals that the budget allows, in one round on the run's
-        evaluator, each journaled as it ends; their values (None: failed, not scored), for `tell(ask)`."""
+        evaluator, each journaled as it ends; their values (None: failed, not scored; with several objectives,
+        a tuple of them), for `tell(ask)`."""
         known = _held(self.pending, ask, "evaluate() takes the pending Ask, the one ask() returned")
         todo = [i for i, p in enumerate(ask.proposals) if known[i] is None and p.needs_value]
         done = sum(1 for item in known if item is not None and item.succeeded)
         solutions = [ask.proposals[i].solution for i in todo]
         _rounds.scored(self, solutions, lambda j: todo[j], self.ledger.evals_left - done, known)
-        return [None if item is None else item.value for item in known]
+        return [None if item is None else item.values if item.values is not None else item.value for item in known]
 
     def tell(self, ask: Ask, values: Sequence[float | None] | None = None) -> list[Trial]:
         """Record the proposals of `ask` with their values: the given ones (a caller's own scoring, checked as

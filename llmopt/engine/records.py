@@ -123,9 +123,10 @@ def resume_refusal(
     saved: dict[str, Any], current: dict[str, Any], changed_settings: list[str], default_journaled: str
 ) -> str | None:
     """Why the run recorded as `saved` (its config.json) cannot go on with the `current` one, or None when it
-    can: another problem, problem definition or backend, settings that may not change on resume
-    (`changed_settings`, `RunConfig.changes_on_resume`), or another journaled method (a record without the
-    key journaled `default_journaled`, the only method that could be then)."""
+    can: another problem, problem definition or backend, another reference point (several objectives: a derived
+    one follows the problem's code), settings that may not change on resume (`changed_settings`,
+    `RunConfig.changes_on_resume`), or another journaled method (a record without the key journaled
+    `default_journaled`, the only method that could be then)."""
     current = json.loads(json.dumps(current))  # compared as stored
     if isinstance(saved.get("backend"), dict) and isinstance(current["backend"], dict):
         added = {"reasoning_effort": None, "reasoning_tokens": DEFAULT_REASONING_TOKENS}
@@ -138,6 +139,11 @@ def resume_refusal(
     for key in ("problem", "problem_config", "backend"):
         if saved.get(key) != current[key]:
             return f"the run was made with a different {key.replace('_', ' ')}; repeat its original options"
+    if saved.get("reference") != current.get("reference"):
+        return (
+            f"the run's hypervolumes are measured against the reference point {saved.get('reference')}, the "
+            f"problem now gives {current.get('reference')} (its code or data changed); start a new run"
+        )
     if changed_settings:
         return (
             f"the run was made with different settings ({', '.join(changed_settings)}); repeat its original "

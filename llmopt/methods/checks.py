@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import math
+
 from llmopt.contract.problem import Problem, evaluate_safely
 from llmopt.core.direction import better
+from llmopt.core.result import Result
 from llmopt.core.stops import StopStatus, status_of
 from llmopt.methods.method import Method, Setup
 
@@ -23,9 +26,22 @@ def check_method(method: Method, problem: Problem, setup: Setup) -> list[str]:
     if method.kind != "reference" and result.counts.evals > setup.max_evals:
         failures.append(f"{result.counts.evals} evaluations for a budget of {setup.max_evals}")
     for trial in evaluated[:5]:
-        if evaluate_safely(problem.evaluate, trial.solution).value != trial.value:
-            failures.append(f"{trial.text} was recorded as {trial.value}, not its value")
-    values, best = [t.value for t in evaluated if t.value is not None and t.feasible], result.best_value
+        again = evaluate_safely(problem.evaluate, trial.solution, problem.objectives)
+        if (again.value, again.values) != (trial.value, trial.values):
+            failures.append(f"{trial.text} was recorded as {trial.values or trial.value}, not its value")
+    return failures + _best_failures(problem, result)
+
+
+def _best_failures(problem: Problem, result: Result) -> list[str]:
+    """Whether the best value is the best of the feasible evaluations (the front's hypervolume, with several
+    objectives)."""
+    best = result.best_value
+    if result.multiobjective:
+        front = result.front()
+        if front and (best is None or not math.isclose(best, result.hypervolume_of(front), rel_tol=1e-9)):
+            return [f"best value {best} is not the hypervolume of its front"]
+        return []
+    values = [t.value for t in result.evaluated() if t.value is not None and t.feasible]
     if values and (best is None or any(better(problem.direction, value, best) for value in values)):
-        failures.append(f"best value {result.best_value} is not the best of its evaluations")
-    return failures
+        return [f"best value {best} is not the best of its evaluations"]
+    return []

@@ -113,6 +113,10 @@ class ResultStore:
             # a method on the driver reads the comparison's settings (steps, proposals, its own settings)
             "settings": setup.config.to_dict() if method.proposer is not None else None,
         }
+        if problem.directions is not None:  # one objective's keys stay as they were
+            # the point every hypervolume is measured against: a derived one follows the problem's data, which its
+            # fingerprint may not pin down
+            terms["reference"] = problem.reference_point()
         return digest(json.dumps(terms, sort_keys=True))
 
     def replay(self, method: Method, problem: Problem, setup: Setup) -> Result:

@@ -4,19 +4,24 @@ prompt and the trials its answers became, beside the trials the fallback sampled
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from llmopt.contract.evaluation import Evaluation, read_returned
-from llmopt.core.direction import best_of
+from llmopt.core.direction import best_of, from_optuna
 from llmopt.core.feasibility import feasible
+from llmopt.core.pareto import derived_reference
 from llmopt.report.page import counted, esc, figure, page, table
 from llmopt.report.run import _answers, _prompt_change
 from llmopt.report.tables import format_value
 
 FEEDBACK_ATTR = "llmopt_feedback"  # the trial user attribute an objective writes its feedback to
+REFERENCE_ATTR = "llmopt_reference"  # the study's user attribute holding a multi-objective study's reference point
+# the samplers' `n_startup_trials` by default: a study whose point no sampler recorded derives it from as many trials
+STARTUP_TRIALS = 5
 STATUS = {"COMPLETE": "ok", "FAIL": "failed", "PRUNED": "pruned", "RUNNING": "running", "WAITING": "waiting"}
 
 
@@ -77,24 +82,49 @@ def _steps(study: Any) -> str:
     return "".join(parts)
 
 
-def directions_of(study: Any) -> tuple[str, ...]:
-    """A study's directions as llmopt names them ("min", "max"), one per objective."""
-    return tuple("min" if d.name == "MINIMIZE" else "max" for d in study.directions)
+def study_directions(study: Any) -> tuple[str, ...]:
+    """A study's directions as llmopt names them ("min", "max"), one per objective (one for one objective, unlike
+    `methods.model.fronts.directions_of`, which is None then)."""
+    return tuple(from_optuna(d) for d in study.directions)
+
+
+def _finite(trial: Any) -> bool:
+    return all(math.isfinite(v) for v in trial.values)
+
+
+def first_points(study: Any, count: int) -> list[tuple[float, ...]]:
+    """The values of the study's first `count` complete trials with finite values: the feasible ones, where any is
+    (a reference point is derived from feasible points, as for a problem without its own)."""
+    done = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE" and _finite(t)]
+    first = sorted(done, key=lambda t: t.number)[:count]
+    kept = [t for t in first if feasible(constraints_of(t))] or first
+    return [tuple(t.values) for t in kept]
+
+
+def study_reference(study: Any, count: int = STARTUP_TRIALS) -> tuple[float, ...] | None:
+    """The point a multi-objective study's hypervolume is measured against, by the samplers' rule: the one recorded
+    in its user attribute `llmopt_reference`, else one derived (`core.pareto.derived_reference`) from its first
+    `count` complete trials with finite values (`first_points`); None while there is none."""
+    recorded = study.user_attrs.get(REFERENCE_ATTR)
+    if recorded is not None:
+        return tuple(float(v) for v in recorded)
+    points = first_points(study, count)
+    return derived_reference(points, study_directions(study)) if points else None
 
 
 def _fronts(study: Any, done: list[Any]) -> str:
     """A study with several objectives: its front (Deb's rules: the feasible trials) beside the hypervolume
-    after each trial, against a reference point derived from its trials (`core.pareto.derived_reference`:
-    a study states none), which the caption gives."""
+    after each trial, against the study's reference point (`study_reference`), which the caption gives; a trial
+    with an infinite value is left out, as the samplers leave it out."""
     from matplotlib.figure import Figure
 
-    from llmopt.core.pareto import derived_reference
     from llmopt.core.result import Result, Trial
     from llmopt.report.plots import plot_convergence, plot_front
 
-    directions = directions_of(study)
-    kept = [t for t in done if feasible(constraints_of(t))] or done
-    reference = derived_reference([t.values for t in kept], directions)
+    directions, done = study_directions(study), [t for t in done if _finite(t)]
+    reference = study_reference(study)
+    if reference is None or not done:
+        return "<h2>Pareto front</h2><p>no complete trial with finite values</p>"
     result = Result("study", study.study_name, "max", kind="black-box", directions=directions, reference=reference)
     for trial in done:
         result.add(Trial(trial.number, "ok", values=tuple(trial.values), constraints=constraints_of(trial)))
@@ -104,7 +134,12 @@ def _fronts(study: Any, done: list[Any]) -> str:
     plot_convergence(right, result)
     point = ", ".join(format_value(r) for r in reference)
     caption = f"the study's front, and its hypervolume after each trial against the reference point ({point})"
-    note = f"<p>hypervolume against the reference point ({esc(point)}): each objective's worst + 10 % of its range</p>"
+    origin = (
+        f"recorded in the study's user attribute {REFERENCE_ATTR}"
+        if REFERENCE_ATTR in study.user_attrs
+        else f"derived from its first {STARTUP_TRIALS} complete trials: each objective's worst + 10 % of their range"
+    )
+    note = f"<p>hypervolume against the reference point ({esc(point)}), {esc(origin)}</p>"
     return "<h2>Pareto front</h2>" + note + figure(fig, caption)
 
 
@@ -116,7 +151,7 @@ def _convergence(study: Any) -> str:
         return ""
     if len(study.directions) > 1:
         return _fronts(study, done)
-    direction = "min" if study.direction.name == "MINIMIZE" else "max"
+    direction = from_optuna(study.direction)
     # an infeasible trial is never the best (Optuna's rule, and Deb's): its place is NaN, which best_of passes over
     kept = [t.value if feasible(constraints_of(t)) else np.nan for t in done]
     curve = best_of(np.array(kept, dtype=float), direction)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,6 +26,8 @@ def format_value(value: Any) -> str:
         return "-"
     if isinstance(value, str):
         return value
+    if not math.isfinite(value):  # Optuna keeps an infinite value; a run's best may be one
+        return str(float(value))
     if value == int(value) and abs(value) < 1e12:
         return str(int(value))
     return f"{value:.6g}"
@@ -65,10 +67,22 @@ def multiobjective(rows: Sequence[dict[str, Any]]) -> bool:
     return any(row.get("front_size") is not None for row in rows)
 
 
-def reference_note(reference: Sequence[float]) -> str:
+def reference_note(reference: Sequence[float], every: str = "method") -> str:
     """The line that states a comparison's reference point once, under which every hypervolume is measured."""
     point = ", ".join(format_value(float(r)) for r in reference)
-    return f"hypervolume against the reference point ({point}), the same for every method"
+    return f"hypervolume against the reference point ({point}), the same for every {every}"
+
+
+def one_reference(points: Iterable[Sequence[float] | None], what: str = "the results") -> tuple[float, ...] | None:
+    """The one reference point of a comparison (None with one objective); a ValueError when they differ, as
+    hypervolumes against different points do not compare."""
+    found = list(dict.fromkeys(tuple(float(v) for v in point) for point in points if point is not None))
+    if len(found) > 1:
+        shown = "; ".join(f"({', '.join(format_value(v) for v in point)})" for point in found)
+        raise ValueError(
+            f"{what} are measured against different reference points, {shown}: their hypervolumes do not compare"
+        )
+    return found[0] if found else None
 
 
 def json_row(result: Result, more: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -112,13 +126,13 @@ def comparison_table(
 
     `extra` holds one dict per result with problem-specific columns (e.g. `gap_pct`). With several
     objectives the value is the hypervolume, and a first line states the reference point it is measured
-    against (one for the whole comparison).
+    against (one for the whole comparison: results measured against different points are a ValueError).
     """
     extra = extra or [{} for _ in results]
     rows = [{**r.summary(), **more} for r, more in zip(results, extra)]
     header, body = comparison_rows(rows, optimum)
     table = text_table([header, *body], right_align=True)
-    reference = next((r.reference for r in results if r.reference is not None), None)
+    reference = one_reference(r.reference for r in results)
     return table if reference is None else f"{reference_note(reference)}\n{table}"
 
 

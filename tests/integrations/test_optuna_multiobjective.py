@@ -15,6 +15,8 @@ from optuna.trial import TrialState
 from llmopt import OPROConfig, ScriptedBackend
 from llmopt.core.pareto import derived_reference, hypervolume
 from llmopt.integrations.optuna import LMXSampler, ModelSampler, OPROSampler
+from llmopt.report.study import render_study
+from llmopt.report.tables import format_value
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,6 +109,26 @@ def test_the_model_waits_for_a_complete_trial_with_finite_values_to_derive_the_r
     assert sampler.fallbacks == 1 and "llmopt_answer" not in study.trials[1].user_attrs, "no point to measure from"
     assert all("llmopt_answer" in t.user_attrs for t in study.trials[2:])
     assert study.user_attrs["llmopt_reference"] == list(derived_reference([study.trials[1].values], ("min", "min")))
+
+
+def test_a_users_reference_that_differs_from_the_studys_recorded_one_is_a_clear_error() -> None:
+    study = run(OPROSampler(seed=0, backend=ScriptedBackend(ANSWERS), proposals=4, n_startup_trials=3), n_trials=6)
+    recorded = study.user_attrs["llmopt_reference"]
+    study.sampler = OPROSampler(seed=1, backend=ScriptedBackend(ANSWERS), proposals=4, reference=(1.5, 12.0))
+    with pytest.raises(ValueError, match=r"reference=\[1.5, 12.0\] differs from .*llmopt_reference, \[") as caught:
+        study.optimize(zdt1, n_trials=1)
+    assert str(recorded[0]) in str(caught.value)
+    same = OPROSampler(seed=1, backend=ScriptedBackend(ANSWERS), proposals=4, reference=tuple(recorded))
+    study.sampler = same  # the recorded point given again: no conflict
+    study.optimize(zdt1, n_trials=2)
+    assert same._state.driver.result.reference == tuple(recorded)
+
+
+def test_the_study_report_measures_against_the_point_the_sampler_used() -> None:
+    sampler = OPROSampler(seed=0, backend=ScriptedBackend(ANSWERS), proposals=4, n_startup_trials=3)
+    study = run(sampler, n_trials=8)
+    point = ", ".join(format_value(v) for v in sampler._state.driver.result.reference)
+    assert f"hypervolume against the reference point ({point}), recorded" in render_study(study)
 
 
 @pytest.mark.parametrize("reference", [(1.0,), (1.0, 2.0, 3.0)])

@@ -104,7 +104,9 @@ def test_the_relative_suite_passes_on_the_embedded_models_own_answers(kind, loca
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=["opro", "lmx"])
-def test_the_multi_objective_suite_passes_with_the_embedded_model_as_the_sampler(kind, local_backend) -> None:
+def test_the_multi_objective_suites_independent_case_runs_with_the_embedded_model_behind_the_sampler(
+    kind, local_backend
+) -> None:
     # The suite samples each value independently (the fallback's: no request), so it is run once here as the issue
     # asks; test_optuna_multiobjective.py runs a bi-objective study on the embedded model's own answers.
     made: list[ModelSampler] = []

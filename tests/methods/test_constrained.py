@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
+from llmopt import Evaluation
 from llmopt.core.feasibility import rank_key
 from llmopt.engine.config import OPROConfig
 from llmopt.methods import default_methods, methods_for, run_methods, setup_for
@@ -30,6 +31,11 @@ def disc(x: np.ndarray) -> float:
 
 def problem() -> NumericProblem:
     return NumericProblem(corner, [(-2, 2), (-2, 2)], constraints=disc)
+
+
+def undeclared() -> NumericProblem:
+    """The same problem as the objective itself returns it, its constraints not declared (`constrained` False)."""
+    return NumericProblem(lambda x: Evaluation(value=corner(x), constraints=[disc(x)]), [(-2, 2), (-2, 2)])
 
 
 class Spent(Exception):
@@ -55,8 +61,8 @@ class Direct:
         return min(value for value, c in self.seen.values() if c <= 0)
 
 
-def wrapped(method: str, seed: int, budget: int = BUDGET) -> float:
-    p = problem()
+def wrapped(method: str, seed: int, budget: int = BUDGET, p: NumericProblem | None = None) -> float:
+    p = p or problem()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = run_methods(p, setup_for(p, OPROConfig(max_evals=budget, seed=seed)), [method])[0]
@@ -121,7 +127,9 @@ def test_differential_evolution_gets_a_nonlinear_constraint_as_scipy_takes_it() 
     assert wrapped("differential-evolution", seed) == pytest.approx(direct.best_feasible(), rel=1e-9)
 
 
-def test_optuna_tpe_gets_constraints_func_as_optuna_documents_it() -> None:
+@pytest.mark.parametrize("declared", [True, False], ids=["declared", "returned"])
+def test_optuna_tpe_gets_constraints_func_as_optuna_documents_it(declared: bool) -> None:
+    """Declared or only returned by the objective, the constraints reach TPE's `constraints_func` alike."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -137,7 +145,9 @@ def test_optuna_tpe_gets_constraints_func_as_optuna_documents_it() -> None:
         warnings.simplefilter("ignore")  # Optuna 5 calls constraints_func deprecated, in favour of set_constraint
         sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, constraints_func=lambda t: t.user_attrs["c"])
         optuna.create_study(sampler=sampler).optimize(objective, n_trials=BUDGET)
-    assert wrapped("optuna-tpe", seed) == pytest.approx(direct.best_feasible(), rel=1e-9)
+    assert not undeclared().constrained
+    chosen = wrapped("optuna-tpe", seed, p=problem() if declared else undeclared())
+    assert chosen == pytest.approx(direct.best_feasible(), rel=1e-9)
 
 
 def test_nevergrad_gets_constraint_violation_on_tell() -> None:
@@ -184,9 +194,28 @@ def test_debs_penalty_puts_every_feasible_point_ahead_whatever_the_order_they_ca
 def test_constraint_values_beyond_the_count_scipy_was_given_are_folded_in_never_dropped() -> None:
     """scipy needs a fixed number of constraints, fixed at the first call; a later point that gives more has
     the worst of the extra ones in the last place, so an extra violated one still makes the point infeasible."""
-    from llmopt.methods.classical.box import fitted
+    from llmopt.methods.classical.base import fitted
 
     assert fitted((-1.0,), 3).tolist() == [-1.0, 0.0, 0.0]
     assert fitted((-1.0, -2.0, 0.5), 2).tolist() == [-1.0, 0.5]
     assert fitted((0.25, -2.0, -3.0), 1).tolist() == [0.25]
     assert fitted((-1.0, -2.0), 2).tolist() == [-1.0, -2.0]
+
+
+def test_a_library_reads_a_fixed_number_of_constraints_zeros_for_a_point_without_any() -> None:
+    """`constraints_of` fixes the number at its first call (at least one), pads a point that gave fewer or none
+    with met ones and folds the worst of any extra ones into the last place."""
+    from llmopt.contract.problem import new_result
+    from llmopt.methods import Objective, Setup
+    from llmopt.methods.classical.base import constraints_of
+
+    def fun(x: np.ndarray) -> Evaluation:
+        return Evaluation(value=float(x[0]), constraints=[-1.0, float(x[0])] if x[0] > 0 else None)
+
+    p = NumericProblem(fun, [(-1, 1)])
+    f = Objective.on_terms(p, Setup(max_evals=5), new_result(p, "test", "black-box"))
+    read = constraints_of(f)
+    f.batch([(-0.5,)])
+    assert read((-0.5,)).tolist() == [0.0], "no constraints yet: one place, met"
+    f.batch([(0.5,)])
+    assert read((0.5,)).tolist() == [0.5] and read((-0.5,)).tolist() == [0.0], "two folded into the one place"

@@ -165,3 +165,18 @@ def test_opro_on_zdt1_runs_one_step_on_the_embedded_model(local_backend) -> None
     result = run_methods(problem, Setup(max_evals=5, seed=1, backend=local_backend, config=config), ["opro"])[0]
     assert result.front() and result.best_value > 0
     assert result.stop_reason in ("max_steps", "max_evals") and result.counts.failed_requests == 0
+
+
+def test_evaluate_gives_each_proposals_values_with_several_objectives() -> None:
+    """`opro.evaluate(ask)` gives a tuple per scored proposal (None only for a failed one), as `tell` takes."""
+    from llmopt import OPRO, OPROConfig
+    from llmopt.backends.scripted import ScriptedBackend
+    from llmopt.problems.multiobjective import Zdt1
+
+    problem = Zdt1(dim=2)
+    opro = OPRO(problem, ScriptedBackend(["[0.25, 0]", "[0.5, 0]"]), OPROConfig(steps=1, proposals=2, initial=2))
+    ask = opro.ask()  # the start points are scored first; these are the model's two proposals
+    values = opro.evaluate(ask)
+    assert values == [problem.evaluate((0.25, 0.0)), problem.evaluate((0.5, 0.0))]
+    trials = opro.tell(ask, values)
+    assert [t.values for t in trials] == values

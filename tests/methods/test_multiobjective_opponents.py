@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
+from llmopt import Evaluation
 from llmopt.contract.problem import new_result
 from llmopt.contract.registry import build_problem
 from llmopt.contract.spaces import Permutation
@@ -47,6 +48,18 @@ def constrained_zdt1() -> NumericProblem:
 
 def cut(x: np.ndarray) -> list[float]:
     return [float(x[0]) - 0.5]
+
+
+def returned_zdt1() -> NumericProblem:
+    """`constrained_zdt1` as the objective itself returns it (`Evaluation(values=..., constraints=...)`), its
+    constraints not declared."""
+    fun = build_problem("zdt1", {"dim": 3}).fun
+    return NumericProblem(
+        lambda x: Evaluation(values=fun(x), constraints=cut(x)),
+        [(0.0, 1.0)] * 3,
+        directions=("min", "min"),
+        reference=(11, 11),
+    )
 
 
 def sampler(name: str, seed: int, constraints_func=None):
@@ -106,6 +119,18 @@ def test_constraints_reach_optunas_constraints_func_and_the_front_is_feasible() 
     front = result.front()
     assert front and all(t.values[0] <= 0.5 for t in front)
     assert any(t.values[0] > 0.5 for t in result.trials if t.values)  # infeasible points were tried, left out
+
+
+@pytest.mark.parametrize("name", ["optuna-nsga2", "optuna-motpe"])
+def test_constraints_the_objective_returns_undeclared_reach_constraints_func_too(name: str) -> None:
+    """Not declared, the constraints an objective returns reach the sampler as declared ones do: the same
+    points as Optuna told them by `constraints_func`, a front of feasible points only."""
+    p = returned_zdt1()
+    assert not p.constrained
+    result = wrapped(p, name, seed=0)
+    assert evaluated(result) == pytest.approx(direct(constrained_zdt1(), name, seed=0, constrained=True), rel=1e-12)
+    front = result.front()
+    assert front and all(t.values[0] <= 0.5 for t in front)
 
 
 def test_random_search_gives_a_nondominated_front_with_a_positive_hypervolume() -> None:

@@ -146,3 +146,26 @@ def test_a_stored_result_with_two_objectives_replays_its_values_and_front(
     assert all(isinstance(t.values, tuple) for t in again.evaluated())
     assert again.front() == first.front() and again.best_value == first.best_value
     assert (again.directions, again.reference) == (("min", "min"), (5.0, 40.0))
+
+
+def test_a_derived_reference_point_is_in_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmopt.methods import methods_for
+    from llmopt.problems.numeric import NumericProblem
+
+    scale = tmp_path / "scale.txt"  # data the function reads: no part of its code, so not of the fingerprint
+    scale.write_text("1")
+    body = f"(float(x[0]), float(((x - 1) ** 2).sum()) * float(open({str(scale)!r}).read()))"
+    one, _ = bowl_problem(tmp_path, body, monkeypatch)
+    method = methods_for(one)["random-search"]
+    fun = sys.modules["user_bowl"].f
+
+    def two_goals() -> NumericProblem:  # no reference given: it is derived from random points
+        return NumericProblem(fun, [(-3, 3), (-3, 3)], label="user_bowl:f", directions=("min", "min"))
+
+    store, setup = ResultStore(tmp_path / "cache.sqlite"), Setup(max_evals=8, seed=4)
+    first = store.replay(method, two_goals(), setup)
+    scale.write_text("2")
+    changed = two_goals()
+    again = store.replay(method, changed, setup)
+    assert changed.reference_point() != first.reference
+    assert store.misses == 2 and again.reference == changed.reference_point(), "measured against its own point"

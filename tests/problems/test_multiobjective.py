@@ -103,3 +103,25 @@ def test_the_contract_catches_a_wrong_optimum_or_front() -> None:
     assert "check_several_objectives" in contract.check_problem(WrongOptimum(dim=3))[0]
     assert "dominated" in contract.check_problem(DominatedFront(dim=3))[0]
     assert contract.check_problem(Zdt3(dim=3)) == []
+
+
+@pytest.mark.parametrize("cls", [Zdt1, Zdt2, Zdt3])
+def test_a_shifted_zdt_has_its_pareto_set_at_the_moved_place_not_at_the_edge(cls) -> None:
+    """With --shift, zeros in the distance variables (what a proposer writing round numbers gives) lie far from
+    the front, and the moved place lies on it, with the same front and optimum."""
+    problem = cls(dim=5, shift=3)
+    places = problem.fun.places
+    assert np.all((places >= 0.1) & (places <= 0.9))
+    for f1 in (0.0, 0.3, 0.8):
+        on = problem.evaluate((f1, *places))
+        assert on == pytest.approx(cls(dim=5).evaluate((f1, 0.0, 0.0, 0.0, 0.0)))  # on the unmoved problem's front
+        assert problem.evaluate((f1, 0.0, 0.0, 0.0, 0.0))[1] > on[1] + 1.0  # the edge is no longer the front
+    assert problem.optimum() == cls(dim=5).optimum() and problem.config()["shift"] == 3
+
+
+def test_a_shifted_dtlz2_has_its_pareto_set_at_the_moved_place() -> None:
+    problem = Dtlz2(objectives=3, shift=4)
+    x = np.concatenate([[0.2, 0.7], problem.fun.places])
+    assert np.linalg.norm(problem.evaluate(x)) == pytest.approx(1.0)
+    centre = np.concatenate([[0.2, 0.7], np.full(10, 0.5)])
+    assert np.linalg.norm(problem.evaluate(centre)) > 1.05  # the unmoved set's place is off the front

@@ -28,9 +28,11 @@ and hands one out per trial. It never evaluates: Optuna runs the objective.
   `values`, and the sampler's front is the study's `best_trials`. Its hypervolume is measured against a reference
   point: the one given (`reference=`), else the one recorded in the study's user attribute `llmopt_reference`,
   else one derived by `llmopt.core.pareto.derived_reference` (the worst value of each objective plus 10 % of the
-  range) from the first `n_startup_trials` complete trials (at least one; their feasible ones where any is), and
-  then recorded there, so that every worker of the study measures against the same point. A trial with an
-  infinite value is left out of the model's history in such a study (a front's values are finite).
+  range) from the first `n_startup_trials` complete trials with finite values (at least one; their feasible ones
+  where any is; `llmopt.report.study.study_reference`, which the study report reads too), and then recorded there,
+  so that every worker of the study measures against the same point. A `reference=` that differs from the
+  recorded point is a ValueError. A trial with an infinite value is left out of the model's history in such a
+  study (a front's values are finite).
 - **Records.** Each trial's user attributes name its step (`llmopt_step`), its answer (`llmopt_answer`)
   and the sampler that gave it (`llmopt_sampler`); the step's prompt, the trials it saw and when it
   read them (`read_at`) are stored once per step in the study's user attribute named by `llmopt_step`.
@@ -60,7 +62,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.samplers._base import _process_constraints_after_trial  # how Optuna's own samplers store constraints
 from optuna.search_space import IntersectionSearchSpace
-from optuna.study import Study, StudyDirection
+from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from llmopt.backends import BackendSpec
@@ -68,21 +70,19 @@ from llmopt.backends.base import Backend
 from llmopt.contract.evaluation import Evaluation, Scored, read_returned
 from llmopt.contract.problem import Direction, Problem
 from llmopt.contract.spaces import Space
+from llmopt.core.direction import from_optuna
 from llmopt.core.errors import InvalidSolution, UsageError
-from llmopt.core.feasibility import feasible
-from llmopt.core.pareto import derived_reference
 from llmopt.core.result import Spent, Trial
 from llmopt.core.stops import MODEL_LIMITS
 from llmopt.engine.config import RunConfig
 from llmopt.methods.model.opro import NAME as OPRO_NAME
 from llmopt.methods.model.opro import OPROProposer
-from llmopt.report.study import FEEDBACK_ATTR, constraints_of
+from llmopt.report.study import FEEDBACK_ATTR, REFERENCE_ATTR, constraints_of, study_reference
 
 if TYPE_CHECKING:
     from llmopt.engine.driver import Driver
 
 REFILLS = 3  # requests in a row that may yield nothing usable before a trial falls back
-REFERENCE_ATTR = "llmopt_reference"  # the study's user attribute holding a multi-objective study's reference point
 Params = tuple[Any, ...]
 Distribution = CategoricalDistribution | FloatDistribution | IntDistribution  # the kinds Optuna suggests
 
@@ -493,9 +493,7 @@ class ModelSampler(BaseSampler):
     def _problem(self, space: StudySpace, study: Study) -> StudyProblem | None:
         """The model's problem: the study's direction, or its directions with their reference point (None while
         a multi-objective study has no complete trial to derive that point from)."""
-        directions: tuple[Direction, ...] = tuple(
-            "min" if d == StudyDirection.MINIMIZE else "max" for d in study.directions
-        )
+        directions = tuple(from_optuna(d) for d in study.directions)
         if len(directions) == 1:
             return StudyProblem(space, directions[0])
         reference = self._reference_for(study, directions)
@@ -506,14 +504,19 @@ class ModelSampler(BaseSampler):
 
     def _reference_for(self, study: Study, directions: tuple[Direction, ...]) -> tuple[float, ...] | None:
         """The point a multi-objective study's front is measured against: the sampler's own (`reference=`), else
-        the study's recorded one, else one derived from its first complete trials, recorded for the next."""
+        the study's recorded one, else one derived from its first complete trials (`report.study.study_reference`,
+        the study report's rule too), recorded for the next; a ValueError when the sampler's own differs from the
+        recorded one (the study's hypervolumes would not compare)."""
         recorded = study.user_attrs.get(REFERENCE_ATTR)
-        reference = self._reference or (None if recorded is None else tuple(float(v) for v in recorded))
+        if self._reference is not None and recorded is not None and _point(recorded) != self._reference:
+            raise ValueError(
+                f"reference={list(self._reference)} differs from the point the study recorded in its user attribute "
+                f"{REFERENCE_ATTR}, {list(_point(recorded))}: every trial of a study is measured against one; give "
+                "that point, or none"
+            )
+        reference = self._reference or study_reference(study, max(self._startup, 1))
         if reference is None:
-            points = _first_points(study, max(self._startup, 1))
-            if not points:
-                return None
-            reference = derived_reference(points, directions)
+            return None
         if len(reference) != len(directions):
             raise ValueError(
                 f"the reference point {list(reference)} has {len(reference)} values; the study has "
@@ -633,17 +636,9 @@ def _given_reference(reference: Sequence[float] | None) -> tuple[float, ...] | N
     return point
 
 
-def _first_points(study: Study, count: int) -> list[tuple[float, ...]]:
-    """The values of the study's first `count` complete trials with finite values: the feasible ones, where any is
-    (a reference point is derived from feasible points, as for a problem without its own)."""
-    done = [
-        t
-        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if all(math.isfinite(v) for v in cast(list, t.values))
-    ]
-    first = sorted(done, key=lambda t: t.number)[:count]
-    kept = [t for t in first if feasible(constraints_of(t))] or first
-    return [tuple(cast(list, t.values)) for t in kept]
+def _point(recorded: Sequence[Any]) -> tuple[float, ...]:
+    """A reference point as the study's user attribute stores it (a list), as floats."""
+    return tuple(float(v) for v in recorded)
 
 
 class OPROSampler(ModelSampler):

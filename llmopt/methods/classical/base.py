@@ -11,6 +11,8 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from llmopt.contract.problem import Problem, evaluate_safely, new_result, usage_since
 from llmopt.core.direction import to_loss, worst
 from llmopt.core.errors import UsageError
@@ -31,7 +33,9 @@ __all__ = [
     "Stop",
     "black_box",
     "best_start",
+    "constraints_of",
     "crashed",
+    "fitted",
     "random_sampling",
     "reference",
 ]
@@ -270,3 +274,29 @@ def best_start(space: Any, f: Objective, setup: Setup, k: int = 5) -> Any:
     scored = f.evaluations(starts)  # one round
     ranks = [rank_key(loss, constraints, "min") for loss, constraints in scored]
     return starts[ranks.index(min(ranks))]
+
+
+def constraints_of(f: Objective) -> Callable[[Any], np.ndarray]:
+    """solution -> the constraint values its evaluation gave (Optuna's convention, c <= 0 met), for a library
+    that takes them itself, declared or not: a library needs a fixed number of them, the most any evaluation so
+    far gave (at least one), fixed at the first call; a point that gave fewer (or none) counts the rest as met,
+    one that gave more has the worst of the extra ones in the last place (`fitted`)."""
+    width: list[int] = []
+
+    def of(solution: Any) -> np.ndarray:
+        if not width:
+            width.append(max(f.constraint_count(), 1))
+        return fitted(f.constraints(solution) or (), width[0])
+
+    return of
+
+
+def fitted(found: Sequence[float], width: int) -> np.ndarray:
+    """Constraint values fitted to `width` places: padded with met ones (0), or the last place holding the
+    worst of those beyond it (Optuna's convention: the maximum is met exactly when all are), so that none is
+    dropped: the point is feasible exactly when all of them are met."""
+    padded = np.zeros(width)
+    padded[: min(len(found), width)] = found[:width]
+    if len(found) > width:
+        padded[-1] = max(found[width - 1 :])
+    return padded

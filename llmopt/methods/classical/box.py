@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ from llmopt.methods.classical.base import (
     Setup,
     best_start,
     black_box,
+    constraints_of,
     random_sampling,
 )
 
@@ -40,29 +41,15 @@ def _raw_loss(space: Box, f: Objective) -> Callable[[np.ndarray], float]:
 
 def _constraint_values(space: Box, f: Objective) -> Callable[[np.ndarray], np.ndarray]:
     """x -> the constraint values (Optuna's convention, c(x) <= 0 met) of the snapped point, from the same
-    one evaluation as its value. The libraries need a fixed number of them: the most any evaluation so far
-    gave, fixed at the first call (a point that gave fewer, a failed one, counts the rest as met; one that
-    gave more has the worst of the extra ones in the last place, so that none is dropped: the point is
-    feasible exactly when all of them are met)."""
-    width: list[int] = []
+    one evaluation as its value, as many as the first call found (`constraints_of`)."""
+    constraints = constraints_of(f)
 
     def values(x: np.ndarray) -> np.ndarray:
-        found = f.evaluations([space.snap(x)])[0][1]
-        if not width:
-            width.append(max(f.constraint_count(), 1))
-        return fitted(found, width[0])
+        point = space.snap(x)
+        f.evaluations([point])
+        return constraints(point)
 
     return values
-
-
-def fitted(found: Sequence[float], width: int) -> np.ndarray:
-    """Constraint values fitted to `width` places: padded with met ones (0), or the last place holding the
-    worst of those beyond it (Optuna's convention: the maximum is met exactly when all are)."""
-    padded = np.zeros(width)
-    padded[: min(len(found), width)] = found[:width]
-    if len(found) > width:
-        padded[-1] = max(found[width - 1 :])
-    return padded
 
 
 def scipy_constrained(method: str, options: Callable[[Objective], dict[str, Any]]) -> Search:

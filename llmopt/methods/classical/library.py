@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from llmopt.contract.spaces import Bits, Box, Permutation, Tour
-from llmopt.methods.classical.base import Method, Methods, Objective, Setup, black_box
+from llmopt.core.direction import OptunaDirection, to_optuna
+from llmopt.methods.classical.base import Method, Methods, Objective, Setup, black_box, constraints_of
 
 
 @contextmanager
@@ -80,61 +81,23 @@ def _snapped(space: Any, numbers: Sequence[float]) -> Any:
     return ordering(space, numbers) if isinstance(space, Permutation) else space.snap(numbers)
 
 
-# The user attribute a trial's constraint values are kept in, which TPE's `constraints_func` reads.
-CONSTRAINTS_ATTR = "llmopt_constraints"
+MakeSampler = Callable[[Objective, Setup, Any], Any]  # (objective, setup, constraints_func) -> a sampler
 
 
-def trial_constraints(trial: Any) -> list[float]:
-    """A finished trial's constraint values (Optuna's convention), as `constraints_func` reads them."""
-    return list(trial.user_attrs.get(CONSTRAINTS_ATTR, ()))
+def tpe_sampler(f: Objective, setup: Setup, constraints_func: Any) -> Any:
+    """Optuna's multivariate TPE (the `optuna-tpe` row of one objective); with several evaluations at once the
+    running trials are lied about (`constant_liar`)."""
+    import optuna
 
-
-def optuna_tpe(distributions: Callable[[Any], dict[str, Any]]) -> Callable[[Any, Objective, Setup], None]:
-    """Optuna's multivariate TPE over the space's variables, from its own start-up trials (see `nevergrad` for
-    why no library method takes the shared start points); with several evaluations at once it asks that many
-    trials per round, the running ones lied about (`constant_liar`). For a constrained problem TPE gets
-    `constraints_func`, which reads each trial's constraint values from its user attribute, and the values
-    themselves (no penalty)."""
-
-    def search(space: Any, f: Objective, setup: Setup) -> None:
-        import optuna
-
-        with _quiet():
-            params = distributions(space)
-            constrained = f.problem.constrained
-            sampler = optuna.samplers.TPESampler(
-                seed=setup.seed,
-                multivariate=True,
-                constant_liar=f.workers > 1,
-                constraints_func=trial_constraints if constrained else None,
-            )
-            study = optuna.create_study(sampler=sampler, direction="minimize")
-            while True:
-                trials = [study.ask(params) for _ in range(f.workers)]
-                points = [space.snap([trial.params[name] for name in params]) for trial in trials]
-                scored = f.evaluations(points) if constrained else [(loss, ()) for loss in f.losses(points)]
-                for trial, (loss, constraints) in zip(trials, scored):
-                    _tell_trial(study, trial, loss, constraints)
-
-    return search
-
-
-def _tell_trial(study: Any, trial: Any, loss: float, constraints: tuple[float, ...]) -> None:
-    """Tell Optuna a trial's loss (a failed evaluation as a failed trial), its constraints first."""
-    from optuna.trial import TrialState
-
-    if constraints:
-        trial.set_user_attr(CONSTRAINTS_ATTR, list(constraints))
-    finite = math.isfinite(loss)
-    study.tell(trial, loss if finite else None, state=TrialState.COMPLETE if finite else TrialState.FAIL)
-
-
-MakeSampler = Callable[[Objective, Setup, Any], Any]  # (objective, setup, constraints_func or None) -> a sampler
+    return optuna.samplers.TPESampler(
+        seed=setup.seed, multivariate=True, constant_liar=f.workers > 1, constraints_func=constraints_func
+    )
 
 
 # NSGA-II's population: 20, not Optuna's default 50, which leaves it at most three generations at OPRO's budgets;
-# on ZDT1 (30-D and 5-D, 100 and 200 evaluations, 5 seeds; benchmarks/multiobjective_opponents.py) 20 had the
-# higher median hypervolume in all four (x1.005-1.076 of random search's, against x0.992-1.039 with 50).
+# on ZDT1 (30-D and 5-D, 100 and 200 evaluations, 5 seeds; benchmarks/multiobjective_opponents.py, both through
+# this wrapper) 20 had the higher median hypervolume in all four (x1.030-1.079 of random search's, against
+# x0.992-1.039 with 50).
 NSGA2_POPULATION = 20
 
 
@@ -147,48 +110,61 @@ def nsga2_sampler(f: Objective, setup: Setup, constraints_func: Any) -> Any:
     )
 
 
+# MOTPE's `multivariate`: Optuna's default (None: independent with several objectives), not True as `optuna-tpe`
+# has it; on ZDT1 as above the independent one had the higher median hypervolume in all four (x1.058-1.099 of
+# random search's, against x1.008-1.076 multivariate).
+MOTPE_MULTIVARIATE: bool | None = None
+
+
 def motpe_sampler(f: Objective, setup: Setup, constraints_func: Any) -> Any:
-    """Optuna's TPE on a study of several objectives (its multi-objective TPE), with its own defaults; with
-    several evaluations at once the running trials are lied about (`constant_liar`)."""
+    """Optuna's TPE on a study of several objectives (its multi-objective TPE), with its own defaults
+    (`MOTPE_MULTIVARIATE`); with several evaluations at once the running trials are lied about (`constant_liar`)."""
     import optuna
 
-    return optuna.samplers.TPESampler(seed=setup.seed, constant_liar=f.workers > 1, constraints_func=constraints_func)
+    return optuna.samplers.TPESampler(
+        seed=setup.seed, multivariate=MOTPE_MULTIVARIATE, constant_liar=f.workers > 1, constraints_func=constraints_func
+    )
 
 
 def optuna_study(
     make: MakeSampler, distributions: Callable[[Any], dict[str, Any]]
 ) -> Callable[[Any, Objective, Setup], None]:
     """An Optuna sampler on a study with the problem's directions (`create_study(directions=[...])`, one or
-    several), told each point's values as the problem gives them, from its own start-up trials; with several
-    evaluations at once it asks that many trials per round. For a constrained problem the sampler gets
-    `constraints_func`, which reads each trial's constraint values from its user attribute (no penalty)."""
+    several), told each point's values as the problem gives them (no penalty), from its own start-up trials
+    (see `nevergrad` for why no library method takes the shared start points); with several evaluations at
+    once it asks that many trials per round. The sampler always gets `constraints_func`, which reads the
+    constraint values the objective returned for the trial's point, declared (`problem.constrained`) or not
+    (`constraints_of`: zeros for a point without any)."""
 
     def search(space: Any, f: Objective, setup: Setup) -> None:
         import optuna
-        from optuna.study import StudyDirection
 
         with _quiet():
             params = distributions(space)
-            problem = f.problem
-            goals = problem.directions or (problem.direction,)
-            directions = [StudyDirection.MINIMIZE if d == "min" else StudyDirection.MAXIMIZE for d in goals]
-            sampler = make(f, setup, trial_constraints if problem.constrained else None)
-            study = optuna.create_study(sampler=sampler, directions=directions)
+
+            def solution(trial: Any) -> Any:
+                return _snapped(space, [trial.params[name] for name in params])
+
+            constraints = constraints_of(f)
+            sampler = make(f, setup, lambda trial: constraints(solution(trial)).tolist())
+            study = optuna.create_study(sampler=sampler, directions=_directions(f.problem))
             while True:
                 trials = [study.ask(params) for _ in range(f.workers)]
-                points = [_snapped(space, [trial.params[name] for name in params]) for trial in trials]
-                for trial, point, values in zip(trials, points, f.values(points)):
-                    _tell_values(study, trial, values, f.constraints(point) or ())
+                for trial, values in zip(trials, f.values([solution(trial) for trial in trials])):
+                    _tell(study, trial, values)
 
     return search
 
 
-def _tell_values(study: Any, trial: Any, values: tuple[float, ...], constraints: tuple[float, ...]) -> None:
+def _directions(problem: Any) -> list[OptunaDirection]:
+    """The problem's directions as Optuna's (one or several)."""
+    return [to_optuna(d) for d in problem.directions or (problem.direction,)]
+
+
+def _tell(study: Any, trial: Any, values: tuple[float, ...]) -> None:
     """Tell Optuna a trial's values (a failed evaluation, whose values are infinite, as a failed trial)."""
     from optuna.trial import TrialState
 
-    if constraints:
-        trial.set_user_attr(CONSTRAINTS_ATTR, list(constraints))
     finite = all(math.isfinite(v) for v in values)
     study.tell(trial, list(values) if finite else None, state=TrialState.COMPLETE if finite else TrialState.FAIL)
 
@@ -264,7 +240,7 @@ def nevergrad(optimizer: str, parametrization: Callable[[Any, Setup], Any]) -> C
 def box_methods(space: Box) -> dict[str, Method]:
     """Optuna's TPE, Nevergrad's NGOpt and GP Bayesian optimisation for a box; NSGA-II and multi-objective TPE."""
     return {
-        "optuna-tpe": black_box("optuna-tpe", optuna_tpe(_optuna_box)),
+        "optuna-tpe": black_box("optuna-tpe", optuna_study(tpe_sampler, _optuna_box)),
         "nevergrad-ngopt": black_box("nevergrad-ngopt", nevergrad("NGOpt", _nevergrad_box)),
         "gp-bo": black_box("gp-bo", nevergrad("BO", _nevergrad_box)),
         **multiobjective_methods(_optuna_box),
@@ -275,7 +251,7 @@ def bits_methods(space: Bits) -> dict[str, Method]:
     """Optuna's TPE and Nevergrad's NGOpt (which picks its discrete optimizer for the budget) for bit vectors;
     NSGA-II and multi-objective TPE."""
     return {
-        "optuna-tpe": black_box("optuna-tpe", optuna_tpe(_optuna_bits)),
+        "optuna-tpe": black_box("optuna-tpe", optuna_study(tpe_sampler, _optuna_bits)),
         "nevergrad-ngopt": black_box("nevergrad-ngopt", nevergrad("NGOpt", _nevergrad_bits)),
         **multiobjective_methods(_optuna_bits),
     }

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from llmopt.contract.evaluation import cut
-from llmopt.core.feasibility import broken_count, rank_key, violation
+from llmopt.core.feasibility import broken_count, feasible, rank_key, violation
 from llmopt.engine.config import MetaPromptConfig
 from llmopt.engine.proposer import Seen
 from llmopt.methods.model.fronts import (
@@ -264,8 +264,12 @@ def _front_block(problem: Any, history: Sequence[Seen], config: MetaPromptConfig
         lines[0] += f" A {label} that keeps every constraint is better than any {label} that breaks one."
         kept = " that keep every constraint and"
     by = f"sorted by {labels[0]}, the best {labels[0]} first"
+    broken = [item for item in dominated if not feasible(item.constraints)]  # dominated or not: infeasible
+    dominated = [item for item in dominated if feasible(item.constraints)]
     if dominated:
         lines += ["", f"A few dominated {label}s, {by}:", "", *_listed(problem, dominated, config)]
+    if broken:
+        lines += ["", f"A few {label}s that break a constraint, {by}:", "", *_listed(problem, broken, config)]
     if front:
         lines += ["", f"The current Pareto front, the {label}s{kept} that no other dominates, {by}:", ""]
         lines += _listed(problem, front, config)
