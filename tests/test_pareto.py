@@ -143,3 +143,21 @@ def test_the_front_kept_while_adding_is_the_front_computed_in_full() -> None:
             full = result.front()
             assert result.best_solution == [t.solution for t in full]
             assert result.best_value == pytest.approx(result.hypervolume_of(full))
+
+
+def test_deriving_the_reference_point_costs_no_method_any_of_its_budget() -> None:
+    """The 16 random solutions the point is derived from are evaluated once, apart from every method's budget."""
+    from llmopt.contract.problem import REFERENCE_SAMPLES
+    from llmopt.methods import Setup, run_methods
+    from llmopt.problems.numeric import NumericProblem
+
+    calls = []
+
+    def two(x: np.ndarray) -> tuple[float, float]:
+        calls.append(1)
+        return float(x[0]), float(1 - x[0] + x[1])
+
+    problem = NumericProblem(two, [(0, 1), (0, 1)], directions=["min", "min"])
+    first, second = run_methods(problem, Setup(max_evals=10, seed=1), ["random-search", "optuna-nsga2"])
+    assert first.counts.evals == second.counts.evals == 10
+    assert len(calls) == REFERENCE_SAMPLES + 20  # the derivation once, then each method's own 10
