@@ -132,40 +132,41 @@ class _Zdt(NumericProblem):
         return Problem.fingerprint(self) + digest(Path(__file__).read_bytes())
 
 
-class Zdt1(_Zdt):
+class _ConnectedZdt(_Zdt):
+    """A ZDT problem whose front is the whole curve f2 = `curve(f1)` for f1 in [0, 1], of known area."""
+
+    curve: ClassVar[Callable[[np.ndarray], np.ndarray]]
+    area: ClassVar[float]  # the integral of the curve over [0, 1]
+
+    def true_front(self) -> np.ndarray:
+        """1,001 points of the true front."""
+        f1 = np.linspace(0.0, 1.0, FRONT_POINTS)
+        return np.column_stack([f1, type(self).curve(f1)])
+
+    def optimum(self) -> float:
+        """The true front's hypervolume against (11, 11), exactly: 10 x 11 beyond f1 = 1, plus the integral of
+        11 - curve(f1) over [0, 1], which is 11 less the curve's area."""
+        return 110.0 + 11.0 - self.area
+
+
+class Zdt1(_ConnectedZdt):
     """ZDT1: a convex front f2 = 1 - sqrt(f1), f1 in [0, 1]."""
 
     name = "zdt1"
     summary = "two objectives: ZDT1 on [0, 1]^n, a convex Pareto front f2 = 1 - sqrt(f1)"
     function = staticmethod(zdt1)
-
-    def true_front(self) -> np.ndarray:
-        """1,001 points of the true front."""
-        f1 = np.linspace(0.0, 1.0, FRONT_POINTS)
-        return np.column_stack([f1, 1.0 - np.sqrt(f1)])
-
-    def optimum(self) -> float:
-        """The true front's hypervolume against (11, 11), exactly: 10 x 11 beyond f1 = 1, plus the integral
-        of 11 - (1 - sqrt(f1)) over [0, 1], which is 10 + 2/3."""
-        return 110.0 + 10.0 + 2.0 / 3.0
+    curve = staticmethod(lambda f1: 1.0 - np.sqrt(f1))
+    area = 1.0 / 3.0
 
 
-class Zdt2(_Zdt):
+class Zdt2(_ConnectedZdt):
     """ZDT2: a concave front f2 = 1 - f1^2, f1 in [0, 1]."""
 
     name = "zdt2"
     summary = "two objectives: ZDT2 on [0, 1]^n, a concave Pareto front f2 = 1 - f1^2"
     function = staticmethod(zdt2)
-
-    def true_front(self) -> np.ndarray:
-        """1,001 points of the true front."""
-        f1 = np.linspace(0.0, 1.0, FRONT_POINTS)
-        return np.column_stack([f1, 1.0 - f1**2])
-
-    def optimum(self) -> float:
-        """The true front's hypervolume against (11, 11), exactly: 10 x 11 beyond f1 = 1, plus the integral
-        of 11 - (1 - f1^2) over [0, 1], which is 10 + 1/3."""
-        return 110.0 + 10.0 + 1.0 / 3.0
+    curve = staticmethod(lambda f1: 1.0 - f1**2)
+    area = 2.0 / 3.0
 
 
 class Zdt3(_Zdt):
