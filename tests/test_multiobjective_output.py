@@ -124,3 +124,20 @@ def test_the_plot_draws_each_front_with_the_true_one_beside_the_hypervolume(tmp_
     assert ax.get_title() == "zdt1: each method's front (objectives 1 and 2 of 3)" and ax.get_xlabel() == "cost"
     assert "true front" in [line.get_label() for line in ax.lines]
     assert plot_run(Zdt1(dim=3), results, tmp_path / "fronts.png").stat().st_size > 0
+
+
+def test_run_zdt1_compares_opro_with_nsga2_motpe_and_random_search_at_one_budget(stub, tmp_path: Path, capsys) -> None:
+    """The issue's first check, on the stub server: `llmopt run zdt1` with no --methods."""
+    args = ["run", "zdt1", "--dim", "2", "--steps", "2", "--proposals", "3", "--model", "stub", "--base-url", stub]
+    assert main([*args, "--no-cache", "--out", str(tmp_path / "run")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "hypervolume against the reference point (11, 11), the same for every method"
+    header = lines[1].split()
+    rows = {line.split()[0]: line.split() for line in lines[3:] if line.split() and line.split()[0][0].isalpha()}
+    assert {"opro", "optuna-nsga2", "optuna-motpe", "random-search"} <= set(rows)
+    budget = next(int(line.split()[1]) for line in lines if line.startswith("budget:"))
+    assert budget == 5 + 2 * 3
+    evals = header.index("evals")
+    for name in ("optuna-nsga2", "optuna-motpe", "random-search"):
+        assert int(rows[name][evals]) == budget, rows[name]
+    assert int(rows["opro"][evals]) <= budget
