@@ -436,7 +436,7 @@ def test_two_models_each_a_row_one_of_them_behind_a_real_server(llama_server: st
             "--seeds",
             "1",
             "--steps",
-            "2",
+            "1",
             "--proposals",
             "2",
             "--methods",
@@ -455,7 +455,7 @@ def test_two_models_each_a_row_one_of_them_behind_a_real_server(llama_server: st
     # the server row's model calls, and only those, went through the proxy; the local row's stayed local
     assert settings.requests == runs["opro[model=smollm2]"]["n_llm_calls"] > 0
     assert runs["opro[model=local]"]["n_llm_calls"] > 0
-    assert {r["budget"] for r in runs.values()} == {9}
+    assert {r["budget"] for r in runs.values()} == {7}
 
 
 def test_the_paper_grid_prints_a_table_in_the_papers_shape() -> None:

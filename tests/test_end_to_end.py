@@ -25,7 +25,7 @@ def llmopt(*args: str) -> subprocess.CompletedProcess:
 
 def test_cli_run_json_with_the_embedded_model(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    done = llmopt("run", "linear-regression", "--steps", "2", "--json", "--out", str(out))
+    done = llmopt("run", "linear-regression", "--steps", "1", "--json", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "Exception" not in done.stderr
     payload = json.loads(done.stdout)
@@ -41,14 +41,14 @@ def test_cli_run_json_with_the_embedded_model(tmp_path: Path) -> None:
         "least-squares",
     ]
     assert all("kind" in row for row in payload["results"])
-    assert payload["budget"] == 5 + 2 * 8
+    assert payload["budget"] == 5 + 1 * 8
     opro = rows["opro"]
-    assert opro["n_llm_calls"] == 16 and opro["tokens"] > 0 and opro["stop_reason"] == "max_steps"
+    assert opro["n_llm_calls"] == 8 and opro["tokens"] > 0 and opro["stop_reason"] == "max_steps"
     assert opro["n_evals"] <= payload["budget"] and rows["random-search"]["n_evals"] == payload["budget"]
     assert {row["kind"] for name, row in rows.items() if name not in ("opro", "least-squares")} == {"black-box"}
     assert all(row["n_evals"] <= payload["budget"] for row in payload["results"] if row["n_evals"] is not None)
     steps = read_steps(out)
-    assert [s["step"] for s in steps] == [0, 1, 2] and "(w, b) pair" in steps[1]["meta_prompt"]
+    assert [s["step"] for s in steps] == [0, 1] and "(w, b) pair" in steps[1]["meta_prompt"]
     assert all(t["raw"] for s in steps[1:] for t in s["trials"])
     assert read_results(out)[0].best_value == opro["best_value"]
 
@@ -58,7 +58,7 @@ def test_cli_run_table_through_a_server(llama_server: str, tmp_path: Path) -> No
         "run",
         "linear-regression",
         "--steps",
-        "2",
+        "1",
         "--proposals",
         "4",
         "--model",
@@ -79,7 +79,7 @@ def test_readme_python_example_runs() -> None:
     examples = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     assert len(examples) == 2
     for example, expected in zip(examples, ["(", "least-squares"]):
-        example = example.replace("steps=5", "steps=2")
+        example = example.replace("steps=5", "steps=1").replace("steps=3", "steps=1")
         done = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, cwd=ROOT, timeout=900)
         assert done.returncode == 0, done.stderr
         assert expected in done.stdout
@@ -93,7 +93,7 @@ def test_the_same_command_and_seed_give_the_same_result_without_any_cache(tmp_pa
             "--cities",
             "9",
             "--steps",
-            "2",
+            "1",
             "--proposals",
             "3",
             "--seed",
@@ -112,40 +112,6 @@ def test_the_same_command_and_seed_give_the_same_result_without_any_cache(tmp_pa
     first, second = once("one"), once("two")
     assert first == second
     assert any(t["raw"] for t in first[0]["trials"])  # the model really answered
-
-
-def test_bench_runs_prompt_search_with_every_default_method() -> None:
-    done = llmopt(
-        "bench",
-        "prompt-search",
-        "--seeds",
-        "1",
-        "--steps",
-        "1",
-        "--proposals",
-        "2",
-        "--initial",
-        "1",
-        "--train-size",
-        "2",
-        "--test-size",
-        "2",
-        "--json",
-        "--workers",
-        "1",
-    )
-    assert done.returncode == 0, done.stderr
-    runs = json.loads(done.stdout)["runs"]
-    assert {r["method"] for r in runs} == {
-        "opro",
-        "no-instruction",
-        "step-by-step",
-        "solve-the-problem",
-        "opro-no-history",
-        "evoprompt-ga",
-        "evoprompt-de",
-    }
-    assert all(r["n_evals"] >= 1 for r in runs)
 
 
 def test_readme_feedback_example_runs_and_its_best_is_feasible() -> None:

@@ -17,6 +17,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SMALL = {"STEPS": 1, "PROPOSALS": 2, "TRAIN": 3, "TEST": 2, "CITIES": 6, "SEEDS": 2, "TRIALS": 8, "DIM": 3}
 # 05 runs every ablation and a baseline trial on two problems: one seed keeps it within the suite's 30 s
 SMALLER = {
+    "03_prompt_search": {"TRAIN": 2},
     "05_ablations": {"SEEDS": 1},
     "07_use_it_from_optuna": {"SEEDS": 1},
     "08_telling_the_model_why": {"SEEDS": 1},

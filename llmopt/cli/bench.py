@@ -23,7 +23,7 @@ def _executor(args: argparse.Namespace) -> Any:
         except ImportError:
             raise UsageError("--dask needs the distributed package: pip install 'dask[distributed]'") from None
         try:
-            client = Client(args.dask, timeout=10)
+            client = Client(args.dask, timeout="3s")  # as the evaluator's: an unreachable scheduler is news soon
         except OSError:
             raise UsageError(f"cannot reach the Dask scheduler at {args.dask}; start it or fix --dask") from None
         return client.get_executor()

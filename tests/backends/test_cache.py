@@ -93,13 +93,13 @@ def results(run_dir: Path) -> list[dict]:
 
 @pytest.mark.slow
 def test_rerun_with_the_embedded_model_is_an_exact_replay(tmp_path: Path) -> None:
-    common = ["--steps", "2", "--proposals", "4", "--seed", "3", "--cache", str(tmp_path / "c.sqlite")]
+    common = ["--steps", "1", "--proposals", "4", "--seed", "3", "--cache", str(tmp_path / "c.sqlite")]
     first = run([*common, "--out", str(tmp_path / "one")])
     from llmopt.backends.local import FORBID_ENV
 
     second = run([*common, "--out", str(tmp_path / "two")], env={FORBID_ENV: "1"})  # a replay never loads the model
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
-    assert "0 requests replayed, 2 sent" in first.stderr and "2 requests replayed, 0 sent" in second.stderr
+    assert "0 requests replayed, 1 sent" in first.stderr and "1 requests replayed, 0 sent" in second.stderr
     assert "compared methods: 0 replayed, 7 computed" in first.stderr
     assert "compared methods: 7 replayed, 0 computed" in second.stderr
     assert results(tmp_path / "one") == results(tmp_path / "two")

@@ -149,9 +149,9 @@ def test_population_is_at_most_ten(vowels) -> None:
 
 def test_both_run_on_the_real_model_within_the_budget(vowels, local_backend) -> None:
     problem = vowels(POOL)
-    setup = setup_for(problem, OPROConfig(steps=2, proposals=4, initial=3), local_backend)
+    setup = setup_for(problem, OPROConfig(steps=1, proposals=4, initial=3), local_backend)
     for result in run_methods(problem, setup, ["evoprompt-ga", "evoprompt-de"]):
-        assert result.counts.evals <= 11 and 1 <= result.counts.llm_calls <= 2 * 4
+        assert result.counts.evals <= 7 and 1 <= result.counts.llm_calls <= 1 * 4
         answered = result.counts.proposals
         children = result.evaluated()[4:]  # after the starting population of four texts
         # every answer was a new child, an invalid answer or a repeat; none was scored twice
